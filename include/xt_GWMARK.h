@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * xt_GWMARK.h - the one ABI shared by xt_GWMARK.ko, libxt_GWMARK.so and the
+ * wirebridge agent.
+ *
+ * Three things cross the kernel/user boundary and are fixed here:
+ *
+ *   1. struct xt_gwmark_tginfo, the GWMARK target's rule data, exchanged by
+ *      iptables (legacy setsockopt or nft_compat netlink) and the module.
+ *   2. The text format of /proc/net/gwmark/stats.
+ *   3. The text format of /proc/net/gwmark/flows.
+ *
+ * Everything else (the cache, its locking, the transmit path) is private to
+ * the module and may change at any time. Changing anything in this file is an
+ * ABI change: the target struct only ever grows by a new revision, and the
+ * /proc formats only ever grow by new lines (stats) or new trailing columns
+ * (flows), so that existing parsers keep working.
+ *
+ * This header is included by kernel code (with __KERNEL__ defined) and by
+ * userspace C and C++; it uses only <linux/types.h>.
+ */
+#ifndef _XT_GWMARK_H
+#define _XT_GWMARK_H
+
+#include <linux/types.h>
+
+/* ------------------------------------------------------------------------ */
+/* 1. The GWMARK target                                                      */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * GWMARK does two things for a packet that a rule sends to it, in table
+ * mangle, chains PREROUTING and OUTPUT, for IPv4 and IPv6:
+ *
+ *   - It sets the packet's mark, depending on the packet's conntrack
+ *     direction: a reply-direction packet gets the reply mark, an
+ *     original-direction packet gets the original mark. The update is
+ *     "--set-mark" style:  mark = (mark & ~mask) | value.
+ *     A packet without a usable conntrack entry is left unmarked.
+ *
+ *   - It makes these values the fast-path selectors of the rule's network
+ *     namespace. The module's hooks then send
+ *       * a reply-direction packet at PRE_ROUTING with (mark & reply_mask)
+ *         == reply_mark straight to the cached reply-to MAC (the original
+ *         sender's source MAC) out of the cached ingress device, and
+ *       * an original-direction packet at LOCAL_OUT with (mark & orig_mask)
+ *         == orig_mark straight to the cached gateway MAC (the destination
+ *         MAC the original sender chose),
+ *     without a routing lookup. Packets that cannot be sent that way take
+ *     the normal path and are counted as "fallback".
+ *
+ *   The selectors of a netns are those of the most recently added rule that
+ *   names them; a rule without --orig-mark leaves the orig selector as it is.
+ *   With no rule at all, the fast path of a netns is off.
+ *
+ * iptables syntax:
+ *   iptables -t mangle -A PREROUTING -i tap0 -j GWMARK --reply-mark 0x32
+ *   iptables -t mangle -A OUTPUT -j GWMARK --orig-mark 0x33/0xff
+ * At least one of the two options is required. VALUE and MASK are 32-bit
+ * unsigned numbers (decimal or 0x hex); MASK defaults to 0xffffffff; VALUE
+ * must not have bits outside MASK; a zero VALUE is refused because mark 0
+ * is the mark of every unmarked packet.
+ */
+
+/* Revision of struct xt_gwmark_tginfo below. */
+#define XT_GWMARK_REVISION	0
+
+/* xt_gwmark_tginfo.flags: which options the rule gave. */
+enum {
+	XT_GWMARK_F_REPLY = 1 << 0,	/* --reply-mark given */
+	XT_GWMARK_F_ORIG  = 1 << 1,	/* --orig-mark given */
+	XT_GWMARK_F_MASK  = XT_GWMARK_F_REPLY | XT_GWMARK_F_ORIG,
+};
+
+/**
+ * struct xt_gwmark_tginfo - GWMARK rule data (revision 0)
+ * @flags:      XT_GWMARK_F_* bits; unknown bits are refused by the module.
+ * @reply_mark: mark value for reply-direction packets and the PRE_ROUTING
+ *              fast-path selector.
+ * @reply_mask: bits of the mark that @reply_mark owns.
+ * @orig_mark:  mark value for original-direction packets and the LOCAL_OUT
+ *              fast-path selector.
+ * @orig_mask:  bits of the mark that @orig_mark owns.
+ * @priv:       kernel-only: the module's per-rule state. Userspace leaves it
+ *              zero; it is excluded from the user-visible size (usersize), so
+ *              iptables-save never sees it and rule comparison ignores it.
+ *
+ * Every user-visible field is a __u32 so the layout is the same on every
+ * architecture and for 32-bit iptables on a 64-bit kernel.
+ */
+struct xt_gwmark_tginfo {
+	__u32 flags;
+	__u32 reply_mark;
+	__u32 reply_mask;
+	__u32 orig_mark;
+	__u32 orig_mask;
+
+	/* kernel-only fields below this line */
+	void *priv __attribute__((aligned(8)));
+};
+
+/* Size of the part of the struct that userspace owns and compares. */
+#define XT_GWMARK_USERSIZE	(5 * sizeof(__u32))
+
+/* ------------------------------------------------------------------------ */
+/* 2. /proc/net/gwmark/stats                                                 */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * One "name value" pair a line, name in [a-z_], value in decimal, in this
+ * order; the marks in force are printed as 0x%08x/0x%08x (value/mask), or
+ * "off" when no rule has set them. Example:
+ *
+ *   learned 42
+ *   reply_xmit 1311
+ *   orig_xmit 0
+ *   miss 3
+ *   mac_updates 1
+ *   fallback 2
+ *   evicted 0
+ *   errors 0
+ *   entries 17
+ *   max_entries 65536
+ *   reply_mark 0x00000032/0xffffffff
+ *   orig_mark off
+ *
+ * Counters are per network namespace and only ever grow; "entries" is the
+ * number of flows cached now and "max_entries" the bound on it.
+ *
+ *   learned      a flow was added to the cache
+ *   reply_xmit   a reply-direction packet was sent by the fast path
+ *   orig_xmit    an original-direction packet was sent by the fast path
+ *   miss         a marked packet had no (valid) cache entry
+ *   mac_updates  a cached MAC or device changed (host moved, gateway failover)
+ *   fallback     a marked packet had an entry but had to take the normal path
+ *                (device down, too big for the MTU, TTL expiring, ...)
+ *   evicted      an entry was dropped to keep entries <= max_entries
+ *   errors       the fast path dropped a packet (allocation or xmit failure)
+ */
+#define GWMARK_PROC_DIR		"gwmark"	/* under /proc/net/ */
+#define GWMARK_PROC_STATS	"stats"
+#define GWMARK_PROC_FLOWS	"flows"
+
+/* Counter names, in the order the stats file prints them. */
+#define GWMARK_STAT_NAMES					\
+	"learned", "reply_xmit", "orig_xmit", "miss",		\
+	"mac_updates", "fallback", "evicted", "errors"
+
+/* Gauge and selector lines that follow the counters. */
+#define GWMARK_STAT_ENTRIES	"entries"
+#define GWMARK_STAT_MAX_ENTRIES	"max_entries"
+#define GWMARK_STAT_REPLY_MARK	"reply_mark"
+#define GWMARK_STAT_ORIG_MARK	"orig_mark"
+#define GWMARK_STAT_MARK_OFF	"off"
+
+/* ------------------------------------------------------------------------ */
+/* 3. /proc/net/gwmark/flows                                                 */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * One cached flow a line, ten fields separated by single spaces, the tuple
+ * of the original direction:
+ *
+ *   FAMILY PROTO SRC SPORT DST DPORT REPLY_TO_MAC GATEWAY_MAC DEVICE AGE
+ *
+ *   FAMILY       "ipv4" or "ipv6"
+ *   PROTO        "tcp", "udp", "icmp", "icmpv6", "sctp", "gre", or the
+ *                protocol number in decimal
+ *   SRC, DST     addresses; IPv6 in the compressed form (RFC 5952)
+ *   SPORT, DPORT ports in decimal; 0 for protocols without ports
+ *                (ICMP prints its id as SPORT and 0 as DPORT)
+ *   REPLY_TO_MAC the source MAC of the original direction (where replies go)
+ *   GATEWAY_MAC  the destination MAC of the original direction (the gateway
+ *                the sender chose), both as xx:xx:xx:xx:xx:xx lower case
+ *   DEVICE       the ingress device name, or "-" if it is gone
+ *   AGE          seconds since the entry was last refreshed
+ *
+ * The first line is a header starting with '#'. Example:
+ *
+ *   # family proto src sport dst dport reply_to gateway dev age
+ *   ipv4 tcp 192.0.2.10 40312 198.51.100.7 22 02:00:00:00:0a:01 02:00:00:00:0a:fe lan0 3
+ */
+#define GWMARK_FLOWS_HEADER \
+	"# family proto src sport dst dport reply_to gateway dev age"
+#define GWMARK_FLOWS_FIELDS	10
+
+#endif /* _XT_GWMARK_H */
