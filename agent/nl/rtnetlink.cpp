@@ -1,0 +1,331 @@
+// Rtnetlink requests over libmnl: one request, one acknowledged answer.
+#include "nl/rtnetlink.hpp"
+
+#include <arpa/inet.h>
+#include <libmnl/libmnl.h>
+#include <linux/if_addr.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+namespace wirebridge::nl {
+
+namespace {
+
+// Big enough for any dump chunk the kernel sends (it sizes them to the receive buffer).
+constexpr size_t kBufSize = 32768;
+
+// libmnl's iteration macros assign void* to the cursor, which C++ refuses; same walk, typed.
+template <typename Fn>
+void for_each_attr(const nlmsghdr* nlh, size_t offset, Fn fn) {
+    const auto* tail = static_cast<const char*>(mnl_nlmsg_get_payload_tail(nlh));
+    for (const auto* a = static_cast<const nlattr*>(mnl_nlmsg_get_payload_offset(nlh, offset));
+         mnl_attr_ok(a, static_cast<int>(tail - reinterpret_cast<const char*>(a)));
+         a = mnl_attr_next(a))
+        fn(a);
+}
+
+template <typename Fn>
+void for_each_nested(const nlattr* nest, Fn fn) {
+    const auto* end = reinterpret_cast<const char*>(nest) + mnl_attr_get_len(nest);
+    for (const auto* a = static_cast<const nlattr*>(mnl_attr_get_payload(nest));
+         mnl_attr_ok(a, static_cast<int>(end - reinterpret_cast<const char*>(a)));
+         a = mnl_attr_next(a))
+        fn(a);
+}
+
+}  // namespace
+
+Result<IfAddress> IfAddress::parse(const std::string& cidr) {
+    IfAddress a;
+    auto slash = cidr.find('/');
+    if (slash == std::string::npos)
+        return fail("'" + cidr + "' is not ADDRESS/PREFIX (e.g. 192.0.2.2/24)");
+    std::string host = cidr.substr(0, slash), len = cidr.substr(slash + 1);
+    unsigned max_len = 0;
+    if (inet_pton(AF_INET, host.c_str(), a.bytes) == 1) {
+        a.family = AF_INET;
+        max_len = 32;
+    } else if (inet_pton(AF_INET6, host.c_str(), a.bytes) == 1) {
+        a.family = AF_INET6;
+        max_len = 128;
+    } else {
+        return fail("'" + host + "' is not an IPv4 or IPv6 address");
+    }
+    if (len.empty() || len.size() > 3 || len.find_first_not_of("0123456789") != std::string::npos)
+        return fail("'" + len + "' is not a prefix length");
+    a.prefix_len = static_cast<unsigned>(std::stoul(len));
+    if (a.prefix_len > max_len)
+        return fail("prefix length " + len + " is longer than " + std::to_string(max_len));
+    return a;
+}
+
+std::string IfAddress::to_string() const {
+    char text[INET6_ADDRSTRLEN] = {};
+    inet_ntop(family, bytes, text, sizeof(text));
+    return std::string(text) + "/" + std::to_string(prefix_len);
+}
+
+bool IfAddress::operator==(const IfAddress& o) const {
+    size_t n = family == AF_INET ? 4 : 16;
+    return family == o.family && prefix_len == o.prefix_len && std::memcmp(bytes, o.bytes, n) == 0;
+}
+
+Result<Rtnetlink> Rtnetlink::open() {
+    Rtnetlink r;
+    r.sock_ = mnl_socket_open(NETLINK_ROUTE);
+    if (r.sock_ == nullptr) return fail_errno("cannot open an rtnetlink socket");
+    if (mnl_socket_bind(r.sock_, 0, MNL_SOCKET_AUTOPID) < 0)
+        return fail_errno("cannot bind the rtnetlink socket");
+    r.port_ = mnl_socket_get_portid(r.sock_);
+    r.seq_ = static_cast<unsigned>(time(nullptr));
+    r.buf_ = std::make_unique<char[]>(kBufSize);
+    return r;
+}
+
+Rtnetlink::Rtnetlink(Rtnetlink&& o) noexcept
+    : sock_(o.sock_), port_(o.port_), seq_(o.seq_), buf_(std::move(o.buf_)) {
+    o.sock_ = nullptr;
+}
+
+Rtnetlink& Rtnetlink::operator=(Rtnetlink&& o) noexcept {
+    if (this != &o) {
+        if (sock_ != nullptr) mnl_socket_close(sock_);
+        sock_ = o.sock_;
+        port_ = o.port_;
+        seq_ = o.seq_;
+        buf_ = std::move(o.buf_);
+        o.sock_ = nullptr;
+    }
+    return *this;
+}
+
+Rtnetlink::~Rtnetlink() {
+    if (sock_ != nullptr) mnl_socket_close(sock_);
+}
+
+Result<void> Rtnetlink::transact(nlmsghdr* nlh, const std::string& what, Callback cb,
+                                 void* data) {
+    nlh->nlmsg_seq = ++seq_;
+    if (mnl_socket_sendto(sock_, nlh, nlh->nlmsg_len) < 0) return fail_errno(what);
+    unsigned seq = nlh->nlmsg_seq;
+    for (;;) {
+        ssize_t n = mnl_socket_recvfrom(sock_, buf_.get(), kBufSize);
+        if (n < 0) return fail_errno(what);
+        int ret = mnl_cb_run(buf_.get(), static_cast<size_t>(n), seq, port_, cb, data);
+        if (ret == MNL_CB_ERROR) return fail_errno(what);
+        if (ret == MNL_CB_STOP) return {};
+    }
+}
+
+nlmsghdr* Rtnetlink::begin_link(uint16_t type, uint16_t flags, int index) {
+    nlmsghdr* nlh = mnl_nlmsg_put_header(buf_.get());
+    nlh->nlmsg_type = type;
+    nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+    auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+    ifi->ifi_family = AF_UNSPEC;
+    ifi->ifi_index = index;
+    return nlh;
+}
+
+namespace {
+
+int parse_link(const nlmsghdr* nlh, void* data) {
+    auto* out = static_cast<std::vector<LinkInfo>*>(data);
+    const auto* ifi = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(nlh));
+    LinkInfo li;
+    li.index = ifi->ifi_index;
+    li.up = (ifi->ifi_flags & IFF_UP) != 0;
+    for_each_attr(nlh, sizeof(*ifi), [&li](const nlattr* attr) {
+        switch (mnl_attr_get_type(attr)) {
+        case IFLA_IFNAME:
+            if (mnl_attr_validate(attr, MNL_TYPE_STRING) >= 0) li.name = mnl_attr_get_str(attr);
+            break;
+        case IFLA_MASTER:
+            if (mnl_attr_validate(attr, MNL_TYPE_U32) >= 0)
+                li.master = static_cast<int>(mnl_attr_get_u32(attr));
+            break;
+        case IFLA_MTU:
+            if (mnl_attr_validate(attr, MNL_TYPE_U32) >= 0) li.mtu = mnl_attr_get_u32(attr);
+            break;
+        case IFLA_LINKINFO:
+            for_each_nested(attr, [&li](const nlattr* inner) {
+                if (mnl_attr_get_type(inner) == IFLA_INFO_KIND &&
+                    mnl_attr_validate(inner, MNL_TYPE_STRING) >= 0)
+                    li.kind = mnl_attr_get_str(inner);
+            });
+            break;
+        default:
+            break;
+        }
+    });
+    out->push_back(std::move(li));
+    return MNL_CB_OK;
+}
+
+}  // namespace
+
+Result<std::vector<LinkInfo>> Rtnetlink::links() {
+    nlmsghdr* nlh = begin_link(RTM_GETLINK, NLM_F_DUMP, 0);
+    std::vector<LinkInfo> out;
+    auto r = transact(nlh, "cannot list network devices", parse_link, &out);
+    if (!r) return fail(r.error());
+    return out;
+}
+
+Result<LinkInfo> Rtnetlink::link(const std::string& name) {
+    if (name.empty() || name.size() >= IFNAMSIZ)
+        return fail("'" + name + "' is not a valid device name", EINVAL);
+    // NLM_F_ACK: the answer is followed by an ack, which ends transact()'s loop.
+    nlmsghdr* nlh = begin_link(RTM_GETLINK, NLM_F_ACK, 0);
+    mnl_attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
+    std::vector<LinkInfo> out;
+    auto r = transact(nlh, "device " + name, parse_link, &out);
+    if (!r) {
+        if (r.error().code == ENODEV) return fail("device " + name + " does not exist", ENODEV);
+        return fail(r.error());
+    }
+    if (out.size() != 1) return fail("device " + name + ": unexpected answer from the kernel");
+    return out.front();
+}
+
+Result<void> Rtnetlink::create_bridge(const std::string& name) {
+    if (name.empty() || name.size() >= IFNAMSIZ)
+        return fail("'" + name + "' is not a valid device name", EINVAL);
+    nlmsghdr* nlh = begin_link(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK, 0);
+    mnl_attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
+    nlattr* linkinfo = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+    mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge");
+    mnl_attr_nest_end(nlh, linkinfo);
+    return transact(nlh, "cannot create bridge " + name);
+}
+
+Result<void> Rtnetlink::delete_link(const std::string& name) {
+    auto li = link(name);
+    if (!li) return fail(li.error());
+    nlmsghdr* nlh = begin_link(RTM_DELLINK, NLM_F_ACK, li->index);
+    return transact(nlh, "cannot delete device " + name);
+}
+
+Result<void> Rtnetlink::change_link(const std::string& name, const std::string& what,
+                                    unsigned flags, unsigned change, int master, unsigned mtu) {
+    auto li = link(name);
+    if (!li) return fail(li.error());
+    nlmsghdr* nlh = begin_link(RTM_NEWLINK, NLM_F_ACK, li->index);
+    auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_get_payload(nlh));
+    ifi->ifi_flags = flags;
+    ifi->ifi_change = change;
+    if (master >= 0) mnl_attr_put_u32(nlh, IFLA_MASTER, static_cast<uint32_t>(master));
+    if (mtu != 0) mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+    return transact(nlh, what);
+}
+
+Result<void> Rtnetlink::set_up(const std::string& name, bool up) {
+    return change_link(name, std::string("cannot set ") + name + (up ? " up" : " down"),
+                       up ? IFF_UP : 0, IFF_UP, -1, 0);
+}
+
+Result<void> Rtnetlink::set_master(const std::string& name, const std::string& master_name) {
+    int master = 0;
+    if (!master_name.empty()) {
+        auto m = link(master_name);
+        if (!m) return fail(m.error());
+        master = m->index;
+    }
+    std::string what = master_name.empty() ? "cannot release " + name + " from its bridge"
+                                           : "cannot add " + name + " to bridge " + master_name;
+    return change_link(name, what, 0, 0, master, 0);
+}
+
+Result<void> Rtnetlink::set_mtu(const std::string& name, unsigned mtu) {
+    return change_link(name, "cannot set the MTU of " + name + " to " + std::to_string(mtu), 0,
+                       0, -1, mtu);
+}
+
+namespace {
+
+struct AddrDump {
+    int index;
+    std::vector<IfAddress>* out;
+};
+
+int parse_addr(const nlmsghdr* nlh, void* data) {
+    auto* dump = static_cast<AddrDump*>(data);
+    const auto* ifa = static_cast<const ifaddrmsg*>(mnl_nlmsg_get_payload(nlh));
+    if (static_cast<int>(ifa->ifa_index) != dump->index) return MNL_CB_OK;
+    if (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6) return MNL_CB_OK;
+    IfAddress a;
+    a.family = ifa->ifa_family;
+    a.prefix_len = ifa->ifa_prefixlen;
+    size_t len = a.family == AF_INET ? 4 : 16;
+    bool found = false;
+    for_each_attr(nlh, sizeof(*ifa), [&](const nlattr* attr) {
+        // IFA_LOCAL is the interface's own address on point-to-point links; prefer it.
+        int type = mnl_attr_get_type(attr);
+        if ((type == IFA_LOCAL || (type == IFA_ADDRESS && !found)) &&
+            mnl_attr_get_payload_len(attr) == len) {
+            std::memcpy(a.bytes, mnl_attr_get_payload(attr), len);
+            found = true;
+        }
+    });
+    if (found) dump->out->push_back(a);
+    return MNL_CB_OK;
+}
+
+}  // namespace
+
+Result<std::vector<IfAddress>> Rtnetlink::addresses(const std::string& name) {
+    auto li = link(name);
+    if (!li) return fail(li.error());
+    nlmsghdr* nlh = mnl_nlmsg_put_header(buf_.get());
+    nlh->nlmsg_type = RTM_GETADDR;
+    nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
+    ifa->ifa_family = AF_UNSPEC;
+    std::vector<IfAddress> out;
+    AddrDump dump{li->index, &out};
+    auto r = transact(nlh, "cannot list the addresses of " + name, parse_addr, &dump);
+    if (!r) return fail(r.error());
+    return out;
+}
+
+namespace {
+
+void put_addr(nlmsghdr* nlh, const IfAddress& addr, int index) {
+    auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
+    ifa->ifa_family = static_cast<unsigned char>(addr.family);
+    ifa->ifa_prefixlen = static_cast<unsigned char>(addr.prefix_len);
+    ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+    ifa->ifa_index = static_cast<unsigned>(index);
+    size_t len = addr.family == AF_INET ? 4 : 16;
+    mnl_attr_put(nlh, IFA_LOCAL, len, addr.bytes);
+    mnl_attr_put(nlh, IFA_ADDRESS, len, addr.bytes);
+}
+
+}  // namespace
+
+Result<void> Rtnetlink::add_address(const std::string& name, const IfAddress& addr) {
+    auto li = link(name);
+    if (!li) return fail(li.error());
+    nlmsghdr* nlh = mnl_nlmsg_put_header(buf_.get());
+    nlh->nlmsg_type = RTM_NEWADDR;
+    nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK;
+    put_addr(nlh, addr, li->index);
+    return transact(nlh, "cannot add address " + addr.to_string() + " to " + name);
+}
+
+Result<void> Rtnetlink::delete_address(const std::string& name, const IfAddress& addr) {
+    auto li = link(name);
+    if (!li) return fail(li.error());
+    nlmsghdr* nlh = mnl_nlmsg_put_header(buf_.get());
+    nlh->nlmsg_type = RTM_DELADDR;
+    nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+    put_addr(nlh, addr, li->index);
+    return transact(nlh, "cannot remove address " + addr.to_string() + " from " + name);
+}
+
+}  // namespace wirebridge::nl

@@ -1,0 +1,81 @@
+// Rtnetlink: the link and address requests the appliance needs, over libmnl (no `ip` calls).
+#pragma once
+
+#include <net/if.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+
+struct mnl_socket;
+struct nlmsghdr;
+
+namespace wirebridge::nl {
+
+// What the kernel says about one network device.
+struct LinkInfo {
+    int index = 0;
+    std::string name;
+    std::string kind;   // IFLA_INFO_KIND: "bridge", "veth", "tun", ... or "" for plain devices
+    int master = 0;     // ifindex of the bridge it is enslaved to, 0 if none
+    bool up = false;    // IFF_UP
+    unsigned mtu = 0;
+};
+
+// An IPv4 or IPv6 address with its prefix, e.g. 192.0.2.2/24.
+struct IfAddress {
+    int family = 0;                 // AF_INET or AF_INET6
+    unsigned char bytes[16] = {};   // network byte order; 4 used for AF_INET
+    unsigned prefix_len = 0;
+
+    // Parses "ADDR/LEN" (IPv4 or IPv6); refuses anything else with a sentence.
+    static Result<IfAddress> parse(const std::string& cidr);
+    std::string to_string() const;
+    bool operator==(const IfAddress& o) const;
+};
+
+// One rtnetlink socket. Each call is one request and waits for the kernel's answer (acked), so
+// an error names the request that failed. Not thread-safe; set-up runs on one thread.
+class Rtnetlink {
+public:
+    static Result<Rtnetlink> open();
+    Rtnetlink(Rtnetlink&&) noexcept;
+    Rtnetlink& operator=(Rtnetlink&&) noexcept;
+    ~Rtnetlink();
+
+    // An error with code ENODEV when the device does not exist.
+    Result<LinkInfo> link(const std::string& name);
+    Result<std::vector<LinkInfo>> links();
+
+    Result<void> create_bridge(const std::string& name);
+    Result<void> delete_link(const std::string& name);
+    Result<void> set_up(const std::string& name, bool up);
+    // master_name empty: release the device from its bridge.
+    Result<void> set_master(const std::string& name, const std::string& master_name);
+    Result<void> set_mtu(const std::string& name, unsigned mtu);
+
+    Result<std::vector<IfAddress>> addresses(const std::string& name);
+    Result<void> add_address(const std::string& name, const IfAddress& addr);
+    Result<void> delete_address(const std::string& name, const IfAddress& addr);
+
+private:
+    Rtnetlink() = default;
+    // Sends one request and runs the answer (or dump) through cb; returns the kernel's error.
+    using Callback = int (*)(const nlmsghdr*, void*);
+    Result<void> transact(nlmsghdr* nlh, const std::string& what, Callback cb = nullptr,
+                          void* data = nullptr);
+    // Starts a request in buf_: header plus an ifinfomsg for the device (index 0: none yet).
+    nlmsghdr* begin_link(uint16_t type, uint16_t flags, int index);
+    Result<void> change_link(const std::string& name, const std::string& what,
+                             unsigned flags, unsigned change, int master, unsigned mtu);
+
+    mnl_socket* sock_ = nullptr;
+    unsigned port_ = 0;
+    unsigned seq_ = 0;
+    std::unique_ptr<char[]> buf_;
+};
+
+}  // namespace wirebridge::nl
