@@ -1,0 +1,104 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# guest.sh - stage 2 of the test VM (PID 1 on the host's read-only root): load
+# the modules, run every scenario, check the kernel log, report on ttyS1.
+#
+# Settings come from the environment (see initramfs-init): WB_KVER, WB_SRC
+# (source tree), WB_KO (xt_GWMARK.ko for this kernel or empty), WB_XTLIBDIR,
+# WB_SCENARIOS (space-separated script paths), WB_TIMEOUT (per scenario).
+
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/tmp LC_ALL=C
+export XTABLES_LIBDIR=$WB_XTLIBDIR
+
+mkdir -p /dev/pts /dev/shm
+mount -t devpts devpts /dev/pts
+mount -t tmpfs shm /dev/shm
+echo 1 >/proc/sys/kernel/sysrq
+hostname wb-vm
+ip link set lo up
+
+exec 3>/dev/ttyS1
+
+# A line that matters goes to both the console and the result port.
+report() {
+	printf '%s\n' "$*"
+	printf '%s\n' "$*" >&3
+}
+
+finish() {
+	exec 3>&-	# closing the tty drains it before the VM goes away
+	echo b >/proc/sysrq-trigger
+	sleep 60
+}
+
+passed=0
+failed=0
+
+# Netfilter pieces the scenarios need; modprobe resolves the dependencies
+# from the test kernel's own /lib/modules.
+base_mods="veth bridge br_netfilter tun nf_conntrack nf_conntrack_netlink
+	nf_defrag_ipv4 nf_defrag_ipv6 x_tables ip_tables ip6_tables
+	iptable_mangle iptable_filter iptable_raw ip6table_mangle ip6table_filter
+	ip6table_raw xt_mark xt_conntrack xt_connmark xt_statistic
+	nf_tables nft_compat nft_ct nft_chain_nat"
+if ! modprobe -a $base_mods 2>/tmp/modprobe.err; then
+	report "FAIL setup: modprobe: $(head -c 300 /tmp/modprobe.err | tr '\n' ' ')"
+	failed=$((failed + 1))
+fi
+
+export WB_GWMARK_LOADED=0
+if [ -n "$WB_KO" ]; then
+	deps=$(modinfo -F depends "$WB_KO" | tr ',' ' ')
+	if [ -n "$deps" ] && ! modprobe -a $deps 2>/tmp/modprobe.err; then
+		report "FAIL setup: dependencies of xt_GWMARK ($deps): $(head -c 200 /tmp/modprobe.err)"
+		failed=$((failed + 1))
+	elif ! insmod "$WB_KO" 2>/tmp/insmod.err; then
+		report "FAIL setup: insmod $WB_KO: $(head -c 200 /tmp/insmod.err)"
+		failed=$((failed + 1))
+	else
+		WB_GWMARK_LOADED=1
+		report "INFO xt_GWMARK loaded on $WB_KVER"
+	fi
+fi
+
+for s in $WB_SCENARIOS; do
+	name=$(basename "$s" .sh)
+	report "INFO scenario $name"
+	out=/tmp/scenario.$name.out
+	start=$SECONDS
+	timeout -k 5 "$WB_TIMEOUT" bash "$s" >"$out" 2>&1 &
+	spid=$!
+	tail -n +1 -f "$out" --pid=$spid &
+	tpid=$!
+	wait "$spid"
+	rc=$?
+	wait "$tpid" 2>/dev/null
+	while IFS= read -r line; do
+		case $line in
+		PASS\ *) passed=$((passed + 1)); printf '%s\n' "$line" >&3 ;;
+		FAIL\ *) failed=$((failed + 1)); printf '%s\n' "$line" >&3 ;;
+		esac
+	done <"$out"
+	if [ "$rc" -ne 0 ]; then
+		why="exited with $rc"
+		[ "$rc" -eq 124 ] && why="timed out after ${WB_TIMEOUT}s"
+		report "FAIL $name: script $why"
+		failed=$((failed + 1))
+	fi
+	report "INFO scenario $name took $((SECONDS - start))s"
+done
+
+# Any warning, bug or stuck device in the kernel log fails the run, even when
+# every check passed (panic_on_warn usually ends the VM first).
+if dmesg | grep -E 'WARNING:|BUG:|Oops|unregister_netdevice: waiting' >/tmp/klog.bad; then
+	report "FAIL kernel-log: $(head -n 3 /tmp/klog.bad | tr '\n' ' ')"
+	failed=$((failed + 1))
+else
+	report "PASS kernel-log: clean"
+	passed=$((passed + 1))
+fi
+
+report "$passed passed, $failed failed"
+report "WB-DONE"
+finish
