@@ -1,0 +1,335 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cache.c - the flow cache: an rhashtable keyed by conntrack entry address,
+ * bounded, and garbage-collected against the conntrack table.
+ *
+ * Since Linux 5.18 a module cannot add its own conntrack extension, so the
+ * data lives here instead, tied to the conntrack entry the way nf_conncount
+ * does it: the key is the entry's address, and a copy of its original tuple
+ * and zone proves on every lookup that the address still belongs to the same
+ * connection. No reference to the entry is held, so the cache never delays
+ * a conntrack entry's destruction or a namespace's exit.
+ *
+ * Locking: packet-path lookups run under RCU only. Inserts, removals and the
+ * LRU list are serialised by gwmark_net.lock (BH-safe: inserts come from
+ * softirq). A flow's hop is rewritten in place under its seqlock, so a MAC
+ * change costs no allocation. Unlinked flows are freed after an RCU grace
+ * period.
+ */
+#include <linux/etherdevice.h>
+#include <linux/jiffies.h>
+#include <linux/slab.h>
+#include <net/netfilter/nf_conntrack_core.h>
+
+#include "cache.h"
+
+/* A flow whose conntrack entry is not (yet) in the hash survives this long:
+ * the entry of a first packet is only inserted at confirmation. */
+#define GWMARK_GC_GRACE		(10 * HZ)
+#define GWMARK_GC_INTERVAL	(2 * HZ)
+/* Flows refreshed since their last second chance are skipped this many
+ * times by one eviction before the oldest is taken anyway. */
+#define GWMARK_EVICT_TRIES	8
+#define GWMARK_GC_BATCH		256
+
+static const struct rhashtable_params gwmark_flow_params = {
+	.head_offset		= offsetof(struct gwmark_flow, node),
+	.key_offset		= offsetof(struct gwmark_flow, ct),
+	.key_len		= sizeof(const struct nf_conn *),
+	.automatic_shrinking	= true,
+};
+
+static bool gwmark_zone_equal(const struct nf_conntrack_zone *a,
+			      const struct nf_conntrack_zone *b)
+{
+	return a->id == b->id && a->flags == b->flags && a->dir == b->dir;
+}
+
+/* Whether @flow still describes @ct, which the caller holds a reference to. */
+static bool gwmark_flow_matches(const struct gwmark_flow *flow,
+				const struct nf_conn *ct)
+{
+	return nf_ct_tuple_equal(&flow->tuple,
+				 &ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple) &&
+	       gwmark_zone_equal(&flow->zone, nf_ct_zone(ct));
+}
+
+static bool gwmark_hop_equal(const struct gwmark_hop *a,
+			     const struct gwmark_hop *b)
+{
+	return ether_addr_equal(a->reply_to, b->reply_to) &&
+	       ether_addr_equal(a->gateway, b->gateway) &&
+	       a->ifindex == b->ifindex && a->brindex == b->brindex;
+}
+
+static void gwmark_flow_unlink(struct gwmark_net *gn, struct gwmark_flow *flow)
+{
+	lockdep_assert_held(&gn->lock);
+
+	rhashtable_remove_fast(&gn->flows, &flow->node, gwmark_flow_params);
+	list_del(&flow->lru);
+	gn->count--;
+	WRITE_ONCE(flow->dead, true);
+	kfree_rcu(flow, rcu);
+}
+
+/*
+ * CLOCK eviction: the oldest flow goes unless it was refreshed since it last
+ * came round, in which case it moves to the back. Bounded, so that a table
+ * full of busy flows still admits a new one.
+ */
+static void gwmark_cache_evict_one(struct gwmark_net *gn)
+{
+	struct gwmark_flow *flow;
+	int i;
+
+	lockdep_assert_held(&gn->lock);
+
+	for (i = 0; i < GWMARK_EVICT_TRIES; i++) {
+		flow = list_first_entry(&gn->lru, struct gwmark_flow, lru);
+		if (!time_after(READ_ONCE(flow->refreshed), flow->lru_stamp))
+			break;
+		flow->lru_stamp = jiffies;
+		list_move_tail(&flow->lru, &gn->lru);
+	}
+	flow = list_first_entry(&gn->lru, struct gwmark_flow, lru);
+	gwmark_flow_unlink(gn, flow);
+	gwmark_stat_inc(gn, GWMARK_STAT_EVICTED);
+}
+
+static void gwmark_flow_refresh(struct gwmark_net *gn, struct gwmark_flow *flow,
+				const struct gwmark_hop *hop)
+{
+	struct gwmark_hop cur;
+	unsigned long now = jiffies;
+
+	if (READ_ONCE(flow->refreshed) != now)
+		WRITE_ONCE(flow->refreshed, now);
+
+	gwmark_flow_hop_read(flow, &cur);
+	if (likely(gwmark_hop_equal(&cur, hop)))
+		return;
+
+	write_seqlock_bh(&flow->hop_lock);
+	flow->hop = *hop;
+	write_sequnlock_bh(&flow->hop_lock);
+	gwmark_stat_inc(gn, GWMARK_STAT_MAC_UPDATES);
+}
+
+/**
+ * gwmark_cache_learn() - record an original-direction packet of a connection
+ * @gn:  the namespace
+ * @ct:  the packet's conntrack entry (held by the packet)
+ * @hop: what its frame said
+ *
+ * Context: packet path, under RCU, BH disabled.
+ *
+ * An existing flow is refreshed and, if a MAC or device differs, rewritten
+ * (counted in mac_updates). Otherwise a flow is added, evicting one if the
+ * cache is full. A stale flow left by an earlier connection at the same
+ * address is replaced.
+ */
+void gwmark_cache_learn(struct gwmark_net *gn, const struct nf_conn *ct,
+			const struct gwmark_hop *hop)
+{
+	struct gwmark_flow *flow, *old;
+	unsigned long now = jiffies;
+
+	flow = rhashtable_lookup(&gn->flows, &ct, gwmark_flow_params);
+	if (likely(flow && !READ_ONCE(flow->dead) &&
+		   gwmark_flow_matches(flow, ct))) {
+		gwmark_flow_refresh(gn, flow, hop);
+		return;
+	}
+
+	flow = kzalloc(sizeof(*flow), GFP_ATOMIC | __GFP_NOWARN);
+	if (!flow)
+		return;
+	flow->ct = ct;
+	flow->tuple = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
+	flow->zone = *nf_ct_zone(ct);
+	seqlock_init(&flow->hop_lock);
+	flow->hop = *hop;
+	flow->created = now;
+	flow->refreshed = now;
+	flow->lru_stamp = now;
+
+	spin_lock_bh(&gn->lock);
+	if (unlikely(!gn->ready))
+		goto unlock_free;
+	old = rhashtable_lookup_fast(&gn->flows, &ct, gwmark_flow_params);
+	if (old) {
+		if (gwmark_flow_matches(old, ct)) {
+			/* Another CPU learned it first. */
+			spin_unlock_bh(&gn->lock);
+			kfree(flow);
+			gwmark_flow_refresh(gn, old, hop);
+			return;
+		}
+		gwmark_flow_unlink(gn, old);
+	}
+	while (gn->count >= gn->max_entries && !list_empty(&gn->lru))
+		gwmark_cache_evict_one(gn);
+	if (rhashtable_insert_fast(&gn->flows, &flow->node, gwmark_flow_params))
+		goto unlock_free;
+	list_add_tail(&flow->lru, &gn->lru);
+	gn->count++;
+	spin_unlock_bh(&gn->lock);
+	gwmark_stat_inc(gn, GWMARK_STAT_LEARNED);
+	return;
+
+unlock_free:
+	spin_unlock_bh(&gn->lock);
+	kfree(flow);
+}
+
+/**
+ * gwmark_cache_find() - the flow of a connection, if cached and still valid
+ * @gn: the namespace
+ * @ct: the packet's conntrack entry (held by the packet)
+ *
+ * Context: packet path, under RCU. A flow that belonged to an earlier
+ * connection at the same address is removed.
+ *
+ * Return: the flow, valid until the end of the RCU read section, or NULL.
+ */
+struct gwmark_flow *gwmark_cache_find(struct gwmark_net *gn,
+				      const struct nf_conn *ct)
+{
+	struct gwmark_flow *flow;
+
+	flow = rhashtable_lookup(&gn->flows, &ct, gwmark_flow_params);
+	if (!flow || READ_ONCE(flow->dead))
+		return NULL;
+	if (likely(gwmark_flow_matches(flow, ct)))
+		return flow;
+
+	spin_lock_bh(&gn->lock);
+	if (!flow->dead)
+		gwmark_flow_unlink(gn, flow);
+	spin_unlock_bh(&gn->lock);
+	return NULL;
+}
+
+/**
+ * gwmark_cache_flush() - drop the flows that use a device, or all flows
+ * @gn:      the namespace
+ * @ifindex: the device's ifindex (as ingress port or bridge), or 0 for all
+ *
+ * Context: process context (netdevice notifier, namespace exit).
+ */
+void gwmark_cache_flush(struct gwmark_net *gn, int ifindex)
+{
+	struct gwmark_flow *flow, *next;
+	struct gwmark_hop hop;
+
+	spin_lock_bh(&gn->lock);
+	list_for_each_entry_safe(flow, next, &gn->lru, lru) {
+		if (ifindex) {
+			gwmark_flow_hop_read(flow, &hop);
+			if (hop.ifindex != ifindex && hop.brindex != ifindex)
+				continue;
+		}
+		gwmark_flow_unlink(gn, flow);
+	}
+	spin_unlock_bh(&gn->lock);
+}
+
+/*
+ * A flow lives while the conntrack table still maps its tuple to the same
+ * entry. Only the address is compared; the entry found is held while we
+ * look, and ours is never touched.
+ */
+static bool gwmark_flow_alive(struct gwmark_net *gn,
+			      const struct gwmark_flow *flow)
+{
+	const struct nf_conntrack_tuple_hash *h;
+	struct nf_conn *ct;
+	bool same;
+
+	if (time_before(jiffies, flow->created + GWMARK_GC_GRACE))
+		return true;
+	h = nf_conntrack_find_get(gn->net, &flow->zone, &flow->tuple);
+	if (!h)
+		return false;
+	ct = nf_ct_tuplehash_to_ctrack(h);
+	same = ct == flow->ct && !nf_ct_is_dying(ct);
+	nf_ct_put(ct);
+	return same;
+}
+
+static void gwmark_cache_gc(struct work_struct *work)
+{
+	struct gwmark_net *gn = container_of(to_delayed_work(work),
+					     struct gwmark_net, gc_work);
+	struct rhashtable_iter iter;
+	struct gwmark_flow *flow;
+	unsigned int seen = 0;
+
+	rhashtable_walk_enter(&gn->flows, &iter);
+	rhashtable_walk_start(&iter);
+	while ((flow = rhashtable_walk_next(&iter))) {
+		if (IS_ERR(flow)) {
+			if (PTR_ERR(flow) == -EAGAIN)
+				continue;
+			break;
+		}
+		if (!gwmark_flow_alive(gn, flow)) {
+			spin_lock_bh(&gn->lock);
+			if (!flow->dead)
+				gwmark_flow_unlink(gn, flow);
+			spin_unlock_bh(&gn->lock);
+		}
+		if (++seen % GWMARK_GC_BATCH == 0) {
+			rhashtable_walk_stop(&iter);
+			cond_resched();
+			rhashtable_walk_start(&iter);
+		}
+	}
+	rhashtable_walk_stop(&iter);
+	rhashtable_walk_exit(&iter);
+
+	if (READ_ONCE(gn->ready))
+		queue_delayed_work(system_power_efficient_wq, &gn->gc_work,
+				   GWMARK_GC_INTERVAL);
+}
+
+/**
+ * gwmark_cache_init() - set up a namespace's cache and start its GC
+ * @gn: the namespace
+ *
+ * Return: 0 or a negative errno.
+ */
+int gwmark_cache_init(struct gwmark_net *gn)
+{
+	int err;
+
+	spin_lock_init(&gn->lock);
+	INIT_LIST_HEAD(&gn->lru);
+	gn->count = 0;
+	INIT_DELAYED_WORK(&gn->gc_work, gwmark_cache_gc);
+	err = rhashtable_init(&gn->flows, &gwmark_flow_params);
+	if (err)
+		return err;
+	gn->ready = true;
+	queue_delayed_work(system_power_efficient_wq, &gn->gc_work,
+			   GWMARK_GC_INTERVAL);
+	return 0;
+}
+
+/**
+ * gwmark_cache_destroy() - stop the GC and free every flow of a namespace
+ * @gn: the namespace
+ *
+ * Context: namespace exit, after the hooks are unregistered (so no packet
+ * path can still insert). Notifier calls that come later find it empty.
+ */
+void gwmark_cache_destroy(struct gwmark_net *gn)
+{
+	spin_lock_bh(&gn->lock);
+	gn->ready = false;
+	spin_unlock_bh(&gn->lock);
+	cancel_delayed_work_sync(&gn->gc_work);
+	gwmark_cache_flush(gn, 0);
+	rhashtable_destroy(&gn->flows);
+}

@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hooks.c - the netfilter hooks: learn at PRE_ROUTING, send replies at
+ * PRE_ROUTING and locally re-emitted original-direction packets at
+ * LOCAL_OUT, for IPv4 and IPv6.
+ *
+ * PRE_ROUTING runs right after the mangle table (where GWMARK sets the mark)
+ * and DNAT (so a reply already carries its un-SNATed destination).
+ * LOCAL_OUT runs after every table of that hook (mangle, nat, filter,
+ * security), so OUTPUT filtering still applies to what we send.
+ */
+#include <linux/etherdevice.h>
+#include <linux/if_arp.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter_ipv4.h>
+#include <linux/netfilter_ipv6.h>
+#include <net/netfilter/nf_conntrack.h>
+#include <net/netfilter/nf_conntrack_helper.h>
+
+#include "cache.h"
+#include "compat.h"
+#include "xmit.h"
+
+#define GWMARK_PRI_PRE_ROUTING	(NF_IP_PRI_NAT_DST + 1)
+#define GWMARK_PRI_LOCAL_OUT	(NF_IP_PRI_SECURITY + 1)
+
+/* What the frame of an original-direction packet tells us, if anything. */
+static bool gwmark_hook_frame_hop(const struct sk_buff *skb,
+				  const struct nf_hook_state *state,
+				  struct gwmark_hop *hop)
+{
+	const struct net_device *in = state->in;
+	const struct ethhdr *eth;
+
+	if (!in || in->type != ARPHRD_ETHER)
+		return false;
+	/* The Ethernet header must lie wholly in front of the IP header. */
+	if (!skb_mac_header_was_set(skb) || skb_mac_offset(skb) > -ETH_HLEN)
+		return false;
+	eth = eth_hdr(skb);
+	if (!is_valid_ether_addr(eth->h_source))
+		return false;
+
+	ether_addr_copy(hop->reply_to, eth->h_source);
+	ether_addr_copy(hop->gateway, eth->h_dest);
+	if (nf_bridge_info_exists(skb)) {
+		/*
+		 * br_netfilter hands bridged frames to the IP hooks with the
+		 * bridge as input device; the port is what replies need.
+		 */
+		hop->ifindex = gwmark_bridge_physinif(skb, state->net);
+		hop->brindex = in->ifindex;
+	} else {
+		hop->ifindex = in->ifindex;
+		hop->brindex = 0;
+	}
+	return hop->ifindex > 0;
+}
+
+/* The common end of both fast paths: counters and verdict. */
+static unsigned int gwmark_hook_send(struct gwmark_net *gn, struct sk_buff *skb,
+				     const struct nf_hook_state *state,
+				     struct net_device *dev, const u8 *daddr,
+				     u64 sel, bool forward, enum gwmark_stat sent)
+{
+	switch (gwmark_xmit(skb, state->pf, dev, daddr, gwmark_sel_mask(sel),
+			    forward)) {
+	case GWMARK_XMIT_SENT:
+		gwmark_stat_inc(gn, sent);
+		return NF_STOLEN;
+	case GWMARK_XMIT_LOST:
+		gwmark_stat_inc(gn, GWMARK_STAT_ERRORS);
+		return NF_STOLEN;
+	case GWMARK_XMIT_DROP:
+	default:
+		gwmark_stat_inc(gn, GWMARK_STAT_ERRORS);
+		return NF_DROP;
+	}
+}
+
+static unsigned int gwmark_hook_reply(struct gwmark_net *gn,
+				      struct sk_buff *skb,
+				      const struct nf_hook_state *state,
+				      const struct nf_conn *ct, u64 sel)
+{
+	const struct gwmark_flow *flow;
+	struct net_device *dev;
+	struct gwmark_hop hop;
+
+	flow = gwmark_cache_find(gn, ct);
+	if (!flow) {
+		gwmark_stat_inc(gn, GWMARK_STAT_MISS);
+		return NF_ACCEPT;
+	}
+	/*
+	 * Never steal a frame in the middle of bridging; and a DNATed flow's
+	 * reply needs its source rewritten in POST_ROUTING, which we skip.
+	 */
+	if (nf_bridge_info_exists(skb) || (ct->status & IPS_DST_NAT))
+		goto fallback;
+
+	gwmark_flow_hop_read(flow, &hop);
+	dev = dev_get_by_index_rcu(state->net, hop.ifindex);
+	if (!dev || dev == state->in || !gwmark_xmit_dev_usable(dev) ||
+	    !gwmark_xmit_check(skb, state->pf, dev, hop.reply_to, true))
+		goto fallback;
+
+	return gwmark_hook_send(gn, skb, state, dev, hop.reply_to, sel, true,
+				GWMARK_STAT_REPLY_XMIT);
+
+fallback:
+	gwmark_stat_inc(gn, GWMARK_STAT_FALLBACK);
+	return NF_ACCEPT;
+}
+
+static unsigned int gwmark_hook_pre_routing(void *priv, struct sk_buff *skb,
+					    const struct nf_hook_state *state)
+{
+	struct gwmark_net *gn = gwmark_pernet(state->net);
+	enum ip_conntrack_info ctinfo;
+	struct gwmark_hop hop;
+	struct nf_conn *ct;
+	u64 sel;
+
+	if (!atomic_read(&gn->rules))
+		return NF_ACCEPT;
+	ct = nf_ct_get(skb, &ctinfo);
+	if (!ct || ctinfo == IP_CT_UNTRACKED)
+		return NF_ACCEPT;
+
+	if (CTINFO2DIR(ctinfo) == IP_CT_DIR_ORIGINAL) {
+		if (gwmark_hook_frame_hop(skb, state, &hop))
+			gwmark_cache_learn(gn, ct, &hop);
+		return NF_ACCEPT;
+	}
+
+	sel = atomic64_read(&gn->reply_sel);
+	if (!gwmark_sel_match(sel, skb->mark))
+		return NF_ACCEPT;
+	return gwmark_hook_reply(gn, skb, state, ct, sel);
+}
+
+/* Connection features whose per-packet work happens after LOCAL_OUT. */
+static bool gwmark_hook_ct_needs_stack(const struct nf_conn *ct)
+{
+	const struct nf_conn_help *help = nfct_help(ct);
+
+	if (ct->status & (IPS_SRC_NAT | IPS_DST_NAT | IPS_SEQ_ADJUST))
+		return true;
+	return help && rcu_access_pointer(help->helper);
+}
+
+static unsigned int gwmark_hook_local_out(void *priv, struct sk_buff *skb,
+					  const struct nf_hook_state *state)
+{
+	struct gwmark_net *gn = gwmark_pernet(state->net);
+	const struct gwmark_flow *flow;
+	enum ip_conntrack_info ctinfo;
+	struct net_device *dev;
+	struct gwmark_hop hop;
+	struct nf_conn *ct;
+	unsigned int verdict;
+	u64 sel;
+
+	if (!atomic_read(&gn->rules))
+		return NF_ACCEPT;
+	sel = atomic64_read(&gn->orig_sel);
+	if (!gwmark_sel_match(sel, skb->mark))
+		return NF_ACCEPT;
+	ct = nf_ct_get(skb, &ctinfo);
+	if (!ct || ctinfo == IP_CT_UNTRACKED ||
+	    CTINFO2DIR(ctinfo) != IP_CT_DIR_ORIGINAL) {
+		gwmark_stat_inc(gn, GWMARK_STAT_MISS);
+		return NF_ACCEPT;
+	}
+	flow = gwmark_cache_find(gn, ct);
+	if (!flow) {
+		gwmark_stat_inc(gn, GWMARK_STAT_MISS);
+		return NF_ACCEPT;
+	}
+	if (gwmark_hook_ct_needs_stack(ct))
+		goto fallback;
+
+	/* The gateway sits somewhere behind the bridge: let its FDB choose. */
+	gwmark_flow_hop_read(flow, &hop);
+	dev = dev_get_by_index_rcu(state->net, hop.brindex ?: hop.ifindex);
+	if (!dev || !gwmark_xmit_dev_usable(dev) ||
+	    !gwmark_xmit_check(skb, state->pf, dev, hop.gateway, false))
+		goto fallback;
+
+	if (!nf_ct_is_confirmed(ct)) {
+		verdict = gwmark_ct_confirm(skb, state);
+		if (verdict != NF_ACCEPT) {
+			gwmark_stat_inc(gn, GWMARK_STAT_ERRORS);
+			return verdict;
+		}
+	}
+	return gwmark_hook_send(gn, skb, state, dev, hop.gateway, sel, false,
+				GWMARK_STAT_ORIG_XMIT);
+
+fallback:
+	gwmark_stat_inc(gn, GWMARK_STAT_FALLBACK);
+	return NF_ACCEPT;
+}
+
+static const struct nf_hook_ops gwmark_nf_ops[] = {
+	{
+		.hook		= gwmark_hook_pre_routing,
+		.pf		= NFPROTO_IPV4,
+		.hooknum	= NF_INET_PRE_ROUTING,
+		.priority	= GWMARK_PRI_PRE_ROUTING,
+	},
+	{
+		.hook		= gwmark_hook_local_out,
+		.pf		= NFPROTO_IPV4,
+		.hooknum	= NF_INET_LOCAL_OUT,
+		.priority	= GWMARK_PRI_LOCAL_OUT,
+	},
+#if IS_ENABLED(CONFIG_IPV6)
+	{
+		.hook		= gwmark_hook_pre_routing,
+		.pf		= NFPROTO_IPV6,
+		.hooknum	= NF_INET_PRE_ROUTING,
+		.priority	= NF_IP6_PRI_NAT_DST + 1,
+	},
+	{
+		.hook		= gwmark_hook_local_out,
+		.pf		= NFPROTO_IPV6,
+		.hooknum	= NF_INET_LOCAL_OUT,
+		.priority	= NF_IP6_PRI_SECURITY + 1,
+	},
+#endif
+};
+
+/**
+ * gwmark_hooks_register() - attach the hooks to a namespace
+ * @net: the namespace
+ *
+ * The hooks stay registered for the namespace's life and return at once
+ * while it has no GWMARK rule; conntrack itself is enabled by the rules
+ * (nf_ct_netns_get() in the target's checkentry).
+ *
+ * Return: 0 or a negative errno.
+ */
+int gwmark_hooks_register(struct net *net)
+{
+	return nf_register_net_hooks(net, gwmark_nf_ops,
+				     ARRAY_SIZE(gwmark_nf_ops));
+}
+
+/**
+ * gwmark_hooks_unregister() - detach the hooks; returns after every packet
+ * that was inside them has left (nf_unregister_net_hooks() synchronises)
+ * @net: the namespace
+ */
+void gwmark_hooks_unregister(struct net *net)
+{
+	nf_unregister_net_hooks(net, gwmark_nf_ops, ARRAY_SIZE(gwmark_nf_ops));
+}

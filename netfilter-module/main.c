@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * main.c - module entry and exit, module parameters, and the per-network-
+ * namespace life of xt_GWMARK.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/percpu.h>
+
+#include "cache.h"
+#include "gwmark.h"
+
+#define GWMARK_MAX_ENTRIES_LIMIT	(1U << 24)
+
+static unsigned int max_entries = 65536;
+module_param(max_entries, uint, 0444);
+MODULE_PARM_DESC(max_entries,
+		 "Most flows cached per network namespace (1..16777216, default 65536); the least recently active flow is evicted beyond it");
+
+unsigned int gwmark_net_id __read_mostly;
+
+static int __net_init gwmark_net_init(struct net *net)
+{
+	struct gwmark_net *gn = gwmark_pernet(net);
+	int err;
+
+	gn->net = net;
+	gn->max_entries = clamp_t(unsigned int, max_entries, 1,
+				  GWMARK_MAX_ENTRIES_LIMIT);
+	atomic64_set(&gn->reply_sel, 0);
+	atomic64_set(&gn->orig_sel, 0);
+	atomic_set(&gn->rules, 0);
+	gn->stats = alloc_percpu(struct gwmark_stats);
+	if (!gn->stats)
+		return -ENOMEM;
+	err = gwmark_cache_init(gn);
+	if (err)
+		goto free_stats;
+	err = gwmark_proc_init(gn);
+	if (err)
+		goto destroy_cache;
+	err = gwmark_hooks_register(net);
+	if (err)
+		goto exit_proc;
+	return 0;
+
+exit_proc:
+	gwmark_proc_exit(gn);
+destroy_cache:
+	gwmark_cache_destroy(gn);
+free_stats:
+	free_percpu(gn->stats);
+	gn->stats = NULL;
+	return err;
+}
+
+static void __net_exit gwmark_net_exit(struct net *net)
+{
+	struct gwmark_net *gn = gwmark_pernet(net);
+
+	gwmark_hooks_unregister(net);
+	gwmark_proc_exit(gn);
+	gwmark_cache_destroy(gn);
+	free_percpu(gn->stats);
+	gn->stats = NULL;
+}
+
+static struct pernet_operations gwmark_net_ops = {
+	.init	= gwmark_net_init,
+	.exit	= gwmark_net_exit,
+	.id	= &gwmark_net_id,
+	.size	= sizeof(struct gwmark_net),
+};
+
+static int __init gwmark_init(void)
+{
+	int err;
+
+	err = register_pernet_subsys(&gwmark_net_ops);
+	if (err)
+		return err;
+	err = gwmark_notify_register();
+	if (err)
+		goto unregister_pernet;
+	err = gwmark_target_register();
+	if (err)
+		goto unregister_notify;
+	return 0;
+
+unregister_notify:
+	gwmark_notify_unregister();
+unregister_pernet:
+	unregister_pernet_subsys(&gwmark_net_ops);
+	return err;
+}
+
+static void __exit gwmark_exit(void)
+{
+	gwmark_target_unregister();
+	gwmark_notify_unregister();
+	unregister_pernet_subsys(&gwmark_net_ops);
+	/* Flows are freed by kfree_rcu(); let those callbacks finish. */
+	rcu_barrier();
+}
+
+module_init(gwmark_init);
+module_exit(gwmark_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Xtables: per-connection gateway MAC cache and direct transmit (GWMARK)");
+MODULE_ALIAS("ipt_GWMARK");
+MODULE_ALIAS("ip6t_GWMARK");

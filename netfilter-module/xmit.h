@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * xmit.h - sending a packet straight to a cached MAC, without a route.
+ */
+#ifndef _GWMARK_XMIT_H
+#define _GWMARK_XMIT_H
+
+#include <linux/netdevice.h>
+#include <linux/skbuff.h>
+
+/**
+ * enum gwmark_xmit_result - what became of a packet handed to gwmark_xmit()
+ * @GWMARK_XMIT_SENT:    queued to the device; the skb is gone (NF_STOLEN)
+ * @GWMARK_XMIT_LOST:    consumed but dropped by the device or qdisc; the skb
+ *                       is gone (NF_STOLEN, counted as an error)
+ * @GWMARK_XMIT_DROP:    could not be prepared; the skb is still the hook's
+ *                       and must be dropped (NF_DROP, counted as an error)
+ */
+enum gwmark_xmit_result {
+	GWMARK_XMIT_SENT,
+	GWMARK_XMIT_LOST,
+	GWMARK_XMIT_DROP,
+};
+
+bool gwmark_xmit_dev_usable(const struct net_device *dev);
+bool gwmark_xmit_check(struct sk_buff *skb, u8 pf,
+		       const struct net_device *dev, const u8 *daddr,
+		       bool forward);
+enum gwmark_xmit_result gwmark_xmit(struct sk_buff *skb, u8 pf,
+				    struct net_device *dev, const u8 *daddr,
+				    u32 clear_mask, bool forward);
+
+#endif /* _GWMARK_XMIT_H */
