@@ -7,8 +7,9 @@
 // (ssl_pkt.c calculate_session_id_hmac / check_session_hmac_and_pkt_id). The cookie is only
 // ever checked by the server that made it, so its exact bytes need not match openvpn's; the
 // address is hashed in a canonical form (family, port, address bytes), not as a raw sockaddr.
-// verify() accepts the slots -2..+1 around now, as openvpn 2.6 does: a cookie stays valid for
-// at least a hand-window/2 ... hand-window after it was issued, with a slot of clock skew ahead.
+// verify() accepts cookies from the current slot and the two before it (openvpn master; 2.6.14
+// also tried slot +1, which cannot help since the same server issues and checks the cookie): a
+// cookie stays valid for between hand-window/2 and hand-window seconds after it was issued.
 // The ack/message-id checks of check_session_hmac_and_pkt_id belong to proto.
 //
 // Usage:
