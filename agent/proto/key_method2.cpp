@@ -68,7 +68,7 @@ std::vector<uint8_t> encode_key_method2(const KeyMethod2& km) {
     return out;
 }
 
-Drop parse_key_method2(ByteSpan in, bool sender_is_tls_client, KeyMethod2& out) {
+Drop parse_key_method2(ByteSpan in, bool sender_is_tls_client, KeyMethod2& out, size_t* consumed) {
     ByteReader r(in);
     if (r.u32() != 0 || !r.ok()) return r.ok() ? Drop::bad_message : Drop::truncated;
     const uint8_t method = r.u8();
@@ -84,6 +84,7 @@ Drop parse_key_method2(ByteSpan in, bool sender_is_tls_client, KeyMethod2& out) 
     if (!read_string(r, kMaxUserPass, out.username, present)) return Drop::bad_message;
     if (!read_string(r, kMaxUserPass, out.password, present)) return Drop::bad_message;
     if (!read_string(r, kMaxPeerInfo, out.peer_info, present)) return Drop::bad_message;
+    if (consumed) *consumed = r.position();
     return Drop::none;
 }
 

@@ -33,8 +33,10 @@ struct KeyMethod2 {
 
 // Encodes; empty username/password/peer-info become length-0 strings.
 std::vector<uint8_t> encode_key_method2(const KeyMethod2& km);
-// Parses the message a peer of the other role sent (`tls_client` = the SENDER was TLS client).
-Drop parse_key_method2(ByteSpan in, bool sender_is_tls_client, KeyMethod2& out);
+// Parses the message a peer of the other role sent (`sender_is_tls_client`: pre_master present).
+// `consumed` (optional) receives the message length, since TLS may deliver it together with the
+// text messages that follow it.
+Drop parse_key_method2(ByteSpan in, bool sender_is_tls_client, KeyMethod2& out, size_t* consumed = nullptr);
 
 // The options-compat string 2.6 sends (only ever compared for warnings, but keep it honest).
 std::string options_string(bool tls_client, bool tcp, size_t tun_mtu = 1500);

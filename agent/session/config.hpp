@@ -1,0 +1,54 @@
+// Per-session configuration: role, transport, TLS, control-channel wrap, ciphers, timers.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "crypto/hmac.hpp"
+#include "crypto/static_key.hpp"
+#include "crypto/tls_context.hpp"
+#include "proto/constants.hpp"
+#include "proto/control_message.hpp"
+
+namespace wirebridge::session {
+
+enum class Role : uint8_t { client, server };
+enum class Transport : uint8_t { udp, tcp };
+enum class WrapMode : uint8_t { none, tls_auth, tls_crypt };
+
+struct WrapConfig {
+    WrapMode mode = WrapMode::none;
+    crypto::StaticKey key;                                           // tls-auth / tls-crypt key file
+    crypto::KeyDirection direction = crypto::KeyDirection::Bidirectional;  // tls-auth only
+    crypto::Digest digest = crypto::Digest::Sha1;                    // tls-auth --auth
+};
+
+struct SessionConfig {
+    Role role = Role::client;
+    Transport transport = Transport::udp;
+    std::shared_ptr<const crypto::TlsContext> tls;  // its role must match `role`
+    WrapConfig wrap;
+    // Client: sent as IV_CIPHERS. Server: preference order for the choice (2.6 rule).
+    std::vector<std::string> data_ciphers = {"AES-256-GCM", "AES-128-GCM", "CHACHA20-POLY1305"};
+    size_t tls_mtu = proto::kDefaultTlsMtu;   // largest control packet, wrap included
+    uint32_t hand_window_s = 60;
+    uint32_t tls_timeout_ms = proto::kInitialRetransmitMs;
+    uint32_t reneg_seconds = 3600;            // 0 = never by time
+    uint64_t reneg_bytes = 0;                 // 0 = never by volume
+    uint32_t tran_window_s = 3600;            // lame-duck lifetime of the previous key
+    uint32_t push_request_interval_s = 5;
+    // Keepalive. A client takes these from PUSH_REPLY when pushed; 0 = off.
+    uint32_t ping_s = 0;
+    uint32_t ping_restart_s = 0;
+    uint32_t exit_notify_count = 1;           // OCC_EXIT repeats when cc-exit is not agreed
+    std::string username, password;           // client, optional (auth-user-pass)
+    std::string version = "wirebridge-0.1";   // IV_VER
+    // Server: what to push to this client (peer_id, ifconfig...; cipher/flags are filled in).
+    proto::PushOptions push;
+    uint32_t peer_id = 0;                     // server: the DATA_V2 peer-id assigned to this client
+};
+
+}  // namespace wirebridge::session

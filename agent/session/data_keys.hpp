@@ -1,0 +1,43 @@
+// The established data-channel keys of one key_id, as the data path needs them.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include "crypto/aead.hpp"
+#include "proto/constants.hpp"
+
+namespace wirebridge::session {
+
+// Everything a data path needs to seal and open DATA_V2 packets of one key_id:
+//   header = DataHeader{data_v2, key_id, peer_id} (the same peer-id both ways)
+//   crypto::AeadEncryptor::create(cipher, send) / AeadDecryptor::create(cipher, recv)
+//   packet-ids: take the next one with send_packet_id->fetch_add(1) + 1 (shared with the
+//   session, which sends pings/OCC with the same key); the receive side keeps its own
+//   proto::ReplayWindow.
+struct DataKeys {
+    uint8_t key_id = 0;
+    crypto::AeadCipher cipher = crypto::AeadCipher::Aes256Gcm;
+    uint32_t peer_id = proto::kUndefinedPeerId;
+    bool data_v2 = true;
+    crypto::AeadKeys send;
+    crypto::AeadKeys recv;
+    std::shared_ptr<std::atomic<uint32_t>> send_packet_id;  // last id used; starts at 0
+
+    DataKeys clone() const {
+        DataKeys k;
+        k.key_id = key_id;
+        k.cipher = cipher;
+        k.peer_id = peer_id;
+        k.data_v2 = data_v2;
+        k.send.key = send.key.clone();
+        k.send.implicit_iv = send.implicit_iv;
+        k.recv.key = recv.key.clone();
+        k.recv.implicit_iv = recv.implicit_iv;
+        k.send_packet_id = send_packet_id;
+        return k;
+    }
+};
+
+}  // namespace wirebridge::session

@@ -1,0 +1,177 @@
+// Session: one OpenVPN 2.6 peer relationship (client pull role, or the server's side of one client).
+//
+// Sans-IO: the session never touches a socket, a clock or a thread. Its owner drives it:
+//
+//   auto s = Session::create(cfg, now_ms);          // Result<std::unique_ptr<Session>>
+//   s->start(now_ms);                               // client: queues HARD_RESET_CLIENT_V2
+//   loop:
+//     on a datagram / a whole TCP packet (after proto::StreamFramer):
+//         Session::Input in = s->on_packet(bytes, now_ms);   // bytes: mutable (decrypted in place)
+//         if (!in.frame.empty()) tap_write(in.frame);        // only when the session decrypts data
+//     when now_ms >= s->next_deadline():  s->on_timer(now_ms);
+//     after either:  while (s->pop_output(pkt)) send(pkt);   // UDP: one datagram; TCP: frame it
+//                    while (s->pop_event(ev)) handle(ev);
+//
+// Data path split: the session negotiates keys; the data path (another thread) may seal/open
+// DATA_V2 packets itself with export_keys(key_id) on keys_ready/keys_primary events, and must
+// then report traffic with note_data_sent()/note_data_received() (keepalive, reneg-bytes) and hand
+// decrypted non-frame payloads (ping, OCC) to on_data_payload(). Or the owner sends every packet,
+// data included, through on_packet() and encrypt_frame() (tests, simple deployments).
+//
+// Events: keys_ready -> keys_primary (send with this key_id from now on) -> keys_retired (forget
+// it); tunnel_up once (client: carries the pushed options; apply ifconfig); peer_gone ends the
+// session (error says why: ping_timeout, peer_exit, handshake_timeout, tls_failed, auth_failed...).
+// Every refused packet is counted in counters().drops by proto::Drop reason.
+//
+// Timers inside: control retransmit (2 s doubling), hand-window, PUSH_REQUEST every 5 s until the
+// reply, ping / ping-restart, renegotiation by time, bytes and packet-id, lame-duck expiry,
+// exit notification repeats.
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+#include "crypto/aead.hpp"
+#include "proto/control_message.hpp"
+#include "proto/control_packet.hpp"
+#include "proto/reliable.hpp"
+#include "session/config.hpp"
+#include "session/control_wrap.hpp"
+#include "session/data_keys.hpp"
+#include "session/events.hpp"
+#include "session/key_state.hpp"
+
+namespace wirebridge::session {
+
+using proto::TimeMs;
+
+class Session {
+public:
+    static Result<std::unique_ptr<Session>> create(SessionConfig cfg, TimeMs now);
+    // Server, UDP: the client's reset was answered statelessly with `cookie_sid` as our session
+    // id (ServerDispatcher); continue as if our HARD_RESET_SERVER_V2 (message 0) was sent at `now`.
+    static Result<std::unique_ptr<Session>> create_from_cookie(SessionConfig cfg, const proto::SessionId& client_sid,
+                                                               const proto::SessionId& cookie_sid, TimeMs now);
+    ~Session();
+
+    // Client: begins the handshake. Server: nothing to do (waits for the client's reset).
+    void start(TimeMs now);
+
+    struct Input {
+        proto::Drop drop = proto::Drop::none;  // why the packet was refused (also counted)
+        proto::ByteSpan frame;                 // a decrypted user frame (inside the caller's buffer)
+    };
+    Input on_packet(std::span<uint8_t> packet, TimeMs now);
+    void on_timer(TimeMs now);
+    TimeMs next_deadline() const;
+
+    bool pop_output(std::vector<uint8_t>& out);
+    bool pop_event(Event& out);
+
+    // Data plane for frames and control-plane payloads; false if no keys yet or on crypto error.
+    bool encrypt_frame(proto::ByteSpan payload, std::vector<uint8_t>& out, TimeMs now);
+    // The data path reports its traffic (keepalive and reneg-bytes accounting).
+    void note_data_sent(size_t bytes, TimeMs now);
+    void note_data_received(size_t bytes, TimeMs now);
+    // A decrypted payload the data path found to be a ping or an OCC message.
+    void on_data_payload(proto::ByteSpan payload, TimeMs now);
+
+    // Copy of the data keys of `key_id` (nullopt if that key has none).
+    std::optional<DataKeys> export_keys(uint8_t key_id) const;
+    std::optional<uint8_t> primary_key_id() const;
+
+    // Starts a renegotiation now (also triggered by the timers).
+    void renegotiate(TimeMs now);
+    // Explicit exit notify: EXIT on the control channel (cc-exit agreed) or OCC_EXIT data packets;
+    // peer_gone(local_exit) follows once the notification is out.
+    void close(TimeMs now);
+
+    Role role() const { return cfg_.role; }
+    const proto::SessionId& own_session_id() const { return own_sid_; }
+    const proto::SessionId& peer_session_id() const { return peer_sid_; }
+    const SessionCounters& counters() const { return counters_; }
+    bool established() const { return tunnel_up_; }
+    bool gone() const { return gone_; }
+    uint32_t peer_id() const { return peer_id_; }
+    const std::string& cipher_name() const { return cipher_name_; }
+    const proto::PushOptions& pushed() const { return pushed_; }
+
+private:
+    Session(SessionConfig cfg, ControlWrap wrap);
+
+    // control.cpp
+    proto::Drop on_control(proto::ByteSpan plain, TimeMs now);
+    KeyState* key_for_control(const proto::ControlPacket& p, TimeMs now, proto::Drop& why);
+    void deliver(KeyState& ks, proto::ReliableMessage& m, TimeMs now);
+    void advance_tls(KeyState& ks, TimeMs now);
+    void collect_ciphertext(KeyState& ks);
+    void handle_plaintext(KeyState& ks, TimeMs now);
+    void handle_text(KeyState& ks, std::string_view text, TimeMs now);
+    void send_key_method2(KeyState& ks);
+    void key_exchange_done(KeyState& ks, TimeMs now);
+    void flush(TimeMs now);
+    void flush_key(KeyState& ks, TimeMs now);
+    void emit_control(KeyState& ks, proto::Opcode op, uint32_t msg_id, proto::ByteSpan payload);
+    void send_text(KeyState& ks, std::string_view text, TimeMs now);
+    std::unique_ptr<KeyState> new_key_state(uint8_t key_id, TimeMs now);
+
+    // keys.cpp
+    bool derive_keys(KeyState& ks);
+    void promote(KeyState& ks, TimeMs now);
+    void apply_push_reply(KeyState& ks, TimeMs now);
+    void send_push_reply(KeyState& ks, TimeMs now);
+    bool server_negotiate(KeyState& ks);
+    Input on_data(std::span<uint8_t> packet, TimeMs now);
+    bool send_data_payload(proto::ByteSpan payload, TimeMs now);
+    void check_timers(TimeMs now);
+    void fail_session(SessionError e, std::string message);
+    void event(EventType t, uint8_t key_id = 0, SessionError e = SessionError::none, std::string msg = {});
+    KeyState* find_key(uint8_t key_id) const;
+
+    SessionConfig cfg_;
+    ControlWrap wrap_;
+    proto::SessionId own_sid_;
+    proto::SessionId peer_sid_;
+    bool peer_sid_known_ = false;
+
+    std::unique_ptr<KeyState> current_;  // sending keys (or the first negotiation)
+    std::unique_ptr<KeyState> next_;     // renegotiation under way
+    std::unique_ptr<KeyState> lame_;     // previous keys, receive-only until they expire
+    uint8_t last_key_id_ = 0;
+
+    // Negotiated once (key_id 0), reused by renegotiations.
+    std::optional<crypto::AeadCipher> cipher_;
+    std::string cipher_name_;
+    bool ekm_ = false;
+    bool cc_exit_ = false;
+    bool data_v2_ = true;
+    uint32_t peer_id_ = proto::kUndefinedPeerId;
+    uint32_t peer_iv_proto_ = 0;
+    proto::PushOptions pushed_;
+    proto::PushReplyAssembler push_assembler_;
+    bool push_reply_done_ = false;
+    bool push_reply_sent_ = false;
+    TimeMs next_push_request_ = proto::kNever;
+
+    bool tunnel_up_ = false;
+    bool gone_ = false;
+    bool closing_ = false;
+    uint32_t exit_notifications_left_ = 0;
+    TimeMs next_exit_notify_ = proto::kNever;
+    TimeMs last_data_sent_ = 0;
+    TimeMs last_received_ = 0;
+    uint32_t ping_s_ = 0;
+    uint32_t ping_restart_s_ = 0;
+
+    std::deque<std::vector<uint8_t>> out_;
+    std::deque<Event> events_;
+    SessionCounters counters_;
+    std::vector<uint8_t> scratch_;
+    std::vector<uint8_t> unwrapped_;
+};
+
+}  // namespace wirebridge::session

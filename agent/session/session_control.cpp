@@ -1,0 +1,424 @@
+// Session, control channel: resets, reliability, TLS over CONTROL_V1, key-method 2, text messages.
+#include <algorithm>
+#include <cstring>
+
+#include "crypto/random.hpp"
+#include "proto/data_packet.hpp"
+#include "proto/peer_info.hpp"
+#include "session/session.hpp"
+
+namespace wirebridge::session {
+
+using proto::Drop;
+using proto::Opcode;
+
+namespace {
+constexpr size_t kMaxPlaintextBuffered = 64 * 1024;
+constexpr int64_t sec(TimeMs t) { return t / 1000; }
+}  // namespace
+
+Session::Session(SessionConfig cfg, ControlWrap wrap) : cfg_(std::move(cfg)), wrap_(std::move(wrap)) {}
+Session::~Session() = default;
+
+Result<std::unique_ptr<Session>> Session::create(SessionConfig cfg, TimeMs now) {
+    if (!cfg.tls) return fail("session: no TLS context configured");
+    if ((cfg.tls->role() == crypto::Role::Client) != (cfg.role == Role::client))
+        return fail("session: the TLS context's role does not match the session role");
+    if (cfg.tls_mtu < proto::kMinTlsMtu || cfg.tls_mtu > proto::kMaxTlsMtu)
+        return fail("session: tls-mtu " + std::to_string(cfg.tls_mtu) + " is outside 154..2048");
+    auto wrap = ControlWrap::create(cfg.wrap, cfg.role, sec(now));
+    if (!wrap) return fail(wrap.error());
+    std::unique_ptr<Session> s(new Session(std::move(cfg), std::move(*wrap)));
+    if (auto r = crypto::random_bytes(s->own_sid_.bytes); !r) return fail(r.error());
+    s->last_received_ = now;
+    s->last_data_sent_ = now;
+    if (s->cfg_.role == Role::server) {
+        s->ping_s_ = s->cfg_.ping_s;
+        // openvpn's server doubles the pushed ping-restart for itself (keepalive 10 60 -> 120).
+        s->ping_restart_s_ = s->cfg_.ping_restart_s * 2;
+        s->peer_id_ = s->cfg_.peer_id;
+    } else {
+        s->ping_s_ = s->cfg_.ping_s;
+        s->ping_restart_s_ = s->cfg_.ping_restart_s;
+    }
+    return s;
+}
+
+Result<std::unique_ptr<Session>> Session::create_from_cookie(SessionConfig cfg, const proto::SessionId& client_sid,
+                                                             const proto::SessionId& cookie_sid, TimeMs now) {
+    if (cfg.role != Role::server) return fail("session: a cookie session is a server session");
+    auto s = create(std::move(cfg), now);
+    if (!s) return s;
+    Session& ss = **s;
+    ss.own_sid_ = cookie_sid;
+    ss.peer_sid_ = client_sid;
+    ss.peer_sid_known_ = true;
+    ss.current_ = ss.new_key_state(0, now);
+    KeyState& ks = *ss.current_;
+    if (!ks.tls) return fail("session: TLS session could not be created");
+    // The client's reset (message 0) was acked by the stateless reply; our reset is "in flight".
+    ks.recv.receive(Opcode::control_hard_reset_client_v2, 0, {});
+    proto::ReliableMessage m;
+    ks.recv.pop(m);
+    ks.peer_reset_seen = true;
+    ks.send.queue(Opcode::control_hard_reset_server_v2, {}, now);
+    ks.send.sent(0, now);
+    ks.our_reset_queued = true;
+    ks.phase = KeyState::Phase::start;
+    return s;
+}
+
+std::unique_ptr<KeyState> Session::new_key_state(uint8_t key_id, TimeMs now) {
+    auto ks = std::make_unique<KeyState>(key_id, cfg_.tls_timeout_ms, now + TimeMs{cfg_.hand_window_s} * 1000);
+    auto tls = crypto::TlsSession::create(cfg_.tls);
+    if (tls) {
+        ks->tls = std::move(*tls);
+    } else {
+        fail_session(SessionError::tls_failed, tls.error().message);
+    }
+    ks->local_km.tls_client = cfg_.role == Role::client;
+    bool ok = static_cast<bool>(crypto::random_bytes(ks->local_km.random1)) &&
+              static_cast<bool>(crypto::random_bytes(ks->local_km.random2));
+    if (cfg_.role == Role::client) ok = ok && static_cast<bool>(crypto::random_bytes(ks->local_km.pre_master));
+    if (!ok) fail_session(SessionError::key_derivation, "no randomness for key-method 2");
+    last_key_id_ = key_id;
+    return ks;
+}
+
+void Session::start(TimeMs now) {
+    if (cfg_.role != Role::client || current_) return;
+    current_ = new_key_state(0, now);
+    current_->send.queue(Opcode::control_hard_reset_client_v2, {}, now);
+    current_->our_reset_queued = true;
+    flush(now);
+}
+
+Session::Input Session::on_packet(std::span<uint8_t> packet, TimeMs now) {
+    Input in;
+    if (gone_) {
+        in.drop = Drop::state;
+    } else if (proto::is_data_packet(packet)) {
+        in = on_data(packet, now);
+    } else {
+        const Drop d = wrap_.unwrap(packet, unwrapped_, sec(now));
+        in.drop = d == Drop::none ? on_control(unwrapped_, now) : d;
+    }
+    if (in.drop != Drop::none) counters_.drop(in.drop);
+    flush(now);
+    return in;
+}
+
+KeyState* Session::find_key(uint8_t key_id) const {
+    for (KeyState* ks : {current_.get(), next_.get(), lame_.get()})
+        if (ks && ks->key_id == key_id) return ks;
+    return nullptr;
+}
+
+KeyState* Session::key_for_control(const proto::ControlPacket& p, TimeMs now, Drop& why) {
+    if (KeyState* ks = find_key(p.key_id)) return ks;
+    why = Drop::bad_key_id;
+    switch (p.opcode) {
+    case Opcode::control_hard_reset_client_v2:
+        if (cfg_.role != Role::server || current_ || p.key_id != 0) return nullptr;
+        current_ = new_key_state(0, now);
+        return current_.get();
+    case Opcode::control_soft_reset_v1:
+        // The peer starts a renegotiation with the next key_id.
+        if (!current_ || current_->phase != KeyState::Phase::active || p.key_id == 0) return nullptr;
+        next_ = new_key_state(p.key_id, now);
+        ++counters_.renegotiations;
+        return next_.get();
+    default:
+        return nullptr;
+    }
+}
+
+Drop Session::on_control(proto::ByteSpan plain, TimeMs now) {
+    proto::ControlPacket p;
+    if (const Drop d = proto::parse_control_packet(plain, p); d != Drop::none) return d;
+    if (p.opcode == Opcode::control_hard_reset_server_v2 && cfg_.role != Role::client) return Drop::bad_opcode;
+    if (p.opcode == Opcode::control_hard_reset_client_v2 && cfg_.role != Role::server) return Drop::bad_opcode;
+    if (peer_sid_known_ && !(p.own_sid == peer_sid_)) return Drop::bad_session_id;
+    if (p.acks.count > 0 && !(p.peer_sid == own_sid_)) return Drop::bad_session_id;
+    // Before the peer's session id is known, only its reset may arrive.
+    const bool is_reset = p.opcode == Opcode::control_hard_reset_client_v2 ||
+                          p.opcode == Opcode::control_hard_reset_server_v2;
+    if (!peer_sid_known_ && !is_reset) return Drop::state;
+    Drop why = Drop::none;
+    KeyState* ks = key_for_control(p, now, why);
+    if (!ks) return why;
+    if (!peer_sid_known_) {
+        peer_sid_ = p.own_sid;
+        peer_sid_known_ = true;
+    }
+    ++counters_.control_in;
+    last_received_ = now;
+    for (uint8_t i = 0; i < p.acks.count; ++i) ks->send.ack(p.acks.ids[i]);
+    if (p.has_message_id()) {
+        using V = proto::ReliableRecv::Verdict;
+        const V v = ks->recv.receive(p.opcode, p.message_id, p.payload);
+        if (v == V::out_of_window) return Drop::out_of_window;
+        ks->acks.add(p.message_id);
+        proto::ReliableMessage m;
+        while (ks->recv.pop(m)) deliver(*ks, m, now);
+    }
+    if (!gone_ && find_key(ks->key_id) == ks) advance_tls(*ks, now);
+    return Drop::none;
+}
+
+void Session::deliver(KeyState& ks, proto::ReliableMessage& m, TimeMs now) {
+    switch (m.opcode) {
+    case Opcode::control_hard_reset_client_v2:
+    case Opcode::control_hard_reset_server_v2:
+    case Opcode::control_soft_reset_v1:
+        ks.peer_reset_seen = true;
+        if (!ks.our_reset_queued) {
+            const Opcode reply = m.opcode == Opcode::control_soft_reset_v1 ? Opcode::control_soft_reset_v1
+                                                                            : Opcode::control_hard_reset_server_v2;
+            ks.send.queue(reply, {}, now);
+            ks.our_reset_queued = true;
+        }
+        if (ks.phase == KeyState::Phase::pre_start) ks.phase = KeyState::Phase::start;
+        break;
+    case Opcode::control_v1:
+        if (ks.phase != KeyState::Phase::start && ks.phase != KeyState::Phase::active) return;
+        if (!ks.tls) return;
+        if (auto r = ks.tls->feed_ciphertext(m.payload); !r) {
+            ks.phase = KeyState::Phase::failed;
+            if (&ks == current_.get() && !tunnel_up_) fail_session(SessionError::tls_failed, r.error().message);
+            else ++counters_.errors[static_cast<size_t>(SessionError::tls_failed)];
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+void Session::advance_tls(KeyState& ks, TimeMs now) {
+    if (!ks.tls || ks.phase == KeyState::Phase::pre_start || ks.phase == KeyState::Phase::failed) return;
+    if (ks.tls->handshake_done()) {
+        if (cfg_.role == Role::client && !ks.km2_sent) send_key_method2(ks);
+        auto pt = ks.tls->read_plaintext();
+        if (!pt) {
+            ks.phase = KeyState::Phase::failed;
+            if (&ks == current_.get()) fail_session(SessionError::tls_failed, pt.error().message);
+            return;
+        }
+        if (ks.plain_in.size() + pt->size() > kMaxPlaintextBuffered) {
+            fail_session(SessionError::control_overflow, "the peer sent more control text than fits the buffer");
+            return;
+        }
+        ks.plain_in.insert(ks.plain_in.end(), pt->begin(), pt->end());
+        handle_plaintext(ks, now);
+    }
+    collect_ciphertext(ks);
+}
+
+void Session::collect_ciphertext(KeyState& ks) {
+    if (!ks.tls) return;
+    std::vector<uint8_t> ct = ks.tls->take_ciphertext();
+    if (ct.empty()) return;
+    if (ks.tls_out_pos == ks.tls_out.size()) {
+        ks.tls_out.clear();
+        ks.tls_out_pos = 0;
+    }
+    ks.tls_out.insert(ks.tls_out.end(), ct.begin(), ct.end());
+}
+
+void Session::send_key_method2(KeyState& ks) {
+    ks.local_km.options = proto::options_string(cfg_.role == Role::client, cfg_.transport == Transport::tcp);
+    if (cfg_.role == Role::client) {
+        ks.local_km.username = cfg_.username;
+        ks.local_km.password = pushed_.auth_token ? *pushed_.auth_token : cfg_.password;
+        ks.local_km.peer_info = proto::PeerInfo::for_pull_client(cfg_.data_ciphers, cfg_.version).serialize();
+    }
+    const std::vector<uint8_t> msg = proto::encode_key_method2(ks.local_km);
+    if (auto r = ks.tls->write_plaintext(msg); !r) {
+        fail_session(SessionError::tls_failed, r.error().message);
+        return;
+    }
+    ks.km2_sent = true;
+}
+
+void Session::handle_plaintext(KeyState& ks, TimeMs now) {
+    if (!ks.km2_received) {
+        if (ks.plain_in.empty()) return;
+        size_t used = 0;
+        const Drop d = proto::parse_key_method2(ks.plain_in, cfg_.role == Role::server, ks.peer_km, &used);
+        if (d == Drop::truncated) return;  // wait for the rest
+        if (d != Drop::none) {
+            counters_.drop(d);
+            fail_session(SessionError::bad_key_method, "malformed key-method 2 message from the peer");
+            return;
+        }
+        ks.plain_in.erase(ks.plain_in.begin(), ks.plain_in.begin() + static_cast<long>(used));
+        ks.km2_received = true;
+        if (cfg_.role == Role::server && !ks.km2_sent) {
+            if (ks.key_id == 0 && !server_negotiate(ks)) return;
+            send_key_method2(ks);
+        }
+        key_exchange_done(ks, now);
+        if (gone_) return;
+    }
+    for (;;) {
+        auto nul = std::find(ks.plain_in.begin(), ks.plain_in.end(), uint8_t{0});
+        if (nul == ks.plain_in.end()) return;
+        std::string text(ks.plain_in.begin(), nul);
+        ks.plain_in.erase(ks.plain_in.begin(), nul + 1);
+        handle_text(ks, text, now);
+        if (gone_) return;
+    }
+}
+
+void Session::handle_text(KeyState& ks, std::string_view text, TimeMs now) {
+    using K = proto::ControlMessageKind;
+    const proto::ControlMessage m = proto::classify_control_message(text);
+    switch (m.kind) {
+    case K::push_request:
+        if (cfg_.role == Role::server) send_push_reply(ks, now);
+        break;
+    case K::push_reply:
+        if (cfg_.role != Role::client || push_reply_done_) break;
+        switch (push_assembler_.feed(m.args)) {
+        case proto::PushReplyAssembler::Status::more: break;
+        case proto::PushReplyAssembler::Status::error:
+            fail_session(SessionError::bad_push_reply, "malformed PUSH_REPLY: " + std::string(text.substr(0, 200)));
+            break;
+        case proto::PushReplyAssembler::Status::complete: apply_push_reply(ks, now); break;
+        }
+        break;
+    case K::auth_failed:
+        if (cfg_.role == Role::client) fail_session(SessionError::auth_failed, std::string(text));
+        break;
+    case K::restart:
+    case K::halt:
+    case K::exit: fail_session(SessionError::peer_exit, std::string(text)); break;
+    case K::info:
+    case K::info_pre:
+    case K::auth_pending: event(EventType::info, ks.key_id, SessionError::none, std::string(text)); break;
+    case K::unknown: counters_.drop(Drop::bad_message); break;
+    }
+}
+
+void Session::key_exchange_done(KeyState& ks, TimeMs now) {
+    ks.phase = KeyState::Phase::active;
+    if (ks.key_id == 0 && cfg_.role == Role::client) {
+        // Keys come with PUSH_REPLY (cipher, peer-id, EKM); ask for it now and every 5 s.
+        send_text(ks, "PUSH_REQUEST", now);
+        next_push_request_ = now + TimeMs{cfg_.push_request_interval_s} * 1000;
+        return;
+    }
+    if (!derive_keys(ks)) return;
+    promote(ks, now);
+    if (ks.key_id == 0 && cfg_.role == Role::server) {
+        if (peer_iv_proto_ & proto::iv_proto_request_push) send_push_reply(ks, now);
+        tunnel_up_ = true;
+        event(EventType::tunnel_up, ks.key_id);
+    }
+}
+
+void Session::send_text(KeyState& ks, std::string_view text, TimeMs) {
+    if (!ks.tls || !ks.tls->handshake_done()) return;
+    const std::vector<uint8_t> b = proto::control_message_bytes(text);
+    if (auto r = ks.tls->write_plaintext(b); !r) {
+        fail_session(SessionError::tls_failed, r.error().message);
+        return;
+    }
+    collect_ciphertext(ks);
+}
+
+void Session::flush(TimeMs now) {
+    for (KeyState* ks : {current_.get(), next_.get(), lame_.get()})
+        if (ks) flush_key(*ks, now);
+}
+
+void Session::flush_key(KeyState& ks, TimeMs now) {
+    const size_t max_payload =
+        cfg_.tls_mtu - wrap_.overhead() - proto::control_overhead(proto::kMaxAcksOnControl, true);
+    if (ks.phase != KeyState::Phase::pre_start) {
+        while (ks.tls_out_pos < ks.tls_out.size() && ks.send.can_queue()) {
+            const size_t n = std::min(max_payload, ks.tls_out.size() - ks.tls_out_pos);
+            ks.send.queue(Opcode::control_v1, proto::ByteSpan(ks.tls_out.data() + ks.tls_out_pos, n), now);
+            ks.tls_out_pos += n;
+        }
+    }
+    while (const proto::ReliableMessage* m = ks.send.due(now)) {
+        const uint32_t id = m->id;
+        emit_control(ks, m->opcode, id, m->payload);
+        ks.send.sent(id, now);
+    }
+    while (!ks.acks.empty() && peer_sid_known_) emit_control(ks, Opcode::ack_v1, 0, {});
+}
+
+void Session::emit_control(KeyState& ks, Opcode op, uint32_t msg_id, proto::ByteSpan payload) {
+    proto::ControlPacket p;
+    p.opcode = op;
+    p.key_id = ks.key_id;
+    p.own_sid = own_sid_;
+    p.peer_sid = peer_sid_;
+    p.message_id = msg_id;
+    p.payload = payload;
+    ks.acks.take(p.acks, op == Opcode::ack_v1 ? proto::kMaxAcksOnAck : proto::kMaxAcksOnControl);
+    scratch_.resize(proto::control_overhead(p.acks.count, true) + payload.size());
+    const size_t n = proto::encode_control_packet(p, scratch_);
+    if (n == 0) return;
+    std::vector<uint8_t> wire;
+    if (!wrap_.wrap(proto::ByteSpan(scratch_.data(), n), wire)) {
+        ++counters_.errors[static_cast<size_t>(SessionError::key_derivation)];
+        return;
+    }
+    ++counters_.control_out;
+    out_.push_back(std::move(wire));
+}
+
+bool Session::pop_output(std::vector<uint8_t>& out) {
+    if (out_.empty()) return false;
+    out = std::move(out_.front());
+    out_.pop_front();
+    return true;
+}
+
+bool Session::pop_event(Event& out) {
+    if (events_.empty()) return false;
+    out = std::move(events_.front());
+    events_.pop_front();
+    return true;
+}
+
+void Session::event(EventType t, uint8_t key_id, SessionError e, std::string msg) {
+    Event ev;
+    ev.type = t;
+    ev.key_id = key_id;
+    ev.error = e;
+    ev.message = std::move(msg);
+    if (t == EventType::tunnel_up && cfg_.role == Role::client) ev.pushed = pushed_;
+    events_.push_back(std::move(ev));
+}
+
+void Session::fail_session(SessionError e, std::string message) {
+    if (gone_) return;
+    gone_ = true;
+    ++counters_.errors[static_cast<size_t>(e)];
+    event(EventType::peer_gone, current_ ? current_->key_id : 0, e, std::move(message));
+}
+
+const char* session_error_name(SessionError e) {
+    switch (e) {
+    case SessionError::none: return "none";
+    case SessionError::handshake_timeout: return "handshake_timeout";
+    case SessionError::tls_failed: return "tls_failed";
+    case SessionError::bad_key_method: return "bad_key_method";
+    case SessionError::no_common_cipher: return "no_common_cipher";
+    case SessionError::bad_push_reply: return "bad_push_reply";
+    case SessionError::key_derivation: return "key_derivation";
+    case SessionError::auth_failed: return "auth_failed";
+    case SessionError::ping_timeout: return "ping_timeout";
+    case SessionError::peer_exit: return "peer_exit";
+    case SessionError::local_exit: return "local_exit";
+    case SessionError::control_overflow: return "control_overflow";
+    case SessionError::count_: break;
+    }
+    return "unknown";
+}
+
+}  // namespace wirebridge::session

@@ -1,0 +1,340 @@
+// Session, keys and data: cipher negotiation, EKM/PRF derivation, key rotation, data packets, timers.
+#include <algorithm>
+
+#include "crypto/prf.hpp"
+#include "proto/data_packet.hpp"
+#include "proto/keepalive.hpp"
+#include "proto/peer_info.hpp"
+#include "session/session.hpp"
+
+namespace wirebridge::session {
+
+using proto::Drop;
+using proto::Opcode;
+
+namespace {
+constexpr int64_t sec(TimeMs t) { return t / 1000; }
+constexpr TimeMs ms(uint64_t s) { return static_cast<TimeMs>(s) * 1000; }
+}  // namespace
+
+bool Session::server_negotiate(KeyState& ks) {
+    const proto::PeerInfo pi = proto::PeerInfo::parse(ks.peer_km.peer_info);
+    peer_iv_proto_ = pi.iv_proto();
+    std::vector<std::string> ours;
+    for (const auto& c : cfg_.data_ciphers)
+        if (crypto::parse_aead_cipher(c)) ours.push_back(c);
+    const std::string chosen = proto::negotiate_cipher(ours, pi.ciphers());
+    if (chosen.empty()) {
+        fail_session(SessionError::no_common_cipher, "the client offers none of our data ciphers (IV_CIPHERS=" +
+                                                         std::string(pi.get("IV_CIPHERS").value_or("")) + ")");
+        return false;
+    }
+    cipher_ = crypto::parse_aead_cipher(chosen);
+    cipher_name_ = std::string(crypto::aead_cipher_name(*cipher_));
+    ekm_ = (peer_iv_proto_ & proto::iv_proto_tls_key_export) != 0;
+    cc_exit_ = (peer_iv_proto_ & proto::iv_proto_cc_exit_notify) != 0;
+    data_v2_ = (peer_iv_proto_ & proto::iv_proto_data_v2) != 0;
+    if (!data_v2_) peer_id_ = proto::kUndefinedPeerId;
+    return true;
+}
+
+void Session::send_push_reply(KeyState& ks, TimeMs now) {
+    if (!cipher_) return;
+    proto::PushOptions o = cfg_.push;
+    o.cipher = cipher_name_;
+    if (data_v2_) o.peer_id = peer_id_;
+    o.tls_ekm = ekm_;
+    o.cc_exit = cc_exit_;  // with bit 7 the flags go as protocol-flags, else key-derivation
+    o.dyn_tls_crypt = false;
+    if (cfg_.ping_s) o.ping = cfg_.ping_s;
+    if (cfg_.ping_restart_s) o.ping_restart = cfg_.ping_restart_s;
+    send_text(ks, proto::build_push_reply(o), now);
+    push_reply_sent_ = true;
+}
+
+void Session::apply_push_reply(KeyState& ks, TimeMs now) {
+    pushed_ = push_assembler_.options();
+    push_reply_done_ = true;
+    next_push_request_ = proto::kNever;
+    if (!pushed_.cipher) {
+        fail_session(SessionError::bad_push_reply, "PUSH_REPLY without a cipher (the server has no data-ciphers match)");
+        return;
+    }
+    const auto c = crypto::parse_aead_cipher(*pushed_.cipher);
+    const bool offered = std::any_of(cfg_.data_ciphers.begin(), cfg_.data_ciphers.end(), [&](const std::string& s) {
+        return c && crypto::parse_aead_cipher(s) == c;
+    });
+    if (!c || !offered) {
+        fail_session(SessionError::bad_push_reply, "the server pushed cipher " + *pushed_.cipher + ", which we did not offer");
+        return;
+    }
+    if (pushed_.compression == proto::CompressionFraming::unsupported ||
+        pushed_.compression == proto::CompressionFraming::compress_stub ||
+        pushed_.compression == proto::CompressionFraming::compress_stub_v2 ||
+        pushed_.compression == proto::CompressionFraming::comp_lzo_no) {
+        // We never advertise IV_*_STUB, so a server that pushes framing is misconfigured for us.
+        fail_session(SessionError::bad_push_reply, "the server pushed compression framing, which wirebridge does not do");
+        return;
+    }
+    cipher_ = c;
+    cipher_name_ = std::string(crypto::aead_cipher_name(*c));
+    ekm_ = pushed_.tls_ekm;
+    cc_exit_ = pushed_.cc_exit;
+    data_v2_ = pushed_.peer_id.has_value();
+    peer_id_ = pushed_.peer_id.value_or(proto::kUndefinedPeerId);
+    if (pushed_.ping) ping_s_ = *pushed_.ping;
+    if (pushed_.ping_restart) ping_restart_s_ = *pushed_.ping_restart;
+    if (!derive_keys(ks)) return;
+    promote(ks, now);
+    tunnel_up_ = true;
+    last_received_ = now;
+    event(EventType::tunnel_up, ks.key_id);
+}
+
+bool Session::derive_keys(KeyState& ks) {
+    if (!cipher_) {
+        fail_session(SessionError::key_derivation, "no data cipher negotiated");
+        return false;
+    }
+    crypto::SecureArray<crypto::kKeyBlockSize> block;
+    if (ekm_) {
+        auto ekm = ks.tls->export_keying_material(crypto::kEkmDataKeysLabel, crypto::kKeyBlockSize);
+        if (!ekm || ekm->size() != crypto::kKeyBlockSize) {
+            fail_session(SessionError::key_derivation, ekm ? "short EKM" : ekm.error().message);
+            return false;
+        }
+        std::copy(ekm->data(), ekm->data() + crypto::kKeyBlockSize, block.data());
+    } else {
+        const bool client = cfg_.role == Role::client;
+        const proto::KeyMethod2& c = client ? ks.local_km : ks.peer_km;
+        const proto::KeyMethod2& s = client ? ks.peer_km : ks.local_km;
+        const proto::SessionId& csid = client ? own_sid_ : peer_sid_;
+        const proto::SessionId& ssid = client ? peer_sid_ : own_sid_;
+        crypto::PrfInputs in{c.pre_master, c.random1, s.random1, c.random2, s.random2, csid.bytes, ssid.bytes};
+        auto b = crypto::openvpn_prf_key_block(in);
+        if (!b) {
+            fail_session(SessionError::key_derivation, b.error().message);
+            return false;
+        }
+        block = *b;
+    }
+    const crypto::Role role = cfg_.role == Role::client ? crypto::Role::Client : crypto::Role::Server;
+    crypto::DataChannelKeys dk = crypto::split_key_block(block.span(), role, *cipher_);
+    DataKeys k;
+    k.key_id = ks.key_id;
+    k.cipher = *cipher_;
+    k.peer_id = peer_id_;
+    k.data_v2 = data_v2_;
+    k.send = std::move(dk.send);
+    k.recv = std::move(dk.recv);
+    k.send_packet_id = std::make_shared<std::atomic<uint32_t>>(0);
+    auto enc = crypto::AeadEncryptor::create(k.cipher, k.send);
+    auto dec = crypto::AeadDecryptor::create(k.cipher, k.recv);
+    if (!enc || !dec) {
+        fail_session(SessionError::key_derivation, (!enc ? enc.error() : dec.error()).message);
+        return false;
+    }
+    ks.enc.emplace(std::move(*enc));
+    ks.dec.emplace(std::move(*dec));
+    ks.keys.emplace(std::move(k));
+    event(EventType::keys_ready, ks.key_id);
+    return true;
+}
+
+void Session::promote(KeyState& ks, TimeMs now) {
+    ks.established = now;
+    if (&ks == next_.get()) {
+        if (lame_) event(EventType::keys_retired, lame_->key_id);
+        lame_ = std::move(current_);
+        lame_->expires = now + ms(cfg_.tran_window_s);
+        current_ = std::move(next_);
+    }
+    event(EventType::keys_primary, ks.key_id);
+}
+
+std::optional<DataKeys> Session::export_keys(uint8_t key_id) const {
+    const KeyState* ks = find_key(key_id);
+    if (!ks || !ks->keys) return std::nullopt;
+    return ks->keys->clone();
+}
+
+std::optional<uint8_t> Session::primary_key_id() const {
+    if (current_ && current_->keys) return current_->key_id;
+    return std::nullopt;
+}
+
+Session::Input Session::on_data(std::span<uint8_t> packet, TimeMs now) {
+    Input in;
+    proto::DataHeader h;
+    proto::ByteSpan body;
+    if ((in.drop = proto::parse_data_header(packet, h, body)) != Drop::none) return in;
+    KeyState* ks = find_key(h.key_id);
+    if (!ks || !ks->dec) {
+        in.drop = Drop::no_keys;
+        return in;
+    }
+    if (h.opcode == Opcode::data_v2 && data_v2_ && h.peer_id != peer_id_) {
+        in.drop = Drop::bad_peer_id;
+        return in;
+    }
+    crypto::AeadOpened o;
+    const crypto::AeadStatus st = ks->dec->open(packet, h.length(), o);
+    if (st == crypto::AeadStatus::TooShort) in.drop = Drop::truncated;
+    else if (st != crypto::AeadStatus::Ok) in.drop = Drop::auth_failed;
+    if (in.drop != Drop::none) return in;
+    if ((in.drop = ks->replay.accept(o.packet_id, sec(now))) != Drop::none) return in;
+    ++counters_.data_in;
+    counters_.data_bytes_in += o.payload.size();
+    ks->bytes += o.payload.size();
+    last_received_ = now;
+    if (proto::is_ping(o.payload) || proto::is_occ(o.payload)) {
+        on_data_payload(o.payload, now);
+        return in;
+    }
+    in.frame = o.payload;
+    return in;
+}
+
+void Session::on_data_payload(proto::ByteSpan payload, TimeMs now) {
+    last_received_ = now;
+    const auto occ = proto::occ_opcode(payload);
+    if (occ && *occ == proto::OccOp::exit) fail_session(SessionError::peer_exit, "the peer sent OCC_EXIT");
+}
+
+bool Session::encrypt_frame(proto::ByteSpan payload, std::vector<uint8_t>& out, TimeMs now) {
+    if (!current_ || !current_->enc || gone_) return false;
+    KeyState& ks = *current_;
+    const DataKeys& k = *ks.keys;
+    proto::DataHeader h{k.data_v2 ? Opcode::data_v2 : Opcode::data_v1, ks.key_id, k.peer_id};
+    out.resize(h.length() + crypto::kAeadOverhead + payload.size());
+    proto::encode_data_header(h, out);
+    std::copy(payload.begin(), payload.end(), out.begin() + static_cast<long>(h.length() + crypto::kAeadOverhead));
+    const uint32_t id = k.send_packet_id->fetch_add(1) + 1;
+    if (ks.enc->seal(out, h.length(), id) != crypto::AeadStatus::Ok) return false;
+    note_data_sent(payload.size(), now);
+    return true;
+}
+
+bool Session::send_data_payload(proto::ByteSpan payload, TimeMs now) {
+    std::vector<uint8_t> pkt;
+    if (!encrypt_frame(payload, pkt, now)) return false;
+    out_.push_back(std::move(pkt));
+    return true;
+}
+
+void Session::note_data_sent(size_t bytes, TimeMs now) {
+    ++counters_.data_out;
+    counters_.data_bytes_out += bytes;
+    if (current_) current_->bytes += bytes;
+    last_data_sent_ = now;
+}
+
+void Session::note_data_received(size_t bytes, TimeMs now) {
+    ++counters_.data_in;
+    counters_.data_bytes_in += bytes;
+    if (current_) current_->bytes += bytes;
+    last_received_ = now;
+}
+
+void Session::renegotiate(TimeMs now) {
+    if (gone_ || closing_ || next_ || !current_ || current_->phase != KeyState::Phase::active || !current_->keys) return;
+    next_ = new_key_state(static_cast<uint8_t>(proto::next_key_id(current_->key_id)), now);
+    next_->send.queue(Opcode::control_soft_reset_v1, {}, now);
+    next_->our_reset_queued = true;
+    ++counters_.renegotiations;
+    flush(now);
+}
+
+void Session::close(TimeMs now) {
+    if (gone_ || closing_) return;
+    closing_ = true;
+    if (cc_exit_ && current_ && current_->phase == KeyState::Phase::active && cfg_.role == Role::client) {
+        send_text(*current_, "EXIT", now);
+        flush(now);
+        exit_notifications_left_ = 0;
+        next_exit_notify_ = now;  // report local_exit on the next timer, after the packet is out
+    } else if (current_ && current_->enc) {
+        exit_notifications_left_ = std::max<uint32_t>(1, cfg_.exit_notify_count);
+        next_exit_notify_ = now;
+        check_timers(now);
+    } else {
+        fail_session(SessionError::local_exit, "closed");
+    }
+}
+
+void Session::on_timer(TimeMs now) {
+    if (gone_) return;
+    check_timers(now);
+    if (!gone_) flush(now);
+}
+
+void Session::check_timers(TimeMs now) {
+    if (closing_) {
+        if (now < next_exit_notify_) return;
+        if (exit_notifications_left_ > 0) {
+            std::vector<uint8_t> occ(proto::kOccMagic.begin(), proto::kOccMagic.end());
+            occ.push_back(static_cast<uint8_t>(proto::OccOp::exit));
+            send_data_payload(occ, now);
+            --exit_notifications_left_;
+            next_exit_notify_ = now + 1000;
+            if (exit_notifications_left_ > 0) return;
+        }
+        fail_session(SessionError::local_exit, "closed");
+        return;
+    }
+    // Handshake deadlines.
+    if (current_ && !current_->keys && now >= current_->must_negotiate) {
+        fail_session(SessionError::handshake_timeout, "no key exchange within hand-window");
+        return;
+    }
+    if (next_ && !next_->keys && now >= next_->must_negotiate) {
+        ++counters_.errors[static_cast<size_t>(SessionError::handshake_timeout)];
+        next_.reset();  // keep the working key; the next trigger tries again
+        if (current_) current_->established = now;
+    }
+    if (lame_ && now >= lame_->expires) {
+        event(EventType::keys_retired, lame_->key_id);
+        lame_.reset();
+    }
+    if (cfg_.role == Role::client && current_ && current_->phase == KeyState::Phase::active && !push_reply_done_ &&
+        now >= next_push_request_) {
+        send_text(*current_, "PUSH_REQUEST", now);
+        next_push_request_ = now + ms(cfg_.push_request_interval_s);
+    }
+    if (!tunnel_up_) return;
+    if (ping_restart_s_ && now - last_received_ >= ms(ping_restart_s_)) {
+        fail_session(SessionError::ping_timeout, "nothing received for " + std::to_string(ping_restart_s_) + " s");
+        return;
+    }
+    if (ping_s_ && now - last_data_sent_ >= ms(ping_s_)) {
+        send_data_payload(proto::kPingMagic, now);
+    }
+    if (current_ && current_->keys && !next_) {
+        const bool by_time = cfg_.reneg_seconds && now - current_->established >= ms(cfg_.reneg_seconds);
+        const bool by_bytes = cfg_.reneg_bytes && current_->bytes >= cfg_.reneg_bytes;
+        const bool by_id = current_->keys->send_packet_id->load() >= proto::kPacketIdRenegotiate;
+        if (by_time || by_bytes || by_id) renegotiate(now);
+    }
+}
+
+TimeMs Session::next_deadline() const {
+    if (gone_) return proto::kNever;
+    TimeMs d = proto::kNever;
+    for (const KeyState* ks : {current_.get(), next_.get(), lame_.get()}) {
+        if (!ks) continue;
+        d = std::min(d, ks->send.deadline());
+        if (!ks->keys) d = std::min(d, ks->must_negotiate);
+        if (ks->expires != proto::kNever) d = std::min(d, ks->expires);
+    }
+    if (closing_) return std::min(d, next_exit_notify_);
+    if (cfg_.role == Role::client && !push_reply_done_) d = std::min(d, next_push_request_);
+    if (tunnel_up_) {
+        if (ping_restart_s_) d = std::min(d, last_received_ + ms(ping_restart_s_));
+        if (ping_s_) d = std::min(d, last_data_sent_ + ms(ping_s_));
+        if (current_ && current_->keys && !next_ && cfg_.reneg_seconds)
+            d = std::min(d, current_->established + ms(cfg_.reneg_seconds));
+    }
+    return d;
+}
+
+}  // namespace wirebridge::session
