@@ -258,14 +258,15 @@ Result<std::shared_ptr<const TlsContext>> TlsContext::create(const TlsConfig& cf
             ERR_clear_error();
             return fail(where + ": no usable PEM private key found (encrypted keys are not supported)");
         }
-        const int ok = SSL_CTX_use_PrivateKey(ctx, key);
-        EVP_PKEY_free(key);
-        if (ok != 1) return fail(where + ": private key refused: " + openssl_errors());
-        if (SSL_CTX_check_private_key(ctx) != 1) {
+        if (X509_check_private_key(SSL_CTX_get0_certificate(ctx), key) != 1) {
+            EVP_PKEY_free(key);
             ERR_clear_error();
             return fail(where + ": private key does not match certificate " +
                         label(cfg.cert_pem, cfg.cert_file, "certificate"));
         }
+        const int ok = SSL_CTX_use_PrivateKey(ctx, key);
+        EVP_PKEY_free(key);
+        if (ok != 1) return fail(where + ": private key refused: " + openssl_errors());
     }
     return std::shared_ptr<const TlsContext>(std::move(self));
 }
