@@ -1,0 +1,109 @@
+// The agent's configuration as plain structs: what the YAML file says, validated and with defaults filled.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/address.hpp"
+
+namespace wirebridge::config {
+
+enum class Role { client, server };
+enum class Transport { udp, tcp };
+enum class LogLevel { error, warn, info, debug };
+
+const char* to_string(Role r);
+const char* to_string(Transport t);
+const char* to_string(LogLevel l);
+
+struct BridgeConfig {
+    std::string name;
+    std::vector<std::string> ports;
+    std::optional<Cidr> address;  // the appliance's one address; no routes are ever added
+};
+
+// tls_auth: {key: FILE, direction: 0|1}; without direction both directions use the same key (OpenVPN's
+// "bidirectional" mode).
+struct TlsAuthConfig {
+    std::string key;
+    std::optional<int> direction;
+};
+
+struct KeepaliveConfig {
+    unsigned interval = 10;  // seconds without sending before a ping
+    unsigned timeout = 60;   // seconds without receiving before the peer is declared dead
+};
+
+struct TunnelConfig {
+    Role role = Role::client;
+    Transport proto = Transport::udp;
+    std::optional<Endpoint> local;  // server: listen here; client: optional bind
+    std::vector<Endpoint> remote;   // client: servers, tried in order
+    std::string device = "tap0";
+    std::optional<Cidr> address;  // static address for the TAP device
+    std::optional<Cidr> pool;     // server: IPv4 pool pushed to clients
+    bool join_bridge = false;
+    // Absolute paths (relative ones in the file are taken relative to the file's folder).
+    std::string ca;
+    std::string cert;
+    std::string key;
+    std::optional<std::string> tls_crypt;
+    std::optional<TlsAuthConfig> tls_auth;
+    // Canonical OpenVPN names, in preference order.
+    std::vector<std::string> data_ciphers{"AES-256-GCM", "AES-128-GCM", "CHACHA20-POLY1305"};
+    KeepaliveConfig keepalive;
+    unsigned reneg_seconds = 3600;  // 0 disables time-based renegotiation
+    bool client_to_client = false;
+};
+
+struct FastpathConfig {
+    bool enabled = false;
+    std::uint32_t reply_mark = 0;
+    std::uint32_t orig_mark = 0;
+};
+
+enum class InterestAction { queue, bypass };
+
+// One selector of "traffic of interest"; every field that is set must match.
+struct InterestRule {
+    std::optional<Cidr> src;
+    std::optional<Cidr> dst;
+    std::optional<std::string> proto;  // tcp | udp | icmp | icmpv6
+    std::optional<std::uint16_t> sport;
+    std::optional<std::uint16_t> dport;
+    InterestAction action = InterestAction::queue;
+};
+
+struct InterestConfig {
+    std::uint16_t queue = 0;
+    std::vector<InterestRule> rules;
+};
+
+struct ControlConfig {
+    std::string socket = "/run/wirebridge/control.sock";
+};
+
+struct LogConfig {
+    LogLevel level = LogLevel::info;
+};
+
+struct Config {
+    std::string file;  // where it was read from
+    std::string site;
+    std::optional<BridgeConfig> bridge;
+    TunnelConfig tunnel;
+    FastpathConfig fastpath;
+    std::optional<InterestConfig> interest;
+    ControlConfig control;
+    LogConfig log;
+    std::optional<std::string> user;  // drop privileges to this user after set-up
+
+    std::string summary() const;  // one line for `wirebridge check`
+};
+
+// The data ciphers wirebridge implements, canonical spelling.
+const std::vector<std::string>& supported_ciphers();
+
+}  // namespace wirebridge::config

@@ -1,0 +1,629 @@
+// YAML → Config: walks the known schema, checks every value, and collects all errors with their position.
+#include "config/loader.hpp"
+
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <set>
+#include <sstream>
+
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/yaml.h>
+
+namespace wirebridge::config {
+
+std::string ConfigError::to_string() const {
+    if (line <= 0) return file + ": " + message;
+    return file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message;
+}
+
+namespace {
+
+// Walks one document. Every check adds to errors_ and carries on, so one run reports everything.
+class Validator {
+public:
+    Validator(std::string file, const LoadOptions& options) : file_(std::move(file)), options_(options) {
+        const auto slash = file_.rfind('/');
+        base_dir_ = slash == std::string::npos ? "" : file_.substr(0, slash + 1);
+    }
+
+    std::vector<ConfigError> errors_;
+
+    void error(const YAML::Mark& m, std::string message) {
+        // yaml-cpp marks are 0-based; a null mark (-1) means "no position".
+        const int line = m.line < 0 ? 0 : m.line + 1;
+        const int column = m.column < 0 ? 0 : m.column + 1;
+        errors_.push_back(ConfigError{file_, line, column, std::move(message)});
+    }
+    void error_at_start(std::string message) {
+        errors_.push_back(ConfigError{file_, 1, 1, std::move(message)});
+    }
+
+    Config run(const YAML::Node& root);
+
+private:
+    struct Entry {
+        YAML::Node key;
+        YAML::Node value;
+    };
+    // A map's entries by key text, after reporting unknown and repeated keys.
+    using Entries = std::vector<std::pair<std::string, Entry>>;
+
+    Entries entries(const YAML::Node& map, const std::string& where, const std::vector<std::string>& allowed);
+    static const Entry* find(const Entries& e, const std::string& key);
+
+    std::optional<std::string> text(const Entry& e, const std::string& what);
+    std::optional<std::uint64_t> number(const Entry& e, const std::string& what, std::uint64_t min,
+                                        std::uint64_t max);
+    std::optional<bool> boolean(const Entry& e, const std::string& what);
+    std::optional<std::vector<YAML::Node>> list(const Entry& e, const std::string& what);
+    std::optional<Cidr> cidr(const YAML::Node& n, const std::string& what);
+    std::optional<Endpoint> endpoint(const YAML::Node& n, const std::string& what, bool allow_name);
+    std::string file_path(const Entry& e, const std::string& what, const char* pem_marker);
+    bool is_map(const YAML::Node& n, const std::string& what);
+
+    void parse_bridge(const Entry& e, Config& c);
+    void parse_tunnel(const Entry& e, Config& c);
+    void parse_fastpath(const Entry& e, Config& c);
+    void parse_interest(const Entry& e, Config& c);
+    void parse_control(const Entry& e, Config& c);
+    void parse_log(const Entry& e, Config& c);
+
+    std::string file_;
+    std::string base_dir_;
+    LoadOptions options_;
+};
+
+const char* kind(const YAML::Node& n) {
+    switch (n.Type()) {
+        case YAML::NodeType::Null: return "nothing";
+        case YAML::NodeType::Scalar: return "a single value";
+        case YAML::NodeType::Sequence: return "a list";
+        case YAML::NodeType::Map: return "a map";
+        default: return "an undefined value";
+    }
+}
+
+std::string lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+    return s;
+}
+
+Validator::Entries Validator::entries(const YAML::Node& map, const std::string& where,
+                                      const std::vector<std::string>& allowed) {
+    Entries out;
+    if (!map.IsMap()) return out;
+    for (auto it = map.begin(); it != map.end(); ++it) {
+        const YAML::Node k = it->first;
+        if (!k.IsScalar()) {
+            error(k.Mark(), "a key in " + where + " is " + kind(k) + "; keys must be plain names");
+            continue;
+        }
+        const std::string name = k.Scalar();
+        if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+            std::string known;
+            for (const auto& a : allowed) known += (known.empty() ? "" : ", ") + a;
+            error(k.Mark(), "unknown key '" + name + "' in " + where + " (known keys: " + known + ")");
+            continue;
+        }
+        if (find(out, name)) {
+            error(k.Mark(), "key '" + name + "' appears twice in " + where);
+            continue;
+        }
+        out.emplace_back(name, Entry{k, it->second});
+    }
+    return out;
+}
+
+const Validator::Entry* Validator::find(const Entries& e, const std::string& key) {
+    for (const auto& [name, entry] : e)
+        if (name == key) return &entry;
+    return nullptr;
+}
+
+bool Validator::is_map(const YAML::Node& n, const std::string& what) {
+    if (n.IsMap()) return true;
+    error(n.Mark(), what + " must be a map of keys, but it is " + kind(n));
+    return false;
+}
+
+std::optional<std::string> Validator::text(const Entry& e, const std::string& what) {
+    if (!e.value.IsScalar()) {
+        error(e.value.IsNull() ? e.key.Mark() : e.value.Mark(),
+              what + " must be a single value, but it is " + kind(e.value));
+        return std::nullopt;
+    }
+    return e.value.Scalar();
+}
+
+std::optional<std::uint64_t> Validator::number(const Entry& e, const std::string& what, std::uint64_t min,
+                                               std::uint64_t max) {
+    auto t = text(e, what);
+    if (!t) return std::nullopt;
+    std::string_view s = *t;
+    int base = 10;
+    if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        base = 16;
+        s.remove_prefix(2);
+    }
+    std::uint64_t v = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v, base);
+    if (s.empty() || ec != std::errc{} || end != s.data() + s.size() || v < min || v > max) {
+        error(e.value.Mark(), what + " must be a whole number from " + std::to_string(min) + " to " +
+                                  std::to_string(max) + ", not '" + *t + "'");
+        return std::nullopt;
+    }
+    return v;
+}
+
+std::optional<bool> Validator::boolean(const Entry& e, const std::string& what) {
+    auto t = text(e, what);
+    if (!t) return std::nullopt;
+    const std::string v = lower(*t);
+    if (v == "true" || v == "yes" || v == "on") return true;
+    if (v == "false" || v == "no" || v == "off") return false;
+    error(e.value.Mark(), what + " must be true or false, not '" + *t + "'");
+    return std::nullopt;
+}
+
+std::optional<std::vector<YAML::Node>> Validator::list(const Entry& e, const std::string& what) {
+    if (!e.value.IsSequence()) {
+        error(e.value.IsNull() ? e.key.Mark() : e.value.Mark(),
+              what + " must be a list (e.g. [a, b]), but it is " + kind(e.value));
+        return std::nullopt;
+    }
+    std::vector<YAML::Node> out;
+    for (auto it = e.value.begin(); it != e.value.end(); ++it) out.push_back(*it);
+    return out;
+}
+
+std::optional<Cidr> Validator::cidr(const YAML::Node& n, const std::string& what) {
+    if (!n.IsScalar()) {
+        error(n.Mark(), what + " must be an address with a prefix (ADDRESS/PREFIX), but it is " + kind(n));
+        return std::nullopt;
+    }
+    std::string why;
+    auto c = parse_cidr(n.Scalar(), why);
+    if (!c) error(n.Mark(), what + ": " + why);
+    return c;
+}
+
+std::optional<Endpoint> Validator::endpoint(const YAML::Node& n, const std::string& what, bool allow_name) {
+    if (!n.IsScalar()) {
+        error(n.Mark(), what + " must be HOST:PORT, but it is " + kind(n));
+        return std::nullopt;
+    }
+    std::string why;
+    auto ep = parse_endpoint(n.Scalar(), allow_name, why);
+    if (!ep) error(n.Mark(), what + ": " + why);
+    return ep;
+}
+
+// Resolves a path relative to the config file and, when asked, checks the file can be read and looks
+// like what it should be (the full parse happens when the tunnel starts).
+std::string Validator::file_path(const Entry& e, const std::string& what, const char* marker) {
+    auto t = text(e, what);
+    if (!t) return {};
+    if (t->empty()) {
+        error(e.value.Mark(), what + " is empty; it must name a file");
+        return {};
+    }
+    std::string path = (*t)[0] == '/' ? *t : base_dir_ + *t;
+    if (!options_.check_system) return path;
+    struct stat st {};
+    if (stat(path.c_str(), &st) != 0) {
+        error(e.value.Mark(), what + " file '" + path + "' cannot be opened: " + std::strerror(errno));
+        return path;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        error(e.value.Mark(), what + " '" + path + "' is not a regular file");
+        return path;
+    }
+    std::ifstream in(path);
+    if (!in) {
+        error(e.value.Mark(), what + " file '" + path + "' cannot be read: " + std::strerror(errno));
+        return path;
+    }
+    // Key material files are small; read a bounded prefix for the marker check.
+    std::string content(64 * 1024, '\0');
+    in.read(content.data(), static_cast<std::streamsize>(content.size()));
+    content.resize(static_cast<std::size_t>(in.gcount()));
+    if (marker && content.find(marker) == std::string::npos)
+        error(e.value.Mark(), what + " file '" + path + "' does not contain '" + marker + "'");
+    return path;
+}
+
+void Validator::parse_bridge(const Entry& e, Config& c) {
+    if (!is_map(e.value, "bridge")) return;
+    const auto m = entries(e.value, "bridge", {"name", "ports", "address"});
+    BridgeConfig b;
+    std::string why;
+    if (auto* n = find(m, "name")) {
+        if (auto t = text(*n, "bridge.name")) {
+            if (valid_ifname(*t, why)) b.name = *t;
+            else error(n->value.Mark(), "bridge.name: " + why);
+        }
+    } else {
+        error(e.key.Mark(), "bridge has no 'name' (the bridge device to create, e.g. br0)");
+    }
+    if (auto* n = find(m, "ports")) {
+        if (auto items = list(*n, "bridge.ports")) {
+            if (items->empty()) error(n->value.Mark(), "bridge.ports is empty; list the Ethernet ports to join");
+            for (const auto& item : *items) {
+                if (!item.IsScalar()) {
+                    error(item.Mark(), "bridge.ports entries must be interface names, not " + std::string(kind(item)));
+                    continue;
+                }
+                const std::string port = item.Scalar();
+                if (!valid_ifname(port, why)) error(item.Mark(), "bridge.ports: " + why);
+                else if (std::find(b.ports.begin(), b.ports.end(), port) != b.ports.end())
+                    error(item.Mark(), "bridge.ports lists '" + port + "' twice");
+                else if (port == b.name) error(item.Mark(), "bridge.ports cannot contain the bridge itself");
+                else b.ports.push_back(port);
+            }
+        }
+    } else {
+        error(e.key.Mark(), "bridge has no 'ports' (the Ethernet ports to join, e.g. [lan0, wan0])");
+    }
+    if (auto* n = find(m, "address")) b.address = cidr(n->value, "bridge.address");
+    c.bridge = std::move(b);
+}
+
+void Validator::parse_tunnel(const Entry& e, Config& c) {
+    if (!is_map(e.value, "tunnel")) return;
+    const auto m = entries(e.value, "tunnel",
+                           {"role", "proto", "local", "remote", "device", "address", "pool", "join_bridge", "ca",
+                            "cert", "key", "tls_crypt", "tls_auth", "data_ciphers", "keepalive", "reneg_seconds",
+                            "client_to_client"});
+    TunnelConfig& t = c.tunnel;
+    const auto here = e.key.Mark();
+    bool role_ok = false;
+    if (auto* n = find(m, "role")) {
+        if (auto v = text(*n, "tunnel.role")) {
+            role_ok = true;
+            if (*v == "client") t.role = Role::client;
+            else if (*v == "server") t.role = Role::server;
+            else {
+                role_ok = false;
+                error(n->value.Mark(), "tunnel.role must be client or server, not '" + *v + "'");
+            }
+        }
+    } else {
+        error(here, "tunnel has no 'role' (client or server)");
+    }
+    if (auto* n = find(m, "proto")) {
+        if (auto v = text(*n, "tunnel.proto")) {
+            if (*v == "udp") t.proto = Transport::udp;
+            else if (*v == "tcp") t.proto = Transport::tcp;
+            else error(n->value.Mark(), "tunnel.proto must be udp or tcp, not '" + *v + "'");
+        }
+    }
+    const Entry* local = find(m, "local");
+    if (local) t.local = endpoint(local->value, "tunnel.local", false);
+    const Entry* remote = find(m, "remote");
+    if (remote) {
+        if (auto items = list(*remote, "tunnel.remote")) {
+            for (const auto& item : *items)
+                if (auto ep = endpoint(item, "tunnel.remote", true)) t.remote.push_back(*ep);
+            if (items->empty()) error(remote->value.Mark(), "tunnel.remote is empty; list at least one server");
+        }
+    }
+    if (auto* n = find(m, "device")) {
+        if (auto v = text(*n, "tunnel.device")) {
+            std::string why;
+            if (valid_ifname(*v, why)) t.device = *v;
+            else error(n->value.Mark(), "tunnel.device: " + why);
+        }
+    }
+    if (auto* n = find(m, "address")) t.address = cidr(n->value, "tunnel.address");
+    const Entry* pool = find(m, "pool");
+    if (pool) {
+        t.pool = cidr(pool->value, "tunnel.pool");
+        if (t.pool && (t.pool->address.family != AF_INET || t.pool->prefix > 30)) {
+            error(pool->value.Mark(), "tunnel.pool must be an IPv4 prefix of /30 or larger");
+            t.pool.reset();
+        }
+    }
+    const Entry* join = find(m, "join_bridge");
+    if (join) {
+        if (auto v = boolean(*join, "tunnel.join_bridge")) t.join_bridge = *v;
+        if (t.join_bridge && !c.bridge) error(join->value.Mark(), "tunnel.join_bridge is true but there is no bridge section");
+    }
+    for (const auto& [name, field] : {std::pair<const char*, std::string*>{"ca", &t.ca}, {"cert", &t.cert}, {"key", &t.key}}) {
+        if (auto* n = find(m, name)) *field = file_path(*n, std::string("tunnel.") + name, "-----BEGIN ");
+        else error(here, std::string("tunnel has no '") + name + "' (a PEM file; TLS mode needs ca, cert and key)");
+    }
+    const Entry* tc = find(m, "tls_crypt");
+    if (tc) t.tls_crypt = file_path(*tc, "tunnel.tls_crypt", "-----BEGIN OpenVPN Static key V1-----");
+    if (auto* n = find(m, "tls_auth")) {
+        if (tc) {
+            error(n->key.Mark(), "tunnel has both tls_auth and tls_crypt; use only one of them");
+        } else if (is_map(n->value, "tunnel.tls_auth")) {
+            const auto am = entries(n->value, "tunnel.tls_auth", {"key", "direction"});
+            TlsAuthConfig ta;
+            if (auto* k = find(am, "key")) ta.key = file_path(*k, "tunnel.tls_auth.key", "-----BEGIN OpenVPN Static key V1-----");
+            else error(n->key.Mark(), "tunnel.tls_auth has no 'key' (the file written by genkey tls-auth)");
+            if (auto* d = find(am, "direction"))
+                if (auto v = number(*d, "tunnel.tls_auth.direction", 0, 1)) ta.direction = static_cast<int>(*v);
+            t.tls_auth = ta;
+        }
+    }
+    if (auto* n = find(m, "data_ciphers")) {
+        if (auto items = list(*n, "tunnel.data_ciphers")) {
+            std::vector<std::string> chosen;
+            for (const auto& item : *items) {
+                if (!item.IsScalar()) {
+                    error(item.Mark(), "tunnel.data_ciphers entries must be cipher names, not " + std::string(kind(item)));
+                    continue;
+                }
+                const auto& all = supported_ciphers();
+                auto it = std::find_if(all.begin(), all.end(),
+                                       [&](const std::string& s) { return lower(s) == lower(item.Scalar()); });
+                if (it == all.end()) {
+                    error(item.Mark(), "unknown data cipher '" + item.Scalar() +
+                                           "' (supported: AES-256-GCM, AES-128-GCM, CHACHA20-POLY1305)");
+                } else if (std::find(chosen.begin(), chosen.end(), *it) != chosen.end()) {
+                    error(item.Mark(), "tunnel.data_ciphers lists " + *it + " twice");
+                } else {
+                    chosen.push_back(*it);
+                }
+            }
+            if (items->empty()) error(n->value.Mark(), "tunnel.data_ciphers is empty; list at least one cipher");
+            else if (!chosen.empty()) t.data_ciphers = chosen;
+        }
+    }
+    if (auto* n = find(m, "keepalive")) {
+        if (is_map(n->value, "tunnel.keepalive")) {
+            const auto km = entries(n->value, "tunnel.keepalive", {"interval", "timeout"});
+            bool ok = true;
+            if (auto* i = find(km, "interval")) {
+                auto v = number(*i, "tunnel.keepalive.interval", 1, 3600);
+                ok = ok && v;
+                if (v) t.keepalive.interval = static_cast<unsigned>(*v);
+            }
+            if (auto* i = find(km, "timeout")) {
+                auto v = number(*i, "tunnel.keepalive.timeout", 1, 86400);
+                ok = ok && v;
+                if (v) t.keepalive.timeout = static_cast<unsigned>(*v);
+            }
+            if (ok && t.keepalive.timeout < 2 * t.keepalive.interval)
+                error(n->value.Mark(), "tunnel.keepalive.timeout must be at least twice the interval");
+        }
+    }
+    if (auto* n = find(m, "reneg_seconds"))
+        if (auto v = number(*n, "tunnel.reneg_seconds", 0, 7 * 86400)) t.reneg_seconds = static_cast<unsigned>(*v);
+    const Entry* c2c = find(m, "client_to_client");
+    if (c2c)
+        if (auto v = boolean(*c2c, "tunnel.client_to_client")) t.client_to_client = *v;
+
+    if (!role_ok) return;
+    if (t.role == Role::client) {
+        if (!remote) error(here, "tunnel.role is client but there is no 'remote' (the servers to connect to)");
+        if (pool) error(pool->key.Mark(), "tunnel.pool is only for a server (a client gets its address pushed)");
+        if (c2c && t.client_to_client) error(c2c->key.Mark(), "tunnel.client_to_client is only for a server");
+    } else {
+        if (!local) error(here, "tunnel.role is server but there is no 'local' (the address and port to listen on)");
+        if (!pool) error(here, "tunnel.role is server but there is no 'pool' (the addresses to give clients)");
+        if (remote) error(remote->key.Mark(), "tunnel.remote is only for a client (a server listens on 'local')");
+    }
+}
+
+void Validator::parse_fastpath(const Entry& e, Config& c) {
+    if (!is_map(e.value, "fastpath")) return;
+    const auto m = entries(e.value, "fastpath", {"enabled", "reply_mark", "orig_mark"});
+    auto& f = c.fastpath;
+    if (auto* n = find(m, "enabled"))
+        if (auto v = boolean(*n, "fastpath.enabled")) f.enabled = *v;
+    const Entry* reply = find(m, "reply_mark");
+    const Entry* orig = find(m, "orig_mark");
+    bool ok = true;
+    if (reply) {
+        auto v = number(*reply, "fastpath.reply_mark", 0, 0xffffffffu);
+        ok = ok && v;
+        if (v) f.reply_mark = static_cast<std::uint32_t>(*v);
+    }
+    if (orig) {
+        auto v = number(*orig, "fastpath.orig_mark", 0, 0xffffffffu);
+        ok = ok && v;
+        if (v) f.orig_mark = static_cast<std::uint32_t>(*v);
+    }
+    if (!f.enabled || !ok) return;
+    if (f.reply_mark == 0) error(reply ? reply->value.Mark() : e.key.Mark(), "fastpath is enabled but reply_mark is 0 or missing");
+    if (f.orig_mark == 0) error(orig ? orig->value.Mark() : e.key.Mark(), "fastpath is enabled but orig_mark is 0 or missing");
+    if (f.reply_mark != 0 && f.reply_mark == f.orig_mark)
+        error(orig->value.Mark(), "fastpath.orig_mark must differ from reply_mark");
+}
+
+void Validator::parse_interest(const Entry& e, Config& c) {
+    if (!is_map(e.value, "interest")) return;
+    const auto m = entries(e.value, "interest", {"queue", "rules"});
+    InterestConfig ic;
+    if (auto* n = find(m, "queue"))
+        if (auto v = number(*n, "interest.queue", 0, 65535)) ic.queue = static_cast<std::uint16_t>(*v);
+    if (auto* n = find(m, "rules")) {
+        if (auto items = list(*n, "interest.rules")) {
+            for (const auto& item : *items) {
+                if (!is_map(item, "an interest rule")) continue;
+                const auto rm = entries(item, "an interest rule", {"src", "dst", "proto", "sport", "dport", "action"});
+                InterestRule r;
+                if (auto* s = find(rm, "src")) r.src = cidr(s->value, "interest rule src");
+                if (auto* s = find(rm, "dst")) r.dst = cidr(s->value, "interest rule dst");
+                if (r.src && r.dst && r.src->address.family != r.dst->address.family)
+                    error(item.Mark(), "interest rule mixes an IPv4 and an IPv6 prefix");
+                if (auto* s = find(rm, "proto")) {
+                    if (auto v = text(*s, "interest rule proto")) {
+                        if (*v == "tcp" || *v == "udp" || *v == "icmp" || *v == "icmpv6") r.proto = *v;
+                        else error(s->value.Mark(), "interest rule proto must be tcp, udp, icmp or icmpv6, not '" + *v + "'");
+                    }
+                }
+                for (const auto& [key, field] : {std::pair<const char*, std::optional<std::uint16_t>*>{"sport", &r.sport},
+                                                 {"dport", &r.dport}}) {
+                    const Entry* p = find(rm, key);
+                    if (!p) continue;
+                    if (auto v = number(*p, std::string("interest rule ") + key, 1, 65535))
+                        *field = static_cast<std::uint16_t>(*v);
+                    if (!r.proto || (*r.proto != "tcp" && *r.proto != "udp"))
+                        error(p->key.Mark(), std::string("interest rule ") + key + " needs proto tcp or udp");
+                }
+                if (auto* s = find(rm, "action")) {
+                    if (auto v = text(*s, "interest rule action")) {
+                        if (*v == "queue") r.action = InterestAction::queue;
+                        else if (*v == "bypass") r.action = InterestAction::bypass;
+                        else error(s->value.Mark(), "interest rule action must be queue or bypass, not '" + *v + "'");
+                    }
+                }
+                if (!r.src && !r.dst && !r.proto && !r.sport && !r.dport)
+                    error(item.Mark(), "interest rule selects nothing (give src, dst, proto, sport or dport)");
+                ic.rules.push_back(r);
+            }
+        }
+    }
+    c.interest = std::move(ic);
+}
+
+void Validator::parse_control(const Entry& e, Config& c) {
+    if (!is_map(e.value, "control")) return;
+    const auto m = entries(e.value, "control", {"socket"});
+    if (auto* n = find(m, "socket")) {
+        if (auto v = text(*n, "control.socket")) {
+            if (v->empty() || (*v)[0] != '/') error(n->value.Mark(), "control.socket must be an absolute path");
+            else if (v->size() >= 108) error(n->value.Mark(), "control.socket is longer than a unix socket path may be (107)");
+            else c.control.socket = *v;
+        }
+    }
+}
+
+void Validator::parse_log(const Entry& e, Config& c) {
+    if (!is_map(e.value, "log")) return;
+    const auto m = entries(e.value, "log", {"level"});
+    if (auto* n = find(m, "level")) {
+        if (auto v = text(*n, "log.level")) {
+            if (*v == "error") c.log.level = LogLevel::error;
+            else if (*v == "warn") c.log.level = LogLevel::warn;
+            else if (*v == "info") c.log.level = LogLevel::info;
+            else if (*v == "debug") c.log.level = LogLevel::debug;
+            else error(n->value.Mark(), "log.level must be error, warn, info or debug, not '" + *v + "'");
+        }
+    }
+}
+
+Config Validator::run(const YAML::Node& root) {
+    Config c;
+    c.file = file_;
+    if (!root.IsMap()) {
+        if (root.IsNull()) error_at_start("the file has no settings; it needs at least 'site' and 'tunnel'");
+        else error(root.Mark(), std::string("the file must be a map of settings, but it is ") + kind(root));
+        return c;
+    }
+    const auto m = entries(root, "the file",
+                           {"site", "bridge", "tunnel", "fastpath", "interest", "control", "log", "user"});
+    if (auto* n = find(m, "site")) {
+        if (auto v = text(*n, "site")) {
+            const bool ok = !v->empty() && v->size() <= 64 &&
+                            std::all_of(v->begin(), v->end(), [](unsigned char ch) {
+                                return std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.';
+                            });
+            if (ok) c.site = *v;
+            else error(n->value.Mark(), "site must be 1 to 64 letters, digits, '-', '_' or '.', not '" + *v + "'");
+        }
+    } else {
+        error(root.Mark(), "the file has no 'site' (a short name for this box, e.g. branch-a)");
+    }
+    // bridge first: tunnel.join_bridge refers to it.
+    if (auto* n = find(m, "bridge")) parse_bridge(*n, c);
+    if (auto* n = find(m, "tunnel")) parse_tunnel(*n, c);
+    else error(root.Mark(), "the file has no 'tunnel' section");
+    if (auto* n = find(m, "fastpath")) parse_fastpath(*n, c);
+    if (auto* n = find(m, "interest")) parse_interest(*n, c);
+    if (auto* n = find(m, "control")) parse_control(*n, c);
+    if (auto* n = find(m, "log")) parse_log(*n, c);
+    if (auto* n = find(m, "user")) {
+        if (auto v = text(*n, "user")) {
+            if (v->empty()) error(n->value.Mark(), "user is empty");
+            else if (options_.check_system && getpwnam(v->c_str()) == nullptr)
+                error(n->value.Mark(), "user '" + *v + "' does not exist on this system");
+            else c.user = *v;
+        }
+    }
+    if (c.bridge && c.tunnel.device == c.bridge->name)
+        error(root.Mark(), "tunnel.device and bridge.name are both '" + c.bridge->name + "'");
+    if (c.bridge)
+        for (const auto& p : c.bridge->ports)
+            if (p == c.tunnel.device) error(root.Mark(), "tunnel.device '" + p + "' is also listed in bridge.ports");
+    return c;
+}
+
+// Ignores every event; used only to count documents.
+class NullHandler : public YAML::EventHandler {
+public:
+    void OnDocumentStart(const YAML::Mark& m) override { last_start = m; }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnMapEnd() override {}
+    YAML::Mark last_start = YAML::Mark::null_mark();
+};
+
+// Where a second document starts, if there is one. yaml-cpp's LoadAll loops forever on some inputs
+// (a stray ',' at document level yields endless empty documents), so documents are counted with a bound.
+std::optional<YAML::Mark> second_document_mark(const std::string& text) {
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    NullHandler h;
+    if (!parser.HandleNextDocument(h)) return std::nullopt;
+    if (!parser.HandleNextDocument(h)) return std::nullopt;
+    return h.last_start;
+}
+
+}  // namespace
+
+LoadResult parse_config(std::string_view text, const std::string& file_name, const LoadOptions& options) {
+    LoadResult r;
+    Validator v(file_name, options);
+    try {
+        const std::string owned(text);
+        const YAML::Node root = YAML::Load(owned);
+        if (auto second = second_document_mark(owned))
+            v.error(*second, "the file holds more than one YAML document; keep one");
+        const Config c = v.run(root);
+        if (v.errors_.empty()) r.config = c;
+    } catch (const YAML::Exception& e) {
+        v.error(e.mark, "not valid YAML: " + e.msg);
+    } catch (const std::exception& e) {
+        v.error_at_start(std::string("cannot be parsed: ") + e.what());
+    }
+    r.errors = std::move(v.errors_);
+    if (!r.errors.empty()) r.config.reset();
+    return r;
+}
+
+LoadResult load_config(const std::string& path, const LoadOptions& options) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        LoadResult r;
+        r.errors.push_back(ConfigError{path, 0, 0, std::string("cannot open the file: ") + std::strerror(errno)});
+        return r;
+    }
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    if (in.bad()) {
+        LoadResult r;
+        r.errors.push_back(ConfigError{path, 0, 0, "cannot read the file"});
+        return r;
+    }
+    return parse_config(ss.str(), path, options);
+}
+
+}  // namespace wirebridge::config

@@ -1,0 +1,342 @@
+// Tests of the YAML config loader: every rule refuses with the right position, and good files load.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "config/loader.hpp"
+
+using namespace wirebridge::config;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A scratch folder with the key files a valid config references.
+class ConfigLoaderTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        char tmpl[] = "/tmp/wb-config-test-XXXXXX";
+        ASSERT_NE(mkdtemp(tmpl), nullptr);
+        dir_ = tmpl;
+        write("ca.crt", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+        write("site.crt", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+        write("site.key", "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n");
+        write("tc.key", "-----BEGIN OpenVPN Static key V1-----\n00\n-----END OpenVPN Static key V1-----\n");
+    }
+    void TearDown() override { fs::remove_all(dir_); }
+
+    void write(const std::string& name, const std::string& content) {
+        std::ofstream(dir_ + "/" + name) << content;
+    }
+
+    LoadResult load(const std::string& yaml) {
+        write("c.yaml", yaml);
+        return load_config(dir_ + "/c.yaml");
+    }
+
+    // The single error of a config that should have exactly one.
+    ConfigError only_error(const std::string& yaml) {
+        auto r = load(yaml);
+        EXPECT_EQ(r.errors.size(), 1u) << dump(r);
+        EXPECT_FALSE(r.config.has_value());
+        return r.errors.empty() ? ConfigError{} : r.errors[0];
+    }
+
+    static std::string dump(const LoadResult& r) {
+        std::string s;
+        for (const auto& e : r.errors) s += e.to_string() + "\n";
+        return s;
+    }
+
+    std::string dir_;
+};
+
+const char* kClient =
+    "site: branch-a\n"
+    "tunnel:\n"
+    "  role: client\n"
+    "  proto: udp\n"
+    "  remote: [203.0.113.1:1194, 'vpn.example.net:443']\n"
+    "  device: tap7\n"
+    "  ca: ca.crt\n"
+    "  cert: site.crt\n"
+    "  key: site.key\n"
+    "  tls_crypt: tc.key\n";
+
+const char* kServer =
+    "site: hub\n"
+    "tunnel:\n"
+    "  role: server\n"
+    "  proto: tcp\n"
+    "  local: 0.0.0.0:1194\n"
+    "  pool: 10.200.0.0/24\n"
+    "  address: 10.200.0.1/24\n"
+    "  ca: ca.crt\n"
+    "  cert: site.crt\n"
+    "  key: site.key\n"
+    "  tls_auth: {key: tc.key, direction: 0}\n"
+    "  data_ciphers: [chacha20-poly1305, AES-128-GCM]\n"
+    "  keepalive: {interval: 5, timeout: 30}\n"
+    "  reneg_seconds: 60\n"
+    "  client_to_client: true\n";
+
+}  // namespace
+
+TEST_F(ConfigLoaderTest, ClientLoadsWithDefaults) {
+    auto r = load(kClient);
+    ASSERT_TRUE(r.ok()) << dump(r);
+    const Config& c = *r.config;
+    EXPECT_EQ(c.site, "branch-a");
+    EXPECT_EQ(c.tunnel.role, Role::client);
+    EXPECT_EQ(c.tunnel.proto, Transport::udp);
+    ASSERT_EQ(c.tunnel.remote.size(), 2u);
+    EXPECT_EQ(c.tunnel.remote[0].host, "203.0.113.1");
+    EXPECT_EQ(c.tunnel.remote[0].port, 1194);
+    EXPECT_FALSE(c.tunnel.remote[0].host_is_name);
+    EXPECT_TRUE(c.tunnel.remote[1].host_is_name);
+    EXPECT_EQ(c.tunnel.device, "tap7");
+    EXPECT_EQ(c.tunnel.ca, dir_ + "/ca.crt");  // relative to the config file
+    ASSERT_TRUE(c.tunnel.tls_crypt);
+    EXPECT_EQ(*c.tunnel.tls_crypt, dir_ + "/tc.key");
+    EXPECT_EQ(c.tunnel.data_ciphers.size(), 3u);
+    EXPECT_EQ(c.tunnel.keepalive.interval, 10u);
+    EXPECT_EQ(c.tunnel.reneg_seconds, 3600u);
+    EXPECT_EQ(c.log.level, LogLevel::info);
+    EXPECT_NE(c.summary().find("client over udp to 203.0.113.1:1194"), std::string::npos) << c.summary();
+}
+
+TEST_F(ConfigLoaderTest, ServerLoads) {
+    auto r = load(kServer);
+    ASSERT_TRUE(r.ok()) << dump(r);
+    const TunnelConfig& t = r.config->tunnel;
+    EXPECT_EQ(t.role, Role::server);
+    EXPECT_EQ(t.proto, Transport::tcp);
+    ASSERT_TRUE(t.pool);
+    EXPECT_EQ(t.pool->to_string(), "10.200.0.0/24");
+    EXPECT_EQ(t.pool->ipv4_netmask(), 0xffffff00u);
+    ASSERT_TRUE(t.tls_auth);
+    EXPECT_EQ(t.tls_auth->direction, 0);
+    EXPECT_EQ(t.data_ciphers, (std::vector<std::string>{"CHACHA20-POLY1305", "AES-128-GCM"}));
+    EXPECT_EQ(t.keepalive.timeout, 30u);
+    EXPECT_TRUE(t.client_to_client);
+}
+
+TEST_F(ConfigLoaderTest, FullDesignExampleLoads) {
+    auto r = load(std::string(kClient) +
+                  "  address: 10.200.0.2/24\n"
+                  "  join_bridge: true\n"
+                  "bridge: {name: br0, ports: [lan0, wan0], address: 192.0.2.2/24}\n"
+                  "fastpath: {enabled: true, reply_mark: 0x32, orig_mark: 0x33}\n"
+                  "interest:\n  queue: 3\n  rules:\n    - {dst: 10.20.0.0/16}\n"
+                  "    - {proto: tcp, dport: 22, action: bypass}\n"
+                  "control: {socket: /run/wirebridge/control.sock}\n"
+                  "log: {level: debug}\n"
+                  "user: root\n");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    const Config& c = *r.config;
+    ASSERT_TRUE(c.bridge);
+    EXPECT_EQ(c.bridge->ports.size(), 2u);
+    EXPECT_EQ(c.fastpath.reply_mark, 0x32u);
+    EXPECT_EQ(c.fastpath.orig_mark, 0x33u);
+    ASSERT_TRUE(c.interest);
+    EXPECT_EQ(c.interest->queue, 3);
+    ASSERT_EQ(c.interest->rules.size(), 2u);
+    EXPECT_EQ(c.interest->rules[1].action, InterestAction::bypass);
+    EXPECT_EQ(*c.interest->rules[1].dport, 22);
+    EXPECT_EQ(c.log.level, LogLevel::debug);
+    EXPECT_EQ(*c.user, "root");
+}
+
+TEST_F(ConfigLoaderTest, UnknownKeyHasItsPosition) {
+    auto e = only_error(std::string(kClient) + "  colour: blue\n");
+    EXPECT_EQ(e.line, 11);
+    EXPECT_EQ(e.column, 3);
+    EXPECT_NE(e.message.find("unknown key 'colour' in tunnel"), std::string::npos) << e.message;
+    EXPECT_EQ(e.to_string().rfind(dir_ + "/c.yaml:11:3: ", 0), 0u) << e.to_string();
+}
+
+TEST_F(ConfigLoaderTest, UnknownTopLevelKey) {
+    auto e = only_error(std::string("extra: 1\n") + kClient);
+    EXPECT_EQ(e.line, 1);
+    EXPECT_EQ(e.column, 1);
+}
+
+TEST_F(ConfigLoaderTest, DuplicateKey) {
+    auto e = only_error(std::string(kClient) + "  device: tap8\n");
+    EXPECT_NE(e.message.find("appears twice"), std::string::npos);
+}
+
+TEST_F(ConfigLoaderTest, WrongTypes) {
+    EXPECT_NE(only_error(std::string(kClient) + "  reneg_seconds: soon\n").message.find("whole number"), std::string::npos);
+    EXPECT_NE(only_error(std::string(kClient) + "  reneg_seconds: [1]\n").message.find("single value"), std::string::npos);
+    EXPECT_NE(only_error(std::string(kClient) + "log: debug\n").message.find("must be a map"), std::string::npos);
+    auto e = only_error("site: a\ntunnel:\n  role: client\n  remote: 1.2.3.4:5\n  ca: ca.crt\n  cert: site.crt\n"
+                        "  key: site.key\n");
+    EXPECT_NE(e.message.find("must be a list"), std::string::npos);
+    EXPECT_EQ(e.line, 4);
+    EXPECT_EQ(e.column, 11);
+    EXPECT_NE(only_error(std::string(kClient) + "  join_bridge: maybe\n").message.find("true or false"), std::string::npos);
+}
+
+TEST_F(ConfigLoaderTest, BadAddresses) {
+    auto e = only_error(std::string(kClient) + "  address: 10.0.0.300/24\n");
+    EXPECT_NE(e.message.find("not an IPv4 or IPv6 address"), std::string::npos);
+    EXPECT_EQ(e.line, 11);
+    EXPECT_EQ(e.column, 12);
+    EXPECT_NE(only_error(std::string(kClient) + "  address: 10.0.0.1\n").message.find("no /PREFIX"), std::string::npos);
+    EXPECT_NE(only_error(std::string(kClient) + "  address: 10.0.0.1/33\n").message.find("0 to 32"), std::string::npos);
+    EXPECT_NE(only_error(std::string(kClient) + "  address: fd00::1/129\n").message.find("0 to 128"), std::string::npos);
+    EXPECT_TRUE(load(std::string(kClient) + "  address: fd00::1/64\n").ok());
+}
+
+TEST_F(ConfigLoaderTest, BadEndpoints) {
+    auto bad_remote = [&](const std::string& ep) {
+        return only_error("site: a\ntunnel:\n  role: client\n  remote: ['" + ep +
+                          "']\n  ca: ca.crt\n  cert: site.crt\n  key: site.key\n");
+    };
+    EXPECT_NE(bad_remote("1.2.3.4").message.find("HOST:PORT"), std::string::npos);
+    EXPECT_NE(bad_remote("1.2.3.4:0").message.find("1 to 65535"), std::string::npos);
+    EXPECT_NE(bad_remote("1.2.3.4:70000").message.find("1 to 65535"), std::string::npos);
+    EXPECT_NE(bad_remote("1.2.3.4:x").message.find("1 to 65535"), std::string::npos);
+    EXPECT_NE(bad_remote("fd00::1:1194").message.find("[ADDRESS]:PORT"), std::string::npos);
+    EXPECT_NE(bad_remote("[nope]:1194").message.find("not an IPv6"), std::string::npos);
+    EXPECT_NE(bad_remote("bad_host!:1194").message.find("neither an IP"), std::string::npos);
+    EXPECT_TRUE(load("site: a\ntunnel:\n  role: client\n  remote: ['[fd00::1]:1194']\n  ca: ca.crt\n  cert: site.crt\n"
+                     "  key: site.key\n").ok());
+    // A listen address must be a literal.
+    auto e = only_error(std::string(kServer) + "  local: any.example:1194\n");
+    EXPECT_NE(e.message.find("appears twice"), std::string::npos);  // local is already set in kServer
+    std::string s = kServer;
+    s.replace(s.find("0.0.0.0:1194"), 12, "any.example:1194");
+    EXPECT_NE(only_error(s).message.find("does not start with an IP"), std::string::npos);
+}
+
+TEST_F(ConfigLoaderTest, MissingAndUnreadableFiles) {
+    std::string s = kClient;
+    s.replace(s.find("ca.crt"), 6, "nothere.crt");
+    auto e = only_error(s);
+    EXPECT_NE(e.message.find("nothere.crt' cannot be opened: No such file"), std::string::npos) << e.message;
+    EXPECT_EQ(e.line, 7);
+    EXPECT_EQ(e.column, 7);
+
+    write("junk.key", "hello\n");
+    s = kClient;
+    s.replace(s.find("tc.key"), 6, "junk.key");
+    EXPECT_NE(only_error(s).message.find("does not contain '-----BEGIN OpenVPN Static key V1-----'"), std::string::npos);
+
+    s = kClient;
+    s.replace(s.find("ca.crt"), 6, ".");  // a folder
+    EXPECT_NE(only_error(s).message.find("not a regular file"), std::string::npos);
+
+    if (geteuid() != 0) {  // root reads anything; the mode check only means something for other users
+        fs::permissions(dir_ + "/site.key", fs::perms::none);
+        EXPECT_NE(only_error(kClient).message.find("cannot be read"), std::string::npos);
+    }
+}
+
+TEST_F(ConfigLoaderTest, UnknownCipher) {
+    auto e = only_error(std::string(kClient) + "  data_ciphers: [AES-256-GCM, BF-CBC]\n");
+    EXPECT_NE(e.message.find("unknown data cipher 'BF-CBC'"), std::string::npos);
+    EXPECT_EQ(e.column, 31);
+    EXPECT_NE(only_error(std::string(kClient) + "  data_ciphers: []\n").message.find("is empty"), std::string::npos);
+    EXPECT_NE(only_error(std::string(kClient) + "  data_ciphers: [AES-128-GCM, aes-128-gcm]\n").message.find("twice"),
+              std::string::npos);
+}
+
+TEST_F(ConfigLoaderTest, RoleRequirements) {
+    auto e = only_error("site: a\ntunnel:\n  role: client\n  ca: ca.crt\n  cert: site.crt\n  key: site.key\n");
+    EXPECT_NE(e.message.find("no 'remote'"), std::string::npos);
+    EXPECT_EQ(e.line, 2);
+
+    auto r = load("site: a\ntunnel:\n  role: server\n  ca: ca.crt\n  cert: site.crt\n  key: site.key\n");
+    ASSERT_EQ(r.errors.size(), 2u) << dump(r);
+    EXPECT_NE(r.errors[0].message.find("no 'local'"), std::string::npos);
+    EXPECT_NE(r.errors[1].message.find("no 'pool'"), std::string::npos);
+
+    EXPECT_NE(only_error(std::string(kClient) + "  pool: 10.0.0.0/24\n").message.find("only for a server"),
+              std::string::npos);
+    EXPECT_NE(only_error(std::string(kServer) + "  remote: [1.2.3.4:1]\n").message.find("only for a client"),
+              std::string::npos);
+    std::string s = kServer;
+    s.replace(s.find("10.200.0.0/24"), 13, "fd00::/64");
+    EXPECT_NE(only_error(s).message.find("IPv4 prefix"), std::string::npos);
+    EXPECT_NE(only_error("site: a\ntunnel:\n  role: peer\n  ca: ca.crt\n  cert: site.crt\n  key: site.key\n")
+                  .message.find("client or server"),
+              std::string::npos);
+}
+
+TEST_F(ConfigLoaderTest, TlsAuthAndTlsCryptConflict) {
+    auto e = only_error(std::string(kClient) + "  tls_auth: {key: tc.key, direction: 1}\n");
+    EXPECT_NE(e.message.find("both tls_auth and tls_crypt"), std::string::npos);
+    EXPECT_EQ(e.line, 11);
+    std::string s = kServer;
+    s.replace(s.find("direction: 0"), 12, "direction: 2");
+    EXPECT_NE(only_error(s).message.find("from 0 to 1"), std::string::npos);
+}
+
+TEST_F(ConfigLoaderTest, KeepaliveAndMarksAndInterest) {
+    EXPECT_NE(only_error(std::string(kClient) + "  keepalive: {interval: 10, timeout: 15}\n").message.find("twice the interval"),
+              std::string::npos);
+    EXPECT_NE(only_error(std::string(kClient) + "fastpath: {enabled: true, reply_mark: 5, orig_mark: 5}\n").message.find("differ"),
+              std::string::npos);
+    EXPECT_NE(only_error(std::string(kClient) + "fastpath: {enabled: true, orig_mark: 5}\n").message.find("reply_mark is 0"),
+              std::string::npos);
+    EXPECT_NE(only_error(std::string(kClient) + "interest: {rules: [{dport: 22}]}\n").message.find("needs proto tcp or udp"),
+              std::string::npos);
+    EXPECT_NE(only_error(std::string(kClient) + "interest: {rules: [{action: bypass}]}\n").message.find("selects nothing"),
+              std::string::npos);
+    EXPECT_NE(only_error(std::string(kClient) + "interest: {queue: 70000}\n").message.find("0 to 65535"), std::string::npos);
+}
+
+TEST_F(ConfigLoaderTest, BridgeRules) {
+    EXPECT_NE(only_error(std::string(kClient) + "  join_bridge: true\n").message.find("no bridge section"), std::string::npos);
+    EXPECT_NE(only_error(std::string(kClient) + "bridge: {name: br0, ports: [lan0, lan0]}\n").message.find("twice"),
+              std::string::npos);
+    EXPECT_NE(only_error(std::string(kClient) + "bridge: {name: br0-is-far-too-long, ports: [lan0]}\n").message.find("1 to 15"),
+              std::string::npos);
+    EXPECT_NE(only_error(std::string(kClient) + "bridge: {name: br0, ports: [tap7]}\n").message.find("also listed"),
+              std::string::npos);
+}
+
+TEST_F(ConfigLoaderTest, CollectsAllErrors) {
+    auto r = load("site: 'a b'\ntunnel:\n  role: client\n  proto: sctp\n  remote: [1.2.3.4]\n  ca: ca.crt\n"
+                  "  cert: site.crt\n  key: site.key\n  wat: 1\nlog: {level: loud}\n");
+    EXPECT_EQ(r.errors.size(), 5u) << dump(r);
+}
+
+TEST_F(ConfigLoaderTest, SyntaxErrorHasPosition) {
+    auto e = only_error("site: a\ntunnel: {role: client\n");
+    EXPECT_NE(e.message.find("not valid YAML"), std::string::npos);
+    EXPECT_GE(e.line, 2);
+    EXPECT_NE(only_error("").message.find("no settings"), std::string::npos);
+    EXPECT_NE(only_error("- a\n- b\n").message.find("must be a map"), std::string::npos);
+    EXPECT_NE(only_error(std::string(kClient) + "---\nsite: b\n").message.find("more than one"), std::string::npos);
+}
+
+TEST_F(ConfigLoaderTest, MissingConfigFile) {
+    auto r = load_config(dir_ + "/absent.yaml");
+    ASSERT_EQ(r.errors.size(), 1u);
+    EXPECT_EQ(r.errors[0].line, 0);
+    EXPECT_NE(r.errors[0].to_string().find("absent.yaml: cannot open the file: No such file"), std::string::npos);
+}
+
+TEST_F(ConfigLoaderTest, UserMustExist) {
+    EXPECT_NE(only_error(std::string(kClient) + "user: no-such-user-wb\n").message.find("does not exist"), std::string::npos);
+}
+
+TEST(ConfigAddress, ParsersRoundTrip) {
+    std::string why;
+    auto c = parse_cidr("10.200.0.77/24", why);
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->network().to_string(), "10.200.0.0");
+    EXPECT_EQ(c->to_string(), "10.200.0.77/24");
+    auto ep = parse_endpoint("[fd00::1]:443", false, why);
+    ASSERT_TRUE(ep);
+    EXPECT_EQ(ep->to_string(), "[fd00::1]:443");
+    EXPECT_FALSE(valid_ifname("a/b", why));
+    EXPECT_FALSE(valid_ifname("", why));
+    EXPECT_TRUE(valid_ifname("tap0", why));
+}
