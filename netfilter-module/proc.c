@@ -187,7 +187,7 @@ int gwmark_proc_init(struct gwmark_net *gn)
 {
 	struct net *net = gn->net;
 
-	gn->proc_dir = proc_mkdir(GWMARK_PROC_DIR, net->proc_net);
+	gn->proc_dir = proc_net_mkdir(net, GWMARK_PROC_DIR, net->proc_net);
 	if (!gn->proc_dir)
 		return -ENOMEM;
 	if (!proc_create_net_single(GWMARK_PROC_STATS, 0444, gn->proc_dir,
