@@ -128,6 +128,7 @@ private:
     Input on_data(std::span<uint8_t> packet, TimeMs now);
     bool send_data_payload(proto::ByteSpan payload, TimeMs now);
     void check_timers(TimeMs now);
+    void check_reneg_bytes(TimeMs now);
     void fail_session(SessionError e, std::string message);
     void event(EventType t, uint8_t key_id = 0, SessionError e = SessionError::none, std::string msg = {});
     KeyState* find_key(uint8_t key_id) const;

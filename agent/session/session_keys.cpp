@@ -187,6 +187,7 @@ Session::Input Session::on_data(std::span<uint8_t> packet, TimeMs now) {
     counters_.data_bytes_in += o.payload.size();
     ks->bytes += o.payload.size();
     last_received_ = now;
+    if (ks == current_.get()) check_reneg_bytes(now);
     if (proto::is_ping(o.payload) || proto::is_occ(o.payload)) {
         on_data_payload(o.payload, now);
         return in;
@@ -227,6 +228,7 @@ void Session::note_data_sent(size_t bytes, TimeMs now) {
     counters_.data_bytes_out += bytes;
     if (current_) current_->bytes += bytes;
     last_data_sent_ = now;
+    check_reneg_bytes(now);
 }
 
 void Session::note_data_received(size_t bytes, TimeMs now) {
@@ -234,6 +236,12 @@ void Session::note_data_received(size_t bytes, TimeMs now) {
     counters_.data_bytes_in += bytes;
     if (current_) current_->bytes += bytes;
     last_received_ = now;
+    check_reneg_bytes(now);
+}
+
+void Session::check_reneg_bytes(TimeMs now) {
+    if (cfg_.reneg_bytes && current_ && current_->keys && !next_ && current_->bytes >= cfg_.reneg_bytes)
+        renegotiate(now);
 }
 
 void Session::renegotiate(TimeMs now) {
