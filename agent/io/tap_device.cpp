@@ -1,0 +1,138 @@
+// TapDevice: /dev/net/tun, TUNSETIFF, and interface ioctls for up/MTU/address.
+#include "io/tap_device.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace wirebridge::io {
+
+namespace {
+
+// The kernel's in6_ifreq (linux/ipv6.h clashes with netinet/in.h).
+struct In6Ifreq {
+    in6_addr addr;
+    std::uint32_t prefixlen;
+    int ifindex;
+};
+
+Result<Fd> control_socket(int family) {
+    Fd s(socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!s.valid()) return fail_errno("socket for interface ioctls");
+    return s;
+}
+
+ifreq make_ifreq(const std::string& name) {
+    ifreq ifr{};
+    std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+    return ifr;
+}
+
+}  // namespace
+
+Result<TapDevice> TapDevice::open(const std::string& name, unsigned queues) {
+    if (name.empty() || name.size() >= IFNAMSIZ) return fail("TAP name '" + name + "' is not 1 to 15 characters", EINVAL);
+    if (queues == 0) queues = 1;
+    TapDevice t;
+    for (unsigned q = 0; q < queues; ++q) {
+        Fd fd(::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC));
+        if (!fd.valid()) return fail_errno("open /dev/net/tun");
+        ifreq ifr = make_ifreq(q == 0 ? name : t.name_);
+        ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+        if (queues > 1) ifr.ifr_flags |= IFF_MULTI_QUEUE;
+        if (ioctl(fd.get(), TUNSETIFF, &ifr) != 0) return fail_errno("TUNSETIFF " + name);
+        if (q == 0) t.name_ = ifr.ifr_name;
+        t.queues_.push_back(std::move(fd));
+    }
+    t.ifindex_ = static_cast<int>(if_nametoindex(t.name_.c_str()));
+    if (t.ifindex_ == 0) return fail_errno("if_nametoindex " + t.name_);
+    return t;
+}
+
+Result<IoCount> TapDevice::read_frame(std::span<std::uint8_t> buf, unsigned queue) {
+    const ssize_t n = ::read(queues_[queue].get(), buf.data(), buf.size());
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EINTR) return IoCount{0, true};
+        return fail_errno("read from " + name_);
+    }
+    return IoCount{static_cast<std::size_t>(n), false};
+}
+
+Result<IoCount> TapDevice::write_frame(std::span<const std::uint8_t> frame, unsigned queue) {
+    const ssize_t n = ::write(queues_[queue].get(), frame.data(), frame.size());
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EINTR) return IoCount{0, true};
+        return fail_errno("write to " + name_);
+    }
+    return IoCount{static_cast<std::size_t>(n), false};
+}
+
+Result<void> TapDevice::set_up(bool up) {
+    auto s = control_socket(AF_INET);
+    if (!s) return fail(s.error());
+    ifreq ifr = make_ifreq(name_);
+    if (ioctl(s->get(), SIOCGIFFLAGS, &ifr) != 0) return fail_errno("SIOCGIFFLAGS " + name_);
+    if (up) ifr.ifr_flags |= IFF_UP;
+    else ifr.ifr_flags &= ~IFF_UP;
+    if (ioctl(s->get(), SIOCSIFFLAGS, &ifr) != 0) return fail_errno("set " + name_ + (up ? " up" : " down"));
+    return {};
+}
+
+Result<void> TapDevice::set_mtu(unsigned mtu) {
+    auto s = control_socket(AF_INET);
+    if (!s) return fail(s.error());
+    ifreq ifr = make_ifreq(name_);
+    ifr.ifr_mtu = static_cast<int>(mtu);
+    if (ioctl(s->get(), SIOCSIFMTU, &ifr) != 0) return fail_errno("set MTU " + std::to_string(mtu) + " on " + name_);
+    return {};
+}
+
+Result<std::array<std::uint8_t, 6>> TapDevice::mac() const {
+    auto s = control_socket(AF_INET);
+    if (!s) return fail(s.error());
+    ifreq ifr = make_ifreq(name_);
+    if (ioctl(s->get(), SIOCGIFHWADDR, &ifr) != 0) return fail_errno("SIOCGIFHWADDR " + name_);
+    std::array<std::uint8_t, 6> m{};
+    std::memcpy(m.data(), ifr.ifr_hwaddr.sa_data, 6);
+    return m;
+}
+
+Result<void> TapDevice::set_ipv4(std::uint32_t address_be, int prefix) {
+    if (prefix < 0 || prefix > 32) return fail("IPv4 prefix length out of range", EINVAL);
+    auto s = control_socket(AF_INET);
+    if (!s) return fail(s.error());
+    ifreq ifr = make_ifreq(name_);
+    auto* sin = reinterpret_cast<sockaddr_in*>(&ifr.ifr_addr);
+    sin->sin_family = AF_INET;
+    sin->sin_addr.s_addr = address_be;
+    char text[INET_ADDRSTRLEN] = {};
+    inet_ntop(AF_INET, &sin->sin_addr, text, sizeof text);
+    if (ioctl(s->get(), SIOCSIFADDR, &ifr) != 0) return fail_errno(std::string("set address ") + text + " on " + name_);
+    ifr = make_ifreq(name_);
+    sin = reinterpret_cast<sockaddr_in*>(&ifr.ifr_netmask);
+    sin->sin_family = AF_INET;
+    sin->sin_addr.s_addr = htonl(prefix == 0 ? 0 : ~std::uint32_t{0} << (32 - prefix));
+    if (ioctl(s->get(), SIOCSIFNETMASK, &ifr) != 0) return fail_errno("set netmask on " + name_);
+    return {};
+}
+
+Result<void> TapDevice::add_ipv6(const std::array<std::uint8_t, 16>& address, int prefix) {
+    if (prefix < 0 || prefix > 128) return fail("IPv6 prefix length out of range", EINVAL);
+    auto s = control_socket(AF_INET6);
+    if (!s) return fail(s.error());
+    In6Ifreq req{};
+    std::memcpy(&req.addr, address.data(), 16);
+    req.prefixlen = static_cast<std::uint32_t>(prefix);
+    req.ifindex = ifindex_;
+    if (ioctl(s->get(), SIOCSIFADDR, &req) != 0 && errno != EEXIST) return fail_errno("add IPv6 address on " + name_);
+    return {};
+}
+
+}  // namespace wirebridge::io

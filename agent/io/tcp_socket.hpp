@@ -1,0 +1,46 @@
+// TcpStream and TcpListener: non-blocking TCP; OpenVPN's 2-byte length framing is proto's job.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+
+#include "common/result.hpp"
+#include "io/fd.hpp"
+#include "io/socket_address.hpp"
+
+namespace wirebridge::io {
+
+class TcpStream {
+public:
+    // Starts a connect; the stream becomes writable when it completes, then call finish_connect().
+    static Result<TcpStream> connect(const SocketAddress& peer, const std::optional<SocketAddress>& local = {});
+    // Adopts an accepted socket.
+    TcpStream(Fd fd, SocketAddress peer) : fd_(std::move(fd)), peer_(peer) {}
+
+    int fd() const { return fd_.get(); }
+    const SocketAddress& peer() const { return peer_; }
+    // The connect's outcome (SO_ERROR): ok once connected.
+    Result<void> finish_connect();
+
+    Result<IoCount> read(std::span<std::uint8_t> buf);
+    Result<IoCount> write(std::span<const std::uint8_t> data);
+
+private:
+    Fd fd_;
+    SocketAddress peer_;
+};
+
+class TcpListener {
+public:
+    static Result<TcpListener> open(const SocketAddress& local, bool reuse_port = false);
+    int fd() const { return fd_.get(); }
+    Result<SocketAddress> local_address() const;
+    // The next pending connection, or nothing when none is waiting.
+    Result<std::optional<TcpStream>> accept();
+
+private:
+    Fd fd_;
+};
+
+}  // namespace wirebridge::io

@@ -1,0 +1,73 @@
+// UdpSocket: a non-blocking UDP socket with batched receive and send (recvmmsg/sendmmsg).
+#pragma once
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "common/result.hpp"
+#include "io/fd.hpp"
+#include "io/socket_address.hpp"
+
+namespace wirebridge::io {
+
+// Preallocated datagrams for one batch: buffers, iovecs, addresses and mmsghdrs are set up once,
+// so a receive or send of a whole batch allocates nothing.
+class DatagramBatch {
+public:
+    DatagramBatch(std::size_t count, std::size_t buffer_size);
+    DatagramBatch(const DatagramBatch&) = delete;
+    DatagramBatch& operator=(const DatagramBatch&) = delete;
+
+    std::size_t capacity() const { return msgs_.size(); }
+    std::size_t buffer_size() const { return buffer_size_; }
+    std::size_t size() const { return filled_; }  // datagrams received, or queued for sending
+    void clear() { filled_ = 0; }
+
+    // Received datagram i.
+    std::span<std::uint8_t> data(std::size_t i) { return {slot(i), msgs_[i].msg_len}; }
+    const SocketAddress& peer(std::size_t i) const { return peers_[i]; }
+
+    // Sending: the caller writes into buffer(filled) and commits it with push(len, to).
+    std::span<std::uint8_t> next_buffer() { return {slot(filled_), buffer_size_}; }
+    bool full() const { return filled_ == msgs_.size(); }
+    void push(std::size_t length, const SocketAddress& to);
+
+private:
+    friend class UdpSocket;
+    std::uint8_t* slot(std::size_t i) { return storage_.data() + i * buffer_size_; }
+    void prepare_receive();
+
+    std::size_t buffer_size_;
+    std::size_t filled_ = 0;
+    std::vector<std::uint8_t> storage_;
+    std::vector<iovec> iovs_;
+    std::vector<SocketAddress> peers_;
+    std::vector<mmsghdr> msgs_;
+};
+
+class UdpSocket {
+public:
+    // Binds to `local` (port 0 = any). reuse_port lets several workers bind the same address.
+    static Result<UdpSocket> open(const SocketAddress& local, bool reuse_port = false);
+
+    int fd() const { return fd_.get(); }
+    Result<SocketAddress> local_address() const;
+
+    // Receives up to batch.capacity() datagrams; returns how many (0 when none are waiting).
+    Result<std::size_t> receive(DatagramBatch& batch);
+    // Sends the datagrams queued in batch; returns how many left (the rest would block). The batch
+    // is cleared when all went out.
+    Result<std::size_t> send(DatagramBatch& batch);
+    Result<IoCount> send_to(std::span<const std::uint8_t> data, const SocketAddress& to);
+
+private:
+    Fd fd_;
+    int family_ = AF_INET;
+};
+
+}  // namespace wirebridge::io

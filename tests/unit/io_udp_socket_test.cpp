@@ -1,0 +1,95 @@
+// Tests of UdpSocket over loopback: batched send and receive keep order, lengths and peers.
+#include <gtest/gtest.h>
+#include <poll.h>
+
+#include <cstring>
+
+#include "io/udp_socket.hpp"
+
+using namespace wirebridge::io;
+
+namespace {
+bool wait_readable(int fd) {
+    pollfd p{fd, POLLIN, 0};
+    return poll(&p, 1, 2000) == 1;
+}
+}  // namespace
+
+TEST(UdpSocket, BatchRoundTripOverLoopback) {
+    auto any = SocketAddress::from_numeric("127.0.0.1", 0);
+    ASSERT_TRUE(any);
+    auto a = UdpSocket::open(*any);
+    auto b = UdpSocket::open(*any);
+    ASSERT_TRUE(a) << a.error().message;
+    ASSERT_TRUE(b);
+    auto b_addr = b->local_address();
+    ASSERT_TRUE(b_addr);
+    EXPECT_NE(b_addr->port(), 0);
+
+    DatagramBatch out(8, 2048);
+    for (int i = 0; i < 8; ++i) {
+        auto buf = out.next_buffer();
+        const std::size_t len = 100 + static_cast<std::size_t>(i) * 150;
+        std::memset(buf.data(), 'a' + i, len);
+        out.push(len, *b_addr);
+    }
+    EXPECT_TRUE(out.full());
+    auto left = a->send(out);
+    ASSERT_TRUE(left) << left.error().message;
+    EXPECT_EQ(*left, 0u);
+    EXPECT_EQ(out.size(), 0u);
+
+    DatagramBatch in(16, 2048);
+    std::size_t got = 0;
+    auto a_addr = a->local_address();
+    ASSERT_TRUE(a_addr);
+    while (got < 8 && wait_readable(b->fd())) {
+        auto n = b->receive(in);
+        ASSERT_TRUE(n);
+        for (std::size_t i = 0; i < *n; ++i, ++got) {
+            auto d = in.data(i);
+            EXPECT_EQ(d.size(), 100 + got * 150);
+            EXPECT_EQ(d[0], 'a' + got);
+            EXPECT_EQ(d[d.size() - 1], 'a' + got);
+            EXPECT_EQ(in.peer(i), *a_addr) << in.peer(i).to_string();
+        }
+    }
+    EXPECT_EQ(got, 8u);
+    auto none = b->receive(in);
+    ASSERT_TRUE(none);
+    EXPECT_EQ(*none, 0u);
+}
+
+TEST(UdpSocket, ReusePortAllowsTwoBinds) {
+    auto first = UdpSocket::open(*SocketAddress::from_numeric("127.0.0.1", 0), true);
+    ASSERT_TRUE(first);
+    auto addr = first->local_address();
+    ASSERT_TRUE(addr);
+    auto second = UdpSocket::open(*addr, true);
+    EXPECT_TRUE(second) << second.error().message;
+    auto third = UdpSocket::open(*addr, false);
+    EXPECT_FALSE(third);
+    EXPECT_EQ(third.error().code, EADDRINUSE);
+}
+
+TEST(UdpSocket, SendToAndAddresses) {
+    auto s = UdpSocket::open(*SocketAddress::from_numeric("::1", 0));
+    ASSERT_TRUE(s) << s.error().message;
+    auto addr = s->local_address();
+    ASSERT_TRUE(addr);
+    EXPECT_EQ(addr->to_string().rfind("[::1]:", 0), 0u);
+    const std::uint8_t msg[3] = {1, 2, 3};
+    auto sent = s->send_to(msg, *addr);
+    ASSERT_TRUE(sent);
+    EXPECT_EQ(sent->bytes, 3u);
+    ASSERT_TRUE(wait_readable(s->fd()));
+    DatagramBatch in(4, 64);
+    auto n = s->receive(in);
+    ASSERT_TRUE(n);
+    ASSERT_EQ(*n, 1u);
+    EXPECT_EQ(in.data(0).size(), 3u);
+    EXPECT_FALSE(SocketAddress::from_numeric("not-an-ip", 1));
+    auto r = SocketAddress::resolve("localhost", 7);
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->port(), 7);
+}
