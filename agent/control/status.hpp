@@ -1,0 +1,43 @@
+// Status: what `wirebridge status` shows, as one snapshot the running agent fills in.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace wirebridge::control {
+
+struct PeerStatus {
+    std::string name;             // the peer certificate's common name
+    std::string real_address;     // where its packets come from: 198.51.100.7:1194
+    std::string virtual_address;  // the pushed or pool address, "" if none
+    std::vector<std::string> macs;  // MACs learned behind this peer (server) — not "MAC@0"
+    std::string cipher;           // AES-256-GCM, ...
+    int key_id = 0;
+    uint64_t key_age_seconds = 0;
+    uint64_t bytes_in = 0, bytes_out = 0;
+    uint64_t packets_in = 0, packets_out = 0;
+};
+
+struct Status {
+    std::string site;
+    std::string role;  // client | server
+    uint64_t uptime_seconds = 0;
+    std::vector<PeerStatus> peers;
+    std::map<std::string, uint64_t> drops;  // reason -> count
+    // The kernel fast path's counters (/proc/net/gwmark/stats), or why there are none.
+    std::optional<std::map<std::string, uint64_t>> fastpath;
+    std::string fastpath_note;
+};
+
+// One JSON object; stable key names (documented in docs/CONTROL.md).
+std::string to_json(const Status& s);
+// A table for people.
+std::string to_text(const Status& s);
+
+// JSON string literal with the escapes RFC 8259 requires.
+std::string json_quote(const std::string& s);
+
+}  // namespace wirebridge::control
