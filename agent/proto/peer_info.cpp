@@ -72,11 +72,12 @@ std::vector<std::string> PeerInfo::ciphers() const {
     return out;
 }
 
-PeerInfo PeerInfo::for_pull_client(const std::vector<std::string>& ciphers, std::string_view version) {
+PeerInfo PeerInfo::for_pull_client(const std::vector<std::string>& ciphers, std::string_view version, bool tls_ekm) {
     PeerInfo pi;
     pi.set("IV_VER", std::string(version));
     pi.set("IV_PLAT", "linux");
-    const uint32_t proto = iv_proto_data_v2 | iv_proto_request_push | iv_proto_tls_key_export | iv_proto_cc_exit_notify;
+    const uint32_t proto = iv_proto_data_v2 | iv_proto_request_push | (tls_ekm ? iv_proto_tls_key_export : 0u) |
+                           iv_proto_cc_exit_notify;
     pi.set("IV_PROTO", std::to_string(proto));
     pi.set("IV_TCPNL", "1");
     pi.set("IV_MTU", "1600");

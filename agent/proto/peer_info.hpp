@@ -25,7 +25,8 @@ public:
     const std::vector<std::pair<std::string, std::string>>& entries() const { return entries_; }
 
     // What a wirebridge pull client sends: IV_PROTO 2|4|8|128, the AEAD cipher list.
-    static PeerInfo for_pull_client(const std::vector<std::string>& ciphers, std::string_view version);
+    static PeerInfo for_pull_client(const std::vector<std::string>& ciphers, std::string_view version,
+                                    bool tls_ekm = true);
 
 private:
     std::vector<std::pair<std::string, std::string>> entries_;

@@ -46,6 +46,7 @@ struct SessionConfig {
     uint32_t exit_notify_count = 1;           // OCC_EXIT repeats when cc-exit is not agreed
     std::string username, password;           // client, optional (auth-user-pass)
     std::string version = "wirebridge-0.1";   // IV_VER
+    bool tls_ekm = true;                      // client: offer EKM (IV_PROTO bit 3); false forces the PRF
     // Server: what to push to this client (peer_id, ifconfig...; cipher/flags are filled in).
     proto::PushOptions push;
     uint32_t peer_id = 0;                     // server: the DATA_V2 peer-id assigned to this client

@@ -230,7 +230,7 @@ void Session::send_key_method2(KeyState& ks) {
     if (cfg_.role == Role::client) {
         ks.local_km.username = cfg_.username;
         ks.local_km.password = pushed_.auth_token ? *pushed_.auth_token : cfg_.password;
-        ks.local_km.peer_info = proto::PeerInfo::for_pull_client(cfg_.data_ciphers, cfg_.version).serialize();
+        ks.local_km.peer_info = proto::PeerInfo::for_pull_client(cfg_.data_ciphers, cfg_.version, cfg_.tls_ekm).serialize();
     }
     const std::vector<uint8_t> msg = proto::encode_key_method2(ks.local_km);
     if (auto r = ks.tls->write_plaintext(msg); !r) {

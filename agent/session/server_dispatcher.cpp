@@ -1,0 +1,271 @@
+// ServerDispatcher: stateless cookie handshake, per-client sessions, peer-id and pool bookkeeping.
+#include "session/server_dispatcher.hpp"
+
+#include <algorithm>
+
+#include "proto/data_packet.hpp"
+
+namespace wirebridge::session {
+
+using proto::Drop;
+using proto::Opcode;
+
+namespace {
+constexpr int64_t sec(TimeMs t) { return t / 1000; }
+}  // namespace
+
+PeerAddress PeerAddress::from(const sockaddr* sa, socklen_t len) {
+    PeerAddress a;
+    a.len = std::min<socklen_t>(len, sizeof a.storage);
+    std::memcpy(&a.storage, sa, a.len);
+    return a;
+}
+
+Result<std::unique_ptr<ServerDispatcher>> ServerDispatcher::create(ServerConfig cfg, TimeMs now) {
+    if (cfg.session.role != Role::server) return fail("server dispatcher: the session template must be role server");
+    auto wrap = ControlWrap::create(cfg.session.wrap, Role::server, sec(now));
+    if (!wrap) return fail(wrap.error());
+    return std::unique_ptr<ServerDispatcher>(new ServerDispatcher(std::move(cfg), std::move(*wrap)));
+}
+
+Session* ServerDispatcher::find(uint32_t peer_id) const {
+    auto it = by_peer_id_.find(peer_id);
+    return it == by_peer_id_.end() ? nullptr : it->second->session.get();
+}
+
+Session* ServerDispatcher::find(const PeerAddress& from) const {
+    auto it = by_addr_.find(from);
+    return it == by_addr_.end() ? nullptr : it->second->session.get();
+}
+
+ServerDispatcher::Input ServerDispatcher::on_datagram(const PeerAddress& from, std::span<uint8_t> packet, TimeMs now) {
+    Input in;
+    auto it = by_addr_.find(from);
+    if (it != by_addr_.end() && !it->second->session->gone()) {
+        Client& c = *it->second;
+        // A new client reset from a known address with another session id: the client restarted.
+        bool restarted = false;
+        if (!packet.empty() && proto::opcode_of(packet[0]) == static_cast<unsigned>(Opcode::control_hard_reset_client_v2)) {
+            std::vector<uint8_t> plain;
+            proto::ControlPacket p;
+            if (wrap_.unwrap(packet, plain, sec(now), false) == Drop::none &&
+                proto::parse_control_packet(plain, p) == Drop::none && !(p.own_sid == c.session->peer_session_id()))
+                restarted = true;
+        }
+        if (!restarted) {
+            const Session::Input si = c.session->on_packet(packet, now);
+            in.drop = si.drop;
+            in.frame = si.frame;
+            in.session = c.session.get();
+            in.peer_id = c.peer_id;
+            drain(c);
+            return in;
+        }
+        release(c);
+        PeerEvent gone;
+        gone.peer_id = c.peer_id;
+        gone.from = c.from;
+        gone.event.type = EventType::peer_gone;
+        gone.event.error = SessionError::peer_exit;
+        gone.event.message = "the client restarted with a new session id";
+        events_.push_back(std::move(gone));
+        by_addr_.erase(it);
+        it = by_addr_.end();
+    }
+    if (it != by_addr_.end() && it->second->session->gone()) {
+        in.drop = Drop::state;  // removed at the next on_timer()
+        counters_.drop(in.drop);
+        return in;
+    }
+    // Unknown address: only a client reset, or the packet that completes a cookie handshake.
+    if (packet.empty() || proto::is_data_packet(packet)) {
+        in.drop = packet.empty() ? Drop::truncated : Drop::no_keys;
+        counters_.drop(in.drop);
+        return in;
+    }
+    std::vector<uint8_t> plain;
+    proto::ControlPacket p;
+    Drop d = wrap_.unwrap(packet, plain, sec(now), false);
+    if (d == Drop::none) d = proto::parse_control_packet(plain, p);
+    if (d == Drop::none && p.key_id != 0) d = Drop::bad_key_id;
+    if (d == Drop::none && by_addr_.size() >= cfg_.max_clients) d = Drop::state;
+    if (d == Drop::none) {
+        if (p.opcode == Opcode::control_hard_reset_client_v2) {
+            if (cfg_.session.transport == Transport::tcp) {
+                uint32_t peer_id = 0;
+                std::optional<uint32_t> addr;
+                auto sc = client_config(peer_id, addr);
+                if (!sc) {
+                    d = Drop::state;
+                } else if (auto s = Session::create(std::move(*sc), now); s) {
+                    Client* c = add_client(from, std::move(*s), peer_id, addr);
+                    const Session::Input si = c->session->on_packet(packet, now);
+                    drain(*c);
+                    in.drop = si.drop;
+                    in.session = c->session.get();
+                    in.peer_id = peer_id;
+                    return in;
+                } else {
+                    d = Drop::state;
+                }
+            } else {
+                d = answer_reset(from, p, now);
+            }
+        } else if (p.opcode == Opcode::control_v1 || p.opcode == Opcode::ack_v1) {
+            return accept_cookie(from, packet, p, now);
+        } else {
+            d = Drop::state;
+        }
+    }
+    in.drop = d;
+    if (d != Drop::none) counters_.drop(d);
+    return in;
+}
+
+Drop ServerDispatcher::answer_reset(const PeerAddress& from, const proto::ControlPacket& p, TimeMs now) {
+    if (p.message_id != 0 || p.acks.count != 0) return Drop::bad_message;
+    const auto sid = cookie_.compute(p.own_sid.bytes, from.sa(), sec(now), static_cast<int>(cfg_.session.hand_window_s));
+    proto::ControlPacket r;
+    r.opcode = Opcode::control_hard_reset_server_v2;
+    r.key_id = 0;
+    r.own_sid.bytes = sid;
+    r.acks.push(0);
+    r.peer_sid = p.own_sid;
+    r.message_id = 0;
+    scratch_.resize(proto::control_overhead(1, true));
+    const size_t n = proto::encode_control_packet(r, scratch_);
+    Output o;
+    o.to = from;
+    if (n == 0 || !wrap_.wrap(proto::ByteSpan(scratch_.data(), n), o.bytes)) return Drop::state;
+    out_.push_back(std::move(o));
+    return Drop::none;
+}
+
+ServerDispatcher::Input ServerDispatcher::accept_cookie(const PeerAddress& from, std::span<uint8_t> packet,
+                                                        const proto::ControlPacket& p, TimeMs now) {
+    Input in;
+    // As openvpn's check_session_hmac_and_pkt_id: our cookie echoed, only early ids acked/sent.
+    bool ok = p.acks.count > 0 && p.message_id <= 1 &&
+              cookie_.verify(p.peer_sid.bytes, p.own_sid.bytes, from.sa(), sec(now),
+                             static_cast<int>(cfg_.session.hand_window_s));
+    for (uint8_t i = 0; ok && i < p.acks.count; ++i) ok = p.acks.ids[i] <= 1;
+    if (!ok) {
+        in.drop = Drop::bad_session_id;
+        counters_.drop(in.drop);
+        return in;
+    }
+    uint32_t peer_id = 0;
+    std::optional<uint32_t> addr;
+    auto sc = client_config(peer_id, addr);
+    if (!sc) {
+        in.drop = Drop::state;
+        counters_.drop(in.drop);
+        return in;
+    }
+    auto s = Session::create_from_cookie(std::move(*sc), p.own_sid, p.peer_sid, now);
+    if (!s) {
+        if (addr && cfg_.pool) cfg_.pool->release(*addr);
+        in.drop = Drop::state;
+        counters_.drop(in.drop);
+        return in;
+    }
+    Client* c = add_client(from, std::move(*s), peer_id, addr);
+    const Session::Input si = c->session->on_packet(packet, now);
+    drain(*c);
+    in.drop = si.drop;
+    in.session = c->session.get();
+    in.peer_id = peer_id;
+    return in;
+}
+
+std::optional<SessionConfig> ServerDispatcher::client_config(uint32_t& peer_id, std::optional<uint32_t>& addr) {
+    peer_id = 0;
+    while (by_peer_id_.count(peer_id)) ++peer_id;
+    if (peer_id > proto::kMaxPeerId - 1) return std::nullopt;
+    SessionConfig sc = cfg_.session;
+    sc.peer_id = peer_id;
+    if (cfg_.pool) {
+        addr = cfg_.pool->acquire();
+        if (!addr) return std::nullopt;  // pool exhausted: refuse rather than push a duplicate
+        sc.push.ifconfig_local = Ipv4Pool::to_string(*addr);
+        sc.push.ifconfig_netmask = Ipv4Pool::to_string(cfg_.pool->netmask());
+    }
+    return sc;
+}
+
+ServerDispatcher::Client* ServerDispatcher::add_client(const PeerAddress& from, std::unique_ptr<Session> s,
+                                                       uint32_t peer_id, std::optional<uint32_t> addr) {
+    auto c = std::make_unique<Client>();
+    c->session = std::move(s);
+    c->from = from;
+    c->peer_id = peer_id;
+    c->address = addr;
+    Client* raw = c.get();
+    by_peer_id_[peer_id] = raw;
+    by_addr_[from] = std::move(c);
+    return raw;
+}
+
+void ServerDispatcher::release(Client& c) {
+    drain(c);
+    by_peer_id_.erase(c.peer_id);
+    if (c.address && cfg_.pool) cfg_.pool->release(*c.address);
+    c.address.reset();
+}
+
+void ServerDispatcher::drain(Client& c) {
+    Output o;
+    while (c.session->pop_output(o.bytes)) {
+        o.to = c.from;
+        out_.push_back(std::move(o));
+    }
+    PeerEvent e;
+    while (c.session->pop_event(e.event)) {
+        e.peer_id = c.peer_id;
+        e.from = c.from;
+        events_.push_back(std::move(e));
+    }
+}
+
+void ServerDispatcher::on_timer(TimeMs now) {
+    for (auto it = by_addr_.begin(); it != by_addr_.end();) {
+        Client& c = *it->second;
+        if (c.session->next_deadline() <= now) c.session->on_timer(now);
+        drain(c);
+        if (c.session->gone()) {
+            release(c);
+            it = by_addr_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+TimeMs ServerDispatcher::next_deadline() const {
+    TimeMs d = proto::kNever;
+    for (const auto& [addr, c] : by_addr_) d = std::min(d, c->session->gone() ? 0 : c->session->next_deadline());
+    return d;
+}
+
+bool ServerDispatcher::pop_output(Output& out) {
+    if (out_.empty()) return false;
+    out = std::move(out_.front());
+    out_.pop_front();
+    return true;
+}
+
+bool ServerDispatcher::pop_event(PeerEvent& out) {
+    if (events_.empty()) return false;
+    out = std::move(events_.front());
+    events_.pop_front();
+    return true;
+}
+
+void ServerDispatcher::close_all(TimeMs now) {
+    for (auto& [addr, c] : by_addr_) {
+        c->session->close(now);
+        drain(*c);
+    }
+}
+
+}  // namespace wirebridge::session

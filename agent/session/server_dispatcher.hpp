@@ -1,0 +1,112 @@
+// ServerDispatcher: the server side of many clients on one UDP socket (or one TCP connection each):
+// stateless 2.6 HMAC-cookie reply to client resets, one Session per client keyed by source address,
+// peer-id and ifconfig-pool assignment.
+//
+// Driving it (sans-IO, like Session):
+//   auto d = ServerDispatcher::create(cfg, now);
+//   on each datagram:  auto in = d->on_datagram(from, bytes, now);   // in.frame: decrypted user frame
+//   when now >= d->next_deadline():  d->on_timer(now);
+//   then:  while (d->pop_output(o)) sendto(o.to, o.bytes);
+//          while (d->pop_event(e)) handle(e.peer_id, e.event);        // keys_ready: d->find(peer_id)->export_keys(...)
+// A session whose peer_gone event was popped is removed at the next on_timer(); its peer-id and
+// pool address are then free again.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstring>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "common/result.hpp"
+#include "crypto/session_cookie.hpp"
+#include "session/ifconfig_pool.hpp"
+#include "session/session.hpp"
+
+namespace wirebridge::session {
+
+// A peer's transport address (sockaddr_in / sockaddr_in6), comparable and usable as a map key.
+struct PeerAddress {
+    sockaddr_storage storage{};
+    socklen_t len = 0;
+
+    static PeerAddress from(const sockaddr* sa, socklen_t len);
+    const sockaddr* sa() const { return reinterpret_cast<const sockaddr*>(&storage); }
+    bool operator<(const PeerAddress& o) const {
+        if (len != o.len) return len < o.len;
+        return std::memcmp(&storage, &o.storage, len) < 0;
+    }
+    bool operator==(const PeerAddress& o) const { return len == o.len && std::memcmp(&storage, &o.storage, len) == 0; }
+};
+
+struct ServerConfig {
+    SessionConfig session;            // template for every client (role server)
+    std::optional<Ipv4Pool> pool;     // addresses to push as `ifconfig`
+    size_t max_clients = 1024;
+};
+
+class ServerDispatcher {
+public:
+    static Result<std::unique_ptr<ServerDispatcher>> create(ServerConfig cfg, TimeMs now);
+
+    struct Input {
+        proto::Drop drop = proto::Drop::none;
+        Session* session = nullptr;       // the client's session, if any
+        uint32_t peer_id = proto::kUndefinedPeerId;
+        proto::ByteSpan frame;
+    };
+    Input on_datagram(const PeerAddress& from, std::span<uint8_t> packet, TimeMs now);
+    void on_timer(TimeMs now);
+    TimeMs next_deadline() const;
+
+    struct Output {
+        PeerAddress to;
+        std::vector<uint8_t> bytes;
+    };
+    bool pop_output(Output& out);
+
+    struct PeerEvent {
+        uint32_t peer_id = 0;
+        PeerAddress from;
+        Event event;
+    };
+    bool pop_event(PeerEvent& out);
+
+    Session* find(uint32_t peer_id) const;
+    Session* find(const PeerAddress& from) const;
+    size_t size() const { return by_addr_.size(); }
+    const SessionCounters& counters() const { return counters_; }  // drops before a session exists
+    void close_all(TimeMs now);
+
+private:
+    struct Client {
+        std::unique_ptr<Session> session;
+        PeerAddress from;
+        uint32_t peer_id = 0;
+        std::optional<uint32_t> address;
+        bool gone_reported = false;
+    };
+
+    explicit ServerDispatcher(ServerConfig cfg, ControlWrap wrap) : cfg_(std::move(cfg)), wrap_(std::move(wrap)) {}
+    proto::Drop answer_reset(const PeerAddress& from, const proto::ControlPacket& p, TimeMs now);
+    Input accept_cookie(const PeerAddress& from, std::span<uint8_t> packet, const proto::ControlPacket& p, TimeMs now);
+    Client* add_client(const PeerAddress& from, std::unique_ptr<Session> s, uint32_t peer_id, std::optional<uint32_t> addr);
+    std::optional<SessionConfig> client_config(uint32_t& peer_id, std::optional<uint32_t>& addr);
+    void release(Client& c);
+    void drain(Client& c);
+
+    ServerConfig cfg_;
+    ControlWrap wrap_;  // stateless checks of first packets (no replay state)
+    crypto::SessionCookie cookie_;
+    std::map<PeerAddress, std::unique_ptr<Client>> by_addr_;
+    std::map<uint32_t, Client*> by_peer_id_;
+    std::deque<Output> out_;
+    std::deque<PeerEvent> events_;
+    SessionCounters counters_;
+    std::vector<uint8_t> scratch_;
+};
+
+}  // namespace wirebridge::session

@@ -1,0 +1,196 @@
+// ServerDispatcher: stateless cookie handshake, several clients, peer-ids, pool, restarts, TCP.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "session/server_dispatcher.hpp"
+#include "session_test_util.hpp"
+
+namespace wirebridge::session::test {
+namespace {
+
+PeerAddress addr(uint16_t port) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    inet_pton(AF_INET, "192.0.2.1", &a.sin_addr);
+    return PeerAddress::from(reinterpret_cast<sockaddr*>(&a), sizeof a);
+}
+
+struct Hub {
+    std::unique_ptr<ServerDispatcher> server;
+    std::vector<std::unique_ptr<Session>> clients;
+    std::vector<PeerAddress> addrs;
+    std::vector<ServerDispatcher::PeerEvent> events;
+    TimeMs now = kT0;
+    size_t server_frames = 0;
+    std::function<bool(size_t, std::vector<uint8_t>&)> client_tap;  // client index -> keep?
+
+    explicit Hub(WrapMode wrap, Transport t = Transport::udp) {
+        ServerConfig sc;
+        sc.session = make_config(Role::server, wrap);
+        sc.session.transport = t;
+        sc.pool = Ipv4Pool::from_cidr("10.200.0.0/24");
+        auto d = ServerDispatcher::create(std::move(sc), now);
+        EXPECT_TRUE(d);
+        server = std::move(*d);
+    }
+    size_t add_client(WrapMode wrap, uint16_t port, Transport t = Transport::udp) {
+        SessionConfig cc = make_config(Role::client, wrap);
+        cc.transport = t;
+        auto s = Session::create(std::move(cc), now);
+        EXPECT_TRUE(s);
+        clients.push_back(std::move(*s));
+        addrs.push_back(addr(port));
+        clients.back()->start(now);
+        return clients.size() - 1;
+    }
+    void step() {
+        std::vector<uint8_t> p;
+        for (size_t i = 0; i < clients.size(); ++i) {
+            if (!clients[i]) continue;
+            while (clients[i]->pop_output(p)) {
+                if (client_tap && !client_tap(i, p)) continue;
+                auto in = server->on_datagram(addrs[i], p, now);
+                if (!in.frame.empty()) ++server_frames;
+            }
+        }
+        ServerDispatcher::Output o;
+        while (server->pop_output(o)) {
+            for (size_t i = 0; i < clients.size(); ++i)
+                if (clients[i] && addrs[i] == o.to) clients[i]->on_packet(o.bytes, now);
+        }
+        ServerDispatcher::PeerEvent e;
+        while (server->pop_event(e)) events.push_back(std::move(e));
+    }
+    bool run(const std::function<bool()>& done, TimeMs limit) {
+        const TimeMs end = now + limit;
+        while (now < end) {
+            for (int i = 0; i < 4; ++i) step();
+            if (done()) return true;
+            now += 10;
+            for (auto& c : clients)
+                if (c && c->next_deadline() <= now) c->on_timer(now);
+            if (server->next_deadline() <= now) server->on_timer(now);
+        }
+        return done();
+    }
+};
+
+TEST(Dispatcher, ThreeClientsGetDistinctPeerIdsAndAddresses) {
+    Hub hub(WrapMode::tls_crypt);
+    for (uint16_t port : {40001, 40002, 40003}) hub.add_client(WrapMode::tls_crypt, port);
+    ASSERT_TRUE(hub.run([&] {
+        return std::all_of(hub.clients.begin(), hub.clients.end(), [](auto& c) { return c->established(); });
+    }, 20000));
+    std::set<uint32_t> ids;
+    std::set<std::string> ips;
+    for (auto& c : hub.clients) {
+        ids.insert(c->peer_id());
+        ips.insert(*c->pushed().ifconfig_local);
+        EXPECT_EQ(c->pushed().ifconfig_netmask, "255.255.255.0");
+    }
+    EXPECT_EQ(ids, (std::set<uint32_t>{0, 1, 2}));
+    EXPECT_EQ(ips, (std::set<std::string>{"10.200.0.2", "10.200.0.3", "10.200.0.4"}));
+    EXPECT_EQ(hub.server->size(), 3u);
+    // Frames from each client reach the server through the dispatcher.
+    for (size_t i = 0; i < 3; ++i) {
+        std::vector<uint8_t> pkt;
+        ASSERT_TRUE(hub.clients[i]->encrypt_frame(std::vector<uint8_t>(64, 1), pkt, hub.now));
+        auto in = hub.server->on_datagram(hub.addrs[i], pkt, hub.now);
+        EXPECT_EQ(in.drop, proto::Drop::none);
+        EXPECT_EQ(in.peer_id, hub.clients[i]->peer_id());
+        EXPECT_EQ(in.frame.size(), 64u);
+    }
+    // A client's packet from another address is not accepted as that client's.
+    std::vector<uint8_t> pkt;
+    ASSERT_TRUE(hub.clients[0]->encrypt_frame(std::vector<uint8_t>(64, 1), pkt, hub.now));
+    EXPECT_NE(hub.server->on_datagram(addr(49999), pkt, hub.now).drop, proto::Drop::none);
+}
+
+TEST(Dispatcher, ResetAloneCreatesNoState) {
+    Hub hub(WrapMode::tls_auth);
+    hub.add_client(WrapMode::tls_auth, 40010);
+    std::vector<uint8_t> reset;
+    ASSERT_TRUE(hub.clients[0]->pop_output(reset));
+    for (int i = 0; i < 50; ++i) hub.server->on_datagram(addr(static_cast<uint16_t>(41000 + i)), reset, hub.now);
+    EXPECT_EQ(hub.server->size(), 0u);
+    ServerDispatcher::Output o;
+    size_t replies = 0;
+    while (hub.server->pop_output(o)) {
+        ++replies;
+        EXPECT_EQ(o.bytes[0], 0x40);  // HARD_RESET_SERVER_V2, key_id 0
+    }
+    EXPECT_EQ(replies, 50u);
+}
+
+TEST(Dispatcher, ForgedCookieIsRefused) {
+    Hub hub(WrapMode::none);
+    hub.add_client(WrapMode::none, 40020);
+    // Let the real handshake start, then replay the client's second packet from another address.
+    std::vector<std::vector<uint8_t>> client_packets;
+    hub.client_tap = [&](size_t, std::vector<uint8_t>& p) {
+        client_packets.push_back(p);
+        return true;
+    };
+    ASSERT_TRUE(hub.run([&] { return hub.clients[0]->established(); }, 10000));
+    ASSERT_GE(client_packets.size(), 2u);
+    auto in = hub.server->on_datagram(addr(40021), client_packets[1], hub.now);
+    EXPECT_EQ(in.drop, proto::Drop::bad_session_id);
+    EXPECT_EQ(hub.server->size(), 1u);
+}
+
+TEST(Dispatcher, ClientRestartReplacesItsSession) {
+    Hub hub(WrapMode::tls_crypt);
+    hub.add_client(WrapMode::tls_crypt, 40030);
+    ASSERT_TRUE(hub.run([&] { return hub.clients[0]->established(); }, 10000));
+    const uint32_t first_id = hub.clients[0]->peer_id();
+    // The client process restarts: same address, new session.
+    SessionConfig cc = make_config(Role::client, WrapMode::tls_crypt);
+    auto fresh = Session::create(std::move(cc), hub.now);
+    ASSERT_TRUE(fresh);
+    hub.clients[0] = std::move(fresh.value());
+    hub.clients[0]->start(hub.now);
+    ASSERT_TRUE(hub.run([&] { return hub.clients[0]->established(); }, 10000));
+    EXPECT_EQ(hub.server->size(), 1u);
+    EXPECT_EQ(hub.clients[0]->peer_id(), first_id);  // the old one was released first
+    bool restart_reported = false;
+    for (const auto& e : hub.events) restart_reported |= e.event.type == EventType::peer_gone;
+    EXPECT_TRUE(restart_reported);
+}
+
+TEST(Dispatcher, GoneClientsAreRemovedAndTheirAddressesReused) {
+    Hub hub(WrapMode::none);
+    hub.add_client(WrapMode::none, 40040);
+    ASSERT_TRUE(hub.run([&] { return hub.clients[0]->established(); }, 10000));
+    hub.clients[0]->close(hub.now);
+    ASSERT_TRUE(hub.run([&] { return hub.server->size() == 0; }, 10000));
+    hub.clients[0].reset();
+    const size_t i = hub.add_client(WrapMode::none, 40041);
+    ASSERT_TRUE(hub.run([&] { return hub.clients[i]->established(); }, 10000));
+    EXPECT_EQ(hub.clients[i]->pushed().ifconfig_local, "10.200.0.2");
+    EXPECT_EQ(hub.clients[i]->peer_id(), 0u);
+}
+
+TEST(Dispatcher, TcpSessionsNeedNoCookie) {
+    Hub hub(WrapMode::tls_auth, Transport::tcp);
+    hub.add_client(WrapMode::tls_auth, 40050, Transport::tcp);
+    ASSERT_TRUE(hub.run([&] { return hub.clients[0]->established(); }, 10000));
+    EXPECT_EQ(hub.server->size(), 1u);
+}
+
+TEST(IfconfigPool, Bounds) {
+    auto p = Ipv4Pool::from_cidr("10.9.8.0/29", {0x0a090803});
+    ASSERT_TRUE(p);
+    std::vector<std::string> got;
+    while (auto a = p->acquire()) got.push_back(Ipv4Pool::to_string(*a));
+    EXPECT_EQ(got, (std::vector<std::string>{"10.9.8.2", "10.9.8.4", "10.9.8.5", "10.9.8.6"}));
+    EXPECT_EQ(Ipv4Pool::to_string(p->netmask()), "255.255.255.248");
+    EXPECT_FALSE(Ipv4Pool::from_cidr("10.0.0.0"));
+    EXPECT_FALSE(Ipv4Pool::from_cidr("10.0.0.0/33"));
+    EXPECT_FALSE(Ipv4Pool::from_cidr("banana/24"));
+}
+
+}  // namespace
+}  // namespace wirebridge::session::test
