@@ -1,0 +1,135 @@
+// Replayed, tampered and truncated packets are refused and counted; the session survives them.
+#include <gtest/gtest.h>
+
+#include "proto/constants.hpp"
+#include "session_test_util.hpp"
+
+namespace wirebridge::session::test {
+namespace {
+
+using proto::Drop;
+
+std::unique_ptr<Link> up(WrapMode wrap) {
+    auto c = Session::create(make_config(Role::client, wrap), kT0);
+    auto s = Session::create(make_config(Role::server, wrap), kT0);
+    EXPECT_TRUE(c && s);
+    auto link = std::make_unique<Link>(std::move(c.value()), std::move(s.value()));
+    link->client().start(kT0);
+    EXPECT_TRUE(link->run_until([&] { return link->client().established() && link->server().established(); }, 10000));
+    return link;
+}
+
+std::vector<uint8_t> data_packet(Link& l, uint8_t fill = 0x5a) {
+    std::vector<uint8_t> pkt;
+    EXPECT_TRUE(l.client().encrypt_frame(std::vector<uint8_t>(80, fill), pkt, l.now()));
+    return pkt;
+}
+
+TEST(Security, ReplayedDataPacketIsRefused) {
+    auto link = up(WrapMode::tls_crypt);
+    Session& srv = link->server();
+    const auto pkt = data_packet(*link);
+    auto a = pkt;
+    EXPECT_EQ(srv.on_packet(a, link->now()).frame.size(), 80u);
+    for (int i = 0; i < 3; ++i) {
+        auto b = pkt;
+        const auto in = srv.on_packet(b, link->now());
+        EXPECT_EQ(in.drop, Drop::replay);
+        EXPECT_TRUE(in.frame.empty());
+    }
+    EXPECT_EQ(srv.counters().dropped(Drop::replay), 3u);
+}
+
+TEST(Security, EveryTamperedByteIsRefused) {
+    auto link = up(WrapMode::tls_auth);
+    Session& srv = link->server();
+    const auto pkt = data_packet(*link);
+    for (size_t i = 0; i < pkt.size(); ++i) {
+        auto t = pkt;
+        t[i] ^= 0x01;
+        const auto in = srv.on_packet(t, link->now());
+        EXPECT_NE(in.drop, Drop::none) << "byte " << i;
+        EXPECT_TRUE(in.frame.empty());
+    }
+    // Header bytes fail on key_id / peer-id / opcode, the rest on the AEAD tag.
+    EXPECT_GE(srv.counters().dropped(Drop::auth_failed), pkt.size() - 4);
+    // The untampered packet is still good: tampering did not advance the replay window.
+    auto ok = pkt;
+    EXPECT_EQ(srv.on_packet(ok, link->now()).frame.size(), 80u);
+}
+
+TEST(Security, EveryTruncationIsRefused) {
+    auto link = up(WrapMode::none);
+    Session& srv = link->server();
+    const auto pkt = data_packet(*link);
+    for (size_t n = 0; n < pkt.size(); ++n) {
+        std::vector<uint8_t> t(pkt.begin(), pkt.begin() + static_cast<long>(n));
+        EXPECT_NE(srv.on_packet(t, link->now()).drop, Drop::none) << n;
+    }
+    EXPECT_GT(srv.counters().dropped(Drop::truncated), 0u);
+}
+
+TEST(Security, WrongKeyIdAndPeerIdAreRefused) {
+    auto link = up(WrapMode::none);
+    Session& srv = link->server();
+    auto pkt = data_packet(*link);
+    auto k = pkt;
+    k[0] = static_cast<uint8_t>((k[0] & 0xf8) | 5);
+    EXPECT_EQ(srv.on_packet(k, link->now()).drop, Drop::no_keys);
+    auto p = pkt;
+    p[3] ^= 0x10;
+    EXPECT_EQ(srv.on_packet(p, link->now()).drop, Drop::bad_peer_id);
+}
+
+TEST(Security, ControlPacketsReplayedTamperedOrForeignAreRefused) {
+    for (WrapMode wrap : {WrapMode::tls_auth, WrapMode::tls_crypt}) {
+        auto link = up(wrap);
+        Session& srv = link->server();
+        // The client's control packets as they went out; the first is the reset.
+        ASSERT_GE(link->sent_by_client.size(), 3u);
+        const auto ctrl = link->sent_by_client[1];
+        auto r = ctrl;
+        EXPECT_EQ(srv.on_packet(r, link->now()).drop, Drop::replay);
+        for (size_t i = 0; i < ctrl.size(); i += 7) {
+            auto t = ctrl;
+            t[i] ^= 0x80;
+            EXPECT_NE(srv.on_packet(t, link->now()).drop, Drop::none) << i;
+        }
+        for (size_t n = 0; n < std::min<size_t>(ctrl.size(), 80); ++n) {
+            std::vector<uint8_t> t(ctrl.begin(), ctrl.begin() + static_cast<long>(n));
+            EXPECT_NE(srv.on_packet(t, link->now()).drop, Drop::none) << n;
+        }
+        EXPECT_GE(srv.counters().dropped(Drop::auth_failed) + srv.counters().dropped(Drop::truncated), 20u);
+        EXPECT_FALSE(srv.gone());
+        // Still working afterwards.
+        auto d = data_packet(*link);
+        EXPECT_EQ(srv.on_packet(d, link->now()).frame.size(), 80u);
+    }
+}
+
+TEST(Security, ForeignSessionIdIsRefused) {
+    auto link = up(WrapMode::none);
+    Session& srv = link->server();
+    auto ctrl = link->sent_by_client[1];  // plain CONTROL_V1: sid at bytes 1..8
+    ctrl[1] ^= 0xff;
+    EXPECT_EQ(srv.on_packet(ctrl, link->now()).drop, Drop::bad_session_id);
+    // A second client reset with another session id on an established session is not taken.
+    auto reset = link->sent_by_client[0];
+    reset[2] ^= 0xff;
+    EXPECT_EQ(srv.on_packet(reset, link->now()).drop, Drop::bad_session_id);
+    EXPECT_TRUE(srv.established());
+}
+
+TEST(Security, DataBeforeKeysIsRefused) {
+    auto c = Session::create(make_config(Role::client, WrapMode::none), kT0);
+    ASSERT_TRUE(c);
+    std::vector<uint8_t> pkt = {0x48, 0, 0, 0, 0, 0, 0, 1};
+    pkt.resize(60, 0xaa);
+    EXPECT_EQ((*c)->on_packet(pkt, kT0).drop, Drop::no_keys);
+    std::vector<uint8_t> junk = {0xff, 1, 2};
+    EXPECT_NE((*c)->on_packet(junk, kT0).drop, Drop::none);
+    EXPECT_EQ((*c)->counters().total_drops(), 2u);
+}
+
+}  // namespace
+}  // namespace wirebridge::session::test
