@@ -30,8 +30,8 @@ static struct notifier_block gwmark_netdev_nb = {
 /**
  * gwmark_notify_register() - subscribe to device events
  *
- * Must come after the pernet registration: events name namespaces whose
- * gwmark_net must exist.
+ * Context: only after the pernet registration, because events name
+ * namespaces whose gwmark_net must exist.
  *
  * Return: 0 or a negative errno.
  */
