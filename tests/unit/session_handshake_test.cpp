@@ -111,6 +111,24 @@ TEST(HandshakeWire, NoisyWireStillConnects) {
     }
 }
 
+TEST(HandshakeWire, WithoutEkmBothSidesUseThePrf) {
+    SessionConfig cc = make_config(Role::client, WrapMode::tls_auth);
+    cc.tls_ekm = false;
+    Link link(Session::create(std::move(cc), kT0).value(), Session::create(make_config(Role::server, WrapMode::tls_auth), kT0).value());
+    link.client().start(kT0);
+    ASSERT_TRUE(link.run_until([&] { return both_up(link); }, 10000));
+    EXPECT_FALSE(link.client().pushed().tls_ekm);
+    ASSERT_TRUE(link.send_frame(true, std::vector<uint8_t>(70, 9)));
+    link.advance(50);
+    ASSERT_EQ(link.server_frames().size(), 1u);
+    // PRF and EKM give different keys for the same handshake; the PRF keys still match across sides.
+    auto ck = link.client().export_keys(0);
+    auto sk = link.server().export_keys(0);
+    ASSERT_TRUE(ck && sk);
+    EXPECT_TRUE(std::equal(ck->recv.key.span().begin(), ck->recv.key.span().end(), sk->send.key.span().begin(),
+                           sk->send.key.span().end()));
+}
+
 TEST(HandshakeWire, NoCommonCipherFailsTheServer) {
     auto link = connect(WrapMode::none, {"CHACHA20-POLY1305"}, {"AES-256-GCM"});
     link->run_until([&] { return link->server().gone(); }, 10000);

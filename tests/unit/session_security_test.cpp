@@ -120,6 +120,25 @@ TEST(Security, ForeignSessionIdIsRefused) {
     EXPECT_TRUE(srv.established());
 }
 
+TEST(Security, RandomMutationsNeverYieldFramesOrCrash) {
+    auto link = up(WrapMode::tls_crypt);
+    Session& srv = link->server();
+    std::vector<std::vector<uint8_t>> seeds = link->sent_by_client;
+    seeds.push_back(data_packet(*link));
+    std::mt19937_64 rng(42);
+    for (int i = 0; i < 3000; ++i) {
+        auto p = seeds[rng() % seeds.size()];
+        const int flips = 1 + static_cast<int>(rng() % 4);
+        for (int f = 0; f < flips && !p.empty(); ++f) p[rng() % p.size()] ^= static_cast<uint8_t>(1 + rng() % 255);
+        if (rng() % 4 == 0) p.resize(rng() % (p.size() + 1));
+        const auto in = srv.on_packet(p, link->now());
+        EXPECT_TRUE(in.frame.empty());
+    }
+    EXPECT_FALSE(srv.gone());
+    auto d = data_packet(*link);
+    EXPECT_EQ(srv.on_packet(d, link->now()).frame.size(), 80u);
+}
+
 TEST(Security, DataBeforeKeysIsRefused) {
     auto c = Session::create(make_config(Role::client, WrapMode::none), kT0);
     ASSERT_TRUE(c);
