@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -313,6 +316,68 @@ TEST(CryptoTlsSession, MisuseIsAnErrorNotACrash) {
     EXPECT_FALSE((*c)->feed_ciphertext(junk));
     EXPECT_TRUE((*c)->failed());
     EXPECT_FALSE((*c)->feed_ciphertext(junk));
+}
+
+}  // namespace
+}  // namespace wirebridge::crypto
+
+namespace wirebridge::crypto {
+namespace {
+
+// Keys made by the openssl command line in the formats people have: RSA PKCS#1 ("BEGIN RSA PRIVATE
+// KEY", as old easy-rsa) and PKCS#8; an encrypted key is refused with a clear message.
+TEST(CryptoTlsSession, LoadsOpensslCliRsaKeysAndRefusesEncryptedOnes) {
+    ASSERT_EQ(std::system("command -v openssl >/dev/null 2>&1"), 0);
+    tp::TempDir dir;
+    const std::string d = dir.path();
+    const std::string cmd = "cd " + d +
+                            " && openssl req -x509 -newkey rsa:2048 -nodes -keyout k8.pem -out c.pem -subj /CN=rsa"
+                            " -days 2 >/dev/null 2>&1"
+                            " && openssl rsa -in k8.pem -traditional -out k1.pem >/dev/null 2>&1"
+                            " && openssl pkey -in k8.pem -aes256 -passout pass:x -out kenc.pem >/dev/null 2>&1";
+    ASSERT_EQ(std::system(cmd.c_str()), 0);
+    std::ifstream k1(d + "/k1.pem");
+    std::string first;
+    std::getline(k1, first);
+    EXPECT_EQ(first, "-----BEGIN RSA PRIVATE KEY-----");
+    for (const char* key : {"k8.pem", "k1.pem"}) {
+        TlsConfig c;
+        c.role = Role::Server;
+        c.ca_file = d + "/c.pem";
+        c.cert_file = d + "/c.pem";
+        c.key_file = d + "/" + key;
+        auto ctx = TlsContext::create(c);
+        EXPECT_TRUE(ctx) << key << ": " << (ctx ? "" : ctx.error().message);
+    }
+    TlsConfig c;
+    c.role = Role::Server;
+    c.ca_file = d + "/c.pem";
+    c.cert_file = d + "/c.pem";
+    c.key_file = d + "/kenc.pem";
+    auto ctx = TlsContext::create(c);
+    ASSERT_FALSE(ctx);
+    EXPECT_NE(ctx.error().message.find("kenc.pem"), std::string::npos) << ctx.error().message;
+    EXPECT_NE(ctx.error().message.find("encrypted"), std::string::npos) << ctx.error().message;
+
+    // An RSA self-signed pair also handshakes (peer-fingerprint, no CA).
+    TlsConfig s;
+    s.role = Role::Server;
+    s.cert_file = d + "/c.pem";
+    s.key_file = d + "/k1.pem";
+    auto cli = tp::make_self_signed(tp::CertOptions("cli", tp::Usage::Client));
+    s.peer_fingerprints = {*parse_fingerprint(tp::fingerprint(cli))};
+    TlsConfig cc;
+    cc.role = Role::Client;
+    cc.cert_pem = cli.cert_pem;
+    cc.key_pem = cli.key_pem;
+    std::ifstream cert_in(d + "/c.pem");
+    std::stringstream ss;
+    ss << cert_in.rdbuf();
+    cc.peer_fingerprints = {*parse_fingerprint(tp::fingerprint(tp::KeyCert{ss.str(), ""}))};
+    auto p = handshake(cc, s);
+    ASSERT_TRUE(p.client && p.server);
+    EXPECT_TRUE(p.client->handshake_done()) << p.client_error;
+    EXPECT_TRUE(p.server->handshake_done()) << p.server_error;
 }
 
 }  // namespace
