@@ -12,7 +12,7 @@ SCENARIO=$(basename "$0" .sh)
 WBK_NETNS=()
 
 pass() { printf 'PASS %s\n' "$1"; }
-fail() { printf 'FAIL %s: %s\n' "$1" "$2"; }
+fail() { printf 'FAIL %s: %s\n' "$1" "$2"; return 1; }
 
 # check NAME CMD...: PASS if CMD succeeds, else FAIL with its last output line.
 check() {
@@ -21,7 +21,7 @@ check() {
 	if out=$("$@" 2>&1); then
 		pass "$name"
 	else
-		fail "$name" "$(printf '%s' "$out" | tail -n 1 | cut -c1-200) (cmd: $*)"
+		fail "$name" "$(printf '%s\n' "$out" | grep -v -e '^Warning' -e '^Try ' | head -n 2 | tr '\n' ' ' | cut -c1-240)(cmd: $*)"
 	fi
 }
 
@@ -89,6 +89,11 @@ gw_stat() {
 # gw_flows NS: the flow lines (header removed) of NS.
 gw_flows() {
 	nse "$1" grep -v '^#' /proc/net/gwmark/flows 2>/dev/null
+}
+
+# gw_dump NS: the stats of NS on one comment line, for failure analysis.
+gw_dump() {
+	echo "# $1 stats: $(nse "$1" cat /proc/net/gwmark/stats 2>/dev/null | tr '\n' ' ')"
 }
 
 # need_gwmark: stop the scenario with a FAIL if the module is not loaded.

@@ -1,0 +1,69 @@
+# SPDX-License-Identifier: GPL-2.0
+# routeless.sh - design scenarios 4 and 5 (routeless reply, MAC change
+# mid-flow) on the appliance topology, for one address family. Sourced by
+# scenarios/10_routeless_ipv4.sh and 11_routeless_ipv6.sh after setting
+# FAM (4 or 6) and IPT (the iptables binary to use).
+
+. "$(dirname "$0")/../appliance.sh"
+
+need_gwmark
+appliance_up
+if [ "$FAM" = 4 ]; then LAN=$LAN4 REM=$REM4 PROTO=icmp; else LAN=$LAN6 REM=$REM6 PROTO=icmpv6; fi
+t=routeless-ipv$FAM
+
+# Without a GWMARK rule the replies have no way back.
+check_fails "$t-lost-without-rule" ping_ok wbk-lan "$REM" 2
+
+check "$t-rule" appliance_rule "$IPT"
+before=$(gw_stat wbk-app reply_xmit)
+check "$t-ping" ping_ok wbk-lan "$REM" 5
+after=$(gw_stat wbk-app reply_xmit)
+check_gt "$t-reply-xmit-counts" "$after" "$((before + 4))"
+check_gt "$t-learned" "$(gw_stat wbk-app learned)" 0
+
+# The flow line: the LAN host's MAC as reply-to, the bridge's MAC as the
+# gateway it chose, the bridge port (not the bridge) as the device.
+line=$(gw_flows wbk-app | awk -v p="ipv$FAM" -v pr="$PROTO" -v s="$LAN" -v d="$REM" \
+	'$1 == p && $2 == pr && $3 == s && $5 == d' | head -n 1)
+set -- $line
+check_eq "$t-flow-fields" "10 $LAN_MAC $BR_MAC wbkp0" "$# ${7:-} ${8:-} ${9:-}"
+
+# A bulk TCP transfer whose data flows in the reply direction.
+head -c 500000 /dev/urandom >/tmp/$t.src
+nse wbk-rem sh -c "nc -$FAM -l -N -p 5001 </tmp/$t.src" &
+wait_until 10 sh -c "ip netns exec wbk-rem ss -Hltn | grep -q ':5001 '"
+before=$(gw_stat wbk-app reply_xmit)
+# (no -N on the client: a half-close would end the server's sending)
+nse wbk-lan timeout 60 nc -$FAM -w 20 "$REM" 5001 </dev/null >/tmp/$t.dst
+check "$t-tcp-bulk-intact" cmp /tmp/$t.src /tmp/$t.dst || gw_dump wbk-app
+check_gt "$t-tcp-through-fast-path" "$(gw_stat wbk-app reply_xmit)" "$((before + 20))" || gw_dump wbk-app
+rm -f /tmp/$t.src /tmp/$t.dst
+
+# Scenario 5: the LAN host's MAC changes mid-flow. Replies sent to the old
+# MAC are dropped by the host's veth, so the ping only goes on if the module
+# followed the change.
+new_mac=02:00:00:00:0b:10
+mac_updates=$(gw_stat wbk-app mac_updates)
+nse wbk-lan ping -n -i 0.1 -c 400 -W 1 "$REM" >/tmp/$t.ping 2>&1 &
+ping_pid=$!
+last_seq() { grep -o 'icmp_seq=[0-9]*' /tmp/$t.ping | tail -n 1 | cut -d= -f2; }
+if wait_until 30 sh -c "[ \"\$(grep -c icmp_seq= /tmp/$t.ping)\" -ge 5 ]"; then
+	seq=$(last_seq)
+	ip -n wbk-lan link set wbkl0 address "$new_mac"
+	if wait_until 30 sh -c "[ \"\$(grep -o 'icmp_seq=[0-9]*' /tmp/$t.ping | tail -n 1 | cut -d= -f2)\" -ge $((seq + 10)) ]"; then
+		pass "$t-mac-change-flow-goes-on"
+	else
+		fail "$t-mac-change-flow-goes-on" "no replies after the MAC change (last seq $(last_seq), changed at $seq)"
+	fi
+else
+	fail "$t-mac-change-flow-goes-on" "the ping never started: $(tail -n 2 /tmp/$t.ping | tr '\n' ' ')"
+fi
+kill "$ping_pid" 2>/dev/null
+wait "$ping_pid" 2>/dev/null
+check_gt "$t-mac-updates" "$(gw_stat wbk-app mac_updates)" "$mac_updates"
+check "$t-flow-new-mac" sh -c "ip netns exec wbk-app grep -v '^#' /proc/net/gwmark/flows | grep -q ' $new_mac '"
+rm -f /tmp/$t.ping
+
+# And without the rule the replies are lost again.
+nse wbk-app "$IPT" -t mangle -F PREROUTING
+check_fails "$t-lost-after-rule-removed" ping_ok wbk-lan "$REM" 2
