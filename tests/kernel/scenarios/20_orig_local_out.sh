@@ -85,3 +85,12 @@ check "$t-reaches-server" wait_until 10 received from-appliance-3
 check_eq "$t-all-three" 3 "$(grep -c '^from-appliance-' /tmp/$t.srv)"
 check_gt "$t-orig-xmit-counts" "$(gw_stat wbk-app orig_xmit)" "$((before + 2))"
 check_eq "$t-not-in-tunnel" "$before_tun" "$(tunnel_count)"
+
+# Bridged replies are never stolen, even when a rule marks them: the
+# LAN host's ping to the server crosses the bridge both ways as before.
+check "$t-reply-rule-on-bridge" nse wbk-app iptables-legacy -t mangle -A PREROUTING -j GWMARK --reply-mark 0x32
+reply_before=$(gw_stat wbk-app reply_xmit)
+fallback_before=$(gw_stat wbk-app fallback)
+check "$t-bridged-ping" nse wbk-lan ping -n -q -c 3 -i 0.2 -W 2 -w 10 198.51.100.7
+check_eq "$t-bridged-not-stolen" "$reply_before" "$(gw_stat wbk-app reply_xmit)"
+check_gt "$t-bridged-fallback-counted" "$(gw_stat wbk-app fallback)" "$((fallback_before + 2))"
