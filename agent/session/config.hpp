@@ -47,6 +47,7 @@ struct SessionConfig {
     std::string username, password;           // client, optional (auth-user-pass)
     std::string version = "wirebridge-0.1";   // IV_VER
     bool tls_ekm = true;                      // client: offer EKM (IV_PROTO bit 3); false forces the PRF
+    bool cc_exit = true;                      // client: offer EXIT on the control channel (IV_PROTO bit 7)
     // Server: what to push to this client (peer_id, ifconfig...; cipher/flags are filled in).
     proto::PushOptions push;
     uint32_t peer_id = 0;                     // server: the DATA_V2 peer-id assigned to this client

@@ -86,8 +86,9 @@ public:
 
     // Starts a renegotiation now (also triggered by the timers).
     void renegotiate(TimeMs now);
-    // Explicit exit notify: EXIT on the control channel (cc-exit agreed) or OCC_EXIT data packets;
-    // peer_gone(local_exit) follows once the notification is out.
+    // Explicit exit notify: a server sends RESTART, a client EXIT (cc-exit agreed) on the control
+    // channel, else OCC_EXIT data packets; peer_gone(local_exit) follows once the notification is
+    // acked or out (at most ~2 s: keep calling on_timer and draining outputs until then).
     void close(TimeMs now);
 
     Role role() const { return cfg_.role; }
@@ -161,6 +162,7 @@ private:
     bool tunnel_up_ = false;
     bool gone_ = false;
     bool closing_ = false;
+    bool exit_on_ack_ = false;  // closing with EXIT/RESTART on the control channel
     uint32_t exit_notifications_left_ = 0;
     TimeMs next_exit_notify_ = proto::kNever;
     TimeMs last_data_sent_ = 0;

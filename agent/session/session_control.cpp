@@ -230,7 +230,9 @@ void Session::send_key_method2(KeyState& ks) {
     if (cfg_.role == Role::client) {
         ks.local_km.username = cfg_.username;
         ks.local_km.password = pushed_.auth_token ? *pushed_.auth_token : cfg_.password;
-        ks.local_km.peer_info = proto::PeerInfo::for_pull_client(cfg_.data_ciphers, cfg_.version, cfg_.tls_ekm).serialize();
+        proto::PeerInfo pi = proto::PeerInfo::for_pull_client(cfg_.data_ciphers, cfg_.version, cfg_.tls_ekm);
+        if (!cfg_.cc_exit) pi.set("IV_PROTO", std::to_string(pi.iv_proto() & ~uint32_t{proto::iv_proto_cc_exit_notify}));
+        ks.local_km.peer_info = pi.serialize();
     }
     const std::vector<uint8_t> msg = proto::encode_key_method2(ks.local_km);
     if (auto r = ks.tls->write_plaintext(msg); !r) {

@@ -256,11 +256,15 @@ void Session::renegotiate(TimeMs now) {
 void Session::close(TimeMs now) {
     if (gone_ || closing_) return;
     closing_ = true;
-    if (cc_exit_ && current_ && current_->phase == KeyState::Phase::active && cfg_.role == Role::client) {
-        send_text(*current_, "EXIT", now);
+    // openvpn: a server tells its clients RESTART (they reconnect); a client with cc-exit agreed
+    // says EXIT; otherwise OCC_EXIT goes in the data channel, exit_notify_count times a second.
+    const bool control_exit = current_ && current_->phase == KeyState::Phase::active && current_->tls &&
+                              (cfg_.role == Role::server || cc_exit_);
+    if (control_exit) {
+        send_text(*current_, cfg_.role == Role::server ? "RESTART" : "EXIT", now);
         flush(now);
-        exit_notifications_left_ = 0;
-        next_exit_notify_ = now;  // report local_exit on the next timer, after the packet is out
+        exit_on_ack_ = true;
+        next_exit_notify_ = now + 2000;  // give up waiting for the ack after this
     } else if (current_ && current_->enc) {
         exit_notifications_left_ = std::max<uint32_t>(1, cfg_.exit_notify_count);
         next_exit_notify_ = now;
@@ -278,6 +282,11 @@ void Session::on_timer(TimeMs now) {
 
 void Session::check_timers(TimeMs now) {
     if (closing_) {
+        if (exit_on_ack_) {
+            if (now >= next_exit_notify_ || !current_ || current_->send.empty())
+                fail_session(SessionError::local_exit, "closed");
+            return;
+        }
         if (now < next_exit_notify_) return;
         if (exit_notifications_left_ > 0) {
             std::vector<uint8_t> occ(proto::kOccMagic.begin(), proto::kOccMagic.end());
@@ -334,7 +343,10 @@ TimeMs Session::next_deadline() const {
         if (!ks->keys) d = std::min(d, ks->must_negotiate);
         if (ks->expires != proto::kNever) d = std::min(d, ks->expires);
     }
-    if (closing_) return std::min(d, next_exit_notify_);
+    if (closing_) {
+        if (exit_on_ack_ && (!current_ || current_->send.empty())) return 0;  // acked: finish now
+        return std::min(d, next_exit_notify_);
+    }
     if (cfg_.role == Role::client && !push_reply_done_) d = std::min(d, next_push_request_);
     if (tunnel_up_) {
         if (ping_restart_s_) d = std::min(d, last_received_ + ms(ping_restart_s_));

@@ -105,8 +105,10 @@ TEST(Keepalive, PingsKeepTheLinkAliveAndSilenceEndsIt) {
 
 TEST(Exit, ClientExitOnControlChannelWithCcExit) {
     auto link = up(make_config(Role::client, WrapMode::tls_auth), make_config(Role::server, WrapMode::tls_auth));
-    link->client().close(link->now());
-    link->run_until([&] { return link->server().gone(); }, 5000);
+    const TimeMs t0 = link->now();
+    link->client().close(t0);
+    link->run_until([&] { return link->server().gone() && link->client().gone(); }, 5000);
+    EXPECT_LT(link->now() - t0, 500);  // finished on the ack, not on the 2 s fallback
     const Event* e = find_event(link->server_events(), EventType::peer_gone);
     ASSERT_NE(e, nullptr);
     EXPECT_EQ(e->error, SessionError::peer_exit);
@@ -115,13 +117,32 @@ TEST(Exit, ClientExitOnControlChannelWithCcExit) {
     EXPECT_EQ(find_event(link->client_events(), EventType::peer_gone)->error, SessionError::local_exit);
 }
 
-TEST(Exit, ServerExitUsesOccExit) {
+TEST(Exit, ServerExitSendsRestart) {
     auto link = up(make_config(Role::client, WrapMode::none), make_config(Role::server, WrapMode::none));
     link->server().close(link->now());
-    link->run_until([&] { return link->client().gone(); }, 5000);
+    link->run_until([&] { return link->client().gone() && link->server().gone(); }, 5000);
     const Event* e = find_event(link->client_events(), EventType::peer_gone);
     ASSERT_NE(e, nullptr);
     EXPECT_EQ(e->error, SessionError::peer_exit);
+    EXPECT_EQ(e->message, "RESTART");
+    ASSERT_TRUE(link->server().gone());
+}
+
+TEST(Exit, WithoutCcExitTheClientSendsOccExit) {
+    SessionConfig cc = make_config(Role::client, WrapMode::tls_crypt);
+    cc.cc_exit = false;
+    cc.exit_notify_count = 3;
+    auto link = up(std::move(cc), make_config(Role::server, WrapMode::tls_crypt));
+    EXPECT_FALSE(link->client().pushed().cc_exit);
+    const size_t before = link->sent_by_client.size();
+    link->client().close(link->now());
+    link->run_until([&] { return link->client().gone(); }, 5000);
+    link->advance(100);
+    size_t data = 0;
+    for (size_t i = before; i < link->sent_by_client.size(); ++i) data += (link->sent_by_client[i][0] >> 3) == 9;
+    EXPECT_EQ(data, 3u);  // one OCC_EXIT a second, three times
+    ASSERT_TRUE(link->server().gone());
+    EXPECT_EQ(find_event(link->server_events(), EventType::peer_gone)->error, SessionError::peer_exit);
 }
 
 TEST(PushRequest, RepeatedEveryFiveSecondsUntilAnswered) {
