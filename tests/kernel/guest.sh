@@ -18,16 +18,39 @@ echo 1 >/proc/sys/kernel/sysrq
 hostname wb-vm
 ip link set lo up
 
+# The result port is raw (no CR insertion), so the UART's tx counter can
+# tell when every byte written has left for the host (see finish).
+stty -F /dev/ttyS1 raw -echo 2>/dev/null
+serial_tx() {
+	awk '$1 == "1:" { for (i = 2; i <= NF; i++) if ($i ~ /^tx:/) print substr($i, 4) }' \
+		/proc/tty/driver/serial
+}
+tx0=$(serial_tx)
 exec 3>/dev/ttyS1
+: >/tmp/wb.result
+
+# result LINE: one line to the result port (and its byte count).
+result() {
+	printf '%s\n' "$1" >&3
+	printf '%s\n' "$1" >>/tmp/wb.result
+}
 
 # A line that matters goes to both the console and the result port.
 report() {
 	printf '%s\n' "$*"
-	printf '%s\n' "$*" >&3
+	result "$*"
 }
 
+# finish: wait (bounded) until the UART has sent every result byte, then
+# reset, which ends QEMU (-no-reboot).
 finish() {
-	exec 3>&-	# closing the tty drains it before the VM goes away
+	local want i
+	want=$(( ${tx0:-0} + $(wc -c </tmp/wb.result) ))
+	for i in $(seq 100); do
+		[ "$(serial_tx)" -ge "$want" ] 2>/dev/null && break
+		sleep 0.1
+	done
+	exec 3>&-
 	echo b >/proc/sysrq-trigger
 	sleep 60
 }
@@ -76,8 +99,8 @@ for s in $WB_SCENARIOS; do
 	wait "$tpid" 2>/dev/null
 	while IFS= read -r line; do
 		case $line in
-		PASS\ *) passed=$((passed + 1)); printf '%s\n' "$line" >&3 ;;
-		FAIL\ *) failed=$((failed + 1)); printf '%s\n' "$line" >&3 ;;
+		PASS\ *) passed=$((passed + 1)); result "$line" ;;
+		FAIL\ *) failed=$((failed + 1)); result "$line" ;;
 		esac
 	done <"$out"
 	if [ "$rc" -ne 0 ]; then
