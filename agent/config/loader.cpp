@@ -15,6 +15,8 @@
 #include <set>
 #include <sstream>
 
+#include "crypto/static_key.hpp"
+
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
@@ -236,8 +238,13 @@ std::string Validator::file_path(const Entry& e, const std::string& what, const 
     std::string content(64 * 1024, '\0');
     in.read(content.data(), static_cast<std::streamsize>(content.size()));
     content.resize(static_cast<std::size_t>(in.gcount()));
-    if (marker && content.find(marker) == std::string::npos)
+    if (marker && content.find(marker) == std::string::npos) {
         error(e.value.Mark(), what + " file '" + path + "' does not contain '" + marker + "'");
+    } else if (marker && std::string_view(marker).find("OpenVPN Static key") != std::string_view::npos) {
+        // Static keys are parsed here already, so a damaged key is reported with its position.
+        if (auto k = crypto::parse_static_key(content, path); !k)
+            error(e.value.Mark(), what + ": " + k.error().message);
+    }
     return path;
 }
 

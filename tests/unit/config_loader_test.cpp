@@ -24,7 +24,9 @@ protected:
         write("ca.crt", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
         write("site.crt", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
         write("site.key", "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n");
-        write("tc.key", "-----BEGIN OpenVPN Static key V1-----\n00\n-----END OpenVPN Static key V1-----\n");
+        std::string key = "#\n# 2048 bit OpenVPN static key\n#\n-----BEGIN OpenVPN Static key V1-----\n";
+        for (int line = 0; line < 16; ++line) key += "0123456789abcdef0123456789abcdef\n";
+        write("tc.key", key + "-----END OpenVPN Static key V1-----\n");
     }
     void TearDown() override { fs::remove_all(dir_); }
 
@@ -226,6 +228,13 @@ TEST_F(ConfigLoaderTest, MissingAndUnreadableFiles) {
     s = kClient;
     s.replace(s.find("tc.key"), 6, "junk.key");
     EXPECT_NE(only_error(s).message.find("does not contain '-----BEGIN OpenVPN Static key V1-----'"), std::string::npos);
+
+    write("short.key", "-----BEGIN OpenVPN Static key V1-----\n00\n-----END OpenVPN Static key V1-----\n");
+    s = kClient;
+    s.replace(s.find("tc.key"), 6, "short.key");
+    auto short_key = only_error(s);
+    EXPECT_EQ(short_key.line, 10);
+    EXPECT_NE(short_key.message.find("tunnel.tls_crypt: "), std::string::npos) << short_key.message;
 
     s = kClient;
     s.replace(s.find("ca.crt"), 6, ".");  // a folder

@@ -1,0 +1,67 @@
+// Command-line parsing for `wirebridge`.
+#include "app/cli.hpp"
+
+namespace wirebridge::app {
+
+std::string usage_text() {
+    return "usage: wirebridge run -c FILE          run the tunnel described by FILE\n"
+           "       wirebridge check -c FILE        validate FILE; print a summary or every error\n"
+           "       wirebridge genkey tls-crypt FILE  write a new tls-crypt key (OpenVPN format)\n"
+           "       wirebridge genkey tls-auth FILE   write a new tls-auth key (OpenVPN format)\n"
+           "       wirebridge --help | --version\n";
+}
+
+CliResult parse_cli(const std::vector<std::string>& args) {
+    CliResult r;
+    auto usage = [&](std::string msg) {
+        r.ok = false;
+        r.error = "wirebridge: " + msg;
+        return r;
+    };
+    if (args.empty()) return usage("no command given");
+    const std::string& cmd = args[0];
+    if (cmd == "-h" || cmd == "--help" || cmd == "help") {
+        if (args.size() > 1) return usage("'" + cmd + "' takes no arguments");
+        r.ok = true;
+        r.command.kind = Command::Kind::help;
+        return r;
+    }
+    if (cmd == "-V" || cmd == "--version" || cmd == "version") {
+        if (args.size() > 1) return usage("'" + cmd + "' takes no arguments");
+        r.ok = true;
+        r.command.kind = Command::Kind::version;
+        return r;
+    }
+    if (cmd == "run" || cmd == "check") {
+        r.command.kind = cmd == "run" ? Command::Kind::run : Command::Kind::check;
+        for (std::size_t i = 1; i < args.size(); ++i) {
+            const std::string& a = args[i];
+            if (a == "-c" || a == "--config") {
+                if (i + 1 >= args.size()) return usage(a + " needs a file name");
+                if (!r.command.config_file.empty()) return usage("the config file is given twice");
+                r.command.config_file = args[++i];
+            } else if (a.rfind("--config=", 0) == 0) {
+                if (!r.command.config_file.empty()) return usage("the config file is given twice");
+                r.command.config_file = a.substr(9);
+            } else {
+                return usage("unknown argument '" + a + "' for " + cmd);
+            }
+        }
+        if (r.command.config_file.empty()) return usage(cmd + " needs -c FILE");
+        r.ok = true;
+        return r;
+    }
+    if (cmd == "genkey") {
+        if (args.size() != 3) return usage("genkey needs a kind (tls-crypt or tls-auth) and a file name");
+        if (args[1] != "tls-crypt" && args[1] != "tls-auth")
+            return usage("genkey kind must be tls-crypt or tls-auth, not '" + args[1] + "'");
+        r.command.kind = Command::Kind::genkey;
+        r.command.key_kind = args[1];
+        r.command.key_file = args[2];
+        r.ok = true;
+        return r;
+    }
+    return usage("unknown command '" + cmd + "'");
+}
+
+}  // namespace wirebridge::app

@@ -1,0 +1,339 @@
+// ClientRunner: the client's event loop: transport, session, data channel and TAP.
+#include "app/client_runner.hpp"
+
+#include <arpa/inet.h>
+#include <signal.h>
+#include <sys/epoll.h>
+
+#include <cstring>
+
+#include "app/log.hpp"
+#include "app/runner_common.hpp"
+#include "app/tunnel_setup.hpp"
+#include "proto/data_packet.hpp"
+#include "proto/keepalive.hpp"
+
+namespace wirebridge::app {
+
+ClientRunner::ClientRunner(const config::Config& cfg, session::SessionConfig scfg, io::EventLoop loop, io::TapDevice tap)
+    : cfg_(cfg), scfg_(std::move(scfg)), loop_(std::move(loop)), tap_(std::move(tap)) {
+    frame_buf_.resize(kPacketBuffer);
+    out_scratch_.reserve(kPacketBuffer);
+}
+
+int ClientRunner::run() {
+    auto sig = open_signal_fd();
+    if (!sig) {
+        log_error(sig.error().message);
+        return 1;
+    }
+    sigfd_ = std::move(*sig);
+    if (auto r = loop_.add_fd(sigfd_.get(), EPOLLIN, [this](std::uint32_t) { on_signal(); }); !r) {
+        log_error(r.error().message);
+        return 1;
+    }
+    if (auto r = loop_.add_fd(tap_.fd(), EPOLLIN, [this](std::uint32_t) { on_tap(); }); !r) {
+        log_error(r.error().message);
+        return 1;
+    }
+    connect_next();
+    if (auto r = loop_.run(); !r) {
+        log_error(r.error().message);
+        return 1;
+    }
+    teardown();
+    return exit_code_;
+}
+
+void ClientRunner::connect_next() {
+    reconnect_timer_ = 0;
+    if (stopping_) return;
+    const config::Endpoint& remote = cfg_.tunnel.remote[next_remote_ % cfg_.tunnel.remote.size()];
+    ++next_remote_;
+    auto addr = to_socket_address(remote);
+    if (!addr) return schedule_reconnect(addr.error().message);
+    peer_ = *addr;
+    std::optional<io::SocketAddress> local;
+    if (cfg_.tunnel.local) {
+        auto l = to_socket_address(*cfg_.tunnel.local);
+        if (!l) return schedule_reconnect(l.error().message);
+        local = *l;
+    }
+    if (cfg_.tunnel.proto == config::Transport::udp) {
+        io::SocketAddress bind_to = local ? *local : *io::SocketAddress::from_numeric(peer_.family() == AF_INET6 ? "::" : "0.0.0.0", 0);
+        auto s = io::UdpSocket::open(bind_to);
+        if (!s) return schedule_reconnect(s.error().message);
+        udp_.emplace(std::move(*s));
+        sock_fd_ = udp_->fd();
+        if (auto r = loop_.add_fd(sock_fd_, EPOLLIN, [this](std::uint32_t ev) { on_socket(ev); }); !r)
+            return schedule_reconnect(r.error().message);
+    } else {
+        auto s = io::TcpStream::connect(peer_, local);
+        if (!s) return schedule_reconnect(s.error().message);
+        tcp_.emplace(std::move(*s), false);
+        sock_fd_ = tcp_->fd();
+        if (auto r = loop_.add_fd(sock_fd_, EPOLLIN | EPOLLOUT, [this](std::uint32_t ev) { on_socket(ev); }); !r)
+            return schedule_reconnect(r.error().message);
+    }
+    auto s = session::Session::create(scfg_, now_ms());
+    if (!s) return schedule_reconnect(s.error().message);
+    session_ = std::move(*s);
+    log_info("connecting to " + peer_.to_string() + " over " + config::to_string(cfg_.tunnel.proto));
+    if (udp_) {
+        session_->start(now_ms());
+        pump_session();
+    }
+}
+
+void ClientRunner::teardown() {
+    if (sock_fd_ >= 0) loop_.remove_fd(sock_fd_);
+    sock_fd_ = -1;
+    udp_.reset();
+    tcp_.reset();
+    session_.reset();
+    dc_.clear();
+    tx_.clear();
+    if (session_timer_) loop_.cancel_timer(session_timer_);
+    session_timer_ = 0;
+    armed_for_ = proto::kNever;
+    tap_reading_ = true;
+    update_tap_interest();
+}
+
+void ClientRunner::schedule_reconnect(const std::string& why) {
+    teardown();
+    if (stopping_) {
+        loop_.stop();
+        return;
+    }
+    // 1, 2, 4 ... 30 s; reset once a tunnel came up.
+    const unsigned delay = std::min(30u, 1u << std::min(failures_, 5u));
+    ++failures_;
+    log_warn(why + "; reconnecting in " + std::to_string(delay) + " s");
+    reconnect_timer_ = loop_.add_timer(std::chrono::seconds(delay), [this] { connect_next(); });
+}
+
+void ClientRunner::on_socket(std::uint32_t events) {
+    if (udp_) {
+        for (int rounds = 0; rounds < 8 && udp_; ++rounds) {
+            auto n = udp_->receive(rx_);
+            if (!n) return schedule_reconnect(n.error().message);
+            if (*n == 0) break;
+            for (std::size_t i = 0; i < *n && session_; ++i) {
+                if (!(rx_.peer(i) == peer_)) continue;  // only the server we talk to
+                on_packet(rx_.data(i));
+            }
+            pump_session();
+        }
+        flush_udp();
+        return;
+    }
+    if (!tcp_) return;
+    if (!tcp_->connected() && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
+        if (auto r = tcp_->finish_connect(); !r) return schedule_reconnect(r.error().message);
+        session_->start(now_ms());
+        pump_session();
+    }
+    if (!tcp_) return;
+    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+        auto r = tcp_->read([this](std::span<std::uint8_t> p) {
+            if (session_) on_packet(p);
+        });
+        if (!r) return schedule_reconnect(r.error().message);
+        if (!*r) return schedule_reconnect("the server closed the TCP connection");
+        pump_session();
+    }
+    if (!tcp_) return;
+    if (auto r = tcp_->flush(); !r) return schedule_reconnect(r.error().message);
+    update_tap_interest();
+}
+
+void ClientRunner::on_packet(std::span<std::uint8_t> pkt) {
+    const proto::TimeMs now = now_ms();
+    if (proto::is_data_packet(pkt) && dc_.ready()) {
+        std::span<std::uint8_t> payload;
+        const datapath::DataDrop d = dc_.open(pkt, now / 1000, payload);
+        if (d == datapath::DataDrop::none) {
+            session_->note_data_received(payload.size(), now);
+            if (proto::is_ping(payload) || proto::is_occ(payload)) {
+                session_->on_data_payload(payload, now);
+            } else if (payload.size() >= 14) {
+                [[maybe_unused]] auto w = tap_.write_frame(payload);
+            }
+            return;
+        }
+        if (d != datapath::DataDrop::no_key) {
+            log_debug(std::string("data packet dropped: ") + datapath::data_drop_name(d));
+            return;
+        }
+    }
+    const session::Session::Input in = session_->on_packet(pkt, now);
+    if (!in.frame.empty() && !proto::is_ping(in.frame) && !proto::is_occ(in.frame)) {
+        [[maybe_unused]] auto w = tap_.write_frame(in.frame);
+    }
+}
+
+void ClientRunner::on_tap() {
+    const proto::TimeMs now = now_ms();
+    for (int rounds = 0; rounds < 4; ++rounds) {
+        std::size_t got = 0;
+        while (got < kBatchSize) {
+            if (udp_ && tx_.full()) break;
+            std::span<std::uint8_t> buf = udp_ ? tx_.next_buffer() : std::span<std::uint8_t>(frame_buf_);
+            auto r = tap_.read_frame(buf.subspan(datapath::kHeadroom, kMaxFrame));
+            if (!r) {
+                log_error(r.error().message);
+                loop_.stop();
+                exit_code_ = 1;
+                return;
+            }
+            if (r->would_block) break;
+            ++got;
+            if (!session_ || !dc_.ready()) continue;  // no tunnel: the frame is dropped like on a down link
+            const std::size_t n = dc_.seal(buf, r->bytes);
+            if (n == 0) continue;
+            session_->note_data_sent(r->bytes, now);
+            if (udp_) tx_.push(n, peer_);
+            else if (tcp_) tcp_->queue(std::span<const std::uint8_t>(buf.data(), n));
+        }
+        flush_udp();
+        if (tcp_) {
+            if (auto r = tcp_->flush(); !r) return schedule_reconnect(r.error().message);
+            update_tap_interest();
+            if (!tap_reading_) return;
+        }
+        if (got < kBatchSize) break;
+    }
+}
+
+void ClientRunner::flush_udp() {
+    if (!udp_ || tx_.size() == 0) return;
+    auto r = udp_->send(tx_);
+    if (!r) log_debug(r.error().message);
+    // What the socket does not take now is dropped: UDP is a lossy link anyway.
+    tx_.clear();
+}
+
+void ClientRunner::send_packet(std::span<const std::uint8_t> pkt) {
+    if (udp_) {
+        [[maybe_unused]] auto r = udp_->send_to(pkt, peer_);
+    } else if (tcp_) {
+        tcp_->queue(pkt);
+    }
+}
+
+// TCP back-pressure: stop reading the TAP while the socket is far behind, and ask for EPOLLOUT.
+void ClientRunner::update_tap_interest() {
+    const bool want = !tcp_ || tcp_->pending() < TcpLink::kHighWater;
+    if (tcp_ && sock_fd_ >= 0) {
+        const std::uint32_t ev = EPOLLIN | ((tcp_->pending() > 0 || !tcp_->connected()) ? EPOLLOUT : 0u);
+        [[maybe_unused]] auto r = loop_.modify_fd(sock_fd_, ev);
+    }
+    if (want == tap_reading_) return;
+    tap_reading_ = want;
+    [[maybe_unused]] auto r = loop_.modify_fd(tap_.fd(), want ? EPOLLIN : 0u);
+}
+
+void ClientRunner::pump_session() {
+    if (!session_) return;
+    while (session_ && session_->pop_output(out_scratch_)) send_packet(out_scratch_);
+    if (tcp_) {
+        if (auto r = tcp_->flush(); !r) return schedule_reconnect(r.error().message);
+    }
+    session::Event ev;
+    while (session_ && session_->pop_event(ev)) handle_event(ev);
+    if (session_) arm_timer();
+}
+
+void ClientRunner::arm_timer() {
+    const proto::TimeMs due = session_->next_deadline();
+    if (due == armed_for_ && session_timer_) return;
+    if (session_timer_) loop_.cancel_timer(session_timer_);
+    session_timer_ = 0;
+    armed_for_ = due;
+    if (due == proto::kNever) return;
+    session_timer_ = loop_.add_timer(to_time_point(due), [this] {
+        session_timer_ = 0;
+        armed_for_ = proto::kNever;
+        if (!session_) return;
+        session_->on_timer(now_ms());
+        pump_session();
+        flush_udp();
+    });
+}
+
+void ClientRunner::handle_event(session::Event& ev) {
+    using session::EventType;
+    switch (ev.type) {
+        case EventType::keys_ready: {
+            auto k = session_->export_keys(ev.key_id);
+            if (!k) break;
+            datapath::KeyInstall ki{k->key_id, k->cipher, k->peer_id, k->data_v2, &k->send, &k->recv, k->send_packet_id};
+            if (auto r = dc_.install(ki); !r) log_error("data keys: " + r.error().message);
+            else log_debug("data keys ready for key_id " + std::to_string(ev.key_id));
+            break;
+        }
+        case EventType::keys_primary:
+            dc_.set_primary(ev.key_id);
+            log_debug("sending with key_id " + std::to_string(ev.key_id));
+            break;
+        case EventType::keys_retired:
+            dc_.retire(ev.key_id);
+            break;
+        case EventType::tunnel_up: {
+            failures_ = 0;
+            const auto& p = ev.pushed;
+            std::string msg = "tunnel up with " + peer_.to_string() + ", cipher " + session_->cipher_name();
+            if (p.ifconfig_local && !cfg_.tunnel.address) {
+                in_addr a{}, m{};
+                if (inet_pton(AF_INET, p.ifconfig_local->c_str(), &a) == 1 &&
+                    inet_pton(AF_INET, p.ifconfig_netmask.value_or("255.255.255.0").c_str(), &m) == 1) {
+                    const int prefix = __builtin_popcount(m.s_addr);
+                    if (auto r = tap_.set_ipv4(a.s_addr, prefix); !r) log_error(r.error().message);
+                    else msg += ", address " + *p.ifconfig_local + "/" + std::to_string(prefix) + " on " + tap_.name();
+                }
+            }
+            log_info(msg);
+            break;
+        }
+        case EventType::peer_gone: {
+            const std::string why = std::string(session::session_error_name(ev.error)) + (ev.message.empty() ? "" : ": " + ev.message);
+            if (ev.error == session::SessionError::local_exit || stopping_) {
+                log_info("session closed (" + why + ")");
+                teardown();
+                loop_.stop();
+                return;
+            }
+            schedule_reconnect("session with " + peer_.to_string() + " ended (" + why + ")");
+            return;
+        }
+        case EventType::info:
+            log_info("server says: " + ev.message);
+            break;
+    }
+}
+
+void ClientRunner::on_signal() {
+    const int sig = read_signal(sigfd_.get());
+    if (sig == SIGHUP) {
+        log_info("SIGHUP received: reloading is not supported yet; nothing changed");
+        return;
+    }
+    if (sig != SIGTERM && sig != SIGINT) return;
+    if (stopping_) return;
+    stopping_ = true;
+    log_info(std::string(sig == SIGTERM ? "SIGTERM" : "SIGINT") + ": stopping");
+    if (reconnect_timer_) loop_.cancel_timer(reconnect_timer_);
+    if (!session_ || !session_->established()) {
+        teardown();
+        loop_.stop();
+        return;
+    }
+    // Explicit exit notify, then stop; bounded in case the notification never completes.
+    session_->close(now_ms());
+    pump_session();
+    flush_udp();
+    stop_timer_ = loop_.add_timer(std::chrono::seconds(3), [this] { loop_.stop(); });
+}
+
+}  // namespace wirebridge::app

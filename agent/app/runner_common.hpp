@@ -1,0 +1,30 @@
+// Shared pieces of the client and server runners: clock, signals, payload classification.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+#include "common/result.hpp"
+#include "io/event_loop.hpp"
+#include "io/fd.hpp"
+#include "proto/reliable.hpp"
+
+namespace wirebridge::app {
+
+// The session's clock: milliseconds of the monotonic clock.
+inline proto::TimeMs now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(io::Clock::now().time_since_epoch()).count();
+}
+inline io::TimePoint to_time_point(proto::TimeMs t) { return io::TimePoint(std::chrono::milliseconds(t)); }
+
+// Blocks SIGTERM, SIGINT and SIGHUP and returns a signalfd for them (read in the event loop).
+Result<io::Fd> open_signal_fd();
+// Reads one signal number from the signalfd (0 if none).
+int read_signal(int fd);
+
+// Frame buffers: the largest Ethernet frame we carry (1500 MTU + header + 802.1Q tags) with room.
+inline constexpr std::size_t kMaxFrame = 1600;
+inline constexpr std::size_t kPacketBuffer = 2048;
+inline constexpr std::size_t kBatch = 32;
+
+}  // namespace wirebridge::app

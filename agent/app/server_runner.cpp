@@ -1,0 +1,322 @@
+// ServerRunner: accepts clients, runs their sessions, and switches frames between them and the TAP.
+#include "app/server_runner.hpp"
+
+#include <signal.h>
+#include <sys/epoll.h>
+
+#include <cstring>
+
+#include "app/log.hpp"
+#include "app/runner_common.hpp"
+#include "app/tunnel_setup.hpp"
+#include "proto/data_packet.hpp"
+#include "proto/keepalive.hpp"
+
+namespace wirebridge::app {
+
+namespace {
+session::PeerAddress to_peer(const io::SocketAddress& a) { return session::PeerAddress::from(a.get(), a.length); }
+io::SocketAddress to_socket(const session::PeerAddress& p) {
+    io::SocketAddress a;
+    std::memcpy(&a.storage, &p.storage, p.len);
+    a.length = p.len;
+    return a;
+}
+}  // namespace
+
+ServerRunner::ServerRunner(const config::Config& cfg, std::unique_ptr<session::ServerDispatcher> dispatcher,
+                           io::EventLoop loop, io::TapDevice tap)
+    : cfg_(cfg), d_(std::move(dispatcher)), loop_(std::move(loop)), tap_(std::move(tap)),
+      switch_(cfg.tunnel.client_to_client) {
+    buf_.resize(kPacketBuffer);
+}
+
+int ServerRunner::run() {
+    auto sig = open_signal_fd();
+    if (!sig) {
+        log_error(sig.error().message);
+        return 1;
+    }
+    sigfd_ = std::move(*sig);
+    auto local = to_socket_address(*cfg_.tunnel.local);
+    if (!local) {
+        log_error(local.error().message);
+        return 1;
+    }
+    Result<void> reg;
+    if (cfg_.tunnel.proto == config::Transport::udp) {
+        auto s = io::UdpSocket::open(*local);
+        if (!s) {
+            log_error(s.error().message);
+            return 1;
+        }
+        udp_.emplace(std::move(*s));
+        reg = loop_.add_fd(udp_->fd(), EPOLLIN, [this](std::uint32_t) { on_udp(); });
+    } else {
+        auto l = io::TcpListener::open(*local);
+        if (!l) {
+            log_error(l.error().message);
+            return 1;
+        }
+        listener_.emplace(std::move(*l));
+        reg = loop_.add_fd(listener_->fd(), EPOLLIN, [this](std::uint32_t) { on_accept(); });
+    }
+    if (reg) reg = loop_.add_fd(sigfd_.get(), EPOLLIN, [this](std::uint32_t) { on_signal(); });
+    if (reg) reg = loop_.add_fd(tap_.fd(), EPOLLIN, [this](std::uint32_t) { on_tap(); });
+    if (!reg) {
+        log_error(reg.error().message);
+        return 1;
+    }
+    log_info("listening on " + local->to_string() + " over " + config::to_string(cfg_.tunnel.proto) + ", device " +
+             tap_.name());
+    arm_timer();
+    if (auto r = loop_.run(); !r) {
+        log_error(r.error().message);
+        return 1;
+    }
+    return exit_code_;
+}
+
+void ServerRunner::on_udp() {
+    for (int rounds = 0; rounds < 8; ++rounds) {
+        auto n = udp_->receive(rx_);
+        if (!n) {
+            log_error(n.error().message);
+            break;
+        }
+        if (*n == 0) break;
+        for (std::size_t i = 0; i < *n; ++i) on_packet(to_peer(rx_.peer(i)), rx_.data(i));
+        pump();
+        flush();
+    }
+}
+
+void ServerRunner::on_accept() {
+    for (int i = 0; i < 16; ++i) {
+        auto c = listener_->accept();
+        if (!c) {
+            log_error(c.error().message);
+            return;
+        }
+        if (!c->has_value()) return;
+        auto link = std::make_unique<TcpLink>(std::move(**c), true);
+        const int fd = link->fd();
+        log_info("TCP connection from " + link->peer().to_string());
+        tcp_by_addr_[to_peer(link->peer())] = fd;
+        tcp_.emplace(fd, std::move(link));
+        if (auto r = loop_.add_fd(fd, EPOLLIN, [this, fd](std::uint32_t ev) { on_tcp(fd, ev); }); !r) {
+            log_error(r.error().message);
+            close_tcp(fd, "cannot watch it");
+        }
+    }
+}
+
+void ServerRunner::close_tcp(int fd, const std::string& why) {
+    auto it = tcp_.find(fd);
+    if (it == tcp_.end()) return;
+    log_info("TCP connection from " + it->second->peer().to_string() + " closed: " + why);
+    tcp_by_addr_.erase(to_peer(it->second->peer()));
+    loop_.remove_fd(fd);
+    tcp_.erase(it);
+}
+
+void ServerRunner::on_tcp(int fd, std::uint32_t events) {
+    auto it = tcp_.find(fd);
+    if (it == tcp_.end()) return;
+    TcpLink& link = *it->second;
+    const session::PeerAddress from = to_peer(link.peer());
+    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+        auto r = link.read([&](std::span<std::uint8_t> p) { on_packet(from, p); });
+        if (!r) return close_tcp(fd, r.error().message);
+        if (!*r) return close_tcp(fd, "end of stream");
+        pump();
+    }
+    flush();
+}
+
+void ServerRunner::on_packet(const session::PeerAddress& from, std::span<std::uint8_t> pkt) {
+    const proto::TimeMs now = now_ms();
+    // DATA_V2 carries the peer-id: the fast path finds the client without the dispatcher.
+    if (pkt.size() >= 4 && proto::opcode_of(pkt[0]) == static_cast<unsigned>(proto::Opcode::data_v2)) {
+        const std::uint32_t peer_id = (std::uint32_t{pkt[1]} << 16) | (std::uint32_t{pkt[2]} << 8) | pkt[3];
+        auto it = peers_.find(peer_id);
+        if (it != peers_.end() && it->second->addr == from && it->second->dc.ready()) {
+            std::span<std::uint8_t> payload;
+            const datapath::DataDrop drop = it->second->dc.open(pkt, now / 1000, payload);
+            if (drop == datapath::DataDrop::none) {
+                session::Session* s = d_->find(peer_id);
+                if (s) s->note_data_received(payload.size(), now);
+                if (proto::is_ping(payload) || proto::is_occ(payload)) {
+                    if (s) s->on_data_payload(payload, now);
+                } else {
+                    deliver(peer_id, payload);
+                }
+                return;
+            }
+            if (drop != datapath::DataDrop::no_key) return;
+        }
+    }
+    const session::ServerDispatcher::Input in = d_->on_datagram(from, pkt, now);
+    if (!in.frame.empty() && !proto::is_ping(in.frame) && !proto::is_occ(in.frame) && peers_.count(in.peer_id))
+        deliver(in.peer_id, in.frame);
+}
+
+void ServerRunner::deliver(datapath::Port in, std::span<const std::uint8_t> frame) {
+    const auto out = switch_.forward(in, frame, now_ms() / 1000);
+    for (const datapath::Port p : out) {
+        if (p == datapath::kTapPort) {
+            [[maybe_unused]] auto w = tap_.write_frame(frame);
+            continue;
+        }
+        auto it = peers_.find(p);
+        if (it != peers_.end()) send_to_peer(p, *it->second, frame);
+    }
+}
+
+void ServerRunner::send_to_peer(std::uint32_t peer_id, Peer& p, std::span<const std::uint8_t> frame) {
+    if (!p.dc.ready() || frame.size() > kMaxFrame) return;
+    if (udp_ && tx_.full()) flush();
+    std::span<std::uint8_t> buf = udp_ ? tx_.next_buffer() : std::span<std::uint8_t>(buf_);
+    std::memcpy(buf.data() + datapath::kHeadroom, frame.data(), frame.size());
+    const std::size_t n = p.dc.seal(buf, frame.size());
+    if (n == 0) return;
+    if (session::Session* s = d_->find(peer_id)) s->note_data_sent(frame.size(), now_ms());
+    if (udp_) {
+        tx_.push(n, to_socket(p.addr));
+    } else {
+        send_packet(p.addr, std::span<const std::uint8_t>(buf.data(), n));
+    }
+}
+
+void ServerRunner::on_tap() {
+    for (int rounds = 0; rounds < 4; ++rounds) {
+        int got = 0;
+        std::uint8_t frame[kMaxFrame];
+        for (; got < static_cast<int>(kBatchSize); ++got) {
+            auto r = tap_.read_frame(std::span<std::uint8_t>(frame, sizeof frame));
+            if (!r) {
+                log_error(r.error().message);
+                loop_.stop();
+                exit_code_ = 1;
+                return;
+            }
+            if (r->would_block) break;
+            deliver(datapath::kTapPort, std::span<const std::uint8_t>(frame, r->bytes));
+        }
+        flush();
+        if (got < static_cast<int>(kBatchSize)) break;
+    }
+}
+
+void ServerRunner::send_packet(const session::PeerAddress& to, std::span<const std::uint8_t> pkt) {
+    if (udp_) {
+        [[maybe_unused]] auto r = udp_->send_to(pkt, to_socket(to));
+        return;
+    }
+    auto it = tcp_by_addr_.find(to);
+    if (it == tcp_by_addr_.end()) return;
+    tcp_[it->second]->queue(pkt);
+}
+
+void ServerRunner::flush() {
+    if (udp_ && tx_.size() > 0) {
+        if (auto r = udp_->send(tx_); !r) log_debug(r.error().message);
+        tx_.clear();
+    }
+    std::vector<int> broken;
+    for (auto& [fd, link] : tcp_) {
+        if (auto r = link->flush(); !r) {
+            broken.push_back(fd);
+            continue;
+        }
+        [[maybe_unused]] auto m = loop_.modify_fd(fd, EPOLLIN | (link->pending() ? EPOLLOUT : 0u));
+    }
+    for (int fd : broken) close_tcp(fd, "write failed");
+}
+
+void ServerRunner::pump() {
+    session::ServerDispatcher::Output o;
+    while (d_->pop_output(o)) send_packet(o.to, o.bytes);
+    session::ServerDispatcher::PeerEvent pe;
+    while (d_->pop_event(pe)) {
+        using session::EventType;
+        const std::uint32_t id = pe.peer_id;
+        auto& ev = pe.event;
+        switch (ev.type) {
+            case EventType::keys_ready: {
+                session::Session* s = d_->find(id);
+                if (!s) break;
+                auto k = s->export_keys(ev.key_id);
+                if (!k) break;
+                auto& peer = peers_[id];
+                if (!peer) peer = std::make_unique<Peer>();
+                peer->addr = pe.from;
+                datapath::KeyInstall ki{k->key_id, k->cipher, k->peer_id, k->data_v2, &k->send, &k->recv, k->send_packet_id};
+                if (auto r = peer->dc.install(ki); !r) log_error("data keys for peer " + std::to_string(id) + ": " + r.error().message);
+                break;
+            }
+            case EventType::keys_primary:
+                if (auto it = peers_.find(id); it != peers_.end()) it->second->dc.set_primary(ev.key_id);
+                break;
+            case EventType::keys_retired:
+                if (auto it = peers_.find(id); it != peers_.end()) it->second->dc.retire(ev.key_id);
+                break;
+            case EventType::tunnel_up: {
+                switch_.add_port(id);
+                session::Session* s = d_->find(id);
+                log_info("client " + to_socket(pe.from).to_string() + " up as peer-id " + std::to_string(id) +
+                         (s ? ", cipher " + s->cipher_name() : std::string()) +
+                         (s && s->pushed().ifconfig_local ? ", address " + *s->pushed().ifconfig_local : std::string()));
+                break;
+            }
+            case EventType::peer_gone:
+                log_info("client " + to_socket(pe.from).to_string() + " (peer-id " + std::to_string(id) + ") gone: " +
+                         session::session_error_name(ev.error) + (ev.message.empty() ? "" : ": " + ev.message));
+                switch_.remove_port(id);
+                peers_.erase(id);
+                break;
+            case EventType::info:
+                log_info("client " + std::to_string(id) + " says: " + ev.message);
+                break;
+        }
+    }
+    arm_timer();
+}
+
+void ServerRunner::arm_timer() {
+    const proto::TimeMs due = d_->next_deadline();
+    if (due == armed_for_ && timer_) return;
+    if (timer_) loop_.cancel_timer(timer_);
+    timer_ = 0;
+    armed_for_ = due;
+    // The dispatcher also removes finished sessions on timers: tick at least once a second.
+    const proto::TimeMs when = std::min(due, now_ms() + 1000);
+    timer_ = loop_.add_timer(to_time_point(when), [this] {
+        timer_ = 0;
+        armed_for_ = proto::kNever;
+        d_->on_timer(now_ms());
+        pump();
+        flush();
+        if (stopping_ && d_->size() == 0) loop_.stop();
+    });
+}
+
+void ServerRunner::on_signal() {
+    const int sig = read_signal(sigfd_.get());
+    if (sig == SIGHUP) {
+        log_info("SIGHUP received: reloading is not supported yet; nothing changed");
+        return;
+    }
+    if (sig != SIGTERM && sig != SIGINT) return;
+    if (stopping_) return;
+    stopping_ = true;
+    log_info(std::string(sig == SIGTERM ? "SIGTERM" : "SIGINT") + ": stopping, notifying " +
+             std::to_string(d_->size()) + " client(s)");
+    d_->close_all(now_ms());
+    pump();
+    flush();
+    if (d_->size() == 0) loop_.stop();
+    loop_.add_timer(std::chrono::seconds(3), [this] { loop_.stop(); });
+}
+
+}  // namespace wirebridge::app

@@ -1,0 +1,24 @@
+// From a validated Config to what the session and the OS need: session settings, TLS, pool, addresses.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "common/result.hpp"
+#include "config/config.hpp"
+#include "io/socket_address.hpp"
+#include "io/tap_device.hpp"
+#include "session/config.hpp"
+#include "session/ifconfig_pool.hpp"
+
+namespace wirebridge::app {
+
+// Reads the key files and builds the TLS context: the errors name the file.
+Result<session::SessionConfig> make_session_config(const config::Config& c);
+// The server's pool (its own tunnel.address is never handed out).
+Result<session::Ipv4Pool> make_pool(const config::Config& c);
+// Opens the TAP named tunnel.device, brings it up and applies tunnel.address if given.
+Result<io::TapDevice> open_tap(const config::Config& c);
+Result<io::SocketAddress> to_socket_address(const config::Endpoint& e);
+
+}  // namespace wirebridge::app

@@ -1,0 +1,18 @@
+#!/bin/sh
+# Makes a throw-away PKI in ./pki for the examples: CA, hub (serverAuth), site (clientAuth), tls-crypt key.
+set -eu
+cd "$(dirname "$0")"
+mkdir -p pki
+cd pki
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 365 -subj "/CN=wirebridge example CA" \
+    -keyout ca.key -out ca.crt -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+for who in hub site; do
+    eku=clientAuth
+    [ $who = hub ] && eku=serverAuth
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=$who" -keyout $who.key -out $who.csr 2>/dev/null
+    printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyAgreement\nextendedKeyUsage=%s\n' $eku > $who.ext
+    openssl x509 -req -in $who.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 365 -extfile $who.ext -out $who.crt 2>/dev/null
+    rm -f $who.csr $who.ext
+done
+[ -f tc.key ] || { wirebridge genkey tls-crypt tc.key 2>/dev/null || openvpn --genkey tls-crypt tc.key; }
+echo "made $(pwd): ca.crt hub.crt hub.key site.crt site.key tc.key"

@@ -1,0 +1,40 @@
+// Tests of the wirebridge command line: every command parses, every misuse is a usage error.
+#include <gtest/gtest.h>
+
+#include "app/cli.hpp"
+
+using namespace wirebridge::app;
+
+namespace {
+CliResult parse(std::vector<std::string> a) { return parse_cli(a); }
+}  // namespace
+
+TEST(Cli, Commands) {
+    auto r = parse({"run", "-c", "/etc/wb.yaml"});
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.command.kind, Command::Kind::run);
+    EXPECT_EQ(r.command.config_file, "/etc/wb.yaml");
+    r = parse({"check", "--config=x.yaml"});
+    ASSERT_TRUE(r.ok);
+    EXPECT_EQ(r.command.kind, Command::Kind::check);
+    EXPECT_EQ(r.command.config_file, "x.yaml");
+    r = parse({"genkey", "tls-crypt", "tc.key"});
+    ASSERT_TRUE(r.ok);
+    EXPECT_EQ(r.command.key_kind, "tls-crypt");
+    EXPECT_EQ(r.command.key_file, "tc.key");
+    EXPECT_EQ(parse({"--help"}).command.kind, Command::Kind::help);
+    EXPECT_EQ(parse({"--version"}).command.kind, Command::Kind::version);
+}
+
+TEST(Cli, UsageErrors) {
+    EXPECT_NE(parse({}).error.find("no command"), std::string::npos);
+    EXPECT_NE(parse({"frobnicate"}).error.find("unknown command 'frobnicate'"), std::string::npos);
+    EXPECT_NE(parse({"run"}).error.find("needs -c FILE"), std::string::npos);
+    EXPECT_NE(parse({"run", "-c"}).error.find("needs a file name"), std::string::npos);
+    EXPECT_NE(parse({"check", "-c", "a", "-c", "b"}).error.find("given twice"), std::string::npos);
+    EXPECT_NE(parse({"check", "-c", "a", "--fast"}).error.find("unknown argument '--fast'"), std::string::npos);
+    EXPECT_NE(parse({"genkey", "secret", "k"}).error.find("tls-crypt or tls-auth"), std::string::npos);
+    EXPECT_NE(parse({"genkey", "tls-auth"}).error.find("needs a kind"), std::string::npos);
+    EXPECT_FALSE(parse({"--help", "x"}).ok);
+    EXPECT_NE(usage_text().find("wirebridge genkey tls-crypt FILE"), std::string::npos);
+}
