@@ -92,6 +92,11 @@ cleanup() {
         kill -9 "$pid" 2>/dev/null
     done
     PIDS=()
+    # Anything else still running inside our own namespaces (e.g. a listener) goes too.
+    local ns
+    for ns in "$NS_A" "$NS_B"; do
+        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
+    done
     ip netns del "$NS_A" 2>/dev/null
     ip netns del "$NS_B" 2>/dev/null
     return 0
@@ -106,6 +111,8 @@ ovpn_wrap_args() {  # $1 = 0 (server) or 1 (client)
     if [ "$WRAP" = tls-auth ]; then echo "--tls-auth $PKI/ta.key $1"; else echo "--tls-crypt $PKI/tc.key"; fi
 }
 
+# Daemons start as `ip netns exec NS CMD &` (never through a shell function) so that $! is the
+# daemon itself: ip execs it after entering the namespace, and stop_pid signals the real process.
 start_openvpn_server() {
     local proto=udp
     [ "$PROTO" = tcp ] && proto=tcp-server
@@ -119,7 +126,7 @@ start_openvpn_server() {
     local extra=()
     [ "$RENEG" != 0 ] && extra+=(--reneg-sec "$RENEG")
     # shellcheck disable=SC2046
-    ina "$OPENVPN" --mode server --tls-server --dev "$TAP_S" --dev-type tap --proto $proto \
+    ip netns exec "$NS_A" "$OPENVPN" --mode server --tls-server --dev "$TAP_S" --dev-type tap --proto $proto \
         --local $SERVER_IP --port $PORT --server-bridge $TUN_SERVER_IP 255.255.255.0 10.92.0.100 10.92.0.150 \
         --ca "$PKI/ca.crt" --cert "$PKI/server.crt" --key "$PKI/server.key" --dh none \
         --remote-cert-tls client $(ovpn_wrap_args 0) --data-ciphers "$CIPHER" --keepalive $KEEPALIVE \
@@ -135,7 +142,7 @@ start_openvpn_client() {
     [ "$RENEG" != 0 ] && extra+=(--reneg-sec "$RENEG")
     [ "$PROTO" = udp ] && extra+=(--explicit-exit-notify 1)
     # shellcheck disable=SC2046
-    inb "$OPENVPN" --client --dev "$TAP_C" --dev-type tap --proto $proto --remote $SERVER_IP $PORT --nobind \
+    ip netns exec "$NS_B" "$OPENVPN" --client --dev "$TAP_C" --dev-type tap --proto $proto --remote $SERVER_IP $PORT --nobind \
         --ca "$PKI/ca.crt" --cert "$PKI/client.crt" --key "$PKI/client.key" --remote-cert-tls server \
         $(ovpn_wrap_args 1) --data-ciphers "$CIPHER" --connect-retry 1 1 --verb 3 "${extra[@]}" \
         > "$LOGS/openvpn-client.log" 2>&1 &
@@ -168,7 +175,7 @@ $(wb_wrap_yaml 0)
   reneg_seconds: $([ "$RENEG" != 0 ] && echo "$RENEG" || echo 3600)
 log: {level: debug}
 YAML
-    ina "$WIREBRIDGE" run -c "$LOGS/server.yaml" > "$LOGS/wirebridge-server.log" 2>&1 &
+    ip netns exec "$NS_A" "$WIREBRIDGE" run -c "$LOGS/server.yaml" > "$LOGS/wirebridge-server.log" 2>&1 &
     PIDS+=($!)
     SERVER_PID=$!
 }
@@ -189,7 +196,7 @@ $(wb_wrap_yaml 1)
   reneg_seconds: $([ "$RENEG" != 0 ] && echo "$RENEG" || echo 3600)
 log: {level: debug}
 YAML
-    inb "$WIREBRIDGE" run -c "$LOGS/client.yaml" > "$LOGS/wirebridge-client.log" 2>&1 &
+    ip netns exec "$NS_B" "$WIREBRIDGE" run -c "$LOGS/client.yaml" > "$LOGS/wirebridge-client.log" 2>&1 &
     PIDS+=($!)
     CLIENT_PID=$!
 }
