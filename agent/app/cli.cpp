@@ -8,7 +8,13 @@ std::string usage_text() {
            "       wirebridge check -c FILE        validate FILE; print a summary or every error\n"
            "       wirebridge genkey tls-crypt FILE  write a new tls-crypt key (OpenVPN format)\n"
            "       wirebridge genkey tls-auth FILE   write a new tls-auth key (OpenVPN format)\n"
-           "       wirebridge --help | --version\n";
+           "       wirebridge status [--json] [-c FILE | --socket PATH]\n"
+           "                                       peers, keys, traffic, drops, fast path of a running agent\n"
+           "       wirebridge flows [-c FILE | --socket PATH]\n"
+           "                                       flows cached by the kernel fast path (xt_GWMARK)\n"
+           "       wirebridge --help | --version\n"
+           "status and flows ask the agent's control socket: the one FILE names, else --socket,\n"
+           "else /run/wirebridge/control.sock.\n";
 }
 
 CliResult parse_cli(const std::vector<std::string>& args) {
@@ -48,6 +54,25 @@ CliResult parse_cli(const std::vector<std::string>& args) {
             }
         }
         if (r.command.config_file.empty()) return usage(cmd + " needs -c FILE");
+        r.ok = true;
+        return r;
+    }
+    if (cmd == "status" || cmd == "flows") {
+        r.command.kind = cmd == "status" ? Command::Kind::status : Command::Kind::flows;
+        for (std::size_t i = 1; i < args.size(); ++i) {
+            const std::string& a = args[i];
+            if (a == "--json" && cmd == "status") {
+                r.command.json = true;
+            } else if ((a == "-c" || a == "--config") && i + 1 < args.size()) {
+                r.command.config_file = args[++i];
+            } else if (a == "--socket" && i + 1 < args.size()) {
+                r.command.socket = args[++i];
+            } else {
+                return usage("unknown or incomplete argument '" + a + "' for " + cmd);
+            }
+        }
+        if (!r.command.config_file.empty() && !r.command.socket.empty())
+            return usage(cmd + " takes -c FILE or --socket PATH, not both");
         r.ok = true;
         return r;
     }

@@ -7,8 +7,10 @@
 namespace wirebridge::app {
 
 struct Command {
-    enum class Kind { help, version, run, check, genkey } kind = Kind::help;
-    std::string config_file;  // run, check
+    enum class Kind { help, version, run, check, genkey, status, flows } kind = Kind::help;
+    std::string config_file;  // run, check; status and flows: where to find control.socket
+    std::string socket;       // status, flows: the control socket, if given directly
+    bool json = false;        // status --json
     std::string key_kind;     // genkey: tls-crypt | tls-auth
     std::string key_file;     // genkey
 };

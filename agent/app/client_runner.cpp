@@ -336,4 +336,28 @@ void ClientRunner::on_signal() {
     stop_timer_ = loop_.add_timer(std::chrono::seconds(3), [this] { loop_.stop(); });
 }
 
+control::Status ClientRunner::status() const {
+    control::Status st;
+    st.site = cfg_.site;
+    st.role = "client";
+    if (session_ && dc_.ready()) {
+        control::PeerStatus p;
+        p.name = "server";
+        p.real_address = peer_.to_string();
+        if (session_->pushed().ifconfig_local) p.virtual_address = *session_->pushed().ifconfig_local;
+        p.cipher = session_->cipher_name();
+        p.key_id = dc_.primary() ? *dc_.primary() : 0;
+        const auto& c = dc_.counters();
+        p.bytes_in = c.bytes_in;
+        p.bytes_out = c.bytes_out;
+        p.packets_in = c.packets_in;
+        p.packets_out = c.packets_out;
+        for (std::size_t i = 0; i < c.drops.size(); ++i)
+            if (c.drops[i] != 0)
+                st.drops[datapath::data_drop_name(static_cast<datapath::DataDrop>(i))] += c.drops[i];
+        st.peers.push_back(std::move(p));
+    }
+    return st;
+}
+
 }  // namespace wirebridge::app

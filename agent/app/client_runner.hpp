@@ -8,6 +8,7 @@
 
 #include "app/tcp_link.hpp"
 #include "config/config.hpp"
+#include "control/status.hpp"
 #include "datapath/data_channel.hpp"
 #include "io/event_loop.hpp"
 #include "io/tap_device.hpp"
@@ -21,6 +22,10 @@ public:
     ClientRunner(const config::Config& cfg, session::SessionConfig scfg, io::EventLoop loop, io::TapDevice tap);
     // Runs until SIGTERM/SIGINT; returns the exit status.
     int run();
+
+    // For the control socket: the loop to serve it on, and a snapshot of the tunnel.
+    io::EventLoop& loop() { return loop_; }
+    control::Status status() const;
 
 private:
     void connect_next();

@@ -15,6 +15,11 @@
 #include "app/server_runner.hpp"
 #include "app/tunnel_setup.hpp"
 #include "config/loader.hpp"
+#include "control/control_server.hpp"
+#include "control/status.hpp"
+#include "nl/bridge_setup.hpp"
+#include "nl/gwmark_proc.hpp"
+#include "xt_GWMARK.h"
 #include "crypto/static_key.hpp"
 
 #ifndef WIREBRIDGE_VERSION
@@ -51,6 +56,104 @@ int cmd_genkey(const std::string& kind, const std::string& file) {
     return 0;
 }
 
+// Adds what only the agent's namespace knows: the kernel fast path's counters.
+void add_fastpath(control::Status& st, const config::Config& cfg) {
+    auto fp = nl::read_gwmark_stats();
+    if (fp) {
+        st.fastpath = fp->counters;
+    } else if (cfg.fastpath.enabled) {
+        st.fastpath_note = fp.error().message + "; the tunnel and bridge work without it, replies are routed normally";
+    }
+}
+
+std::string flows_text() {
+    auto flows = nl::read_gwmark_flows();
+    if (!flows) return "error: " + flows.error().message + "\n";
+    std::string out = GWMARK_FLOWS_HEADER "\n";
+    for (const auto& f : *flows)
+        out += f.family + " " + f.proto + " " + f.src + " " + std::to_string(f.sport) + " " + f.dst + " " +
+               std::to_string(f.dport) + " " + f.reply_to + " " + f.gateway + " " + f.device + " " +
+               std::to_string(f.age) + "\n";
+    return out;
+}
+
+// Serves the control socket on the runner's loop for as long as the runner runs.
+template <typename Runner>
+int run_with_control(Runner& runner, const config::Config& cfg) {
+    const auto started = io::Clock::now();
+    auto handler = [&runner, &cfg, started](const std::string& command) -> std::string {
+        if (command == "status" || command == "status json") {
+            control::Status st = runner.status();
+            st.uptime_seconds = static_cast<std::uint64_t>(
+                std::chrono::duration_cast<std::chrono::seconds>(io::Clock::now() - started).count());
+            add_fastpath(st, cfg);
+            return command == "status" ? control::to_text(st) : control::to_json(st);
+        }
+        if (command == "flows") return flows_text();
+        return "error: unknown command '" + command + "' (status, status json, flows, ping)\n";
+    };
+    auto ctl = control::ControlServer::listen(runner.loop(), cfg.control.socket, handler);
+    if (!ctl) {
+        app::log_error(ctl.error().message);
+        return 1;
+    }
+    return runner.run();
+}
+
+// Sets up the bridge of the config (and puts the TAP in it) before the tunnel runs, and undoes
+// exactly that afterwards.
+class ApplianceSetup {
+public:
+    Result<void> apply(const config::Config& cfg) {
+        if (!cfg.bridge) {
+            if (cfg.tunnel.join_bridge) app::log_warn("tunnel.join_bridge is set but there is no bridge section");
+            return {};
+        }
+        auto rtnl = nl::Rtnetlink::open();
+        if (!rtnl) return fail(rtnl.error());
+        rtnl_.emplace(std::move(*rtnl));
+        setup_.emplace(*rtnl_);
+        nl::BridgePlan plan{cfg.bridge->name, cfg.bridge->ports, std::nullopt};
+        if (cfg.tunnel.join_bridge) plan.ports.push_back(cfg.tunnel.device);
+        if (cfg.bridge->address) {
+            auto a = nl::IfAddress::parse(cfg.bridge->address->to_string());
+            if (!a) return fail("bridge.address: " + a.error().message);
+            plan.address = *a;
+        }
+        if (auto r = setup_->apply(plan); !r) return r;
+        for (const auto& c : setup_->changes()) app::log_info("bridge: " + c);
+        return {};
+    }
+    void undo() {
+        if (!setup_) return;
+        if (auto r = setup_->undo(); !r) app::log_warn("bridge clean-up: " + r.error().message);
+    }
+
+private:
+    std::optional<nl::Rtnetlink> rtnl_;
+    std::optional<nl::BridgeSetup> setup_;
+};
+
+int cmd_control(const app::Command& c) {
+    std::string path = c.socket.empty() ? "/run/wirebridge/control.sock" : c.socket;
+    if (!c.config_file.empty()) {
+        const auto loaded = config::load_config(c.config_file);
+        if (!loaded.ok()) {
+            for (const auto& e : loaded.errors) std::cerr << e.to_string() << "\n";
+            return 1;
+        }
+        path = loaded.config->control.socket;
+    }
+    std::string command = c.kind == app::Command::Kind::flows ? "flows" : (c.json ? "status json" : "status");
+    auto answer = control::control_request(path, command);
+    if (!answer) {
+        std::cerr << "wirebridge: " << answer.error().message << "\n";
+        return 1;
+    }
+    std::cout << *answer;
+    return answer->rfind("error:", 0) == 0 ? 1 : 0;
+}
+
 int cmd_run(const std::string& file) {
     const auto loaded = config::load_config(file);
     if (!loaded.ok()) {
@@ -60,8 +163,10 @@ int cmd_run(const std::string& file) {
     const config::Config& cfg = *loaded.config;
     app::set_log_level(cfg.log.level);
     app::log_info("wirebridge " WIREBRIDGE_VERSION " starting: " + cfg.summary());
-    if (cfg.bridge || (cfg.fastpath.enabled) || cfg.interest)
-        app::log_warn("bridge, fastpath and interest sections are not applied by this version; running the tunnel only");
+    if (cfg.interest)
+        app::log_warn("the interest section is not applied by this version (traffic of interest is not queued)");
+    if (cfg.fastpath.enabled && !nl::read_gwmark_stats())
+        app::log_warn("fastpath: the xt_GWMARK module is not loaded; replies take the normal routed path");
     auto scfg = app::make_session_config(cfg);
     if (!scfg) {
         app::log_error(scfg.error().message);
@@ -86,9 +191,16 @@ int cmd_run(const std::string& file) {
         app::log_error(tap.error().message);
         return 1;
     }
+    ApplianceSetup appliance;
+    if (auto r = appliance.apply(cfg); !r) {
+        app::log_error(r.error().message);
+        return 1;
+    }
     if (cfg.tunnel.role == config::Role::client) {
         app::ClientRunner runner(cfg, std::move(*scfg), std::move(*loop), std::move(*tap));
-        return runner.run();
+        int rc = run_with_control(runner, cfg);
+        appliance.undo();  // while the TAP still exists
+        return rc;
     }
     session::ServerConfig sc;
     sc.session = std::move(*scfg);
@@ -96,10 +208,13 @@ int cmd_run(const std::string& file) {
     auto d = session::ServerDispatcher::create(std::move(sc), app::now_ms());
     if (!d) {
         app::log_error(d.error().message);
+        appliance.undo();
         return 1;
     }
     app::ServerRunner runner(cfg, std::move(*d), std::move(*loop), std::move(*tap));
-    return runner.run();
+    int rc = run_with_control(runner, cfg);
+    appliance.undo();
+    return rc;
 }
 
 }  // namespace
@@ -122,6 +237,8 @@ int main(int argc, char** argv) {
             case app::Command::Kind::check: return cmd_check(cli.command.config_file);
             case app::Command::Kind::genkey: return cmd_genkey(cli.command.key_kind, cli.command.key_file);
             case app::Command::Kind::run: return cmd_run(cli.command.config_file);
+            case app::Command::Kind::status:
+            case app::Command::Kind::flows: return cmd_control(cli.command);
         }
     } catch (const std::exception& e) {
         std::cerr << "wirebridge: " << e.what() << "\n";

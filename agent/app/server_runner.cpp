@@ -319,4 +319,31 @@ void ServerRunner::on_signal() {
     loop_.add_timer(std::chrono::seconds(3), [this] { loop_.stop(); });
 }
 
+control::Status ServerRunner::status() const {
+    control::Status st;
+    st.site = cfg_.site;
+    st.role = "server";
+    for (const auto& [id, peer] : peers_) {
+        control::PeerStatus p;
+        p.name = "peer-id " + std::to_string(id);
+        p.real_address = to_socket(peer->addr).to_string();
+        if (const session::Session* s = d_->find(id)) {
+            p.cipher = s->cipher_name();
+            if (s->pushed().ifconfig_local) p.virtual_address = *s->pushed().ifconfig_local;
+        }
+        p.key_id = peer->dc.primary() ? *peer->dc.primary() : 0;
+        p.macs = switch_.macs_on(id);
+        const auto& c = peer->dc.counters();
+        p.bytes_in = c.bytes_in;
+        p.bytes_out = c.bytes_out;
+        p.packets_in = c.packets_in;
+        p.packets_out = c.packets_out;
+        for (std::size_t i = 0; i < c.drops.size(); ++i)
+            if (c.drops[i] != 0)
+                st.drops[datapath::data_drop_name(static_cast<datapath::DataDrop>(i))] += c.drops[i];
+        st.peers.push_back(std::move(p));
+    }
+    return st;
+}
+
 }  // namespace wirebridge::app

@@ -10,6 +10,7 @@
 
 #include "app/tcp_link.hpp"
 #include "config/config.hpp"
+#include "control/status.hpp"
 #include "datapath/data_channel.hpp"
 #include "datapath/l2_switch.hpp"
 #include "io/event_loop.hpp"
@@ -25,6 +26,10 @@ public:
     ServerRunner(const config::Config& cfg, std::unique_ptr<session::ServerDispatcher> dispatcher, io::EventLoop loop,
                  io::TapDevice tap);
     int run();
+
+    // For the control socket: the loop to serve it on, and a snapshot of the tunnel.
+    io::EventLoop& loop() { return loop_; }
+    control::Status status() const;
 
 private:
     struct Peer {

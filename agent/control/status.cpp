@@ -86,8 +86,9 @@ std::string to_text(const Status& s) {
     for (const PeerStatus& p : s.peers) {
         o << "  peer " << (p.name.empty() ? "-" : p.name) << "  " << p.real_address;
         if (!p.virtual_address.empty()) o << "  virtual " << p.virtual_address;
-        o << "\n    " << p.cipher << " key " << p.key_id << " (age " << p.key_age_seconds
-          << " s)  in " << human_bytes(p.bytes_in) << " / " << p.packets_in << " pkts  out "
+        o << "\n    " << p.cipher << " key " << p.key_id;
+        if (p.key_age_seconds != 0) o << " (age " << p.key_age_seconds << " s)";
+        o << "  in " << human_bytes(p.bytes_in) << " / " << p.packets_in << " pkts  out "
           << human_bytes(p.bytes_out) << " / " << p.packets_out << " pkts\n";
         if (!p.macs.empty()) {
             o << "    macs";

@@ -1,6 +1,8 @@
 // L2Switch: learning and the flood/forward decision for each frame.
 #include "datapath/l2_switch.hpp"
 
+#include <cstdio>
+
 #include <algorithm>
 
 namespace wirebridge::datapath {
@@ -77,6 +79,20 @@ std::span<const Port> L2Switch::forward(Port in, std::span<const std::uint8_t> f
     for (Port c : clients_)
         if (c != in) out_.push_back(c);
     return out_;
+}
+
+std::vector<std::string> L2Switch::macs_on(Port p) const {
+    std::vector<std::string> out;
+    for (const auto& [k, e] : table_) {
+        if (e.port != p) continue;
+        char text[18];
+        std::snprintf(text, sizeof(text), "%02x:%02x:%02x:%02x:%02x:%02x",
+                      static_cast<unsigned>((k >> 40) & 0xff), static_cast<unsigned>((k >> 32) & 0xff),
+                      static_cast<unsigned>((k >> 24) & 0xff), static_cast<unsigned>((k >> 16) & 0xff),
+                      static_cast<unsigned>((k >> 8) & 0xff), static_cast<unsigned>(k & 0xff));
+        out.emplace_back(text);
+    }
+    return out;
 }
 
 }  // namespace wirebridge::datapath

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -32,6 +33,8 @@ public:
     std::span<const Port> forward(Port in, std::span<const std::uint8_t> frame, std::int64_t now_sec);
 
     std::size_t mac_count() const { return table_.size(); }
+    // The MACs learned on port p, as xx:xx:xx:xx:xx:xx (for status; not on the data path).
+    std::vector<std::string> macs_on(Port p) const;
     bool lookup(const std::uint8_t mac[6], Port& out, std::int64_t now_sec) const;
 
 private:

@@ -38,3 +38,21 @@ TEST(Cli, UsageErrors) {
     EXPECT_FALSE(parse({"--help", "x"}).ok);
     EXPECT_NE(usage_text().find("wirebridge genkey tls-crypt FILE"), std::string::npos);
 }
+
+TEST(Cli, StatusAndFlows) {
+    auto r = parse({"status"});
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.command.kind, Command::Kind::status);
+    EXPECT_FALSE(r.command.json);
+    r = parse({"status", "--json", "-c", "site.yaml"});
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_TRUE(r.command.json);
+    EXPECT_EQ(r.command.config_file, "site.yaml");
+    r = parse({"flows", "--socket", "/run/x.sock"});
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.command.kind, Command::Kind::flows);
+    EXPECT_EQ(r.command.socket, "/run/x.sock");
+    EXPECT_NE(parse({"flows", "--json"}).error.find("'--json'"), std::string::npos);
+    EXPECT_NE(parse({"status", "-c", "a", "--socket", "b"}).error.find("not both"), std::string::npos);
+    EXPECT_NE(parse({"status", "--socket"}).error.find("incomplete"), std::string::npos);
+}
