@@ -174,6 +174,7 @@ $(wb_wrap_yaml 0)
   keepalive: {interval: ${ka[0]}, timeout: ${ka[1]}}
   reneg_seconds: $([ "$RENEG" != 0 ] && echo "$RENEG" || echo 3600)
 log: {level: debug}
+control: {socket: $LOGS/server.sock}
 YAML
     ip netns exec "$NS_A" "$WIREBRIDGE" run -c "$LOGS/server.yaml" > "$LOGS/wirebridge-server.log" 2>&1 &
     PIDS+=($!)
@@ -195,6 +196,7 @@ $(wb_wrap_yaml 1)
   data_ciphers: [$CIPHER]
   reneg_seconds: $([ "$RENEG" != 0 ] && echo "$RENEG" || echo 3600)
 log: {level: debug}
+control: {socket: $LOGS/client.sock}
 YAML
     ip netns exec "$NS_B" "$WIREBRIDGE" run -c "$LOGS/client.yaml" > "$LOGS/wirebridge-client.log" 2>&1 &
     PIDS+=($!)
@@ -250,6 +252,25 @@ transfer() {
     want=$(sha256sum < "$file" | cut -d' ' -f1)
     [ "$got" = "$want" ] || die "transfer to $to_ip:$port differs: $(stat -c %s "$out") of $(stat -c %s "$file") bytes" || return 1
     log "transfer of $(stat -c %s "$file") bytes to $to_ip byte-exact in $((SECONDS - t0))s"
+}
+
+# check_status: the wirebridge side answers `wirebridge status --json` with one peer that carried
+# at least the transfers (20 MB each way) and, on the server, the client's MAC behind it.
+check_status() {
+    local side yaml json
+    if [ "$SERVER_IMPL" = wirebridge ]; then side=a yaml=$LOGS/server.yaml; else side=b yaml=$LOGS/client.yaml; fi
+    [ "$SERVER_IMPL" = wirebridge ] || [ "$CLIENT_IMPL" = wirebridge ] || return 0
+    json=$("$WIREBRIDGE" status --json -c "$yaml") || die "wirebridge status failed: $json" || return 1
+    grep -q '"peers":\[{' <<<"$json" || die "status shows no peer: $json" || return 1
+    local bytes_in
+    bytes_in=$(grep -o '"bytes_in":[0-9]*' <<<"$json" | head -n1 | cut -d: -f2)
+    [ "${bytes_in:-0}" -ge 20000000 ] || die "status counts $bytes_in bytes in, expected the 20 MB transfer" || return 1
+    if [ "$side" = a ]; then
+        local mac
+        mac=$(inb cat "/sys/class/net/$TAP_C/address")
+        grep -q "\"$mac\"" <<<"$json" || die "the hub's status does not list the client's MAC $mac: $json" || return 1
+    fi
+    log "status: peer with $bytes_in bytes in${mac:+, MAC $mac behind it}"
 }
 
 check_transfers() {
