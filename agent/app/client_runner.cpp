@@ -347,14 +347,7 @@ control::Status ClientRunner::status() const {
         if (session_->pushed().ifconfig_local) p.virtual_address = *session_->pushed().ifconfig_local;
         p.cipher = session_->cipher_name();
         p.key_id = dc_.primary() ? *dc_.primary() : 0;
-        const auto& c = dc_.counters();
-        p.bytes_in = c.bytes_in;
-        p.bytes_out = c.bytes_out;
-        p.packets_in = c.packets_in;
-        p.packets_out = c.packets_out;
-        for (std::size_t i = 0; i < c.drops.size(); ++i)
-            if (c.drops[i] != 0)
-                st.drops[datapath::data_drop_name(static_cast<datapath::DataDrop>(i))] += c.drops[i];
+        add_traffic(dc_, p, st);
         st.peers.push_back(std::move(p));
     }
     return st;

@@ -27,4 +27,14 @@ int read_signal(int fd) {
     return static_cast<int>(si.ssi_signo);
 }
 
+void add_traffic(const datapath::DataChannel& dc, control::PeerStatus& peer, control::Status& status) {
+    const auto& c = dc.counters();
+    peer.bytes_in = c.bytes_in;
+    peer.bytes_out = c.bytes_out;
+    peer.packets_in = c.packets_in;
+    peer.packets_out = c.packets_out;
+    for (std::size_t i = 0; i < c.drops.size(); ++i)
+        if (c.drops[i] != 0) status.drops[datapath::data_drop_name(static_cast<datapath::DataDrop>(i))] += c.drops[i];
+}
+
 }  // namespace wirebridge::app

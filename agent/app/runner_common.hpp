@@ -5,6 +5,8 @@
 #include <cstdint>
 
 #include "common/result.hpp"
+#include "control/status.hpp"
+#include "datapath/data_channel.hpp"
 #include "io/event_loop.hpp"
 #include "io/fd.hpp"
 #include "proto/reliable.hpp"
@@ -21,6 +23,9 @@ inline io::TimePoint to_time_point(proto::TimeMs t) { return io::TimePoint(std::
 Result<io::Fd> open_signal_fd();
 // Reads one signal number from the signalfd (0 if none).
 int read_signal(int fd);
+
+// Copies a data channel's traffic counters into the peer's status and its drops into the totals.
+void add_traffic(const datapath::DataChannel& dc, control::PeerStatus& peer, control::Status& status);
 
 // Frame buffers: the largest Ethernet frame we carry (1500 MTU + header + 802.1Q tags) with room.
 inline constexpr std::size_t kMaxFrame = 1600;

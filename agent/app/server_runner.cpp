@@ -333,14 +333,7 @@ control::Status ServerRunner::status() const {
         }
         p.key_id = peer->dc.primary() ? *peer->dc.primary() : 0;
         p.macs = switch_.macs_on(id);
-        const auto& c = peer->dc.counters();
-        p.bytes_in = c.bytes_in;
-        p.bytes_out = c.bytes_out;
-        p.packets_in = c.packets_in;
-        p.packets_out = c.packets_out;
-        for (std::size_t i = 0; i < c.drops.size(); ++i)
-            if (c.drops[i] != 0)
-                st.drops[datapath::data_drop_name(static_cast<datapath::DataDrop>(i))] += c.drops[i];
+        add_traffic(peer->dc, p, st);
         st.peers.push_back(std::move(p));
     }
     return st;
