@@ -75,7 +75,12 @@ std::string to_json(const Status& s) {
         o << json_counters(*s.fastpath);
     else
         o << "null";
-    o << ",\"fastpath_note\":" << json_quote(s.fastpath_note) << "}\n";
+    o << ",\"fastpath_note\":" << json_quote(s.fastpath_note) << ",\"flows\":";
+    if (s.flows)
+        o << json_counters(*s.flows);
+    else
+        o << "null";
+    o << "}\n";
     return o.str();
 }
 
@@ -107,6 +112,11 @@ std::string to_text(const Status& s) {
         o << "\n";
     }
     if (!s.fastpath_note.empty()) o << "  fastpath: " << s.fastpath_note << "\n";
+    if (s.flows) {
+        o << "  flows";
+        for (const auto& [k, v] : *s.flows) o << " " << k << "=" << v;
+        o << "\n";
+    }
     return o.str();
 }
 

@@ -30,6 +30,8 @@ struct Status {
     // The kernel fast path's counters (/proc/net/gwmark/stats), or why there are none.
     std::optional<std::map<std::string, uint64_t>> fastpath;
     std::string fastpath_note;
+    // Routeless mode (interest rules): queue and conntrack counters, nullopt when it is off.
+    std::optional<std::map<std::string, uint64_t>> flows;
 };
 
 // One JSON object; stable key names (documented in docs/CONTROL.md).
