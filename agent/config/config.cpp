@@ -15,6 +15,8 @@ const char* to_string(LogLevel l) {
     return "info";
 }
 
+const char* to_string(FailMode f) { return f == FailMode::open ? "open" : "closed"; }
+
 const std::vector<std::string>& supported_ciphers() {
     static const std::vector<std::string> all{"AES-256-GCM", "AES-128-GCM", "CHACHA20-POLY1305"};
     return all;

@@ -13,10 +13,13 @@ namespace wirebridge::config {
 enum class Role { client, server };
 enum class Transport { udp, tcp };
 enum class LogLevel { error, warn, info, debug };
+// What the kernel does with selected traffic while no agent answers the queue.
+enum class FailMode { open, closed };
 
 const char* to_string(Role r);
 const char* to_string(Transport t);
 const char* to_string(LogLevel l);
+const char* to_string(FailMode f);
 
 struct BridgeConfig {
     std::string name;
@@ -34,6 +37,13 @@ struct TlsAuthConfig {
 struct KeepaliveConfig {
     unsigned interval = 10;  // seconds without sending before a ping
     unsigned timeout = 60;   // seconds without receiving before the peer is declared dead
+};
+
+// Per-client settings of a server, by the client certificate's common name.
+struct ClientConfig {
+    std::string name;
+    std::optional<std::uint16_t> vlan;  // the client's VLAN when vlan.tagging is on (else vlan.pvid)
+    std::optional<unsigned> max_macs;   // overrides max_macs_per_client
 };
 
 struct TunnelConfig {
@@ -56,6 +66,15 @@ struct TunnelConfig {
     KeepaliveConfig keepalive;
     unsigned reneg_seconds = 3600;  // 0 disables time-based renegotiation
     bool client_to_client = false;
+    // Server: the virtual switch.
+    unsigned mac_age = 300;               // seconds a learned MAC lives without traffic; 0 = never ages
+    unsigned max_macs_per_client = 1024;  // MACs learned behind one client; frames from more are dropped
+    unsigned multicast_limit = 0;         // broadcast + multicast frames/s accepted from one client; 0 = no limit
+    bool vlan_tagging = false;            // the TAP carries 802.1Q tags; clients are untagged VLAN members
+    std::uint16_t vlan_pvid = 1;          // the VLAN of a client without its own
+    std::vector<ClientConfig> clients;
+    // Data path threads; 0 = one per core.
+    unsigned workers = 0;
 };
 
 struct FastpathConfig {
@@ -78,6 +97,7 @@ struct InterestRule {
 
 struct InterestConfig {
     std::uint16_t queue = 0;
+    FailMode failure = FailMode::open;  // open: pass unqueued (untunnelled); closed: drop
     std::vector<InterestRule> rules;
 };
 

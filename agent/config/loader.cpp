@@ -74,6 +74,7 @@ private:
 
     void parse_bridge(const Entry& e, Config& c);
     void parse_tunnel(const Entry& e, Config& c);
+    std::vector<const Entry*> parse_switch(const Entries& m, TunnelConfig& t);
     void parse_fastpath(const Entry& e, Config& c);
     void parse_interest(const Entry& e, Config& c);
     void parse_control(const Entry& e, Config& c);
@@ -289,7 +290,8 @@ void Validator::parse_tunnel(const Entry& e, Config& c) {
     const auto m = entries(e.value, "tunnel",
                            {"role", "proto", "local", "remote", "device", "address", "pool", "join_bridge", "ca",
                             "cert", "key", "tls_crypt", "tls_auth", "data_ciphers", "keepalive", "reneg_seconds",
-                            "client_to_client"});
+                            "client_to_client", "mac_age", "max_macs_per_client", "multicast_limit", "vlan",
+                            "clients", "workers"});
     TunnelConfig& t = c.tunnel;
     const auto here = e.key.Mark();
     bool role_ok = false;
@@ -411,8 +413,14 @@ void Validator::parse_tunnel(const Entry& e, Config& c) {
     if (c2c)
         if (auto v = boolean(*c2c, "tunnel.client_to_client")) t.client_to_client = *v;
 
+    const std::vector<const Entry*> switch_keys = parse_switch(m, t);
+    if (auto* n = find(m, "workers"))
+        if (auto v = number(*n, "tunnel.workers", 0, 256)) t.workers = static_cast<unsigned>(*v);
+
     if (!role_ok) return;
     if (t.role == Role::client) {
+        for (const Entry* k : switch_keys)
+            error(k->key.Mark(), "tunnel." + k->key.as<std::string>() + " is only for a server (its virtual switch)");
         if (!remote) error(here, "tunnel.role is client but there is no 'remote' (the servers to connect to)");
         if (pool) error(pool->key.Mark(), "tunnel.pool is only for a server (a client gets its address pushed)");
         if (c2c && t.client_to_client) error(c2c->key.Mark(), "tunnel.client_to_client is only for a server");
@@ -421,6 +429,64 @@ void Validator::parse_tunnel(const Entry& e, Config& c) {
         if (!pool) error(here, "tunnel.role is server but there is no 'pool' (the addresses to give clients)");
         if (remote) error(remote->key.Mark(), "tunnel.remote is only for a client (a server listens on 'local')");
     }
+}
+
+// The server's virtual switch: ageing, limits, VLANs and per-client settings. Returns the keys that
+// were given, so a client config that sets them can be told they do not apply.
+std::vector<const Validator::Entry*> Validator::parse_switch(const Entries& m, TunnelConfig& t) {
+    std::vector<const Entry*> given;
+    if (auto* n = find(m, "mac_age")) {
+        given.push_back(n);
+        if (auto v = number(*n, "tunnel.mac_age", 0, 86400)) t.mac_age = static_cast<unsigned>(*v);
+    }
+    if (auto* n = find(m, "max_macs_per_client")) {
+        given.push_back(n);
+        if (auto v = number(*n, "tunnel.max_macs_per_client", 1, 65536)) t.max_macs_per_client = static_cast<unsigned>(*v);
+    }
+    if (auto* n = find(m, "multicast_limit")) {
+        given.push_back(n);
+        if (auto v = number(*n, "tunnel.multicast_limit", 0, 1000000)) t.multicast_limit = static_cast<unsigned>(*v);
+    }
+    if (auto* n = find(m, "vlan")) {
+        given.push_back(n);
+        if (is_map(n->value, "tunnel.vlan")) {
+            const auto vm = entries(n->value, "tunnel.vlan", {"tagging", "pvid"});
+            if (auto* i = find(vm, "tagging"))
+                if (auto v = boolean(*i, "tunnel.vlan.tagging")) t.vlan_tagging = *v;
+            if (auto* i = find(vm, "pvid"))
+                if (auto v = number(*i, "tunnel.vlan.pvid", 1, 4094)) t.vlan_pvid = static_cast<std::uint16_t>(*v);
+        }
+    }
+    if (auto* n = find(m, "clients")) {
+        given.push_back(n);
+        if (auto items = list(*n, "tunnel.clients")) {
+            std::set<std::string> names;
+            for (const auto& item : *items) {
+                if (!is_map(item, "a tunnel.clients entry")) continue;
+                const auto cm = entries(item, "a tunnel.clients entry", {"name", "vlan", "max_macs"});
+                ClientConfig cc;
+                const Entry* name = find(cm, "name");
+                if (!name) {
+                    error(item.Mark(), "a tunnel.clients entry needs 'name' (the client certificate's common name)");
+                    continue;
+                }
+                if (auto v = text(*name, "tunnel.clients name")) {
+                    if (v->empty()) error(name->value.Mark(), "tunnel.clients name is empty");
+                    else if (!names.insert(*v).second)
+                        error(name->value.Mark(), "tunnel.clients lists '" + *v + "' twice");
+                    cc.name = *v;
+                }
+                if (auto* i = find(cm, "vlan")) {
+                    if (auto v = number(*i, "tunnel.clients vlan", 1, 4094)) cc.vlan = static_cast<std::uint16_t>(*v);
+                    if (!t.vlan_tagging) error(i->key.Mark(), "tunnel.clients vlan needs tunnel.vlan.tagging: true");
+                }
+                if (auto* i = find(cm, "max_macs"))
+                    if (auto v = number(*i, "tunnel.clients max_macs", 1, 65536)) cc.max_macs = static_cast<unsigned>(*v);
+                t.clients.push_back(std::move(cc));
+            }
+        }
+    }
+    return given;
 }
 
 void Validator::parse_fastpath(const Entry& e, Config& c) {
@@ -451,10 +517,17 @@ void Validator::parse_fastpath(const Entry& e, Config& c) {
 
 void Validator::parse_interest(const Entry& e, Config& c) {
     if (!is_map(e.value, "interest")) return;
-    const auto m = entries(e.value, "interest", {"queue", "rules"});
+    const auto m = entries(e.value, "interest", {"queue", "failure", "rules"});
     InterestConfig ic;
     if (auto* n = find(m, "queue"))
         if (auto v = number(*n, "interest.queue", 0, 65535)) ic.queue = static_cast<std::uint16_t>(*v);
+    if (auto* n = find(m, "failure")) {
+        if (auto v = text(*n, "interest.failure")) {
+            if (*v == "open") ic.failure = FailMode::open;
+            else if (*v == "closed") ic.failure = FailMode::closed;
+            else error(n->value.Mark(), "interest.failure must be open (pass traffic while no agent answers) or closed (drop it), not '" + *v + "'");
+        }
+    }
     if (auto* n = find(m, "rules")) {
         if (auto items = list(*n, "interest.rules")) {
             for (const auto& item : *items) {

@@ -300,6 +300,58 @@ TEST_F(ConfigLoaderTest, KeepaliveAndMarksAndInterest) {
     EXPECT_NE(only_error(std::string(kClient) + "interest: {queue: 70000}\n").message.find("0 to 65535"), std::string::npos);
 }
 
+TEST_F(ConfigLoaderTest, SwitchKeysLoad) {
+    auto r = load(std::string(kServer) +
+                  "  mac_age: 120\n"
+                  "  max_macs_per_client: 64\n"
+                  "  multicast_limit: 500\n"
+                  "  vlan: {tagging: true, pvid: 10}\n"
+                  "  clients:\n"
+                  "    - {name: branch-a, vlan: 20, max_macs: 8}\n"
+                  "    - {name: branch-b}\n"
+                  "  workers: 2\n"
+                  "interest: {failure: closed, rules: [{dst: 10.20.0.0/16}]}\n");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    const TunnelConfig& t = r.config->tunnel;
+    EXPECT_EQ(t.mac_age, 120u);
+    EXPECT_EQ(t.max_macs_per_client, 64u);
+    EXPECT_EQ(t.multicast_limit, 500u);
+    EXPECT_TRUE(t.vlan_tagging);
+    EXPECT_EQ(t.vlan_pvid, 10);
+    ASSERT_EQ(t.clients.size(), 2u);
+    EXPECT_EQ(t.clients[0].name, "branch-a");
+    EXPECT_EQ(t.clients[0].vlan, std::optional<std::uint16_t>(20));
+    EXPECT_EQ(t.clients[0].max_macs, std::optional<unsigned>(8));
+    EXPECT_FALSE(t.clients[1].vlan);
+    EXPECT_EQ(t.workers, 2u);
+    EXPECT_EQ(r.config->interest->failure, FailMode::closed);
+}
+
+TEST_F(ConfigLoaderTest, SwitchKeysDefaultsAndRefusals) {
+    auto r = load(kServer);
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_EQ(r.config->tunnel.mac_age, 300u);
+    EXPECT_EQ(r.config->tunnel.max_macs_per_client, 1024u);
+    EXPECT_EQ(r.config->tunnel.multicast_limit, 0u);
+    EXPECT_FALSE(r.config->tunnel.vlan_tagging);
+    EXPECT_EQ(r.config->tunnel.workers, 0u);
+
+    auto e = only_error(std::string(kClient) + "  mac_age: 60\n");
+    EXPECT_NE(e.message.find("only for a server"), std::string::npos) << e.to_string();
+    EXPECT_EQ(e.line, 11);
+    EXPECT_EQ(e.column, 3);
+    EXPECT_NE(only_error(std::string(kServer) + "  vlan: {pvid: 4095}\n").message.find("1 to 4094"), std::string::npos);
+    EXPECT_NE(only_error(std::string(kServer) + "  clients: [{name: a, vlan: 5}]\n").message.find("needs tunnel.vlan.tagging"),
+              std::string::npos);
+    EXPECT_NE(only_error(std::string(kServer) + "  clients: [{name: a}, {name: a}]\n").message.find("twice"),
+              std::string::npos);
+    EXPECT_NE(only_error(std::string(kServer) + "  clients: [{vlan: 3}]\n").message.find("needs 'name'"),
+              std::string::npos);
+    EXPECT_NE(only_error(std::string(kServer) + "  max_macs_per_client: 0\n").message.find("1 to 65536"),
+              std::string::npos);
+    EXPECT_NE(only_error(std::string(kClient) + "interest: {failure: maybe}\n").message.find("open"), std::string::npos);
+}
+
 TEST_F(ConfigLoaderTest, BridgeRules) {
     EXPECT_NE(only_error(std::string(kClient) + "  join_bridge: true\n").message.find("no bridge section"), std::string::npos);
     EXPECT_NE(only_error(std::string(kClient) + "bridge: {name: br0, ports: [lan0, lan0]}\n").message.find("twice"),
