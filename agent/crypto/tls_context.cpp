@@ -12,6 +12,7 @@
 #include <iterator>
 #include <sstream>
 
+#include "crypto/openssl_error.hpp"
 #include "crypto/secure_bytes.hpp"
 #include "crypto/tls_session.hpp"
 
@@ -25,14 +26,7 @@ int context_index() {
 }
 
 std::string openssl_errors() {
-    std::string out;
-    unsigned long e;
-    char buf[256];
-    while ((e = ERR_get_error()) != 0) {
-        ERR_error_string_n(e, buf, sizeof buf);
-        if (!out.empty()) out += "; ";
-        out += buf;
-    }
+    std::string out = drain_openssl_errors();
     return out.empty() ? "unknown OpenSSL error" : out;
 }
 

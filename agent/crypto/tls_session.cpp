@@ -8,24 +8,14 @@
 
 #include <climits>
 
+#include "crypto/openssl_error.hpp"
+
 namespace wirebridge::crypto {
 
 namespace {
 
 SSL* ssl_of(void* p) { return static_cast<SSL*>(p); }
 BIO* bio_of(void* p) { return static_cast<BIO*>(p); }
-
-std::string openssl_errors() {
-    std::string out;
-    unsigned long e;
-    char buf[256];
-    while ((e = ERR_get_error()) != 0) {
-        ERR_error_string_n(e, buf, sizeof buf);
-        if (!out.empty()) out += "; ";
-        out += buf;
-    }
-    return out;
-}
 
 }  // namespace
 
@@ -34,7 +24,7 @@ Result<std::unique_ptr<TlsSession>> TlsSession::create(std::shared_ptr<const Tls
     std::unique_ptr<TlsSession> s(new TlsSession());
     s->ctx_ = std::move(ctx);
     SSL* ssl = SSL_new(static_cast<SSL_CTX*>(s->ctx_->native()));
-    if (ssl == nullptr) return fail("cannot create a TLS session: " + openssl_errors());
+    if (ssl == nullptr) return fail("cannot create a TLS session: " + drain_openssl_errors());
     s->ssl_ = ssl;
     BIO* rbio = BIO_new(BIO_s_mem());
     BIO* wbio = BIO_new(BIO_s_mem());
@@ -63,7 +53,7 @@ TlsSession::~TlsSession() { SSL_free(ssl_of(ssl_)); }
 
 Result<void> TlsSession::fatal(std::string what) {
     failed_ = true;
-    std::string detail = verify_error_.empty() ? openssl_errors() : verify_error_;
+    std::string detail = verify_error_.empty() ? drain_openssl_errors() : verify_error_;
     ERR_clear_error();
     if (!detail.empty()) what += ": " + detail;
     return fail(std::move(what));
