@@ -1,4 +1,4 @@
-// TapDevice: a Linux TAP interface (IFF_TAP|IFF_NO_PI), optionally multi-queue, and its basic set-up.
+// TapDevice: a Linux TAP interface (IFF_TAP|IFF_NO_PI|IFF_VNET_HDR), optionally multi-queue and offloading.
 #pragma once
 
 #include <array>
@@ -13,20 +13,33 @@
 
 namespace wirebridge::io {
 
+// Every queue carries a virtio-net header (IFF_VNET_HDR) in front of each frame, so that offloads
+// can be switched on later (enable_offload) without reopening the device (the header can only be
+// chosen when a queue is attached).
 class TapDevice {
 public:
     // Creates (or attaches to) the TAP device `name` with `queues` queues (IFF_MULTI_QUEUE when > 1),
     // every queue fd non-blocking. The name the kernel gave is name().
     static Result<TapDevice> open(const std::string& name, unsigned queues = 1);
 
+    // Lets the kernel hand this TAP unchecksummed frames and TCP super-frames up to 64 KB
+    // (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN). After this, read with read_packet()
+    // and cut what it returns with io::GsoSplitter; read_frame() refuses super-frames.
+    Result<void> enable_offload();
+    bool offload() const { return offload_; }
+
     const std::string& name() const { return name_; }
     int ifindex() const { return ifindex_; }
     unsigned queue_count() const { return static_cast<unsigned>(queues_.size()); }
     int fd(unsigned queue = 0) const { return queues_[queue].get(); }
 
-    // One Ethernet frame (no packet-info header): read into buf, or write it whole.
+    // One Ethernet frame (the vnet header is handled here): read into buf, or write it whole.
+    // With offloads on, a frame whose checksum the kernel left partial is completed here; a GSO
+    // super-frame is an error (use read_packet()).
     Result<IoCount> read_frame(std::span<std::uint8_t> buf, unsigned queue = 0);
     Result<IoCount> write_frame(std::span<const std::uint8_t> frame, unsigned queue = 0);
+    // One raw read: vnet header (kVnetHeaderSize) then the frame; buf should hold kMaxSuperFrame.
+    Result<IoCount> read_packet(std::span<std::uint8_t> buf, unsigned queue = 0);
 
     Result<void> set_up(bool up);
     Result<void> set_mtu(unsigned mtu);
@@ -39,6 +52,7 @@ public:
 private:
     std::string name_;
     int ifindex_ = 0;
+    bool offload_ = false;
     std::vector<Fd> queues_;
 };
 

@@ -4,12 +4,15 @@
 #include <net/if.h>
 #include <poll.h>
 #include <sched.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
+#include "io/gso_splitter.hpp"
 #include "io/tap_device.hpp"
 
 using namespace wirebridge::io;
@@ -108,4 +111,76 @@ TEST_F(TapDeviceTest, Ipv6AddressAndErrors) {
     auto bad_mtu = tap->set_mtu(10);
     ASSERT_FALSE(bad_mtu);
     EXPECT_NE(bad_mtu.error().message.find("set MTU 10 on wbio-v6"), std::string::npos);
+}
+
+// With offloads on, the kernel leaves a UDP checksum for the TAP to fill in: read_frame() completes
+// it, and read_packet() + GsoSplitter produce the same bytes.
+TEST_F(TapDeviceTest, OffloadChecksumsAreCompleted) {
+    auto tap = TapDevice::open("wbio-off");
+    ASSERT_TRUE(tap) << tap.error().message;
+    ASSERT_TRUE(tap->enable_offload());
+    EXPECT_TRUE(tap->offload());
+    ASSERT_TRUE(tap->set_ipv4(inet_addr("10.98.0.1"), 24));
+    ASSERT_TRUE(tap->set_up(true));
+    run("ip neigh replace 10.98.0.2 lladdr 02:00:00:00:00:22 dev wbio-off nud permanent");
+    const std::string features = run("ethtool -k wbio-off 2>/dev/null | grep -E '^(tx-checksumming|tcp-segmentation-offload):'");
+    if (!features.empty()) {
+        EXPECT_NE(features.find("tcp-segmentation-offload: on"), std::string::npos) << features;
+    }
+
+    auto send_udp = [] {
+        const int s = socket(AF_INET, SOCK_DGRAM, 0);
+        sockaddr_in to{};
+        to.sin_family = AF_INET;
+        to.sin_port = htons(5555);
+        to.sin_addr.s_addr = inet_addr("10.98.0.2");
+        const char msg[] = "checksum me, please";
+        sendto(s, msg, sizeof msg, 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+        close(s);
+    };
+    // Sum over the UDP header + data and the pseudo-header must be 0xffff for a correct checksum.
+    auto udp_ok = [](const std::uint8_t* f, std::size_t n) {
+        const std::uint8_t* ip = f + 14;
+        const std::size_t ihl = (ip[0] & 15u) * 4;
+        const std::uint8_t* udp = ip + ihl;
+        const std::size_t len = n - 14 - ihl;
+        std::uint32_t s = 17 + static_cast<std::uint32_t>(len);
+        for (std::size_t i = 0; i < 8; i += 2) s += std::uint32_t{ip[12 + i]} << 8 | ip[13 + i];
+        for (std::size_t i = 0; i < len; i += 2) s += std::uint32_t{udp[i]} << 8 | (i + 1 < len ? udp[i + 1] : 0);
+        while (s >> 16) s = (s & 0xffff) + (s >> 16);
+        return s == 0xffff;
+    };
+    auto wait_udp = [&](auto&& read_one) {
+        for (int i = 0; i < 50; ++i) {
+            pollfd p{tap->fd(), POLLIN, 0};
+            poll(&p, 1, 100);
+            if (read_one()) return true;
+        }
+        return false;
+    };
+
+    send_udp();
+    std::uint8_t buf[2048];
+    bool seen = wait_udp([&] {
+        auto r = tap->read_frame(buf);
+        if (!r || r->would_block || r->bytes < 42 || buf[12] != 0x08 || buf[13] != 0 || buf[23] != 17) return false;
+        EXPECT_TRUE(udp_ok(buf, r->bytes));
+        return true;
+    });
+    EXPECT_TRUE(seen) << "no UDP frame read with read_frame";
+
+    send_udp();
+    std::vector<std::uint8_t> raw(kMaxSuperFrame);
+    seen = wait_udp([&] {
+        auto r = tap->read_packet(raw);
+        if (!r || r->would_block) return false;
+        GsoSplitter s;
+        if (s.start(std::span<const std::uint8_t>(raw.data(), r->bytes)) != GsoSplitter::Status::ok) return false;
+        const std::size_t n = s.next(buf);
+        if (n < 42 || buf[12] != 0x08 || buf[13] != 0 || buf[23] != 17) return false;
+        EXPECT_EQ(raw[0] & 1, 1) << "the kernel left the checksum partial";
+        EXPECT_TRUE(udp_ok(buf, n));
+        return true;
+    });
+    EXPECT_TRUE(seen) << "no UDP frame read with read_packet";
 }
