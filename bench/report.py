@@ -1,0 +1,210 @@
+#!/usr/bin/env python3
+"""bench/report.py: medians of bench/run's raw rows -> table (.txt), CSV, JSON and a PNG bar chart.
+
+  report.py --raw RAW.csv --openssl OPENSSL.csv --meta META.json --out PREFIX
+
+Ratios are to openvpn<->openvpn with the same transport and cipher in the same run. Throughputs
+are also shown as a percentage of the one-core `openssl speed` figure at 1400 bytes (the size of
+a tunnelled full-size frame): the bound one process encrypting (or decrypting) on one core meets.
+"""
+import argparse
+import csv
+import json
+import statistics
+import subprocess
+import sys
+from collections import defaultdict
+
+PAIRS = ["ovpn", "wb", "wbclient", "wbserver"]
+PAIR_LABEL = {
+    "ovpn": "openvpn<->openvpn",
+    "wb": "wb<->wb",
+    "wbclient": "wb(c)->ovpn(s)",
+    "wbserver": "ovpn(c)->wb(s)",
+}
+PAIR_LEGEND = {
+    "ovpn": "openvpn <-> openvpn",
+    "wb": "wirebridge <-> wirebridge",
+    "wbclient": "wirebridge client, openvpn server",
+    "wbserver": "openvpn client, wirebridge server",
+}
+# metric: (label, unit, higher is better)
+METRICS = {
+    "tcp1_mbps": ("TCP 1 stream", "Mbit/s", True),
+    "tcp4_mbps": ("TCP 4 streams", "Mbit/s", True),
+    "tcp1_bound_pct": ("TCP 1 / openssl", "%", True),
+    "tcp4_bound_pct": ("TCP 4 / openssl", "%", True),
+    "udp64_pps": ("UDP 64 B", "pps", True),
+    "udp64_loss_pct": ("UDP 64 B loss", "%", False),
+    "udp1400_pps": ("UDP 1400 B", "pps", True),
+    "udp1400_loss_pct": ("UDP 1400 B loss", "%", False),
+    "tcp1_cpu_s_per_gb": ("CPU/GB, TCP 1", "s/GB", False),
+    "tcp4_cpu_s_per_gb": ("CPU/GB, TCP 4", "s/GB", False),
+    "tcp4_vpn_cores": ("VPN cores, TCP 4", "cores", None),
+    "ping_avg_ms": ("ping avg, loaded", "ms", False),
+    "ping_p99_ms": ("ping p99, loaded", "ms", False),
+    "ping_lost": ("pings lost /100", "", False),
+    "failed": ("failed reps", "", False),
+}
+
+
+def load_raw(path):
+    values = defaultdict(list)
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            key = (row["transport"], row["cipher"], row["pair"], row["metric"])
+            values[key].append(float(row["value"]))
+    return values
+
+
+def load_openssl(path):
+    bound = {}
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            bound[(row["cipher"], int(row["bytes"]))] = float(row["bytes_per_s"])
+    return bound
+
+
+def fmt(v):
+    if v is None:
+        return "-"
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    if abs(v) >= 100:
+        return f"{v:.0f}"
+    if abs(v) >= 10:
+        return f"{v:.1f}"
+    return f"{v:.2f}"
+
+
+def build(values, bound):
+    """Medians per (transport, cipher, pair, metric), derived bound percentages and ratios."""
+    rows = []
+    med = {k: statistics.median(v) for k, v in values.items()}
+    for (transport, cipher, pair, metric), v in list(med.items()):
+        if metric in ("tcp1_mbps", "tcp4_mbps"):
+            b = bound.get((cipher, 1400), 0)
+            if b > 0:
+                key = (transport, cipher, pair, metric.replace("_mbps", "_bound_pct"))
+                med[key] = 100 * v * 1e6 / 8 / b
+                values[key] = [100 * x * 1e6 / 8 / b for x in values[(transport, cipher, pair, metric)]]
+    for (transport, cipher, pair, metric), v in sorted(med.items()):
+        base = med.get((transport, cipher, "ovpn", metric))
+        ratio = v / base if base not in (None, 0) and metric in METRICS and metric != "failed" else None
+        rows.append({
+            "transport": transport, "cipher": cipher, "pair": pair, "metric": metric,
+            "median": round(v, 3), "unit": METRICS.get(metric, ("", "", None))[1],
+            "ratio_to_openvpn": None if ratio is None else round(ratio, 3),
+            "n": len(values[(transport, cipher, pair, metric)]),
+            "values": [round(x, 3) for x in values[(transport, cipher, pair, metric)]],
+        })
+    return rows
+
+
+def table(rows, bound, meta):
+    by = {(r["transport"], r["cipher"], r["pair"], r["metric"]): r for r in rows}
+    groups = sorted({(r["transport"], r["cipher"]) for r in rows}, key=lambda g: (g[0] != "udp", g[1]))
+    pairs = [p for p in PAIRS if any(r["pair"] == p for r in rows)]
+    out = []
+    out.append(f"wirebridge vs openvpn: {meta['cores']} cores ({meta['cpu']}), kernel {meta['kernel']}, "
+               f"{meta['openvpn']}, {meta['reps']} rep(s) x {meta['duration_s']} s, medians; "
+               f"load {meta['loadavg_start']} -> {meta['loadavg_end']}")
+    ciphers = sorted({c for c, _ in bound})
+    for c in ciphers:
+        sizes = ", ".join(f"{s} B {bound[(c, s)] * 8 / 1e9:.2f} Gbit/s" for s in (1024, 1400, 8192) if (c, s) in bound)
+        out.append(f"openssl speed -evp {c.lower()} (one core): {sizes}")
+    out.append("cells: median (ratio to openvpn<->openvpn)")
+    w0 = max(len(f"{m[0]} [{m[1]}]") for m in METRICS.values()) + 1
+    for transport, cipher in groups:
+        out.append("")
+        out.append(f"== {transport.upper()} transport, {cipher}")
+        out.append(f"{'':{w0}}" + "".join(f"{PAIR_LABEL[p]:>22}" for p in pairs))
+        for metric, (label, unit, _) in METRICS.items():
+            cells = []
+            for p in pairs:
+                r = by.get((transport, cipher, p, metric))
+                if r is None:
+                    cells.append("-")
+                elif p == "ovpn" or r["ratio_to_openvpn"] is None:
+                    cells.append(fmt(r["median"]))
+                else:
+                    cells.append(f"{fmt(r['median'])} ({r['ratio_to_openvpn']:.2f}x)")
+            if all(c == "-" for c in cells) or (metric == "failed" and all(c in ("-", "0.00") for c in cells)):
+                continue
+            name = f"{label} [{unit}]" if unit else label
+            out.append(f"{name:{w0}}" + "".join(f"{c:>22}" for c in cells))
+    return "\n".join(out) + "\n"
+
+
+def plot(rows, prefix, meta):
+    """A 2x2 PNG: TCP 1 stream, TCP 4 streams, UDP 64-byte pps, CPU s/GB; bars per pair."""
+    by = {(r["transport"], r["cipher"], r["pair"], r["metric"]): r["median"] for r in rows}
+    groups = sorted({(r["transport"], r["cipher"]) for r in rows}, key=lambda g: (g[0] != "udp", g[1]))
+    pairs = [p for p in PAIRS if any(r["pair"] == p for r in rows)]
+    panels = [("tcp1_mbps", "TCP 1 stream (Mbit/s)"), ("tcp4_mbps", "TCP 4 streams (Mbit/s)"),
+              ("udp64_pps", "UDP 64-byte packets/s received"), ("tcp1_cpu_s_per_gb", "CPU s per GB, TCP 1 stream")]
+    script = [
+        "set terminal pngcairo size 1400,900 font 'sans,10'",
+        f"set output '{prefix}.png'",
+        "set datafile missing '-'",
+        "set style data histogram",
+        "set style histogram clustered gap 1",
+        "set style fill solid 0.85 border -1",
+        "set boxwidth 0.9",
+        "set grid ytics",
+        "set yrange [0:*]",
+        "set key top left",
+        f"set multiplot layout 2,2 title 'wirebridge vs stock openvpn, {meta['cores']} cores, "
+        f"{meta['reps']} rep(s) x {meta['duration_s']} s, medians ({meta['timestamp']})'",
+    ]
+    for metric, title in panels:
+        data = f"{prefix}.{metric}.dat"
+        with open(data, "w") as f:
+            f.write("config " + " ".join(f'"{PAIR_LEGEND[p]}"' for p in pairs) + "\n")
+            for transport, cipher in groups:
+                vals = [by.get((transport, cipher, p, metric)) for p in pairs]
+                f.write(f'"{transport}/{cipher}" ' + " ".join("-" if v is None else f"{v:g}" for v in vals) + "\n")
+        script.append(f"set title '{title}'")
+        script.append(f"plot for [i=2:{len(pairs) + 1}] '{data}' using i:xtic(1) title columnhead(i)")
+    script.append("unset multiplot")
+    with open(f"{prefix}.gp", "w") as f:
+        f.write("\n".join(script) + "\n")
+    r = subprocess.run(["gnuplot", f"{prefix}.gp"], capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        sys.stderr.write(f"gnuplot failed: {r.stderr}\n")
+        return False
+    return True
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--raw", required=True)
+    ap.add_argument("--openssl", required=True)
+    ap.add_argument("--meta", required=True)
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args()
+    values = load_raw(a.raw)
+    bound = load_openssl(a.openssl)
+    with open(a.meta) as f:
+        meta = json.load(f)
+    rows = build(values, bound)
+    text = table(rows, bound, meta)
+    sys.stdout.write(text)
+    with open(f"{a.out}.txt", "w") as f:
+        f.write(text)
+    with open(f"{a.out}.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["transport", "cipher", "pair", "metric", "median", "unit", "ratio_to_openvpn", "n", "values"])
+        for r in rows:
+            w.writerow([r["transport"], r["cipher"], r["pair"], r["metric"], r["median"], r["unit"],
+                        "" if r["ratio_to_openvpn"] is None else r["ratio_to_openvpn"], r["n"],
+                        " ".join(f"{x:g}" for x in r["values"])])
+    openssl = [{"cipher": c, "bytes": s, "bytes_per_s": v} for (c, s), v in sorted(bound.items())]
+    with open(f"{a.out}.json", "w") as f:
+        json.dump({"meta": meta, "openssl_speed": openssl, "results": rows}, f, indent=1)
+    ok = plot(rows, a.out, meta)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
