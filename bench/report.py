@@ -28,23 +28,23 @@ PAIR_LEGEND = {
     "wbclient": "wirebridge client, openvpn server",
     "wbserver": "openvpn client, wirebridge server",
 }
-# metric: (label, unit, higher is better)
+# metric: (label, unit, higher is better; None: no ratio is shown, a ratio of losses means little)
 METRICS = {
     "tcp1_mbps": ("TCP 1 stream", "Mbit/s", True),
     "tcp4_mbps": ("TCP 4 streams", "Mbit/s", True),
     "tcp1_bound_pct": ("TCP 1 / openssl", "%", True),
     "tcp4_bound_pct": ("TCP 4 / openssl", "%", True),
     "udp64_pps": ("UDP 64 B", "pps", True),
-    "udp64_loss_pct": ("UDP 64 B loss", "%", False),
+    "udp64_loss_pct": ("UDP 64 B loss", "%", None),
     "udp1400_pps": ("UDP 1400 B", "pps", True),
-    "udp1400_loss_pct": ("UDP 1400 B loss", "%", False),
+    "udp1400_loss_pct": ("UDP 1400 B loss", "%", None),
     "tcp1_cpu_s_per_gb": ("CPU/GB, TCP 1", "s/GB", False),
     "tcp4_cpu_s_per_gb": ("CPU/GB, TCP 4", "s/GB", False),
-    "tcp4_vpn_cores": ("VPN cores, TCP 4", "cores", None),
+    "tcp4_vpn_cores": ("VPN cores, TCP 4", "cores", False),
     "ping_avg_ms": ("ping avg, loaded", "ms", False),
     "ping_p99_ms": ("ping p99, loaded", "ms", False),
-    "ping_lost": ("pings lost /100", "", False),
-    "failed": ("failed reps", "", False),
+    "ping_lost": ("pings lost /100", "", None),
+    "failed": ("failed reps", "", None),
 }
 
 
@@ -90,7 +90,7 @@ def build(values, bound):
                 values[key] = [100 * x * 1e6 / 8 / b for x in values[(transport, cipher, pair, metric)]]
     for (transport, cipher, pair, metric), v in sorted(med.items()):
         base = med.get((transport, cipher, "ovpn", metric))
-        ratio = v / base if base not in (None, 0) and metric in METRICS and metric != "failed" else None
+        ratio = v / base if base not in (None, 0) and METRICS.get(metric, ("", "", None))[2] is not None else None
         rows.append({
             "transport": transport, "cipher": cipher, "pair": pair, "metric": metric,
             "median": round(v, 3), "unit": METRICS.get(metric, ("", "", None))[1],
