@@ -182,6 +182,7 @@ impls_of() {
         wb) SERVER_IMPL=wirebridge CLIENT_IMPL=wirebridge ;;
         wbclient) SERVER_IMPL=openvpn CLIENT_IMPL=wirebridge ;;
         wbserver) SERVER_IMPL=wirebridge CLIENT_IMPL=openvpn ;;
+        plain) SERVER_IMPL=none CLIENT_IMPL=none ;;  # no VPN: iperf3 straight over the veth
         *) return 1 ;;
     esac
 }
@@ -190,19 +191,30 @@ client_tun_ip() { inb ip -4 -o addr show dev "$TAP_C" 2>/dev/null | awk '{print 
 have_client_ip() { [ -n "$(client_tun_ip)" ]; }
 listening() { ip netns exec "$1" ss -ltnH "sport = :$2" | grep -q LISTEN; }
 
-# bring_up PAIR: namespaces, both peers, tunnel with a pushed address, ping across, iperf3 server.
+# bring_up PAIR: namespaces, both peers, tunnel with a pushed address, ping across, iperf3 server
+# on TARGET_IP (the server's TAP address; the veth address for the pair "plain").
 bring_up() {
     impls_of "$1" || return 1
     setup_underlay || return 1
+    if [ "$SERVER_IMPL" = none ]; then
+        TARGET_IP=$SERVER_IP
+        start_iperf3_server
+        return
+    fi
+    TARGET_IP=$TUN_SERVER_IP
     if [ "$SERVER_IMPL" = openvpn ]; then start_openvpn_server; else start_wirebridge_server; fi || return 1
     if [ "$CLIENT_IMPL" = openvpn ]; then start_openvpn_client; else start_wirebridge_client; fi || return 1
     wait_for 40 "the client's TAP to get its pushed 10.94.0.x address" have_client_ip || return 1
     CLIENT_TUN_IP=$(client_tun_ip)
     wait_for 20 "ping client -> server through the tunnel" inb ping -c1 -W1 $TUN_SERVER_IP || return 1
-    ip netns exec "$NS_A" iperf3 -s -B $TUN_SERVER_IP -p $IPERF_PORT > "$LOGS/iperf3-server.log" 2>&1 &
+    start_iperf3_server
+}
+
+start_iperf3_server() {
+    ip netns exec "$NS_A" iperf3 -s -B "$TARGET_IP" -p $IPERF_PORT > "$LOGS/iperf3-server.log" 2>&1 &
     PIDS+=($!)
     IPERF_PID=$!
-    wait_for 10 "iperf3 server on $TUN_SERVER_IP:$IPERF_PORT" listening "$NS_A" $IPERF_PORT || return 1
+    wait_for 10 "iperf3 server on $TARGET_IP:$IPERF_PORT" listening "$NS_A" $IPERF_PORT
 }
 
 # cpu_ticks PID...: utime+stime of whole processes (all threads), in clock ticks.

@@ -4,7 +4,7 @@
 #
 # Each measurement appends rows "rep,pair,transport,cipher,metric,value" to $RAW through emit;
 # report.py takes the medians. Globals set by the caller: REP PAIR PROTO CIPHER DURATION RAW LOGS
-# SERVER_PID CLIENT_PID.
+# SERVER_PID CLIENT_PID (empty for the pair "plain", which has no VPN processes) TARGET_IP.
 
 CLK_TCK=$(getconf CLK_TCK)
 
@@ -14,7 +14,7 @@ emit() { printf '%s,%s,%s,%s,%s,%s\n' "$REP" "$PAIR" "$PROTO" "$CIPHER" "$1" "$2
 iperf3_client() {
     local json=$1
     shift
-    inb timeout $((DURATION + 25)) iperf3 -c $TUN_SERVER_IP -p $IPERF_PORT --connect-timeout 5000 \
+    inb timeout $((DURATION + 25)) iperf3 -c "$TARGET_IP" -p $IPERF_PORT --connect-timeout 5000 \
         -t "$DURATION" -J "$@" > "$json" 2> "$json.err"
     local rc=$?
     [ $rc = 0 ] || log "iperf3 $* failed (rc $rc): $(jq -r '.error // empty' "$json" 2>/dev/null) $(head -c 300 "$json.err")"
@@ -32,6 +32,7 @@ measure_tcp() {
     secs=$(jq '.end.sum_received.seconds' "$json")
     [ "${bytes:-0}" != 0 ] && [ "$bytes" != null ] || { log "tcp$n: no bytes received"; return 1; }
     emit "tcp${n}_mbps" "$(awk -v b="$bytes" -v s="$secs" 'BEGIN { printf "%.1f", b * 8 / s / 1e6 }')"
+    [ -n "$SERVER_PID" ] || return 0
     emit "tcp${n}_cpu_s_per_gb" "$(awk -v t=$((c1 - c0)) -v hz="$CLK_TCK" -v b="$bytes" \
         'BEGIN { printf "%.3f", t / hz / (b / 1e9) }')"
     emit "tcp${n}_vpn_cores" "$(awk -v t=$((c1 - c0)) -v hz="$CLK_TCK" -v s="$secs" \
@@ -55,12 +56,12 @@ measure_udp() {
 measure_ping_under_load() {
     local out="$LOGS/ping.r$REP.txt" json="$LOGS/load.r$REP.json" dur
     dur=$((DURATION < 4 ? 4 : DURATION))
-    inb timeout $((dur + 25)) iperf3 -c $TUN_SERVER_IP -p $IPERF_PORT --connect-timeout 5000 -t "$dur" -J \
+    inb timeout $((dur + 25)) iperf3 -c "$TARGET_IP" -p $IPERF_PORT --connect-timeout 5000 -t "$dur" -J \
         > "$json" 2>&1 &
     local load=$!
     # The stream needs a moment to fill the queues; until then the pings would measure an idle link.
     sleep 1
-    inb timeout 20 ping -n -c 100 -i 0.01 -W 1 $TUN_SERVER_IP > "$out" 2>&1
+    inb timeout 20 ping -n -c 100 -i 0.01 -W 1 "$TARGET_IP" > "$out" 2>&1
     wait $load
     local stats
     stats=$(sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' "$out" | sort -g | awk '

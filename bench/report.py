@@ -15,18 +15,20 @@ import subprocess
 import sys
 from collections import defaultdict
 
-PAIRS = ["ovpn", "wb", "wbclient", "wbserver"]
+PAIRS = ["ovpn", "wb", "wbclient", "wbserver", "plain"]
 PAIR_LABEL = {
     "ovpn": "openvpn<->openvpn",
     "wb": "wb<->wb",
     "wbclient": "wb(c)->ovpn(s)",
     "wbserver": "ovpn(c)->wb(s)",
+    "plain": "bare veth",
 }
 PAIR_LEGEND = {
     "ovpn": "openvpn <-> openvpn",
     "wb": "wirebridge <-> wirebridge",
     "wbclient": "wirebridge client, openvpn server",
     "wbserver": "openvpn client, wirebridge server",
+    "plain": "bare veth, no VPN",
 }
 # metric: (label, unit, higher is better; None: no ratio is shown, a ratio of losses means little)
 METRICS = {
@@ -137,14 +139,22 @@ def table(rows, bound, meta):
 
 
 def plot(rows, prefix, meta):
-    """A 2x2 PNG: TCP 1 stream, TCP 4 streams, UDP 64-byte pps, CPU s/GB; bars per pair."""
+    """A 2x2 PNG: TCP 1 stream, TCP 4 streams, UDP 64-byte pps, CPU s/GB; bars per VPN pair (the bare
+    veth, an order of magnitude higher, would flatten every other bar: it is in the table only)."""
+    rows = [r for r in rows if r["pair"] != "plain"]
     by = {(r["transport"], r["cipher"], r["pair"], r["metric"]): r["median"] for r in rows}
     groups = sorted({(r["transport"], r["cipher"]) for r in rows}, key=lambda g: (g[0] != "udp", g[1]))
     pairs = [p for p in PAIRS if any(r["pair"] == p for r in rows)]
     panels = [("tcp1_mbps", "TCP 1 stream (Mbit/s)"), ("tcp4_mbps", "TCP 4 streams (Mbit/s)"),
-              ("udp64_pps", "UDP 64-byte packets/s received"), ("tcp1_cpu_s_per_gb", "CPU s per GB, TCP 1 stream")]
+              ("udp64_pps", "UDP 64-byte packets/s received"), ("tcp1_cpu_s_per_gb", "CPU s per GB, TCP 1 stream"),
+              ("udp1400_pps", "UDP 1400-byte packets/s received"), ("ping_p99_ms", "ping p99 under TCP load (ms)")]
+    # Only the panels this run measured (--metrics), at most four.
+    panels = [p for p in panels if any(k[3] == p[0] for k in by)][:4]
+    if not panels:
+        sys.stderr.write("plot: nothing to plot\n")
+        return False
     script = [
-        "set terminal pngcairo size 1400,900 font 'sans,10'",
+        f"set terminal pngcairo size {700 * min(len(panels), 2)},{450 * ((len(panels) + 1) // 2)} font 'sans,10'",
         f"set output '{prefix}.png'",
         "set datafile missing '-'",
         "set style data histogram",
@@ -154,7 +164,7 @@ def plot(rows, prefix, meta):
         "set grid ytics",
         "set yrange [0:*]",
         "set key top left",
-        f"set multiplot layout 2,2 title 'wirebridge vs stock openvpn, {meta['cores']} cores, "
+        f"set multiplot layout {(len(panels) + 1) // 2},{min(len(panels), 2)} title 'wirebridge vs stock openvpn, {meta['cores']} cores, "
         f"{meta['reps']} rep(s) x {meta['duration_s']} s, medians ({meta['timestamp']})'",
     ]
     for metric, title in panels:
