@@ -1,0 +1,198 @@
+// TapWriter: GRO in userspace: runs of TCP segments written to the TAP as one GSO super-frame.
+#include "io/tap_writer.hpp"
+
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "io/gso_splitter.hpp"
+
+namespace wirebridge::io {
+
+namespace {
+
+constexpr std::uint8_t kTcpAck = 0x10, kTcpPsh = 0x08;
+constexpr std::size_t kMaxSegments = 64;
+// IPv4's total length is 16 bits; keep every merged frame under it with room for headers.
+constexpr std::size_t kMaxMerged = 65535 - 256;
+
+std::uint16_t get_be16(const std::uint8_t* p) { return static_cast<std::uint16_t>(p[0] << 8 | p[1]); }
+std::uint32_t get_be32(const std::uint8_t* p) {
+    return std::uint32_t{p[0]} << 24 | std::uint32_t{p[1]} << 16 | std::uint32_t{p[2]} << 8 | p[3];
+}
+void put_be16(std::uint8_t* p, std::uint16_t v) {
+    p[0] = static_cast<std::uint8_t>(v >> 8);
+    p[1] = static_cast<std::uint8_t>(v);
+}
+void put_host16(std::uint8_t* p, std::size_t v) {
+    const auto h = static_cast<std::uint16_t>(v);
+    std::memcpy(p, &h, 2);
+}
+
+// The pseudo-header sum for a TCP segment of tcp_len bytes (addresses from the IP header at ip).
+std::uint16_t pseudo_sum(const std::uint8_t* ip, bool ipv6, std::size_t tcp_len) {
+    const std::uint32_t extra = 6 + static_cast<std::uint32_t>(tcp_len);
+    if (!ipv6) return ones_complement_sum(std::span<const std::uint8_t>(ip + 12, 8), extra);
+    return ones_complement_sum(std::span<const std::uint8_t>(ip + 8, 32), extra);
+}
+
+}  // namespace
+
+TapWriter::TapWriter(TapDevice& tap, unsigned queue) : tap_(tap), queue_(queue), super_(kMaxSuperFrame) {}
+
+bool TapWriter::parse(std::span<const std::uint8_t> f, Segment& s) const {
+    const std::size_t size = f.size();
+    if (size < 14 + 20 + 20) return false;
+    std::size_t l3 = 12;
+    std::uint16_t type = get_be16(f.data() + l3);
+    if (type == 0x8100) {
+        l3 += 4;
+        type = get_be16(f.data() + l3);
+    }
+    l3 += 2;
+    const std::uint8_t* ip = f.data() + l3;
+    std::size_t l4;
+    if (type == 0x0800) {
+        // No options, no fragments, no Ethernet padding: the common bulk-data segment.
+        if (l3 + 20 > size || ip[0] != 0x45 || ip[9] != 6 || (get_be16(ip + 6) & 0x3fff) != 0) return false;
+        if (get_be16(ip + 2) != size - l3) return false;
+        if (ones_complement_sum(std::span<const std::uint8_t>(ip, 20)) != 0xffff) return false;
+        l4 = l3 + 20;
+        s.ipv6 = false;
+    } else if (type == 0x86dd) {
+        if (l3 + 40 > size || (ip[0] >> 4) != 6 || ip[6] != 6 || get_be16(ip + 4) != size - l3 - 40) return false;
+        l4 = l3 + 40;
+        s.ipv6 = true;
+    } else {
+        return false;
+    }
+    if (l4 + 20 > size) return false;
+    const std::uint8_t* tcp = f.data() + l4;
+    const std::size_t doff = static_cast<std::size_t>(tcp[12] >> 4) * 4;
+    if (doff < 20 || l4 + doff >= size) return false;  // a segment with no payload never merges
+    const std::uint8_t flags = tcp[13];
+    if ((flags & ~kTcpPsh) != kTcpAck) return false;
+    const std::size_t tcp_len = size - l4;
+    if (ones_complement_sum(std::span<const std::uint8_t>(tcp, tcp_len), pseudo_sum(ip, s.ipv6, tcp_len)) != 0xffff)
+        return false;  // written as it is: the kernel counts and drops it
+    s.l3 = l3;
+    s.l4 = l4;
+    s.hdr = l4 + doff;
+    s.payload = size - s.hdr;
+    s.seq = get_be32(tcp + 4);
+    s.flags = flags;
+    return true;
+}
+
+bool TapWriter::can_merge(std::span<const std::uint8_t> f, const Segment& s) const {
+    if (len_ == 0 || closed_ || segs_ >= kMaxSegments) return false;
+    if (s.ipv6 != first_.ipv6 || s.l3 != first_.l3 || s.hdr != first_.hdr) return false;
+    if (s.seq != next_seq_ || s.payload > first_.payload) return false;
+    if (len_ - kVnetHeaderSize + s.payload > kMaxMerged) return false;
+    const std::uint8_t* p = super_.data() + kVnetHeaderSize;
+    const std::uint8_t* q = f.data();
+    if (std::memcmp(p, q, s.l3) != 0) return false;  // MACs, VLAN tag, ethertype
+    const std::uint8_t* pi = p + s.l3;
+    const std::uint8_t* qi = q + s.l3;
+    if (!s.ipv6) {
+        // TOS, DF, TTL, protocol, addresses; without DF the ids must count up as GRO requires.
+        if (pi[1] != qi[1] || pi[8] != qi[8] || std::memcmp(pi + 12, qi + 12, 8) != 0) return false;
+        const bool df = (get_be16(qi + 6) & 0x4000) != 0;
+        if (df != ((get_be16(pi + 6) & 0x4000) != 0)) return false;
+        if (!df && get_be16(qi + 4) != static_cast<std::uint16_t>(get_be16(pi + 4) + segs_)) return false;
+    } else {
+        if (std::memcmp(pi, qi, 4) != 0 || pi[7] != qi[7] || std::memcmp(pi + 8, qi + 8, 32) != 0) return false;
+    }
+    // Ports, ACK number, header length, window and options equal; flags were checked in parse().
+    const std::uint8_t* pt = p + s.l4;
+    const std::uint8_t* qt = q + s.l4;
+    return std::memcmp(pt, qt, 4) == 0 && std::memcmp(pt + 8, qt + 8, 5) == 0 && std::memcmp(pt + 14, qt + 14, 2) == 0 &&
+           std::memcmp(pt + 20, qt + 20, s.hdr - s.l4 - 20) == 0;
+}
+
+void TapWriter::start(std::span<const std::uint8_t> f, const Segment& s) {
+    std::memset(super_.data(), 0, kVnetHeaderSize);
+    std::memcpy(super_.data() + kVnetHeaderSize, f.data(), f.size());
+    len_ = kVnetHeaderSize + f.size();
+    first_ = s;
+    segs_ = 1;
+    next_seq_ = s.seq + static_cast<std::uint32_t>(s.payload);
+    closed_ = (s.flags & kTcpPsh) != 0;
+}
+
+void TapWriter::append(std::span<const std::uint8_t> f, const Segment& s) {
+    std::memcpy(super_.data() + len_, f.data() + s.hdr, s.payload);
+    len_ += s.payload;
+    ++segs_;
+    next_seq_ += static_cast<std::uint32_t>(s.payload);
+    if (s.flags & kTcpPsh) super_[kVnetHeaderSize + first_.l4 + 13] |= kTcpPsh;
+    closed_ = s.payload < first_.payload || (s.flags & kTcpPsh) != 0;
+}
+
+Result<void> TapWriter::write_raw(const std::uint8_t* data, std::size_t len) {
+    ++counters_.writes;
+    const ssize_t n = ::write(tap_.fd(queue_), data, len);
+    if (n >= 0) return {};
+    // A full queue or a frame the kernel refuses is a lost frame, as on a lossy link.
+    if (errno == EAGAIN || errno == EINTR || errno == EINVAL || errno == ENOBUFS) return {};
+    return fail_errno("write to " + tap_.name());
+}
+
+Result<void> TapWriter::flush() {
+    if (len_ == 0) return {};
+    std::uint8_t* h = super_.data();
+    std::uint8_t* frame = h + kVnetHeaderSize;
+    const std::size_t frame_len = len_ - kVnetHeaderSize;
+    if (segs_ > 1) {
+        std::uint8_t* ip = frame + first_.l3;
+        std::uint8_t* tcp = frame + first_.l4;
+        if (!first_.ipv6) {
+            put_be16(ip + 2, static_cast<std::uint16_t>(frame_len - first_.l3));
+            put_be16(ip + 10, 0);
+            put_be16(ip + 10, static_cast<std::uint16_t>(~ones_complement_sum(std::span<const std::uint8_t>(ip, 20))));
+        } else {
+            put_be16(ip + 4, static_cast<std::uint16_t>(frame_len - first_.l4));
+        }
+        // CHECKSUM_PARTIAL: the field holds the pseudo-header sum; the segments were verified above.
+        put_be16(tcp + 16, pseudo_sum(ip, first_.ipv6, frame_len - first_.l4));
+        h[0] = 1;                         // VIRTIO_NET_HDR_F_NEEDS_CSUM
+        h[1] = first_.ipv6 ? 4 : 1;       // VIRTIO_NET_HDR_GSO_TCPV6 / TCPV4
+        put_host16(h + 2, first_.hdr);    // hdr_len
+        put_host16(h + 4, first_.payload);  // gso_size: every segment but the last had this size
+        put_host16(h + 6, first_.l4);     // csum_start
+        put_host16(h + 8, 16);            // csum_offset: TCP checksum
+        counters_.merged += segs_;
+    }
+    const std::size_t len = len_;
+    len_ = 0;
+    segs_ = 0;
+    return write_raw(h, len);
+}
+
+Result<void> TapWriter::write_frame(std::span<const std::uint8_t> frame) {
+    if (!tap_.offload()) {
+        ++counters_.writes;
+        auto r = tap_.write_frame(frame, queue_);
+        if (!r) return fail(r.error());
+        return {};
+    }
+    Segment s;
+    if (parse(frame, s)) {
+        if (can_merge(frame, s)) {
+            append(frame, s);
+            return {};
+        }
+        if (auto r = flush(); !r) return r;
+        start(frame, s);
+        return {};
+    }
+    if (auto r = flush(); !r) return r;
+    ++counters_.writes;
+    auto r = tap_.write_frame(frame, queue_);
+    if (!r) return fail(r.error());
+    return {};
+}
+
+}  // namespace wirebridge::io

@@ -1,0 +1,67 @@
+// TapWriter: frames to a TAP queue, consecutive TCP segments of one flow merged into one GSO write.
+//
+// The receive-side twin of TapReader. A batch of decrypted frames usually holds runs of segments
+// of the same TCP flow; instead of one write() and one trip through the kernel's receive path per
+// segment, a run becomes one super-frame written with a virtio-net header (GSO TCPV4/TCPV6,
+// NEEDS_CSUM), as a virtio NIC hands the guest GRO'd packets. What may merge follows the kernel's
+// own GRO rules (same addresses, ports, ACK, window and options; sequence numbers contiguous;
+// equal-size segments with only the last one shorter; no flags but ACK, PSH ending a run), and
+// every segment's TCP checksum is verified before it merges, because the merged frame's checksum is
+// left for the kernel to trust. Anything else is written as it is, after what is pending, so the
+// order of frames never changes.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "common/result.hpp"
+#include "io/fd.hpp"
+#include "io/tap_device.hpp"
+
+namespace wirebridge::io {
+
+class TapWriter {
+public:
+    // Merging only happens when the TAP has offloads on (TapDevice::enable_offload).
+    TapWriter(TapDevice& tap, unsigned queue = 0);
+
+    // Queues or writes one frame. A frame the kernel refuses is dropped like on a lossy link;
+    // only errors that make the TAP unusable are returned.
+    Result<void> write_frame(std::span<const std::uint8_t> frame);
+    // Writes what is pending. Call at the end of every batch (before waiting for more input).
+    Result<void> flush();
+
+    struct Counters {
+        std::uint64_t writes = 0;  // write() calls
+        std::uint64_t merged = 0;  // frames that went out inside a super-frame
+    };
+    const Counters& counters() const { return counters_; }
+
+private:
+    // Where a mergeable TCP segment's parts are, from parse().
+    struct Segment {
+        bool ipv6 = false;
+        std::size_t l3 = 0, l4 = 0, hdr = 0, payload = 0;
+        std::uint32_t seq = 0;
+        std::uint8_t flags = 0;
+    };
+    bool parse(std::span<const std::uint8_t> f, Segment& s) const;
+    bool can_merge(std::span<const std::uint8_t> f, const Segment& s) const;
+    void start(std::span<const std::uint8_t> f, const Segment& s);
+    void append(std::span<const std::uint8_t> f, const Segment& s);
+    Result<void> write_raw(const std::uint8_t* data, std::size_t len);
+
+    TapDevice& tap_;
+    unsigned queue_;
+    std::vector<std::uint8_t> super_;  // vnet header + pending frame
+    std::size_t len_ = 0;               // bytes of super_ in use, 0 = nothing pending
+    Segment first_;                     // the pending run's first segment
+    std::size_t segs_ = 0;
+    std::uint32_t next_seq_ = 0;
+    bool closed_ = false;               // the last merged segment was short or had PSH
+    Counters counters_;
+};
+
+}  // namespace wirebridge::io
