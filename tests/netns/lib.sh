@@ -1,0 +1,354 @@
+# shellcheck shell=bash
+# Shared helpers of the netns tests: run tag and scratch folder, namespaces and wiring, PKI,
+# appliance configs, agents, bounded waits, counting captures, status queries, leftover audit.
+#
+# The building blocks every test wires together (each test draws its own full topology):
+#
+#   LAN host ns $T-hN        appliance ns $T-N (hub, s1, s2, ...)          underlay ns $T-wan
+#  +-------------+  veth  +---------------------------------------+ veth +------------------+
+#  | ${T}e       |--------| ${T}l ─┐ bridge ${T}b (made by the agent) |------| ${T}pI ─ ${T}u   |
+#  | 10.77.0.x/24|        |        └ ${T}t TAP ─ wirebridge   ${T}w|      | (plain bridge)   |
+#  +-------------+        |          172.31.77.I/24 on ${T}w         |      +------------------+
+#                         +---------------------------------------+
+#
+# Everything a test makes carries the tag T (namespaces $T-*, interfaces ${T}*, files under
+# $WORK); the exit trap stops only the agents it started (by pid) and deletes only its own
+# namespaces. Needs root. WB_WIREBRIDGE names the binary under test (ctest sets it).
+
+set -euo pipefail
+
+: "${WB_WIREBRIDGE:?set WB_WIREBRIDGE to the wirebridge binary (ctest -L netns does)}"
+WB=$WB_WIREBRIDGE
+TEST=${TEST:-$(basename "$0" .sh)}
+T=${WBN_TAG:-wn$(($$ % 100000))}
+WORK=$(mktemp -d "/tmp/$T.XXXX")
+LAN=10.77.0          # the one LAN subnet every host and appliance is on (/24)
+WAN=172.31.77        # the underlay (/24); appliance I is $WAN.I, the hub is $WAN.1
+HUB_WAN=$WAN.1
+PORT=1194
+NSS=()               # namespaces made by this run
+declare -A PID=()    # agent name -> pid of its wirebridge
+declare -A CAP=()    # capture id -> pid
+FAILED=0
+
+log() { printf '[%s %s] %s\n' "$(date +%T)" "$TEST" "$*"; }
+# Logs of every agent, for a failure's context.
+dump_logs() {
+    local f
+    for f in "$WORK"/*.log; do
+        [ -f "$f" ] || continue
+        echo "---- last lines of $(basename "$f")"
+        tail -n 25 "$f"
+    done
+}
+die() {
+    log "FAIL: $*"
+    dump_logs
+    exit 1
+}
+# check DESCRIPTION CMD...: a check that does not stop the test; wbn_finish fails if any failed.
+check() {
+    local what=$1
+    shift
+    if "$@"; then
+        log "ok: $what"
+    else
+        log "FAIL: $what"
+        FAILED=$((FAILED + 1))
+    fi
+}
+# require DESCRIPTION CMD...: a check the rest of the test depends on.
+require() {
+    local what=$1
+    shift
+    "$@" || die "$what"
+    log "ok: $what"
+}
+wbn_finish() {
+    if [ "$FAILED" -ne 0 ]; then
+        log "$FAILED check(s) failed"
+        dump_logs
+        exit 1
+    fi
+    log "PASS"
+}
+
+# wait_for SECONDS CMD...: polls CMD every 0.2 s until it succeeds; fails when time runs out.
+wait_for() {
+    local limit=$1
+    shift
+    local end=$((SECONDS + limit))
+    until "$@" >/dev/null 2>&1; do
+        [ "$SECONDS" -lt "$end" ] || return 1
+        sleep 0.2
+    done
+}
+
+# wait_pid PID SECONDS: waits for one of our children to exit; its status, or 124 on timeout.
+wait_pid() {
+    local pid=$1 i rc=0
+    for ((i = 0; i < $2 * 10; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -0 "$pid" 2>/dev/null && return 124
+    wait "$pid" || rc=$?
+    return "$rc"
+}
+
+cleanup() {
+    set +e
+    local name pid ns
+    for name in "${!CAP[@]}"; do kill -TERM "${CAP[$name]}" 2>/dev/null; done
+    for name in "${!PID[@]}"; do kill -TERM "${PID[$name]}" 2>/dev/null; done
+    for name in "${!PID[@]}"; do
+        pid=${PID[$name]}
+        wait_pid "$pid" 5 >/dev/null 2>&1
+        kill -KILL "$pid" 2>/dev/null
+    done
+    for ns in "${NSS[@]}"; do
+        # Anything else still running in our own namespaces (a ping, a capture) goes with them.
+        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
+        ip netns del "$ns" 2>/dev/null
+    done
+    if [ -n "${WBN_KEEP:-}" ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- namespaces and wiring ------------------------------------------------------------------------
+on() {
+    local n=$1
+    shift
+    ip netns exec "$T-$n" "$@"
+}
+wbn_ns() {
+    ip netns add "$T-$1"
+    NSS+=("$T-$1")
+    ip -n "$T-$1" link set lo up
+}
+# The underlay: one plain bridge every appliance's ${T}w is wired to.
+wbn_underlay() {
+    wbn_ns wan
+    ip -n "$T-wan" link add "${T}u" type bridge
+    ip -n "$T-wan" link set "${T}u" up
+}
+# wbn_wan APPLIANCE INDEX: APPLIANCE's ${T}w on the underlay as $WAN.INDEX/24.
+wbn_wan() {
+    ip link add "${T}w" netns "$T-$1" type veth peer name "${T}p$2" netns "$T-wan"
+    ip -n "$T-wan" link set "${T}p$2" master "${T}u" up
+    ip -n "$T-$1" addr add "$WAN.$2/24" dev "${T}w"
+    # Room for a full frame plus tunnel overhead without fragmenting on the underlay.
+    ip -n "$T-$1" link set "${T}w" mtu 1600 up
+    ip -n "$T-wan" link set "${T}p$2" mtu 1600
+}
+# wbn_host HOST APPLIANCE IP [PORT]: LAN host ns HOST whose ${T}e (IP/24) is cabled to APPLIANCE's
+# PORT (default ${T}l), a port the appliance's config lists in bridge.ports (left down: the agent
+# brings it up).
+wbn_host() {
+    local port=${4:-${T}l}
+    wbn_ns "$1"
+    ip link add "${T}e" netns "$T-$1" type veth peer name "$port" netns "$T-$2"
+    ip -n "$T-$1" addr add "$3/24" dev "${T}e"
+    ip -n "$T-$1" link set "${T}e" up
+}
+mac_of() { ip -n "$T-$1" -j link show "$2" | jq -r '.[0].address'; }
+
+# --- PKI -------------------------------------------------------------------------------------------
+# wbn_pki NAME...: a CA, a serverAuth certificate for "hub", a clientAuth certificate for every
+# other NAME (its CN is NAME), and a tls-crypt key, all in $WORK.
+wbn_pki() {
+    local name eku
+    (
+        cd "$WORK"
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+            -subj "/CN=$T test CA" -keyout ca.key -out ca.crt \
+            -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+        for name in hub "$@"; do
+            eku=clientAuth
+            [ "$name" = hub ] && eku=serverAuth
+            openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=$name" \
+                -keyout "$name.key" -out "$name.csr" 2>/dev/null
+            printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyAgreement\nextendedKeyUsage=%s\n' \
+                "$eku" >"$name.ext"
+            openssl x509 -req -in "$name.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+                -extfile "$name.ext" -out "$name.crt" 2>/dev/null
+        done
+    ) || die "cannot make the test PKI"
+    "$WB" genkey tls-crypt "$WORK/tc.key" 2>/dev/null || die "wirebridge genkey tls-crypt failed"
+}
+
+# --- configs ---------------------------------------------------------------------------------------
+# wbn_hub_yaml CLIENT_TO_CLIENT [EXTRA_TUNNEL_LINES]: $WORK/hub.yaml, bridge ${T}b over ${T}l with
+# $LAN.250, listening on $HUB_WAN. EXTRA lines are added to the tunnel section (indented by 2).
+wbn_hub_yaml() {
+    cat >"$WORK/hub.yaml" <<EOF
+site: hub
+bridge: {name: ${T}b, ports: [${T}l], address: $LAN.250/24}
+tunnel:
+  role: server
+  proto: udp
+  local: $HUB_WAN:$PORT
+  device: ${T}t
+  pool: 10.200.77.0/24
+  join_bridge: true
+  ca: $WORK/ca.crt
+  cert: $WORK/hub.crt
+  key: $WORK/hub.key
+  tls_crypt: $WORK/tc.key
+  data_ciphers: [AES-256-GCM, CHACHA20-POLY1305]
+  keepalive: {interval: ${KEEPALIVE_INTERVAL:-2}, timeout: ${KEEPALIVE_TIMEOUT:-10}}
+  client_to_client: $1
+${2:-}
+control: {socket: $WORK/hub.sock}
+log: {level: ${LOG_LEVEL:-info}}
+EOF
+}
+# wbn_site_yaml NAME INDEX [PORTS]: $WORK/NAME.yaml for a site (client, certificate NAME) whose
+# bridge ${T}b has $LAN.(200+INDEX) and PORTS (default [${T}l]).
+wbn_site_yaml() {
+    cat >"$WORK/$1.yaml" <<EOF
+site: $1
+bridge: {name: ${T}b, ports: ${3:-[${T}l]}, address: $LAN.$((200 + $2))/24}
+tunnel:
+  role: client
+  proto: udp
+  remote: [$HUB_WAN:$PORT]
+  device: ${T}t
+  join_bridge: true
+  ca: $WORK/ca.crt
+  cert: $WORK/$1.crt
+  key: $WORK/$1.key
+  tls_crypt: $WORK/tc.key
+  data_ciphers: [AES-256-GCM, CHACHA20-POLY1305]
+  keepalive: {interval: ${KEEPALIVE_INTERVAL:-2}, timeout: ${KEEPALIVE_TIMEOUT:-10}}
+control: {socket: $WORK/$1.sock}
+log: {level: ${LOG_LEVEL:-info}}
+EOF
+}
+
+# --- agents ----------------------------------------------------------------------------------------
+# wbn_start NAME: runs wirebridge with $WORK/NAME.yaml in namespace $T-NAME (log $WORK/NAME.log).
+# Started as `ip netns exec ... &` so that $! is the agent itself (ip execs it).
+wbn_start() {
+    echo "==== start $(date +%T)" >>"$WORK/$1.log"
+    ip netns exec "$T-$1" "$WB" run -c "$WORK/$1.yaml" >>"$WORK/$1.log" 2>&1 &
+    PID[$1]=$!
+}
+# wbn_stop NAME [SIGNAL]: signals the agent (SIGTERM by default) and waits up to 10 s; the
+# agent's exit status is returned (124: it did not exit).
+wbn_stop() {
+    local pid=${PID[$1]} rc=0
+    kill "-${2:-TERM}" "$pid" 2>/dev/null || true
+    wait_pid "$pid" 10 || rc=$?
+    [ "$rc" = 124 ] || unset "PID[$1]"
+    return "$rc"
+}
+alive() { kill -0 "${PID[$1]}" 2>/dev/null; }
+# The agent of NAME has its TAP in its bridge (set-up done).
+bridged() { ip -n "$T-$1" -o link show master "${T}b" 2>/dev/null | grep -q "${T}t"; }
+# wbn_wait_bridged NAME...: every one of them set up within 20 s.
+wbn_wait_bridged() {
+    local n
+    for n in "$@"; do
+        wait_for 20 bridged "$n" || die "agent $n did not put its TAP in its bridge within 20 s"
+    done
+}
+
+# status NAME [--json]: the agent's `wirebridge status` through its control socket.
+status() { "$WB" status "${@:2}" -c "$WORK/$1.yaml"; }
+# hub_peers_up N: the hub lists N peers that have a cipher (their tunnels are up).
+hub_peers_up() {
+    [ "$(status hub --json | jq '[.peers[] | select(.cipher != "")] | length')" = "$1" ]
+}
+# site_up NAME: the site's status lists its server with a cipher.
+site_up() { [ "$(status "$1" --json | jq '[.peers[] | select(.cipher != "")] | length')" = 1 ]; }
+# hub_peer_of ADDRESS: the hub's status entry (JSON) of the peer whose real address is on ADDRESS.
+hub_peer_of() {
+    status hub --json | jq -c --arg a "$1:" '.peers[] | select(.real_address | startswith($a))'
+}
+# hub_macs_of ADDRESS: the MACs the hub learned behind the peer at ADDRESS, one a line.
+hub_macs_of() { hub_peer_of "$1" | jq -r '.macs[]'; }
+# hub_has_mac ADDRESS MAC: the hub lists MAC behind the peer at ADDRESS.
+hub_has_mac() { hub_macs_of "$1" | grep -qx "$2"; }
+
+# pings FROM_HOST IP: one ping answered within 1 s.
+pings() { on "$1" ping -c 1 -W 1 "$2" >/dev/null 2>&1; }
+# unreachable FROM_HOST IP: none of 5 pings (over about 3 s) is answered.
+unreachable() { ! on "$1" ping -c 5 -i 0.3 -W 1 "$2" >/dev/null 2>&1; }
+# reach FROM_HOST IP [SECONDS]: pings until one is answered (ARP may have to cross first).
+reach() { wait_for "${3:-20}" pings "$1" "$2"; }
+
+# --- captures that count ---------------------------------------------------------------------------
+# cap_start ID NS IFACE FILTER: captures the frames coming IN on IFACE of namespace $T-NS (one line
+# each, with MACs) until cap_stop; waits until tcpdump is listening.
+cap_start() {
+    ip netns exec "$T-$2" timeout -s INT 60 tcpdump -Q in -l -n -e -U --immediate-mode -i "$3" "$4" \
+        >"$WORK/cap.$1" 2>"$WORK/cap.$1.err" &
+    CAP[$1]=$!
+    wait_for 5 grep -q "listening on" "$WORK/cap.$1.err" || die "tcpdump $1 did not start: $(cat "$WORK/cap.$1.err")"
+}
+cap_stop() {
+    kill -INT "${CAP[$1]}" 2>/dev/null || true
+    wait_pid "${CAP[$1]}" 5 >/dev/null 2>&1 || true
+    unset "CAP[$1]"
+}
+# cap_count ID REGEX: how many captured lines match.
+cap_count() { grep -cE "$2" "$WORK/cap.$1" || true; }
+cap_has() { grep -qE "$2" "$WORK/cap.$1"; }
+
+# udp_send HOST DEST PORT PAYLOAD: one UDP datagram from HOST (broadcast and multicast allowed,
+# multicast leaves through the host's ${T}e).
+udp_send() {
+    on "$1" python3 - "$2" "$3" "$4" "$(ip -n "$T-$1" -4 -o addr show "${T}e" | awk '{sub(/\/.*/, "", $4); print $4}')" <<'EOF'
+import socket, sys
+dest, port, payload, src = sys.argv[1], int(sys.argv[2]), sys.argv[3].encode(), sys.argv[4]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(src))
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
+s.sendto(payload, (dest, port))
+EOF
+}
+
+# --- leftovers -------------------------------------------------------------------------------------
+# snapshot NS: the state of namespace $T-NS an agent must leave as it found it: its links (name,
+# admin state, master, MTU, MAC), addresses and firewall rules.
+snapshot() {
+    ip -n "$T-$1" -j link show | jq -c '.[] | {ifname, up: (.flags | index("UP") != null), master, mtu, address}'
+    ip -n "$T-$1" -j addr show | jq -c '.[] | {ifname, addr: [.addr_info[] | "\(.local)/\(.prefixlen)"]}'
+    on "$1" iptables-save 2>/dev/null | grep -v '^#' || true
+    on "$1" ip6tables-save 2>/dev/null | grep -v '^#' || true
+}
+# same_as_before NS FILE: the namespace's snapshot equals the one saved in FILE (differences shown).
+same_as_before() {
+    snapshot "$1" >"$2.after"
+    diff -u "$2" "$2.after"
+}
+# audit_gone: nothing of this run is left on the machine: no namespace, no interface in the root
+# namespace, no agent process (by pid) and no scratch file but ours.
+audit_gone() {
+    local ok=0 pid
+    for pid in "${PID[@]}"; do
+        kill -0 "$pid" 2>/dev/null && { echo "agent pid $pid still runs"; ok=1; }
+    done
+    ip netns list | grep -q "^$T-" && { echo "namespaces left: $(ip netns list | grep "^$T-" | tr '\n' ' ')"; ok=1; }
+    ip -o link show | grep -q ": ${T}" && { echo "interfaces left in the root namespace"; ok=1; }
+    pgrep -f -- "$WORK/" >/dev/null && { echo "processes still use $WORK: $(pgrep -af -- "$WORK/")"; ok=1; }
+    return "$ok"
+}
+# teardown_all: deletes this run's namespaces now (what the trap would do), for audit_gone.
+teardown_all() {
+    local ns pid
+    for ns in "${NSS[@]}"; do
+        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
+        ip netns del "$ns" 2>/dev/null || true
+    done
+    NSS=()
+}
+
+# --- small predicates for check/require ------------------------------------------------------------
+has_line() { grep -qxF -- "$2" <<<"$1"; }      # TEXT LINE: TEXT has LINE as a whole line
+lacks_line() { ! has_line "$@"; }
+matches() { grep -qE -- "$2" <<<"$1"; }       # TEXT REGEX
+no_link() { ! ip -n "$T-$1" link show "$2" >/dev/null 2>&1; }
