@@ -87,9 +87,9 @@ check "hH reaches h1 again within the keepalive timeout" reach hH "${ip_of[h1]}"
 check "h1 reaches h3 again within the keepalive timeout" reach h1 "${ip_of[h3]}" $((KEEPALIVE_TIMEOUT - (SECONDS - restarted) + 1))
 log "h1 is back $((SECONDS - restarted)) s after the restart"
 
-rc1=0 rc2=0
-wait "$bg1" || rc1=$?
-wait "$bg2" || rc2=$?
+
+wait "$bg1" || true  # ping fails on loss: the summary below says it
+wait "$bg2" || true
 tail -n 2 "$WORK/ping.h2-h3" "$WORK/ping.h3-hH"
 check "h2 -> h3 lost no ping during s1's outage" matches "$(cat "$WORK/ping.h2-h3")" " 0% packet loss"
 check "h3 -> hH lost no ping during s1's outage" matches "$(cat "$WORK/ping.h3-hH")" " 0% packet loss"
