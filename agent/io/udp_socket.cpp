@@ -1,15 +1,23 @@
-// UdpSocket: SO_REUSEPORT, recvmmsg/sendmmsg over a preallocated DatagramBatch.
+// UdpSocket: SO_REUSEPORT, recvmmsg/sendmmsg over a preallocated DatagramBatch, UDP GSO for runs.
 #include "io/udp_socket.hpp"
 
 #include <netinet/in.h>
+#include <netinet/udp.h>
 
 #include <cerrno>
 #include <cstring>
 
 namespace wirebridge::io {
 
+namespace {
+// The kernel's limits for one UDP GSO send (UDP_MAX_SEGMENTS, and the 64 KB IP datagram).
+constexpr std::size_t kGsoMaxSegments = 64;
+constexpr std::size_t kGsoMaxBytes = 65000;
+}  // namespace
+
 DatagramBatch::DatagramBatch(std::size_t count, std::size_t buffer_size)
-    : buffer_size_(buffer_size), storage_(count * buffer_size), iovs_(count), peers_(count), msgs_(count) {
+    : buffer_size_(buffer_size), storage_(count * buffer_size), iovs_(count), peers_(count), msgs_(count),
+      gso_msgs_(count), gso_ctl_(count), gso_first_(count + 1) {
     for (std::size_t i = 0; i < count; ++i) {
         iovs_[i] = iovec{slot(i), buffer_size_};
         msgs_[i] = mmsghdr{};
@@ -26,6 +34,46 @@ void DatagramBatch::prepare_receive() {
         msgs_[i].msg_hdr.msg_flags = 0;
         msgs_[i].msg_len = 0;
     }
+}
+
+std::size_t DatagramBatch::build_gso(std::size_t from) {
+    std::size_t groups = 0;
+    std::size_t i = from;
+    while (i < filled_) {
+        const std::size_t seg = iovs_[i].iov_len;
+        std::size_t j = i + 1;
+        std::size_t bytes = seg;
+        // A run: same peer, every datagram `seg` long except a shorter last one.
+        while (j < filled_ && j - i < kGsoMaxSegments && iovs_[j].iov_len <= seg && bytes + iovs_[j].iov_len <= kGsoMaxBytes &&
+               msgs_[j].msg_hdr.msg_namelen == msgs_[i].msg_hdr.msg_namelen &&
+               std::memcmp(&peers_[j].storage, &peers_[i].storage, msgs_[i].msg_hdr.msg_namelen) == 0) {
+            bytes += iovs_[j].iov_len;
+            const bool last = iovs_[j].iov_len < seg;
+            ++j;
+            if (last) break;
+        }
+        mmsghdr& m = gso_msgs_[groups];
+        m = mmsghdr{};
+        m.msg_hdr.msg_name = msgs_[i].msg_hdr.msg_name;
+        m.msg_hdr.msg_namelen = msgs_[i].msg_hdr.msg_namelen;
+        m.msg_hdr.msg_iov = &iovs_[i];
+        m.msg_hdr.msg_iovlen = j - i;
+        if (j - i > 1) {
+            m.msg_hdr.msg_control = gso_ctl_[groups].buf;
+            m.msg_hdr.msg_controllen = sizeof gso_ctl_[groups].buf;
+            cmsghdr* c = CMSG_FIRSTHDR(&m.msg_hdr);
+            c->cmsg_level = SOL_UDP;
+            c->cmsg_type = UDP_SEGMENT;
+            c->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
+            const auto gso_size = static_cast<std::uint16_t>(seg);
+            std::memcpy(CMSG_DATA(c), &gso_size, sizeof gso_size);
+        }
+        gso_first_[groups] = i;
+        ++groups;
+        i = j;
+    }
+    gso_first_[groups] = filled_;
+    return groups;
 }
 
 void DatagramBatch::push(std::size_t length, const SocketAddress& to) {
@@ -74,8 +122,39 @@ Result<std::size_t> UdpSocket::receive(DatagramBatch& batch) {
     return batch.filled_;
 }
 
-Result<std::size_t> UdpSocket::send(DatagramBatch& batch) {
-    std::size_t done = 0;
+Result<void> UdpSocket::connect(const SocketAddress& peer) {
+    if (::connect(fd(), peer.get(), peer.length) != 0) return fail_errno("connect UDP to " + peer.to_string());
+    connected_ = true;
+    return {};
+}
+
+Result<std::size_t> UdpSocket::send_gso(DatagramBatch& batch, std::size_t from) {
+    std::size_t done = from;
+    while (done < batch.filled_) {
+        const std::size_t groups = batch.build_gso(done);
+        const int n = sendmmsg(fd(), batch.gso_msgs_.data(), static_cast<unsigned>(groups), MSG_DONTWAIT);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN) break;
+            if (errno == EINVAL || errno == EIO || errno == ENOPROTOOPT || errno == EOPNOTSUPP || errno == EMSGSIZE) {
+                // No UDP GSO here (old kernel, a device that cannot, a datagram over the path MTU):
+                // the plain path sends (or drops) each datagram on its own from now on.
+                gso_ = false;
+                return send_plain(batch, done);
+            }
+            if (errno == ECONNREFUSED || errno == EHOSTUNREACH || errno == ENETUNREACH) {
+                done = batch.gso_first_[1];  // the first run is lost, as on a lossy link
+                continue;
+            }
+            return fail_errno("sendmmsg");
+        }
+        done = batch.gso_first_[static_cast<std::size_t>(n)];
+    }
+    return done;
+}
+
+Result<std::size_t> UdpSocket::send_plain(DatagramBatch& batch, std::size_t from) {
+    std::size_t done = from;
     while (done < batch.filled_) {
         const int n = sendmmsg(fd(), batch.msgs_.data() + done, static_cast<unsigned>(batch.filled_ - done), MSG_DONTWAIT);
         if (n < 0) {
@@ -90,6 +169,15 @@ Result<std::size_t> UdpSocket::send(DatagramBatch& batch) {
         }
         done += static_cast<std::size_t>(n);
     }
+    return done;
+}
+
+Result<std::size_t> UdpSocket::send(DatagramBatch& batch) {
+    if (connected_)
+        for (std::size_t i = 0; i < batch.filled_; ++i) batch.msgs_[i].msg_hdr.msg_namelen = 0;
+    auto sent = gso_ && batch.filled_ > 1 ? send_gso(batch, 0) : send_plain(batch, 0);
+    if (!sent) return sent;
+    const std::size_t done = *sent;
     const std::size_t left = batch.filled_ - done;
     if (left == 0) {
         batch.filled_ = 0;

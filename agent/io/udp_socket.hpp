@@ -1,4 +1,4 @@
-// UdpSocket: a non-blocking UDP socket with batched receive and send (recvmmsg/sendmmsg).
+// UdpSocket: a non-blocking UDP socket with batched receive and send (recvmmsg/sendmmsg, UDP GSO).
 #pragma once
 
 #include <sys/socket.h>
@@ -41,6 +41,9 @@ private:
     friend class UdpSocket;
     std::uint8_t* slot(std::size_t i) { return storage_.data() + i * buffer_size_; }
     void prepare_receive();
+    // Groups runs of datagrams to one peer, all of one size but the last, into one UDP GSO message
+    // each (their iovecs are already adjacent); returns how many messages.
+    std::size_t build_gso(std::size_t from);
 
     std::size_t buffer_size_;
     std::size_t filled_ = 0;
@@ -48,6 +51,13 @@ private:
     std::vector<iovec> iovs_;
     std::vector<SocketAddress> peers_;
     std::vector<mmsghdr> msgs_;
+    // UDP GSO send: one message per run; first_[k] is the run's first datagram.
+    struct GsoControl {
+        alignas(cmsghdr) std::uint8_t buf[CMSG_SPACE(sizeof(std::uint16_t))];
+    };
+    std::vector<mmsghdr> gso_msgs_;
+    std::vector<GsoControl> gso_ctl_;
+    std::vector<std::size_t> gso_first_;
 };
 
 class UdpSocket {
@@ -61,13 +71,23 @@ public:
     // Receives up to batch.capacity() datagrams; returns how many (0 when none are waiting).
     Result<std::size_t> receive(DatagramBatch& batch);
     // Sends the datagrams queued in batch; returns how many left (the rest would block). The batch
-    // is cleared when all went out.
+    // is cleared when all went out. Runs of equal-size datagrams to one peer (a TCP send window
+    // cut into segments) go down the stack as one UDP GSO message (UDP_SEGMENT): the wire sees
+    // the same datagrams, the kernel routes and builds headers once per run.
     Result<std::size_t> send(DatagramBatch& batch);
+    // Fixes the peer (client): the kernel caches the route and drops datagrams from anyone else.
+    // Sends to that peer then carry no address.
+    Result<void> connect(const SocketAddress& peer);
     Result<IoCount> send_to(std::span<const std::uint8_t> data, const SocketAddress& to);
 
 private:
+    Result<std::size_t> send_plain(DatagramBatch& batch, std::size_t from);
+    Result<std::size_t> send_gso(DatagramBatch& batch, std::size_t from);
+
     Fd fd_;
     int family_ = AF_INET;
+    bool connected_ = false;
+    bool gso_ = true;  // off for good once the kernel refuses a GSO send
 };
 
 }  // namespace wirebridge::io

@@ -3,6 +3,7 @@
 #include <poll.h>
 
 #include <cstring>
+#include <vector>
 
 #include "io/udp_socket.hpp"
 
@@ -92,4 +93,72 @@ TEST(UdpSocket, SendToAndAddresses) {
     auto r = SocketAddress::resolve("localhost", 7);
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_EQ(r->port(), 7);
+}
+
+// Runs of equal-size datagrams go out as UDP GSO messages: the receivers must still see every
+// datagram with its own length, content and order, runs broken where the peer or size changes,
+// and a connected socket's sends reach its peer without an address.
+TEST(UdpSocket, GsoRunsKeepDatagramBoundaries) {
+    auto any = SocketAddress::from_numeric("127.0.0.1", 0);
+    ASSERT_TRUE(any);
+    auto a = UdpSocket::open(*any);
+    auto b = UdpSocket::open(*any);
+    auto c = UdpSocket::open(*any);
+    ASSERT_TRUE(a && b && c);
+    auto b_addr = b->local_address();
+    auto c_addr = c->local_address();
+    ASSERT_TRUE(b_addr && c_addr);
+
+    // b: 20 x 1200 then 700 (one run), 3 x 1200 (next run); c: 5 x 300; b again: 1 x 50.
+    struct Sent { std::size_t len; bool to_b; };
+    std::vector<Sent> plan;
+    for (int i = 0; i < 20; ++i) plan.push_back({1200, true});
+    plan.push_back({700, true});
+    for (int i = 0; i < 3; ++i) plan.push_back({1200, true});
+    for (int i = 0; i < 5; ++i) plan.push_back({300, false});
+    plan.push_back({50, true});
+    DatagramBatch out(32, 2048);
+    for (std::size_t i = 0; i < plan.size(); ++i) {
+        auto buf = out.next_buffer();
+        for (std::size_t j = 0; j < plan[i].len; ++j) buf[j] = static_cast<std::uint8_t>(i + j);
+        out.push(plan[i].len, plan[i].to_b ? *b_addr : *c_addr);
+    }
+    auto left = a->send(out);
+    ASSERT_TRUE(left) << left.error().message;
+    EXPECT_EQ(*left, 0u);
+
+    auto collect = [](UdpSocket& s, std::size_t want, std::vector<std::vector<std::uint8_t>>& got) {
+        DatagramBatch in(32, 2048);
+        while (got.size() < want && wait_readable(s.fd())) {
+            auto n = s.receive(in);
+            ASSERT_TRUE(n);
+            for (std::size_t i = 0; i < *n; ++i) got.emplace_back(in.data(i).begin(), in.data(i).end());
+        }
+    };
+    std::vector<std::vector<std::uint8_t>> at_b, at_c;
+    collect(*b, 25, at_b);
+    collect(*c, 5, at_c);
+    ASSERT_EQ(at_b.size(), 25u);
+    ASSERT_EQ(at_c.size(), 5u);
+    std::size_t ib = 0, ic = 0;
+    for (std::size_t i = 0; i < plan.size(); ++i) {
+        const auto& d = plan[i].to_b ? at_b[ib++] : at_c[ic++];
+        ASSERT_EQ(d.size(), plan[i].len) << "datagram " << i;
+        for (std::size_t j = 0; j < d.size(); ++j) ASSERT_EQ(d[j], static_cast<std::uint8_t>(i + j)) << "datagram " << i;
+    }
+
+    // Connected: the address in the batch is not used, the route is the connected one.
+    ASSERT_TRUE(a->connect(*c_addr));
+    for (int i = 0; i < 4; ++i) {
+        auto buf = out.next_buffer();
+        std::memset(buf.data(), 'k', 900);
+        out.push(900, *c_addr);
+    }
+    left = a->send(out);
+    ASSERT_TRUE(left) << left.error().message;
+    EXPECT_EQ(*left, 0u);
+    std::vector<std::vector<std::uint8_t>> again;
+    collect(*c, 4, again);
+    ASSERT_EQ(again.size(), 4u);
+    for (const auto& d : again) EXPECT_EQ(d.size(), 900u);
 }
