@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # DESIGN scenario 3: one hub, three sites, client_to_client on. Every LAN host reaches every
-# other; a broadcast, a subnet broadcast and a multicast from one site reach every other LAN
-# exactly once and never come back to the sender's LAN; the hub's status lists the three sites
+# other (ping; bulk TCP compared byte for byte); a broadcast, a subnet broadcast and a multicast
+# from one site reach every other LAN exactly once and never come back to the sender's LAN; the hub's status lists the three sites
 # with their real addresses and the MAC of each site's host; after SIGTERM nothing of ours is left.
 #
 #                         hH 10.77.0.1
@@ -59,6 +59,10 @@ for a in "${hosts[@]}"; do
         check "$a reaches $b (${ip_of[$b]})" reach "$a" "${ip_of[$b]}" 20
     done
 done
+
+# Bulk TCP through the hub's switch: site to site, and from the hub's LAN to a site.
+check "8 MB from h1 to h3 (site to site) arrive byte for byte" bulk h1 h3 "${ip_of[h3]}" 8000000
+check "8 MB from hH to h2 (hub LAN to site) arrive byte for byte" bulk hH h2 "${ip_of[h2]}" 8000000
 
 # The hub's status: three peers, each at its real underlay address, each with its host's MAC only.
 status hub

@@ -187,7 +187,7 @@ site: hub
 bridge: {name: ${T}b, ports: [${T}l], address: $LAN.250/24}
 tunnel:
   role: server
-  proto: udp
+  proto: ${PROTO:-udp}
   local: $HUB_WAN:$PORT
   device: ${T}t
   pool: 10.200.77.0/24
@@ -212,7 +212,7 @@ site: $1
 bridge: {name: ${T}b, ports: ${3:-[${T}l]}, address: $LAN.$((200 + $2))/24}
 tunnel:
   role: client
-  proto: udp
+  proto: ${PROTO:-udp}
   remote: [$HUB_WAN:$PORT]
   device: ${T}t
   join_bridge: true
@@ -352,3 +352,33 @@ has_line() { grep -qxF -- "$2" <<<"$1"; }      # TEXT LINE: TEXT has LINE as a w
 lacks_line() { ! has_line "$@"; }
 matches() { grep -qE -- "$2" <<<"$1"; }       # TEXT REGEX
 no_link() { ! ip -n "$T-$1" link show "$2" >/dev/null 2>&1; }
+
+# eth_send HOST FIRST COUNT [DST]: COUNT raw Ethernet frames out of HOST's ${T}e, ethertype 0x88b5
+# (IEEE local experimental), to DST (default broadcast), frame i from source MAC 02:77:aa:00:HH:LL
+# with HHLL = FIRST + i: as many stations as frames, as behind a switch with many hosts.
+eth_send() {
+    on "$1" python3 - "${T}e" "$2" "$3" "${4:-ff:ff:ff:ff:ff:ff}" <<'PY'
+import socket, sys
+ifname, first, count, dst = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), bytes.fromhex(sys.argv[4].replace(":", ""))
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind((ifname, 0))
+for i in range(first, first + count):
+    src = bytes([0x02, 0x77, 0xaa, 0x00, (i >> 8) & 0xff, i & 0xff])
+    s.send(dst + src + b"\x88\xb5" + b"wirebridge test frame".ljust(46, b"."))
+PY
+}
+
+# bulk FROM TO TO_IP BYTES: BYTES of random data from host FROM to host TO over one TCP
+# connection (nc), compared byte for byte; bounded to 60 s.
+bulk() {
+    local f=$WORK/bulk.$1-$2 srv rc=0 t0=$SECONDS
+    head -c "$4" /dev/urandom >"$f"
+    on "$2" timeout 60 nc -l "$3" 5001 >"$f.got" 2>/dev/null &
+    srv=$!
+    wait_for 5 bulk_listening "$2" || log "nc did not start listening on $2"
+    on "$1" timeout 60 nc -N "$3" 5001 <"$f" || rc=$?
+    wait_pid "$srv" 30 || true
+    log "bulk $1 -> $2: $4 bytes in about $((SECONDS - t0)) s (nc status $rc)"
+    [ "$rc" = 0 ] && cmp -s "$f" "$f.got"
+}
+bulk_listening() { on "$1" ss -Hltn "sport = :5001" | grep -q LISTEN; }

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# DESIGN scenario 3 over TCP: the hub and two sites with proto tcp. Every host reaches every
+# other, a broadcast reaches every other LAN exactly once, and a bulk TCP transfer between the
+# two sites' hosts (8 MB through the hub, site to site) arrives byte for byte; the hub lists both sites
+# at their real addresses with their hosts' MACs; SIGTERM stops everything cleanly.
+#
+#                         hH 10.77.0.1
+#                              │
+#                  +───────────┴────────────+
+#                  │ hub   bridge ${T}b      │   wirebridge server, proto tcp
+#                  │ 10.77.0.250  TAP ${T}t  │   (client_to_client: true)
+#                  +───────────┬────────────+
+#                              │ ${T}w 172.31.77.1:1194/tcp
+#            underlay ns wan: bridge ${T}u
+#                   ┌──────────┴──────────┐
+#           ${T}w .11│                  .12│
+#             +──────┴─────+        +──────┴─────+
+#             │ s1  ${T}b   │        │ s2  ${T}b   │   wirebridge clients, proto tcp
+#             +──────┬─────+        +──────┬─────+
+#              h1 10.77.0.11         h2 10.77.0.12   (8 MB h1 -> h2 by nc)
+set -euo pipefail
+PROTO=tcp
+. "$(dirname "$0")/lib.sh"
+
+hosts=(hH h1 h2)
+declare -A ip_of=([hH]=$LAN.1 [h1]=$LAN.11 [h2]=$LAN.12)
+
+log "tag $T, scratch $WORK, $("$WB" --version)"
+wbn_pki s1 s2
+wbn_underlay
+wbn_ns hub
+wbn_wan hub 1
+wbn_host hH hub "${ip_of[hH]}"
+wbn_hub_yaml true
+for i in 1 2; do
+    wbn_ns "s$i"
+    wbn_wan "s$i" $((10 + i))
+    wbn_host "h$i" "s$i" "${ip_of[h$i]}"
+    wbn_site_yaml "s$i" "$i"
+done
+for a in hub s1 s2; do snapshot "$a" >"$WORK/before.$a"; done
+wbn_start hub
+wbn_wait_bridged hub
+wbn_start s1
+wbn_start s2
+wbn_wait_bridged s1 s2
+wait_for 30 hub_peers_up 2 || die "the hub does not list 2 connected sites within 30 s"
+check "the hub's clients came over TCP" matches "$(cat "$WORK/hub.log")" "TCP connection from $WAN\.11"
+for a in "${hosts[@]}"; do
+    for b in "${hosts[@]}"; do
+        [ "$a" = "$b" ] || check "$a reaches $b" reach "$a" "${ip_of[$b]}" 20
+    done
+done
+for i in 1 2; do
+    check "the hub lists h$i's MAC behind s$i" hub_has_mac "$WAN.$((10 + i))" "$(mac_of "h$i" "${T}e")"
+done
+
+filter="(arp and (host $LAN.99 or host $LAN.98)) or icmp"
+for h in "${hosts[@]}"; do cap_start "$h" "$h" "${T}e" "$filter"; done
+on h1 timeout 5 arping -q -c 1 -i "${T}e" "$LAN.99" >/dev/null 2>&1 || true
+on h1 timeout 5 arping -q -c 1 -i "${T}e" "$LAN.98" >/dev/null 2>&1 || true
+for h in hH h2; do wait_for 10 cap_has "$h" "who-has $LAN\.98 " || log "$h did not see the marker"; done
+reach h1 "${ip_of[h2]}" 5 || true
+wait_for 5 cap_has h1 "ICMP echo reply" || true
+for h in "${hosts[@]}"; do cap_stop "$h"; done
+for h in hH h2; do
+    check "$h got h1's broadcast exactly once (got $(cap_count "$h" "who-has $LAN\.99 "))" test "$(cap_count "$h" "who-has $LAN\.99 ")" = 1
+done
+check "h1's broadcast did not come back (got $(cap_count h1 "who-has $LAN\.9[89] "))" test "$(cap_count h1 "who-has $LAN\.9[89] ")" = 0
+
+# A bulk transfer site to site (tunnel over TCP, switched in the hub): 8 MB through nc, compared
+# byte for byte.
+check "8 MB from h1 to h2 arrive byte for byte" bulk h1 h2 "${ip_of[h2]}" 8000000
+
+for a in hub s1 s2; do kill -TERM "${PID[$a]}"; done
+for a in hub s1 s2; do
+    rc=0
+    wbn_stop "$a" || rc=$?
+    check "$a's agent exited with status 0 after SIGTERM (status $rc)" test "$rc" = 0
+    check "$a: links, addresses and rules are as before the agent ran" same_as_before "$a" "$WORK/before.$a"
+done
+wbn_finish
