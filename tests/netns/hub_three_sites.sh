@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # DESIGN scenario 3: one hub, three sites, client_to_client on. Every LAN host reaches every
 # other (ping; bulk TCP compared byte for byte); a broadcast, a subnet broadcast and a multicast
-# from one site reach every other LAN exactly once and never come back to the sender's LAN; the hub's status lists the three sites
-# with their real addresses and the MAC of each site's host; after SIGTERM nothing of ours is left.
+# from one site reach every other LAN exactly once and never come back to the sender's LAN; the
+# hub's status lists the three sites with their real addresses and the MAC of each site's host;
+# after SIGTERM nothing of ours is left.
 #
 #                         hH 10.77.0.1
 #                              │ ${T}e ── ${T}l
