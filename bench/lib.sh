@@ -221,6 +221,7 @@ start_iperf3_server() {
 cpu_ticks() {
     local total=0 pid rest
     for pid in "$@"; do
+        [ -n "$pid" ] || continue
         rest=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null) || continue
         # After "pid (comm) ": state is field 1, utime field 12, stime field 13.
         total=$((total + $(awk '{print $12 + $13}' <<<"$rest")))
