@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <netinet/udp.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -18,6 +19,11 @@ constexpr std::size_t kGsoMaxBytes = 65000;
 DatagramBatch::DatagramBatch(std::size_t count, std::size_t buffer_size)
     : buffer_size_(buffer_size), storage_(count * buffer_size), iovs_(count), peers_(count), msgs_(count),
       gso_msgs_(count), gso_ctl_(count), gso_first_(count + 1) {
+    if (buffer_size >= kGroBufferSize) {
+        // A coalesced message holds at most 64 datagrams (UDP_MAX_SEGMENTS, as for sending).
+        views_.resize(count * kGsoMaxSegments);
+        gro_ctl_.resize(count);
+    }
     for (std::size_t i = 0; i < count; ++i) {
         iovs_[i] = iovec{slot(i), buffer_size_};
         msgs_[i] = mmsghdr{};
@@ -28,11 +34,16 @@ DatagramBatch::DatagramBatch(std::size_t count, std::size_t buffer_size)
 }
 
 void DatagramBatch::prepare_receive() {
+    split_ = false;
     for (std::size_t i = 0; i < msgs_.size(); ++i) {
         iovs_[i].iov_len = buffer_size_;
         msgs_[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
         msgs_[i].msg_hdr.msg_flags = 0;
         msgs_[i].msg_len = 0;
+        if (!gro_ctl_.empty()) {
+            msgs_[i].msg_hdr.msg_control = gro_ctl_[i].buf;
+            msgs_[i].msg_hdr.msg_controllen = sizeof gro_ctl_[i].buf;
+        }
     }
 }
 
@@ -108,6 +119,7 @@ Result<SocketAddress> UdpSocket::local_address() const {
 }
 
 Result<std::size_t> UdpSocket::receive(DatagramBatch& batch) {
+    if (gro_ && batch.buffer_size() < kGroBufferSize) return fail("a GRO socket needs 64 KB receive buffers", EINVAL);
     batch.prepare_receive();
     batch.filled_ = 0;
     const int n = recvmmsg(fd(), batch.msgs_.data(), static_cast<unsigned>(batch.capacity()), MSG_DONTWAIT, nullptr);
@@ -119,7 +131,37 @@ Result<std::size_t> UdpSocket::receive(DatagramBatch& batch) {
     }
     for (int i = 0; i < n; ++i) batch.peers_[i].length = batch.msgs_[i].msg_hdr.msg_namelen;
     batch.filled_ = static_cast<std::size_t>(n);
+    if (!gro_) return batch.filled_;
+    // Split coalesced messages: UDP_GRO's cmsg gives the size of every datagram but the last.
+    std::size_t v = 0;
+    for (std::size_t i = 0; i < batch.filled_; ++i) {
+        const std::size_t len = batch.msgs_[i].msg_len;
+        std::size_t seg = len;
+        msghdr& h = batch.msgs_[i].msg_hdr;
+        for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
+            if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+                int g = 0;
+                std::memcpy(&g, CMSG_DATA(c), sizeof g);
+                if (g > 0) seg = static_cast<std::size_t>(g);
+            }
+        }
+        std::uint8_t* base = batch.slot(i);
+        for (std::size_t off = 0; off < len && v < batch.views_.size(); off += seg) {
+            batch.views_[v++] = DatagramBatch::View{base + off, static_cast<std::uint32_t>(std::min(seg, len - off)),
+                                                    static_cast<std::uint32_t>(i)};
+        }
+        if (len == 0 && v < batch.views_.size()) batch.views_[v++] = DatagramBatch::View{base, 0, static_cast<std::uint32_t>(i)};
+    }
+    batch.split_ = true;
+    batch.filled_ = v;
     return batch.filled_;
+}
+
+Result<void> UdpSocket::enable_gro() {
+    const int one = 1;
+    if (setsockopt(fd(), SOL_UDP, UDP_GRO, &one, sizeof one) != 0) return fail_errno("UDP_GRO");
+    gro_ = true;
+    return {};
 }
 
 Result<void> UdpSocket::connect(const SocketAddress& peer) {

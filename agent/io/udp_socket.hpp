@@ -16,7 +16,9 @@
 namespace wirebridge::io {
 
 // Preallocated datagrams for one batch: buffers, iovecs, addresses and mmsghdrs are set up once,
-// so a receive or send of a whole batch allocates nothing.
+// so a receive or send of a whole batch allocates nothing. A batch whose buffers hold
+// kGroBufferSize can receive on a socket with GRO on.
+inline constexpr std::size_t kGroBufferSize = 65536;
 class DatagramBatch {
 public:
     DatagramBatch(std::size_t count, std::size_t buffer_size);
@@ -26,11 +28,17 @@ public:
     std::size_t capacity() const { return msgs_.size(); }
     std::size_t buffer_size() const { return buffer_size_; }
     std::size_t size() const { return filled_; }  // datagrams received, or queued for sending
-    void clear() { filled_ = 0; }
+    void clear() {
+        filled_ = 0;
+        split_ = false;
+    }
 
-    // Received datagram i.
-    std::span<std::uint8_t> data(std::size_t i) { return {slot(i), msgs_[i].msg_len}; }
-    const SocketAddress& peer(std::size_t i) const { return peers_[i]; }
+    // Received datagram i (after GRO, the datagrams a coalesced message held, one by one).
+    std::span<std::uint8_t> data(std::size_t i) {
+        if (split_) return {views_[i].data, views_[i].len};
+        return {slot(i), msgs_[i].msg_len};
+    }
+    const SocketAddress& peer(std::size_t i) const { return peers_[split_ ? views_[i].msg : i]; }
 
     // Sending: the caller writes into buffer(filled) and commits it with push(len, to).
     std::span<std::uint8_t> next_buffer() { return {slot(filled_), buffer_size_}; }
@@ -51,6 +59,18 @@ private:
     std::vector<iovec> iovs_;
     std::vector<SocketAddress> peers_;
     std::vector<mmsghdr> msgs_;
+    // UDP GRO receive: where each datagram of the coalesced messages is.
+    struct View {
+        std::uint8_t* data;
+        std::uint32_t len;
+        std::uint32_t msg;
+    };
+    struct GroControl {
+        alignas(cmsghdr) std::uint8_t buf[CMSG_SPACE(sizeof(int))];
+    };
+    bool split_ = false;
+    std::vector<View> views_;
+    std::vector<GroControl> gro_ctl_;
     // UDP GSO send: one message per run; first_[k] is the run's first datagram.
     struct GsoControl {
         alignas(cmsghdr) std::uint8_t buf[CMSG_SPACE(sizeof(std::uint16_t))];
@@ -75,6 +95,10 @@ public:
     // cut into segments) go down the stack as one UDP GSO message (UDP_SEGMENT): the wire sees
     // the same datagrams, the kernel routes and builds headers once per run.
     Result<std::size_t> send(DatagramBatch& batch);
+    // UDP GRO: the kernel may hand one receive a run of datagrams from one sender, coalesced
+    // (its UDP GSO sends, or what the NIC's GRO merged); receive() splits them again. Batches
+    // received on this socket must then have kGroBufferSize buffers.
+    Result<void> enable_gro();
     // Fixes the peer (client): the kernel caches the route and drops datagrams from anyone else.
     // Sends to that peer then carry no address.
     Result<void> connect(const SocketAddress& peer);
@@ -87,6 +111,7 @@ private:
     Fd fd_;
     int family_ = AF_INET;
     bool connected_ = false;
+    bool gro_ = false;
     bool gso_ = true;  // off for good once the kernel refuses a GSO send
 };
 

@@ -162,3 +162,48 @@ TEST(UdpSocket, GsoRunsKeepDatagramBoundaries) {
     ASSERT_EQ(again.size(), 4u);
     for (const auto& d : again) EXPECT_EQ(d.size(), 900u);
 }
+
+// A GRO socket gets a GSO run as one coalesced message; receive() hands the datagrams out one by
+// one again, each with its sender. A small batch on a GRO socket is refused, not truncated.
+TEST(UdpSocket, GroSplitsCoalescedRuns) {
+    auto any = SocketAddress::from_numeric("127.0.0.1", 0);
+    ASSERT_TRUE(any);
+    auto a = UdpSocket::open(*any);
+    auto b = UdpSocket::open(*any);
+    ASSERT_TRUE(a && b);
+    ASSERT_TRUE(b->enable_gro());
+    auto b_addr = b->local_address();
+    auto a_addr = a->local_address();
+    ASSERT_TRUE(b_addr && a_addr);
+    DatagramBatch out(32, 2048);
+    std::vector<std::size_t> lens;
+    for (int i = 0; i < 20; ++i) lens.push_back(1200);
+    lens.push_back(700);
+    lens.push_back(64);  // a new run
+    for (std::size_t i = 0; i < lens.size(); ++i) {
+        auto buf = out.next_buffer();
+        for (std::size_t j = 0; j < lens[i]; ++j) buf[j] = static_cast<std::uint8_t>(i * 7 + j);
+        out.push(lens[i], *b_addr);
+    }
+    auto left = a->send(out);
+    ASSERT_TRUE(left && *left == 0u);
+
+    DatagramBatch small(4, 2048);
+    EXPECT_FALSE(b->receive(small));
+
+    DatagramBatch in(4, kGroBufferSize);
+    std::vector<std::vector<std::uint8_t>> got;
+    while (got.size() < lens.size() && wait_readable(b->fd())) {
+        auto n = b->receive(in);
+        ASSERT_TRUE(n) << n.error().message;
+        for (std::size_t i = 0; i < *n; ++i) {
+            EXPECT_EQ(in.peer(i), *a_addr);
+            got.emplace_back(in.data(i).begin(), in.data(i).end());
+        }
+    }
+    ASSERT_EQ(got.size(), lens.size());
+    for (std::size_t i = 0; i < lens.size(); ++i) {
+        ASSERT_EQ(got[i].size(), lens[i]) << i;
+        for (std::size_t j = 0; j < lens[i]; ++j) ASSERT_EQ(got[i][j], static_cast<std::uint8_t>(i * 7 + j)) << i;
+    }
+}
