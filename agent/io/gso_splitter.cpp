@@ -1,8 +1,12 @@
 // GsoSplitter: TCP segmentation (TSO done in userspace) and checksum completion for offloading TAPs.
 #include "io/gso_splitter.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace wirebridge::io {
 
@@ -57,6 +61,26 @@ std::uint16_t ones_complement_sum(std::span<const std::uint8_t> data, std::uint3
     const std::uint8_t* p = data.data();
     std::size_t n = data.size();
     std::uint64_t acc = 0;
+#if defined(__SSE2__)
+    // 16 bytes a step, widened to 32-bit lanes; a lane gains at most 0xffff a step, so it is
+    // emptied into acc every 4096 steps, far before it could overflow.
+    const __m128i zero = _mm_setzero_si128();
+    while (n >= 16) {
+        const std::size_t steps = std::min<std::size_t>(n / 16, 4096);
+        __m128i lo = zero, hi = zero;
+        for (std::size_t k = 0; k < steps; ++k) {
+            const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+            lo = _mm_add_epi32(lo, _mm_unpacklo_epi16(v, zero));
+            hi = _mm_add_epi32(hi, _mm_unpackhi_epi16(v, zero));
+            p += 16;
+        }
+        n -= steps * 16;
+        std::uint32_t lanes[8];
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(lanes), lo);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(lanes + 4), hi);
+        for (const std::uint32_t l : lanes) acc += l;
+    }
+#else
     while (n >= 32) {
         std::uint32_t w[8];
         std::memcpy(w, p, 32);
@@ -64,6 +88,7 @@ std::uint16_t ones_complement_sum(std::span<const std::uint8_t> data, std::uint3
         p += 32;
         n -= 32;
     }
+#endif
     while (n >= 4) {
         std::uint32_t w;
         std::memcpy(&w, p, 4);
