@@ -11,6 +11,7 @@
 #include "app/cli.hpp"
 #include "app/client_runner.hpp"
 #include "app/log.hpp"
+#include "app/routeless.hpp"
 #include "app/runner_common.hpp"
 #include "app/server_runner.hpp"
 #include "app/tunnel_setup.hpp"
@@ -78,15 +79,17 @@ std::string flows_text() {
 }
 
 // Serves the control socket on the runner's loop for as long as the runner runs.
+// `routeless` (may be null) is the traffic-of-interest feature running on the runner's loop.
 template <typename Runner>
-int run_with_control(Runner& runner, const config::Config& cfg) {
+int run_with_control(Runner& runner, const config::Config& cfg, app::Routeless* routeless) {
     const auto started = io::Clock::now();
-    auto handler = [&runner, &cfg, started](const std::string& command) -> std::string {
+    auto handler = [&runner, &cfg, started, routeless](const std::string& command) -> std::string {
         if (command == "status" || command == "status json") {
             control::Status st = runner.status();
             st.uptime_seconds = static_cast<std::uint64_t>(
                 std::chrono::duration_cast<std::chrono::seconds>(io::Clock::now() - started).count());
             add_fastpath(st, cfg);
+            if (routeless) st.flows = routeless->counters();
             return command == "status" ? control::to_text(st) : control::to_json(st);
         }
         if (command == "flows") return flows_text();
@@ -154,6 +157,23 @@ int cmd_control(const app::Command& c) {
     return answer->rfind("error:", 0) == 0 ? 1 : 0;
 }
 
+// Routeless mode (the interest section): rules, queue and conntrack on the runner's loop.
+// nullptr when the config has no interest section; an error has been logged.
+//
+// SIGHUP (for the lead's reload): call `routeless->reload(next_config)` with the newly loaded
+// config; it replaces the rules atomically and re-decides connections whose decision changed.
+// Privilege drop: removing the rules at exit runs iptables-restore, which needs CAP_NET_ADMIN
+// (and CAP_NET_RAW for the legacy backend) kept in the ambient set across exec.
+Result<std::unique_ptr<app::Routeless>> start_routeless(const config::Config& cfg, io::EventLoop& loop) {
+    if (!cfg.interest) return std::unique_ptr<app::Routeless>();
+    auto r = app::Routeless::start(cfg, loop);
+    if (!r) {
+        app::log_error(r.error().message);
+        return fail(r.error());
+    }
+    return std::move(*r);
+}
+
 int cmd_run(const std::string& file) {
     const auto loaded = config::load_config(file);
     if (!loaded.ok()) {
@@ -163,9 +183,8 @@ int cmd_run(const std::string& file) {
     const config::Config& cfg = *loaded.config;
     app::set_log_level(cfg.log.level);
     app::log_info("wirebridge " WIREBRIDGE_VERSION " starting: " + cfg.summary());
-    if (cfg.interest)
-        app::log_warn("the interest section is not applied by this version (traffic of interest is not queued)");
-    if (cfg.fastpath.enabled && !nl::read_gwmark_stats())
+    // With an interest section, Routeless says what the missing module means for it.
+    if (!cfg.interest && cfg.fastpath.enabled && !nl::read_gwmark_stats())
         app::log_warn("fastpath: the xt_GWMARK module is not loaded; replies take the normal routed path");
     auto scfg = app::make_session_config(cfg);
     if (!scfg) {
@@ -198,7 +217,13 @@ int cmd_run(const std::string& file) {
     }
     if (cfg.tunnel.role == config::Role::client) {
         app::ClientRunner runner(cfg, std::move(*scfg), std::move(*loop), std::move(*tap));
-        int rc = run_with_control(runner, cfg);
+        auto routeless = start_routeless(cfg, runner.loop());
+        if (!routeless) {
+            appliance.undo();
+            return 1;
+        }
+        int rc = run_with_control(runner, cfg, routeless->get());
+        if (*routeless) (*routeless)->stop();  // rules out before the devices they name go
         appliance.undo();  // while the TAP still exists
         return rc;
     }
@@ -212,7 +237,13 @@ int cmd_run(const std::string& file) {
         return 1;
     }
     app::ServerRunner runner(cfg, std::move(*d), std::move(*loop), std::move(*tap));
-    int rc = run_with_control(runner, cfg);
+    auto routeless = start_routeless(cfg, runner.loop());
+    if (!routeless) {
+        appliance.undo();
+        return 1;
+    }
+    int rc = run_with_control(runner, cfg, routeless->get());
+    if (*routeless) (*routeless)->stop();
     appliance.undo();
     return rc;
 }

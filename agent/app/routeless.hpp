@@ -1,0 +1,74 @@
+// Routeless: the traffic-of-interest feature run by the agent: its iptables chains, the
+// NFQUEUE decisions per flow, conntrack flow counts, reload and clean removal.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+#include "config/config.hpp"
+#include "io/event_loop.hpp"
+#include "nl/conntrack.hpp"
+#include "nl/iptables_rules.hpp"
+#include "nl/nfqueue.hpp"
+
+namespace wirebridge::app {
+
+// How it works (docs/ROUTELESS.md): the rules queue the first packet of each NEW selected
+// connection; decide() answers NF_REPEAT with the decision in the packet mark, the rules save
+// it to the connection (CONNMARK), and every later packet takes the decision in the kernel.
+class Routeless {
+public:
+    // Builds the plan from cfg.interest (must be set), binds the queue, follows conntrack and
+    // installs the rules (replacing a stale run's). Fds go on `loop`, which must outlive this.
+    static Result<std::unique_ptr<Routeless>> start(const config::Config& cfg, io::EventLoop& loop);
+    Routeless(const Routeless&) = delete;
+    Routeless& operator=(const Routeless&) = delete;
+    ~Routeless();
+
+    // SIGHUP: the next config's rules replace the current ones atomically, and connections
+    // this agent decided whose decision differs under the new rules are re-marked.
+    Result<void> reload(const config::Config& next);
+    // Takes the rules out, answers what is still queued, closes the queue. Idempotent.
+    void stop();
+
+    // For `wirebridge status` (control::Status::flows).
+    std::map<std::string, std::uint64_t> counters() const;
+    // Empty, or why the fast path is not in use and what still works.
+    const std::string& fastpath_note() const { return fastpath_note_; }
+
+    // Exposed for tests: the decision bits for a flow under the current selectors.
+    std::uint32_t decide_bits(const nl::FlowTuple& t) const;
+
+private:
+    Routeless(io::EventLoop& loop) : loop_(loop) {}
+    Result<nl::RulesetPlan> make_plan(const config::Config& cfg);
+    Result<void> open_queue(const nl::RulesetPlan& plan);
+    void on_queue();
+    void on_conntrack();
+    nl::Decision decide(const nl::QueuedPacket& pkt);
+    void count_flow(const nl::ConntrackEntry& e);
+
+    io::EventLoop& loop_;
+    nl::RulesetPlan plan_;
+    nl::IptablesRules rules_;
+    std::optional<nl::NfQueue> queue_;
+    std::optional<nl::ConntrackEvents> events_;
+    nl::NfQueue::Handler handler_;
+    std::string fastpath_note_;
+    bool stopped_ = false;
+
+    struct Counts {
+        std::uint64_t decided_tunnel = 0, decided_bypass = 0, unreadable = 0;
+        std::uint64_t new_tunnel = 0, new_bypass = 0, new_other = 0;
+        std::uint64_t destroyed_tunnel = 0, destroyed_bypass = 0, destroyed_other = 0;
+        std::uint64_t reloads = 0, remarked = 0;
+        std::uint64_t queue_received_before = 0, queue_overruns_before = 0;  // of replaced queues
+    } counts_;
+};
+
+}  // namespace wirebridge::app

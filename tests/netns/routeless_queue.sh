@@ -1,0 +1,222 @@
+#!/usr/bin/env bash
+# Routeless mode on the host kernel (no xt_GWMARK): the agent's rules, NFQUEUE decisions and
+# conntrack counts, clean removal, stale rules after SIGKILL, and fail-open vs fail-closed.
+#
+#   lan (LAN host)                 app (appliance: wirebridge client,             rem (server)
+#   10.98.1.10/24                  interest rules, routes between lan and rem)    10.20.0.5/16
+#   default via 10.98.1.1          10.98.1.1/24          10.20.0.1/16             default via 10.20.0.1
+#   lan0 ========================== lan0                  rem0 ===================== rem0
+#
+# The tunnel's server does not exist (the client keeps retrying): what is checked here is the
+# kernel side the agent drives. Interest: dst 10.20.0.0/16 is queued; udp dport 5022 bypasses.
+# Needs root. Env: WB_WIREBRIDGE (the binary).
+set -euo pipefail
+
+wb=${WB_WIREBRIDGE:?set WB_WIREBRIDGE to the wirebridge binary}
+tag=rtq$$
+work=$(mktemp -d "/tmp/$tag.XXXX")
+lan=$tag-lan app=$tag-app rem=$tag-rem
+pids=()
+failures=0
+
+cleanup() {
+    set +e
+    for pid in "${pids[@]}"; do kill -CONT "$pid" 2>/dev/null; kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+    for ns in "$lan" "$app" "$rem"; do ip netns del "$ns" 2>/dev/null; done
+    rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+ok() { echo "PASS $*"; }
+bad() { echo "FAIL $*"; failures=$((failures + 1)); }
+check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
+wait_for() {
+    local limit=$1; shift
+    local end=$((SECONDS + limit))
+    until "$@" >/dev/null 2>&1; do
+        [ $SECONDS -lt $end ] || return 1
+        sleep 0.1
+    done
+}
+
+python=$(command -v python3)
+# UDP receiver in rem: one line "PORT PAYLOAD" per datagram, on ports 5001..5009 and 5022.
+cat >"$work/rx.py" <<'EOF'
+import select, socket, sys
+socks = []
+for port in list(range(5001, 5010)) + [5022]:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("0.0.0.0", port))
+    socks.append(s)
+out = open(sys.argv[1], "a", buffering=1)
+while True:
+    for s in select.select(socks, [], [], 1.0)[0]:
+        data, _ = s.recvfrom(2048)
+        out.write("%d %s\n" % (s.getsockname()[1], data.decode(errors="replace")))
+EOF
+# send SPORT DPORT COUNT TEXT: COUNT datagrams of one flow from lan to rem.
+send() {
+    ip netns exec "$lan" "$python" -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", int(sys.argv[1])))
+for i in range(int(sys.argv[3])):
+    s.sendto(("%s-%d" % (sys.argv[4], i)).encode(), ("10.20.0.5", int(sys.argv[2])))
+    time.sleep(0.05)
+' "$@"
+}
+received() { grep -c " $1-" "$work/rx.txt" 2>/dev/null || true; }
+got_at_least() { [ "$(received "$1")" -ge "$2" ]; }
+status_num() { "$wb" status --json -c "$work/app.yaml" | "$python" -c 'import json,sys; print(json.load(sys.stdin)["flows"][sys.argv[1]])' "$1"; }
+num_ge() { [ "$(status_num "$1")" -ge "$2" ]; }
+rules() { ip netns exec "$app" iptables-save -t mangle; }
+rules6() { ip netns exec "$app" ip6tables-save -t mangle; }
+has_rules() { rules | grep -q -- "-A PREROUTING -j WB-$tag"; }
+no_rules() { ! rules | grep -q "WB-" && ! rules6 | grep -q "WB-"; }
+
+echo "== namespaces"
+for ns in "$lan" "$app" "$rem"; do ip netns add "$ns"; ip -n "$ns" link set lo up; done
+ip link add lan0 netns "$lan" type veth peer name lan0 netns "$app"
+ip link add rem0 netns "$app" type veth peer name rem0 netns "$rem"
+ip -n "$lan" addr add 10.98.1.10/24 dev lan0
+ip -n "$app" addr add 10.98.1.1/24 dev lan0
+ip -n "$app" addr add 10.20.0.1/16 dev rem0
+ip -n "$rem" addr add 10.20.0.5/16 dev rem0
+for pair in "$lan lan0" "$app lan0" "$app rem0" "$rem rem0"; do set -- $pair; ip -n "$1" link set "$2" up; done
+ip -n "$lan" route add default via 10.98.1.1
+ip -n "$rem" route add default via 10.20.0.1
+ip netns exec "$app" sysctl -q -w net.ipv4.ip_forward=1
+# A rule of someone else's that must survive everything the agent does.
+ip netns exec "$app" iptables -t mangle -A PREROUTING -p icmp -j MARK --set-mark 0x7
+
+echo "== pki"
+(
+    cd "$work"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+        -subj /CN=rtq-ca -keyout ca.key -out ca.crt 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=site \
+        -keyout site.key -out site.csr 2>/dev/null
+    printf 'extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyAgreement\n' >site.ext
+    openssl x509 -req -in site.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+        -extfile site.ext -out site.crt 2>/dev/null
+)
+
+write_config() {  # FAILURE
+    cat >"$work/app.yaml" <<EOF
+site: $tag
+tunnel:
+  role: client
+  proto: udp
+  remote: [127.0.0.1:1194]
+  device: ${tag}t
+  ca: ca.crt
+  cert: site.crt
+  key: site.key
+fastpath: {enabled: true, reply_mark: 0x32, orig_mark: 0x33}
+interest:
+  queue: 7
+  failure: $1
+  rules:
+    - {dst: 10.20.0.0/16}
+    - {proto: udp, dport: 5022, action: bypass}
+control: {socket: $work/app.sock}
+log: {level: debug}
+EOF
+}
+start_agent() {
+    ip netns exec "$app" "$wb" run -c "$work/app.yaml" >>"$work/app.log" 2>&1 &
+    agent=$!
+    pids+=("$agent")
+    wait_for 20 has_rules && wait_for 10 "$wb" status -c "$work/app.yaml"
+}
+
+ip netns exec "$rem" "$python" "$work/rx.py" "$work/rx.txt" &
+pids+=($!)
+
+echo "== agent, failure: open"
+write_config open
+"$wb" check -c "$work/app.yaml"
+check "agent starts and installs its chain" start_agent
+rules | grep -E "WB-|NFQUEUE" || true
+check "one jump from PREROUTING" [ "$(rules | grep -c -- "-A PREROUTING -j WB-$tag")" = 1 ]
+check "NFQUEUE rule for the selection, with --queue-bypass (failure: open)" \
+    grep -q -- "-A WB-$tag -d 10.20.0.0/16 -m conntrack --ctstate NEW -j NFQUEUE --queue-num 7 --queue-bypass" <(rules)
+check "bypass rule before the queue" grep -q -- "-A WB-$tag -p udp -m udp --dport 5022 -j RETURN" <(rules)
+check "IPv6 chain too" grep -q -- "-A PREROUTING -j WB-$tag" <(rules6)
+check "no GWMARK rule without the module" bash -c "! ip netns exec $app iptables-save -t mangle | grep -q GWMARK"
+check "the missing module is said plainly at start-up" grep -q "xt_GWMARK is not loaded.*Still working" "$work/app.log"
+
+echo "== a selected flow: first packet queued, the rest stay in the kernel"
+send 41000 5001 5 tunnel
+check "all 5 datagrams of the flow arrive" wait_for 5 got_at_least tunnel 5
+check "exactly one packet was queued" [ "$(status_num queued)" = 1 ]
+check "decided: tunnel" [ "$(status_num decided_tunnel)" = 1 ]
+ct=$(ip netns exec "$app" conntrack -L -p udp --dport 5001 2>/dev/null)
+echo "$ct"
+check "the connection carries the tunnel decision (mark 0x10000)" grep -q "mark=65536" <<<"$ct"
+check "conntrack NEW event counted as a tunnel flow" wait_for 3 num_ge new_tunnel 1
+
+echo "== a second flow, then bypass traffic"
+send 41001 5002 3 second
+check "a second flow arrives" wait_for 5 got_at_least second 3
+check "and was queued once" [ "$(status_num queued)" = 2 ]
+send 41002 5022 4 bypass
+check "bypass traffic passes" wait_for 5 got_at_least bypass 4
+check "bypass traffic never reached the queue" [ "$(status_num queued)" = 2 ]
+
+echo "== SIGSTOP: a new flow waits in the queue, nothing is lost"
+kill -STOP "$agent"
+send 41003 5003 1 stopped
+sleep 0.5
+check "while stopped, the new flow's packet is held" [ "$(received stopped)" = 0 ]
+kill -CONT "$agent"
+check "after SIGCONT it gets its verdict and arrives" wait_for 5 got_at_least stopped 1
+
+echo "== SIGTERM removes exactly what the agent installed"
+kill -TERM "$agent"
+rc=0; wait "$agent" || rc=$?
+check "clean exit" [ "$rc" = 0 ]
+check "no WB- chain or jump left (IPv4 and IPv6)" no_rules
+check "the foreign rule is still there" grep -q -- "--set-xmark 0x7" <(rules)
+check "removal logged" grep -q "routeless: chain WB-$tag removed" "$work/app.log"
+
+echo "== SIGKILL with failure: open: the kernel passes new flows itself"
+start_agent || bad "restart"
+kill -KILL "$agent"; wait "$agent" 2>/dev/null || true
+check "the killed agent's rules are still in (nobody removed them)" has_rules
+send 41004 5004 3 killedopen
+check "with --queue-bypass new flows pass while no agent listens" wait_for 5 got_at_least killedopen 3
+
+echo "== restart after SIGKILL: stale rules replaced, then removed"
+start_agent || bad "restart after SIGKILL"
+check "stale chains replaced and said so" grep -q "of an earlier run (not cleaned up) were replaced" "$work/app.log"
+check "still one jump" [ "$(rules | grep -c -- "-A PREROUTING -j WB-$tag")" = 1 ]
+send 41005 5005 2 restarted
+check "flows work after the restart" wait_for 5 got_at_least restarted 2
+check "and were queued by the new agent" [ "$(status_num queued)" -ge 1 ]
+kill -TERM "$agent"; wait "$agent" || true
+check "gone after SIGTERM" no_rules
+
+echo "== failure: closed: no --queue-bypass; with the agent killed, new flows are dropped"
+write_config closed
+start_agent || bad "start (closed)"
+check "NFQUEUE without --queue-bypass" grep -q -- "-j NFQUEUE --queue-num 7$" <(rules)
+send 41006 5006 2 closedlive
+check "with the agent running, flows pass" wait_for 5 got_at_least closedlive 2
+kill -KILL "$agent"; wait "$agent" 2>/dev/null || true
+send 41007 5007 3 closeddead
+sleep 1
+check "with the agent killed, new flows are dropped" [ "$(received closeddead)" = 0 ]
+send 41006 5006 2 closedknown
+check "an already decided flow goes on without the agent" wait_for 5 got_at_least closedknown 2
+start_agent || bad "restart (closed)"
+kill -TERM "$agent"; wait "$agent" || true
+check "removed after SIGTERM" no_rules
+
+echo
+if [ "$failures" -ne 0 ]; then
+    echo "routeless_queue: $failures check(s) failed; agent log:"
+    tail -n 40 "$work/app.log"
+    exit 1
+fi
+echo "routeless_queue: all checks passed"
