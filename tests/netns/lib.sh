@@ -255,8 +255,9 @@ wbn_wait_bridged() {
     done
 }
 
-# status NAME [--json]: the agent's `wirebridge status` through its control socket.
-status() { "$WB" status "${@:2}" -c "$WORK/$1.yaml"; }
+# status NAME [--json]: the agent's `wirebridge status` through its control socket (named by
+# path: NAME's config file may be broken on purpose).
+status() { "$WB" status "${@:2}" --socket "$WORK/$1.sock"; }
 # hub_peers_up N: the hub lists N peers that have a cipher (their tunnels are up).
 hub_peers_up() {
     [ "$(status hub --json | jq '[.peers[] | select(.cipher != "")] | length')" = "$1" ]
