@@ -1,7 +1,9 @@
 // AEAD data channel over EVP_CIPHER_CTX: key schedule once per context, only the nonce per packet.
 #include "crypto/aead.hpp"
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 
 #include <cctype>
 #include <climits>
@@ -159,8 +161,11 @@ AeadStatus AeadEncryptor::seal(std::span<uint8_t> packet, std::size_t header_len
         return AeadStatus::CryptoError;
     // GCM and ChaCha20-Poly1305 are stream modes: in == out is allowed and nothing is buffered.
     if (body_len > 0 && EVP_EncryptUpdate(ctx, body, &n, body, body_len) != 1) return AeadStatus::CryptoError;
-    if (EVP_EncryptFinal_ex(ctx, body + body_len, &n) != 1 ||
-        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, static_cast<int>(kAeadTagSize), tag) != 1)
+    // The tag through the provider's parameters directly: EVP_CIPHER_CTX_ctrl would build the
+    // same OSSL_PARAM array after a switch over every legacy control.
+    OSSL_PARAM params[2] = {OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag, kAeadTagSize),
+                            OSSL_PARAM_construct_end()};
+    if (EVP_EncryptFinal_ex(ctx, body + body_len, &n) != 1 || EVP_CIPHER_CTX_get_params(ctx, params) != 1)
         return AeadStatus::CryptoError;
     return AeadStatus::Ok;
 }
@@ -179,8 +184,9 @@ AeadStatus AeadDecryptor::open(std::span<uint8_t> packet, std::size_t header_len
     const int body_len = static_cast<int>(packet.size() - header_len - kAeadOverhead);
     auto aad = aad_of(packet, header_len);
     int n = 0;
-    if (EVP_DecryptInit_ex(ctx, nullptr, nullptr, nullptr, iv) != 1 ||
-        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, static_cast<int>(kAeadTagSize), tag) != 1 ||
+    OSSL_PARAM params[2] = {OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag, kAeadTagSize),
+                            OSSL_PARAM_construct_end()};
+    if (EVP_DecryptInit_ex(ctx, nullptr, nullptr, nullptr, iv) != 1 || EVP_CIPHER_CTX_set_params(ctx, params) != 1 ||
         EVP_DecryptUpdate(ctx, nullptr, &n, aad.data(), static_cast<int>(aad.size())) != 1)
         return AeadStatus::CryptoError;
     if (body_len > 0 && EVP_DecryptUpdate(ctx, body, &n, body, body_len) != 1) return AeadStatus::CryptoError;
