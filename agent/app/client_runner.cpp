@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "app/log.hpp"
+#include "app/reload.hpp"
 #include "app/runner_common.hpp"
 #include "app/tunnel_setup.hpp"
 #include "proto/data_packet.hpp"
@@ -16,7 +17,8 @@
 namespace wirebridge::app {
 
 ClientRunner::ClientRunner(const config::Config& cfg, session::SessionConfig scfg, io::EventLoop loop, io::TapDevice tap)
-    : cfg_(cfg), scfg_(std::move(scfg)), loop_(std::move(loop)), tap_(std::move(tap)) {
+    : cfg_(cfg), tls_stamp_(tls_files_stamp(cfg.tunnel)), scfg_(std::move(scfg)), loop_(std::move(loop)),
+      tap_(std::move(tap)) {
     frame_buf_.resize(kPacketBuffer);
     out_scratch_.reserve(kPacketBuffer);
 }
@@ -282,6 +284,7 @@ void ClientRunner::handle_event(session::Event& ev) {
             break;
         case EventType::tunnel_up: {
             failures_ = 0;
+            up_since_ = now_ms();
             const auto& p = ev.pushed;
             std::string msg = "tunnel up with " + peer_.to_string() + ", cipher " + session_->cipher_name();
             if (p.ifconfig_local && !cfg_.tunnel.address) {
@@ -298,6 +301,12 @@ void ClientRunner::handle_event(session::Event& ev) {
         }
         case EventType::peer_gone: {
             const std::string why = std::string(session::session_error_name(ev.error)) + (ev.message.empty() ? "" : ": " + ev.message);
+            if (reconnect_pending_ && !stopping_) {
+                log_info("session closed (" + why + "); connecting with the new configuration");
+                // Not from inside the session's event loop: the session is about to be replaced.
+                loop_.add_timer(std::chrono::milliseconds(0), [this] { reconnect_now(); });
+                return;
+            }
             if (ev.error == session::SessionError::local_exit || stopping_) {
                 log_info("session closed (" + why + ")");
                 teardown();
@@ -316,7 +325,8 @@ void ClientRunner::handle_event(session::Event& ev) {
 void ClientRunner::on_signal() {
     const int sig = read_signal(sigfd_.get());
     if (sig == SIGHUP) {
-        log_info("SIGHUP received: reloading is not supported yet; nothing changed");
+        if (reload_handler_) reload_handler_();
+        else log_info("SIGHUP received: reloading is not supported yet; nothing changed");
         return;
     }
     if (sig != SIGTERM && sig != SIGINT) return;
@@ -324,6 +334,7 @@ void ClientRunner::on_signal() {
     stopping_ = true;
     log_info(std::string(sig == SIGTERM ? "SIGTERM" : "SIGINT") + ": stopping");
     if (reconnect_timer_) loop_.cancel_timer(reconnect_timer_);
+    reconnect_timer_ = 0;
     if (!session_ || !session_->established()) {
         teardown();
         loop_.stop();
@@ -340,17 +351,92 @@ control::Status ClientRunner::status() const {
     control::Status st;
     st.site = cfg_.site;
     st.role = "client";
+    st.reloads = reloads_;
+    st.last_reload = last_reload_;
     if (session_ && dc_.ready()) {
         control::PeerStatus p;
         p.name = "server";
         p.real_address = peer_.to_string();
         if (session_->pushed().ifconfig_local) p.virtual_address = *session_->pushed().ifconfig_local;
         p.cipher = session_->cipher_name();
+        if (!session_->peer_common_name().empty()) p.name = session_->peer_common_name();
+        if (session_->peer_id() != proto::kUndefinedPeerId) p.peer_id = session_->peer_id();
         p.key_id = dc_.primary() ? *dc_.primary() : 0;
+        const proto::TimeMs now = now_ms();
+        if (const proto::TimeMs k = session_->key_established(); k != proto::kNever && now > k)
+            p.key_age_seconds = static_cast<std::uint64_t>((now - k) / 1000);
+        if (up_since_ && now > up_since_) p.connected_seconds = static_cast<std::uint64_t>((now - up_since_) / 1000);
         add_traffic(dc_, p, st);
         st.peers.push_back(std::move(p));
     }
     return st;
+}
+
+Result<std::string> ClientRunner::reload(const config::Config& next) {
+    const std::string next_stamp = tls_files_stamp(next.tunnel);
+    const ReloadPlan plan = plan_reload(cfg_, next, tls_stamp_, next_stamp);
+    ++reloads_;
+    if (!plan.ok()) {
+        last_reload_ = plan.refusal();
+        log_error(last_reload_);
+        return fail(last_reload_, EINVAL);
+    }
+    if (plan.session || plan.reconnect) {
+        // Read every file first: a bad one leaves the running configuration untouched.
+        auto sc = make_session_config(next);
+        if (!sc) {
+            last_reload_ = "reload refused: " + sc.error().message + "; still running the previous configuration";
+            log_error(last_reload_);
+            return fail(last_reload_, EINVAL);
+        }
+        scfg_ = std::move(*sc);
+    }
+    if (plan.log_level) set_log_level(next.log.level);
+    if (plan.keepalive && session_) session_->set_keepalive(scfg_.ping_s, scfg_.ping_restart_s);
+    cfg_ = next;
+    tls_stamp_ = next_stamp;
+    std::string summary = "reloaded: " + plan.summary();
+    if (plan.reconnect && !stopping_) {
+        summary += "; reconnecting with the new configuration";
+        reconnect_pending_ = true;
+        if (reconnect_timer_) {
+            // Waiting to retry anyway: retry now, from the first remote.
+            loop_.cancel_timer(reconnect_timer_);
+            reconnect_timer_ = 0;
+            loop_.add_timer(std::chrono::milliseconds(0), [this] { reconnect_now(); });
+        } else if (session_ && session_->established()) {
+            // Tell the server (exit notify) so it frees our peer-id and address at once; the
+            // peer_gone that follows reconnects. Bounded in case the notification is never acked.
+            session_->close(now_ms());
+            pump_session();
+            flush_udp();
+            stop_timer_ = loop_.add_timer(std::chrono::seconds(3), [this] {
+                stop_timer_ = 0;
+                if (reconnect_pending_) reconnect_now();
+            });
+        } else {
+            loop_.add_timer(std::chrono::milliseconds(0), [this] { reconnect_now(); });
+        }
+    } else if (plan.session) {
+        summary += "; reneg applies from the next connection";
+    }
+    last_reload_ = summary;
+    log_info(summary);
+    return summary;
+}
+
+void ClientRunner::reconnect_now() {
+    if (!reconnect_pending_ || stopping_) return;
+    reconnect_pending_ = false;
+    if (stop_timer_) loop_.cancel_timer(stop_timer_);
+    stop_timer_ = 0;
+    if (reconnect_timer_) loop_.cancel_timer(reconnect_timer_);
+    reconnect_timer_ = 0;
+    teardown();
+    next_remote_ = 0;
+    failures_ = 0;
+    up_since_ = 0;
+    connect_next();
 }
 
 }  // namespace wirebridge::app

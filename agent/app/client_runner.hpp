@@ -2,6 +2,7 @@
 // runs one Session, applies the pushed ifconfig, and pumps frames between the TAP and the server.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -19,9 +20,20 @@ namespace wirebridge::app {
 
 class ClientRunner {
 public:
+    // Keeps its own copy of cfg: main may replace its Config on SIGHUP.
     ClientRunner(const config::Config& cfg, session::SessionConfig scfg, io::EventLoop loop, io::TapDevice tap);
     // Runs until SIGTERM/SIGINT; returns the exit status.
     int run();
+
+    // SIGHUP calls this (if set) instead of logging that reloading is not wired; it typically
+    // loads the file and calls reload().
+    void set_reload_handler(std::function<void()> handler) { reload_handler_ = std::move(handler); }
+    // Takes `next`: log level and keepalive apply at once (a keepalive the server pushed still
+    // wins, as at connect); a change of remote, proto, local, TLS files or ciphers closes the
+    // session (exit notify) and connects again with them; reneg applies from the next connection.
+    // A change of what the process set up (device, bridge, ...) is refused: the running
+    // configuration stays. Logs and returns a one-line summary (or the refusal as the error).
+    Result<std::string> reload(const config::Config& next);
 
     // For the control socket: the loop to serve it on, and a snapshot of the tunnel.
     io::EventLoop& loop() { return loop_; }
@@ -41,8 +53,15 @@ private:
     void arm_timer();
     void on_signal();
     void update_tap_interest();
+    void reconnect_now();
 
-    const config::Config& cfg_;
+    config::Config cfg_;
+    std::string tls_stamp_;  // of cfg_'s TLS files, to see them change on reload
+    std::function<void()> reload_handler_;
+    std::uint64_t reloads_ = 0;
+    std::string last_reload_;
+    bool reconnect_pending_ = false;  // a reload asked for a new connection: the old one is closing
+    proto::TimeMs up_since_ = 0;
     session::SessionConfig scfg_;
     io::EventLoop loop_;
     io::TapDevice tap_;

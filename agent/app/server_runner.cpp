@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "app/log.hpp"
+#include "app/reload.hpp"
 #include "app/runner_common.hpp"
 #include "app/tunnel_setup.hpp"
 #include "proto/data_packet.hpp"
@@ -26,8 +27,8 @@ io::SocketAddress to_socket(const session::PeerAddress& p) {
 
 ServerRunner::ServerRunner(const config::Config& cfg, std::unique_ptr<session::ServerDispatcher> dispatcher,
                            io::EventLoop loop, io::TapDevice tap)
-    : cfg_(cfg), d_(std::move(dispatcher)), loop_(std::move(loop)), tap_(std::move(tap)),
-      switch_(cfg.tunnel.client_to_client) {
+    : cfg_(cfg), tls_stamp_(tls_files_stamp(cfg.tunnel)), d_(std::move(dispatcher)), loop_(std::move(loop)),
+      tap_(std::move(tap)), switch_(switch_settings(cfg.tunnel)) {
     buf_.resize(kPacketBuffer);
 }
 
@@ -149,7 +150,7 @@ void ServerRunner::on_packet(const session::PeerAddress& from, std::span<std::ui
                 if (proto::is_ping(payload) || proto::is_occ(payload)) {
                     if (s) s->on_data_payload(payload, now);
                 } else {
-                    deliver(peer_id, payload);
+                    deliver(peer_id, payload, static_cast<std::size_t>(payload.data() - pkt.data()));
                 }
                 return;
             }
@@ -157,20 +158,31 @@ void ServerRunner::on_packet(const session::PeerAddress& from, std::span<std::ui
         }
     }
     const session::ServerDispatcher::Input in = d_->on_datagram(from, pkt, now);
-    if (!in.frame.empty() && !proto::is_ping(in.frame) && !proto::is_occ(in.frame) && peers_.count(in.peer_id))
-        deliver(in.peer_id, in.frame);
+    if (in.frame.empty() || proto::is_ping(in.frame) || proto::is_occ(in.frame) || !peers_.count(in.peer_id)) return;
+    // The session decrypted in place: the frame is inside pkt, which is ours to write.
+    if (in.frame.data() < pkt.data() || in.frame.data() + in.frame.size() > pkt.data() + pkt.size()) return;
+    const std::size_t at = static_cast<std::size_t>(in.frame.data() - pkt.data());
+    deliver(in.peer_id, pkt.subspan(at, in.frame.size()), at);
 }
 
-void ServerRunner::deliver(datapath::Port in, std::span<const std::uint8_t> frame) {
-    const auto out = switch_.forward(in, frame, now_ms() / 1000);
-    for (const datapath::Port p : out) {
-        if (p == datapath::kTapPort) {
-            [[maybe_unused]] auto w = tap_.write_frame(frame);
-            continue;
-        }
+void ServerRunner::deliver(datapath::Port in, std::span<std::uint8_t> frame, std::size_t headroom) {
+    const datapath::L2Switch::Decision d = switch_.forward(in, frame, headroom, now_ms());
+    for (const datapath::Port p : d.clients) {
         auto it = peers_.find(p);
-        if (it != peers_.end()) send_to_peer(p, *it->second, frame);
+        if (it != peers_.end()) send_to_peer(p, *it->second, d.client_frame);
     }
+    // After the clients: with VLAN tagging the tag goes in place over the frame they were sent.
+    if (d.to_tap) {
+        const auto f = switch_.tap_frame();
+        if (!f.empty()) [[maybe_unused]] auto w = tap_.write_frame(f);
+    }
+}
+
+void ServerRunner::ensure_port(std::uint32_t peer_id) {
+    const session::Session* s = d_->find(peer_id);
+    const std::string cn = s ? s->peer_common_name() : std::string();
+    // set_port keeps the MACs unless the client's VLAN changes.
+    switch_.set_port(peer_id, port_settings(cfg_.tunnel, cn));
 }
 
 void ServerRunner::send_to_peer(std::uint32_t peer_id, Peer& p, std::span<const std::uint8_t> frame) {
@@ -201,7 +213,7 @@ void ServerRunner::on_tap() {
                 return;
             }
             if (r->would_block) break;
-            deliver(datapath::kTapPort, std::span<const std::uint8_t>(frame, r->bytes));
+            deliver(datapath::kTapPort, std::span<std::uint8_t>(frame, r->bytes), 0);
         }
         flush();
         if (got < static_cast<int>(kBatchSize)) break;
@@ -249,7 +261,10 @@ void ServerRunner::pump() {
                 auto k = s->export_keys(ev.key_id);
                 if (!k) break;
                 auto& peer = peers_[id];
-                if (!peer) peer = std::make_unique<Peer>();
+                if (!peer) {
+                    peer = std::make_unique<Peer>();
+                    ensure_port(id);  // before its first frame
+                }
                 peer->addr = pe.from;
                 datapath::KeyInstall ki{k->key_id, k->cipher, k->peer_id, k->data_v2, &k->send, &k->recv, k->send_packet_id};
                 if (auto r = peer->dc.install(ki); !r) log_error("data keys for peer " + std::to_string(id) + ": " + r.error().message);
@@ -262,9 +277,13 @@ void ServerRunner::pump() {
                 if (auto it = peers_.find(id); it != peers_.end()) it->second->dc.retire(ev.key_id);
                 break;
             case EventType::tunnel_up: {
-                switch_.add_port(id);
+                ensure_port(id);
+                if (auto it = peers_.find(id); it != peers_.end()) it->second->up_since = now_ms();
                 session::Session* s = d_->find(id);
-                log_info("client " + to_socket(pe.from).to_string() + " up as peer-id " + std::to_string(id) +
+                log_info("client " + to_socket(pe.from).to_string() +
+                         (s && !s->peer_common_name().empty() ? " (" + s->peer_common_name() + ")" : std::string()) +
+                         " up as peer-id " + std::to_string(id) +
+                         (switch_.settings().vlan_tagging ? ", vlan " + std::to_string(switch_.port_vlan(id)) : std::string()) +
                          (s ? ", cipher " + s->cipher_name() : std::string()) +
                          (s && s->pushed().ifconfig_local ? ", address " + *s->pushed().ifconfig_local : std::string()));
                 break;
@@ -295,6 +314,7 @@ void ServerRunner::arm_timer() {
         timer_ = 0;
         armed_for_ = proto::kNever;
         d_->on_timer(now_ms());
+        switch_.expire(now_ms());
         pump();
         flush();
         if (stopping_ && d_->size() == 0) loop_.stop();
@@ -304,7 +324,8 @@ void ServerRunner::arm_timer() {
 void ServerRunner::on_signal() {
     const int sig = read_signal(sigfd_.get());
     if (sig == SIGHUP) {
-        log_info("SIGHUP received: reloading is not supported yet; nothing changed");
+        if (reload_handler_) reload_handler_();
+        else log_info("SIGHUP received: reloading is not supported yet; nothing changed");
         return;
     }
     if (sig != SIGTERM && sig != SIGINT) return;
@@ -323,20 +344,80 @@ control::Status ServerRunner::status() const {
     control::Status st;
     st.site = cfg_.site;
     st.role = "server";
+    st.reloads = reloads_;
+    st.last_reload = last_reload_;
+    const proto::TimeMs now = now_ms();
     for (const auto& [id, peer] : peers_) {
         control::PeerStatus p;
+        p.peer_id = id;
         p.name = "peer-id " + std::to_string(id);
         p.real_address = to_socket(peer->addr).to_string();
         if (const session::Session* s = d_->find(id)) {
+            if (!s->peer_common_name().empty()) p.name = s->peer_common_name();
             p.cipher = s->cipher_name();
             if (s->pushed().ifconfig_local) p.virtual_address = *s->pushed().ifconfig_local;
+            if (const proto::TimeMs k = s->key_established(); k != proto::kNever && now > k)
+                p.key_age_seconds = static_cast<std::uint64_t>((now - k) / 1000);
         }
+        if (peer->up_since && now > peer->up_since)
+            p.connected_seconds = static_cast<std::uint64_t>((now - peer->up_since) / 1000);
         p.key_id = peer->dc.primary() ? *peer->dc.primary() : 0;
-        p.macs = switch_.macs_on(id);
+        for (const auto& m : switch_.macs_on(id, now)) {
+            p.macs.push_back(m.mac);
+            p.mac_entries.push_back(control::MacStatus{m.mac, m.vlan, static_cast<std::uint64_t>(m.age_s)});
+        }
+        if (switch_.settings().vlan_tagging) p.vlan = switch_.port_vlan(id);
         add_traffic(peer->dc, p, st);
+        if (const datapath::SwitchDrops* drops = switch_.port_drops(id)) {
+            for (std::size_t i = 1; i < drops->size(); ++i)
+                if ((*drops)[i]) p.drops[datapath::switch_drop_name(static_cast<datapath::SwitchDrop>(i))] = (*drops)[i];
+        }
         st.peers.push_back(std::move(p));
     }
+    // Switch drops in total, those of clients gone and of the TAP side included.
+    const datapath::SwitchDrops& drops = switch_.drops();
+    for (std::size_t i = 1; i < drops.size(); ++i)
+        if (drops[i]) st.drops[datapath::switch_drop_name(static_cast<datapath::SwitchDrop>(i))] += drops[i];
     return st;
+}
+
+Result<std::string> ServerRunner::reload(const config::Config& next) {
+    const std::string next_stamp = tls_files_stamp(next.tunnel);
+    const ReloadPlan plan = plan_reload(cfg_, next, tls_stamp_, next_stamp);
+    ++reloads_;
+    if (!plan.ok()) {
+        last_reload_ = plan.refusal();
+        log_error(last_reload_);
+        return fail(last_reload_, EINVAL);
+    }
+    std::vector<std::string> notes;
+    if (plan.session) {
+        // Built (files read) before anything changes, so a bad file leaves everything as it was.
+        auto sc = make_session_config(next);
+        if (sc) {
+            if (auto r = d_->set_session_template(std::move(*sc), now_ms()); !r) sc = fail(r.error());
+        }
+        if (!sc) {
+            last_reload_ = "reload refused: " + sc.error().message + "; still running the previous configuration";
+            log_error(last_reload_);
+            return fail(last_reload_, EINVAL);
+        }
+        notes.push_back("TLS, ciphers, keepalive and reneg apply to clients that connect from now on");
+    }
+    if (plan.log_level) set_log_level(next.log.level);
+    if (plan.switch_settings) {
+        switch_.apply(switch_settings(next.tunnel));
+        cfg_.tunnel.clients = next.tunnel.clients;
+        for (const auto& [id, peer] : peers_) ensure_port(id);
+        notes.push_back("switch settings applied to all " + std::to_string(peers_.size()) + " client(s)");
+    }
+    cfg_ = next;
+    tls_stamp_ = next_stamp;
+    std::string summary = "reloaded: " + plan.summary();
+    for (const auto& n : notes) summary += "; " + n;
+    last_reload_ = summary;
+    log_info(summary);
+    return summary;
 }
 
 }  // namespace wirebridge::app

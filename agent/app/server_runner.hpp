@@ -2,6 +2,7 @@
 // per client (ServerDispatcher), one TAP for all of them behind the virtual switch.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -23,9 +24,20 @@ namespace wirebridge::app {
 
 class ServerRunner {
 public:
+    // Keeps its own copy of cfg: main may replace its Config on SIGHUP.
     ServerRunner(const config::Config& cfg, std::unique_ptr<session::ServerDispatcher> dispatcher, io::EventLoop loop,
                  io::TapDevice tap);
     int run();
+
+    // SIGHUP calls this (if set) instead of logging that reloading is not wired; it typically
+    // loads the file and calls reload().
+    void set_reload_handler(std::function<void()> handler) { reload_handler_ = std::move(handler); }
+    // Takes `next` without dropping anyone: switch settings (client_to_client, ageing, bounds,
+    // multicast limit, VLANs) apply at once; TLS files, ciphers, keepalive and reneg apply to
+    // clients that connect from now on; log level at once. A change of what the process set up
+    // (proto, local, pool, device, bridge, ...) is refused: the running configuration stays.
+    // Logs and returns a one-line summary of what changed (or the refusal as the error).
+    Result<std::string> reload(const config::Config& next);
 
     // For the control socket: the loop to serve it on, and a snapshot of the tunnel.
     io::EventLoop& loop() { return loop_; }
@@ -35,6 +47,7 @@ private:
     struct Peer {
         datapath::DataChannel dc;
         session::PeerAddress addr;
+        proto::TimeMs up_since = 0;  // tunnel_up
     };
 
     void on_udp();
@@ -43,7 +56,9 @@ private:
     void close_tcp(int fd, const std::string& why);
     void on_packet(const session::PeerAddress& from, std::span<std::uint8_t> pkt);
     void on_tap();
-    void deliver(datapath::Port in, std::span<const std::uint8_t> frame);
+    // `frame` lies in a buffer of ours with `headroom` writable bytes before it (the switch tags in place).
+    void deliver(datapath::Port in, std::span<std::uint8_t> frame, std::size_t headroom);
+    void ensure_port(std::uint32_t peer_id);
     void send_to_peer(std::uint32_t peer_id, Peer& p, std::span<const std::uint8_t> frame);
     void send_packet(const session::PeerAddress& to, std::span<const std::uint8_t> pkt);
     void flush();
@@ -51,7 +66,11 @@ private:
     void arm_timer();
     void on_signal();
 
-    const config::Config& cfg_;
+    config::Config cfg_;
+    std::string tls_stamp_;  // of cfg_'s TLS files, to see them change on reload
+    std::function<void()> reload_handler_;
+    std::uint64_t reloads_ = 0;
+    std::string last_reload_;
     std::unique_ptr<session::ServerDispatcher> d_;
     io::EventLoop loop_;
     io::TapDevice tap_;

@@ -68,9 +68,26 @@ std::string to_json(const Status& s) {
         o << "],\"cipher\":" << json_quote(p.cipher) << ",\"key_id\":" << p.key_id
           << ",\"key_age_seconds\":" << p.key_age_seconds << ",\"bytes_in\":" << p.bytes_in
           << ",\"bytes_out\":" << p.bytes_out << ",\"packets_in\":" << p.packets_in
-          << ",\"packets_out\":" << p.packets_out << "}";
+          << ",\"packets_out\":" << p.packets_out << ",\"peer_id\":";
+        if (p.peer_id >= 0)
+            o << p.peer_id;
+        else
+            o << "null";
+        o << ",\"vlan\":";
+        if (p.vlan)
+            o << *p.vlan;
+        else
+            o << "null";
+        o << ",\"connected_seconds\":" << p.connected_seconds << ",\"mac_entries\":[";
+        for (size_t j = 0; j < p.mac_entries.size(); ++j) {
+            const MacStatus& m = p.mac_entries[j];
+            o << (j ? "," : "") << "{\"mac\":" << json_quote(m.mac) << ",\"vlan\":" << m.vlan
+              << ",\"age_seconds\":" << m.age_seconds << "}";
+        }
+        o << "],\"drops\":" << json_counters(p.drops) << "}";
     }
-    o << "],\"drops\":" << json_counters(s.drops) << ",\"fastpath\":";
+    o << "],\"drops\":" << json_counters(s.drops) << ",\"reloads\":" << s.reloads
+      << ",\"last_reload\":" << json_quote(s.last_reload) << ",\"fastpath\":";
     if (s.fastpath)
         o << json_counters(*s.fastpath);
     else
@@ -89,15 +106,32 @@ std::string to_text(const Status& s) {
     o << "site " << s.site << " (" << s.role << "), up " << s.uptime_seconds << " s, "
       << s.peers.size() << (s.peers.size() == 1 ? " peer" : " peers") << "\n";
     for (const PeerStatus& p : s.peers) {
-        o << "  peer " << (p.name.empty() ? "-" : p.name) << "  " << p.real_address;
+        o << "  peer " << (p.name.empty() ? "-" : p.name);
+        if (p.peer_id >= 0) o << " (peer-id " << p.peer_id << ")";
+        o << "  " << p.real_address;
         if (!p.virtual_address.empty()) o << "  virtual " << p.virtual_address;
+        if (p.vlan) o << "  vlan " << *p.vlan;
+        if (p.connected_seconds != 0) o << "  up " << p.connected_seconds << " s";
         o << "\n    " << p.cipher << " key " << p.key_id;
         if (p.key_age_seconds != 0) o << " (age " << p.key_age_seconds << " s)";
         o << "  in " << human_bytes(p.bytes_in) << " / " << p.packets_in << " pkts  out "
           << human_bytes(p.bytes_out) << " / " << p.packets_out << " pkts\n";
-        if (!p.macs.empty()) {
+        if (!p.mac_entries.empty()) {
+            o << "    macs";
+            for (const MacStatus& m : p.mac_entries) {
+                o << " " << m.mac;
+                if (m.vlan) o << " vlan " << m.vlan;
+                o << " (" << m.age_seconds << " s)";
+            }
+            o << "\n";
+        } else if (!p.macs.empty()) {
             o << "    macs";
             for (const std::string& m : p.macs) o << " " << m;
+            o << "\n";
+        }
+        if (!p.drops.empty()) {
+            o << "    drops";
+            for (const auto& [k, v] : p.drops) o << " " << k << "=" << v;
             o << "\n";
         }
     }
@@ -106,6 +140,8 @@ std::string to_text(const Status& s) {
         for (const auto& [k, v] : s.drops) o << " " << k << "=" << v;
         o << "\n";
     }
+    if (s.reloads != 0 || !s.last_reload.empty())
+        o << "  reloads " << s.reloads << (s.last_reload.empty() ? "" : ": last " + s.last_reload) << "\n";
     if (s.fastpath) {
         o << "  fastpath";
         for (const auto& [k, v] : *s.fastpath) o << " " << k << "=" << v;

@@ -1,10 +1,11 @@
-// L2Switch: the server's virtual switch between its TAP device and its clients (MAC learning).
+// L2Switch: the server's virtual switch between its TAP device and its clients (seed 000).
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 namespace wirebridge::datapath {
@@ -13,44 +14,148 @@ namespace wirebridge::datapath {
 using Port = std::uint32_t;
 inline constexpr Port kTapPort = 0xffffffffu;
 
-// Forwarding, per seed 000 and DESIGN.md:
-//  - every frame teaches the switch its source MAC -> ingress port (moves are followed);
+// Why the switch did not deliver a frame (anywhere); indexes the drop counters.
+enum class SwitchDrop : std::uint8_t {
+    none = 0,
+    runt,                  // shorter than an Ethernet header (or a tag header when one is claimed)
+    unknown_port,          // from a peer-id that is not (or no longer) a port of the switch
+    group_source,          // a broadcast/multicast source MAC: no station sends from one
+    mac_limit,             // a new source MAC behind a client already at its bound
+    multicast_limit,       // a client's broadcast/multicast over its frames-per-second budget
+    client_to_client_off,  // unicast to another client's MAC while client_to_client is off
+    vlan_untagged,         // VLAN tagging on: an untagged frame from the TAP
+    vlan_mismatch,         // VLAN tagging on: a tagged TAP frame for a VLAN no connected client is in
+    vlan_tagged_client,    // VLAN tagging on: a client sent an 802.1Q/802.1ad tagged frame
+    count_
+};
+const char* switch_drop_name(SwitchDrop d);
+inline constexpr std::size_t kSwitchDropCount = static_cast<std::size_t>(SwitchDrop::count_);
+using SwitchDrops = std::array<std::uint64_t, kSwitchDropCount>;
+
+// What the server's tunnel section says about the switch; all of it may change while running.
+struct SwitchSettings {
+    bool client_to_client = false;
+    std::uint32_t mac_age_s = 300;             // 0: entries never age
+    std::uint32_t max_macs_per_client = 1024;  // 0: no bound
+    std::uint32_t multicast_limit = 0;         // broadcast+multicast frames/s from one client; 0: none
+    bool vlan_tagging = false;                 // the TAP side carries 802.1Q tags
+    std::uint16_t vlan_pvid = 1;               // a client's VLAN unless it has its own
+};
+
+// Per-client overrides (by certificate common name, resolved by the runner).
+struct PortSettings {
+    std::optional<std::uint16_t> vlan;
+    std::optional<std::uint32_t> max_macs;
+};
+
+// Forwarding, as a learning switch with one VLAN per client (like OpenVPN's --vlan-tagging):
+//  - a frame from a client teaches (VLAN, source MAC) -> client, within the client's MAC bound;
+//    a MAC that moves is relearned on its new port; entries not refreshed for mac_age_s are gone;
 //  - from the TAP: a known unicast MAC goes to its client; broadcast, multicast and unknown
-//    unicast go to every client;
-//  - from a client with client_to_client: a known MAC goes to its port (TAP or client); the rest
-//    goes to the TAP and every other client; without client_to_client everything goes to the TAP;
-//  - a frame never goes back out of the port it came in, and reaches each port at most once.
-// Single-threaded; the table is sized once (learning a new MAC does not allocate until it is full).
+//    unicast go to every client (of the frame's VLAN) exactly once;
+//  - from a client, client_to_client on: a known MAC goes to its port; the rest goes to the TAP
+//    and every other client of the same VLAN; off: only to the TAP, never to another client;
+//  - a frame never goes back out of its ingress port;
+//  - tagging on: the TAP carries 802.1Q frames; clients are untagged members of one VLAN. A
+//    client's frame gets its VLAN's tag on the way to the TAP; a TAP frame reaches only clients of
+//    its tag's VLAN, untagged.
+// Single-threaded. Nothing is allocated per frame: the table is open addressing with a fixed
+// capacity (grown only in add_port/apply, which are control-plane calls).
 class L2Switch {
 public:
-    explicit L2Switch(bool client_to_client, std::size_t max_macs = 4096, std::int64_t age_sec = 300);
+    explicit L2Switch(const SwitchSettings& s = {});
 
-    void add_port(Port p);
+    // Applies new settings now, keeping every port. A change of VLAN layout forgets the learned MACs
+    // of the ports concerned (their keys include the VLAN).
+    void apply(const SwitchSettings& s);
+    const SwitchSettings& settings() const { return s_; }
+
+    void add_port(Port p, const PortSettings& ps = {});
+    // Changes a port's VLAN or bound (SIGHUP); forgets its MACs if its VLAN changed.
+    void set_port(Port p, const PortSettings& ps);
     void remove_port(Port p);  // and forgets every MAC learned on it
     const std::vector<Port>& clients() const { return clients_; }
 
-    // The ports `frame` must go to. The returned span lives until the next call.
-    std::span<const Port> forward(Port in, std::span<const std::uint8_t> frame, std::int64_t now_sec);
+    // The decision for one frame. `clients` and `client_frame` live until the next forward().
+    struct Decision {
+        std::span<const Port> clients;             // send client_frame to each of these
+        std::span<const std::uint8_t> client_frame;  // untagged (tag stripped in place if it had one)
+        bool to_tap = false;                       // then write tap_frame() to the TAP, after the clients
+        SwitchDrop drop = SwitchDrop::none;        // why nothing at all is delivered
+    };
+    // `frame` is writable (a tag is stripped or added in place); `headroom` bytes before
+    // frame.data() belong to the caller's buffer and may be used to add a tag (4 are enough).
+    Decision forward(Port in, std::span<std::uint8_t> frame, std::size_t headroom, std::int64_t now_ms);
+    // The frame for the TAP of the last forward() with to_tap: tagged with the ingress client's
+    // VLAN when tagging is on. Call it after the clients were served: tagging in place overwrites
+    // the untagged client_frame.
+    std::span<const std::uint8_t> tap_frame();
 
-    std::size_t mac_count() const { return table_.size(); }
-    // The MACs learned on port p, as xx:xx:xx:xx:xx:xx (for status; not on the data path).
-    std::vector<std::string> macs_on(Port p) const;
-    bool lookup(const std::uint8_t mac[6], Port& out, std::int64_t now_sec) const;
+    // Forgets entries older than mac_age_s (call about once a second: keeps each port's count of
+    // MACs true so the bound counts only live entries).
+    void expire(std::int64_t now_ms);
+
+    std::size_t mac_count() const { return used_; }
+    std::size_t mac_count(Port p) const;
+    struct MacInfo {
+        std::string mac;  // xx:xx:xx:xx:xx:xx
+        std::uint16_t vlan = 0;
+        std::int64_t age_s = 0;
+    };
+    // The live MACs learned on port p (status; not on the data path).
+    std::vector<MacInfo> macs_on(Port p, std::int64_t now_ms) const;
+    bool lookup(const std::uint8_t mac[6], std::uint16_t vlan, Port& out, std::int64_t now_ms) const;
+    // The VLAN a client port is an untagged member of (0 when tagging is off).
+    std::uint16_t port_vlan(Port p) const;
+
+    const SwitchDrops& drops() const { return drops_; }
+    const SwitchDrops* port_drops(Port p) const;
 
 private:
-    static std::uint64_t key(const std::uint8_t* mac);
-    void learn(const std::uint8_t* mac, Port p, std::int64_t now_sec);
-
-    struct Entry {
-        Port port;
-        std::int64_t seen;
+    struct Slot {
+        std::uint64_t key = 0;  // kUsed | vlan << 48 | mac
+        Port port = 0;
+        std::int64_t seen_ms = 0;
     };
-    bool c2c_;
-    std::size_t max_macs_;
-    std::int64_t age_sec_;
+    struct PortState {
+        bool present = false;
+        PortSettings cfg;
+        std::uint16_t vlan = 0;      // resolved: 0 when tagging is off
+        std::uint32_t max_macs = 0;  // resolved: 0 = no bound
+        std::uint32_t macs = 0;
+        std::int64_t tokens = 0;     // multicast budget, in thousandths of a frame
+        std::int64_t refilled_ms = 0;
+        SwitchDrops drops{};
+    };
+
+    static std::uint64_t make_key(const std::uint8_t* mac, std::uint16_t vlan);
+    PortState* port_state(Port p);
+    const PortState* port_state(Port p) const;
+    void resolve(PortState& ps) const;
+    bool expired(const Slot& s, std::int64_t now_ms) const;
+    std::size_t find(std::uint64_t key) const;  // slot index or capacity if absent
+    void erase_at(std::size_t i);
+    void forget_port(Port p);
+    void ensure_capacity();
+    bool learn(const std::uint8_t* mac, std::uint16_t vlan, Port in, PortState* ps, std::int64_t now_ms);
+    bool multicast_allowed(PortState& ps, std::int64_t now_ms);
+    Decision dropped(SwitchDrop d, PortState* ps);
+    void flood(Port in, std::uint16_t vlan);
+
+    SwitchSettings s_;
+    std::vector<Slot> slots_;  // power-of-two size, at most half full
+    std::size_t used_ = 0;
+    std::vector<PortState> ports_;  // by peer-id
     std::vector<Port> clients_;
-    std::unordered_map<std::uint64_t, Entry> table_;
     std::vector<Port> out_;
+    SwitchDrops drops_{};
+
+    // The last forward(): where its frame is, for tap_frame().
+    std::uint8_t* frame_ = nullptr;
+    std::size_t frame_len_ = 0;
+    std::size_t headroom_ = 0;
+    std::uint16_t tap_vlan_ = 0;  // 0: write untagged
+    std::array<std::uint8_t, 1600 + 4> spare_{};  // tagging without headroom (not expected)
 };
 
 }  // namespace wirebridge::datapath

@@ -261,6 +261,18 @@ bool ServerDispatcher::pop_event(PeerEvent& out) {
     return true;
 }
 
+Result<void> ServerDispatcher::set_session_template(SessionConfig session, TimeMs now) {
+    if (session.role != Role::server) return fail("server dispatcher: the session template must be role server");
+    if (session.transport != cfg_.session.transport) return fail("server dispatcher: the transport cannot change");
+    // First packets of new clients are checked with the new wrap key; known clients' packets go
+    // to their sessions, which keep the wrap they started with.
+    auto wrap = ControlWrap::create(session.wrap, Role::server, sec(now));
+    if (!wrap) return fail(wrap.error());
+    wrap_ = std::move(*wrap);
+    cfg_.session = std::move(session);
+    return {};
+}
+
 void ServerDispatcher::close_all(TimeMs now) {
     for (auto& [addr, c] : by_addr_) {
         c->session->close(now);

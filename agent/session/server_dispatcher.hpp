@@ -80,6 +80,11 @@ public:
     size_t size() const { return by_addr_.size(); }
     const SessionCounters& counters() const { return counters_; }  // drops before a session exists
     void close_all(TimeMs now);
+    // A new template for the sessions of clients that connect from now on (SIGHUP: TLS files,
+    // control-channel wrap, ciphers, keepalive, reneg). Sessions already running keep theirs. The
+    // role and transport must not change.
+    Result<void> set_session_template(SessionConfig session, TimeMs now);
+    const SessionConfig& session_template() const { return cfg_.session; }
 
 private:
     struct Client {

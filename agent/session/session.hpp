@@ -84,6 +84,10 @@ public:
     std::optional<DataKeys> export_keys(uint8_t key_id) const;
     std::optional<uint8_t> primary_key_id() const;
 
+    // New local keepalive (SIGHUP): applies from now on; a client keeps what the server pushed,
+    // as it does at connect time.
+    void set_keepalive(uint32_t ping_s, uint32_t ping_restart_s);
+
     // Starts a renegotiation now (also triggered by the timers).
     void renegotiate(TimeMs now);
     // Explicit exit notify: a server sends RESTART, a client EXIT (cc-exit agreed) on the control
@@ -99,6 +103,10 @@ public:
     bool gone() const { return gone_; }
     uint32_t peer_id() const { return peer_id_; }
     const std::string& cipher_name() const { return cipher_name_; }
+    // The peer certificate's subject CN, known once the first TLS handshake is done ("" before).
+    const std::string& peer_common_name() const { return peer_cn_; }
+    // When the keys in use for sending were negotiated (kNever before the first).
+    TimeMs key_established() const;
     const proto::PushOptions& pushed() const { return pushed_; }
 
 private:
@@ -148,6 +156,7 @@ private:
     // Negotiated once (key_id 0), reused by renegotiations.
     std::optional<crypto::AeadCipher> cipher_;
     std::string cipher_name_;
+    std::string peer_cn_;
     bool ekm_ = false;
     bool cc_exit_ = false;
     bool data_v2_ = true;

@@ -304,6 +304,8 @@ void Session::handle_text(KeyState& ks, std::string_view text, TimeMs now) {
 
 void Session::key_exchange_done(KeyState& ks, TimeMs now) {
     ks.phase = KeyState::Phase::active;
+    if (ks.tls && peer_cn_.empty())
+        if (auto cert = ks.tls->peer_certificate()) peer_cn_ = cert->common_name;
     if (ks.key_id == 0 && cfg_.role == Role::client) {
         // Keys come with PUSH_REPLY (cipher, peer-id, EKM); ask for it now and every 5 s.
         send_text(ks, "PUSH_REQUEST", now);

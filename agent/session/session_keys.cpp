@@ -163,6 +163,22 @@ std::optional<uint8_t> Session::primary_key_id() const {
     return std::nullopt;
 }
 
+void Session::set_keepalive(uint32_t ping_s, uint32_t ping_restart_s) {
+    cfg_.ping_s = ping_s;
+    cfg_.ping_restart_s = ping_restart_s;
+    if (cfg_.role == Role::server) {
+        ping_s_ = ping_s;
+        ping_restart_s_ = ping_restart_s * 2;  // as create() does
+        return;
+    }
+    ping_s_ = pushed_.ping.value_or(ping_s);
+    ping_restart_s_ = pushed_.ping_restart.value_or(ping_restart_s);
+}
+
+TimeMs Session::key_established() const {
+    return current_ && current_->keys ? current_->established : proto::kNever;
+}
+
 Session::Input Session::on_data(std::span<uint8_t> packet, TimeMs now) {
     Input in;
     proto::DataHeader h;
