@@ -30,6 +30,7 @@ PAIR_LEGEND = {
     "wbserver": "openvpn client, wirebridge server",
     "plain": "bare veth, no VPN",
 }
+SHORT = {"AES-256-GCM": "AES256", "AES-128-GCM": "AES128", "CHACHA20-POLY1305": "ChaCha20"}
 # metric: (label, unit, higher is better; None: no ratio is shown, a ratio of losses means little)
 METRICS = {
     "tcp1_mbps": ("TCP 1 stream", "Mbit/s", True),
@@ -163,6 +164,7 @@ def plot(rows, prefix, meta):
         "set boxwidth 0.9",
         "set grid ytics",
         "set yrange [0:*]",
+        "set offsets 0, 0, graph 0.35, 0",  # room above the bars for the key
         "set key top left",
         f"set multiplot layout {(len(panels) + 1) // 2},{min(len(panels), 2)} title 'wirebridge vs stock openvpn, {meta['cores']} cores, "
         f"{meta['reps']} rep(s) x {meta['duration_s']} s, medians ({meta['timestamp']})'",
@@ -173,7 +175,7 @@ def plot(rows, prefix, meta):
             f.write("config " + " ".join(f'"{PAIR_LEGEND[p]}"' for p in pairs) + "\n")
             for transport, cipher in groups:
                 vals = [by.get((transport, cipher, p, metric)) for p in pairs]
-                f.write(f'"{transport}/{cipher}" ' + " ".join("-" if v is None else f"{v:g}" for v in vals) + "\n")
+                f.write(f'"{transport} {SHORT.get(cipher, cipher)}" ' + " ".join("-" if v is None else f"{v:g}" for v in vals) + "\n")
         script.append(f"set title '{title}'")
         script.append(f"plot for [i=2:{len(pairs) + 1}] '{data}' using i:xtic(1) title columnhead(i)")
     script.append("unset multiplot")
