@@ -1,0 +1,188 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# 60_routeless_agent.sh - the whole appliance run by the agent: wirebridge installs its own
+# rules (NFQUEUE, CONNMARK, GWMARK) with xt_GWMARK loaded; a LAN host reaches a server behind
+# the remote site through a real tunnel (two wirebridge agents), the replies come back through
+# the fast path; an agent restart under traffic leaves nothing in the queue.
+#
+#   wbk-lan                wbk-app (appliance)                    wbk-hub (remote site)       wbk-rem
+#   192.0.2.10/24          bridge wbkbr0 [wbkp0], 192.0.2.2/32,   wirebridge server, bridge   10.20.0.5/16
+#   default via 192.0.2.2  NO route to the LAN; wirebridge client  wbkhbr [wbkhr0, wbkhtap]   192.0.2.0/24
+#   wbkl0 ================ wbkp0   TAP wbktap 10.20.0.2/16         10.20.0.1/16                via 10.20.0.2
+#                                  wbku0 172.31.9.2 ====UDP 1194==== wbkh0 172.31.9.1   wbkhr0 ==== wbkr0
+#
+# The appliance's only addresses are its one LAN address and the tunnel's; replies to
+# 192.0.2.10 that come out of the tunnel can reach the LAN host only through GWMARK.
+. "$(dirname "$0")/../lib.sh"
+need_gwmark
+
+build=${XTABLES_LIBDIR%%/iptables-ext:*}
+WB=$build/agent/app/wirebridge
+if [ ! -x "$WB" ]; then
+	fail "$SCENARIO" "no wirebridge binary at $WB (build the wirebridge target in the --build dir)"
+	exit 0
+fi
+modprobe -a xt_NFQUEUE nfnetlink_queue xt_physdev 2>/dev/null
+W=/tmp/wbk60
+mkdir -p "$W"
+AGENTS=()
+stop_agents() {
+	local p
+	for p in "${AGENTS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	for p in "${AGENTS[@]}"; do wait "$p" 2>/dev/null; done
+	AGENTS=()
+}
+trap 'stop_agents; wbk_cleanup' EXIT
+
+LAN_MAC=02:00:00:00:0a:10
+BR_MAC=02:00:00:00:0a:02
+# ping_ok NS DST [COUNT]: COUNT (default 3) echo replies within a bound.
+ping_ok() { nse "$1" ping -n -q -c "${3:-3}" -i 0.2 -W 2 -w 10 "$2" >/dev/null 2>&1; }
+
+# ---------------------------------------------------------------- PKI
+(
+	cd "$W" || exit 1
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+		-subj /CN=wbk-ca -keyout ca.key -out ca.crt 2>/dev/null
+	for who in hub:serverAuth site:clientAuth; do
+		n=${who%%:*} eku=${who##*:}
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=$n" \
+			-keyout "$n.key" -out "$n.csr" 2>/dev/null
+		printf 'extendedKeyUsage=%s\nkeyUsage=digitalSignature,keyAgreement\n' "$eku" >"$n.ext"
+		openssl x509 -req -in "$n.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+			-extfile "$n.ext" -out "$n.crt" 2>/dev/null
+	done
+) || { fail pki "openssl failed"; exit 0; }
+
+# ---------------------------------------------------------------- namespaces
+for ns in wbk-lan wbk-app wbk-hub wbk-rem; do
+	netns_add "$ns"
+	nse "$ns" sysctl -q -w net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 >/dev/null
+done
+ip -n wbk-lan link add wbkl0 address "$LAN_MAC" type veth peer name wbkp0 netns wbk-app
+ip -n wbk-app link add wbku0 type veth peer name wbkh0 netns wbk-hub
+ip -n wbk-hub link add wbkhr0 type veth peer name wbkr0 netns wbk-rem
+
+ip -n wbk-app link add wbkbr0 address "$BR_MAC" type bridge
+ip -n wbk-app link set wbkp0 master wbkbr0
+nse wbk-app sysctl -q -w net.ipv4.ip_forward=1 net.bridge.bridge-nf-call-iptables=1 >/dev/null
+ip -n wbk-app addr add 192.0.2.2/32 dev wbkbr0
+ip -n wbk-app addr add 172.31.9.2/30 dev wbku0
+for d in wbkp0 wbkbr0 wbku0; do ip -n wbk-app link set "$d" up; done
+
+ip -n wbk-lan addr add 192.0.2.10/24 dev wbkl0
+ip -n wbk-lan link set wbkl0 up
+ip -n wbk-lan route add default via 192.0.2.2
+ip -n wbk-lan neigh replace 192.0.2.2 lladdr "$BR_MAC" dev wbkl0 nud permanent
+
+ip -n wbk-hub addr add 172.31.9.1/30 dev wbkh0
+ip -n wbk-hub link set wbkh0 up
+ip -n wbk-hub link set wbkhr0 up
+ip -n wbk-rem addr add 10.20.0.5/16 dev wbkr0
+ip -n wbk-rem link set wbkr0 up
+ip -n wbk-rem route add 192.0.2.0/24 via 10.20.0.2
+
+cat >"$W/hub.yaml" <<EOF
+site: wbk-hub
+bridge: {name: wbkhbr, ports: [wbkhr0], address: 10.20.0.1/16}
+tunnel:
+  role: server
+  proto: udp
+  local: 172.31.9.1:1194
+  device: wbkhtap
+  pool: 10.200.0.0/24
+  join_bridge: true
+  ca: ca.crt
+  cert: hub.crt
+  key: hub.key
+  keepalive: {interval: 2, timeout: 20}
+control: {socket: $W/hub.sock}
+log: {level: info}
+EOF
+cat >"$W/app.yaml" <<EOF
+site: wbk-app
+tunnel:
+  role: client
+  proto: udp
+  remote: [172.31.9.1:1194]
+  device: wbktap
+  address: 10.20.0.2/16
+  ca: ca.crt
+  cert: site.crt
+  key: site.key
+  keepalive: {interval: 2, timeout: 20}
+fastpath: {enabled: true, reply_mark: 0x32, orig_mark: 0x33}
+interest:
+  queue: 0
+  failure: open
+  rules:
+    - {dst: 10.20.0.0/16}
+    - {proto: udp, dport: 5022, action: bypass}
+control: {socket: $W/app.sock}
+log: {level: info}
+EOF
+
+# Started with ip netns exec itself (not through nse, a function), so $! is the agent.
+start_app() {
+	ip netns exec wbk-app "$WB" run -c "$W/app.yaml" >>"$W/app.log" 2>&1 &
+	APP_PID=$!
+	AGENTS+=("$APP_PID")
+}
+flows_num() {
+	"$WB" status --json -c "$W/app.yaml" 2>/dev/null |
+		sed -n "s/.*\"flows\":{[^}]*\"$1\":\\([0-9]*\\).*/\\1/p"
+}
+queue_total() {  # packets waiting in NFQUEUE 0 of the appliance
+	nse wbk-app awk '$1 == 0 {print $3}' /proc/net/netfilter/nfnetlink_queue 2>/dev/null
+}
+
+ip netns exec wbk-hub "$WB" run -c "$W/hub.yaml" >"$W/hub.log" 2>&1 &
+AGENTS+=($!)
+start_app
+
+check agent-rules wait_until 60 sh -c "ip netns exec wbk-app iptables-save -t mangle | grep -q -- '-A PREROUTING -j WB-wbk-app'"
+saved=$(nse wbk-app iptables-save -t mangle)
+check_eq agent-gwmark-rule 1 "$(printf '%s\n' "$saved" | grep -c -- '-A WB-wbk-app -i wbktap -j GWMARK --reply-mark 0x32/0xfffcffff')"
+check_eq agent-nfqueue-rule 1 "$(printf '%s\n' "$saved" | grep -c -- '-d 10.20.0.0/16 -m conntrack --ctstate NEW -j NFQUEUE --queue-num 0 --queue-bypass')"
+check_eq agent-orig-rule 1 "$(printf '%s\n' "$saved" | grep -c -- '-A WB-wbk-app-OUT -j GWMARK --orig-mark 0x33/0xfffcffff')"
+check_fails appliance-no-route-to-lan nse wbk-app ip route get 192.0.2.10
+# logs_on_fail NAME: the agents' last log lines as comments, for failure analysis.
+logs_on_fail() {
+	tail -n 8 "$W/hub.log" | sed "s/^/# $1 hub: /"
+	tail -n 8 "$W/app.log" | sed "s/^/# $1 app: /"
+}
+check tunnel-up wait_until 90 nse wbk-rem ping -c1 -W1 10.20.0.2 || logs_on_fail tunnel-up
+
+before=$(gw_stat wbk-app reply_xmit)
+q0=$(flows_num queued)
+check lan-reaches-remote-server ping_ok wbk-lan 10.20.0.5 5
+after=$(gw_stat wbk-app reply_xmit)
+check_gt replies-via-fast-path "${after:-0}" "$((${before:-0} + 4))"
+# One ping run is one flow: its first packet was queued, the other four stayed in the kernel.
+check_eq one-packet-queued-per-flow "$((q0 + 1))" "$(flows_num queued)"
+check_gt flow-decided-tunnel "$(flows_num decided_tunnel)" 0
+check lan-flow-cached sh -c "ip netns exec wbk-app grep -v '^#' /proc/net/gwmark/flows | grep -q '192.0.2.10'"
+q2=$(flows_num queued)
+echo x | nse wbk-lan nc -u -w1 -p 41022 10.20.0.5 5022 >/dev/null 2>&1
+echo x | nse wbk-lan nc -u -w1 -p 41023 10.20.0.5 5023 >/dev/null 2>&1
+check_eq selected-udp-flow-queued "$((q2 + 1))" "$(flows_num queued)"
+gw_dump wbk-app
+
+# Restart under traffic: a ping runs across the restart; nothing may stay queued.
+nse wbk-lan ping -n -i 0.2 -c 150 -W 1 10.20.0.5 >"$W/ping.out" 2>&1 &
+PING=$!
+sleep 2
+kill -TERM "$APP_PID"
+wait "$APP_PID" 2>/dev/null
+check_eq restart-rules-removed 0 "$(nse wbk-app iptables-save -t mangle | grep -c 'WB-wbk-app')" || logs_on_fail restart
+start_app
+check restart-rules-back wait_until 60 sh -c "ip netns exec wbk-app iptables-save -t mangle | grep -q -- '-A PREROUTING -j WB-wbk-app'"
+check restart-tunnel-up wait_until 90 nse wbk-rem ping -c1 -W1 10.20.0.2
+check restart-lan-reaches-server wait_until 30 ping_ok wbk-lan 10.20.0.5 1
+wait "$PING"
+check_eq restart-nothing-stuck-in-queue 0 "$(queue_total)"
+check_gt restart-ping-got-replies "$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$W/ping.out")" 0
+"$WB" status -c "$W/app.yaml" | sed 's/^/# /'
+stop_agents
+check_eq stop-rules-removed 0 "$(nse wbk-app iptables-save -t mangle | grep -c 'WB-')"
+grep -E 'routeless|fastpath|error' "$W/app.log" | head -n 12 | sed 's/^/# app: /'
