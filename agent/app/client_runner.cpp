@@ -417,7 +417,7 @@ Result<std::string> ClientRunner::reload(const config::Config& next) {
         } else {
             loop_.add_timer(std::chrono::milliseconds(0), [this] { reconnect_now(); });
         }
-    } else if (plan.session) {
+    } else if (plan.reneg) {
         summary += "; reneg applies from the next connection";
     }
     last_reload_ = summary;

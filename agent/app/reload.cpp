@@ -154,8 +154,8 @@ ReloadPlan plan_reload(const config::Config& running, const config::Config& next
         tls = true;
     }
     p.keepalive = diff("tunnel.keepalive", a.keepalive, b.keepalive);
-    const bool reneg = diff("tunnel.reneg_seconds", a.reneg_seconds, b.reneg_seconds);
-    p.session = tls || p.keepalive || reneg;
+    p.reneg = diff("tunnel.reneg_seconds", a.reneg_seconds, b.reneg_seconds);
+    p.session = tls || p.keepalive || p.reneg;
     if (!server) {
         p.reconnect |= tls;
         return p;

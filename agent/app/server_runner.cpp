@@ -278,8 +278,11 @@ void ServerRunner::pump() {
                 break;
             case EventType::tunnel_up: {
                 ensure_port(id);
-                if (auto it = peers_.find(id); it != peers_.end()) it->second->up_since = now_ms();
                 session::Session* s = d_->find(id);
+                if (auto it = peers_.find(id); it != peers_.end()) {
+                    it->second->up_since = now_ms();
+                    if (s) it->second->name = s->peer_common_name();
+                }
                 log_info("client " + to_socket(pe.from).to_string() +
                          (s && !s->peer_common_name().empty() ? " (" + s->peer_common_name() + ")" : std::string()) +
                          " up as peer-id " + std::to_string(id) +
@@ -288,12 +291,15 @@ void ServerRunner::pump() {
                          (s && s->pushed().ifconfig_local ? ", address " + *s->pushed().ifconfig_local : std::string()));
                 break;
             }
-            case EventType::peer_gone:
-                log_info("client " + to_socket(pe.from).to_string() + " (peer-id " + std::to_string(id) + ") gone: " +
+            case EventType::peer_gone: {
+                auto it = peers_.find(id);
+                const std::string who = it != peers_.end() && !it->second->name.empty() ? it->second->name + ", " : "";
+                log_info("client " + to_socket(pe.from).to_string() + " (" + who + "peer-id " + std::to_string(id) + ") gone: " +
                          session::session_error_name(ev.error) + (ev.message.empty() ? "" : ": " + ev.message));
                 switch_.remove_port(id);
                 peers_.erase(id);
                 break;
+            }
             case EventType::info:
                 log_info("client " + std::to_string(id) + " says: " + ev.message);
                 break;

@@ -48,6 +48,7 @@ private:
         datapath::DataChannel dc;
         session::PeerAddress addr;
         proto::TimeMs up_since = 0;  // tunnel_up
+        std::string name;            // certificate CN, kept for the log line when it is gone
     };
 
     void on_udp();

@@ -134,6 +134,12 @@ TEST(ReloadPlan, ClientReconnectsForTransportAndTlsKeepsForKeepalive) {
     }
     p = plan_reload(client(), client(), "s", "t");
     EXPECT_TRUE(p.reconnect);
+    next = client();
+    next.tunnel.reneg_seconds = 60;
+    p = plan_reload(client(), next, "s", "s");
+    EXPECT_TRUE(p.reneg);
+    EXPECT_FALSE(p.reconnect);
+    EXPECT_FALSE(p.keepalive);
     // A client's device is as fixed as a server's.
     next = client();
     next.tunnel.device = "tap1";
