@@ -21,6 +21,7 @@ ClientRunner::ClientRunner(const config::Config& cfg, session::SessionConfig scf
       tap_(std::move(tap)) {
     frame_buf_.resize(kPacketBuffer);
     out_scratch_.reserve(kPacketBuffer);
+    if (auto r = tap_.enable_offload(); !r) log_warn(r.error().message + "; frames are read one at a time");
 }
 
 int ClientRunner::run() {
@@ -66,6 +67,9 @@ void ClientRunner::connect_next() {
         auto s = io::UdpSocket::open(bind_to);
         if (!s) return schedule_reconnect(s.error().message);
         udp_.emplace(std::move(*s));
+        // One peer: a connected socket keeps the route cached; GRO takes the server's GSO runs whole.
+        if (auto c = udp_->connect(peer_); !c) return schedule_reconnect(c.error().message);
+        if (auto g = udp_->enable_gro(); !g) return schedule_reconnect(g.error().message);
         sock_fd_ = udp_->fd();
         if (auto r = loop_.add_fd(sock_fd_, EPOLLIN, [this](std::uint32_t ev) { on_socket(ev); }); !r)
             return schedule_reconnect(r.error().message);
@@ -125,6 +129,7 @@ void ClientRunner::on_socket(std::uint32_t events) {
                 if (!(rx_.peer(i) == peer_)) continue;  // only the server we talk to
                 on_packet(rx_.data(i));
             }
+            [[maybe_unused]] auto w = tap_writer_.flush();
             pump_session();
         }
         flush_udp();
@@ -141,6 +146,7 @@ void ClientRunner::on_socket(std::uint32_t events) {
         auto r = tcp_->read([this](std::span<std::uint8_t> p) {
             if (session_) on_packet(p);
         });
+        [[maybe_unused]] auto w = tap_writer_.flush();
         if (!r) return schedule_reconnect(r.error().message);
         if (!*r) return schedule_reconnect("the server closed the TCP connection");
         pump_session();
@@ -160,7 +166,7 @@ void ClientRunner::on_packet(std::span<std::uint8_t> pkt) {
             if (proto::is_ping(payload) || proto::is_occ(payload)) {
                 session_->on_data_payload(payload, now);
             } else if (payload.size() >= 14) {
-                [[maybe_unused]] auto w = tap_.write_frame(payload);
+                [[maybe_unused]] auto w = tap_writer_.write_frame(payload);
             }
             return;
         }
@@ -171,7 +177,7 @@ void ClientRunner::on_packet(std::span<std::uint8_t> pkt) {
     }
     const session::Session::Input in = session_->on_packet(pkt, now);
     if (!in.frame.empty() && !proto::is_ping(in.frame) && !proto::is_occ(in.frame)) {
-        [[maybe_unused]] auto w = tap_.write_frame(in.frame);
+        [[maybe_unused]] auto w = tap_writer_.write_frame(in.frame);
     }
 }
 
@@ -182,7 +188,7 @@ void ClientRunner::on_tap() {
         while (got < kBatchSize) {
             if (udp_ && tx_.full()) break;
             std::span<std::uint8_t> buf = udp_ ? tx_.next_buffer() : std::span<std::uint8_t>(frame_buf_);
-            auto r = tap_.read_frame(buf.subspan(datapath::kHeadroom, kMaxFrame));
+            auto r = tap_reader_.read_frame(buf.subspan(datapath::kHeadroom, kMaxFrame));
             if (!r) {
                 log_error(r.error().message);
                 loop_.stop();

@@ -13,6 +13,8 @@
 #include "datapath/data_channel.hpp"
 #include "io/event_loop.hpp"
 #include "io/tap_device.hpp"
+#include "io/tap_reader.hpp"
+#include "io/tap_writer.hpp"
 #include "io/udp_socket.hpp"
 #include "session/session.hpp"
 
@@ -65,6 +67,9 @@ private:
     session::SessionConfig scfg_;
     io::EventLoop loop_;
     io::TapDevice tap_;
+    // Offloading TAP: whole TCP windows in (TSO, cut here), runs of segments out (GRO, merged here).
+    io::TapReader tap_reader_{tap_};
+    io::TapWriter tap_writer_{tap_};
     io::Fd sigfd_;
 
     std::unique_ptr<session::Session> session_;
@@ -84,7 +89,7 @@ private:
     bool tap_reading_ = true;
     int exit_code_ = 0;
 
-    io::DatagramBatch rx_{kBatchSize, 2048};
+    io::DatagramBatch rx_{kBatchSize, io::kGroBufferSize};
     io::DatagramBatch tx_{kBatchSize, 2048};
     std::vector<std::uint8_t> frame_buf_;
     std::vector<std::uint8_t> out_scratch_;

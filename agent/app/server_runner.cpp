@@ -30,6 +30,7 @@ ServerRunner::ServerRunner(const config::Config& cfg, std::unique_ptr<session::S
     : cfg_(cfg), tls_stamp_(tls_files_stamp(cfg.tunnel)), d_(std::move(dispatcher)), loop_(std::move(loop)),
       tap_(std::move(tap)), switch_(switch_settings(cfg.tunnel)) {
     buf_.resize(kPacketBuffer);
+    if (auto r = tap_.enable_offload(); !r) log_warn(r.error().message + "; frames are read one at a time");
 }
 
 int ServerRunner::run() {
@@ -52,6 +53,7 @@ int ServerRunner::run() {
             return 1;
         }
         udp_.emplace(std::move(*s));
+        if (auto g = udp_->enable_gro(); !g) log_warn(g.error().message);
         reg = loop_.add_fd(udp_->fd(), EPOLLIN, [this](std::uint32_t) { on_udp(); });
     } else {
         auto l = io::TcpListener::open(*local);
@@ -174,7 +176,7 @@ void ServerRunner::deliver(datapath::Port in, std::span<std::uint8_t> frame, std
     // After the clients: with VLAN tagging the tag goes in place over the frame they were sent.
     if (d.to_tap) {
         const auto f = switch_.tap_frame();
-        if (!f.empty()) [[maybe_unused]] auto w = tap_.write_frame(f);
+        if (!f.empty()) [[maybe_unused]] auto w = tap_writer_.write_frame(f);
     }
 }
 
@@ -205,7 +207,7 @@ void ServerRunner::on_tap() {
         int got = 0;
         std::uint8_t frame[kMaxFrame];
         for (; got < static_cast<int>(kBatchSize); ++got) {
-            auto r = tap_.read_frame(std::span<std::uint8_t>(frame, sizeof frame));
+            auto r = tap_reader_.read_frame(std::span<std::uint8_t>(frame, sizeof frame));
             if (!r) {
                 log_error(r.error().message);
                 loop_.stop();
@@ -231,6 +233,7 @@ void ServerRunner::send_packet(const session::PeerAddress& to, std::span<const s
 }
 
 void ServerRunner::flush() {
+    [[maybe_unused]] auto w = tap_writer_.flush();
     if (udp_ && tx_.size() > 0) {
         if (auto r = udp_->send(tx_); !r) log_debug(r.error().message);
         tx_.clear();

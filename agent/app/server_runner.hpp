@@ -16,6 +16,8 @@
 #include "datapath/l2_switch.hpp"
 #include "io/event_loop.hpp"
 #include "io/tap_device.hpp"
+#include "io/tap_reader.hpp"
+#include "io/tap_writer.hpp"
 #include "io/tcp_socket.hpp"
 #include "io/udp_socket.hpp"
 #include "session/server_dispatcher.hpp"
@@ -75,6 +77,9 @@ private:
     std::unique_ptr<session::ServerDispatcher> d_;
     io::EventLoop loop_;
     io::TapDevice tap_;
+    // Offloading TAP: whole TCP windows in (TSO, cut here), runs of segments out (GRO, merged here).
+    io::TapReader tap_reader_{tap_};
+    io::TapWriter tap_writer_{tap_};
     io::Fd sigfd_;
     datapath::L2Switch switch_;
 
@@ -90,7 +95,7 @@ private:
     int exit_code_ = 0;
 
     static constexpr std::size_t kBatchSize = 32;
-    io::DatagramBatch rx_{kBatchSize, 2048};
+    io::DatagramBatch rx_{kBatchSize, io::kGroBufferSize};
     io::DatagramBatch tx_{kBatchSize, 2048};
     std::vector<std::uint8_t> buf_;
 };
