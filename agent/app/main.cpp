@@ -11,6 +11,7 @@
 #include "app/cli.hpp"
 #include "app/client_runner.hpp"
 #include "app/log.hpp"
+#include "app/reload.hpp"
 #include "app/routeless.hpp"
 #include "app/runner_common.hpp"
 #include "app/server_runner.hpp"
@@ -157,11 +158,24 @@ int cmd_control(const app::Command& c) {
     return answer->rfind("error:", 0) == 0 ? 1 : 0;
 }
 
+// SIGHUP: the runner takes what it can (app/reload.hpp); the interest rules and fastpath marks
+// then go to Routeless, which replaces its rules atomically and re-decides changed flows.
+template <typename Runner>
+void install_sighup(Runner& runner, const std::string& file, app::Routeless* routeless) {
+    runner.set_reload_handler([&runner, file, routeless] {
+        app::reload_from_file(file, [&runner, routeless](const config::Config& next) -> Result<std::string> {
+            auto r = runner.reload(next);
+            if (!r || routeless == nullptr || !next.interest) return r;
+            if (auto q = routeless->reload(next); !q) app::log_warn("routeless reload: " + q.error().message);
+            return r;
+        });
+    });
+}
+
 // Routeless mode (the interest section): rules, queue and conntrack on the runner's loop.
 // nullptr when the config has no interest section; an error has been logged.
 //
-// SIGHUP (for the lead's reload): call `routeless->reload(next_config)` with the newly loaded
-// config; it replaces the rules atomically and re-decides connections whose decision changed.
+// SIGHUP: install_sighup() hands a reloaded config to the runner, then to routeless->reload().
 // Privilege drop: removing the rules at exit runs iptables-restore, which needs CAP_NET_ADMIN
 // (and CAP_NET_RAW for the legacy backend) kept in the ambient set across exec.
 Result<std::unique_ptr<app::Routeless>> start_routeless(const config::Config& cfg, io::EventLoop& loop) {
@@ -222,6 +236,7 @@ int cmd_run(const std::string& file) {
             appliance.undo();
             return 1;
         }
+        install_sighup(runner, file, routeless->get());
         int rc = run_with_control(runner, cfg, routeless->get());
         if (*routeless) (*routeless)->stop();  // rules out before the devices they name go
         appliance.undo();  // while the TAP still exists
@@ -242,6 +257,7 @@ int cmd_run(const std::string& file) {
         appliance.undo();
         return 1;
     }
+    install_sighup(runner, file, routeless->get());
     int rc = run_with_control(runner, cfg, routeless->get());
     if (*routeless) (*routeless)->stop();
     appliance.undo();

@@ -164,6 +164,19 @@ send 41002 5022 4 bypass
 check "bypass traffic passes" wait_for 5 got_at_least bypass 4
 check "bypass traffic never reached the queue" [ "$(status_num queued)" = 2 ]
 
+echo "== SIGHUP: the new rules replace the old at once; flows whose decision changed are re-decided"
+sed -i 's/^    - {proto: udp, dport: 5022, action: bypass}$/&\n    - {proto: udp, dport: 5001, action: bypass}/' "$work/app.yaml"
+kill -HUP "$agent"
+check "reload counted" wait_for 5 num_ge reloads 1
+check "the new bypass rule is in" grep -q -- "--dport 5001 -j RETURN" <(rules)
+check "still one jump after the reload" [ "$(rules | grep -c -- "-A PREROUTING -j WB-$tag")" = 1 ]
+ct1=$(ip netns exec "$app" conntrack -L -p udp --dport 5001 2>/dev/null)
+ct2=$(ip netns exec "$app" conntrack -L -p udp --dport 5002 2>/dev/null)
+echo "$ct1"
+check "the flow to 5001 is re-decided: bypass (mark 0x20000)" grep -q "mark=131072" <<<"$ct1"
+check "the flow to 5002 keeps its decision (tunnel)" grep -q "mark=65536" <<<"$ct2"
+check "remarked counts exactly that one" [ "$(status_num remarked)" = 1 ]
+
 echo "== SIGSTOP: a new flow waits in the queue, nothing is lost"
 kill -STOP "$agent"
 send 41003 5003 1 stopped
