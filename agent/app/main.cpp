@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "app/cli.hpp"
 #include "app/client_runner.hpp"
 #include "app/log.hpp"
+#include "app/privileges.hpp"
 #include "app/reload.hpp"
 #include "app/routeless.hpp"
 #include "app/runner_common.hpp"
@@ -79,6 +81,20 @@ std::string flows_text() {
     return out;
 }
 
+// Runs on as cfg.user with only the capabilities the running daemon needs (docs/DEPLOY.md). The
+// control socket (and its folder, unless that is a shared one) is handed over first, so the agent
+// can still remove it on exit.
+Result<void> drop_to_user(const config::Config& cfg) {
+    const std::string dir = std::filesystem::path(cfg.control.socket).parent_path().string();
+    if (dir != "/" && dir != "/run" && dir != "/tmp" && dir != "/var/run")
+        if (auto r = app::hand_over_path(dir, *cfg.user); !r) return r;
+    if (auto r = app::hand_over_path(cfg.control.socket, *cfg.user); !r) return r;
+    if (auto r = app::drop_privileges(*cfg.user, app::runtime_capabilities(cfg)); !r)
+        return fail("privilege drop: " + r.error().message);
+    app::log_info("privileges dropped: " + app::describe_credentials());
+    return {};
+}
+
 // Serves the control socket on the runner's loop for as long as the runner runs.
 // `routeless` (may be null) is the traffic-of-interest feature running on the runner's loop.
 template <typename Runner>
@@ -101,6 +117,13 @@ int run_with_control(Runner& runner, const config::Config& cfg, app::Routeless* 
         app::log_error(ctl.error().message);
         return 1;
     }
+    // Everything that needs root exists now (TAP, bridge, rules, queue, control socket), and no
+    // worker thread has started yet: the one moment to drop.
+    if (cfg.user)
+        if (auto r = drop_to_user(cfg); !r) {
+            app::log_error(r.error().message);
+            return 1;  // credentials not to be trusted: stop (the caller still undoes the set-up)
+        }
     return runner.run();
 }
 

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Privilege drop (`user:`): a hub and a site that both run as `nobody` after set-up. Each agent's
+# credentials are checked in /proc (uid/gid nobody, only CAP_NET_ADMIN + CAP_NET_RAW effective,
+# nothing else permitted or in the bounding set, no_new_privs), traffic crosses, `wirebridge status`
+# answers through the socket handed over to nobody, and SIGTERM still removes the bridges the
+# agents made as root (the undo runs with the kept CAP_NET_ADMIN).
+#
+#          hH 10.77.0.1                              h1 10.77.0.11
+#              │                                         │
+#   +──────────┴───────────+                  +──────────┴───────────+
+#   │ hub  bridge ${T}b     │                  │ s1  bridge ${T}b      │
+#   │ server, user: nobody  │══ UDP tunnel ═══│ client, user: nobody  │
+#   +──────────┬───────────+                  +──────────┬───────────+
+#              │ ${T}w 172.31.77.1     underlay ${T}u    │ ${T}w 172.31.77.11
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+declare -A ip_of=([hH]=$LAN.1 [h1]=$LAN.11)
+nobody_uid=$(id -u nobody)
+
+log "tag $T, scratch $WORK, $("$WB" --version)"
+wbn_pki s1
+wbn_underlay
+wbn_ns hub
+wbn_wan hub 1
+wbn_host hH hub "${ip_of[hH]}"
+wbn_hub_yaml true "user: nobody"
+wbn_ns s1
+wbn_wan s1 11
+wbn_host h1 s1 "${ip_of[h1]}"
+wbn_site_yaml s1 1
+echo "user: nobody" >>"$WORK/s1.yaml"
+for a in hub s1; do snapshot "$a" >"$WORK/before.$a"; done
+
+# proc_field PID FIELD: the value of FIELD in /proc/PID/status (tabs folded to spaces).
+proc_field() { awk -v f="$2:" '$1 == f { $1 = ""; sub(/^ /, ""); print }' "/proc/$1/status"; }
+dropped() { [ "$(proc_field "${PID[$1]}" Uid)" = "$nobody_uid $nobody_uid $nobody_uid $nobody_uid" ]; }
+
+wbn_start hub
+wbn_wait_bridged hub
+wbn_start s1
+wbn_wait_bridged s1
+for a in hub s1; do
+    require "$a's agent runs as nobody within 20 s" wait_for 20 dropped "$a"
+    pid=${PID[$a]}
+    check "$a: gid is nobody's group" test "$(proc_field "$pid" Gid | cut -d' ' -f1)" = "$(id -g nobody)"
+    check "$a: effective capabilities are CAP_NET_ADMIN + CAP_NET_RAW only ($(proc_field "$pid" CapEff))" \
+        test "$(proc_field "$pid" CapEff)" = 0000000000003000
+    check "$a: nothing else permitted ($(proc_field "$pid" CapPrm))" test "$(proc_field "$pid" CapPrm)" = 0000000000003000
+    check "$a: bounding set cut down ($(proc_field "$pid" CapBnd))" test "$(proc_field "$pid" CapBnd)" = 0000000000003000
+    check "$a: no_new_privs set" test "$(proc_field "$pid" NoNewPrivs)" = 1
+    check "$a: the log says so" grep -q "privileges dropped: uid=$nobody_uid(nobody)" "$WORK/$a.log"
+    check "$a: its control socket belongs to nobody" test "$(stat -c %U "$WORK/$a.sock")" = nobody
+done
+wait_for 30 hub_peers_up 1 || die "the hub does not list the site within 30 s"
+check "h1 reaches hH through the tunnel" reach h1 "${ip_of[hH]}" 20
+check "hH reaches h1" reach hH "${ip_of[h1]}" 20
+check "status answers from the dropped hub" matches "$(status hub)" "s1"
+
+for a in hub s1; do kill -TERM "${PID[$a]}"; done
+for a in hub s1; do
+    rc=0
+    wbn_stop "$a" || rc=$?
+    check "$a's agent exited with status 0 after SIGTERM (status $rc)" test "$rc" = 0
+    check "$a: links, addresses and rules are as before (the undo ran without root)" \
+        same_as_before "$a" "$WORK/before.$a"
+done
+wbn_finish
