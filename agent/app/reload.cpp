@@ -116,7 +116,6 @@ ReloadPlan plan_reload(const config::Config& running, const config::Config& next
     diff("tunnel.device", a.device, b.device, true);
     diff("tunnel.address", a.address, b.address, true);
     diff("tunnel.join_bridge", a.join_bridge, b.join_bridge, true);
-    diff("tunnel.workers", a.workers, b.workers, true);
     diff("bridge", running.bridge, next.bridge, true);
     diff("control.socket", running.control.socket, next.control.socket, true);
     diff("user", running.user, next.user, true);

@@ -291,7 +291,7 @@ void ServerRunner::pump() {
                          " up as peer-id " + std::to_string(id) +
                          (switch_.settings().vlan_tagging ? ", vlan " + std::to_string(switch_.port_vlan(id)) : std::string()) +
                          (s ? ", cipher " + s->cipher_name() : std::string()) +
-                         (s && s->pushed().ifconfig_local ? ", address " + *s->pushed().ifconfig_local : std::string()));
+                         (s && s->virtual_address() ? ", address " + *s->virtual_address() : std::string()));
                 break;
             }
             case EventType::peer_gone: {
@@ -364,7 +364,7 @@ control::Status ServerRunner::status() const {
         if (const session::Session* s = d_->find(id)) {
             if (!s->peer_common_name().empty()) p.name = s->peer_common_name();
             p.cipher = s->cipher_name();
-            if (s->pushed().ifconfig_local) p.virtual_address = *s->pushed().ifconfig_local;
+            if (s->virtual_address()) p.virtual_address = *s->virtual_address();
             if (const proto::TimeMs k = s->key_established(); k != proto::kNever && now > k)
                 p.key_age_seconds = static_cast<std::uint64_t>((now - k) / 1000);
         }

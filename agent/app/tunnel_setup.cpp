@@ -41,16 +41,10 @@ Result<session::SessionConfig> make_session_config(const config::Config& c) {
     }
     s.data_ciphers = t.data_ciphers;
     s.reneg_seconds = t.reneg_seconds;
-    if (s.role == session::Role::server) {
-        // openvpn's `keepalive I T` on a server: push ping I / ping-restart T, use 2*T locally.
-        s.ping_s = t.keepalive.interval;
-        s.ping_restart_s = 2 * t.keepalive.timeout;
-        s.push.ping = t.keepalive.interval;
-        s.push.ping_restart = t.keepalive.timeout;
-    } else {
-        s.ping_s = t.keepalive.interval;
-        s.ping_restart_s = t.keepalive.timeout;
-    }
+    // openvpn's `keepalive I T`: both sides ping every I s; a server pushes ping I / ping-restart T
+    // and gives up on a client after 2*T itself (Session does the pushing and the doubling).
+    s.ping_s = t.keepalive.interval;
+    s.ping_restart_s = t.keepalive.timeout;
     return s;
 }
 

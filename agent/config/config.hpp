@@ -73,8 +73,6 @@ struct TunnelConfig {
     bool vlan_tagging = false;            // the TAP carries 802.1Q tags; clients are untagged VLAN members
     std::uint16_t vlan_pvid = 1;          // the VLAN of a client without its own
     std::vector<ClientConfig> clients;
-    // Data path threads; 0 = one per core.
-    unsigned workers = 0;
 };
 
 struct FastpathConfig {

@@ -291,7 +291,7 @@ void Validator::parse_tunnel(const Entry& e, Config& c) {
                            {"role", "proto", "local", "remote", "device", "address", "pool", "join_bridge", "ca",
                             "cert", "key", "tls_crypt", "tls_auth", "data_ciphers", "keepalive", "reneg_seconds",
                             "client_to_client", "mac_age", "max_macs_per_client", "multicast_limit", "vlan",
-                            "clients", "workers"});
+                            "clients"});
     TunnelConfig& t = c.tunnel;
     const auto here = e.key.Mark();
     bool role_ok = false;
@@ -414,8 +414,6 @@ void Validator::parse_tunnel(const Entry& e, Config& c) {
         if (auto v = boolean(*c2c, "tunnel.client_to_client")) t.client_to_client = *v;
 
     const std::vector<const Entry*> switch_keys = parse_switch(m, t);
-    if (auto* n = find(m, "workers"))
-        if (auto v = number(*n, "tunnel.workers", 0, 256)) t.workers = static_cast<unsigned>(*v);
 
     if (!role_ok) return;
     if (t.role == Role::client) {

@@ -108,6 +108,10 @@ public:
     // When the keys in use for sending were negotiated (kNever before the first).
     TimeMs key_established() const;
     const proto::PushOptions& pushed() const { return pushed_; }
+    // The client's tunnel address: the one pushed to us (client) or the one we hand out (server).
+    const std::optional<std::string>& virtual_address() const {
+        return cfg_.role == Role::server ? cfg_.push.ifconfig_local : pushed_.ifconfig_local;
+    }
 
 private:
     Session(SessionConfig cfg, ControlWrap wrap);
