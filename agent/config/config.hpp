@@ -94,7 +94,10 @@ struct InterestRule {
 };
 
 struct InterestConfig {
-    std::uint16_t queue = 0;
+    std::uint16_t queue = 0;            // the first NFQUEUE number
+    std::uint16_t queues = 1;           // queue .. queue+queues-1, the kernel spreads flows over them
+    std::uint32_t table = 1194;         // routing table of the tunnel decision (default dev <tap>)
+    std::uint32_t rule_priority = 1194; // policy rules at this priority and the next two
     FailMode failure = FailMode::open;  // open: pass unqueued (untunnelled); closed: drop
     std::vector<InterestRule> rules;
 };

@@ -515,10 +515,31 @@ void Validator::parse_fastpath(const Entry& e, Config& c) {
 
 void Validator::parse_interest(const Entry& e, Config& c) {
     if (!is_map(e.value, "interest")) return;
-    const auto m = entries(e.value, "interest", {"queue", "failure", "rules"});
+    const auto m = entries(e.value, "interest", {"queue", "queues", "failure", "table", "rule_priority", "rules"});
     InterestConfig ic;
     if (auto* n = find(m, "queue"))
         if (auto v = number(*n, "interest.queue", 0, 65535)) ic.queue = static_cast<std::uint16_t>(*v);
+    if (auto* n = find(m, "queues")) {
+        if (auto v = number(*n, "interest.queues", 1, 64)) {
+            ic.queues = static_cast<std::uint16_t>(*v);
+            if (ic.queue + *v - 1 > 65535)
+                error(n->value.Mark(), "interest.queues " + std::to_string(*v) + " from queue " + std::to_string(ic.queue) +
+                                           " goes past the last queue number 65535");
+        }
+    }
+    if (auto* n = find(m, "table")) {
+        if (auto v = number(*n, "interest.table", 0, 0xffffffffu)) {
+            // 0 (unspec), 253 default, 254 main, 255 local are the kernel's own tables.
+            if (*v == 0 || *v == 253 || *v == 254 || *v == 255)
+                error(n->value.Mark(), "interest.table " + std::to_string(*v) +
+                                           " is one of the kernel's own tables (0 unspec, 253 default, 254 main, 255 local); "
+                                           "give the agent a table of its own");
+            else ic.table = static_cast<std::uint32_t>(*v);
+        }
+    }
+    if (auto* n = find(m, "rule_priority"))
+        // The agent uses this priority and the next two, all before main's rule at 32766.
+        if (auto v = number(*n, "interest.rule_priority", 1, 32763)) ic.rule_priority = static_cast<std::uint32_t>(*v);
     if (auto* n = find(m, "failure")) {
         if (auto v = text(*n, "interest.failure")) {
             if (*v == "open") ic.failure = FailMode::open;

@@ -300,6 +300,35 @@ TEST_F(ConfigLoaderTest, KeepaliveAndMarksAndInterest) {
     EXPECT_NE(only_error(std::string(kClient) + "interest: {queue: 70000}\n").message.find("0 to 65535"), std::string::npos);
 }
 
+TEST_F(ConfigLoaderTest, InterestSteeringAndFanoutKeys) {
+    auto d = load(std::string(kClient) + "interest: {rules: [{dst: 10.20.0.0/16}]}\n");
+    ASSERT_TRUE(d.ok()) << dump(d);
+    EXPECT_EQ(d.config->interest->queues, 1);
+    EXPECT_EQ(d.config->interest->table, 1194u);
+    EXPECT_EQ(d.config->interest->rule_priority, 1194u);
+    auto r = load(std::string(kClient) + "interest: {queue: 4, queues: 4, table: 0x100, rule_priority: 900, rules: [{dst: 10.20.0.0/16}]}\n");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_EQ(r.config->interest->queue, 4);
+    EXPECT_EQ(r.config->interest->queues, 4);
+    EXPECT_EQ(r.config->interest->table, 256u);
+    EXPECT_EQ(r.config->interest->rule_priority, 900u);
+    for (const char* kernel_table : {"0", "253", "254", "255"}) {
+        auto e = only_error(std::string(kClient) + "interest: {table: " + kernel_table + "}\n");
+        EXPECT_NE(e.message.find("kernel's own tables"), std::string::npos) << e.message;
+        EXPECT_EQ(e.line, 11);
+        EXPECT_EQ(e.column, 19);
+    }
+    EXPECT_NE(only_error(std::string(kClient) + "interest: {table: 4294967296}\n").message.find("0 to 4294967295"),
+              std::string::npos);
+    EXPECT_NE(only_error(std::string(kClient) + "interest: {rule_priority: 0}\n").message.find("1 to 32763"), std::string::npos);
+    EXPECT_NE(only_error(std::string(kClient) + "interest: {rule_priority: 32766}\n").message.find("1 to 32763"),
+              std::string::npos);
+    EXPECT_NE(only_error(std::string(kClient) + "interest: {queues: 0}\n").message.find("1 to 64"), std::string::npos);
+    auto past = only_error(std::string(kClient) + "interest: {queue: 65534, queues: 3}\n");
+    EXPECT_NE(past.message.find("past the last queue number"), std::string::npos) << past.message;
+    EXPECT_EQ(past.column, 34);
+}
+
 TEST_F(ConfigLoaderTest, SwitchKeysLoad) {
     auto r = load(std::string(kServer) +
                   "  mac_age: 120\n"
