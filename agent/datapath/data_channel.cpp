@@ -1,6 +1,8 @@
 // DataChannel: key slots by key_id, in-place AEAD seal/open, replay check after authentication.
 #include "datapath/data_channel.hpp"
 
+#include <algorithm>
+
 #include "proto/data_packet.hpp"
 
 namespace wirebridge::datapath {
@@ -18,7 +20,7 @@ const char* data_drop_name(DataDrop d) {
     return "?";
 }
 
-Result<void> DataChannel::install(const KeyInstall& k) {
+Result<void> DataChannel::install(const KeyInstall& k, std::shared_ptr<proto::SharedReplayWindow> replay) {
     if (k.key_id >= slots_.size() || !k.send || !k.recv || !k.send_packet_id) return fail("incomplete data keys", EINVAL);
     auto enc = crypto::AeadEncryptor::create(k.cipher, *k.send);
     if (!enc) return fail(enc.error());
@@ -28,7 +30,7 @@ Result<void> DataChannel::install(const KeyInstall& k) {
     s.used = true;
     s.enc.emplace(std::move(*enc));
     s.dec.emplace(std::move(*dec));
-    s.replay = std::make_unique<proto::ReplayWindow>();
+    s.replay = replay ? std::move(replay) : std::make_shared<proto::SharedReplayWindow>();
     s.send_id = k.send_packet_id;
     proto::DataHeader h;
     h.opcode = k.data_v2 ? proto::Opcode::data_v2 : proto::Opcode::data_v1;
@@ -46,11 +48,40 @@ void DataChannel::retire(std::uint8_t key_id) {
     if (key_id >= slots_.size()) return;
     slots_[key_id] = Slot{};
     if (primary_ == key_id) primary_ = -1;
+    if (reserved_key_ == key_id) release();
 }
 
 void DataChannel::clear() {
     for (auto& s : slots_) s = Slot{};
     primary_ = -1;
+    release();
+}
+
+void DataChannel::reserve(std::size_t count) {
+    release();
+    if (primary_ < 0 || count == 0) return;
+    const std::uint32_t n = take_ids(*slots_[primary_].send_id, std::min(count, kMaxIdBlock), next_id_);
+    reserved_key_ = primary_;
+    last_id_ = next_id_ + n - 1;  // n == 0: nothing reserved (next_id_ > last_id_)
+}
+
+// One compare-exchange per batch; the counter stops at 2^32 - 1 instead of wrapping, so an id
+// (a GCM/ChaCha nonce with this key) is never handed out twice.
+std::uint32_t DataChannel::take_ids(std::atomic<std::uint32_t>& counter, std::size_t want, std::uint64_t& first) {
+    std::uint32_t cur = counter.load(std::memory_order_relaxed);
+    std::uint32_t n = 0;
+    do {
+        n = static_cast<std::uint32_t>(std::min<std::uint64_t>(want, 0xffffffffu - cur));
+        if (n == 0) break;
+    } while (!counter.compare_exchange_weak(cur, cur + n, std::memory_order_relaxed));
+    first = std::uint64_t{cur} + 1;
+    return n;
+}
+
+void DataChannel::release() {
+    reserved_key_ = -1;
+    next_id_ = 1;
+    last_id_ = 0;
 }
 
 std::optional<std::uint8_t> DataChannel::primary() const {
@@ -63,8 +94,11 @@ std::size_t DataChannel::seal(std::span<std::uint8_t> buf, std::size_t payload_l
     Slot& s = slots_[primary_];
     // DATA_V1 has a 1-byte header: shift the start so the payload stays where the caller put it.
     const std::size_t start = crypto::kDataV2HeaderSize - s.header_len;
-    const std::uint32_t id = s.send_id->fetch_add(1) + 1;
-    if (id == 0) {  // wrapped: never reuse a nonce; the session renegotiates well before this
+    std::uint64_t next = 0;
+    if (reserved_key_ == primary_ && next_id_ <= last_id_) next = next_id_++;
+    else if (take_ids(*s.send_id, 1, next) == 0) next = 0;
+    const std::uint32_t id = static_cast<std::uint32_t>(next);
+    if (next == 0) {  // used up: never reuse a nonce; the session renegotiates well before this
         ++counters_.drops[static_cast<std::size_t>(DataDrop::packet_id_wrap)];
         return 0;
     }
@@ -78,10 +112,7 @@ std::size_t DataChannel::seal(std::span<std::uint8_t> buf, std::size_t payload_l
 }
 
 DataDrop DataChannel::open(std::span<std::uint8_t> packet, std::int64_t now_sec, std::span<std::uint8_t>& payload) {
-    auto drop = [&](DataDrop d) {
-        ++counters_.drops[static_cast<std::size_t>(d)];
-        return d;
-    };
+    auto drop = [&](DataDrop d) { return count_drop(d); };
     if (packet.empty()) return drop(DataDrop::truncated);
     const std::uint8_t key_id = packet[0] & proto::kKeyIdMask;
     Slot& s = slots_[key_id];
@@ -95,11 +126,53 @@ DataDrop DataChannel::open(std::span<std::uint8_t> packet, std::int64_t now_sec,
     if (s.replay->check(id, now_sec) != proto::Drop::none) return drop(DataDrop::replay);
     crypto::AeadOpened opened;
     if (s.dec->open(packet, header_len, opened) != crypto::AeadStatus::Ok) return drop(DataDrop::auth_failed);
-    s.replay->commit(opened.packet_id, now_sec);
+    // Decided again under the lock: another worker may have taken this id meanwhile.
+    if (s.replay->accept(opened.packet_id, now_sec) != proto::Drop::none) return drop(DataDrop::replay);
     payload = opened.payload;
     ++counters_.packets_in;
     counters_.bytes_in += payload.size();
     return DataDrop::none;
+}
+
+DataDrop DataChannel::open_unrecorded(std::span<std::uint8_t> packet, Opened& out) {
+    out = Opened{};
+    if (packet.empty()) return out.drop = count_drop(DataDrop::truncated);
+    out.key_id = packet[0] & proto::kKeyIdMask;
+    Slot& s = slots_[out.key_id];
+    if (!s.used) return out.drop = count_drop(DataDrop::no_key);
+    const std::size_t header_len = proto::opcode_of(packet[0]) == static_cast<unsigned>(proto::Opcode::data_v2) ? crypto::kDataV2HeaderSize
+                                                                                         : crypto::kDataV1HeaderSize;
+    if (packet.size() < header_len + crypto::kAeadOverhead) return out.drop = count_drop(DataDrop::truncated);
+    crypto::AeadOpened opened;
+    if (s.dec->open(packet, header_len, opened) != crypto::AeadStatus::Ok) return out.drop = count_drop(DataDrop::auth_failed);
+    out.packet_id = opened.packet_id;
+    out.payload = opened.payload;
+    return DataDrop::none;
+}
+
+void DataChannel::accept_batch(std::span<Opened> batch, std::int64_t now_sec) {
+    // One lock per key present in the batch (usually one; two around a key change).
+    static_assert(proto::kKeyIdCount <= 8);
+    std::uint8_t done = 0;
+    for (std::size_t first = 0; first < batch.size(); ++first) {
+        const std::uint8_t key = batch[first].key_id;
+        if (batch[first].drop != DataDrop::none || (done & (1u << key))) continue;
+        done = static_cast<std::uint8_t>(done | (1u << key));
+        Slot& s = slots_[key];
+        s.replay->locked([&](proto::ReplayWindow& w) {
+            for (std::size_t i = first; i < batch.size(); ++i) {
+                Opened& o = batch[i];
+                if (o.drop != DataDrop::none || o.key_id != key) continue;
+                if (w.accept(o.packet_id, now_sec) != proto::Drop::none) {
+                    o.drop = count_drop(DataDrop::replay);
+                    o.payload = {};
+                    continue;
+                }
+                ++counters_.packets_in;
+                counters_.bytes_in += o.payload.size();
+            }
+        });
+    }
 }
 
 }  // namespace wirebridge::datapath

@@ -7,6 +7,12 @@
 // The caller reads a frame from the TAP straight into buf[kHeadroom..] and seals in place, so a
 // frame is never copied and nothing is allocated per packet. Receiving is the reverse: open()
 // authenticates and decrypts in place, then the replay window (proto) decides.
+//
+// Several data path workers: each worker has its own DataChannel (AEAD contexts are not
+// thread-safe), installed from the same keys. What they share per key is the send packet-id
+// counter (an atomic; a worker takes a block of ids with one fetch_add per batch: reserve()) and
+// the receive replay window (proto::SharedReplayWindow; a batch records its ids under one lock:
+// open_unrecorded() for each packet, then accept_batch()). Counters stay per DataChannel.
 #pragma once
 
 #include <array>
@@ -33,7 +39,8 @@ struct KeyInstall {
     bool data_v2 = true;
     const crypto::AeadKeys* send = nullptr;
     const crypto::AeadKeys* recv = nullptr;
-    // Shared with the session (it sends pings/OCC with the same key): next id = fetch_add(1) + 1.
+    // Shared with the session (it sends pings/OCC with the same key): the last id used. The data
+    // channel takes ids with a compare-exchange that stops at 2^32 - 1 (never wraps).
     std::shared_ptr<std::atomic<std::uint32_t>> send_packet_id;
 };
 
@@ -48,7 +55,10 @@ public:
         std::array<std::uint64_t, static_cast<std::size_t>(DataDrop::count_)> drops{};
     };
 
-    Result<void> install(const KeyInstall& k);
+    Result<void> install(const KeyInstall& k) { return install(k, nullptr); }
+    // With the receive window shared by every DataChannel (worker) that opens packets of this key
+    // (null: a window of its own).
+    Result<void> install(const KeyInstall& k, std::shared_ptr<proto::SharedReplayWindow> replay);
     void set_primary(std::uint8_t key_id);
     void retire(std::uint8_t key_id);
     void clear();
@@ -59,8 +69,28 @@ public:
     // (the packet starts at buf[0]) or 0 when there is no key or the payload does not fit.
     std::size_t seal(std::span<std::uint8_t> buf, std::size_t payload_len);
 
+    // Takes the next `count` send ids of the primary key with one fetch_add (bounded by
+    // kMaxIdBlock); the following seal() calls use them. Whatever a batch did not use is dropped
+    // at the next reserve() or release(): an id block must never outlive its batch, or a peer
+    // would see a very old id after newer ones (and refuse it as a replay).
+    void reserve(std::size_t count);
+    void release();
+    static constexpr std::size_t kMaxIdBlock = 64;
+
     // packet: a whole DATA_V1/V2 packet. On DataDrop::none, payload points inside it.
     DataDrop open(std::span<std::uint8_t> packet, std::int64_t now_sec, std::span<std::uint8_t>& payload);
+
+    // Batch receive for workers: authenticate and decrypt without recording the id, then
+    // accept_batch() records the batch's ids (one lock per key) and turns the replays into drops.
+    // Deliver only what accept_batch() left at DataDrop::none.
+    struct Opened {
+        DataDrop drop = DataDrop::none;
+        std::uint8_t key_id = 0;
+        std::uint32_t packet_id = 0;
+        std::span<std::uint8_t> payload;
+    };
+    DataDrop open_unrecorded(std::span<std::uint8_t> packet, Opened& out);
+    void accept_batch(std::span<Opened> batch, std::int64_t now_sec);
 
     const Counters& counters() const { return counters_; }
 
@@ -71,9 +101,17 @@ private:
         std::size_t header_len = crypto::kDataV2HeaderSize;
         std::optional<crypto::AeadEncryptor> enc;
         std::optional<crypto::AeadDecryptor> dec;
-        std::unique_ptr<proto::ReplayWindow> replay;  // 8 KB: allocated once per key, not per packet
+        std::shared_ptr<proto::SharedReplayWindow> replay;  // 8 KB: allocated once per key, not per packet
         std::shared_ptr<std::atomic<std::uint32_t>> send_id;
     };
+    static std::uint32_t take_ids(std::atomic<std::uint32_t>& counter, std::size_t want, std::uint64_t& first);
+    DataDrop count_drop(DataDrop d) {
+        ++counters_.drops[static_cast<std::size_t>(d)];
+        return d;
+    }
+    // Reserved send ids [next_id_, last_id_] of key reserved_key_ (none when next_id_ > last_id_).
+    int reserved_key_ = -1;
+    std::uint64_t next_id_ = 1, last_id_ = 0;
     std::array<Slot, proto::kKeyIdCount> slots_;
     int primary_ = -1;
     Counters counters_;

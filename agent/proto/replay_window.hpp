@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <mutex>
 
 #include "proto/constants.hpp"
 
@@ -50,6 +51,45 @@ private:
     size_t head_ = 0;            // ring index of high_
     int64_t& slot(uint32_t back) { return seen_at_[(head_ + kMaxBacktrack - back) % kMaxBacktrack]; }
     const int64_t& slot(uint32_t back) const { return seen_at_[(head_ + kMaxBacktrack - back) % kMaxBacktrack]; }
+};
+
+// The receive window of one key shared by several data path workers. Parallel workers make ids
+// arrive out of order (the peer's workers interleave, and ours open packets of one key at the
+// same time); the window itself (64 ids, 15 s, as --replay-window 64 15) already tolerates that,
+// what must not happen is two workers accepting the same id. So the id is recorded under a short
+// lock, after authentication, once per batch (locked() runs a whole batch's commits) or once per
+// packet (accept()); check() is only the cheap refusal before decrypting and is decided again
+// under the lock. The lock is a mutex: uncontended it is one atomic exchange each way.
+class SharedReplayWindow {
+public:
+    explicit SharedReplayWindow(unsigned backtrack = kReplayBacktrack, uint32_t time_sec = kReplayTimeSec)
+        : window_(backtrack, time_sec) {}
+    SharedReplayWindow(const SharedReplayWindow&) = delete;
+    SharedReplayWindow& operator=(const SharedReplayWindow&) = delete;
+
+    Drop check(uint32_t id, int64_t now_sec) {
+        std::lock_guard<std::mutex> g(mutex_);
+        return window_.check(id, now_sec);
+    }
+    // Check and record in one step: exactly one caller wins a given id.
+    Drop accept(uint32_t id, int64_t now_sec) {
+        std::lock_guard<std::mutex> g(mutex_);
+        return window_.accept(id, now_sec);
+    }
+    // Runs f(ReplayWindow&) under the lock: a batch of accept() calls for one lock.
+    template <class F>
+    void locked(F&& f) {
+        std::lock_guard<std::mutex> g(mutex_);
+        f(window_);
+    }
+    uint32_t highest() {
+        std::lock_guard<std::mutex> g(mutex_);
+        return window_.highest();
+    }
+
+private:
+    std::mutex mutex_;
+    ReplayWindow window_;
 };
 
 }  // namespace wirebridge::proto

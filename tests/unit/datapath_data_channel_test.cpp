@@ -2,7 +2,10 @@
 // keys and retired keys are refused; a rekey switches the sending key while the old one still opens.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 #include "datapath/data_channel.hpp"
@@ -130,4 +133,155 @@ TEST(DataChannel, NoKeyNoSeal) {
     std::vector<std::uint8_t> buf(kHeadroom + 10);
     EXPECT_EQ(a.seal(buf, 10), 0u);
     EXPECT_FALSE(a.install(KeyInstall{}));
+}
+
+namespace {
+std::uint32_t wire_id(const std::vector<std::uint8_t>& pkt) {
+    return (std::uint32_t{pkt[4]} << 24) | (std::uint32_t{pkt[5]} << 16) | (std::uint32_t{pkt[6]} << 8) | pkt[7];
+}
+}  // namespace
+
+// Workers: two senders of one key take blocks of ids from the shared counter with one fetch_add
+// each; a block ends with its batch, so the unused rest is skipped, never sent later.
+TEST(DataChannel, ReservedIdBlocksAreDisjointAndEndWithTheBatch) {
+    DataChannel w0, w1, peer;
+    KeyPairMaterial m;
+    install(w0, peer, m, 1, crypto::AeadCipher::Aes256Gcm);
+    ASSERT_TRUE(w1.install(KeyInstall{1, crypto::AeadCipher::Aes256Gcm, 7, true, &m.a_to_b, &m.b_to_a, m.a_ids}));
+    w1.set_primary(1);
+    w0.reserve(4);  // ids 1..4
+    w1.reserve(3);  // ids 5..7
+    EXPECT_EQ(m.a_ids->load(), 7u);
+    const auto f = frame(100, 1);
+    EXPECT_EQ(wire_id(seal(w1, f)), 5u);
+    EXPECT_EQ(wire_id(seal(w0, f)), 1u);
+    EXPECT_EQ(wire_id(seal(w0, f)), 2u);
+    EXPECT_EQ(wire_id(seal(w1, f)), 6u);
+    w0.release();                          // 3 and 4 are never used
+    EXPECT_EQ(wire_id(seal(w0, f)), 8u);   // no block: one id from the counter
+    w1.reserve(1000);                      // bounded
+    EXPECT_EQ(m.a_ids->load(), 8u + DataChannel::kMaxIdBlock);
+    EXPECT_EQ(wire_id(seal(w1, f)), 9u);
+    w1.reserve(2);                         // a new batch drops the rest of the old block
+    EXPECT_EQ(wire_id(seal(w1, f)), 9u + DataChannel::kMaxIdBlock);
+}
+
+TEST(DataChannel, ReservedBlockNeverWrapsTheCounter) {
+    DataChannel a, b;
+    KeyPairMaterial m;
+    install(a, b, m, 0, crypto::AeadCipher::Aes256Gcm);
+    m.a_ids->store(0xfffffffeu);
+    a.reserve(4);  // only 0xffffffff is left; 0, 1, 2 ... would reuse nonces
+    EXPECT_EQ(m.a_ids->load(), 0xffffffffu);
+    const auto f = frame(60, 2);
+    EXPECT_EQ(wire_id(seal(a, f)), 0xffffffffu);
+    std::vector<std::uint8_t> buf(kHeadroom + f.size());
+    EXPECT_EQ(a.seal(buf, f.size()), 0u);
+    a.reserve(4);
+    EXPECT_EQ(a.seal(buf, f.size()), 0u);
+    EXPECT_EQ(m.a_ids->load(), 0xffffffffu);
+    EXPECT_EQ(a.counters().drops[static_cast<std::size_t>(DataDrop::packet_id_wrap)], 2u);
+}
+
+// Two receiving workers share the key's replay window: a packet opened by both is delivered once;
+// a batch records its ids under one lock and turns its own duplicates into replay drops.
+TEST(DataChannel, BatchAcceptSharesTheWindowBetweenWorkers) {
+    DataChannel sender, r0, r1;
+    KeyPairMaterial m;
+    auto window = std::make_shared<proto::SharedReplayWindow>();
+    m.a_to_b = keys(0x31, 32);
+    m.b_to_a = keys(0x41, 32);
+    ASSERT_TRUE(sender.install(KeyInstall{2, crypto::AeadCipher::Aes256Gcm, 7, true, &m.a_to_b, &m.b_to_a, m.a_ids}));
+    sender.set_primary(2);
+    ASSERT_TRUE(r0.install(KeyInstall{2, crypto::AeadCipher::Aes256Gcm, 7, true, &m.b_to_a, &m.a_to_b, m.b_ids}, window));
+    ASSERT_TRUE(r1.install(KeyInstall{2, crypto::AeadCipher::Aes256Gcm, 7, true, &m.b_to_a, &m.a_to_b, m.b_ids}, window));
+    std::vector<std::vector<std::uint8_t>> pkts;
+    sender.reserve(6);
+    for (int i = 0; i < 6; ++i) pkts.push_back(seal(sender, frame(80 + i, static_cast<std::uint8_t>(i))));
+    auto copies = pkts;  // the same packets again, for the other worker
+    auto dup = pkts[2];  // and one duplicate inside r0's own batch
+
+    std::vector<DataChannel::Opened> batch(7);
+    for (int i = 0; i < 6; ++i) ASSERT_EQ(r0.open_unrecorded(pkts[i], batch[i]), DataDrop::none);
+    ASSERT_EQ(r0.open_unrecorded(dup, batch[6]), DataDrop::none);  // authentic, but a replay
+    r0.accept_batch(batch, 0);
+    for (int i = 0; i < 6; ++i) {
+        EXPECT_EQ(batch[i].drop, DataDrop::none) << i;
+        EXPECT_EQ(batch[i].packet_id, static_cast<std::uint32_t>(i + 1));
+        EXPECT_EQ(std::vector<std::uint8_t>(batch[i].payload.begin(), batch[i].payload.end()), frame(80 + i, static_cast<std::uint8_t>(i)));
+    }
+    EXPECT_EQ(batch[6].drop, DataDrop::replay);
+    EXPECT_EQ(r0.counters().packets_in, 6u);
+
+    std::vector<DataChannel::Opened> other(6);
+    for (int i = 0; i < 6; ++i) ASSERT_EQ(r1.open_unrecorded(copies[i], other[i]), DataDrop::none);
+    r1.accept_batch(other, 0);
+    for (auto& o : other) EXPECT_EQ(o.drop, DataDrop::replay);
+    EXPECT_EQ(r1.counters().packets_in, 0u);
+    EXPECT_EQ(r1.counters().drops[static_cast<std::size_t>(DataDrop::replay)], 6u);
+
+    // A forged packet never reaches the window.
+    auto forged = seal(sender, frame(90, 9));
+    forged.back() ^= 1;
+    DataChannel::Opened f;
+    EXPECT_EQ(r1.open_unrecorded(forged, f), DataDrop::auth_failed);
+}
+
+// Threads as workers: each seals with its own DataChannel and id blocks from the shared counter,
+// while two receivers open everything with a shared window. Every id is unique and every packet
+// is delivered exactly once.
+TEST(DataChannel, ThreadsSealAndOpenOneKey) {
+    constexpr int kWorkers = 3, kBatches = 300, kPerBatch = 16;
+    KeyPairMaterial m;
+    m.a_to_b = keys(0x51, 32);
+    m.b_to_a = keys(0x61, 32);
+    auto window = std::make_shared<proto::SharedReplayWindow>();
+    std::vector<std::vector<std::vector<std::uint8_t>>> sent(kWorkers);
+    std::vector<std::thread> th;
+    for (int w = 0; w < kWorkers; ++w) {
+        th.emplace_back([&, w] {
+            DataChannel dc;
+            ASSERT_TRUE(dc.install(KeyInstall{0, crypto::AeadCipher::Aes256Gcm, 7, true, &m.a_to_b, &m.b_to_a, m.a_ids}));
+            dc.set_primary(0);
+            for (int b = 0; b < kBatches; ++b) {
+                dc.reserve(kPerBatch);
+                for (int i = 0; i < kPerBatch; ++i) sent[w].push_back(seal(dc, frame(64, static_cast<std::uint8_t>(w))));
+                dc.release();
+            }
+        });
+    }
+    for (auto& t : th) t.join();
+    th.clear();
+    std::vector<std::uint32_t> ids;
+    for (auto& v : sent)
+        for (auto& p : v) ids.push_back(wire_id(p));
+    std::sort(ids.begin(), ids.end());
+    EXPECT_EQ(std::adjacent_find(ids.begin(), ids.end()), ids.end());
+    EXPECT_EQ(ids.size(), static_cast<std::size_t>(kWorkers * kBatches * kPerBatch));
+    // Two receivers each get every packet (as if duplicated), by id, reversed inside each batch.
+    std::vector<std::vector<std::uint8_t>> all;
+    for (auto& v : sent)
+        for (auto& p : v) all.push_back(p);
+    std::sort(all.begin(), all.end(), [](const auto& x, const auto& y) { return wire_id(x) < wire_id(y); });
+    std::vector<std::vector<std::vector<std::uint8_t>>> copies(2, all);
+    std::vector<std::atomic<int>> got(all.size());
+    for (int r = 0; r < 2; ++r) {
+        th.emplace_back([&, r] {
+            DataChannel dc;
+            ASSERT_TRUE(dc.install(KeyInstall{0, crypto::AeadCipher::Aes256Gcm, 7, true, &m.b_to_a, &m.a_to_b, m.b_ids}, window));
+            std::vector<DataChannel::Opened> batch(kPerBatch);
+            std::vector<std::size_t> index(kPerBatch);
+            for (std::size_t first = 0; first < all.size(); first += kPerBatch) {
+                for (int i = 0; i < kPerBatch; ++i) {
+                    index[i] = first + kPerBatch - 1 - i;
+                    ASSERT_EQ(dc.open_unrecorded(copies[r][index[i]], batch[i]), DataDrop::none);
+                }
+                dc.accept_batch(batch, 0);
+                for (int i = 0; i < kPerBatch; ++i)
+                    if (batch[i].drop == DataDrop::none) got[index[i]].fetch_add(1);
+            }
+        });
+    }
+    for (auto& t : th) t.join();
+    for (std::size_t i = 0; i < got.size(); ++i) ASSERT_EQ(got[i].load(), 1) << "packet " << i;
 }
