@@ -150,6 +150,8 @@ void ServerRunner::on_packet(const session::PeerAddress& from, std::span<std::ui
                 session::Session* s = d_->find(peer_id);
                 if (s) s->note_data_received(payload.size(), now);
                 if (proto::is_ping(payload) || proto::is_occ(payload)) {
+                    ++it->second->keepalive_in;
+                    it->second->keepalive_bytes_in += payload.size();
                     if (s) s->on_data_payload(payload, now);
                 } else {
                     deliver(peer_id, payload, static_cast<std::size_t>(payload.data() - pkt.data()));
@@ -176,8 +178,16 @@ void ServerRunner::deliver(datapath::Port in, std::span<std::uint8_t> frame, std
     // After the clients: with VLAN tagging the tag goes in place over the frame they were sent.
     if (d.to_tap) {
         const auto f = switch_.tap_frame();
-        if (!f.empty()) [[maybe_unused]] auto w = tap_writer_.write_frame(f);
+        if (!f.empty())
+            if (auto w = tap_writer_.write_frame(f); !w) tap_write_failed(in, w.error());
     }
+}
+
+void ServerRunner::tap_write_failed(datapath::Port in, const Error& e) {
+    switch_.count_drop(in, datapath::SwitchDrop::tap_write);
+    const std::uint64_t n = switch_.drops()[static_cast<std::size_t>(datapath::SwitchDrop::tap_write)];
+    // Each failure is counted; the log says the first and then every 1000th, not one line a frame.
+    if (n == 1 || n % 1000 == 0) log_warn(e.message + " (" + std::to_string(n) + " failed write(s) so far: tap_write drops)");
 }
 
 void ServerRunner::ensure_port(std::uint32_t peer_id) {
@@ -233,7 +243,8 @@ void ServerRunner::send_packet(const session::PeerAddress& to, std::span<const s
 }
 
 void ServerRunner::flush() {
-    [[maybe_unused]] auto w = tap_writer_.flush();
+    // A batch (merged runs, queued writes) mixes the clients' frames: its failure counts in the total only.
+    if (auto w = tap_writer_.flush(); !w) tap_write_failed(datapath::kTapPort, w.error());
     if (udp_ && tx_.size() > 0) {
         if (auto r = udp_->send(tx_); !r) log_debug(r.error().message);
         tx_.clear();
@@ -377,6 +388,8 @@ control::Status ServerRunner::status() const {
         }
         if (switch_.settings().vlan_tagging) p.vlan = switch_.port_vlan(id);
         add_traffic(peer->dc, p, st);
+        p.packets_in -= std::min(p.packets_in, peer->keepalive_in);
+        p.bytes_in -= std::min(p.bytes_in, peer->keepalive_bytes_in);
         if (const datapath::SwitchDrops* drops = switch_.port_drops(id)) {
             for (std::size_t i = 1; i < drops->size(); ++i)
                 if ((*drops)[i]) p.drops[datapath::switch_drop_name(static_cast<datapath::SwitchDrop>(i))] = (*drops)[i];

@@ -51,6 +51,9 @@ private:
         session::PeerAddress addr;
         proto::TimeMs up_since = 0;  // tunnel_up
         std::string name;            // certificate CN, kept for the log line when it is gone
+        // Pings and OCC messages the data channel opened: status shows payload frames only, as the
+        // client counts what it sends (its session sends those itself, outside its data channel).
+        std::uint64_t keepalive_in = 0, keepalive_bytes_in = 0;
     };
 
     void on_udp();
@@ -61,6 +64,8 @@ private:
     void on_tap();
     // `frame` lies in a buffer of ours with `headroom` writable bytes before it (the switch tags in place).
     void deliver(datapath::Port in, std::span<std::uint8_t> frame, std::size_t headroom);
+    // A write the TAP refused (e.g. EIO while it is down): a tap_write drop, on `in` if a client.
+    void tap_write_failed(datapath::Port in, const Error& e);
     void ensure_port(std::uint32_t peer_id);
     void send_to_peer(std::uint32_t peer_id, Peer& p, std::span<const std::uint8_t> frame);
     void send_packet(const session::PeerAddress& to, std::span<const std::uint8_t> pkt);

@@ -60,6 +60,7 @@ const char* switch_drop_name(SwitchDrop d) {
         case SwitchDrop::vlan_untagged: return "vlan_untagged";
         case SwitchDrop::vlan_mismatch: return "vlan_mismatch";
         case SwitchDrop::vlan_tagged_client: return "vlan_tagged_client";
+        case SwitchDrop::tap_write: return "tap_write";
         case SwitchDrop::count_: break;
     }
     return "unknown";
@@ -260,6 +261,12 @@ bool L2Switch::multicast_allowed(PortState& ps, std::int64_t now_ms) {
     if (ps.tokens < 1000) return false;
     ps.tokens -= 1000;
     return true;
+}
+
+void L2Switch::count_drop(Port in, SwitchDrop d) {
+    if (d == SwitchDrop::none || d >= SwitchDrop::count_) return;
+    ++drops_[static_cast<std::size_t>(d)];
+    if (PortState* ps = port_state(in)) ++ps->drops[static_cast<std::size_t>(d)];
 }
 
 L2Switch::Decision L2Switch::dropped(SwitchDrop d, PortState* ps) {

@@ -26,6 +26,7 @@ enum class SwitchDrop : std::uint8_t {
     vlan_untagged,         // VLAN tagging on: an untagged frame from the TAP
     vlan_mismatch,         // VLAN tagging on: a tagged TAP frame for a VLAN no connected client is in
     vlan_tagged_client,    // VLAN tagging on: a client sent an 802.1Q/802.1ad tagged frame
+    tap_write,             // the TAP refused the frame the switch sent it (e.g. EIO: the device is down)
     count_
 };
 const char* switch_drop_name(SwitchDrop d);
@@ -108,6 +109,9 @@ public:
     // The VLAN a client port is an untagged member of (0 when tagging is off).
     std::uint16_t port_vlan(Port p) const;
 
+    // Counts a drop that happened after the decision, on the way out (the caller's write to the
+    // TAP failed): in the total and on port `in` when it is a client.
+    void count_drop(Port in, SwitchDrop d);
     const SwitchDrops& drops() const { return drops_; }
     const SwitchDrops* port_drops(Port p) const;
 

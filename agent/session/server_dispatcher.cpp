@@ -62,13 +62,7 @@ ServerDispatcher::Input ServerDispatcher::on_datagram(const PeerAddress& from, s
             return in;
         }
         release(c);
-        PeerEvent gone;
-        gone.peer_id = c.peer_id;
-        gone.from = c.from;
-        gone.event.type = EventType::peer_gone;
-        gone.event.error = SessionError::peer_exit;
-        gone.event.message = "the client restarted with a new session id";
-        events_.push_back(std::move(gone));
+        report_gone(c, SessionError::peer_exit, "the client restarted with a new session id");
         by_addr_.erase(it);
         it = by_addr_.end();
     }
@@ -207,13 +201,13 @@ ServerDispatcher::Client* ServerDispatcher::add_client(const PeerAddress& from, 
 }
 
 void ServerDispatcher::release(Client& c) {
-    drain(c);
+    drain(c, false);
     by_peer_id_.erase(c.peer_id);
     if (c.address && cfg_.pool) cfg_.pool->release(*c.address);
     c.address.reset();
 }
 
-void ServerDispatcher::drain(Client& c) {
+void ServerDispatcher::drain(Client& c, bool check_duplicates) {
     Output o;
     while (c.session->pop_output(o.bytes)) {
         o.to = c.from;
@@ -221,9 +215,41 @@ void ServerDispatcher::drain(Client& c) {
     }
     PeerEvent e;
     while (c.session->pop_event(e.event)) {
+        if (check_duplicates && e.event.type == EventType::tunnel_up && !cfg_.duplicate_cn) drop_duplicates(c);
         e.peer_id = c.peer_id;
         e.from = c.from;
         events_.push_back(std::move(e));
+    }
+}
+
+void ServerDispatcher::report_gone(const Client& c, SessionError why, std::string message) {
+    PeerEvent gone;
+    gone.peer_id = c.peer_id;
+    gone.from = c.from;
+    gone.event.type = EventType::peer_gone;
+    gone.event.error = why;
+    gone.event.message = std::move(message);
+    events_.push_back(std::move(gone));
+}
+
+void ServerDispatcher::drop_duplicates(const Client& fresh) {
+    const std::string& cn = fresh.session->peer_common_name();
+    if (cn.empty()) return;
+    // Erasing other entries keeps every iterator valid but theirs: callers iterating by_addr_
+    // (on_timer) hold only the fresh client's.
+    for (auto it = by_addr_.begin(); it != by_addr_.end();) {
+        Client& old = *it->second;
+        if (&old == &fresh || old.session->gone() || old.session->peer_common_name() != cn) {
+            ++it;
+            continue;
+        }
+        // No exit notification: the old peer is most likely the dead process of the same site,
+        // and if it is alive it would only come back and take the CN again.
+        release(old);
+        report_gone(old, SessionError::local_exit,
+                    "replaced by a new connection with the same certificate CN '" + cn + "' (peer-id " +
+                        std::to_string(fresh.peer_id) + ")");
+        it = by_addr_.erase(it);
     }
 }
 

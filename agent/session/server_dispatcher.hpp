@@ -10,6 +10,11 @@
 //          while (d->pop_event(e)) handle(e.peer_id, e.event);        // keys_ready: d->find(peer_id)->export_keys(...)
 // A session whose peer_gone event was popped is removed at the next on_timer(); its peer-id and
 // pool address are then free again.
+// One session per certificate CN unless duplicate_cn (as OpenVPN's multi_delete_dup): when a
+// client's tunnel comes up, older sessions with the same CN (a site that restarted from another
+// port, its old process dead) are removed at once, without an exit notification, each reported as
+// peer_gone (local_exit, "replaced by ...") before the new one's tunnel_up; their peer-ids and pool
+// addresses are free at once.
 #pragma once
 
 #include <sys/socket.h>
@@ -46,6 +51,7 @@ struct ServerConfig {
     SessionConfig session;            // template for every client (role server)
     std::optional<Ipv4Pool> pool;     // addresses to push as `ifconfig`
     size_t max_clients = 1024;
+    bool duplicate_cn = false;        // true: clients with the same CN may be connected together
 };
 
 class ServerDispatcher {
@@ -101,7 +107,11 @@ private:
     Client* add_client(const PeerAddress& from, std::unique_ptr<Session> s, uint32_t peer_id, std::optional<uint32_t> addr);
     std::optional<SessionConfig> client_config(uint32_t& peer_id, std::optional<uint32_t>& addr);
     void release(Client& c);
-    void drain(Client& c);
+    // check_duplicates: a tunnel_up among c's events removes older sessions of c's CN first.
+    void drain(Client& c, bool check_duplicates = true);
+    void drop_duplicates(const Client& fresh);
+    // A peer_gone for a client removed here (its session never said goodbye itself).
+    void report_gone(const Client& c, SessionError why, std::string message);
 
     ServerConfig cfg_;
     ControlWrap wrap_;  // stateless checks of first packets (no replay state)

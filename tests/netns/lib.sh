@@ -227,6 +227,56 @@ log: {level: ${LOG_LEVEL:-info}}
 EOF
 }
 
+# --- the usual topology: one hub, N sites, a LAN host behind each -----------------------------------
+# wbn_hub_and_sites N CLIENT_TO_CLIENT [HUB_EXTRA]: the PKI (hub, s1..sN), the underlay, the hub
+# ($HUB_WAN, LAN host hH on $LAN.1, $WORK/hub.yaml with CLIENT_TO_CLIENT and HUB_EXTRA tunnel
+# lines as wbn_hub_yaml takes them) and N sites sI ($WAN.(10+I), LAN host hI on $LAN.(10+I),
+# $WORK/sI.yaml). Sets SITES=(s1 .. sN), APPLIANCES=(hub s1 .. sN) and ip_of[hH], ip_of[hI]. Starts
+# nothing: a test may change the configs or the wiring first.
+declare -A ip_of=()
+SITES=()
+APPLIANCES=()
+wbn_hub_and_sites() {
+    local n=$1 i
+    SITES=()
+    for ((i = 1; i <= n; i++)); do SITES+=("s$i"); done
+    APPLIANCES=(hub "${SITES[@]}")
+    log "tag $T, scratch $WORK, $("$WB" --version)"
+    wbn_pki "${SITES[@]}"
+    wbn_underlay
+    wbn_ns hub
+    wbn_wan hub 1
+    ip_of[hH]=$LAN.1
+    wbn_host hH hub "${ip_of[hH]}"
+    wbn_hub_yaml "$2" "${3:-}"
+    for ((i = 1; i <= n; i++)); do
+        ip_of[h$i]=$LAN.$((10 + i))
+        wbn_ns "s$i"
+        wbn_wan "s$i" $((10 + i))
+        wbn_host "h$i" "s$i" "${ip_of[h$i]}"
+        wbn_site_yaml "s$i" "$i"
+    done
+}
+# wbn_save_before [--check]: each appliance's namespace snapshot in $WORK/before.NAME, for
+# same_as_before after the agents stop; --check first requires `wirebridge check` to accept its file.
+wbn_save_before() {
+    local a
+    for a in "${APPLIANCES[@]}"; do
+        [ "${1:-}" = --check ] && require "wirebridge check accepts $a.yaml" "$WB" check -c "$WORK/$a.yaml"
+        snapshot "$a" >"$WORK/before.$a"
+    done
+}
+# wbn_start_hub_and_sites: starts the hub, then every site, each with its TAP bridged, and waits
+# until the hub lists every site with its tunnel up (30 s).
+wbn_start_hub_and_sites() {
+    local s
+    wbn_start hub
+    wbn_wait_bridged hub
+    for s in "${SITES[@]}"; do wbn_start "$s"; done
+    wbn_wait_bridged "${SITES[@]}"
+    wait_for 30 hub_peers_up "${#SITES[@]}" || die "the hub does not list ${#SITES[@]} connected site(s) within 30 s"
+}
+
 # --- agents ----------------------------------------------------------------------------------------
 # wbn_start NAME: runs wirebridge with $WORK/NAME.yaml in namespace $T-NAME (log $WORK/NAME.log).
 # Started as `ip netns exec ... &` so that $! is the agent itself (ip execs it).

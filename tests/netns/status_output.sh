@@ -2,8 +2,9 @@
 # `wirebridge status` and the control socket as docs/CONTROL.md documents them, on a hub and a
 # site: every documented JSON key with its type and a true value (names are the certificates'
 # CNs, real and virtual addresses, MACs, cipher, key id and age, counters that follow traffic,
-# drops by reason, the fast path's counters when loaded); the text table; the socket's ping,
-# mode and refusal of a second agent.
+# drops by reason, the fast path's counters when loaded); counters of payload frames only (one
+# end's out is the other's in after a quiet period); TAP write failures counted as tap_write; the
+# text table; the socket's ping, mode and refusal of a second agent.
 #
 #      hH 10.77.0.1                                                        h1 10.77.0.11
 #          │                                                                     │
@@ -15,24 +16,8 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-declare -A ip_of=([hH]=$LAN.1 [h1]=$LAN.11)
-
-log "tag $T, scratch $WORK, $("$WB" --version)"
-wbn_pki s1
-wbn_underlay
-wbn_ns hub
-wbn_wan hub 1
-wbn_host hH hub "${ip_of[hH]}"
-wbn_hub_yaml true
-wbn_ns s1
-wbn_wan s1 11
-wbn_host h1 s1 "${ip_of[h1]}"
-wbn_site_yaml s1 1
-wbn_start hub
-wbn_wait_bridged hub
-wbn_start s1
-wbn_wait_bridged s1
-wait_for 30 hub_peers_up 1 || die "the hub does not list s1 within 30 s"
+wbn_hub_and_sites 1 true
+wbn_start_hub_and_sites
 require "h1 reaches hH" reach h1 "${ip_of[hH]}" 20
 mac_h1=$(mac_of h1 "${T}e")
 
@@ -87,6 +72,40 @@ check "hub JSON: uptime_seconds grew ($(echo "$j1" | jq .uptime_seconds) -> $(ec
 check "hub JSON: key_age_seconds grows with time ($(echo "$p1" | jq .key_age_seconds) -> $(echo "$p2" | jq .key_age_seconds))" \
     test "$(echo "$p2" | jq .key_age_seconds)" -gt "$(echo "$p1" | jq .key_age_seconds)"
 check "hub JSON: the key id stays while no renegotiation is due" test "$(echo "$p2" | jq .key_id)" = "$(echo "$p1" | jq .key_id)"
+
+# Counters are payload frames only (docs/CONTROL.md): keepalive pings cross the tunnel but are
+# counted by neither end. After a quiet period of three keepalive intervals (the site pings the
+# hub then), what s1 sent is exactly what the hub received: the netns underlay loses nothing.
+uptime_now=$(status hub --json | jq .uptime_seconds)
+wait_for $((3 * 2 + 5)) uptime_at_least $((uptime_now + 3 * 2 + 1)) || true
+# site_out_eq_hub_in: s1's packets_out and bytes_out, read before and after the hub's packets_in
+# and bytes_in, are unchanged and equal to them (a frame in flight between the reads retries).
+site_out_eq_hub_in() {
+    local a b h
+    a=$(status s1 --json | jq -c '.peers[0] | [.packets_out, .bytes_out]')
+    h=$(hub_peer_of "$WAN.11" | jq -c '[.packets_in, .bytes_in]')
+    b=$(status s1 --json | jq -c '.peers[0] | [.packets_out, .bytes_out]')
+    log "s1 sent $a, the hub received $h"
+    [ "$a" = "$b" ] && [ "$a" = "$h" ]
+}
+check "counters: s1's packets_out/bytes_out equal the hub's packets_in/bytes_in after a quiet period (no keepalives counted)" \
+    wait_for 10 site_out_eq_hub_in
+log "the other way: hub sent $(hub_peer_of "$WAN.11" | jq -c '[.packets_out, .bytes_out]'), s1 received $(status s1 --json | jq -c '.peers[0] | [.packets_in, .bytes_in]')"
+
+# A TAP write the kernel refuses is a counted drop: with the hub's TAP down (writes fail with
+# EIO), h1's pings to hH are lost at the hub's TAP and counted as tap_write in the total (on s1
+# too when the write failed at once; a batched write's failure is known only at the batch's end);
+# the agent goes on, and with the TAP up again h1 reaches hH.
+tap_drops() { status hub --json | jq "[.drops.tap_write // 0, ((.peers[0].drops // {}).tap_write // 0)]" -c; }
+check "tap_write: no drop while the TAP is up ($(tap_drops))" test "$(tap_drops)" = "[0,0]"
+ip -n "$T-hub" link set "${T}t" down
+check "tap_write: h1 does not reach hH while the hub's TAP is down" unreachable h1 "${ip_of[hH]}"
+tap_write_counted() { status hub --json | jq -e '.drops.tap_write >= 5' >/dev/null; }
+check "tap_write: at least 5 drops in the total (got $(tap_drops))" wait_for 5 tap_write_counted
+ip -n "$T-hub" link set "${T}t" up
+check "tap_write: the hub's agent goes on" alive hub
+check "tap_write: h1 reaches hH again with the TAP up" reach h1 "${ip_of[hH]}" 20
+check "tap_write: the hub logs the first failure" matches "$(cat "$WORK/hub.log")" "tap_write drops"
 
 # The site's view: one peer, the hub at its listening address.
 js=$(status s1 --json)

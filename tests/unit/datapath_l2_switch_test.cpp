@@ -337,6 +337,24 @@ TEST(L2Switch, VlanTaggingTapFramesReachTheirVlanUntagged) {
     EXPECT_EQ(count(s, SwitchDrop::vlan_tagged_client), 2u);
 }
 
+TEST(L2Switch, DropsCountedAfterTheDecision) {
+    // A TAP write that fails after forward() said to_tap: counted by reason, on the client and in
+    // the total; from the TAP side or a gone port only in the total.
+    L2Switch s(c2c(true));
+    s.add_port(1);
+    s.add_port(2);
+    s.count_drop(1, SwitchDrop::tap_write);
+    s.count_drop(1, SwitchDrop::tap_write);
+    s.count_drop(kTapPort, SwitchDrop::tap_write);
+    s.count_drop(7, SwitchDrop::tap_write);
+    s.count_drop(2, SwitchDrop::none);
+    EXPECT_EQ(count(s, SwitchDrop::tap_write), 4u);
+    EXPECT_EQ((*s.port_drops(1))[static_cast<std::size_t>(SwitchDrop::tap_write)], 2u);
+    EXPECT_EQ((*s.port_drops(2))[static_cast<std::size_t>(SwitchDrop::tap_write)], 0u);
+    EXPECT_EQ(count(s, SwitchDrop::none), 0u);
+    EXPECT_STREQ(switch_drop_name(SwitchDrop::tap_write), "tap_write");
+}
+
 TEST(L2Switch, VlanChangesApplyLive) {
     SwitchSettings st = c2c(true);
     L2Switch s(st);

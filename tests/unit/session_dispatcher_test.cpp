@@ -27,8 +27,9 @@ struct Hub {
     size_t server_frames = 0;
     std::function<bool(size_t, std::vector<uint8_t>&)> client_tap;  // client index -> keep?
 
-    explicit Hub(WrapMode wrap, Transport t = Transport::udp) {
+    explicit Hub(WrapMode wrap, Transport t = Transport::udp, bool duplicate_cn = false) {
         ServerConfig sc;
+        sc.duplicate_cn = duplicate_cn;
         sc.session = make_config(Role::server, wrap);
         sc.session.transport = t;
         sc.pool = Ipv4Pool::from_cidr("10.200.0.0/24");
@@ -79,7 +80,8 @@ struct Hub {
 };
 
 TEST(Dispatcher, ThreeClientsGetDistinctPeerIdsAndAddresses) {
-    Hub hub(WrapMode::tls_crypt);
+    // Every test client has the same certificate: with duplicate_cn they may all stay.
+    Hub hub(WrapMode::tls_crypt, Transport::udp, true);
     for (uint16_t port : {40001, 40002, 40003}) hub.add_client(WrapMode::tls_crypt, port);
     ASSERT_TRUE(hub.run([&] {
         return std::all_of(hub.clients.begin(), hub.clients.end(), [](auto& c) { return c->established(); });
@@ -158,6 +160,64 @@ TEST(Dispatcher, ClientRestartReplacesItsSession) {
     bool restart_reported = false;
     for (const auto& e : hub.events) restart_reported |= e.event.type == EventType::peer_gone;
     EXPECT_TRUE(restart_reported);
+}
+
+TEST(Dispatcher, SameCnFromAnotherAddressReplacesTheOldSession) {
+    // A site restarted from another source port (its old process dead, no exit notification): the
+    // old session goes when the new one is up, not at the keepalive timeout, as openvpn without
+    // --duplicate-cn.
+    Hub hub(WrapMode::tls_crypt);
+    const size_t a = hub.add_client(WrapMode::tls_crypt, 40060);
+    ASSERT_TRUE(hub.run([&] { return hub.clients[a]->established(); }, 10000));
+    ASSERT_EQ(hub.clients[a]->peer_id(), 0u);
+    ASSERT_EQ(hub.clients[a]->pushed().ifconfig_local, "10.200.0.2");
+    hub.events.clear();
+    const size_t b = hub.add_client(WrapMode::tls_crypt, 40061);
+    ASSERT_TRUE(hub.run([&] { return hub.clients[b]->established(); }, 10000));
+    EXPECT_EQ(hub.clients[b]->peer_id(), 1u);  // 0 was still in use when b's session was made
+    EXPECT_EQ(hub.server->size(), 1u);
+    EXPECT_EQ(hub.server->find(hub.addrs[a]), nullptr);
+    EXPECT_EQ(hub.server->find(0u), nullptr);
+    EXPECT_NE(hub.server->find(hub.addrs[b]), nullptr);
+    // Reported once, naming the CN, before the new client's tunnel_up.
+    std::ptrdiff_t gone_at = -1, up_at = -1;
+    for (size_t i = 0; i < hub.events.size(); ++i) {
+        const auto& e = hub.events[i];
+        if (e.event.type == EventType::peer_gone) {
+            EXPECT_EQ(gone_at, -1) << "peer_gone reported twice";
+            gone_at = static_cast<std::ptrdiff_t>(i);
+            EXPECT_EQ(e.peer_id, 0u);
+            EXPECT_TRUE(e.from == hub.addrs[a]);
+            EXPECT_EQ(e.event.error, SessionError::local_exit);
+            EXPECT_NE(e.event.message.find("replaced"), std::string::npos) << e.event.message;
+            EXPECT_NE(e.event.message.find("'client'"), std::string::npos) << e.event.message;
+        }
+        if (e.event.type == EventType::tunnel_up && e.peer_id == 1u) up_at = static_cast<std::ptrdiff_t>(i);
+    }
+    ASSERT_GE(gone_at, 0);
+    EXPECT_LT(gone_at, up_at);
+    // The old client's data is no longer taken.
+    std::vector<uint8_t> pkt;
+    ASSERT_TRUE(hub.clients[a]->encrypt_frame(std::vector<uint8_t>(64, 1), pkt, hub.now));
+    auto in = hub.server->on_datagram(hub.addrs[a], pkt, hub.now);
+    EXPECT_NE(in.drop, proto::Drop::none);
+    EXPECT_TRUE(in.frame.empty());
+    // Its peer-id and pool address are free at once: the next client (same CN again) gets them.
+    hub.clients[a].reset();
+    const size_t c = hub.add_client(WrapMode::tls_crypt, 40062);
+    ASSERT_TRUE(hub.run([&] { return hub.clients[c]->established(); }, 10000));
+    EXPECT_EQ(hub.clients[c]->peer_id(), 0u);
+    EXPECT_EQ(hub.clients[c]->pushed().ifconfig_local, "10.200.0.2");
+    EXPECT_EQ(hub.server->size(), 1u);  // and b was replaced in turn
+}
+
+TEST(Dispatcher, DuplicateCnKeepsEverySession) {
+    Hub hub(WrapMode::tls_crypt, Transport::udp, true);
+    const size_t a = hub.add_client(WrapMode::tls_crypt, 40070);
+    const size_t b = hub.add_client(WrapMode::tls_crypt, 40071);
+    ASSERT_TRUE(hub.run([&] { return hub.clients[a]->established() && hub.clients[b]->established(); }, 10000));
+    EXPECT_EQ(hub.server->size(), 2u);
+    for (const auto& e : hub.events) EXPECT_NE(e.event.type, EventType::peer_gone);
 }
 
 TEST(Dispatcher, GoneClientsAreRemovedAndTheirAddressesReused) {
