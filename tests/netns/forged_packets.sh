@@ -16,24 +16,8 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-declare -A ip_of=([hH]=$LAN.1 [h1]=$LAN.11)
-
-log "tag $T, scratch $WORK, $("$WB" --version)"
-wbn_pki s1
-wbn_underlay
-wbn_ns hub
-wbn_wan hub 1
-wbn_host hH hub "${ip_of[hH]}"
-wbn_hub_yaml true
-wbn_ns s1
-wbn_wan s1 11
-wbn_host h1 s1 "${ip_of[h1]}"
-wbn_site_yaml s1 1
-wbn_start hub
-wbn_wait_bridged hub
-wbn_start s1
-wbn_wait_bridged s1
-wait_for 30 hub_peers_up 1 || die "the hub does not list s1 within 30 s"
+wbn_hub_and_sites 1 true
+wbn_start_hub_and_sites
 require "h1 reaches hH" reach h1 "${ip_of[hH]}" 20
 key_before=$(hub_peer_of "$WAN.11" | jq .key_id)
 

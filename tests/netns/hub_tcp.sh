@@ -23,28 +23,9 @@ PROTO=tcp
 . "$(dirname "$0")/lib.sh"
 
 hosts=(hH h1 h2)
-declare -A ip_of=([hH]=$LAN.1 [h1]=$LAN.11 [h2]=$LAN.12)
-
-log "tag $T, scratch $WORK, $("$WB" --version)"
-wbn_pki s1 s2
-wbn_underlay
-wbn_ns hub
-wbn_wan hub 1
-wbn_host hH hub "${ip_of[hH]}"
-wbn_hub_yaml true
-for i in 1 2; do
-    wbn_ns "s$i"
-    wbn_wan "s$i" $((10 + i))
-    wbn_host "h$i" "s$i" "${ip_of[h$i]}"
-    wbn_site_yaml "s$i" "$i"
-done
-for a in hub s1 s2; do snapshot "$a" >"$WORK/before.$a"; done
-wbn_start hub
-wbn_wait_bridged hub
-wbn_start s1
-wbn_start s2
-wbn_wait_bridged s1 s2
-wait_for 30 hub_peers_up 2 || die "the hub does not list 2 connected sites within 30 s"
+wbn_hub_and_sites 2 true
+wbn_save_before
+wbn_start_hub_and_sites
 check "the hub's clients came over TCP" matches "$(cat "$WORK/hub.log")" "TCP connection from $WAN\.11"
 for a in "${hosts[@]}"; do
     for b in "${hosts[@]}"; do

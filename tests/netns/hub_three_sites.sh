@@ -24,33 +24,12 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-sites=(s1 s2 s3)
 hosts=(hH h1 h2 h3)
-declare -A ip_of=([hH]=$LAN.1 [h1]=$LAN.11 [h2]=$LAN.12 [h3]=$LAN.13)
 
-log "tag $T, scratch $WORK, $("$WB" --version)"
-wbn_pki "${sites[@]}"
-wbn_underlay
-wbn_ns hub
-wbn_wan hub 1
-wbn_host hH hub "${ip_of[hH]}"
-wbn_hub_yaml true
-for i in 1 2 3; do
-    wbn_ns "s$i"
-    wbn_wan "s$i" $((10 + i))
-    wbn_host "h$i" "s$i" "${ip_of[h$i]}"
-    wbn_site_yaml "s$i" "$i"
-done
-for a in hub "${sites[@]}"; do
-    require "wirebridge check accepts $a.yaml" "$WB" check -c "$WORK/$a.yaml"
-    snapshot "$a" >"$WORK/before.$a"
-done
-
-wbn_start hub
-wbn_wait_bridged hub
-for s in "${sites[@]}"; do wbn_start "$s"; done
-wbn_wait_bridged "${sites[@]}"
-wait_for 30 hub_peers_up 3 || die "the hub does not list 3 connected sites within 30 s"
+wbn_hub_and_sites 3 true
+sites=("${SITES[@]}")
+wbn_save_before --check
+wbn_start_hub_and_sites
 log "hub and 3 sites up"
 
 # Every host reaches every other one (ARP crosses first); client_to_client switches site to site.

@@ -22,16 +22,8 @@
 #        h1 10.77.0.11               h2 10.77.0.12
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-wbn_pki s1 s2
-wbn_underlay
-wbn_ns hub
-wbn_wan hub 1
-wbn_host hH hub "$LAN.1"
-wbn_hub_yaml true "  vlan: {tagging: true, pvid: 20}
+wbn_hub_and_sites 2 true "  vlan: {tagging: true, pvid: 20}
   clients: [{name: s1, vlan: 10}]"
-for i in 1 2; do
-    wbn_ns "s$i"; wbn_wan "s$i" $((10 + i)); wbn_host "h$i" "s$i" "$LAN.1$i"; wbn_site_yaml "s$i" "$i"
-done
 # raw_send HOST VLAN(0=untagged) COUNT: broadcasts, ethertype 0x88b5, from a fixed per-host MAC.
 raw_send() {
     on "$1" python3 - "${T}e" "$2" "$3" "$1" <<'PY'
@@ -43,10 +35,7 @@ tag = b"\x81\x00" + vlan.to_bytes(2, "big") if vlan else b""
 for i in range(count): s.send(b"\xff" * 6 + src + tag + b"\x88\xb5" + b"vlan test".ljust(46, b"."))
 PY
 }
-wbn_start hub; wbn_wait_bridged hub
-for s in s1 s2; do wbn_start "$s"; done
-wbn_wait_bridged s1 s2
-wait_for 30 hub_peers_up 2 || die "hub: 2 peers not up"
+wbn_start_hub_and_sites
 
 count_at() {  # count_at ID: frames of ethertype 0x88b5 captured (tagged or not)
     grep -c "0x88b5" "$WORK/cap.$1" || true

@@ -22,33 +22,15 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-declare -A ip_of=([hH]=$LAN.1 [h1]=$LAN.11 [h2]=$LAN.12)
 MAC_AGE=5
 LIMIT=4
 
-log "tag $T, scratch $WORK, $("$WB" --version)"
-wbn_pki s1 s2
-wbn_underlay
-wbn_ns hub
-wbn_wan hub 1
-wbn_host hH hub "${ip_of[hH]}"
-wbn_hub_yaml true "  mac_age: $MAC_AGE
+wbn_hub_and_sites 2 true "  mac_age: $MAC_AGE
   max_macs_per_client: $LIMIT
   clients:
     - {name: s2, max_macs: 12}"
-for i in 1 2; do
-    wbn_ns "s$i"
-    wbn_wan "s$i" $((10 + i))
-    wbn_host "h$i" "s$i" "${ip_of[h$i]}"
-    wbn_site_yaml "s$i" "$i"
-done
 require "wirebridge check accepts the hub's switch settings" "$WB" check -c "$WORK/hub.yaml"
-wbn_start hub
-wbn_wait_bridged hub
-wbn_start s1
-wbn_start s2
-wbn_wait_bridged s1 s2
-wait_for 30 hub_peers_up 2 || die "the hub does not list 2 connected sites within 30 s"
+wbn_start_hub_and_sites
 for h in h1 h2; do require "$h reaches hH" reach "$h" "${ip_of[hH]}" 20; done
 
 forged_behind() { hub_macs_of "$WAN.$1" | grep '^02:77:aa:' | sort || true; }

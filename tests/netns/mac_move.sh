@@ -24,33 +24,15 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-declare -A ip_of=([hH]=$LAN.1 [h1]=$LAN.11 [h2]=$LAN.12)
 new_mac=02:77:00:00:01:11
 
-log "tag $T, scratch $WORK, $("$WB" --version)"
-wbn_pki s1 s2
-wbn_underlay
-wbn_ns hub
-wbn_wan hub 1
-wbn_host hH hub "${ip_of[hH]}"
-wbn_hub_yaml true
-for i in 1 2; do
-    wbn_ns "s$i"
-    wbn_wan "s$i" $((10 + i))
-    wbn_host "h$i" "s$i" "${ip_of[h$i]}"
-done
-wbn_site_yaml s1 1
+wbn_hub_and_sites 2 true
 wbn_site_yaml s2 2 "[${T}l, ${T}m]"
 # The second cable: h1's ${T}f to s2's ${T}m, h1's end down (nothing plugged in yet).
 ip link add "${T}f" netns "$T-h1" type veth peer name "${T}m" netns "$T-s2"
-for a in hub s1 s2; do snapshot "$a" >"$WORK/before.$a"; done
+wbn_save_before
 
-wbn_start hub
-wbn_wait_bridged hub
-wbn_start s1
-wbn_start s2
-wbn_wait_bridged s1 s2
-wait_for 30 hub_peers_up 2 || die "the hub does not list 2 connected sites within 30 s"
+wbn_start_hub_and_sites
 for pair in h1:hH hH:h1 h1:h2 h2:h1; do
     require "${pair%%:*} reaches ${pair##*:}" reach "${pair%%:*}" "${ip_of[${pair##*:}]}" 20
 done

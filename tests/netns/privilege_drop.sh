@@ -15,22 +15,11 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-declare -A ip_of=([hH]=$LAN.1 [h1]=$LAN.11)
 nobody_uid=$(id -u nobody)
 
-log "tag $T, scratch $WORK, $("$WB" --version)"
-wbn_pki s1
-wbn_underlay
-wbn_ns hub
-wbn_wan hub 1
-wbn_host hH hub "${ip_of[hH]}"
-wbn_hub_yaml true "user: nobody"
-wbn_ns s1
-wbn_wan s1 11
-wbn_host h1 s1 "${ip_of[h1]}"
-wbn_site_yaml s1 1
+wbn_hub_and_sites 1 true "user: nobody"
 echo "user: nobody" >>"$WORK/s1.yaml"
-for a in hub s1; do snapshot "$a" >"$WORK/before.$a"; done
+wbn_save_before
 
 # proc_field PID FIELD: the value of FIELD in /proc/PID/status (tabs folded to spaces).
 proc_field() { awk -v f="$2:" '$1 == f { $1 = ""; sub(/^ /, ""); print }' "/proc/$1/status"; }

@@ -21,27 +21,8 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-declare -A ip_of=([hH]=$LAN.1 [h1]=$LAN.11 [h2]=$LAN.12)
-
-log "tag $T, scratch $WORK, $("$WB" --version)"
-wbn_pki s1 s2
-wbn_underlay
-wbn_ns hub
-wbn_wan hub 1
-wbn_host hH hub "${ip_of[hH]}"
-wbn_hub_yaml true
-for i in 1 2; do
-    wbn_ns "s$i"
-    wbn_wan "s$i" $((10 + i))
-    wbn_host "h$i" "s$i" "${ip_of[h$i]}"
-    wbn_site_yaml "s$i" "$i"
-done
-wbn_start hub
-wbn_wait_bridged hub
-wbn_start s1
-wbn_start s2
-wbn_wait_bridged s1 s2
-wait_for 30 hub_peers_up 2 || die "the hub does not list 2 connected sites within 30 s"
+wbn_hub_and_sites 2 true
+wbn_start_hub_and_sites
 for pair in h1:h2 h2:h1 h1:hH h2:hH; do
     require "${pair%%:*} reaches ${pair##*:} (client_to_client: true)" reach "${pair%%:*}" "${ip_of[${pair##*:}]}" 20
 done
