@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 
 #include "io/gso_splitter.hpp"
@@ -40,7 +41,14 @@ std::uint16_t pseudo_sum(const std::uint8_t* ip, bool ipv6, std::size_t tcp_len)
 
 }  // namespace
 
-TapWriter::TapWriter(TapDevice& tap, unsigned queue) : tap_(tap), queue_(queue), super_(kMaxSuperFrame) {}
+TapWriter::TapWriter(TapDevice& tap, unsigned queue, Mode mode) : tap_(tap), queue_(queue), super_(kMaxSuperFrame) {
+    if (mode == Mode::syscalls) return;
+    // Room for every slot plus the pending super-frame.
+    auto r = Uring::create(kSlots + 1);
+    if (!r) return;
+    ring_.emplace(std::move(*r));
+    slots_.resize(std::size_t{kSlots} * kSlotSize);
+}
 
 bool TapWriter::parse(std::span<const std::uint8_t> f, Segment& s) const {
     const std::size_t size = f.size();
@@ -133,14 +141,77 @@ void TapWriter::append(std::span<const std::uint8_t> f, const Segment& s) {
 
 Result<void> TapWriter::write_raw(const std::uint8_t* data, std::size_t len) {
     ++counters_.writes;
+    ++counters_.syscalls;
     const ssize_t n = ::write(tap_.fd(queue_), data, len);
     if (n >= 0) return {};
     // A full queue or a frame the kernel refuses is a lost frame, as on a lossy link.
-    if (errno == EAGAIN || errno == EINTR || errno == EINVAL || errno == ENOBUFS) return {};
+    if (errno == EAGAIN || errno == EINTR || errno == EINVAL || errno == ENOBUFS) {
+        ++counters_.dropped;
+        return {};
+    }
     return fail_errno("write to " + tap_.name());
 }
 
+Result<void> TapWriter::submit() {
+    if (queued_ == 0) return {};
+    const unsigned n = queued_;
+    ++counters_.syscalls;
+    const bool submitted = static_cast<bool>(ring_->submit_and_wait(n));
+    int fatal = 0;
+    unsigned done = 0;
+    ring_->drain([&](std::uint64_t, std::int32_t res) {
+        ++done;
+        if (res >= 0) return;
+        const int e = -res;
+        if (e == EAGAIN || e == EINTR || e == EINVAL || e == ENOBUFS) ++counters_.dropped;
+        else if (fatal == 0) fatal = e;
+    });
+    used_ = 0;
+    queued_ = 0;
+    super_queued_ = false;
+    if (!submitted || done != n) {
+        // The ring misbehaved (a TAP write never blocks, so it should not): what it did not
+        // complete is lost like on a lossy link, and from now on every write is a write().
+        counters_.dropped += n - std::min(done, n);
+        ring_.reset();
+    }
+    if (fatal != 0) return fail_errno("write to " + tap_.name(), fatal);
+    return {};
+}
+
+Result<void> TapWriter::write_plain(std::span<const std::uint8_t> frame) {
+    if (ring_ && frame.size() <= kSlotSize - kVnetHeaderSize) {
+        if (used_ == kSlots) {
+            if (auto r = submit(); !r) return r;
+        }
+        std::uint8_t* slot = slots_.data() + std::size_t{used_} * kSlotSize;
+        std::memset(slot, 0, kVnetHeaderSize);
+        std::memcpy(slot + kVnetHeaderSize, frame.data(), frame.size());
+        if (!ring_->prep_write(tap_.fd(queue_), slot, kVnetHeaderSize + frame.size(), used_)) {
+            if (auto r = submit(); !r) return r;
+            return write_plain(frame);
+        }
+        ++used_;
+        ++queued_;
+        ++counters_.writes;
+        return {};
+    }
+    // Larger than a slot (or no ring): written now, after everything queued before it.
+    if (auto r = submit(); !r) return r;
+    ++counters_.writes;
+    ++counters_.syscalls;
+    auto r = tap_.write_frame(frame, queue_);
+    if (!r) return fail(r.error());
+    return {};
+}
+
 Result<void> TapWriter::flush() {
+    if (auto r = finish_run(); !r) return r;
+    if (ring_) return submit();
+    return {};
+}
+
+Result<void> TapWriter::finish_run() {
     if (len_ == 0) return {};
     std::uint8_t* h = super_.data();
     std::uint8_t* frame = h + kVnetHeaderSize;
@@ -168,31 +239,36 @@ Result<void> TapWriter::flush() {
     const std::size_t len = len_;
     len_ = 0;
     segs_ = 0;
-    return write_raw(h, len);
+    if (!ring_) return write_raw(h, len);
+    if (!ring_->prep_write(tap_.fd(queue_), h, len, kSlots)) {
+        if (auto r = submit(); !r) return r;
+        if (!ring_) return write_raw(h, len);
+        if (!ring_->prep_write(tap_.fd(queue_), h, len, kSlots)) return fail("io_uring: no submission entry", EBUSY);
+    }
+    super_queued_ = true;
+    ++queued_;
+    ++counters_.writes;
+    return {};
 }
 
 Result<void> TapWriter::write_frame(std::span<const std::uint8_t> frame) {
-    if (!tap_.offload()) {
-        ++counters_.writes;
-        auto r = tap_.write_frame(frame, queue_);
-        if (!r) return fail(r.error());
-        return {};
-    }
+    if (!tap_.offload()) return write_plain(frame);
     Segment s;
     if (parse(frame, s)) {
         if (can_merge(frame, s)) {
             append(frame, s);
             return {};
         }
-        if (auto r = flush(); !r) return r;
+        if (auto r = finish_run(); !r) return r;
+        // super_ is about to hold the new run: the queued write of the old one must go first.
+        if (super_queued_) {
+            if (auto r = submit(); !r) return r;
+        }
         start(frame, s);
         return {};
     }
-    if (auto r = flush(); !r) return r;
-    ++counters_.writes;
-    auto r = tap_.write_frame(frame, queue_);
-    if (!r) return fail(r.error());
-    return {};
+    if (auto r = finish_run(); !r) return r;
+    return write_plain(frame);
 }
 
 }  // namespace wirebridge::io

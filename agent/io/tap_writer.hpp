@@ -9,23 +9,33 @@
 // every segment's TCP checksum is verified before it merges, because the merged frame's checksum is
 // left for the kernel to trust. Anything else is written as it is, after what is pending, so the
 // order of frames never changes.
+//
+// Where io_uring is available, writes are not made one system call each: every frame (copied into
+// one of kSlots buffers) and every merged super-frame becomes a queued write, and flush() submits
+// them all in one io_uring_enter, in order, and waits for them (a TAP write never blocks). A batch
+// that fills the slots is submitted early. Without io_uring each write is its own write().
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
 #include "common/result.hpp"
 #include "io/fd.hpp"
+#include "io/gso_splitter.hpp"
 #include "io/tap_device.hpp"
+#include "io/uring.hpp"
 
 namespace wirebridge::io {
 
 class TapWriter {
 public:
-    // Merging only happens when the TAP has offloads on (TapDevice::enable_offload).
-    TapWriter(TapDevice& tap, unsigned queue = 0);
+    enum class Mode : std::uint8_t { automatic, syscalls };
+    // Merging only happens when the TAP has offloads on (TapDevice::enable_offload). automatic:
+    // io_uring batches when the kernel allows them, write() otherwise.
+    TapWriter(TapDevice& tap, unsigned queue = 0, Mode mode = Mode::automatic);
 
     // Queues or writes one frame. A frame the kernel refuses is dropped like on a lossy link;
     // only errors that make the TAP unusable are returned.
@@ -34,10 +44,17 @@ public:
     Result<void> flush();
 
     struct Counters {
-        std::uint64_t writes = 0;  // write() calls
-        std::uint64_t merged = 0;  // frames that went out inside a super-frame
+        std::uint64_t writes = 0;    // frames and super-frames written (each a write() or a queued write)
+        std::uint64_t merged = 0;    // frames that went out inside a super-frame
+        std::uint64_t syscalls = 0;  // write() or io_uring_enter calls
+        std::uint64_t dropped = 0;   // writes the kernel refused (full queue, bad frame)
     };
     const Counters& counters() const { return counters_; }
+    // true when writes go through io_uring batches.
+    bool batched() const { return ring_.has_value(); }
+
+    static constexpr unsigned kSlots = 64;
+    static constexpr std::size_t kSlotSize = kVnetHeaderSize + 2048;
 
 private:
     // Where a mergeable TCP segment's parts are, from parse().
@@ -52,6 +69,11 @@ private:
     void start(std::span<const std::uint8_t> f, const Segment& s);
     void append(std::span<const std::uint8_t> f, const Segment& s);
     Result<void> write_raw(const std::uint8_t* data, std::size_t len);
+    // Queues (batched) or writes (not) the pending run, if any.
+    Result<void> finish_run();
+    // A frame with a zero vnet header, batched into a slot or written at once.
+    Result<void> write_plain(std::span<const std::uint8_t> frame);
+    Result<void> submit();
 
     TapDevice& tap_;
     unsigned queue_;
@@ -62,6 +84,12 @@ private:
     std::uint32_t next_seq_ = 0;
     bool closed_ = false;               // the last merged segment was short or had PSH
     Counters counters_;
+
+    std::optional<Uring> ring_;
+    std::vector<std::uint8_t> slots_;  // kSlots x kSlotSize, vnet header + frame
+    unsigned used_ = 0;                // slots queued in the current batch
+    unsigned queued_ = 0;              // writes queued in the current batch
+    bool super_queued_ = false;        // super_ is named by a queued write
 };
 
 }  // namespace wirebridge::io
