@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# Interop harness library: namespaces, PKI, peers (stock openvpn or wirebridge), bounded waits, checks.
+# Interop harness library: the server/client pair of tests/lib/vpn_pair.sh (namespaces, PKI, stock
+# openvpn or wirebridge on each side), plus the interop checks.
 #
 #   netns ${T}a  (server side)                         netns ${T}b  (client side)
 #  +------------------------------+                   +------------------------------+
@@ -11,196 +12,21 @@
 # The server always runs in ${T}a and the client in ${T}b; each side is either stock openvpn or
 # wirebridge. T is a short tag unique to this process (names stay within 15 characters).
 
-OPENVPN=${OPENVPN:-/usr/sbin/openvpn}
-WIREBRIDGE=${WIREBRIDGE:-wirebridge}
-SERVER_IP=10.91.0.1
-CLIENT_IP=10.91.0.2
-TUN_SERVER_IP=10.92.0.1
-PORT=1194
+PAIR_PREFIX=wbi PAIR_NET=10.91.0 PAIR_TUN_NET=10.92.0
+# shellcheck source=../lib/vpn_pair.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/vpn_pair.sh"
+# openvpn with explicit exit notification (restart cases), wirebridge logging everything.
+OVPN_EXIT_NOTIFY=1 WB_LOG_LEVEL=debug
 
-# T: unique tag, WORK: per-run scratch folder (PKI, data, logs).
-T=${T:-wbi$(( $$ % 10000 ))}
-NS_A=${T}a
-NS_B=${T}b
-TAP_S=${T}ts
-TAP_C=${T}tc
-PIDS=()
-
-log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
 die() { log "FAIL: $*"; return 1; }
-ina() { ip netns exec "$NS_A" "$@"; }
-inb() { ip netns exec "$NS_B" "$@"; }
+cleanup() { pair_teardown; }
 
-# wait_for SECONDS DESCRIPTION COMMAND...: polls every 0.2 s, bounded.
-wait_for() {
-    local limit=$1 what=$2
-    shift 2
-    local end=$((SECONDS + limit))
-    while ((SECONDS < end)); do
-        if "$@" >/dev/null 2>&1; then return 0; fi
-        sleep 0.2
-    done
-    die "timed out after ${limit}s waiting for: $what"
-}
-
-# --- PKI and keys, made once per run with the openssl CLI and openvpn --genkey --------------------
+# make_pki DIR: the pair's PKI and keys, plus 20 MB of random data for the transfers.
 make_pki() {
-    local d=$1
-    [ -f "$d/done" ] && return 0
-    mkdir -p "$d"
-    (
-        cd "$d" || exit 1
-        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-            -subj "/CN=wbi test CA" -keyout ca.key -out ca.crt \
-            -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
-        for who in server client; do
-            local eku=serverAuth
-            [ $who = client ] && eku=clientAuth
-            openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=wbi-$who" \
-                -keyout $who.key -out $who.csr 2>/dev/null
-            printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyAgreement\nextendedKeyUsage=%s\n' \
-                $eku > $who.ext
-            openssl x509 -req -in $who.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
-                -extfile $who.ext -out $who.crt 2>/dev/null
-        done
-        "$OPENVPN" --genkey tls-crypt tc.key >/dev/null
-        "$OPENVPN" --genkey tls-auth ta.key >/dev/null
-        head -c 20000000 /dev/urandom > data20m
-        sha256sum < data20m | cut -d' ' -f1 > data20m.sha
-        touch done
-    ) || die "cannot make the test PKI in $d"
-}
-
-# --- Namespaces --------------------------------------------------------------------------------
-setup_underlay() {
-    ip netns add "$NS_A" && ip netns add "$NS_B" || return 1
-    ip link add "${T}u0" netns "$NS_A" type veth peer name "${T}u1" netns "$NS_B" || return 1
-    ina ip addr add $SERVER_IP/24 dev "${T}u0"
-    inb ip addr add $CLIENT_IP/24 dev "${T}u1"
-    # Room for a full 1514-byte frame plus tunnel overhead without underlay fragmentation.
-    ina ip link set "${T}u0" mtu 1600 up
-    inb ip link set "${T}u1" mtu 1600 up
-    ina ip link set lo up
-    inb ip link set lo up
-}
-
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
-    for pid in "${PIDS[@]}"; do
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$pid" 2>/dev/null
-    done
-    PIDS=()
-    # Anything else still running inside our own namespaces (e.g. a listener) goes too.
-    local ns
-    for ns in "$NS_A" "$NS_B"; do
-        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
-    done
-    ip netns del "$NS_A" 2>/dev/null
-    ip netns del "$NS_B" 2>/dev/null
-    return 0
-}
-
-# --- Peers -------------------------------------------------------------------------------------
-# Case parameters (globals): PROTO udp|tcp, CIPHER, WRAP tls-auth|tls-crypt, RENEG seconds (0 = default),
-# KEEPALIVE "interval timeout".
-PROTO=udp CIPHER=AES-256-GCM WRAP=tls-crypt RENEG=0 KEEPALIVE="10 60"
-
-ovpn_wrap_args() {  # $1 = 0 (server) or 1 (client)
-    if [ "$WRAP" = tls-auth ]; then echo "--tls-auth $PKI/ta.key $1"; else echo "--tls-crypt $PKI/tc.key"; fi
-}
-
-# Daemons start as `ip netns exec NS CMD &` (never through a shell function) so that $! is the
-# daemon itself: ip execs it after entering the namespace, and stop_pid signals the real process.
-start_openvpn_server() {
-    local proto=udp
-    [ "$PROTO" = tcp ] && proto=tcp-server
-    # A persistent TAP with the server's address: openvpn's server-bridge does not configure it,
-    # and it outlives a restart of the server.
-    if ! ina ip link show "$TAP_S" >/dev/null 2>&1; then
-        ina ip tuntap add dev "$TAP_S" mode tap || return 1
-        ina ip addr add $TUN_SERVER_IP/24 dev "$TAP_S"
-        ina ip link set "$TAP_S" up
-    fi
-    local extra=()
-    [ "$RENEG" != 0 ] && extra+=(--reneg-sec "$RENEG")
-    # shellcheck disable=SC2046
-    ip netns exec "$NS_A" "$OPENVPN" --mode server --tls-server --dev "$TAP_S" --dev-type tap --proto $proto \
-        --local $SERVER_IP --port $PORT --server-bridge $TUN_SERVER_IP 255.255.255.0 10.92.0.100 10.92.0.150 \
-        --ca "$PKI/ca.crt" --cert "$PKI/server.crt" --key "$PKI/server.key" --dh none \
-        --remote-cert-tls client $(ovpn_wrap_args 0) --data-ciphers "$CIPHER" --keepalive $KEEPALIVE \
-        --explicit-exit-notify 1 --verb 3 "${extra[@]}" > "$LOGS/openvpn-server.log" 2>&1 &
-    PIDS+=($!)
-    SERVER_PID=$!
-}
-
-start_openvpn_client() {
-    local proto=udp
-    [ "$PROTO" = tcp ] && proto=tcp-client
-    local extra=()
-    [ "$RENEG" != 0 ] && extra+=(--reneg-sec "$RENEG")
-    [ "$PROTO" = udp ] && extra+=(--explicit-exit-notify 1)
-    # shellcheck disable=SC2046
-    ip netns exec "$NS_B" "$OPENVPN" --client --dev "$TAP_C" --dev-type tap --proto $proto --remote $SERVER_IP $PORT --nobind \
-        --ca "$PKI/ca.crt" --cert "$PKI/client.crt" --key "$PKI/client.key" --remote-cert-tls server \
-        $(ovpn_wrap_args 1) --data-ciphers "$CIPHER" --connect-retry 1 1 --verb 3 "${extra[@]}" \
-        > "$LOGS/openvpn-client.log" 2>&1 &
-    PIDS+=($!)
-    CLIENT_PID=$!
-}
-
-wb_wrap_yaml() {  # $1 = direction for tls-auth
-    if [ "$WRAP" = tls-auth ]; then echo "  tls_auth: {key: $PKI/ta.key, direction: $1}"
-    else echo "  tls_crypt: $PKI/tc.key"; fi
-}
-
-start_wirebridge_server() {
-    local ka=($KEEPALIVE)
-    cat > "$LOGS/server.yaml" <<YAML
-site: wbi-server
-tunnel:
-  role: server
-  proto: $PROTO
-  local: $SERVER_IP:$PORT
-  device: $TAP_S
-  address: $TUN_SERVER_IP/24
-  pool: 10.92.0.0/24
-  ca: $PKI/ca.crt
-  cert: $PKI/server.crt
-  key: $PKI/server.key
-$(wb_wrap_yaml 0)
-  data_ciphers: [$CIPHER]
-  keepalive: {interval: ${ka[0]}, timeout: ${ka[1]}}
-  reneg_seconds: $([ "$RENEG" != 0 ] && echo "$RENEG" || echo 3600)
-log: {level: debug}
-control: {socket: $LOGS/server.sock}
-YAML
-    ip netns exec "$NS_A" "$WIREBRIDGE" run -c "$LOGS/server.yaml" > "$LOGS/wirebridge-server.log" 2>&1 &
-    PIDS+=($!)
-    SERVER_PID=$!
-}
-
-start_wirebridge_client() {
-    cat > "$LOGS/client.yaml" <<YAML
-site: wbi-client
-tunnel:
-  role: client
-  proto: $PROTO
-  remote: [$SERVER_IP:$PORT]
-  device: $TAP_C
-  ca: $PKI/ca.crt
-  cert: $PKI/client.crt
-  key: $PKI/client.key
-$(wb_wrap_yaml 1)
-  data_ciphers: [$CIPHER]
-  reneg_seconds: $([ "$RENEG" != 0 ] && echo "$RENEG" || echo 3600)
-log: {level: debug}
-control: {socket: $LOGS/client.sock}
-YAML
-    ip netns exec "$NS_B" "$WIREBRIDGE" run -c "$LOGS/client.yaml" > "$LOGS/wirebridge-client.log" 2>&1 &
-    PIDS+=($!)
-    CLIENT_PID=$!
+    pair_make_pki "$1" || return 1
+    [ -f "$1/data20m.sha" ] && return 0
+    head -c 20000000 /dev/urandom > "$1/data20m"
+    sha256sum < "$1/data20m" | cut -d' ' -f1 > "$1/data20m.sha"
 }
 
 start_server() { if [ "$SERVER_IMPL" = openvpn ]; then start_openvpn_server; else start_wirebridge_server; fi; }
@@ -216,8 +42,6 @@ stop_pid() {  # SIGTERM, bounded wait, then SIGKILL
 }
 
 # --- Checks ------------------------------------------------------------------------------------
-client_tun_ip() { inb ip -4 -o addr show dev "$TAP_C" 2>/dev/null | awk '{print $4}' | cut -d/ -f1 | grep '^10\.92\.0\.'; }
-have_client_ip() { [ -n "$(client_tun_ip)" ]; }
 
 wait_tunnel() {
     wait_for "${1:-30}" "the client's TAP to get its pushed 10.92.0.x address" have_client_ip || return 1
@@ -233,8 +57,6 @@ check_ping_and_arp() {
     ina ip neigh show dev "$TAP_S" | grep -q "^$CLIENT_TUN_IP lladdr" || die "server side has no ARP entry for $CLIENT_TUN_IP" || return 1
     inb ip neigh show dev "$TAP_C" | grep -q "^$TUN_SERVER_IP lladdr" || die "client side has no ARP entry for $TUN_SERVER_IP" || return 1
 }
-
-listening() { ip netns exec "$1" ss -ltnH "sport = :$2" | grep -q LISTEN; }
 
 # transfer FROM_NS TO_NS TO_IP PORT FILE: TCP through the tunnel, compared by sha256.
 transfer() {
