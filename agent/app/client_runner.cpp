@@ -5,6 +5,9 @@
 #include <signal.h>
 #include <sys/epoll.h>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstring>
 
 #include "app/log.hpp"
@@ -22,6 +25,12 @@ ClientRunner::ClientRunner(const config::Config& cfg, session::SessionConfig scf
     frame_buf_.resize(kPacketBuffer);
     out_scratch_.reserve(kPacketBuffer);
     if (auto r = tap_.enable_offload(); !r) log_warn(r.error().message + "; frames are read one at a time");
+    // Queues are attached now, while the process still may (before privileges are dropped); a
+    // worker's queue is detached while the worker is stopped.
+    if (const unsigned n = wanted_workers(); n > 1) {
+        if (auto r = tap_.add_queues(n); !r) log_warn(r.error().message + "; the data path stays on one thread");
+        for (unsigned q = 1; q < tap_.queue_count(); ++q) [[maybe_unused]] auto d = tap_.set_queue_attached(q, false);
+    }
 }
 
 int ClientRunner::run() {
@@ -31,6 +40,16 @@ int ClientRunner::run() {
         return 1;
     }
     sigfd_ = std::move(*sig);
+    auto mb = WorkerMailbox::create();
+    if (!mb) {
+        log_error(mb.error().message);
+        return 1;
+    }
+    mailbox_ = std::move(*mb);
+    if (auto r = loop_.add_fd(mailbox_->fd(), EPOLLIN, [this](std::uint32_t) { on_mail(); }); !r) {
+        log_error(r.error().message);
+        return 1;
+    }
     if (auto r = loop_.add_fd(sigfd_.get(), EPOLLIN, [this](std::uint32_t) { on_signal(); }); !r) {
         log_error(r.error().message);
         return 1;
@@ -71,8 +90,11 @@ void ClientRunner::connect_next() {
         if (auto c = udp_->connect(peer_); !c) return schedule_reconnect(c.error().message);
         if (auto g = udp_->enable_gro(); !g) return schedule_reconnect(g.error().message);
         sock_fd_ = udp_->fd();
-        if (auto r = loop_.add_fd(sock_fd_, EPOLLIN, [this](std::uint32_t ev) { on_socket(ev); }); !r)
-            return schedule_reconnect(r.error().message);
+        start_workers();
+        // With workers, worker 0 reads the socket (and mails the session what is for it).
+        if (workers_.empty())
+            if (auto r = loop_.add_fd(sock_fd_, EPOLLIN, [this](std::uint32_t ev) { on_socket(ev); }); !r)
+                return schedule_reconnect(r.error().message);
     } else {
         auto s = io::TcpStream::connect(peer_, local);
         if (!s) return schedule_reconnect(s.error().message);
@@ -92,6 +114,8 @@ void ClientRunner::connect_next() {
 }
 
 void ClientRunner::teardown() {
+    stop_workers();
+    worker_keys_.clear();
     if (sock_fd_ >= 0) loop_.remove_fd(sock_fd_);
     sock_fd_ = -1;
     udp_.reset();
@@ -264,6 +288,7 @@ void ClientRunner::arm_timer() {
         session_timer_ = 0;
         armed_for_ = proto::kNever;
         if (!session_) return;
+        sync_traffic();  // the workers' traffic counts for keepalive and reneg-bytes
         session_->on_timer(now_ms());
         pump_session();
         flush_udp();
@@ -276,17 +301,26 @@ void ClientRunner::handle_event(session::Event& ev) {
         case EventType::keys_ready: {
             auto k = session_->export_keys(ev.key_id);
             if (!k) break;
-            datapath::KeyInstall ki{k->key_id, k->cipher, k->peer_id, k->data_v2, &k->send, &k->recv, k->send_packet_id};
-            if (auto r = dc_.install(ki); !r) log_error("data keys: " + r.error().message);
+            // This thread and the workers share the key's receive window (and send counter).
+            auto published = worker_keys_.install(std::move(*k));
+            if (!published) break;
+            const session::DataKeys& d = published->keys;
+            datapath::KeyInstall ki{d.key_id, d.cipher, d.peer_id, d.data_v2, &d.send, &d.recv, d.send_packet_id};
+            if (auto r = dc_.install(ki, published->replay); !r) log_error("data keys: " + r.error().message);
             else log_debug("data keys ready for key_id " + std::to_string(ev.key_id));
+            wake_workers();
             break;
         }
         case EventType::keys_primary:
             dc_.set_primary(ev.key_id);
+            worker_keys_.set_primary(ev.key_id);
+            wake_workers();
             log_debug("sending with key_id " + std::to_string(ev.key_id));
             break;
         case EventType::keys_retired:
             dc_.retire(ev.key_id);
+            worker_keys_.retire(ev.key_id);
+            wake_workers();
             break;
         case EventType::tunnel_up: {
             failures_ = 0;
@@ -373,6 +407,13 @@ control::Status ClientRunner::status() const {
             p.key_age_seconds = static_cast<std::uint64_t>((now - k) / 1000);
         if (up_since_ && now > up_since_) p.connected_seconds = static_cast<std::uint64_t>((now - up_since_) / 1000);
         add_traffic(dc_, p, st);
+        const WorkerTraffic w = worker_traffic();
+        p.bytes_in += w.bytes_in;
+        p.bytes_out += w.bytes_out;
+        p.packets_in += w.packets_in;
+        p.packets_out += w.packets_out;
+        for (std::size_t i = 0; i < w.drops.size(); ++i)
+            if (w.drops[i] != 0) st.drops[datapath::data_drop_name(static_cast<datapath::DataDrop>(i))] += w.drops[i];
         st.peers.push_back(std::move(p));
     }
     return st;
@@ -399,9 +440,21 @@ Result<std::string> ClientRunner::reload(const config::Config& next) {
     }
     if (plan.log_level) set_log_level(next.log.level);
     if (plan.keepalive && session_) session_->set_keepalive(scfg_.ping_s, scfg_.ping_restart_s);
+    const bool workers_changed = next.tunnel.workers != cfg_.tunnel.workers;
     cfg_ = next;
     tls_stamp_ = next_stamp;
     std::string summary = "reloaded: " + plan.summary();
+    if (workers_changed && udp_ && !plan.reconnect && !reconnect_pending_) {
+        // The session stays: the workers stop (joined) and start again with the current keys.
+        const bool had = !workers_.empty();
+        stop_workers();
+        start_workers();
+        if (had && workers_.empty() && sock_fd_ >= 0)
+            if (auto r = loop_.add_fd(sock_fd_, EPOLLIN, [this](std::uint32_t ev) { on_socket(ev); }); !r)
+                log_error(r.error().message);
+        if (!had && !workers_.empty()) loop_.remove_fd(sock_fd_);
+    }
+    if (workers_changed) summary += "; data path workers: " + std::to_string(std::max<unsigned>(wanted_workers(), 1));
     if (plan.reconnect && !stopping_) {
         summary += "; reconnecting with the new configuration";
         reconnect_pending_ = true;
@@ -443,6 +496,133 @@ void ClientRunner::reconnect_now() {
     failures_ = 0;
     up_since_ = 0;
     connect_next();
+}
+
+unsigned ClientRunner::wanted_workers() const {
+    if (cfg_.tunnel.proto != config::Transport::udp) return 1;  // one stream: one reader, one writer
+    unsigned n = cfg_.tunnel.workers;
+    if (n == 0) {
+        const long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        n = cores > 0 ? static_cast<unsigned>(cores) : 1;
+    }
+    return std::min(n, 64u);
+}
+
+void ClientRunner::start_workers() {
+    if (!workers_.empty() || wanted_workers() <= 1 || !udp_ || !mailbox_) return;
+    // No worker runs now, so the TAP's queue list may grow (a reload raised tunnel.workers).
+    if (auto r = tap_.add_queues(wanted_workers()); !r) log_warn(r.error().message);
+    const unsigned n = std::min(wanted_workers(), tap_.queue_count());
+    if (n <= 1) return;
+    // Interleaved senders reorder ids by up to one block per other worker: keep that inside the
+    // peer's replay window (64 ids in OpenVPN's default).
+    const std::size_t block = std::max<std::size_t>(1, std::min<std::size_t>(kBatch, proto::kReplayBacktrack / n));
+    for (unsigned k = 0; k < n; ++k) {
+        if (auto r = tap_.set_queue_attached(k, true); !r) {
+            log_warn(r.error().message);
+            break;
+        }
+        auto sock = udp_->share();
+        if (!sock) {
+            log_warn(sock.error().message);
+            break;
+        }
+        DataWorker::Setup setup;
+        setup.index = k;
+        setup.tap = &tap_;
+        setup.queue = k;
+        setup.receive = k == 0;
+        setup.send_block = block;
+        setup.keys = &worker_keys_;
+        setup.mailbox = mailbox_.get();
+        setup.peer = peer_;
+        auto w = DataWorker::start(setup, std::move(*sock));
+        if (!w) {
+            log_warn("worker " + std::to_string(k) + ": " + w.error().message);
+            break;
+        }
+        workers_.push_back(std::move(*w));
+    }
+    if (workers_.size() < n) {
+        log_warn("could not start " + std::to_string(n) + " data path workers; the data path stays on one thread");
+        stop_workers();
+        return;
+    }
+    loop_.remove_fd(tap_.fd());  // worker 0 reads queue 0
+    if (!traffic_timer_) traffic_tick();
+    log_info("data path: " + std::to_string(n) + " workers (TAP queues 0-" + std::to_string(n - 1) + ", id blocks of " +
+             std::to_string(block) + ")");
+}
+
+// Keepalive and reneg-bytes need the workers' traffic; once a second is enough for both (the
+// session timer syncs too, right before it decides).
+void ClientRunner::traffic_tick() {
+    traffic_timer_ = loop_.add_timer(std::chrono::seconds(1), [this] {
+        traffic_timer_ = 0;
+        sync_traffic();
+        if (!workers_.empty()) traffic_tick();
+    });
+}
+
+void ClientRunner::stop_workers() {
+    if (workers_.empty()) return;
+    sync_traffic();
+    for (auto& w : workers_) w->stop();  // joined: nothing touches the TAP queues or keys after this
+    for (auto& w : workers_) past_traffic_.add(w->traffic());
+    workers_.clear();
+    if (traffic_timer_) loop_.cancel_timer(traffic_timer_);
+    traffic_timer_ = 0;
+    for (unsigned q = 1; q < tap_.queue_count(); ++q) [[maybe_unused]] auto d = tap_.set_queue_attached(q, false);
+    // Queue 0 is this thread's again.
+    loop_.remove_fd(tap_.fd());
+    if (auto r = loop_.add_fd(tap_.fd(), tap_reading_ ? EPOLLIN : 0u, [this](std::uint32_t) { on_tap(); }); !r)
+        log_error(r.error().message);
+    // Mail the stopped workers left (control packets in flight) is dropped like a lost datagram:
+    // the control channel retransmits.
+    std::vector<WorkerMailbox::Mail> left;
+    if (mailbox_) mailbox_->take(left);
+}
+
+void ClientRunner::wake_workers() {
+    for (auto& w : workers_) w->wake();
+}
+
+void ClientRunner::on_mail() {
+    if (!mailbox_) return;
+    // A local list: handling a packet may end the session, which stops the workers.
+    std::vector<WorkerMailbox::Mail> mails;
+    mailbox_->take(mails);
+    for (auto& m : mails) {
+        if (!session_) break;
+        const proto::TimeMs now = now_ms();
+        switch (m.kind) {
+            case WorkerMailbox::Kind::packet:
+                on_packet(m.bytes);
+                break;
+            case WorkerMailbox::Kind::payload:
+                session_->on_data_payload(m.bytes, now);
+                break;
+            case WorkerMailbox::Kind::error:
+                return schedule_reconnect(std::string(m.bytes.begin(), m.bytes.end()));
+        }
+    }
+    pump_session();
+}
+
+WorkerTraffic ClientRunner::worker_traffic() const {
+    WorkerTraffic t = past_traffic_;
+    for (const auto& w : workers_) t.add(w->traffic());
+    return t;
+}
+
+void ClientRunner::sync_traffic() {
+    const WorkerTraffic t = worker_traffic();
+    const proto::TimeMs now = now_ms();
+    if (session_) {
+        if (t.bytes_in > told_session_.bytes_in) session_->note_data_received(t.bytes_in - told_session_.bytes_in, now);
+        if (t.bytes_out > told_session_.bytes_out) session_->note_data_sent(t.bytes_out - told_session_.bytes_out, now);
+    }
+    told_session_ = t;
 }
 
 }  // namespace wirebridge::app

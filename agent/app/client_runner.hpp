@@ -7,6 +7,8 @@
 #include <optional>
 #include <vector>
 
+#include "app/data_worker.hpp"
+#include "app/data_worker_keys.hpp"
 #include "app/tcp_link.hpp"
 #include "config/config.hpp"
 #include "control/status.hpp"
@@ -56,6 +58,15 @@ private:
     void on_signal();
     void update_tap_interest();
     void reconnect_now();
+    // Workers (tunnel.workers > 1, UDP): see app/data_worker.hpp.
+    unsigned wanted_workers() const;
+    void start_workers();
+    void stop_workers();
+    void wake_workers();
+    void on_mail();
+    void sync_traffic();
+    void traffic_tick();
+    WorkerTraffic worker_traffic() const;
 
     config::Config cfg_;
     std::string tls_stamp_;  // of cfg_'s TLS files, to see them change on reload
@@ -88,6 +99,15 @@ private:
     bool stopping_ = false;
     bool tap_reading_ = true;
     int exit_code_ = 0;
+
+    // Keys as the workers see them (published on every key event, workers or not), their mail to
+    // this thread, and what the session was last told of their traffic.
+    WorkerKeys worker_keys_;
+    std::unique_ptr<WorkerMailbox> mailbox_;
+    std::vector<std::unique_ptr<DataWorker>> workers_;
+    WorkerTraffic past_traffic_;  // of workers stopped since
+    WorkerTraffic told_session_;
+    io::TimerId traffic_timer_ = 0;
 
     io::DatagramBatch rx_{kBatchSize, io::kGroBufferSize};
     io::DatagramBatch tx_{kBatchSize, 2048};

@@ -65,6 +65,9 @@ struct TunnelConfig {
     std::vector<std::string> data_ciphers{"AES-256-GCM", "AES-128-GCM", "CHACHA20-POLY1305"};
     KeepaliveConfig keepalive;
     unsigned reneg_seconds = 3600;  // 0 disables time-based renegotiation
+    // Client, UDP: data path threads, each with its own TAP queue (docs/PERFORMANCE.md); 0 = one per
+    // online core. 1 keeps the data path on the main thread.
+    unsigned workers = 1;
     bool client_to_client = false;
     // Server: the virtual switch.
     unsigned mac_age = 300;               // seconds a learned MAC lives without traffic; 0 = never ages

@@ -290,7 +290,7 @@ void Validator::parse_tunnel(const Entry& e, Config& c) {
     const auto m = entries(e.value, "tunnel",
                            {"role", "proto", "local", "remote", "device", "address", "pool", "join_bridge", "ca",
                             "cert", "key", "tls_crypt", "tls_auth", "data_ciphers", "keepalive", "reneg_seconds",
-                            "client_to_client", "mac_age", "max_macs_per_client", "multicast_limit", "vlan",
+                            "workers", "client_to_client", "mac_age", "max_macs_per_client", "multicast_limit", "vlan",
                             "clients"});
     TunnelConfig& t = c.tunnel;
     const auto here = e.key.Mark();
@@ -409,6 +409,9 @@ void Validator::parse_tunnel(const Entry& e, Config& c) {
     }
     if (auto* n = find(m, "reneg_seconds"))
         if (auto v = number(*n, "tunnel.reneg_seconds", 0, 7 * 86400)) t.reneg_seconds = static_cast<unsigned>(*v);
+    const Entry* workers = find(m, "workers");
+    if (workers)
+        if (auto v = number(*workers, "tunnel.workers", 0, 64)) t.workers = static_cast<unsigned>(*v);
     const Entry* c2c = find(m, "client_to_client");
     if (c2c)
         if (auto v = boolean(*c2c, "tunnel.client_to_client")) t.client_to_client = *v;
@@ -423,6 +426,8 @@ void Validator::parse_tunnel(const Entry& e, Config& c) {
         if (pool) error(pool->key.Mark(), "tunnel.pool is only for a server (a client gets its address pushed)");
         if (c2c && t.client_to_client) error(c2c->key.Mark(), "tunnel.client_to_client is only for a server");
     } else {
+        if (workers && t.workers != 1)
+            error(workers->key.Mark(), "tunnel.workers is only for a client so far (the server's data path is one thread)");
         if (!local) error(here, "tunnel.role is server but there is no 'local' (the address and port to listen on)");
         if (!pool) error(here, "tunnel.role is server but there is no 'pool' (the addresses to give clients)");
         if (remote) error(remote->key.Mark(), "tunnel.remote is only for a client (a server listens on 'local')");

@@ -41,23 +41,58 @@ ifreq make_ifreq(const std::string& name) {
 
 }  // namespace
 
+namespace {
+
+Result<Fd> attach_queue(const std::string& name, bool multi_queue, std::string* kernel_name) {
+    Fd fd(::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC));
+    if (!fd.valid()) return fail_errno("open /dev/net/tun");
+    ifreq ifr = make_ifreq(name);
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+    if (multi_queue) ifr.ifr_flags |= IFF_MULTI_QUEUE;
+    if (ioctl(fd.get(), TUNSETIFF, &ifr) != 0) return fail_errno("TUNSETIFF " + name);
+    if (kernel_name) *kernel_name = ifr.ifr_name;
+    return fd;
+}
+
+}  // namespace
+
 Result<TapDevice> TapDevice::open(const std::string& name, unsigned queues) {
     if (name.empty() || name.size() >= IFNAMSIZ) return fail("TAP name '" + name + "' is not 1 to 15 characters", EINVAL);
     if (queues == 0) queues = 1;
     TapDevice t;
-    for (unsigned q = 0; q < queues; ++q) {
-        Fd fd(::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC));
-        if (!fd.valid()) return fail_errno("open /dev/net/tun");
-        ifreq ifr = make_ifreq(q == 0 ? name : t.name_);
-        ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-        if (queues > 1) ifr.ifr_flags |= IFF_MULTI_QUEUE;
-        if (ioctl(fd.get(), TUNSETIFF, &ifr) != 0) return fail_errno("TUNSETIFF " + name);
-        if (q == 0) t.name_ = ifr.ifr_name;
-        t.queues_.push_back(std::move(fd));
+    auto first = attach_queue(name, true, &t.name_);
+    t.multi_queue_ = true;
+    if (!first && first.error().code == EINVAL && queues == 1) {
+        // An existing device made without IFF_MULTI_QUEUE: usable, with its one queue.
+        first = attach_queue(name, false, &t.name_);
+        t.multi_queue_ = false;
     }
+    if (!first) return fail(first.error());
+    t.queues_.push_back(std::move(*first));
     t.ifindex_ = static_cast<int>(if_nametoindex(t.name_.c_str()));
     if (t.ifindex_ == 0) return fail_errno("if_nametoindex " + t.name_);
+    if (auto r = t.add_queues(queues); !r) return fail(r.error());
     return t;
+}
+
+Result<void> TapDevice::add_queues(unsigned total) {
+    if (total <= queues_.size()) return {};
+    if (!multi_queue_) return fail(name_ + " is a single-queue TAP device: it cannot take more queues", EINVAL);
+    while (queues_.size() < total) {
+        auto q = attach_queue(name_, true, nullptr);
+        if (!q) return fail(q.error());
+        queues_.push_back(std::move(*q));
+    }
+    return {};
+}
+
+Result<void> TapDevice::set_queue_attached(unsigned queue, bool attached) {
+    if (queue == 0 || queue >= queues_.size()) return {};
+    ifreq ifr{};
+    ifr.ifr_flags = attached ? IFF_ATTACH_QUEUE : IFF_DETACH_QUEUE;
+    if (ioctl(queues_[queue].get(), TUNSETQUEUE, &ifr) != 0 && errno != EINVAL)
+        return fail_errno(std::string(attached ? "attach" : "detach") + " queue " + std::to_string(queue) + " of " + name_);
+    return {};
 }
 
 Result<void> TapDevice::enable_offload() {

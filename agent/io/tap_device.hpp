@@ -18,9 +18,19 @@ namespace wirebridge::io {
 // chosen when a queue is attached).
 class TapDevice {
 public:
-    // Creates (or attaches to) the TAP device `name` with `queues` queues (IFF_MULTI_QUEUE when > 1),
-    // every queue fd non-blocking. The name the kernel gave is name().
+    // Creates (or attaches to) the TAP device `name` with `queues` queues, every queue fd
+    // non-blocking. The name the kernel gave is name(). The device is multi-queue
+    // (IFF_MULTI_QUEUE) even with one queue, so that data path workers can add queues later
+    // (add_queues); an existing single-queue device is attached as it is (multi_queue() false).
     static Result<TapDevice> open(const std::string& name, unsigned queues = 1);
+
+    bool multi_queue() const { return multi_queue_; }
+    // Attaches queues until there are `total` (each a new fd, with the device's vnet header and
+    // offloads). The kernel spreads the frames it sends out by flow hash over the attached queues.
+    Result<void> add_queues(unsigned total);
+    // Detaches (false) or re-attaches (true) queue q (TUNSETQUEUE): a detached queue gets no frames,
+    // so nothing piles up in a queue whose worker is stopped. Queue 0 always stays attached.
+    Result<void> set_queue_attached(unsigned queue, bool attached);
 
     // Lets the kernel hand this TAP unchecksummed frames and TCP super-frames up to 64 KB
     // (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN). After this, read with read_packet()
@@ -53,6 +63,7 @@ private:
     std::string name_;
     int ifindex_ = 0;
     bool offload_ = false;
+    bool multi_queue_ = false;
     std::vector<Fd> queues_;
 };
 

@@ -1,6 +1,8 @@
 // UdpSocket: SO_REUSEPORT, recvmmsg/sendmmsg over a preallocated DatagramBatch, UDP GSO for runs.
 #include "io/udp_socket.hpp"
 
+#include <fcntl.h>
+
 #include <netinet/in.h>
 #include <netinet/udp.h>
 
@@ -108,6 +110,17 @@ Result<UdpSocket> UdpSocket::open(const SocketAddress& local, bool reuse_port) {
     setsockopt(s.fd(), SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
     setsockopt(s.fd(), SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
     if (bind(s.fd(), local.get(), local.length) != 0) return fail_errno("bind UDP " + local.to_string());
+    return s;
+}
+
+Result<UdpSocket> UdpSocket::share() const {
+    UdpSocket s;
+    s.fd_ = Fd(fcntl(fd(), F_DUPFD_CLOEXEC, 0));
+    if (!s.fd_.valid()) return fail_errno("dup UDP socket");
+    s.family_ = family_;
+    s.connected_ = connected_;
+    s.gro_ = gro_;
+    s.gso_ = gso_;
     return s;
 }
 

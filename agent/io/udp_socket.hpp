@@ -42,6 +42,9 @@ public:
 
     // Sending: the caller writes into buffer(filled) and commits it with push(len, to).
     std::span<std::uint8_t> next_buffer() { return {slot(filled_), buffer_size_}; }
+    // The buffer k places after next_buffer() (k < capacity() - size()): a batch can be read in
+    // first and pushed after (a sender that takes one block of packet ids for what it read).
+    std::span<std::uint8_t> buffer_ahead(std::size_t k) { return {slot(filled_ + k), buffer_size_}; }
     bool full() const { return filled_ == msgs_.size(); }
     void push(std::size_t length, const SocketAddress& to);
 
@@ -87,6 +90,9 @@ public:
 
     int fd() const { return fd_.get(); }
     Result<SocketAddress> local_address() const;
+    // Another handle on the same socket (dup), with the same settings: one per worker thread, so
+    // that each sends (and receives) through its own object. The kernel serialises the sends.
+    Result<UdpSocket> share() const;
 
     // Receives up to batch.capacity() datagrams; returns how many (0 when none are waiting).
     Result<std::size_t> receive(DatagramBatch& batch);

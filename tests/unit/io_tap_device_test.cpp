@@ -98,6 +98,62 @@ TEST_F(TapDeviceTest, MultiQueue) {
     EXPECT_NE(shown.find("multi_queue"), std::string::npos) << shown;
 }
 
+// Workers: queues added to a running device, frames the kernel sends spread over the attached
+// queues (by flow hash), none to a detached queue; a pre-existing single-queue device still opens.
+TEST_F(TapDeviceTest, QueuesAddedDetachedAndSpread) {
+    auto tap = TapDevice::open("wbio-wq");
+    ASSERT_TRUE(tap) << tap.error().message;
+    EXPECT_TRUE(tap->multi_queue());
+    EXPECT_EQ(tap->queue_count(), 1u);
+    ASSERT_TRUE(tap->add_queues(2));
+    ASSERT_EQ(tap->queue_count(), 2u);
+    ASSERT_TRUE(tap->set_ipv4(inet_addr("10.98.0.1"), 24));
+    ASSERT_TRUE(tap->set_up(true));
+    // Static neighbours so that UDP to them goes straight out of the TAP, many flows (ports).
+    for (int h = 2; h < 6; ++h) run("ip neigh replace 10.98.0." + std::to_string(h) + " lladdr 02:00:00:00:00:0" + std::to_string(h) + " dev wbio-wq");
+    auto count_frames = [&](unsigned q) {
+        unsigned n = 0;
+        std::uint8_t buf[2048];
+        for (;;) {
+            auto r = tap->read_frame(buf, q);
+            if (!r || r->would_block) break;
+            if (r->bytes >= 34 && buf[12] == 0x08 && buf[13] == 0x00 && buf[23] == 17) ++n;  // ours: IPv4 UDP
+        }
+        return n;
+    };
+    auto send_flows = [&] {
+        int s = socket(AF_INET, SOCK_DGRAM, 0);
+        for (int port = 2000; port < 2064; ++port) {
+            sockaddr_in to{};
+            to.sin_family = AF_INET;
+            to.sin_port = htons(static_cast<std::uint16_t>(port));
+            to.sin_addr.s_addr = inet_addr(("10.98.0." + std::to_string(2 + port % 4)).c_str());
+            sendto(s, "x", 1, 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+        }
+        close(s);
+        usleep(100000);
+    };
+    count_frames(0);
+    count_frames(1);
+    send_flows();
+    const unsigned q0 = count_frames(0), q1 = count_frames(1);
+    EXPECT_EQ(q0 + q1, 64u);
+    EXPECT_GT(q0, 0u);
+    EXPECT_GT(q1, 0u);  // 64 flows all hashed to one queue would be a broken spread
+    ASSERT_TRUE(tap->set_queue_attached(1, false));
+    send_flows();
+    EXPECT_EQ(count_frames(0), 64u);
+    EXPECT_EQ(count_frames(1), 0u);
+    ASSERT_TRUE(tap->set_queue_attached(1, true));
+    ASSERT_TRUE(tap->set_queue_attached(1, true));  // already attached: no error
+
+    run("ip tuntap add dev wbio-sq mode tap");  // single-queue, persistent
+    auto sq = TapDevice::open("wbio-sq");
+    ASSERT_TRUE(sq) << sq.error().message;
+    EXPECT_FALSE(sq->multi_queue());
+    EXPECT_FALSE(sq->add_queues(2));
+}
+
 TEST_F(TapDeviceTest, Ipv6AddressAndErrors) {
     auto tap = TapDevice::open("wbio-v6");
     ASSERT_TRUE(tap);

@@ -73,6 +73,43 @@ TEST(UdpSocket, ReusePortAllowsTwoBinds) {
     EXPECT_EQ(third.error().code, EADDRINUSE);
 }
 
+// A worker's handle on the client's connected socket: its own fd, the same socket (address,
+// peer), so sends from either handle reach the peer and either can receive.
+TEST(UdpSocket, SharedHandleSendsAndReceivesOnTheSameSocket) {
+    auto server = UdpSocket::open(*SocketAddress::from_numeric("127.0.0.1", 0));
+    ASSERT_TRUE(server);
+    auto server_addr = server->local_address();
+    auto client = UdpSocket::open(*SocketAddress::from_numeric("127.0.0.1", 0));
+    ASSERT_TRUE(client);
+    ASSERT_TRUE(client->connect(*server_addr));
+    auto shared = client->share();
+    ASSERT_TRUE(shared) << shared.error().message;
+    EXPECT_NE(shared->fd(), client->fd());
+    EXPECT_EQ(shared->local_address()->to_string(), client->local_address()->to_string());
+    DatagramBatch out(2, 64);
+    std::memcpy(out.buffer_ahead(1).data(), "two", 3);  // filled ahead, pushed in order
+    std::memcpy(out.next_buffer().data(), "one", 3);
+    out.push(3, *server_addr);
+    out.push(3, *server_addr);
+    auto sent = shared->send(out);
+    ASSERT_TRUE(sent);
+    EXPECT_EQ(*sent, 0u);
+    ASSERT_TRUE(wait_readable(server->fd()));
+    DatagramBatch in(4, 64);
+    auto n = server->receive(in);
+    ASSERT_TRUE(n);
+    ASSERT_EQ(*n, 2u);
+    EXPECT_EQ(std::string(in.data(0).begin(), in.data(0).end()), "one");
+    EXPECT_EQ(std::string(in.data(1).begin(), in.data(1).end()), "two");
+    EXPECT_EQ(in.peer(0).to_string(), client->local_address()->to_string());
+    const std::uint8_t back[4] = {9, 8, 7, 6};
+    ASSERT_TRUE(server->send_to(back, in.peer(0)));
+    ASSERT_TRUE(wait_readable(shared->fd()));
+    auto got = shared->receive(in);
+    ASSERT_TRUE(got);
+    EXPECT_EQ(*got, 1u);
+}
+
 TEST(UdpSocket, SendToAndAddresses) {
     auto s = UdpSocket::open(*SocketAddress::from_numeric("::1", 0));
     ASSERT_TRUE(s) << s.error().message;

@@ -1,0 +1,226 @@
+// DataWorker: the worker thread's loop (TAP queue -> seal -> socket; socket -> open -> TAP) and its mailbox.
+#include "app/data_worker.hpp"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "app/log.hpp"
+#include "app/runner_common.hpp"
+#include "proto/data_packet.hpp"
+#include "proto/keepalive.hpp"
+
+namespace wirebridge::app {
+
+namespace {
+
+void signal_eventfd(int fd) {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(fd, &one, sizeof one);
+}
+
+void drain_eventfd(int fd) {
+    std::uint64_t v = 0;
+    [[maybe_unused]] ssize_t n = ::read(fd, &v, sizeof v);
+}
+
+Result<io::Fd> make_eventfd() {
+    io::Fd fd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+    if (!fd.valid()) return fail_errno("eventfd");
+    return fd;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<WorkerMailbox>> WorkerMailbox::create() {
+    auto fd = make_eventfd();
+    if (!fd) return fail(fd.error());
+    return std::make_unique<WorkerMailbox>(std::move(*fd));
+}
+
+bool WorkerMailbox::post(Kind kind, std::span<const std::uint8_t> bytes) {
+    {
+        std::lock_guard<std::mutex> g(mutex_);
+        if (mails_.size() >= kMaxMails) return false;
+        mails_.push_back(Mail{kind, std::vector<std::uint8_t>(bytes.begin(), bytes.end())});
+    }
+    signal_eventfd(event_.get());
+    return true;
+}
+
+void WorkerMailbox::take(std::vector<Mail>& out) {
+    drain_eventfd(event_.get());
+    std::lock_guard<std::mutex> g(mutex_);
+    out.swap(mails_);
+    mails_.clear();
+}
+
+void WorkerTraffic::add(const WorkerTraffic& o) {
+    packets_out += o.packets_out;
+    bytes_out += o.bytes_out;
+    packets_in += o.packets_in;
+    bytes_in += o.bytes_in;
+    for (std::size_t i = 0; i < drops.size(); ++i) drops[i] += o.drops[i];
+}
+
+DataWorker::DataWorker(const Setup& setup, io::EventLoop loop, io::UdpSocket socket, io::Fd wake)
+    : setup_(setup), loop_(std::move(loop)), socket_(std::move(socket)), wake_(std::move(wake)),
+      reader_(*setup.tap, setup.queue), writer_(*setup.tap, setup.queue), follower_(*setup.keys),
+      tx_(std::max<std::size_t>(setup.send_block, 1), kPacketBuffer) {
+    if (setup_.receive) {
+        rx_ = std::make_unique<io::DatagramBatch>(kBatch, io::kGroBufferSize);
+        opened_.resize(kBatch * 4);
+    }
+    lengths_.resize(tx_.capacity());
+}
+
+Result<std::unique_ptr<DataWorker>> DataWorker::start(const Setup& setup, io::UdpSocket socket) {
+    if (!setup.tap || !setup.keys || !setup.mailbox || setup.queue >= setup.tap->queue_count())
+        return fail("data worker: incomplete set-up", EINVAL);
+    auto loop = io::EventLoop::create();
+    if (!loop) return fail(loop.error());
+    auto wake = make_eventfd();
+    if (!wake) return fail(wake.error());
+    std::unique_ptr<DataWorker> w(new DataWorker(setup, std::move(*loop), std::move(socket), std::move(*wake)));
+    if (auto r = w->loop_.add_fd(w->wake_.get(), EPOLLIN, [p = w.get()](std::uint32_t) { p->on_wake(); }); !r) return fail(r.error());
+    if (auto r = w->loop_.add_fd(setup.tap->fd(setup.queue), EPOLLIN, [p = w.get()](std::uint32_t) { p->on_tap(); }); !r)
+        return fail(r.error());
+    if (setup.receive) {
+        if (auto r = w->loop_.add_fd(w->socket_.fd(), EPOLLIN, [p = w.get()](std::uint32_t) { p->on_socket(); }); !r)
+            return fail(r.error());
+    }
+    w->follower_.refresh(w->dc_);
+    w->thread_ = std::thread([p = w.get()] { p->run(); });
+    return w;
+}
+
+DataWorker::~DataWorker() { stop(); }
+
+void DataWorker::wake() { signal_eventfd(wake_.get()); }
+
+void DataWorker::stop() {
+    if (!thread_.joinable()) return;
+    stop_.store(true, std::memory_order_release);
+    wake();
+    thread_.join();
+}
+
+void DataWorker::run() {
+    if (auto r = loop_.run(); !r) fail_worker(r.error().message);
+    follower_.drop(dc_);  // contexts freed (and their keys wiped) on the worker's own thread
+    publish_traffic();
+}
+
+void DataWorker::on_wake() {
+    drain_eventfd(wake_.get());
+    if (stop_.load(std::memory_order_acquire)) {
+        loop_.stop();
+        return;
+    }
+    follower_.refresh(dc_);
+}
+
+void DataWorker::fail_worker(const std::string& why) {
+    log_error("worker " + std::to_string(setup_.index) + ": " + why);
+    failed_.store(true, std::memory_order_release);
+    const std::string msg = "worker " + std::to_string(setup_.index) + ": " + why;
+    setup_.mailbox->post(WorkerMailbox::Kind::error, std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(msg.data()), msg.size()));
+    loop_.stop();
+}
+
+void DataWorker::on_tap() {
+    follower_.refresh(dc_);
+    const std::size_t block = tx_.capacity();
+    for (int rounds = 0; rounds < 4; ++rounds) {
+        // Read the batch first, so that it takes exactly as many packet ids as it has frames.
+        std::size_t got = 0;
+        while (got < block) {
+            auto r = reader_.read_frame(tx_.buffer_ahead(got).subspan(datapath::kHeadroom, kMaxFrame));
+            if (!r) return fail_worker(r.error().message);
+            if (r->would_block) break;
+            lengths_[got++] = static_cast<std::uint32_t>(r->bytes);
+        }
+        if (got == 0) break;
+        if (dc_.ready()) {  // no keys: the frames are dropped like on a down link
+            dc_.reserve(got);
+            for (std::size_t i = 0; i < got; ++i) {
+                const std::size_t at = i - tx_.size();  // frame i is in slot i; pushed ones moved up
+                std::span<std::uint8_t> buf = tx_.buffer_ahead(at);
+                const std::size_t n = dc_.seal(buf, lengths_[i]);
+                if (n == 0) continue;
+                if (at != 0) std::memmove(tx_.next_buffer().data(), buf.data(), n);
+                tx_.push(n, setup_.peer);
+            }
+            dc_.release();
+            if (tx_.size() > 0) {
+                auto s = socket_.send(tx_);
+                if (!s) log_debug(s.error().message);
+                tx_.clear();  // what the socket did not take is dropped: UDP is lossy anyway
+            }
+        }
+        if (got < block) break;
+    }
+    publish_traffic();
+}
+
+void DataWorker::on_socket() {
+    follower_.refresh(dc_);
+    for (int rounds = 0; rounds < 8; ++rounds) {
+        auto n = socket_.receive(*rx_);
+        if (!n) {
+            const std::string msg = n.error().message;
+            setup_.mailbox->post(WorkerMailbox::Kind::error, std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(msg.data()), msg.size()));
+            break;
+        }
+        if (*n == 0) break;
+        if (opened_.size() < *n) opened_.resize(*n);  // grows once to the largest GRO batch seen
+        const std::int64_t now_sec = now_ms() / 1000;
+        for (std::size_t i = 0; i < *n; ++i) {
+            std::span<std::uint8_t> pkt = rx_->data(i);
+            datapath::DataChannel::Opened& o = opened_[i];
+            if (!proto::is_data_packet(pkt)) {
+                o = datapath::DataChannel::Opened{};
+                o.drop = datapath::DataDrop::count_;  // not ours: for the session
+                setup_.mailbox->post(WorkerMailbox::Kind::packet, pkt);
+                continue;
+            }
+            if (dc_.open_unrecorded(pkt, o) == datapath::DataDrop::no_key)
+                setup_.mailbox->post(WorkerMailbox::Kind::packet, pkt);  // the session may know it
+        }
+        dc_.accept_batch(std::span<datapath::DataChannel::Opened>(opened_.data(), *n), now_sec);
+        for (std::size_t i = 0; i < *n; ++i) {
+            const datapath::DataChannel::Opened& o = opened_[i];
+            if (o.drop != datapath::DataDrop::none) continue;
+            if (proto::is_ping(o.payload) || proto::is_occ(o.payload)) {
+                setup_.mailbox->post(WorkerMailbox::Kind::payload, o.payload);
+            } else if (o.payload.size() >= 14) {
+                if (auto w = writer_.write_frame(o.payload); !w) return fail_worker(w.error().message);
+            }
+        }
+        if (auto w = writer_.flush(); !w) return fail_worker(w.error().message);
+    }
+    publish_traffic();
+}
+
+void DataWorker::publish_traffic() {
+    const auto& c = dc_.counters();
+    packets_out_.store(c.packets_out, std::memory_order_relaxed);
+    bytes_out_.store(c.bytes_out, std::memory_order_relaxed);
+    packets_in_.store(c.packets_in, std::memory_order_relaxed);
+    bytes_in_.store(c.bytes_in, std::memory_order_relaxed);
+    for (std::size_t i = 0; i < drops_.size(); ++i) drops_[i].store(c.drops[i], std::memory_order_relaxed);
+}
+
+WorkerTraffic DataWorker::traffic() const {
+    WorkerTraffic t;
+    t.packets_out = packets_out_.load(std::memory_order_relaxed);
+    t.bytes_out = bytes_out_.load(std::memory_order_relaxed);
+    t.packets_in = packets_in_.load(std::memory_order_relaxed);
+    t.bytes_in = bytes_in_.load(std::memory_order_relaxed);
+    for (std::size_t i = 0; i < drops_.size(); ++i) t.drops[i] = drops_[i].load(std::memory_order_relaxed);
+    return t;
+}
+
+}  // namespace wirebridge::app

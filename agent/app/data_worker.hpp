@@ -1,0 +1,133 @@
+// DataWorker: one data path thread of the client: a TAP queue, its own event loop, crypto contexts and counters.
+//
+// The client with `tunnel.workers: N` (N > 1, UDP) runs N of these next to the main thread, which
+// keeps the session (control channel, keepalive, rekeys), the status and the signals:
+//
+//   TAP queue k --(TapReader)--> worker k: seal (ids: one block per batch) --sendmmsg--> shared socket
+//   shared socket --recvmmsg--> worker 0: open, replay window (one lock per batch) --(TapWriter)--> TAP queue 0
+//   worker 0 --mailbox--> main: control packets, data packets of a key not installed yet, ping/OCC
+//
+// Sending is parallel: the kernel spreads the frames it sends into the TAP over the queues by flow
+// hash, so one flow stays on one worker and in order; workers interleave only different flows,
+// and their packet ids by at most one id block, inside the peer's 64-id replay window. Receiving is
+// done by worker 0 alone: the client's socket is connected to one server, so all traffic is one
+// 4-tuple, and several readers of it would hand consecutive segments of one TCP flow to different
+// threads and TAP queues, which reorders them (TCP takes that for loss). See docs/PERFORMANCE.md.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "app/data_worker_keys.hpp"
+#include "common/result.hpp"
+#include "datapath/data_channel.hpp"
+#include "io/event_loop.hpp"
+#include "io/fd.hpp"
+#include "io/tap_device.hpp"
+#include "io/tap_reader.hpp"
+#include "io/tap_writer.hpp"
+#include "io/udp_socket.hpp"
+
+namespace wirebridge::app {
+
+// Workers to the main thread: what only the session can handle. Rare (control packets, pings every
+// few seconds), so a mutex and a copy each are fine here; bounded so a flood cannot grow it.
+class WorkerMailbox {
+public:
+    // packet: a received packet for the session; payload: a decrypted ping/OCC; error: the socket
+    // failed (bytes: the message), the main thread reconnects.
+    enum class Kind : std::uint8_t { packet, payload, error };
+    struct Mail {
+        Kind kind = Kind::packet;
+        std::vector<std::uint8_t> bytes;
+    };
+    static Result<std::unique_ptr<WorkerMailbox>> create();
+    WorkerMailbox(const WorkerMailbox&) = delete;
+    WorkerMailbox& operator=(const WorkerMailbox&) = delete;
+    int fd() const { return event_.get(); }
+    // Any thread. False when the box is full (the mail is dropped).
+    bool post(Kind kind, std::span<const std::uint8_t> bytes);
+    // Main thread: everything posted so far.
+    void take(std::vector<Mail>& out);
+    static constexpr std::size_t kMaxMails = 256;
+
+    explicit WorkerMailbox(io::Fd event) : event_(std::move(event)) {}
+
+private:
+    io::Fd event_;
+    std::mutex mutex_;
+    std::vector<Mail> mails_;
+};
+
+// Traffic counters a worker publishes after each batch (relaxed atomics, one writer): the main
+// thread sums them for the status and the session's byte counts, with no shared atomic per packet.
+struct WorkerTraffic {
+    std::uint64_t packets_out = 0, bytes_out = 0, packets_in = 0, bytes_in = 0;
+    std::array<std::uint64_t, static_cast<std::size_t>(datapath::DataDrop::count_)> drops{};
+    void add(const WorkerTraffic& o);
+};
+
+class DataWorker {
+public:
+    struct Setup {
+        unsigned index = 0;
+        io::TapDevice* tap = nullptr;
+        unsigned queue = 0;
+        bool receive = false;           // reads the socket (one worker does)
+        std::size_t send_block = 32;    // ids per batch: bounded so reordering stays in the peer's window
+        const WorkerKeys* keys = nullptr;
+        WorkerMailbox* mailbox = nullptr;
+        io::SocketAddress peer;         // the server (the socket is connected to it)
+    };
+    // Builds the worker's loop and buffers and starts its thread; `socket` is its own handle on the
+    // shared UDP socket (UdpSocket::share()).
+    static Result<std::unique_ptr<DataWorker>> start(const Setup& setup, io::UdpSocket socket);
+    ~DataWorker();
+    DataWorker(const DataWorker&) = delete;
+    DataWorker& operator=(const DataWorker&) = delete;
+
+    // The keys changed: the worker picks up the new set now (and lets go of the old one).
+    void wake();
+    // Stops the loop and joins the thread (its key set is dropped first). Idempotent.
+    void stop();
+    bool failed() const { return failed_.load(std::memory_order_acquire); }
+    WorkerTraffic traffic() const;
+    unsigned index() const { return setup_.index; }
+
+private:
+    DataWorker(const Setup& setup, io::EventLoop loop, io::UdpSocket socket, io::Fd wake);
+    void run();
+    void on_wake();
+    void on_tap();
+    void on_socket();
+    void publish_traffic();
+    void fail_worker(const std::string& why);
+
+    Setup setup_;
+    io::EventLoop loop_;
+    io::UdpSocket socket_;
+    io::Fd wake_;
+    io::TapReader reader_;
+    io::TapWriter writer_;
+    datapath::DataChannel dc_;
+    KeyFollower follower_;
+    std::atomic<bool> stop_{false};
+    std::atomic<bool> failed_{false};
+    std::thread thread_;
+
+    io::DatagramBatch tx_;
+    std::unique_ptr<io::DatagramBatch> rx_;  // worker 0 only (64 KB GRO buffers)
+    std::vector<datapath::DataChannel::Opened> opened_;
+    std::vector<std::uint32_t> lengths_;
+
+    // Published copies of dc_.counters() (written by the worker after each batch).
+    std::atomic<std::uint64_t> packets_out_{0}, bytes_out_{0}, packets_in_{0}, bytes_in_{0};
+    std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(datapath::DataDrop::count_)> drops_{};
+};
+
+}  // namespace wirebridge::app

@@ -1,0 +1,170 @@
+#!/bin/bash
+# Interop with data path workers: wirebridge as the client with `tunnel.workers: 2` (UDP) against
+# stock `openvpn --mode server` (topology in lib.sh).
+#
+#   workers.sh [--wirebridge PATH] [--keep]
+#
+# Cases: workers-up: two workers start (two TAP queues), ARP and ping cross, 20 MB each way
+# byte-exact, status counts the workers' traffic. workers-reneg: renegotiation every 3 s under
+# steady pings (no loss) and a 20 MB transfer across several rekeys. workers-reload: SIGHUP to 1
+# worker and back to 2 with the session kept, traffic still byte-exact. workers-stop: SIGTERM ends
+# the process (every worker joined) within the bound, with the exit notification to the server.
+# Prints PASS/FAIL per case and "N passed, N failed".
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
+. "$HERE/lib.sh"
+
+KEEP=0
+while [ $# -gt 0 ]; do
+    case $1 in
+        --wirebridge) WIREBRIDGE=$2; shift 2 ;;
+        --keep) KEEP=1; shift ;;
+        -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "workers.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
+    esac
+done
+[ "$(id -u)" = 0 ] || { echo "workers.sh: needs root (network namespaces, TAP devices)" >&2; exit 2; }
+[ -x "$OPENVPN" ] || { echo "workers.sh: $OPENVPN not found" >&2; exit 2; }
+command -v "$WIREBRIDGE" >/dev/null || { echo "workers.sh: wirebridge binary '$WIREBRIDGE' not found" >&2; exit 2; }
+WIREBRIDGE=$(command -v "$WIREBRIDGE")
+
+WORK=$(mktemp -d /tmp/wb-workers.XXXXXX)
+PKI=$WORK/pki
+trap 'cleanup; [ $KEEP = 1 ] || rm -rf "$WORK"' EXIT
+trap 'exit 130' INT TERM
+
+WORKERS=2
+# The pair's client, with the workers key (the rest as tests/lib/vpn_pair.sh writes it).
+start_wirebridge_client() {
+    cat > "$LOGS/client.yaml" <<YAML
+site: $PAIR_PREFIX-client
+tunnel:
+  role: client
+  proto: $PROTO
+  remote: [$SERVER_IP:$PORT]
+  device: $TAP_C
+  ca: $PKI/ca.crt
+  cert: $PKI/client.crt
+  key: $PKI/client.key
+$(wb_wrap_yaml 1)
+  data_ciphers: [$CIPHER]
+  reneg_seconds: $([ "$RENEG" != 0 ] && echo "$RENEG" || echo 3600)
+  workers: $WORKERS
+log: {level: $WB_LOG_LEVEL}
+control: {socket: $LOGS/client.sock}
+YAML
+    ip netns exec "$NS_B" "$WIREBRIDGE" run -c "$LOGS/client.yaml" > "$LOGS/wirebridge-client.log" 2>&1 &
+    PIDS+=($!)
+    CLIENT_PID=$!
+}
+
+bring_up() {
+    SERVER_IMPL=openvpn CLIENT_IMPL=wirebridge
+    setup_underlay || return 1
+    start_server || return 1
+    start_client || return 1
+    wait_tunnel 40 || return 1
+    wait_for 10 "the client to run $WORKERS workers" grep -q "data path: $WORKERS workers" "$LOGS/wirebridge-client.log" || return 1
+    # Both TAP queues are in use: the device is multi-queue and has two queue fds open.
+    inb ip -d link show "$TAP_C" | grep -q multi_queue || die "the client's TAP is not multi-queue" || return 1
+}
+
+# The workers' receive and send counters add up in the status: more than the transfers carried.
+check_worker_status() {
+    local json bytes_out
+    json=$("$WIREBRIDGE" status --json -c "$LOGS/client.yaml") || die "status failed: $json" || return 1
+    bytes_out=$(grep -o '"bytes_out":[0-9]*' <<<"$json" | head -n1 | cut -d: -f2)
+    [ "${bytes_out:-0}" -ge 20000000 ] || die "status counts $bytes_out bytes out, expected the 20 MB transfer" || return 1
+    check_status || return 1
+}
+
+case_up() {
+    bring_up || return 1
+    check_ping_and_arp || return 1
+    check_transfers || return 1
+    check_worker_status || return 1
+}
+
+ovpn_key_count() { grep -c "Control Channel: TLS" "$LOGS"/openvpn-*.log 2>/dev/null | awk -F: '{s+=$NF} END {print s+0}'; }
+
+case_reneg() {
+    RENEG=3
+    bring_up || return 1
+    check_ping_and_arp || return 1
+    local before after
+    before=$(ovpn_key_count)
+    ina ping -c 150 -i 0.1 -W 2 "$CLIENT_TUN_IP" > "$LOGS/reneg-ping.log" 2>&1
+    grep -q " 0% packet loss" "$LOGS/reneg-ping.log" || die "pings lost across renegotiation: $(grep loss "$LOGS/reneg-ping.log")" || return 1
+    transfer "$NS_B" "$NS_A" $TUN_SERVER_IP 5001 "$PKI/data20m" || return 1
+    transfer "$NS_A" "$NS_B" "$CLIENT_TUN_IP" 5002 "$PKI/data20m" || return 1
+    after=$(ovpn_key_count)
+    ((after - before >= 3)) || die "only $((after - before)) new keys with reneg every ${RENEG}s" || return 1
+    ! grep -q "auth_failed\|packet_id_wrap" "$LOGS/wirebridge-client.log" || die "data packets refused across rekeys" || return 1
+    log "$((after - before)) renegotiations under traffic with 2 workers, 0% loss"
+}
+
+case_reload() {
+    bring_up || return 1
+    check_ping_and_arp || return 1
+    sed -i 's/^  workers: 2$/  workers: 1/' "$LOGS/client.yaml"
+    kill -HUP "$CLIENT_PID"
+    wait_for 10 "the reload to 1 worker" grep -q "data path workers: 1" "$LOGS/wirebridge-client.log" || return 1
+    transfer "$NS_B" "$NS_A" $TUN_SERVER_IP 5001 "$PKI/data20m" || return 1
+    sed -i 's/^  workers: 1$/  workers: 2/' "$LOGS/client.yaml"
+    kill -HUP "$CLIENT_PID"
+    wait_for 10 "the reload back to 2 workers" grep -q "data path workers: 2" "$LOGS/wirebridge-client.log" || return 1
+    [ "$(grep -c "data path: 2 workers" "$LOGS/wirebridge-client.log")" -ge 2 ] || die "the workers did not start again" || return 1
+    transfer "$NS_A" "$NS_B" "$CLIENT_TUN_IP" 5002 "$PKI/data20m" || return 1
+    [ "$(grep -c "tunnel up" "$LOGS/wirebridge-client.log")" = 1 ] || die "the session was not kept across the reloads" || return 1
+}
+
+case_stop() {
+    bring_up || return 1
+    check_ping_and_arp || return 1
+    # Traffic in flight while it stops.
+    ina ping -f -c 20000 -W 1 "$CLIENT_TUN_IP" > /dev/null 2>&1 &
+    local flood=$!
+    sleep 1
+    local t0=$SECONDS
+    stop_pid "$CLIENT_PID" || die "the client needed SIGKILL (a worker not joined?)" || { kill $flood 2>/dev/null; return 1; }
+    kill $flood 2>/dev/null; wait $flood 2>/dev/null
+    log "client stopped in $((SECONDS - t0))s"
+    grep -q "SIGTERM: stopping" "$LOGS/wirebridge-client.log" || die "no clean stop in the log" || return 1
+    grep -q "ERROR\|AddressSanitizer\|runtime error" "$LOGS/wirebridge-client.log" && die "errors at stop: $(grep -m3 "ERROR\|AddressSanitizer\|runtime error" "$LOGS/wirebridge-client.log")" && return 1
+    wait_for 10 "client TAP gone" sh -c "! ip netns exec $NS_B ip link show $TAP_C" || return 1
+}
+
+make_pki "$PKI" || exit 1
+passed=0 failed=0
+for c in workers-up workers-reneg workers-reload workers-stop; do
+    LOGS=$WORK/logs/$c
+    mkdir -p "$LOGS"
+    t0=$SECONDS
+    (
+        case $c in
+            workers-up) case_up ;;
+            workers-reneg) case_reneg ;;
+            workers-reload) case_reload ;;
+            workers-stop) case_stop ;;
+        esac
+    ) > "$LOGS/case.log" 2>&1
+    rc=$?
+    cleanup
+    if [ $rc = 0 ]; then
+        passed=$((passed + 1))
+        echo "PASS $c ($((SECONDS - t0))s)"
+    else
+        failed=$((failed + 1))
+        echo "FAIL $c ($((SECONDS - t0))s)"
+        sed 's/^/    | /' "$LOGS/case.log" | tail -15
+        for f in "$LOGS"/*-server.log "$LOGS"/*-client.log; do
+            [ -f "$f" ] || continue
+            echo "    --- $(basename "$f") (last lines)"
+            tail -12 "$f" | sed 's/^/    | /'
+        done
+    fi
+done
+echo "$passed passed, $failed failed"
+[ $KEEP = 1 ] && echo "logs kept in $WORK"
+[ $failed = 0 ]
