@@ -17,7 +17,9 @@
 # Per run: PKI (a folder from pair_make_pki), LOGS (a folder for logs and configs), WIREBRIDGE.
 # Per case (defaults below): PROTO udp|tcp, CIPHER, WRAP tls-crypt|tls-auth, RENEG seconds
 # (0: the default), KEEPALIVE "interval timeout", OVPN_EXIT_NOTIFY (1: openvpn sends explicit
-# exit notifications; empty: openvpn's default, none), WB_LOG_LEVEL.
+# exit notifications; empty: openvpn's default, none), WB_LOG_LEVEL, WB_SERVER_TUNNEL and
+# WB_CLIENT_TUNNEL (more lines for wirebridge's tunnel section, each indented by two spaces, e.g.
+# "  workers: 2").
 
 : "${PAIR_PREFIX:?set PAIR_PREFIX before sourcing vpn_pair.sh}"
 : "${PAIR_NET:?set PAIR_NET before sourcing vpn_pair.sh}"
@@ -39,6 +41,7 @@ PIDS=()
 SERVER_PID='' CLIENT_PID=''
 
 PROTO=udp CIPHER=AES-256-GCM WRAP=tls-crypt RENEG=0 KEEPALIVE="10 60" OVPN_EXIT_NOTIFY='' WB_LOG_LEVEL=info
+WB_SERVER_TUNNEL='' WB_CLIENT_TUNNEL=
 
 log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
 ina() { ip netns exec "$NS_A" "$@"; }
@@ -184,6 +187,7 @@ $(wb_wrap_yaml 0)
   data_ciphers: [$CIPHER]
   keepalive: {interval: ${ka[0]}, timeout: ${ka[1]}}
   reneg_seconds: $([ "$RENEG" != 0 ] && echo "$RENEG" || echo 3600)
+$WB_SERVER_TUNNEL
 log: {level: $WB_LOG_LEVEL}
 control: {socket: $LOGS/server.sock}
 YAML
@@ -206,6 +210,7 @@ tunnel:
 $(wb_wrap_yaml 1)
   data_ciphers: [$CIPHER]
   reneg_seconds: $([ "$RENEG" != 0 ] && echo "$RENEG" || echo 3600)
+$WB_CLIENT_TUNNEL
 log: {level: $WB_LOG_LEVEL}
 control: {socket: $LOGS/client.sock}
 YAML
