@@ -76,10 +76,5 @@ check "drops: s1's session survives them (same key id $key_before)" \
 check "drops: h1 still reaches hH" reach h1 "${ip_of[hH]}" 5
 status hub
 
-for a in hub s1; do kill -TERM "${PID[$a]}"; done
-for a in hub s1; do
-    rc=0
-    wbn_stop "$a" || rc=$?
-    check "$a's agent exited with status 0 after SIGTERM (status $rc)" test "$rc" = 0
-done
+wbn_stop_all
 wbn_finish

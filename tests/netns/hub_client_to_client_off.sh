@@ -77,11 +77,5 @@ for h in h1 h2; do
         test "$(cap_count "b$h" "who-has $LAN\.97 ")" = 1
 done
 
-for a in hub s1 s2; do kill -TERM "${PID[$a]}"; done
-for a in hub s1 s2; do
-    rc=0
-    wbn_stop "$a" || rc=$?
-    check "$a's agent exited with status 0 after SIGTERM (status $rc)" test "$rc" = 0
-    check "$a: links, addresses and rules are as before the agent ran" same_as_before "$a" "$WORK/before.$a"
-done
+wbn_stop_all --same-as-before
 wbn_finish

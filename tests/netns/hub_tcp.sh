@@ -53,11 +53,5 @@ check "h1's broadcast did not come back (got $(cap_count h1 "who-has $LAN\.9[89]
 # byte for byte.
 check "8 MB from h1 to h2 arrive byte for byte" bulk h1 h2 "${ip_of[h2]}" 8000000
 
-for a in hub s1 s2; do kill -TERM "${PID[$a]}"; done
-for a in hub s1 s2; do
-    rc=0
-    wbn_stop "$a" || rc=$?
-    check "$a's agent exited with status 0 after SIGTERM (status $rc)" test "$rc" = 0
-    check "$a: links, addresses and rules are as before the agent ran" same_as_before "$a" "$WORK/before.$a"
-done
+wbn_stop_all --same-as-before
 wbn_finish

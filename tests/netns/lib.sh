@@ -266,6 +266,20 @@ wbn_save_before() {
         snapshot "$a" >"$WORK/before.$a"
     done
 }
+# wbn_stop_all [--same-as-before]: SIGTERM to every appliance's agent at once, then each must exit
+# with status 0 (checked); with --same-as-before its namespace must also be as wbn_save_before found it.
+wbn_stop_all() {
+    local a rc
+    for a in "${APPLIANCES[@]}"; do kill -TERM "${PID[$a]}"; done
+    for a in "${APPLIANCES[@]}"; do
+        rc=0
+        wbn_stop "$a" || rc=$?
+        check "$a's agent exited with status 0 after SIGTERM (status $rc)" test "$rc" = 0
+        [ "${1:-}" = --same-as-before ] &&
+            check "$a: links, addresses and rules are as before the agent ran" same_as_before "$a" "$WORK/before.$a"
+    done
+    return 0
+}
 # wbn_start_hub_and_sites: starts the hub, then every site, each with its TAP bridged, and waits
 # until the hub lists every site with its tunnel up (30 s).
 wbn_start_hub_and_sites() {

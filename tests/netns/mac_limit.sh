@@ -77,10 +77,5 @@ forge h1 512 2
 check "with the old entries aged out, s1 learns new MACs again (got $(forged_behind 11 | wc -l))" \
     test "$(forged_behind 11 | grep -c . || true)" -ge 1
 
-for a in hub s1 s2; do kill -TERM "${PID[$a]}"; done
-for a in hub s1 s2; do
-    rc=0
-    wbn_stop "$a" || rc=$?
-    check "$a's agent exited with status 0 after SIGTERM (status $rc)" test "$rc" = 0
-done
+wbn_stop_all
 wbn_finish

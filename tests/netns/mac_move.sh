@@ -83,11 +83,5 @@ check "hH's pings to h1 come out of s2's tunnel (got $(cap_count s2tap "echo req
 check "none of them goes to s1 any more (got $(cap_count s1tap "echo request"))" \
     test "$(cap_count s1tap "echo request")" = 0
 
-for a in hub s1 s2; do kill -TERM "${PID[$a]}"; done
-for a in hub s1 s2; do
-    rc=0
-    wbn_stop "$a" || rc=$?
-    check "$a's agent exited with status 0 after SIGTERM (status $rc)" test "$rc" = 0
-    check "$a: links, addresses and rules are as before the agent ran" same_as_before "$a" "$WORK/before.$a"
-done
+wbn_stop_all --same-as-before
 wbn_finish

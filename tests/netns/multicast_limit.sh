@@ -70,10 +70,5 @@ sleep 1.2  # the budget refills with time: one second gives back a full second's
 burst c h1 5
 check "a second later s1's 5 broadcasts all get through (got $(test_frames cH))" test "$(test_frames cH)" = 5
 
-for a in hub s1 s2; do kill -TERM "${PID[$a]}"; done
-for a in hub s1 s2; do
-    rc=0
-    wbn_stop "$a" || rc=$?
-    check "$a's agent exited with status 0 after SIGTERM (status $rc)" test "$rc" = 0
-done
+wbn_stop_all
 wbn_finish

@@ -81,10 +81,5 @@ for s in s1 s2; do
     check "$s never lost its tunnel (no reconnect in its log)" test "$(grep -c "tunnel up" "$WORK/$s.log")" = 1
 done
 
-for a in hub s1 s2; do kill -TERM "${PID[$a]}"; done
-for a in hub s1 s2; do
-    rc=0
-    wbn_stop "$a" || rc=$?
-    check "$a's agent exited with status 0 after SIGTERM (status $rc)" test "$rc" = 0
-done
+wbn_stop_all
 wbn_finish

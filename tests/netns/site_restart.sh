@@ -28,7 +28,6 @@ set -euo pipefail
 KEEPALIVE_INTERVAL=2
 KEEPALIVE_TIMEOUT=10
 wbn_hub_and_sites 3 true
-sites=("${SITES[@]}")
 wbn_start_hub_and_sites
 for pair in h1:h2 h2:h1 h1:hH hH:h1 h2:h3 h3:h2 h2:hH; do
     require "${pair%%:*} reaches ${pair##*:}" reach "${pair%%:*}" "${ip_of[${pair##*:}]}" 20
@@ -101,10 +100,5 @@ else
 fi
 check "h2 still reaches h1" reach h2 "${ip_of[h1]}" 5
 
-for a in hub "${sites[@]}"; do kill -TERM "${PID[$a]}"; done
-for a in hub "${sites[@]}"; do
-    rc=0
-    wbn_stop "$a" || rc=$?
-    check "$a's agent exited with status 0 after SIGTERM (status $rc)" test "$rc" = 0
-done
+wbn_stop_all
 wbn_finish
