@@ -4,6 +4,8 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
+
 #include "app/log.hpp"
 #include "nl/gwmark_proc.hpp"
 
@@ -35,8 +37,11 @@ Result<std::unique_ptr<Routeless>> Routeless::start(const config::Config& cfg, i
     if (auto r = nl::validate_plan(*plan); !r) return fail(r.error());
     self->handler_ = [raw = self.get()](const nl::QueuedPacket& p) { return raw->decide(p); };
 
-    // Queue first: with fail-closed rules, packets queued before anyone listens are dropped.
-    if (auto r = self->open_queue(*plan); !r) return fail(r.error());
+    // Queues first: with fail-closed rules, packets queued before anyone listens are dropped.
+    auto qs = self->open_queues(*plan);
+    if (!qs) return fail(qs.error());
+    self->queues_ = std::move(*qs);
+    self->watch_queues();
     auto ev = nl::ConntrackEvents::open();
     if (ev) {
         self->events_.emplace(std::move(*ev));
@@ -47,18 +52,45 @@ Result<std::unique_ptr<Routeless>> Routeless::start(const config::Config& cfg, i
     }
     // The plan is in place before the rules: decide() reads it as soon as packets come.
     self->plan_ = std::move(*plan);
+    // Routing by the decision before the first decision is made.
+    self->route_plan_ = make_route_plan(cfg, self->plan_);
+    if (auto r = self->routes_.apply(self->route_plan_); !r) {
+        self->stop();
+        return fail("routeless policy routing: " + r.error().message);
+    }
+    if (self->routes_.replaced_stale())
+        log_warn("routeless: policy rules at priority " + std::to_string(self->route_plan_.priority) +
+                 " of an earlier run (not cleaned up) were replaced");
     if (auto r = self->rules_.apply(self->plan_); !r) {
         self->stop();
         return fail("routeless rules: " + r.error().message);
     }
     if (self->rules_.replaced_stale())
         log_warn("routeless: chains " + self->plan_.chain + " of an earlier run (not cleaned up) were replaced");
-    log_info("routeless: chain " + self->plan_.chain + " installed (IPv4 and IPv6 mangle), NFQUEUE " +
-             std::to_string(self->plan_.queue) + ", " + std::to_string(self->plan_.queue_selectors.size()) + " queue and " +
-             std::to_string(self->plan_.bypass_selectors.size()) + " bypass selectors, failure " +
-             (self->plan_.fail_open ? "open" : "closed"));
+    const auto& pl = self->plan_;
+    const std::string queues = pl.queues > 1 ? "s " + std::to_string(pl.queue) + "-" + std::to_string(pl.queue + pl.queues - 1)
+                                             : " " + std::to_string(pl.queue);
+    log_info("routeless: chain " + pl.chain + " installed (IPv4 and IPv6 mangle), NFQUEUE" + queues + ", " +
+             std::to_string(pl.queue_selectors.size()) + " queue and " + std::to_string(pl.bypass_selectors.size()) +
+             " bypass selectors, failure " + (pl.fail_open ? "open" : "closed"));
+    log_info("routeless: decided flows routed by policy rules at priority " + std::to_string(self->route_plan_.priority) +
+             " (tunnel: table " + std::to_string(self->route_plan_.table) + ", default dev " + self->route_plan_.device +
+             "; bypass: main without " + self->route_plan_.device + ")" +
+             (self->routes_.families().size() == 1 ? ", IPv4 only (no IPv6 on " + self->route_plan_.device + ")" : ""));
     if (!self->fastpath_note_.empty()) log_warn("fastpath: " + self->fastpath_note_);
     return self;
+}
+
+nl::DecisionRoutesPlan Routeless::make_route_plan(const config::Config& cfg, const nl::RulesetPlan& plan) {
+    nl::DecisionRoutesPlan rp;
+    rp.device = cfg.tunnel.device;
+    rp.table = cfg.interest->table;
+    rp.priority = cfg.interest->rule_priority;
+    // The TAP's interface group is the table's number: one number to look for in `ip rule`,
+    // `ip route show table` and `ip link show group`.
+    rp.group = cfg.interest->table;
+    rp.marks = plan.marks;
+    return rp;
 }
 
 Result<nl::RulesetPlan> Routeless::make_plan(const config::Config& cfg) {
@@ -67,6 +99,7 @@ Result<nl::RulesetPlan> Routeless::make_plan(const config::Config& cfg) {
     p.tunnel_device = cfg.tunnel.device;
     p.tunnel_bridged = cfg.tunnel.join_bridge && cfg.bridge.has_value();
     p.queue = cfg.interest->queue;
+    p.queues = cfg.interest->queues;
     p.fail_open = cfg.interest->failure == config::FailMode::open;
     for (const auto& r : cfg.interest->rules)
         (r.action == config::InterestAction::bypass ? p.bypass_selectors : p.queue_selectors).push_back(to_selector(r));
@@ -85,23 +118,40 @@ Result<nl::RulesetPlan> Routeless::make_plan(const config::Config& cfg) {
     return p;
 }
 
-Result<void> Routeless::open_queue(const nl::RulesetPlan& plan) {
-    auto q = nl::NfQueue::open({.queue = plan.queue, .fail_open = plan.fail_open});
-    if (!q) return fail(q.error());
-    if (queue_) {
-        loop_.remove_fd(queue_->fd());
-        counts_.queue_received_before += queue_->stats().received;
-        counts_.queue_overruns_before += queue_->stats().overruns;
+Result<std::vector<nl::NfQueue>> Routeless::open_queues(const nl::RulesetPlan& plan) {
+    std::vector<nl::NfQueue> qs;
+    for (unsigned i = 0; i < plan.queues; ++i) {
+        auto q = nl::NfQueue::open({.queue = static_cast<std::uint16_t>(plan.queue + i), .fail_open = plan.fail_open});
+        if (!q) return fail(q.error());
+        qs.push_back(std::move(*q));
     }
-    queue_.emplace(std::move(*q));
-    return loop_.add_fd(queue_->fd(), EPOLLIN, [this](std::uint32_t) { on_queue(); });
+    return qs;
+}
+
+void Routeless::watch_queues() {
+    for (size_t i = 0; i < queues_.size(); ++i)
+        if (auto r = loop_.add_fd(queues_[i].fd(), EPOLLIN, [this, i](std::uint32_t) { on_queue(i); }); !r)
+            log_warn("routeless: queue " + std::to_string(plan_.queue + i) + " not watched: " + r.error().message);
+}
+
+void Routeless::retire_queues(std::vector<nl::NfQueue>& qs) {
+    for (auto& q : qs) {
+        loop_.remove_fd(q.fd());
+        for (int i = 0; i < kDrainRounds; ++i)
+            if (auto n = q.process(handler_, 1024); !n || *n == 0) break;
+        counts_.queue_received_before += q.stats().received;
+        counts_.queue_overruns_before += q.stats().overruns;
+    }
+    qs.clear();
 }
 
 Routeless::~Routeless() { stop(); }
 
-void Routeless::on_queue() {
-    // Level-triggered: what is left after one batch comes back on the next loop turn.
-    auto r = queue_->process(handler_, 256);
+void Routeless::on_queue(size_t index) {
+    // Level-triggered: what is left after one batch comes back on the next loop turn. One
+    // thread serves every queue: fanout spreads the kernel's side (each queue its own
+    // socket buffer and max_len), and a busy queue does not hold back the others' batches.
+    auto r = queues_[index].process(handler_, 256);
     if (!r) log_warn("routeless: " + r.error().message);
 }
 
@@ -118,6 +168,14 @@ std::uint32_t Routeless::decide_bits(const nl::FlowTuple& t) const {
     for (const auto& s : plan_.queue_selectors)
         if (s.matches(t)) return plan_.marks.tunnel;
     return plan_.marks.bypass;
+}
+
+std::optional<std::uint32_t> Routeless::select_bits(const nl::FlowTuple& t) const {
+    for (const auto& s : plan_.bypass_selectors)
+        if (s.matches(t)) return plan_.marks.bypass;
+    for (const auto& s : plan_.queue_selectors)
+        if (s.matches(t)) return plan_.marks.tunnel;
+    return std::nullopt;
 }
 
 nl::Decision Routeless::decide(const nl::QueuedPacket& pkt) {
@@ -154,47 +212,76 @@ Result<void> Routeless::reload(const config::Config& next) {
     auto plan = make_plan(next);
     if (!plan) return fail(plan.error());
     if (auto r = nl::validate_plan(*plan); !r) return r;
-    const bool new_queue = plan->queue != plan_.queue || plan->fail_open != plan_.fail_open;
-    std::optional<nl::NfQueue> old_queue;
-    if (new_queue) {
-        // Bind the new queue before the rules point at it; the old one is answered and closed
-        // after, so nothing waits in it.
-        if (plan->queue == plan_.queue) {
-            // Same number, new flags: rebinding needs the old binding gone first.
-            loop_.remove_fd(queue_->fd());
-            (void)queue_->process(handler_, 1024);
-            counts_.queue_received_before += queue_->stats().received;
-            counts_.queue_overruns_before += queue_->stats().overruns;
-            queue_.reset();
-        } else {
-            old_queue = std::move(queue_);
-            loop_.remove_fd(old_queue->fd());
-            queue_.reset();
+    const bool new_queues = plan->queue != plan_.queue || plan->queues != plan_.queues || plan->fail_open != plan_.fail_open;
+    std::vector<nl::NfQueue> old_queues;
+    if (new_queues) {
+        // Bind the new queues before the rules point at them; the old ones are answered and
+        // closed after, so nothing waits in them. A number in both sets must be unbound first
+        // (a queue has one listener): then the old set goes before the new one is bound.
+        const bool overlap = plan->queue < plan_.queue + plan_.queues && plan_.queue < plan->queue + plan->queues;
+        if (overlap) retire_queues(queues_);
+        auto qs = open_queues(*plan);
+        if (!qs) {
+            if (overlap) {
+                // Put the old set back so the old rules still have listeners.
+                if (auto back = open_queues(plan_)) {
+                    queues_ = std::move(*back);
+                    watch_queues();
+                }
+            }
+            return fail(qs.error());
         }
-        if (auto r = open_queue(*plan); !r) return r;
+        old_queues = std::move(queues_);
+        for (auto& q : old_queues) loop_.remove_fd(q.fd());
+        queues_ = std::move(*qs);
     }
-    if (auto r = rules_.apply(*plan); !r) return fail("reload: " + r.error().message + " (the previous rules stay)");
-    if (old_queue) {
-        for (int i = 0; i < kDrainRounds; ++i)
-            if (auto n = old_queue->process(handler_, 1024); !n || *n == 0) break;
-        counts_.queue_received_before += old_queue->stats().received;
-        counts_.queue_overruns_before += old_queue->stats().overruns;
+    if (auto r = rules_.apply(*plan); !r) {
+        if (new_queues) {
+            // The old rules stay: give their queues back their listeners.
+            retire_queues(queues_);
+            if (old_queues.empty())  // retired above (overlapping numbers): bind them again
+                if (auto back = open_queues(plan_)) old_queues = std::move(*back);
+            queues_ = std::move(old_queues);
+            watch_queues();
+        }
+        return fail("reload: " + r.error().message + " (the previous rules stay)");
     }
+    if (new_queues) retire_queues(old_queues);
     plan_ = std::move(*plan);
+    if (new_queues) watch_queues();
+    if (auto rp = make_route_plan(next, plan_); !(rp == route_plan_)) {
+        if (auto r = routes_.apply(rp); !r) {
+            log_warn("routeless reload: " + r.error().message + "; the previous policy rules are put back");
+            if (auto back = routes_.apply(route_plan_); !back) log_warn("routeless reload: " + back.error().message);
+        } else {
+            route_plan_ = rp;
+        }
+    }
     ++counts_.reloads;
     // Connections decided under the old rules: re-decide those whose decision changed.
     auto table = nl::ConntrackTable::open();
     if (!table) return fail("reload: rules replaced, but " + table.error().message);
     const std::uint32_t mask = plan_.marks.mask;
-    auto r = table->remark(mask, [this, mask](const nl::ConntrackEntry& e) -> std::optional<std::uint32_t> {
-        if ((e.mark & mask) == 0) return std::nullopt;  // not ours: never decided by us
+    // Connections never decided (they started before a rule selected them, so never queued)
+    // that the new selectors take get their decision now: the kernel steers them from their
+    // next packet on, as if they had been queued. Their entries are confirmed, so ctnetlink
+    // reaches them.
+    std::uint64_t late = 0;
+    auto r = table->remark(mask, [this, mask, &late](const nl::ConntrackEntry& e) -> std::optional<std::uint32_t> {
+        if ((e.mark & mask) == 0) {
+            auto bits = select_bits(e.orig);
+            if (bits) ++late;
+            return bits;
+        }
         return decide_bits(e.orig);
     });
     if (!r) return fail("reload: rules replaced, but re-marking connections failed: " + r.error().message);
-    counts_.remarked += r->changed;
+    counts_.late_selected += late;
+    counts_.remarked += r->changed >= late ? r->changed - late : 0;
+    const size_t redecided = r->changed - std::min<size_t>(r->changed, late);
     log_info("routeless: reloaded (" + std::to_string(plan_.queue_selectors.size()) + " queue, " +
-             std::to_string(plan_.bypass_selectors.size()) + " bypass selectors); " + std::to_string(r->changed) + " of " +
-             std::to_string(r->seen) + " connections re-decided");
+             std::to_string(plan_.bypass_selectors.size()) + " bypass selectors); " + std::to_string(redecided) + " of " +
+             std::to_string(r->seen) + " connections re-decided, " + std::to_string(late) + " undecided ones newly selected");
     return {};
 }
 
@@ -203,23 +290,27 @@ void Routeless::stop() {
     stopped_ = true;
     if (auto r = rules_.remove(); !r) log_warn("routeless clean-up: " + r.error().message);
     else log_info("routeless: chain " + plan_.chain + " removed");
+    // After the chains: no packet gets a decision mark any more when the rules go.
+    const bool had_routes = routes_.installed();
+    if (auto r = routes_.remove(); !r) log_warn("routeless clean-up: " + r.error().message);
+    else if (had_routes) log_info("routeless: policy rules at priority " + std::to_string(route_plan_.priority) + " removed");
     if (events_) {
         loop_.remove_fd(events_->fd());
         events_.reset();
     }
-    if (queue_) {
-        loop_.remove_fd(queue_->fd());
-        // No rule queues any more; answer what already waits so no packet is left behind.
-        for (int i = 0; i < kDrainRounds; ++i)
-            if (auto n = queue_->process(handler_, 1024); !n || *n == 0) break;
-    }
+    // No rule queues any more; answer what already waits so no packet is left behind.
+    retire_queues(queues_);
 }
 
 std::map<std::string, std::uint64_t> Routeless::counters() const {
     std::map<std::string, std::uint64_t> m;
-    const nl::NfQueueStats q = queue_ ? queue_->stats() : nl::NfQueueStats{};
-    m["queued"] = counts_.queue_received_before + q.received;
-    m["queue_overruns"] = counts_.queue_overruns_before + q.overruns;
+    std::uint64_t received = counts_.queue_received_before, overruns = counts_.queue_overruns_before;
+    for (const auto& q : queues_) {
+        received += q.stats().received;
+        overruns += q.stats().overruns;
+    }
+    m["queued"] = received;
+    m["queue_overruns"] = overruns;
     m["decided_tunnel"] = counts_.decided_tunnel;
     m["decided_bypass"] = counts_.decided_bypass;
     m["unreadable"] = counts_.unreadable;
@@ -235,6 +326,7 @@ std::map<std::string, std::uint64_t> Routeless::counters() const {
     m["conntrack_overruns"] = events_ ? events_->stats().overruns : 0;
     m["reloads"] = counts_.reloads;
     m["remarked"] = counts_.remarked;
+    m["late_selected"] = counts_.late_selected;
     m["fastpath_rules"] = plan_.reply_mark ? 1 : 0;
     return m;
 }

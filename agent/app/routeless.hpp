@@ -13,6 +13,7 @@
 #include "config/config.hpp"
 #include "io/event_loop.hpp"
 #include "nl/conntrack.hpp"
+#include "nl/decision_routes.hpp"
 #include "nl/iptables_rules.hpp"
 #include "nl/nfqueue.hpp"
 
@@ -43,12 +44,20 @@ public:
 
     // Exposed for tests: the decision bits for a flow under the current selectors.
     std::uint32_t decide_bits(const nl::FlowTuple& t) const;
+    // The bits a selector gives a flow nobody has decided yet (bypass selectors first), or
+    // nothing when no selector matches it: such flows stay undecided.
+    std::optional<std::uint32_t> select_bits(const nl::FlowTuple& t) const;
 
 private:
     Routeless(io::EventLoop& loop) : loop_(loop) {}
     Result<nl::RulesetPlan> make_plan(const config::Config& cfg);
-    Result<void> open_queue(const nl::RulesetPlan& plan);
-    void on_queue();
+    static nl::DecisionRoutesPlan make_route_plan(const config::Config& cfg, const nl::RulesetPlan& plan);
+    // Binds queue .. queue+queues-1 and puts them on the loop (the old ones are the caller's).
+    Result<std::vector<nl::NfQueue>> open_queues(const nl::RulesetPlan& plan);
+    void watch_queues();
+    // Answers what waits in `qs` (bounded), takes them off the loop and keeps their counts.
+    void retire_queues(std::vector<nl::NfQueue>& qs);
+    void on_queue(size_t index);
     void on_conntrack();
     nl::Decision decide(const nl::QueuedPacket& pkt);
     void count_flow(const nl::ConntrackEntry& e);
@@ -56,7 +65,9 @@ private:
     io::EventLoop& loop_;
     nl::RulesetPlan plan_;
     nl::IptablesRules rules_;
-    std::optional<nl::NfQueue> queue_;
+    nl::DecisionRoutesPlan route_plan_;
+    nl::DecisionRoutes routes_;
+    std::vector<nl::NfQueue> queues_;  // plan_.queue .. plan_.queue + plan_.queues - 1
     std::optional<nl::ConntrackEvents> events_;
     nl::NfQueue::Handler handler_;
     std::string fastpath_note_;
@@ -66,7 +77,7 @@ private:
         std::uint64_t decided_tunnel = 0, decided_bypass = 0, unreadable = 0;
         std::uint64_t new_tunnel = 0, new_bypass = 0, new_other = 0;
         std::uint64_t destroyed_tunnel = 0, destroyed_bypass = 0, destroyed_other = 0;
-        std::uint64_t reloads = 0, remarked = 0;
+        std::uint64_t reloads = 0, remarked = 0, late_selected = 0;
         std::uint64_t queue_received_before = 0, queue_overruns_before = 0;  // of replaced queues
     } counts_;
 };

@@ -128,6 +128,8 @@ Result<void> validate_plan(const RulesetPlan& p) {
     const DecisionMarks& m = p.marks;
     if (p.chain.empty() || p.chain.size() + kOutSuffix.size() > kChainMax)
         return fail("chain name '" + p.chain + "' is empty or too long for iptables");
+    if (p.queues == 0 || p.queue + p.queues - 1 > 65535)
+        return fail("queues " + std::to_string(p.queue) + " + " + std::to_string(p.queues) + " do not fit in 0-65535");
     if (m.mask == 0 || (m.tunnel & ~m.mask) || (m.bypass & ~m.mask) || m.tunnel == 0 ||
         m.bypass == 0 || m.tunnel == m.bypass)
         return fail("decision marks must be two different non-zero values inside their mask");
@@ -175,12 +177,30 @@ std::string install_text(const RulesetPlan& p, int family, std::string_view save
       << " --ctmask " << mask << "\n";
     o << "-A " << c << " -j CONNMARK --restore-mark --nfmask " << mask << " --ctmask " << mask << "\n";
     o << "-A " << c << " -m mark ! --mark 0x0/" << mask << " -j RETURN\n";
-    for (const TrafficSelector& s : p.bypass_selectors)
-        if (s.applies_to(family)) o << "-A " << c << match_text(s) << " -j RETURN\n";
+    // Bypass selectors decide in the kernel: the packet takes the bypass bits, which go to its
+    // connection like an answered decision, and it leaves before any queue rule.
+    bool any_bypass = false;
+    for (const TrafficSelector& s : p.bypass_selectors) {
+        if (!s.applies_to(family)) continue;
+        o << "-A " << c << match_text(s) << " -j MARK --set-xmark " << hex(p.marks.bypass) << "/" << mask << "\n";
+        any_bypass = true;
+    }
+    if (any_bypass) {
+        o << "-A " << c << " -m mark ! --mark 0x0/" << mask << " -j CONNMARK --save-mark --nfmask " << mask
+          << " --ctmask " << mask << "\n";
+        o << "-A " << c << " -m mark ! --mark 0x0/" << mask << " -j RETURN\n";
+    }
+    // One queue, or several the kernel balances flows over (a flow always to the same one);
+    // --queue-cpu-fanout picks by the CPU that took the packet, which keeps a CPU's flows
+    // on one queue.
+    const std::string target =
+        p.queues > 1 ? " -j NFQUEUE --queue-balance " + std::to_string(p.queue) + ":" +
+                           std::to_string(p.queue + p.queues - 1) + " --queue-cpu-fanout"
+                     : " -j NFQUEUE --queue-num " + std::to_string(p.queue);
     for (const TrafficSelector& s : p.queue_selectors) {
         if (!s.applies_to(family)) continue;
-        o << "-A " << c << match_text(s) << " -m conntrack --ctstate NEW -j NFQUEUE --queue-num " << p.queue
-          << (p.fail_open ? " --queue-bypass" : "") << "\n";
+        o << "-A " << c << match_text(s) << " -m conntrack --ctstate NEW" << target << (p.fail_open ? " --queue-bypass" : "")
+          << "\n";
     }
     if (p.orig_mark) o << "-A " << out << " -j GWMARK --orig-mark " << hex(*p.orig_mark) << "/" << keep << "\n";
     o << "COMMIT\n";

@@ -28,10 +28,13 @@ struct RulesetPlan {
     std::string tunnel_device;   // packets coming out of the tunnel are never queued
     bool tunnel_bridged = false; // the tunnel device is a bridge port (matched with physdev)
     uint16_t queue = 0;
+    uint16_t queues = 1;         // >1: --queue-balance queue:queue+queues-1 (the kernel spreads flows)
     bool fail_open = true;       // --queue-bypass: pass while no agent listens
     DecisionMarks marks;
     std::vector<TrafficSelector> queue_selectors;   // first packet of NEW flows -> NFQUEUE
-    std::vector<TrafficSelector> bypass_selectors;  // never queued; win over queue selectors
+    // Never queued; win over queue selectors. Their first packet gets the bypass decision in
+    // the kernel (MARK + CONNMARK), so policy routing keeps them off the tunnel too.
+    std::vector<TrafficSelector> bypass_selectors;
     // GWMARK selectors (values outside marks.mask); only when the module is loaded.
     std::optional<uint32_t> reply_mark;
     std::optional<uint32_t> orig_mark;

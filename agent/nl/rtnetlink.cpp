@@ -4,11 +4,13 @@
 #include <arpa/inet.h>
 #include <libmnl/libmnl.h>
 #include <linux/if_addr.h>
+#include <linux/fib_rules.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 
@@ -152,6 +154,9 @@ int parse_link(const nlmsghdr* nlh, void* data) {
         case IFLA_MTU:
             if (mnl_attr_validate(attr, MNL_TYPE_U32) >= 0) li.mtu = mnl_attr_get_u32(attr);
             break;
+        case IFLA_GROUP:
+            if (mnl_attr_validate(attr, MNL_TYPE_U32) >= 0) li.group = mnl_attr_get_u32(attr);
+            break;
         case IFLA_LINKINFO:
             for_each_nested(attr, [&li](const nlattr* inner) {
                 if (mnl_attr_get_type(inner) == IFLA_INFO_KIND &&
@@ -246,6 +251,14 @@ Result<void> Rtnetlink::set_mtu(const std::string& name, unsigned mtu) {
                        0, -1, mtu);
 }
 
+Result<void> Rtnetlink::set_group(const std::string& name, uint32_t group) {
+    auto li = link(name);
+    if (!li) return fail(li.error());
+    nlmsghdr* nlh = begin_link(RTM_NEWLINK, NLM_F_ACK, li->index);
+    mnl_attr_put_u32(nlh, IFLA_GROUP, group);
+    return transact(nlh, "cannot put " + name + " in interface group " + std::to_string(group));
+}
+
 namespace {
 
 struct AddrDump {
@@ -326,6 +339,192 @@ Result<void> Rtnetlink::delete_address(const std::string& name, const IfAddress&
     nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
     put_addr(nlh, addr, li->index);
     return transact(nlh, "cannot remove address " + addr.to_string() + " from " + name);
+}
+
+std::string PolicyRule::to_string() const {
+    std::string s = std::string(family == AF_INET6 ? "-6 " : "") + "priority " + std::to_string(priority);
+    char mark[32];
+    if (fwmask != 0) {
+        std::snprintf(mark, sizeof(mark), " fwmark 0x%x/0x%x", fwmark, fwmask);
+        s += mark;
+    }
+    switch (action) {
+    case Action::lookup:
+        s += " lookup " + std::to_string(table);
+        if (suppress_ifgroup >= 0) s += " suppress_ifgroup " + std::to_string(suppress_ifgroup);
+        break;
+    case Action::unreachable: s += " unreachable"; break;
+    case Action::other: s += " (other action)"; break;
+    }
+    return s;
+}
+
+namespace {
+
+bool valid_family(int family) { return family == AF_INET || family == AF_INET6; }
+
+nlmsghdr* put_rule(char* buf, uint16_t type, uint16_t flags, const PolicyRule& r) {
+    nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+    nlh->nlmsg_type = type;
+    nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+    auto* frh = static_cast<fib_rule_hdr*>(mnl_nlmsg_put_extra_header(nlh, sizeof(fib_rule_hdr)));
+    frh->family = static_cast<uint8_t>(r.family);
+    frh->action = r.action == PolicyRule::Action::lookup ? FR_ACT_TO_TBL : FR_ACT_UNREACHABLE;
+    mnl_attr_put_u32(nlh, FRA_PRIORITY, r.priority);
+    if (r.fwmask != 0) {
+        mnl_attr_put_u32(nlh, FRA_FWMARK, r.fwmark);
+        mnl_attr_put_u32(nlh, FRA_FWMASK, r.fwmask);
+    }
+    if (r.action == PolicyRule::Action::lookup) {
+        // The header's 8-bit table field cannot hold ours; FRA_TABLE carries all 32 bits.
+        frh->table = r.table < 256 ? static_cast<uint8_t>(r.table) : static_cast<uint8_t>(RT_TABLE_UNSPEC);
+        mnl_attr_put_u32(nlh, FRA_TABLE, r.table);
+        if (r.suppress_ifgroup >= 0) mnl_attr_put_u32(nlh, FRA_SUPPRESS_IFGROUP, static_cast<uint32_t>(r.suppress_ifgroup));
+    }
+    return nlh;
+}
+
+struct RuleDump {
+    int family;
+    std::vector<PolicyRule>* out;
+};
+
+int parse_rule(const nlmsghdr* nlh, void* data) {
+    auto* dump = static_cast<RuleDump*>(data);
+    if (mnl_nlmsg_get_payload_len(nlh) < sizeof(fib_rule_hdr)) return MNL_CB_OK;
+    const auto* frh = static_cast<const fib_rule_hdr*>(mnl_nlmsg_get_payload(nlh));
+    if (frh->family != dump->family) return MNL_CB_OK;
+    PolicyRule r;
+    r.family = frh->family;
+    r.table = frh->table;
+    r.action = frh->action == FR_ACT_TO_TBL        ? PolicyRule::Action::lookup
+               : frh->action == FR_ACT_UNREACHABLE ? PolicyRule::Action::unreachable
+                                                   : PolicyRule::Action::other;
+    bool has_mark = false, has_mask = false;
+    for_each_attr(nlh, sizeof(*frh), [&](const nlattr* attr) {
+        if (mnl_attr_validate(attr, MNL_TYPE_U32) < 0) return;
+        const uint32_t v = mnl_attr_get_u32(attr);
+        switch (mnl_attr_get_type(attr)) {
+        case FRA_PRIORITY: r.priority = v; break;
+        case FRA_FWMARK: r.fwmark = v; has_mark = true; break;
+        case FRA_FWMASK: r.fwmask = v; has_mask = true; break;
+        case FRA_TABLE: r.table = v; break;
+        case FRA_SUPPRESS_IFGROUP: r.suppress_ifgroup = v; break;
+        default: break;
+        }
+    });
+    // The kernel leaves out a mask of all ones (the default when only a mark is given).
+    if (has_mark && !has_mask) r.fwmask = 0xffffffffu;
+    if (r.action != PolicyRule::Action::lookup) r.table = 0;
+    dump->out->push_back(r);
+    return MNL_CB_OK;
+}
+
+nlmsghdr* put_default_route(char* buf, uint16_t type, uint16_t flags, int family, uint32_t table, int oif) {
+    nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+    nlh->nlmsg_type = type;
+    nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+    auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
+    rtm->rtm_family = static_cast<uint8_t>(family);
+    rtm->rtm_dst_len = 0;
+    rtm->rtm_table = table < 256 ? static_cast<uint8_t>(table) : static_cast<uint8_t>(RT_TABLE_UNSPEC);
+    rtm->rtm_protocol = RTPROT_STATIC;
+    rtm->rtm_type = RTN_UNICAST;
+    // A device route without a gateway is link scope in IPv4 (as `ip route` makes it); a
+    // delete with scope "nowhere" matches whatever scope the route has.
+    rtm->rtm_scope = static_cast<uint8_t>(type == RTM_DELROUTE ? RT_SCOPE_NOWHERE
+                                         : family == AF_INET  ? RT_SCOPE_LINK
+                                                              : RT_SCOPE_UNIVERSE);
+    mnl_attr_put_u32(nlh, RTA_TABLE, table);
+    mnl_attr_put_u32(nlh, RTA_OIF, static_cast<uint32_t>(oif));
+    return nlh;
+}
+
+struct RouteDump {
+    int family;
+    uint32_t table;
+    std::vector<RouteInfo>* out;
+};
+
+int parse_route(const nlmsghdr* nlh, void* data) {
+    auto* dump = static_cast<RouteDump*>(data);
+    if (mnl_nlmsg_get_payload_len(nlh) < sizeof(rtmsg)) return MNL_CB_OK;
+    const auto* rtm = static_cast<const rtmsg*>(mnl_nlmsg_get_payload(nlh));
+    if (rtm->rtm_family != dump->family) return MNL_CB_OK;
+    RouteInfo ri;
+    ri.family = rtm->rtm_family;
+    ri.table = rtm->rtm_table;
+    ri.dst_len = rtm->rtm_dst_len;
+    for_each_attr(nlh, sizeof(*rtm), [&](const nlattr* attr) {
+        if (mnl_attr_validate(attr, MNL_TYPE_U32) < 0) return;
+        if (mnl_attr_get_type(attr) == RTA_TABLE) ri.table = mnl_attr_get_u32(attr);
+        if (mnl_attr_get_type(attr) == RTA_OIF) ri.oif = static_cast<int>(mnl_attr_get_u32(attr));
+    });
+    if (ri.table == dump->table) dump->out->push_back(ri);
+    return MNL_CB_OK;
+}
+
+}  // namespace
+
+Result<std::vector<PolicyRule>> Rtnetlink::rules(int family) {
+    if (!valid_family(family)) return fail("rules: family must be IPv4 or IPv6", EINVAL);
+    nlmsghdr* nlh = mnl_nlmsg_put_header(buf_.get());
+    nlh->nlmsg_type = RTM_GETRULE;
+    nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    auto* frh = static_cast<fib_rule_hdr*>(mnl_nlmsg_put_extra_header(nlh, sizeof(fib_rule_hdr)));
+    frh->family = static_cast<uint8_t>(family);
+    std::vector<PolicyRule> out;
+    RuleDump dump{family, &out};
+    auto r = transact(nlh, "cannot list the policy rules", parse_rule, &dump);
+    if (!r) return fail(r.error());
+    return out;
+}
+
+Result<void> Rtnetlink::add_rule(const PolicyRule& rule) {
+    if (!valid_family(rule.family) || rule.action == PolicyRule::Action::other)
+        return fail("cannot add rule " + rule.to_string() + ": not a rule the agent writes", EINVAL);
+    nlmsghdr* nlh = put_rule(buf_.get(), RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK, rule);
+    return transact(nlh, "cannot add rule " + rule.to_string());
+}
+
+Result<void> Rtnetlink::delete_rule(const PolicyRule& rule) {
+    if (!valid_family(rule.family) || rule.action == PolicyRule::Action::other)
+        return fail("cannot delete rule " + rule.to_string() + ": not a rule the agent writes", EINVAL);
+    nlmsghdr* nlh = put_rule(buf_.get(), RTM_DELRULE, NLM_F_ACK, rule);
+    return transact(nlh, "cannot delete rule " + rule.to_string());
+}
+
+Result<void> Rtnetlink::replace_default_route(int family, uint32_t table, const std::string& device) {
+    if (!valid_family(family)) return fail("routes: family must be IPv4 or IPv6", EINVAL);
+    auto li = link(device);
+    if (!li) return fail(li.error());
+    nlmsghdr* nlh = put_default_route(buf_.get(), RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE | NLM_F_ACK, family,
+                                      table, li->index);
+    return transact(nlh, std::string("cannot add ") + (family == AF_INET6 ? "IPv6 " : "IPv4 ") + "route default dev " +
+                             device + " table " + std::to_string(table));
+}
+
+Result<void> Rtnetlink::delete_default_route(int family, uint32_t table, const std::string& device) {
+    if (!valid_family(family)) return fail("routes: family must be IPv4 or IPv6", EINVAL);
+    auto li = link(device);
+    if (!li) return fail(li.error());
+    nlmsghdr* nlh = put_default_route(buf_.get(), RTM_DELROUTE, NLM_F_ACK, family, table, li->index);
+    return transact(nlh, std::string("cannot delete ") + (family == AF_INET6 ? "IPv6 " : "IPv4 ") +
+                             "route default dev " + device + " table " + std::to_string(table));
+}
+
+Result<std::vector<RouteInfo>> Rtnetlink::routes(int family, uint32_t table) {
+    if (!valid_family(family)) return fail("routes: family must be IPv4 or IPv6", EINVAL);
+    nlmsghdr* nlh = mnl_nlmsg_put_header(buf_.get());
+    nlh->nlmsg_type = RTM_GETROUTE;
+    nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
+    rtm->rtm_family = static_cast<uint8_t>(family);
+    std::vector<RouteInfo> out;
+    RouteDump dump{family, table, &out};
+    auto r = transact(nlh, "cannot list the routes of table " + std::to_string(table), parse_route, &dump);
+    if (!r) return fail(r.error());
+    return out;
 }
 
 }  // namespace wirebridge::nl

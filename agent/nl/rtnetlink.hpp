@@ -23,6 +23,33 @@ struct LinkInfo {
     int master = 0;     // ifindex of the bridge it is enslaved to, 0 if none
     bool up = false;    // IFF_UP
     unsigned mtu = 0;
+    uint32_t group = 0; // IFLA_GROUP: the interface group (0 is the default group)
+};
+
+// A policy routing rule (`ip rule`) of one family, as far as the agent writes and reads them:
+// match on a firewall mark under a mask, then look up a table or answer unreachable.
+struct PolicyRule {
+    enum class Action { lookup, unreachable, other };  // other: read only (goto, blackhole, ...)
+    int family = 0;             // AF_INET or AF_INET6
+    uint32_t priority = 0;
+    uint32_t fwmark = 0, fwmask = 0;  // fwmask 0: no mark match
+    Action action = Action::lookup;
+    uint32_t table = 0;         // for lookup
+    // lookup only: a route whose device is in this interface group does not count (the
+    // lookup goes on with the next rule), as `ip rule ... suppress_ifgroup`. -1: none.
+    int64_t suppress_ifgroup = -1;
+
+    bool operator==(const PolicyRule& o) const = default;
+    std::string to_string() const;  // `ip rule` style, for messages
+};
+
+// A route of the agent's own table, as far as it reads them: the destination prefix and the
+// output device (0 for routes without one, e.g. unreachable).
+struct RouteInfo {
+    int family = 0;
+    uint32_t table = 0;
+    unsigned dst_len = 0;
+    int oif = 0;
 };
 
 // An IPv4 or IPv6 address with its prefix, e.g. 192.0.2.2/24.
@@ -57,9 +84,25 @@ public:
     Result<void> set_master(const std::string& name, const std::string& master_name);
     Result<void> set_mtu(const std::string& name, unsigned mtu);
 
+    // Interface group of a device (IFLA_GROUP).
+    Result<void> set_group(const std::string& name, uint32_t group);
+
     Result<std::vector<IfAddress>> addresses(const std::string& name);
     Result<void> add_address(const std::string& name, const IfAddress& addr);
     Result<void> delete_address(const std::string& name, const IfAddress& addr);
+
+    // Policy rules (RTM_NEWRULE/RTM_DELRULE). add_rule refuses an identical rule (EEXIST);
+    // delete_rule removes the first rule that matches every attribute given (ENOENT if none).
+    Result<std::vector<PolicyRule>> rules(int family);
+    Result<void> add_rule(const PolicyRule& rule);
+    Result<void> delete_rule(const PolicyRule& rule);
+
+    // `default dev DEVICE table TABLE`, created or replacing the table's default route.
+    Result<void> replace_default_route(int family, uint32_t table, const std::string& device);
+    // Removes that exact route (ENOENT/ESRCH if it is not there).
+    Result<void> delete_default_route(int family, uint32_t table, const std::string& device);
+    // The routes of one table (all of them, not only the agent's).
+    Result<std::vector<RouteInfo>> routes(int family, uint32_t table);
 
 private:
     Rtnetlink() = default;

@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Routeless mode on the host kernel (no xt_GWMARK): the agent's rules, NFQUEUE decisions and
-# conntrack counts, clean removal, stale rules after SIGKILL, and fail-open vs fail-closed.
+# conntrack counts, routing by the decision (policy rules), clean removal, stale rules after
+# SIGKILL, fail-open vs fail-closed, and late selection of running flows on SIGHUP.
 #
 #   lan (LAN host)                 app (appliance: wirebridge client,             rem (server)
 #   10.98.1.10/24                  interest rules, routes between lan and rem)    10.20.0.5/16
-#   default via 10.98.1.1          10.98.1.1/24          10.20.0.1/16             default via 10.20.0.1
-#   lan0 ========================== lan0                  rem0 ===================== rem0
+#   default via 10.98.1.1          10.98.1.1/24          10.20.0.1/16             10.30.0.5/16
+#   lan0 ========================== lan0                  10.30.0.1/16             default via 10.20.0.1
+#                                  TAP <tag>t            rem0 ===================== rem0
 #
 # The tunnel's server does not exist (the client keeps retrying): what is checked here is the
 # kernel side the agent drives. Interest: dst 10.20.0.0/16 is queued; udp dport 5022 bypasses.
+# The main table sends everything to rem over rem0; a flow decided "tunnel" must go into the
+# TAP instead (counted by FORWARD rules "-o TAP" per port, and rem never sees it), a bypass
+# flow must not.
 # Needs root. Env: WB_WIREBRIDGE (the binary).
 set -euo pipefail
 
@@ -54,16 +59,16 @@ while True:
         data, _ = s.recvfrom(2048)
         out.write("%d %s\n" % (s.getsockname()[1], data.decode(errors="replace")))
 EOF
-# send SPORT DPORT COUNT TEXT: COUNT datagrams of one flow from lan to rem.
+# send SPORT DPORT COUNT TEXT: COUNT datagrams of one flow from lan to rem (DST, default 10.20.0.5).
 send() {
     ip netns exec "$lan" "$python" -c '
 import socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("0.0.0.0", int(sys.argv[1])))
 for i in range(int(sys.argv[3])):
-    s.sendto(("%s-%d" % (sys.argv[4], i)).encode(), ("10.20.0.5", int(sys.argv[2])))
+    s.sendto(("%s-%d" % (sys.argv[4], i)).encode(), (sys.argv[5], int(sys.argv[2])))
     time.sleep(0.05)
-' "$@"
+' "$@" "${DST:-10.20.0.5}"
 }
 received() { grep -c " $1-" "$work/rx.txt" 2>/dev/null || true; }
 got_at_least() { [ "$(received "$1")" -ge "$2" ]; }
@@ -72,7 +77,18 @@ num_ge() { [ "$(status_num "$1")" -ge "$2" ]; }
 rules() { ip netns exec "$app" iptables-save -t mangle; }
 rules6() { ip netns exec "$app" ip6tables-save -t mangle; }
 has_rules() { rules | grep -q -- "-A PREROUTING -j WB-$tag"; }
-no_rules() { ! rules | grep -q "WB-" && ! rules6 | grep -q "WB-"; }
+# Policy rules and the agent's table (interest.table and rule_priority: their defaults, 1194).
+prules() { ip -n "$app" "$@" rule show; }
+no_prules() {
+    ! prules | grep -q "0x30000" && ! prules -6 | grep -q "0x30000" &&
+        [ -z "$(ip -n "$app" route show table 1194)" ] && [ -z "$(ip -n "$app" -6 route show table 1194)" ]
+}
+no_rules() { ! rules | grep -q "WB-" && ! rules6 | grep -q "WB-" && no_prules; }
+# tapped PORT: datagrams to PORT that the appliance routed into the tunnel device.
+tapped() {
+    ip netns exec "$app" iptables -w -nvxL FORWARD | awk -v p="dpt:$1" '$0 ~ p"$" && /udp/ {print $1; exit}'
+}
+tapped_ge() { [ "$(tapped "$1")" -ge "$2" ]; }
 
 echo "== namespaces"
 for ns in "$lan" "$app" "$rem"; do ip netns add "$ns"; ip -n "$ns" link set lo up; done
@@ -81,13 +97,20 @@ ip link add rem0 netns "$app" type veth peer name rem0 netns "$rem"
 ip -n "$lan" addr add 10.98.1.10/24 dev lan0
 ip -n "$app" addr add 10.98.1.1/24 dev lan0
 ip -n "$app" addr add 10.20.0.1/16 dev rem0
+ip -n "$app" addr add 10.30.0.1/16 dev rem0
 ip -n "$rem" addr add 10.20.0.5/16 dev rem0
+ip -n "$rem" addr add 10.30.0.5/16 dev rem0
 for pair in "$lan lan0" "$app lan0" "$app rem0" "$rem rem0"; do set -- $pair; ip -n "$1" link set "$2" up; done
 ip -n "$lan" route add default via 10.98.1.1
 ip -n "$rem" route add default via 10.20.0.1
 ip netns exec "$app" sysctl -q -w net.ipv4.ip_forward=1
-# A rule of someone else's that must survive everything the agent does.
+# A rule of someone else's that must survive everything the agent does, and a policy rule.
 ip netns exec "$app" iptables -t mangle -A PREROUTING -p icmp -j MARK --set-mark 0x7
+ip -n "$app" rule add priority 900 fwmark 0x7 lookup main
+# Counters of what is routed into the TAP (it exists only while the agent runs; -o takes names).
+for port in 5001 5002 5003 5004 5005 5006 5007 5008 5009 5022; do
+    ip netns exec "$app" iptables -A FORWARD -o "${tag}t" -p udp --dport "$port"
+done
 
 echo "== pki"
 (
@@ -141,14 +164,25 @@ rules | grep -E "WB-|NFQUEUE" || true
 check "one jump from PREROUTING" [ "$(rules | grep -c -- "-A PREROUTING -j WB-$tag")" = 1 ]
 check "NFQUEUE rule for the selection, with --queue-bypass (failure: open)" \
     grep -q -- "-A WB-$tag -d 10.20.0.0/16 -m conntrack --ctstate NEW -j NFQUEUE --queue-num 7 --queue-bypass" <(rules)
-check "bypass rule before the queue" grep -q -- "-A WB-$tag -p udp -m udp --dport 5022 -j RETURN" <(rules)
+check "bypass rule (decides bypass in the kernel) before the queue" \
+    grep -q -- "-A WB-$tag -p udp -m udp --dport 5022 -j MARK --set-xmark 0x20000/0x30000" <(rules)
 check "IPv6 chain too" grep -q -- "-A PREROUTING -j WB-$tag" <(rules6)
 check "no GWMARK rule without the module" bash -c "! ip netns exec $app iptables-save -t mangle | grep -q GWMARK"
 check "the missing module is said plainly at start-up" grep -q "xt_GWMARK is not loaded.*Still working" "$work/app.log"
+prules | grep -E "0x30000|^900" || true
+check "policy rule: tunnel decision -> table 1194" grep -q "^1194:.*fwmark 0x10000/0x30000 lookup 1194" <(prules)
+check "policy rule: bypass decision -> main without the TAP" \
+    grep -q "^1195:.*fwmark 0x20000/0x30000 lookup main suppress_ifgroup 1194" <(prules)
+check "policy rule: bypass decision -> unreachable otherwise" grep -q "^1196:.*fwmark 0x20000/0x30000 unreachable" <(prules)
+check "IPv6 policy rules too" [ "$(prules -6 | grep -c "0x30000")" = 3 ]
+check "table 1194: default dev TAP (IPv4 and IPv6)" bash -c \
+    "ip -n $app route show table 1194 | grep -q '^default dev ${tag}t' && ip -n $app -6 route show table 1194 | grep -q '^default dev ${tag}t'"
+check "the TAP is in interface group 1194" grep -q "group 1194" <(ip -n "$app" link show "${tag}t")
 
 echo "== a selected flow: first packet queued, the rest stay in the kernel"
 send 41000 5001 5 tunnel
-check "all 5 datagrams of the flow arrive" wait_for 5 got_at_least tunnel 5
+check "all 5 datagrams of the flow are routed into the tunnel device" wait_for 5 tapped_ge 5001 5
+check "and none took the main table's route to the server" [ "$(received tunnel)" = 0 ]
 check "exactly one packet was queued" [ "$(status_num queued)" = 1 ]
 check "decided: tunnel" [ "$(status_num decided_tunnel)" = 1 ]
 ct=$(ip netns exec "$app" conntrack -L -p udp --dport 5001 2>/dev/null)
@@ -158,17 +192,26 @@ check "conntrack NEW event counted as a tunnel flow" wait_for 3 num_ge new_tunne
 
 echo "== a second flow, then bypass traffic"
 send 41001 5002 3 second
-check "a second flow arrives" wait_for 5 got_at_least second 3
+check "a second flow goes into the tunnel device" wait_for 5 tapped_ge 5002 3
 check "and was queued once" [ "$(status_num queued)" = 2 ]
 send 41002 5022 4 bypass
-check "bypass traffic passes" wait_for 5 got_at_least bypass 4
+check "bypass traffic passes, by the main table" wait_for 5 got_at_least bypass 4
 check "bypass traffic never reached the queue" [ "$(status_num queued)" = 2 ]
+check "and never entered the tunnel device" [ "$(tapped 5022)" = 0 ]
+check "the bypass rule decided it in the kernel (mark 0x20000)" \
+    grep -q "mark=131072" <(ip netns exec "$app" conntrack -L -p udp --dport 5022 2>/dev/null)
+
+echo "== a flow no rule selects yet (10.30.0.0/16): undecided, routed by the main table"
+DST=10.30.0.5 send 41010 5009 3 late
+check "an unselected flow passes by the main table" wait_for 5 got_at_least late 3
+check "it was not queued" [ "$(status_num queued)" = 2 ]
+check "and carries no decision" grep -q "mark=0 " <(ip netns exec "$app" conntrack -L -d 10.30.0.5 -p udp --dport 5009 2>/dev/null)
 
 echo "== SIGHUP: the new rules replace the old at once; flows whose decision changed are re-decided"
-sed -i 's/^    - {proto: udp, dport: 5022, action: bypass}$/&\n    - {proto: udp, dport: 5001, action: bypass}/' "$work/app.yaml"
+sed -i 's/^    - {proto: udp, dport: 5022, action: bypass}$/&\n    - {proto: udp, dport: 5001, action: bypass}\n    - {dst: 10.30.0.0\/16}/' "$work/app.yaml"
 kill -HUP "$agent"
 check "reload counted" wait_for 5 num_ge reloads 1
-check "the new bypass rule is in" grep -q -- "--dport 5001 -j RETURN" <(rules)
+check "the new bypass rule is in" grep -q -- "--dport 5001 -j MARK --set-xmark 0x20000/0x30000" <(rules)
 check "still one jump after the reload" [ "$(rules | grep -c -- "-A PREROUTING -j WB-$tag")" = 1 ]
 ct1=$(ip netns exec "$app" conntrack -L -p udp --dport 5001 2>/dev/null)
 ct2=$(ip netns exec "$app" conntrack -L -p udp --dport 5002 2>/dev/null)
@@ -176,6 +219,15 @@ echo "$ct1"
 check "the flow to 5001 is re-decided: bypass (mark 0x20000)" grep -q "mark=131072" <<<"$ct1"
 check "the flow to 5002 keeps its decision (tunnel)" grep -q "mark=65536" <<<"$ct2"
 check "remarked counts exactly that one" [ "$(status_num remarked)" = 1 ]
+send 41000 5001 3 redecided
+check "the re-decided flow's next datagrams leave the tunnel at once (main table)" wait_for 5 got_at_least redecided 3
+check "late selection: the running flow to 10.30.0.5 now carries the tunnel decision" \
+    grep -q "mark=65536" <(ip netns exec "$app" conntrack -L -d 10.30.0.5 -p udp --dport 5009 2>/dev/null)
+check "late_selected counts it" [ "$(status_num late_selected)" = 1 ]
+DST=10.30.0.5 send 41010 5009 3 latetunnel
+check "its next datagrams go into the tunnel device" wait_for 5 tapped_ge 5009 3
+check "and no longer reach the server by the main table" [ "$(received latetunnel)" = 0 ]
+check "without being queued" [ "$(status_num queued)" = 2 ]
 
 echo "== SIGSTOP: a new flow waits in the queue, nothing is lost"
 kill -STOP "$agent"
@@ -183,7 +235,7 @@ send 41003 5003 1 stopped
 sleep 0.5
 check "while stopped, the new flow's packet is held" [ "$(received stopped)" = 0 ]
 kill -CONT "$agent"
-check "after SIGCONT it gets its verdict and arrives" wait_for 5 got_at_least stopped 1
+check "after SIGCONT it gets its verdict and goes into the tunnel device" wait_for 5 tapped_ge 5003 1
 
 echo "== SIGTERM removes exactly what the agent installed"
 kill -TERM "$agent"
@@ -192,20 +244,25 @@ check "clean exit" [ "$rc" = 0 ]
 check "no WB- chain or jump left (IPv4 and IPv6)" no_rules
 check "the foreign rule is still there" grep -q -- "--set-xmark 0x7" <(rules)
 check "removal logged" grep -q "routeless: chain WB-$tag removed" "$work/app.log"
+check "the policy rules are gone, the foreign one kept" bash -c "ip -n $app rule show | grep -q '^900:.*fwmark 0x7 lookup main'"
+check "policy rule removal logged" grep -q "routeless: policy rules at priority 1194 removed" "$work/app.log"
 
 echo "== SIGKILL with failure: open: the kernel passes new flows itself"
 start_agent || bad "restart"
 kill -KILL "$agent"; wait "$agent" 2>/dev/null || true
 check "the killed agent's rules are still in (nobody removed them)" has_rules
+check "and its policy rules" grep -q "fwmark 0x10000/0x30000 lookup 1194" <(prules)
 send 41004 5004 3 killedopen
 check "with --queue-bypass new flows pass while no agent listens" wait_for 5 got_at_least killedopen 3
 
 echo "== restart after SIGKILL: stale rules replaced, then removed"
 start_agent || bad "restart after SIGKILL"
-check "stale chains replaced and said so" grep -q "of an earlier run (not cleaned up) were replaced" "$work/app.log"
+check "stale chains replaced and said so" grep -q "chains WB-$tag of an earlier run (not cleaned up) were replaced" "$work/app.log"
+check "stale policy rules replaced and said so" grep -q "policy rules at priority 1194 of an earlier run" "$work/app.log"
+check "one set of policy rules" [ "$(prules | grep -c "0x30000")" = 3 ]
 check "still one jump" [ "$(rules | grep -c -- "-A PREROUTING -j WB-$tag")" = 1 ]
 send 41005 5005 2 restarted
-check "flows work after the restart" wait_for 5 got_at_least restarted 2
+check "flows go into the tunnel after the restart" wait_for 5 tapped_ge 5005 2
 check "and were queued by the new agent" [ "$(status_num queued)" -ge 1 ]
 kill -TERM "$agent"; wait "$agent" || true
 check "gone after SIGTERM" no_rules
@@ -215,12 +272,15 @@ write_config closed
 start_agent || bad "start (closed)"
 check "NFQUEUE without --queue-bypass" grep -q -- "-j NFQUEUE --queue-num 7$" <(rules)
 send 41006 5006 2 closedlive
-check "with the agent running, flows pass" wait_for 5 got_at_least closedlive 2
+check "with the agent running, flows pass (into the tunnel device)" wait_for 5 tapped_ge 5006 2
 kill -KILL "$agent"; wait "$agent" 2>/dev/null || true
 send 41007 5007 3 closeddead
 sleep 1
 check "with the agent killed, new flows are dropped" [ "$(received closeddead)" = 0 ]
+check "(not routed anywhere)" [ "$(tapped 5007)" = 0 ]
 send 41006 5006 2 closedknown
+# Its TAP went with the agent, and with it table 1194's route: the tunnel rule finds nothing
+# and the flow falls through to the main table (it is not queued nor dropped).
 check "an already decided flow goes on without the agent" wait_for 5 got_at_least closedknown 2
 start_agent || bad "restart (closed)"
 kill -TERM "$agent"; wait "$agent" || true

@@ -45,7 +45,9 @@ TEST(IptablesRulesTextTest, ChainHoldsTheRulesInOrder) {
         "-A WB-branch-a -m mark ! --mark 0x0/0x30000 -j CONNMARK --save-mark --nfmask 0x30000 --ctmask 0x30000\n",
         "-A WB-branch-a -j CONNMARK --restore-mark --nfmask 0x30000 --ctmask 0x30000\n",
         "-A WB-branch-a -m mark ! --mark 0x0/0x30000 -j RETURN\n",
-        "-A WB-branch-a -p tcp --dport 22 -j RETURN\n",
+        "-A WB-branch-a -p tcp --dport 22 -j MARK --set-xmark 0x20000/0x30000\n",
+        "-A WB-branch-a -m mark ! --mark 0x0/0x30000 -j CONNMARK --save-mark --nfmask 0x30000 --ctmask 0x30000\n",
+        "-A WB-branch-a -m mark ! --mark 0x0/0x30000 -j RETURN\n",
         "-A WB-branch-a -d 10.20.0.0/16 -m conntrack --ctstate NEW -j NFQUEUE --queue-num 3 --queue-bypass\n",
         "COMMIT\n"};
     size_t at = 0;
@@ -76,6 +78,25 @@ TEST(IptablesRulesTextTest, FamilyFailModeAndFastpath) {
     EXPECT_NE(t.find("-A WB-branch-a-OUT -j GWMARK --orig-mark 0x33/0xfffcffff\n"), std::string::npos) << t;
 }
 
+TEST(IptablesRulesTextTest, QueueFanoutAndNoBypassSelectors) {
+    RulesetPlan p = plan();
+    p.queue = 4;
+    p.queues = 4;
+    p.bypass_selectors.clear();
+    const std::string t = install_text(p, AF_INET, "");
+    EXPECT_NE(t.find("-A WB-branch-a -d 10.20.0.0/16 -m conntrack --ctstate NEW -j NFQUEUE --queue-balance 4:7 "
+                     "--queue-cpu-fanout --queue-bypass\n"),
+              std::string::npos) << t;
+    EXPECT_EQ(t.find("--queue-num"), std::string::npos) << t;
+    // Without bypass selectors there is nothing to save between restore and the queue rules.
+    EXPECT_EQ(count(t, "--save-mark"), 1u) << t;
+    EXPECT_EQ(t.find("MARK --set-xmark"), std::string::npos) << t;
+    EXPECT_TRUE(validate_plan(p));
+    p.queue = 65534;
+    p.queues = 3;
+    EXPECT_FALSE(validate_plan(p));
+}
+
 TEST(IptablesRulesTextTest, StaleJumpsAreDeletedAndOthersKept) {
     const std::string saved =
         "*mangle\n:PREROUTING ACCEPT [0:0]\n:WB-branch-a - [0:0]\n:WB-branch-a-OUT - [0:0]\n"
@@ -85,7 +106,7 @@ TEST(IptablesRulesTextTest, StaleJumpsAreDeletedAndOthersKept) {
     EXPECT_EQ(count(t, "-D PREROUTING -j WB-branch-a\n"), 2u) << t;
     EXPECT_NE(t.find("-D OUTPUT -j WB-branch-a-OUT\n-F WB-branch-a-OUT\n-X WB-branch-a-OUT\n"), std::string::npos) << t;
     EXPECT_EQ(t.find("WB-branch-ab"), std::string::npos) << t;
-    EXPECT_EQ(t.find("MARK --set"), std::string::npos) << t;
+    EXPECT_EQ(t.find("--set-xmark 0x1/"), std::string::npos) << t;  // the foreign rule is not touched
     EXPECT_TRUE(has_chains("WB-branch-a", saved));
     EXPECT_FALSE(has_chains("WB-branch", saved));
 
@@ -167,6 +188,14 @@ TEST_F(IptablesRulesKernelTest, InstallsReplacesAndRemovesExactlyItsOwn) {
         EXPECT_EQ(count(s4, "-j WB-branch-a\n"), 1u) << s4;
         EXPECT_EQ(s4.find("10.20.0.0"), std::string::npos) << s4;
         EXPECT_NE(s4.find("10.30.0.0/16"), std::string::npos) << s4;
+        EXPECT_NE(s4.find("-A WB-branch-a -p tcp -m tcp --dport 22 -j MARK --set-xmark 0x20000/0x30000"), std::string::npos)
+            << s4;
+        // Fanout over four queues, as the kernel takes it.
+        next.queue = 4;
+        next.queues = 4;
+        ASSERT_TRUE(rules.apply(next));
+        s4 = saved();
+        EXPECT_NE(s4.find("-j NFQUEUE --queue-balance 4:7 --queue-bypass --queue-cpu-fanout"), std::string::npos) << s4;
         ASSERT_TRUE(rules.remove());
         EXPECT_FALSE(rules.installed());
     }

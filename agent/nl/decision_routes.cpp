@@ -1,0 +1,123 @@
+// DecisionRoutes: policy rules, the agent's table and the TAP's group, installed and undone.
+#include "nl/decision_routes.hpp"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+
+namespace wirebridge::nl {
+
+namespace {
+
+constexpr uint32_t kMainTable = 254;  // RT_TABLE_MAIN
+
+int slot(int family) { return family == AF_INET ? 0 : 1; }
+
+// Not there any more (the device went, someone removed it): nothing left to undo.
+bool gone(const Error& e) { return e.code == ENOENT || e.code == ESRCH || e.code == ENODEV; }
+
+}  // namespace
+
+std::vector<PolicyRule> decision_rules(const DecisionRoutesPlan& p, int family) {
+    PolicyRule tunnel{.family = family, .priority = p.priority, .fwmark = p.marks.tunnel, .fwmask = p.marks.mask,
+                      .action = PolicyRule::Action::lookup, .table = p.table};
+    PolicyRule bypass{.family = family, .priority = p.priority + 1, .fwmark = p.marks.bypass, .fwmask = p.marks.mask,
+                      .action = PolicyRule::Action::lookup, .table = kMainTable,
+                      .suppress_ifgroup = static_cast<int64_t>(p.group)};
+    PolicyRule refuse{.family = family, .priority = p.priority + 2, .fwmark = p.marks.bypass, .fwmask = p.marks.mask,
+                      .action = PolicyRule::Action::unreachable};
+    return {tunnel, bypass, refuse};
+}
+
+bool is_decision_rule(const DecisionRoutesPlan& p, const PolicyRule& r) {
+    if (r.fwmask != p.marks.mask || r.priority < p.priority || r.priority > p.priority + 2) return false;
+    return r.fwmark == p.marks.tunnel || r.fwmark == p.marks.bypass;
+}
+
+DecisionRoutes::~DecisionRoutes() {
+    if (installed()) (void)remove();
+}
+
+Result<void> DecisionRoutes::apply(const DecisionRoutesPlan& plan) {
+    if (installed_ && *installed_ == plan) return {};
+    if (plan.device.empty()) return fail("decision routes: no tunnel device");
+    auto rtnl = Rtnetlink::open();
+    if (!rtnl) return fail(rtnl.error());
+    if (installed_)
+        if (auto r = uninstall(*rtnl); !r) return r;
+    replaced_stale_ = false;
+    // Set first: a failure half-way is undone by uninstall(), which reads it.
+    installed_ = plan;
+    if (auto r = install(*rtnl, plan); !r) {
+        (void)uninstall(*rtnl);
+        return r;
+    }
+    return {};
+}
+
+Result<void> DecisionRoutes::install(Rtnetlink& rtnl, const DecisionRoutesPlan& plan) {
+    families_.clear();
+    rules_.clear();
+    auto li = rtnl.link(plan.device);
+    if (!li) return fail(li.error());
+    // The bypass rule finds the device by its group, so every route through the TAP (its own
+    // prefix, pushed or user routes) is passed over for bypass flows, whenever it appears.
+    old_group_ = li->group;
+    if (li->group != plan.group) {
+        if (auto r = rtnl.set_group(plan.device, plan.group); !r) return r;
+        group_set_ = true;
+    }
+    for (int family : {AF_INET, AF_INET6}) {
+        if (auto r = rtnl.replace_default_route(family, plan.table, plan.device); !r) {
+            // A kernel without IPv6 (or IPv6 off on the device): steer IPv4 only.
+            if (family == AF_INET6 && (r.error().code == EAFNOSUPPORT || r.error().code == EACCES)) continue;
+            return r;
+        }
+        route_added_[slot(family)] = true;
+        families_.push_back(family);
+    }
+    for (int family : families_) {
+        auto existing = rtnl.rules(family);
+        if (!existing) return fail(existing.error());
+        for (const PolicyRule& r : *existing) {
+            if (!is_decision_rule(plan, r)) continue;
+            if (auto d = rtnl.delete_rule(r); !d && !gone(d.error())) return d;
+            replaced_stale_ = true;
+        }
+        for (const PolicyRule& r : decision_rules(plan, family)) {
+            if (auto a = rtnl.add_rule(r); !a) return a;
+            rules_.push_back(r);
+        }
+    }
+    return {};
+}
+
+Result<void> DecisionRoutes::uninstall(Rtnetlink& rtnl) {
+    Result<void> result;
+    auto keep_first = [&result](Result<void> r) {
+        if (!r && !gone(r.error()) && result) result = r;
+    };
+    for (const PolicyRule& r : rules_) keep_first(rtnl.delete_rule(r));
+    rules_.clear();
+    const std::string device = installed_ ? installed_->device : std::string();
+    const uint32_t table = installed_ ? installed_->table : 0;
+    for (int family : {AF_INET, AF_INET6}) {
+        if (!route_added_[slot(family)]) continue;
+        route_added_[slot(family)] = false;
+        if (!device.empty()) keep_first(rtnl.delete_default_route(family, table, device));
+    }
+    if (group_set_ && !device.empty()) keep_first(rtnl.set_group(device, old_group_));
+    group_set_ = false;
+    families_.clear();
+    installed_.reset();
+    return result;
+}
+
+Result<void> DecisionRoutes::remove() {
+    if (!installed_ && rules_.empty()) return {};
+    auto rtnl = Rtnetlink::open();
+    if (!rtnl) return fail(rtnl.error());
+    return uninstall(*rtnl);
+}
+
+}  // namespace wirebridge::nl
