@@ -286,6 +286,21 @@ start_agent || bad "restart (closed)"
 kill -TERM "$agent"; wait "$agent" || true
 check "removed after SIGTERM" no_rules
 
+echo "== fanout: queues: 2 (queues 7 and 8, balanced by the kernel, both served by the agent)"
+write_config open
+sed -i 's/^  queue: 7$/&\n  queues: 2/' "$work/app.yaml"
+start_agent || bad "start (fanout)"
+check "NFQUEUE rule balances over 7:8" grep -q -- "-j NFQUEUE --queue-balance 7:8 --queue-bypass --queue-cpu-fanout" <(rules)
+bound() { ip netns exec "$app" awk '$1 == 7 || $1 == 8' /proc/net/netfilter/nfnetlink_queue | wc -l; }
+check "both queues bound" [ "$(bound)" = 2 ]
+for sport in 41020 41021 41022 41023; do send "$sport" 5008 2 fan; done
+check "the four flows go into the tunnel device" wait_for 5 tapped_ge 5008 8
+check "one packet per flow queued, summed over the queues" [ "$(status_num queued)" = 4 ]
+check "all decided tunnel" [ "$(status_num decided_tunnel)" = 4 ]
+kill -TERM "$agent"; wait "$agent" || true
+check "removed after SIGTERM (fanout)" no_rules
+check "both queues unbound" [ "$(bound)" = 0 ]
+
 echo
 if [ "$failures" -ne 0 ]; then
     echo "routeless_queue: $failures check(s) failed; agent log:"
