@@ -32,6 +32,8 @@ struct Wire {
         sc.session = make_config(Role::server, WrapMode::tls_crypt);
         if (!push_keepalive) sc.session.ping_s = sc.session.ping_restart_s = 0;
         sc.pool = Ipv4Pool::from_cidr("10.200.0.0/24");
+        // Every test client has the same certificate: they may all stay connected.
+        sc.duplicate_cn = true;
         auto d = ServerDispatcher::create(std::move(sc), now);
         EXPECT_TRUE(d);
         server = std::move(*d);
