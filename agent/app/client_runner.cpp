@@ -568,7 +568,12 @@ void ClientRunner::stop_workers() {
     if (workers_.empty()) return;
     sync_traffic();
     for (auto& w : workers_) w->stop();  // joined: nothing touches the TAP queues or keys after this
-    for (auto& w : workers_) past_traffic_.add(w->traffic());
+    for (auto& w : workers_) {
+        const WorkerTraffic t = w->traffic();
+        log_info("worker " + std::to_string(w->index()) + " stopped: " + std::to_string(t.packets_out) + " packets sealed, " +
+                 std::to_string(t.packets_in) + " opened");
+        past_traffic_.add(t);
+    }
     workers_.clear();
     if (traffic_timer_) loop_.cancel_timer(traffic_timer_);
     traffic_timer_ = 0;

@@ -7,8 +7,9 @@
 # Cases: workers-up: two workers start (two TAP queues), ARP and ping cross, 20 MB each way
 # byte-exact, status counts the workers' traffic. workers-reneg: renegotiation every 3 s under
 # steady pings (no loss) and a 20 MB transfer across several rekeys. workers-reload: SIGHUP to 1
-# worker and back to 2 with the session kept, traffic still byte-exact. workers-stop: SIGTERM ends
-# the process (every worker joined) within the bound, with the exit notification to the server.
+# worker and back to 2 with the session kept, traffic still byte-exact. workers-stop: 32 UDP flows
+# spread over both workers' TAP queues; SIGTERM ends the process (every worker joined, each
+# reporting what it sealed) within the bound.
 # Prints PASS/FAIL per case and "N passed, N failed".
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -20,7 +21,7 @@ while [ $# -gt 0 ]; do
     case $1 in
         --wirebridge) WIREBRIDGE=$2; shift 2 ;;
         --keep) KEEP=1; shift ;;
-        -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "workers.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -122,6 +123,9 @@ case_reload() {
 case_stop() {
     bring_up || return 1
     check_ping_and_arp || return 1
+    # 32 UDP flows (ports) through the tunnel: the TAP spreads them over both queues by flow hash,
+    # so both workers seal (all 32 on one queue: 1 in 2^31).
+    inb bash -c "for i in \$(seq 10); do for p in \$(seq 6000 6031); do echo x > /dev/udp/$TUN_SERVER_IP/\$p; done; done" 2>/dev/null
     # Traffic in flight while it stops.
     ina ping -f -c 20000 -W 1 "$CLIENT_TUN_IP" > /dev/null 2>&1 &
     local flood=$!
@@ -133,6 +137,13 @@ case_stop() {
     grep -q "SIGTERM: stopping" "$LOGS/wirebridge-client.log" || die "no clean stop in the log" || return 1
     grep -q "ERROR\|AddressSanitizer\|runtime error" "$LOGS/wirebridge-client.log" && die "errors at stop: $(grep -m3 "ERROR\|AddressSanitizer\|runtime error" "$LOGS/wirebridge-client.log")" && return 1
     wait_for 10 "client TAP gone" sh -c "! ip netns exec $NS_B ip link show $TAP_C" || return 1
+    local w
+    for w in 0 1; do
+        local sealed
+        sealed=$(sed -n "s/.*worker $w stopped: \([0-9]*\) packets sealed.*/\1/p" "$LOGS/wirebridge-client.log" | tail -n1)
+        [ "${sealed:-0}" -ge 30 ] || die "worker $w sealed ${sealed:-no} packets: the flows did not spread over the TAP queues" || return 1
+        log "worker $w sealed $sealed packets"
+    done
 }
 
 make_pki "$PKI" || exit 1
