@@ -3,7 +3,9 @@
 # 60_routeless_agent.sh - the whole appliance run by the agent: wirebridge installs its own
 # rules (NFQUEUE, CONNMARK, GWMARK) with xt_GWMARK loaded; a LAN host reaches a server behind
 # the remote site through a real tunnel (two wirebridge agents), the replies come back through
-# the fast path; an agent restart under traffic leaves nothing in the queue.
+# the fast path; the decision routes: a bypass-selected flow to a destination behind the
+# tunnel never enters it (refused at the appliance), a bypass flow elsewhere takes the ordinary
+# route; an agent restart under traffic leaves nothing in the queue.
 #
 #   wbk-lan                wbk-app (appliance)                    wbk-hub (remote site)       wbk-rem
 #   192.0.2.10/24          bridge wbkbr0 [wbkp0], 192.0.2.2/32,   wirebridge server, bridge   10.20.0.5/16
@@ -146,6 +148,23 @@ check_eq agent-gwmark-rule 1 "$(printf '%s\n' "$saved" | grep -c -- '-A WB-wbk-a
 check_eq agent-nfqueue-rule 1 "$(printf '%s\n' "$saved" | grep -c -- '-d 10.20.0.0/16 -m conntrack --ctstate NEW -j NFQUEUE --queue-num 0 --queue-bypass')"
 check_eq agent-orig-rule 1 "$(printf '%s\n' "$saved" | grep -c -- '-A WB-wbk-app-OUT -j GWMARK --orig-mark 0x33/0xfffcffff')"
 check_fails appliance-no-route-to-lan nse wbk-app ip route get 192.0.2.10
+prules=$(nse wbk-app ip rule show)
+check agent-policy-rule-tunnel grep -q '^1194:.*fwmark 0x10000/0x30000 lookup 1194' <<<"$prules"
+check agent-policy-rule-bypass grep -q '^1195:.*fwmark 0x20000/0x30000 lookup main suppress_ifgroup 1194' <<<"$prules"
+check agent-policy-rule-refuse grep -q '^1196:.*fwmark 0x20000/0x30000 unreachable' <<<"$prules"
+check agent-table-default-dev-tap sh -c "ip netns exec wbk-app ip route show table 1194 | grep -q '^default dev wbktap'"
+# Counters for the bypass checks: what the appliance routes into the TAP, what reaches the
+# remote server and the hub's own WAN address, datagrams to port 5022.
+nse wbk-app iptables -A FORWARD -o wbktap -p udp --dport 5022
+nse wbk-rem iptables -A INPUT -p udp --dport 5022
+nse wbk-hub iptables -A INPUT -i wbkh0 -p udp --dport 5022
+ipt_count() {  # NS CHAIN: packets of the chain's first rule
+	nse "$1" iptables -w -nvxL "$2" | awk 'NR == 3 {print $1}'
+}
+no_routes() {  # the appliance's IpExt InNoRoutes (forwarded packets without a route)
+	nse wbk-app awk '/^IpExt:/ {if (!h) {for (i = 1; i <= NF; i++) if ($i == "InNoRoutes") c = i; h = 1} else print $c}' \
+		/proc/net/netstat
+}
 # logs_on_fail NAME: the agents' last log lines as comments, for failure analysis.
 logs_on_fail() {
 	tail -n 8 "$W/hub.log" | sed "s/^/# $1 hub: /"
@@ -166,6 +185,23 @@ q2=$(flows_num queued)
 echo x | nse wbk-lan nc -u -w1 -p 41022 10.20.0.5 5022 >/dev/null 2>&1
 echo x | nse wbk-lan nc -u -w1 -p 41023 10.20.0.5 5023 >/dev/null 2>&1
 check_eq selected-udp-flow-queued "$((q2 + 1))" "$(flows_num queued)"
+# The bypass flow above (to 10.20.0.5, behind the tunnel): decided bypass in the kernel, so
+# it was never queued, never routed into the TAP, never seen at the remote site; the decision
+# refused it at the appliance (no route outside the tunnel: InNoRoutes). Its packet died
+# before conntrack confirmed the entry, so there is no entry to show.
+check_eq bypass-flow-not-into-tap 0 "$(ipt_count wbk-app FORWARD)"
+check_eq bypass-flow-not-at-remote 0 "$(ipt_count wbk-rem INPUT)"
+nr0=$(no_routes)
+echo x | nse wbk-lan nc -u -w1 -p 41024 10.20.0.5 5022 >/dev/null 2>&1
+check_gt bypass-flow-refused-at-appliance "$(no_routes)" "$nr0"
+check_eq bypass-flow-still-not-into-tap 0 "$(ipt_count wbk-app FORWARD)"
+check_eq bypass-never-queued "$((q2 + 1))" "$(flows_num queued)"
+# A bypass flow to a destination outside the tunnel (the hub's WAN address, the appliance's
+# connected uplink) takes the ordinary route.
+echo x | nse wbk-lan nc -u -w1 -p 41025 172.31.9.1 5022 >/dev/null 2>&1
+check_gt bypass-elsewhere-takes-the-uplink "$(ipt_count wbk-hub INPUT)" 0
+check bypass-flow-decided-in-kernel sh -c "ip netns exec wbk-app conntrack -L -d 172.31.9.1 -p udp --dport 5022 2>/dev/null | grep -q 'mark=131072'"
+check_eq bypass-elsewhere-not-into-tap 0 "$(ipt_count wbk-app FORWARD)"
 gw_dump wbk-app
 
 # Restart under traffic: a ping runs across the restart; nothing may stay queued.
@@ -185,4 +221,5 @@ check_gt restart-ping-got-replies "$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$
 "$WB" status -c "$W/app.yaml" | sed 's/^/# /'
 stop_agents
 check_eq stop-rules-removed 0 "$(nse wbk-app iptables-save -t mangle | grep -c 'WB-')"
+check_eq stop-policy-rules-removed 0 "$( (nse wbk-app ip rule show; nse wbk-app ip -6 rule show) | grep -c '0x30000')"
 grep -E 'routeless|fastpath|error' "$W/app.log" | head -n 12 | sed 's/^/# app: /'
