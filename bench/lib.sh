@@ -23,6 +23,24 @@ PAIR_PREFIX=wbb PAIR_NET=10.93.0 PAIR_TUN_NET=10.94.0
 IPERF_PORT=5201
 IPERF_PID=''
 
+# --workers N: the wirebridge client runs with `tunnel.workers: N`. vpn_pair.sh writes the client's
+# YAML and starts it in one step, so the key goes in through a small launcher (in the run's scratch
+# folder) that adds it to the YAML and execs the real binary (same pid: CPU ticks still count it).
+eval "pair_$(declare -f start_wirebridge_client)"
+start_wirebridge_client() {
+    if [ -z "${BENCH_WORKERS:-}" ]; then pair_start_wirebridge_client; return; fi
+    local real=$WIREBRIDGE launcher=$WORK/wirebridge-workers
+    cat > "$launcher" <<SH
+#!/bin/bash
+sed -i '/^  role: client\$/a\\  workers: $BENCH_WORKERS' "\$3"
+exec "$real" "\$@"
+SH
+    chmod +x "$launcher"
+    WIREBRIDGE=$launcher
+    pair_start_wirebridge_client
+    WIREBRIDGE=$real
+}
+
 make_pki() { pair_make_pki "$1"; }
 teardown() {
     pair_teardown

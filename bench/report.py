@@ -111,7 +111,8 @@ def table(rows, bound, meta):
     out = []
     out.append(f"wirebridge vs openvpn: {meta['cores']} cores ({meta['cpu']}), kernel {meta['kernel']}, "
                f"{meta['openvpn']}, {meta['reps']} rep(s) x {meta['duration_s']} s, medians; "
-               f"load {meta['loadavg_start']} -> {meta['loadavg_end']}")
+               f"load {meta['loadavg_start']} -> {meta['loadavg_end']}"
+               + (f"; wirebridge client workers {meta['wb_client_workers']}" if meta.get('wb_client_workers', 'default') != 'default' else ""))
     ciphers = sorted({c for c, _ in bound})
     for c in ciphers:
         sizes = ", ".join(f"{s} B {bound[(c, s)] * 8 / 1e9:.2f} Gbit/s" for s in (1024, 1400, 8192) if (c, s) in bound)

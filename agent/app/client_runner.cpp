@@ -188,6 +188,8 @@ void ClientRunner::on_packet(std::span<std::uint8_t> pkt) {
         if (d == datapath::DataDrop::none) {
             session_->note_data_received(payload.size(), now);
             if (proto::is_ping(payload) || proto::is_occ(payload)) {
+                ++keepalive_in_;  // not traffic in the status (as the hub counts)
+                keepalive_bytes_in_ += payload.size();
                 session_->on_data_payload(payload, now);
             } else if (payload.size() >= 14) {
                 [[maybe_unused]] auto w = tap_writer_.write_frame(payload);
@@ -414,6 +416,9 @@ control::Status ClientRunner::status() const {
         p.packets_out += w.packets_out;
         for (std::size_t i = 0; i < w.drops.size(); ++i)
             if (w.drops[i] != 0) st.drops[datapath::data_drop_name(static_cast<datapath::DataDrop>(i))] += w.drops[i];
+        // Payload frames only: the server's keepalive pings and OCC messages are not traffic.
+        p.packets_in -= std::min(p.packets_in, keepalive_in_);
+        p.bytes_in -= std::min(p.bytes_in, keepalive_bytes_in_);
         st.peers.push_back(std::move(p));
     }
     return st;
@@ -605,6 +610,8 @@ void ClientRunner::on_mail() {
                 on_packet(m.bytes);
                 break;
             case WorkerMailbox::Kind::payload:
+                ++keepalive_in_;
+                keepalive_bytes_in_ += m.bytes.size();
                 session_->on_data_payload(m.bytes, now);
                 break;
             case WorkerMailbox::Kind::error:

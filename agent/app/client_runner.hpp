@@ -108,6 +108,7 @@ private:
     WorkerTraffic past_traffic_;  // of workers stopped since
     WorkerTraffic told_session_;
     io::TimerId traffic_timer_ = 0;
+    std::uint64_t keepalive_in_ = 0, keepalive_bytes_in_ = 0;  // pings/OCC opened: not traffic
 
     io::DatagramBatch rx_{kBatchSize, io::kGroBufferSize};
     io::DatagramBatch tx_{kBatchSize, 2048};
