@@ -238,6 +238,17 @@ void ClientRunner::on_tap() {
         }
         if (got < kBatchSize) break;
     }
+    retry_tap_if_pending();
+}
+
+// Frames the reader already took from the TAP (the rest of a batch or of a split super-frame) do
+// not make its fd readable again: come back for them at once instead of waiting for the next frame.
+void ClientRunner::retry_tap_if_pending() {
+    if (!tap_reader_.pending() || tap_retry_ != 0 || !tap_reading_) return;
+    tap_retry_ = loop_.add_timer(std::chrono::milliseconds(0), [this] {
+        tap_retry_ = 0;
+        if (tap_reading_) on_tap();
+    });
 }
 
 void ClientRunner::flush_udp() {
@@ -266,6 +277,7 @@ void ClientRunner::update_tap_interest() {
     if (want == tap_reading_) return;
     tap_reading_ = want;
     [[maybe_unused]] auto r = loop_.modify_fd(tap_.fd(), want ? EPOLLIN : 0u);
+    retry_tap_if_pending();
 }
 
 void ClientRunner::pump_session() {

@@ -57,6 +57,7 @@ private:
     void arm_timer();
     void on_signal();
     void update_tap_interest();
+    void retry_tap_if_pending();
     void reconnect_now();
     // Workers (tunnel.workers > 1, UDP): see app/data_worker.hpp.
     unsigned wanted_workers() const;
@@ -96,6 +97,7 @@ private:
     proto::TimeMs armed_for_ = proto::kNever;
     io::TimerId reconnect_timer_ = 0;
     io::TimerId stop_timer_ = 0;
+    io::TimerId tap_retry_ = 0;
     bool stopping_ = false;
     bool tap_reading_ = true;
     int exit_code_ = 0;

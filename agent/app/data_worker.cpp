@@ -162,7 +162,18 @@ void DataWorker::on_tap() {
         }
         if (got < block) break;
     }
+    retry_tap_if_pending();
     publish_traffic();
+}
+
+// Frames the reader already took from the TAP (the rest of a batch or of a split super-frame) do
+// not make its fd readable again: come back for them at once instead of waiting for the next frame.
+void DataWorker::retry_tap_if_pending() {
+    if (!reader_.pending() || tap_retry_ != 0) return;
+    tap_retry_ = loop_.add_timer(std::chrono::milliseconds(0), [this] {
+        tap_retry_ = 0;
+        on_tap();
+    });
 }
 
 void DataWorker::on_socket() {

@@ -230,6 +230,17 @@ void ServerRunner::on_tap() {
         flush();
         if (got < static_cast<int>(kBatchSize)) break;
     }
+    retry_tap_if_pending();
+}
+
+// Frames the reader already took from the TAP (the rest of a batch or of a split super-frame) do
+// not make its fd readable again: come back for them at once instead of waiting for the next frame.
+void ServerRunner::retry_tap_if_pending() {
+    if (!tap_reader_.pending() || tap_retry_ != 0) return;
+    tap_retry_ = loop_.add_timer(std::chrono::milliseconds(0), [this] {
+        tap_retry_ = 0;
+        on_tap();
+    });
 }
 
 void ServerRunner::send_packet(const session::PeerAddress& to, std::span<const std::uint8_t> pkt) {

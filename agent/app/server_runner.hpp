@@ -62,6 +62,7 @@ private:
     void close_tcp(int fd, const std::string& why);
     void on_packet(const session::PeerAddress& from, std::span<std::uint8_t> pkt);
     void on_tap();
+    void retry_tap_if_pending();
     // `frame` lies in a buffer of ours with `headroom` writable bytes before it (the switch tags in place).
     void deliver(datapath::Port in, std::span<std::uint8_t> frame, std::size_t headroom);
     // A write the TAP refused (e.g. EIO while it is down): a tap_write drop, on `in` if a client.
@@ -95,6 +96,7 @@ private:
 
     std::unordered_map<std::uint32_t, std::unique_ptr<Peer>> peers_;  // by peer-id
     io::TimerId timer_ = 0;
+    io::TimerId tap_retry_ = 0;
     proto::TimeMs armed_for_ = proto::kNever;
     bool stopping_ = false;
     int exit_code_ = 0;
