@@ -53,7 +53,9 @@ std::string text(const config::FastpathConfig& f) {
 }
 std::string text(const std::optional<config::InterestConfig>& i) {
     if (!i) return "none";
-    std::string s = "queue " + std::to_string(i->queue) + " " + config::to_string(i->failure) + " rules";
+    std::string s = "queue " + std::to_string(i->queue) + " queues " + std::to_string(i->queues) + " table " +
+                    std::to_string(i->table) + " rule_priority " + std::to_string(i->rule_priority) + " " +
+                    config::to_string(i->failure) + " rules";
     for (const auto& r : i->rules) {
         s += " {" + text(r.src) + " " + text(r.dst) + " " + r.proto.value_or("*") + " " +
              (r.sport ? std::to_string(*r.sport) : "*") + " " + (r.dport ? std::to_string(*r.dport) : "*") + " " +

@@ -159,6 +159,19 @@ TEST(ReloadPlan, RoutelessRulesAndMarksAreForRoutelessReload) {
     next = running;
     next.fastpath.reply_mark = 0x32;
     EXPECT_TRUE(plan_reload(running, next, "s", "s").routeless);
+    // Fanout, the decision's table and the rules' priority are applied live and named in the log.
+    for (auto change : {+[](config::InterestConfig& i) { i.queues = 4; },
+                        +[](config::InterestConfig& i) { i.table = 200; },
+                        +[](config::InterestConfig& i) { i.rule_priority = 300; }}) {
+        next = running;
+        change(*next.interest);
+        p = plan_reload(running, next, "s", "s");
+        ASSERT_TRUE(p.ok()) << p.refusal();
+        EXPECT_TRUE(p.routeless) << p.summary();
+        EXPECT_TRUE(has(p.summary(), "queues 4") || has(p.summary(), "table 200") ||
+                    has(p.summary(), "rule_priority 300"))
+            << p.summary();
+    }
     // Without routeless mode the marks are used by nothing live: a change, not a refusal.
     p = plan_reload(server(), [] { auto c = server(); c.fastpath.enabled = true; return c; }(), "s", "s");
     EXPECT_TRUE(p.ok());
