@@ -36,29 +36,8 @@ trap 'cleanup; [ $KEEP = 1 ] || rm -rf "$WORK"' EXIT
 trap 'exit 130' INT TERM
 
 WORKERS=2
-# The pair's client, with the workers key (the rest as tests/lib/vpn_pair.sh writes it).
-start_wirebridge_client() {
-    cat > "$LOGS/client.yaml" <<YAML
-site: $PAIR_PREFIX-client
-tunnel:
-  role: client
-  proto: $PROTO
-  remote: [$SERVER_IP:$PORT]
-  device: $TAP_C
-  ca: $PKI/ca.crt
-  cert: $PKI/client.crt
-  key: $PKI/client.key
-$(wb_wrap_yaml 1)
-  data_ciphers: [$CIPHER]
-  reneg_seconds: $([ "$RENEG" != 0 ] && echo "$RENEG" || echo 3600)
-  workers: $WORKERS
-log: {level: $WB_LOG_LEVEL}
-control: {socket: $LOGS/client.sock}
-YAML
-    ip netns exec "$NS_B" "$WIREBRIDGE" run -c "$LOGS/client.yaml" > "$LOGS/wirebridge-client.log" 2>&1 &
-    PIDS+=($!)
-    CLIENT_PID=$!
-}
+# The pair's client (tests/lib/vpn_pair.sh) gets the workers key in its tunnel section.
+WB_CLIENT_TUNNEL="  workers: $WORKERS"
 
 bring_up() {
     SERVER_IMPL=openvpn CLIENT_IMPL=wirebridge
