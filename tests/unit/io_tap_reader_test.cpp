@@ -20,8 +20,12 @@
 #include "io/gso_splitter.hpp"
 #include "io/tap_reader.hpp"
 #include "io/uring.hpp"
+#include "io_uring_test_util.hpp"
 
 using namespace wirebridge::io;
+
+using wirebridge::io::test::forbid_io_uring;
+using wirebridge::io::test::iota;
 
 namespace {
 
@@ -96,25 +100,7 @@ std::vector<long> read_all(TapReader& r, unsigned limit = 4096) {
     return seen;
 }
 
-std::vector<long> iota(long first, long n) {
-    std::vector<long> v;
-    for (long i = 0; i < n; ++i) v.push_back(first + i);
-    return v;
-}
-
 bool have_uring() { return static_cast<bool>(Uring::create(4)); }
-
-// Makes io_uring_setup fail with ENOSYS in this process, as an old kernel or a seccomp filter would.
-bool forbid_io_uring() {
-    sock_filter f[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-    };
-    sock_fprog prog{static_cast<unsigned short>(sizeof f / sizeof f[0]), f};
-    return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0;
-}
 
 }  // namespace
 
@@ -195,7 +181,7 @@ TEST_P(TapReaderTest, FallsBackToReadWhenIoUringIsRefused) {
     const pid_t pid = fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {
-        if (!forbid_io_uring()) _exit(3);
+        if (!forbid_io_uring(ENOSYS)) _exit(3);
         TapReader reader(tap);
         if (reader.batched()) _exit(4);
         send_seq(0, 100);

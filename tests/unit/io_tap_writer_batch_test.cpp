@@ -20,8 +20,12 @@
 #include "io/gso_splitter.hpp"
 #include "io/tap_writer.hpp"
 #include "io/uring.hpp"
+#include "io_uring_test_util.hpp"
 
 using namespace wirebridge::io;
+
+using wirebridge::io::test::forbid_io_uring;
+using wirebridge::io::test::iota;
 
 namespace {
 
@@ -115,23 +119,6 @@ std::vector<long> drain(int sock) {
     return seen;
 }
 
-std::vector<long> iota(long first, long n) {
-    std::vector<long> v;
-    for (long i = 0; i < n; ++i) v.push_back(first + i);
-    return v;
-}
-
-bool forbid_io_uring() {
-    sock_filter f[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-    };
-    sock_fprog prog{static_cast<unsigned short>(sizeof f / sizeof f[0]), f};
-    return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0;
-}
-
 }  // namespace
 
 TEST_P(TapWriterBatchTest, FramesWaitForFlushThenArriveInOrderWithOneCall) {
@@ -201,7 +188,7 @@ TEST_P(TapWriterBatchTest, FallsBackToWriteWhenIoUringIsRefused) {
     const pid_t pid = fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {
-        if (!forbid_io_uring()) _exit(3);
+        if (!forbid_io_uring(EPERM)) _exit(3);
         TapWriter writer(fx.tap);
         if (writer.batched()) _exit(4);
         for (std::uint32_t i = 0; i < 30; ++i)
