@@ -75,11 +75,16 @@ bring_up() {
     wait_for 40 "the client's TAP to get its pushed 10.94.0.x address" have_client_ip || return 1
     CLIENT_TUN_IP=$(client_tun_ip)
     wait_for 20 "ping client -> server through the tunnel" inb ping -c1 -W1 $TUN_SERVER_IP || return 1
+    if [ -n "${PIN:-}" ]; then
+        # Every thread, and the threads they start later (workers start at connect: they inherit).
+        taskset -a -p -c "$PIN_SERVER" "$SERVER_PID" > /dev/null && taskset -a -p -c "$PIN_CLIENT" "$CLIENT_PID" > /dev/null \
+            || { log "--pin: taskset failed"; return 1; }
+    fi
     start_iperf3_server
 }
 
 start_iperf3_server() {
-    ip netns exec "$NS_A" iperf3 -s -B "$TARGET_IP" -p $IPERF_PORT > "$LOGS/iperf3-server.log" 2>&1 &
+    ip netns exec "$NS_A" ${PIN_RECV:+taskset -c "$PIN_RECV"} iperf3 -s -B "$TARGET_IP" -p $IPERF_PORT > "$LOGS/iperf3-server.log" 2>&1 &
     PIDS+=($!)
     IPERF_PID=$!
     wait_for 10 "iperf3 server on $TARGET_IP:$IPERF_PORT" listening "$NS_A" $IPERF_PORT

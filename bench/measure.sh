@@ -14,7 +14,7 @@ emit() { printf '%s,%s,%s,%s,%s,%s\n' "$REP" "$PAIR" "$PROTO" "$CIPHER" "$1" "$2
 iperf3_client() {
     local json=$1
     shift
-    inb timeout $((DURATION + 25)) iperf3 -c "$TARGET_IP" -p $IPERF_PORT --connect-timeout 5000 \
+    inb ${PIN_SEND:+taskset -c "$PIN_SEND"} timeout $((DURATION + 25)) iperf3 -c "$TARGET_IP" -p $IPERF_PORT --connect-timeout 5000 \
         -t "$DURATION" -J "$@" > "$json" 2> "$json.err"
     local rc=$?
     [ $rc = 0 ] || log "iperf3 $* failed (rc $rc): $(jq -r '.error // empty' "$json" 2>/dev/null) $(head -c 300 "$json.err")"
@@ -56,7 +56,7 @@ measure_udp() {
 measure_ping_under_load() {
     local out="$LOGS/ping.r$REP.txt" json="$LOGS/load.r$REP.json" dur
     dur=$((DURATION < 4 ? 4 : DURATION))
-    inb timeout $((dur + 25)) iperf3 -c "$TARGET_IP" -p $IPERF_PORT --connect-timeout 5000 -t "$dur" -J \
+    inb ${PIN_SEND:+taskset -c "$PIN_SEND"} timeout $((dur + 25)) iperf3 -c "$TARGET_IP" -p $IPERF_PORT --connect-timeout 5000 -t "$dur" -J \
         > "$json" 2>&1 &
     local load=$!
     # The stream needs a moment to fill the queues; until then the pings would measure an idle link.
@@ -85,4 +85,100 @@ openssl_bound() {
             echo "$c,$size,${v:-0}" >> "$csv"
         done
     done
+}
+
+# --- small packets with wb-udpflood (bench/udpflood.cpp) -----------------------------------------
+# iperf3's unpaced UDP sender takes about a core and its receiver pays a pselect and a read per
+# datagram, so on 2 cores `-b 0 -l 64` measures iperf3 as much as the tunnel. wb-udpflood sends
+# with sendmmsg, paced (sleeping when ahead), and receives with recvmmsg; measure_rate searches,
+# RFC 2544 style, for the highest offered rate the tunnel carries with at most RATE_LOSS % loss.
+# Globals: UDPFLOOD (the tool), RATE_STEP (seconds per trial), RATE_STEPS (paced trials after the
+# unpaced one), RATE_LOSS (percent), FLOOD_PORT; optional PIN_RECV / PIN_SEND (CPUs for the
+# receiver and the sender, --pin).
+FLOOD_PORT=5301
+udp_bound() { ip netns exec "$1" ss -lunH "sport = :$2" | grep -q .; }
+
+# flood_trial LEN RATE NAME: one sender run (client side) against one receiver run (server side),
+# both bounded. RATE 0 = unpaced. Sets TR_OFFERED_PPS TR_RX_PPS TR_LOSS (percent of the offered)
+# TR_CPU_US (CPU of both VPN processes per datagram received; empty without VPN processes)
+# TR_DROPS (datagrams the receiving socket itself dropped: the load tool's fault, not the tunnel's).
+flood_trial() {
+    local len=$1 rate=$2 out="$LOGS/$3" run c0 c1 rpid rc bound=$((${RATE_STEP%.*} + 10))
+    run=$((RANDOM * 32768 + RANDOM + 1))
+    ip netns exec "$NS_A" ${PIN_RECV:+taskset -c "$PIN_RECV"} timeout $((bound + 5)) "$UDPFLOOD" recv \
+        --bind "$TARGET_IP" --port $FLOOD_PORT --seconds $bound --idle 1 --run $run > "$out.recv.json" 2> "$out.recv.err" &
+    rpid=$!
+    if ! wait_for 5 "wb-udpflood receiver on $TARGET_IP:$FLOOD_PORT" udp_bound "$NS_A" $FLOOD_PORT; then
+        kill "$rpid" 2>/dev/null
+        wait "$rpid"
+        return 1
+    fi
+    c0=$(cpu_ticks "$SERVER_PID" "$CLIENT_PID")
+    ip netns exec "$NS_B" ${PIN_SEND:+taskset -c "$PIN_SEND"} timeout $((bound + 5)) "$UDPFLOOD" send \
+        --to "$TARGET_IP" --port $FLOOD_PORT --len "$len" --seconds "$RATE_STEP" --rate "$rate" --run $run \
+        > "$out.send.json" 2> "$out.send.err"
+    rc=$?
+    wait "$rpid" || rc=1
+    c1=$(cpu_ticks "$SERVER_PID" "$CLIENT_PID")
+    [ $rc = 0 ] || { log "wb-udpflood $3 failed: $(head -c 300 "$out.send.err") $(head -c 300 "$out.recv.err")"; return 1; }
+    local v
+    v=$(jq -r -s --argjson t $((c1 - c0)) --argjson hz "$CLK_TCK" --arg vpn "$SERVER_PID" '.[0] as $s | .[1] as $r |
+        [($s.offered / $s.seconds), ($r.unique / $s.seconds),
+         (if $s.offered > 0 then 100 * ($s.offered - $r.unique) / $s.offered else 100 end),
+         (if $vpn != "" and $r.unique > 0 then 1e6 * $t / $hz / $r.unique else "" end), $r.socket_drops]
+        | map(tostring) | join(";")' \
+        "$out.send.json" "$out.recv.json") || { log "wb-udpflood $3: unreadable JSON"; return 1; }
+    IFS=';' read -r TR_OFFERED_PPS TR_RX_PPS TR_LOSS TR_CPU_US TR_DROPS <<<"$v"
+    log "  flood $len B, rate ${rate/#0/unpaced}: offered $(printf %.0f "$TR_OFFERED_PPS") pps, received $(printf %.0f "$TR_RX_PPS"), loss $(printf %.2f "$TR_LOSS") %, receiver socket drops $TR_DROPS"
+}
+
+# measure_rate LEN: first an unpaced trial (what arrives when the sender goes flat out, and the
+# sender's own ceiling), then a search over paced trials between the best rate that passed (at
+# most RATE_LOSS % lost) and the lowest that failed, starting at the unpaced received rate;
+# bounded to RATE_STEPS trials, stopping early once the bracket is within 2 %. The next rate is
+# the bracket's middle, except after a failure whose received rate lies inside the bracket: an
+# overloaded tunnel that delivered R cannot carry much more than R, so R is tried next (this
+# finds openvpn's rate in 2-3 trials instead of 5-6 halvings from the sender's ceiling).
+# Reports the highest offered rate that passed, its loss and CPU per packet, and the unpaced figures.
+measure_rate() {
+    local len=$1 ceiling lo=0 hi try i best_loss='' best_cpu='' pass
+    flood_trial "$len" 0 "rate$len.r$REP.unpaced" || return 1
+    emit "rate${len}_unpaced_pps" "$(printf %.0f "$TR_RX_PPS")"
+    emit "rate${len}_unpaced_loss_pct" "$(printf %.2f "$TR_LOSS")"
+    emit "rate${len}_sender_pps" "$(printf %.0f "$TR_OFFERED_PPS")"
+    ceiling=$(printf %.0f "$TR_OFFERED_PPS")
+    hi=$ceiling
+    if awk -v l="$TR_LOSS" -v m="$RATE_LOSS" 'BEGIN { exit !(l <= m) }'; then
+        # Even flat out, the sender could not make the tunnel lose: the rate is the sender's.
+        lo=$ceiling best_loss=$TR_LOSS best_cpu=$TR_CPU_US
+        log "  flood $len B: no loss even unpaced; the figure is the sender's ceiling"
+    else
+        try=$(printf %.0f "$TR_RX_PPS")
+        for ((i = 1; i <= RATE_STEPS; i++)); do
+            ((try >= 1)) || break
+            flood_trial "$len" "$try" "rate$len.r$REP.s$i" || return 1
+            pass=$(awk -v l="$TR_LOSS" -v m="$RATE_LOSS" 'BEGIN { print (l <= m) ? 1 : 0 }')
+            if [ "$pass" = 1 ]; then
+                # The rate actually offered (the pacer may fall short of the target under load).
+                lo=$(awk -v a="$TR_OFFERED_PPS" -v t="$try" 'BEGIN { printf "%.0f", (a < t ? a : t) }')
+                best_loss=$TR_LOSS best_cpu=$TR_CPU_US
+            else
+                hi=$try
+            fi
+            awk -v lo="$lo" -v hi="$hi" 'BEGIN { exit !(hi - lo <= 0.02 * hi) }' && break
+            try=$(((lo + hi) / 2))
+            if [ "$pass" = 0 ]; then
+                try=$(awk -v lo="$lo" -v hi="$hi" -v m="$try" -v r="$TR_RX_PPS" \
+                    'BEGIN { printf "%.0f", (r > lo * 1.02 && r < m) ? r : m }')
+            fi
+        done
+    fi
+    if [ "$lo" = 0 ]; then
+        log "rate$len: no offered rate passed with <= $RATE_LOSS % loss in $RATE_STEPS trials"
+        return 1
+    fi
+    emit "rate${len}_pps" "$lo"
+    emit "rate${len}_loss_pct" "$(printf %.2f "$best_loss")"
+    [ -n "$best_cpu" ] && emit "rate${len}_cpu_us" "$(printf %.2f "$best_cpu")"
+    return 0
 }

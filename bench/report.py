@@ -3,6 +3,10 @@
 
   report.py --raw RAW.csv --openssl OPENSSL.csv --meta META.json --out PREFIX
 
+The flood rows (rate64, rate1400) come from wb-udpflood at both ends: the highest offered rate the
+tunnel carried with at most 1 % loss (bounded binary search of paced trials), its loss and the CPU
+the two VPN processes spent per packet at that rate, and the received rate with the sender unpaced.
+
 Ratios are to openvpn<->openvpn with the same transport and cipher in the same run. Throughputs
 are also shown as a percentage of the one-core `openssl speed` figure at 1400 bytes (the size of
 a tunnelled full-size frame): the bound one process encrypting (or decrypting) on one core meets.
@@ -41,6 +45,18 @@ METRICS = {
     "udp64_loss_pct": ("UDP 64 B loss", "%", None),
     "udp1400_pps": ("UDP 1400 B", "pps", True),
     "udp1400_loss_pct": ("UDP 1400 B loss", "%", None),
+    "rate64_pps": ("flood 64 B, <=1% loss", "pps", True),
+    "rate64_loss_pct": ("  loss at that rate", "%", None),
+    "rate64_cpu_us": ("  VPN CPU per packet", "us", False),
+    "rate64_unpaced_pps": ("flood 64 B unpaced, rx", "pps", True),
+    "rate64_unpaced_loss_pct": ("  unpaced loss", "%", None),
+    "rate64_sender_pps": ("  unpaced sender", "pps", None),
+    "rate1400_pps": ("flood 1400 B, <=1% loss", "pps", True),
+    "rate1400_loss_pct": ("  loss at that rate", "%", None),
+    "rate1400_cpu_us": ("  VPN CPU per packet", "us", False),
+    "rate1400_unpaced_pps": ("flood 1400 B unpaced, rx", "pps", True),
+    "rate1400_unpaced_loss_pct": ("  unpaced loss", "%", None),
+    "rate1400_sender_pps": ("  unpaced sender", "pps", None),
     "tcp1_cpu_s_per_gb": ("CPU/GB, TCP 1", "s/GB", False),
     "tcp4_cpu_s_per_gb": ("CPU/GB, TCP 4", "s/GB", False),
     "tcp4_vpn_cores": ("VPN cores, TCP 4", "cores", False),
@@ -117,6 +133,12 @@ def table(rows, bound, meta):
     for c in ciphers:
         sizes = ", ".join(f"{s} B {bound[(c, s)] * 8 / 1e9:.2f} Gbit/s" for s in (1024, 1400, 8192) if (c, s) in bound)
         out.append(f"openssl speed -evp {c.lower()} (one core): {sizes}")
+    if any(r["metric"].startswith("rate") for r in rows):
+        out.append(f"flood (wb-udpflood): unpaced trial, then up to {meta.get('rate_steps', '?')} paced trials of "
+                   f"{meta.get('rate_step_s', '?')} s, binary search for the highest rate with <= "
+                   f"{meta.get('rate_loss_pct', 1)} % loss; CPU per packet: both VPN processes")
+    if meta.get("pin", "none") != "none":
+        out.append(f"pinned (taskset) server,client,receiver,sender to CPUs {meta['pin']}")
     out.append("cells: median (ratio to openvpn<->openvpn)")
     w0 = max(len(f"{m[0]} [{m[1]}]") for m in METRICS.values()) + 1
     for transport, cipher in groups:
@@ -141,17 +163,21 @@ def table(rows, bound, meta):
 
 
 def plot(rows, prefix, meta):
-    """A 2x2 PNG: TCP 1 stream, TCP 4 streams, UDP 64-byte pps, CPU s/GB; bars per VPN pair (the bare
+    """A PNG of up to six panels (the first measured of: TCP 1 and 4 streams, UDP 64-byte pps by iperf3
+    and by the flood search, UDP 1400-byte likewise, CPU s/GB, ping p99); bars per VPN pair (the bare
     veth, an order of magnitude higher, would flatten every other bar: it is in the table only)."""
     rows = [r for r in rows if r["pair"] != "plain"]
     by = {(r["transport"], r["cipher"], r["pair"], r["metric"]): r["median"] for r in rows}
     groups = sorted({(r["transport"], r["cipher"]) for r in rows}, key=lambda g: (g[0] != "udp", g[1]))
     pairs = [p for p in PAIRS if any(r["pair"] == p for r in rows)]
     panels = [("tcp1_mbps", "TCP 1 stream (Mbit/s)"), ("tcp4_mbps", "TCP 4 streams (Mbit/s)"),
-              ("udp64_pps", "UDP 64-byte packets/s received"), ("tcp1_cpu_s_per_gb", "CPU s per GB, TCP 1 stream"),
-              ("udp1400_pps", "UDP 1400-byte packets/s received"), ("ping_p99_ms", "ping p99 under TCP load (ms)")]
-    # Only the panels this run measured (--metrics), at most four.
-    panels = [p for p in panels if any(k[3] == p[0] for k in by)][:4]
+              ("udp64_pps", "UDP 64 B pps received, iperf3 -b 0"),
+              ("rate64_pps", "UDP 64 B pps carried at <=1% loss (wb-udpflood)"),
+              ("udp1400_pps", "UDP 1400 B pps received, iperf3 -b 0"),
+              ("rate1400_pps", "UDP 1400 B pps carried at <=1% loss (wb-udpflood)"),
+              ("tcp1_cpu_s_per_gb", "CPU s per GB, TCP 1 stream"), ("ping_p99_ms", "ping p99 under TCP load (ms)")]
+    # Only the panels this run measured (--metrics), at most six.
+    panels = [p for p in panels if any(k[3] == p[0] for k in by)][:6]
     if not panels:
         sys.stderr.write("plot: nothing to plot\n")
         return False

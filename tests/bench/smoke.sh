@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# Smoke test of bench/run: `bench/run --quick` (AES-256-GCM, UDP, 2 s, 1 rep, all four pairs)
-# must print a table and write CSV, JSON and PNG with a nonzero figure for every pair and metric.
-# Needs root; WB_WIREBRIDGE = the wirebridge binary (set by tests/bench/CMakeLists.txt).
+# Smoke test of bench/run: `bench/run --quick` (AES-256-GCM, UDP, 2 s, 1 rep, all four pairs,
+# iperf3 and the wb-udpflood rate search) must print a table and write CSV, JSON and PNG with a
+# nonzero figure for every pair and metric. Needs root; WB_WIREBRIDGE = the wirebridge binary,
+# WB_UDPFLOOD = the load tool (both set by tests/bench/CMakeLists.txt).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 : "${WB_WIREBRIDGE:?set WB_WIREBRIDGE to the wirebridge binary}"
+: "${WB_UDPFLOOD:?set WB_UDPFLOOD to the wb-udpflood binary}"
 OUT=$(mktemp -d /tmp/wb-bench-smoke.XXXXXX)
 trap 'rm -rf "$OUT"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-timeout 360 "$ROOT/bench/run" --quick --wirebridge "$WB_WIREBRIDGE" --out "$OUT" > "$OUT/stdout" 2> "$OUT/stderr"
+timeout 360 "$ROOT/bench/run" --quick --wirebridge "$WB_WIREBRIDGE" --flood "$WB_UDPFLOOD" --out "$OUT" > "$OUT/stdout" 2> "$OUT/stderr"
 rc=$?
 cat "$OUT/stdout"
 [ $rc = 0 ] || { tail -n 30 "$OUT/stderr" >&2; fail "bench/run --quick exited with $rc"; }
@@ -21,9 +23,11 @@ done
 [ "$(head -c 4 "$OUT/latest.png" | od -An -c | tr -d ' ')" = "211PNG" ] || fail "latest.png is not a PNG"
 grep -q '^== UDP transport, AES-256-GCM' "$OUT/stdout" || fail "no table printed"
 grep -q 'openvpn<->openvpn' "$OUT/stdout" || fail "the table has no openvpn<->openvpn column"
+grep -q '^flood 64 B, <=1% loss' "$OUT/stdout" || fail "the table has no flood 64 B row"
 
 # Every pair has every main metric, nonzero, in both the CSV and the JSON.
-for metric in tcp1_mbps tcp4_mbps udp64_pps udp1400_pps tcp1_cpu_s_per_gb ping_avg_ms; do
+for metric in tcp1_mbps tcp4_mbps udp64_pps udp1400_pps tcp1_cpu_s_per_gb ping_avg_ms \
+              rate64_pps rate64_cpu_us rate64_unpaced_pps rate64_sender_pps rate1400_pps rate1400_unpaced_pps; do
     for p in "${pairs[@]}"; do
         v=$(awk -F, -v p="$p" -v m="$metric" '$2 == "AES-256-GCM" && $3 == p && $4 == m { print $5 }' "$OUT/latest.csv")
         awk -v v="${v:-0}" 'BEGIN { exit !(v > 0) }' || fail "CSV: $p $metric is '${v}'"
@@ -31,12 +35,17 @@ for metric in tcp1_mbps tcp4_mbps udp64_pps udp1400_pps tcp1_cpu_s_per_gb ping_a
             '[.results[] | select(.pair == $p and .metric == $m and .transport == "udp")][0].median // 0' "$OUT/latest.json")
         awk -v v="$j" 'BEGIN { exit !(v > 0) }' || fail "JSON: $p $metric is '$j'"
     done
-    # A ratio to openvpn<->openvpn is given for every other pair.
+    # A ratio to openvpn<->openvpn is given for every other pair (not for the sender's own rate).
+    [ "$metric" = rate64_sender_pps ] && continue
     for p in wb wbclient wbserver; do
         r=$(awk -F, -v p="$p" -v m="$metric" '$3 == p && $4 == m { print $7 }' "$OUT/latest.csv")
         awk -v v="${r:-0}" 'BEGIN { exit !(v > 0) }' || fail "CSV: no ratio for $p $metric"
     done
 done
+# Every rate the search reports passed its loss bound (1 %), for all four pairs and both sizes.
+jq -e '[.results[] | select(.metric == "rate64_loss_pct" or .metric == "rate1400_loss_pct") | .median]
+    | length == 8 and all(.[]; . <= 1)' "$OUT/latest.json" >/dev/null || fail "JSON: a rate's loss is above 1 %"
+jq -e '.meta.rate_steps == 2 and .meta.rate_step_s == 0.5' "$OUT/latest.json" >/dev/null || fail "JSON: rate search not in meta"
 jq -e '.openssl_speed | length == 3 and all(.[]; .bytes_per_s > 0)' "$OUT/latest.json" >/dev/null \
     || fail "JSON: openssl speed bound missing"
 echo "bench smoke: table, CSV, JSON and PNG written with nonzero figures for ${pairs[*]}"
