@@ -268,6 +268,7 @@ int cmd_run(const std::string& file) {
     session::ServerConfig sc;
     sc.session = std::move(*scfg);
     sc.pool = std::move(pool);
+    sc.duplicate_cn = cfg.tunnel.duplicate_cn;
     auto d = session::ServerDispatcher::create(std::move(sc), app::now_ms());
     if (!d) {
         app::log_error(d.error().message);

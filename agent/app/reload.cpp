@@ -170,6 +170,7 @@ ReloadPlan plan_reload(const config::Config& running, const config::Config& next
     sw |= diff("tunnel.vlan.pvid", unsigned{a.vlan_pvid}, unsigned{b.vlan_pvid});
     sw |= diff("tunnel.clients", a.clients, b.clients);
     p.switch_settings = sw;
+    p.duplicate_cn = diff("tunnel.duplicate_cn", a.duplicate_cn, b.duplicate_cn);
     return p;
 }
 

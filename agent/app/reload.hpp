@@ -21,6 +21,7 @@ struct ReloadPlan {
     bool log_level = false;  // applies at once
     bool site = false;       // applies at once (status)
     bool switch_settings = false;  // server: the virtual switch, at once, nobody is dropped
+    bool duplicate_cn = false;     // server: for clients that connect from now on; nobody is dropped
     bool session = false;    // anything a session is built from (TLS files included): server: new
                              // clients; client: the next connection
     bool keepalive = false;  // client: applies to the running session too

@@ -69,6 +69,9 @@ struct TunnelConfig {
     // online core. 1 keeps the data path on the main thread.
     unsigned workers = 1;
     bool client_to_client = false;
+    // Server: clients with the same certificate CN may be connected together; false (OpenVPN's
+    // default, no --duplicate-cn): a new connection replaces the old one of its CN.
+    bool duplicate_cn = false;
     // Server: the virtual switch.
     unsigned mac_age = 300;               // seconds a learned MAC lives without traffic; 0 = never ages
     unsigned max_macs_per_client = 1024;  // MACs learned behind one client; frames from more are dropped

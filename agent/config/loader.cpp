@@ -290,7 +290,7 @@ void Validator::parse_tunnel(const Entry& e, Config& c) {
     const auto m = entries(e.value, "tunnel",
                            {"role", "proto", "local", "remote", "device", "address", "pool", "join_bridge", "ca",
                             "cert", "key", "tls_crypt", "tls_auth", "data_ciphers", "keepalive", "reneg_seconds",
-                            "workers", "client_to_client", "mac_age", "max_macs_per_client", "multicast_limit", "vlan",
+                            "workers", "client_to_client", "duplicate_cn", "mac_age", "max_macs_per_client", "multicast_limit", "vlan",
                             "clients"});
     TunnelConfig& t = c.tunnel;
     const auto here = e.key.Mark();
@@ -415,6 +415,9 @@ void Validator::parse_tunnel(const Entry& e, Config& c) {
     const Entry* c2c = find(m, "client_to_client");
     if (c2c)
         if (auto v = boolean(*c2c, "tunnel.client_to_client")) t.client_to_client = *v;
+    const Entry* dup_cn = find(m, "duplicate_cn");
+    if (dup_cn)
+        if (auto v = boolean(*dup_cn, "tunnel.duplicate_cn")) t.duplicate_cn = *v;
 
     const std::vector<const Entry*> switch_keys = parse_switch(m, t);
 
@@ -425,6 +428,9 @@ void Validator::parse_tunnel(const Entry& e, Config& c) {
         if (!remote) error(here, "tunnel.role is client but there is no 'remote' (the servers to connect to)");
         if (pool) error(pool->key.Mark(), "tunnel.pool is only for a server (a client gets its address pushed)");
         if (c2c && t.client_to_client) error(c2c->key.Mark(), "tunnel.client_to_client is only for a server");
+        if (dup_cn)
+            error(dup_cn->key.Mark(),
+                  "tunnel.duplicate_cn is only for a server (it says whether clients may share a certificate CN)");
     } else {
         if (workers && t.workers != 1)
             error(workers->key.Mark(), "tunnel.workers is only for a client so far (the server's data path is one thread)");

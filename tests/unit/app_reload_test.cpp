@@ -48,6 +48,17 @@ TEST(ReloadPlan, NothingChanged) {
     EXPECT_EQ(p.summary(), "nothing changed");
 }
 
+TEST(ReloadPlan, ServerDuplicateCnForNewClients) {
+    auto next = server();
+    next.tunnel.duplicate_cn = true;
+    const auto p = plan_reload(server(), next, "s", "s");
+    ASSERT_TRUE(p.ok()) << p.refusal();
+    EXPECT_TRUE(p.duplicate_cn);
+    EXPECT_FALSE(p.switch_settings || p.session);
+    EXPECT_TRUE(has(p.summary(), "tunnel.duplicate_cn false -> true")) << p.summary();
+    EXPECT_FALSE(plan_reload(next, next, "s", "s").duplicate_cn);
+}
+
 TEST(ReloadPlan, ServerSwitchSettingsApplyLive) {
     auto next = server();
     next.tunnel.client_to_client = true;

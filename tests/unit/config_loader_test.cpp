@@ -175,6 +175,27 @@ TEST_F(ConfigLoaderTest, Workers) {
     EXPECT_TRUE(load(std::string(kServer) + "  workers: 1\n").ok());
 }
 
+TEST_F(ConfigLoaderTest, DuplicateCn) {
+    auto r = load(kServer);
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_FALSE(r.config->tunnel.duplicate_cn);  // openvpn's default: one connection per CN
+    r = load(std::string(kServer) + "  duplicate_cn: true\n");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_TRUE(r.config->tunnel.duplicate_cn);
+    r = load(std::string(kServer) + "  duplicate_cn: false\n");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_FALSE(r.config->tunnel.duplicate_cn);
+    auto e = only_error(std::string(kServer) + "  duplicate_cn: sometimes\n");
+    EXPECT_NE(e.message.find("true or false"), std::string::npos) << e.to_string();
+    EXPECT_EQ(e.line, 16);
+    EXPECT_EQ(e.column, 17);
+    e = only_error(std::string(kClient) + "  duplicate_cn: true\n");
+    EXPECT_NE(e.message.find("tunnel.duplicate_cn is only for a server"), std::string::npos) << e.to_string();
+    EXPECT_EQ(e.to_string().rfind(dir_ + "/c.yaml:11:3: ", 0), 0u) << e.to_string();
+    EXPECT_NE(only_error(std::string(kClient) + "  duplicate_cn: false\n").message.find("only for a server"),
+              std::string::npos);
+}
+
 TEST_F(ConfigLoaderTest, UnknownTopLevelKey) {
     auto e = only_error(std::string("extra: 1\n") + kClient);
     EXPECT_EQ(e.line, 1);
