@@ -54,10 +54,14 @@ int ClientRunner::run() {
         log_error(r.error().message);
         return 1;
     }
-    if (auto r = loop_.add_fd(tap_.fd(), EPOLLIN, [this](std::uint32_t) { on_tap(); }); !r) {
+    if (auto r = watch_tap(EPOLLIN); !r) {
         log_error(r.error().message);
         return 1;
     }
+    // Which TAP I/O path runs: writes know at once, reads at the first batch (it shows whether this
+    // kernel's TAP takes RWF_NOWAIT reads through io_uring).
+    log_info("TAP " + tap_.name() + " writes: " + tap_writer_.path());
+    tap_reader_.on_path_decided([this](const std::string& p) { log_info("TAP " + tap_.name() + " reads: " + p); });
     connect_next();
     if (auto r = loop_.run(); !r) {
         log_error(r.error().message);
@@ -238,17 +242,12 @@ void ClientRunner::on_tap() {
         }
         if (got < kBatchSize) break;
     }
-    retry_tap_if_pending();
 }
 
 // Frames the reader already took from the TAP (the rest of a batch or of a split super-frame) do
-// not make its fd readable again: come back for them at once instead of waiting for the next frame.
-void ClientRunner::retry_tap_if_pending() {
-    if (!tap_reader_.pending() || tap_retry_ != 0 || !tap_reading_) return;
-    tap_retry_ = loop_.add_timer(std::chrono::milliseconds(0), [this] {
-        tap_retry_ = 0;
-        if (tap_reading_) on_tap();
-    });
+// not make its fd readable again: the probe has the loop come back for them at once.
+Result<void> ClientRunner::watch_tap(std::uint32_t events) {
+    return loop_.add_fd(tap_.fd(), events, [this](std::uint32_t) { on_tap(); }, [this] { return tap_reader_.pending(); });
 }
 
 void ClientRunner::flush_udp() {
@@ -277,7 +276,6 @@ void ClientRunner::update_tap_interest() {
     if (want == tap_reading_) return;
     tap_reading_ = want;
     [[maybe_unused]] auto r = loop_.modify_fd(tap_.fd(), want ? EPOLLIN : 0u);
-    retry_tap_if_pending();
 }
 
 void ClientRunner::pump_session() {
@@ -597,7 +595,7 @@ void ClientRunner::stop_workers() {
     for (unsigned q = 1; q < tap_.queue_count(); ++q) [[maybe_unused]] auto d = tap_.set_queue_attached(q, false);
     // Queue 0 is this thread's again.
     loop_.remove_fd(tap_.fd());
-    if (auto r = loop_.add_fd(tap_.fd(), tap_reading_ ? EPOLLIN : 0u, [this](std::uint32_t) { on_tap(); }); !r)
+    if (auto r = watch_tap(tap_reading_ ? EPOLLIN : 0u); !r)
         log_error(r.error().message);
     // Mail the stopped workers left (control packets in flight) is dropped like a lost datagram:
     // the control channel retransmits.

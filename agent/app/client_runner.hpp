@@ -57,7 +57,8 @@ private:
     void arm_timer();
     void on_signal();
     void update_tap_interest();
-    void retry_tap_if_pending();
+    // Registers the TAP (queue 0) with the loop, with the reader's pending() as its probe.
+    Result<void> watch_tap(std::uint32_t events);
     void reconnect_now();
     // Workers (tunnel.workers > 1, UDP): see app/data_worker.hpp.
     unsigned wanted_workers() const;
@@ -97,7 +98,6 @@ private:
     proto::TimeMs armed_for_ = proto::kNever;
     io::TimerId reconnect_timer_ = 0;
     io::TimerId stop_timer_ = 0;
-    io::TimerId tap_retry_ = 0;
     bool stopping_ = false;
     bool tap_reading_ = true;
     int exit_code_ = 0;

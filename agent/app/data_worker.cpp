@@ -85,8 +85,14 @@ Result<std::unique_ptr<DataWorker>> DataWorker::start(const Setup& setup, io::Ud
     if (!wake) return fail(wake.error());
     std::unique_ptr<DataWorker> w(new DataWorker(setup, std::move(*loop), std::move(socket), std::move(*wake)));
     if (auto r = w->loop_.add_fd(w->wake_.get(), EPOLLIN, [p = w.get()](std::uint32_t) { p->on_wake(); }); !r) return fail(r.error());
-    if (auto r = w->loop_.add_fd(setup.tap->fd(setup.queue), EPOLLIN, [p = w.get()](std::uint32_t) { p->on_tap(); }); !r)
+    // The reader's probe: frames it already took (rest of a batch, of a split super-frame) do not
+    // make the queue readable again, so the loop comes back for them at once.
+    if (auto r = w->loop_.add_fd(
+            setup.tap->fd(setup.queue), EPOLLIN, [p = w.get()](std::uint32_t) { p->on_tap(); },
+            [p = w.get()] { return p->reader_.pending(); });
+        !r)
         return fail(r.error());
+    w->log_io_path();
     if (setup.receive) {
         if (auto r = w->loop_.add_fd(w->socket_.fd(), EPOLLIN, [p = w.get()](std::uint32_t) { p->on_socket(); }); !r)
             return fail(r.error());
@@ -120,6 +126,17 @@ void DataWorker::on_wake() {
         return;
     }
     follower_.refresh(dc_);
+}
+
+// Which TAP I/O path the worker's queue takes (reads: once its first batch decides): worker 0 says
+// it at info level, the others, the same code on the same kernel, at debug.
+void DataWorker::log_io_path() {
+    const std::string who = "worker " + std::to_string(setup_.index) + ": TAP " + setup_.tap->name() + " queue " +
+                            std::to_string(setup_.queue);
+    const bool first = setup_.index == 0;
+    auto say = [first](const std::string& m) { first ? log_info(m) : log_debug(m); };
+    say(who + " writes: " + writer_.path());
+    reader_.on_path_decided([say, who](const std::string& p) { say(who + " reads: " + p); });
 }
 
 void DataWorker::fail_worker(const std::string& why) {
@@ -162,18 +179,7 @@ void DataWorker::on_tap() {
         }
         if (got < block) break;
     }
-    retry_tap_if_pending();
     publish_traffic();
-}
-
-// Frames the reader already took from the TAP (the rest of a batch or of a split super-frame) do
-// not make its fd readable again: come back for them at once instead of waiting for the next frame.
-void DataWorker::retry_tap_if_pending() {
-    if (!reader_.pending() || tap_retry_ != 0) return;
-    tap_retry_ = loop_.add_timer(std::chrono::milliseconds(0), [this] {
-        tap_retry_ = 0;
-        on_tap();
-    });
 }
 
 void DataWorker::on_socket() {

@@ -104,14 +104,13 @@ private:
     void run();
     void on_wake();
     void on_tap();
-    void retry_tap_if_pending();
     void on_socket();
     void publish_traffic();
+    void log_io_path();
     void fail_worker(const std::string& why);
 
     Setup setup_;
     io::EventLoop loop_;
-    io::TimerId tap_retry_ = 0;
     io::UdpSocket socket_;
     io::Fd wake_;
     io::TapReader reader_;

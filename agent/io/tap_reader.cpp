@@ -2,15 +2,33 @@
 #include "io/tap_reader.hpp"
 
 #include <cerrno>
+#include <cstring>
 
 namespace wirebridge::io {
 
 TapReader::TapReader(TapDevice& tap, unsigned queue, Mode mode) : tap_(tap), queue_(queue), super_(kMaxSuperFrame) {
-    if (mode == Mode::syscalls) return;
+    if (mode == Mode::syscalls) {
+        path_ = "read(), one call a frame (io_uring not asked for)";
+        return;
+    }
     auto r = Uring::create(kBatch);
-    if (!r) return;
+    if (!r) {
+        path_ = "read(), one call a frame: no io_uring here (" + r.error().message + ")";
+        return;
+    }
     ring_.emplace(std::move(*r));
     slots_.resize(std::size_t{kBatch} * kMaxSuperFrame);
+}
+
+void TapReader::on_path_decided(std::function<void(const std::string&)> f) {
+    path_hook_ = std::move(f);
+    if (path_hook_ && !path_.empty()) path_hook_(path_);
+}
+
+void TapReader::decide(std::string path) {
+    if (path == path_) return;
+    path_ = std::move(path);
+    if (path_hook_) path_hook_(path_);
 }
 
 Result<IoCount> TapReader::read_unbatched(std::span<std::uint8_t> out) {
@@ -57,6 +75,9 @@ Result<bool> TapReader::refill() {
         // frames of completed reads are still handed out, in order, before any read() result.
         ring_->drain([](std::uint64_t, std::int32_t) {});
         ring_.reset();
+        decide("read(), one call a frame: an io_uring batch of reads failed (" +
+               (submitted ? std::to_string(done) + " of " + std::to_string(n) + " completed" : std::string("submit refused")) +
+               ")");
         posted_ = n;
         next_ = 0;
         drained_ = false;
@@ -78,11 +99,14 @@ Result<bool> TapReader::refill() {
             // This kernel's TAP does not take RWF_NOWAIT reads (or io_uring is restricted for
             // this file): read() from now on. Nothing was read, so no frame is lost or reordered.
             ring_.reset();
+            decide(std::string("read(), one call a frame: this kernel's TAP refuses RWF_NOWAIT reads through io_uring (") +
+                   std::strerror(-res) + "; a TAP takes them from Linux 6.4)");
             posted_ = next_ = 0;
             return false;
         }
         // Frames before the error are still handed out; the error comes with the slot.
     }
+    if (path_.empty()) decide("io_uring batches of up to " + std::to_string(kBatch) + " RWF_NOWAIT reads a call");
     posted_ = n;
     next_ = 0;
     drained_ = empty;

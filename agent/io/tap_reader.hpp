@@ -4,8 +4,10 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "common/result.hpp"
@@ -48,6 +50,15 @@ public:
     // true when reads go through io_uring batches.
     bool batched() const { return ring_.has_value(); }
 
+    // Which path reads take and why, in one phrase for the log ("io_uring batches ..." or
+    // "read() ...: <reason>"); empty until decided. Without io_uring (or Mode::syscalls) that is at
+    // construction; with it, at the first batch, which shows whether this kernel's TAP takes
+    // RWF_NOWAIT reads (Linux 6.4+).
+    const std::string& path() const { return path_; }
+    // f(path()) once the path is decided (at once if it already is), and again if it changes later
+    // (a ring given up after a failed batch). Called on the reader's thread, inside read_frame.
+    void on_path_decided(std::function<void(const std::string&)> f);
+
     // Reads that were not cut into frames (malformed or an offload we never enabled): dropped.
     std::uint64_t refused() const { return refused_; }
     // System calls made to read (read() or io_uring_enter, including those that found nothing).
@@ -59,6 +70,7 @@ private:
     Result<IoCount> read_unbatched(std::span<std::uint8_t> out);
     // Submits the next batch; false when it found nothing (or the ring was given up).
     Result<bool> refill();
+    void decide(std::string path);
 
     TapDevice& tap_;
     unsigned queue_;
@@ -67,6 +79,8 @@ private:
     bool pending_ = false;
     std::uint64_t refused_ = 0;
     std::uint64_t syscalls_ = 0;
+    std::string path_;
+    std::function<void(const std::string&)> path_hook_;
 
     std::optional<Uring> ring_;
     std::vector<std::uint8_t> slots_;        // kBatch buffers of kMaxSuperFrame

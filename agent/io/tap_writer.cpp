@@ -42,12 +42,19 @@ std::uint16_t pseudo_sum(const std::uint8_t* ip, bool ipv6, std::size_t tcp_len)
 }  // namespace
 
 TapWriter::TapWriter(TapDevice& tap, unsigned queue, Mode mode) : tap_(tap), queue_(queue), super_(kMaxSuperFrame) {
-    if (mode == Mode::syscalls) return;
+    if (mode == Mode::syscalls) {
+        path_ = "write(), one call a frame (io_uring not asked for)";
+        return;
+    }
     // Room for every slot plus the pending super-frame.
     auto r = Uring::create(kSlots + 1);
-    if (!r) return;
+    if (!r) {
+        path_ = "write(), one call a frame: no io_uring here (" + r.error().message + ")";
+        return;
+    }
     ring_.emplace(std::move(*r));
     slots_.resize(std::size_t{kSlots} * kSlotSize);
+    path_ = "io_uring batches of up to " + std::to_string(kSlots + 1) + " writes a call";
 }
 
 bool TapWriter::parse(std::span<const std::uint8_t> f, Segment& s) const {
@@ -174,6 +181,7 @@ Result<void> TapWriter::submit() {
         // complete is lost like on a lossy link, and from now on every write is a write().
         counters_.dropped += n - std::min(done, n);
         ring_.reset();
+        path_ = "write(), one call a frame: an io_uring batch of writes failed";
     }
     if (fatal != 0) return fail_errno("write to " + tap_.name(), fatal);
     return {};

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "common/result.hpp"
@@ -52,6 +53,9 @@ public:
     const Counters& counters() const { return counters_; }
     // true when writes go through io_uring batches.
     bool batched() const { return ring_.has_value(); }
+    // Which path writes take and why, in one phrase for the log ("io_uring batches ..." or
+    // "write() ...: <reason>"); decided at construction (changes only if a batch fails later).
+    const std::string& path() const { return path_; }
 
     static constexpr unsigned kSlots = 64;
     static constexpr std::size_t kSlotSize = kVnetHeaderSize + 2048;
@@ -84,6 +88,7 @@ private:
     std::uint32_t next_seq_ = 0;
     bool closed_ = false;               // the last merged segment was short or had PSH
     Counters counters_;
+    std::string path_;
 
     std::optional<Uring> ring_;
     std::vector<std::uint8_t> slots_;  // kSlots x kSlotSize, vnet header + frame

@@ -109,14 +109,23 @@ TEST_P(TapReaderTest, BatchedReadsGiveEveryFrameInOrderWithFewCalls) {
     TapDevice tap = make_tap(GetParam());
     TapReader reader(tap);
     ASSERT_TRUE(reader.batched());
+    std::vector<std::string> told;  // what the runner would log
+    reader.on_path_decided([&](const std::string& p) { told.push_back(p); });
+    EXPECT_TRUE(reader.path().empty()) << "decided only by the first batch";
+    EXPECT_TRUE(told.empty());
     send_seq(0, 300);
     const std::vector<long> seen = read_all(reader);
+    ASSERT_EQ(told.size(), 1u) << "told once, at the first batch";
+    EXPECT_EQ(told[0], reader.path());
     if (reader.batched()) {
+        EXPECT_EQ(reader.path(), "io_uring batches of up to 16 RWF_NOWAIT reads a call");
         EXPECT_EQ(seen, iota(0, 300));
         // Batches of 2, 4, 8, then 16: about 22 calls instead of 301.
         EXPECT_LT(reader.syscalls(), 40u);
     } else {
         // A kernel whose TAP refuses RWF_NOWAIT reads: the reader fell back to read() unharmed.
+        EXPECT_EQ(reader.path().rfind("read(), one call a frame: this kernel's TAP refuses RWF_NOWAIT", 0), 0u)
+            << reader.path();
         EXPECT_EQ(seen, iota(0, 300));
     }
     EXPECT_FALSE(reader.pending());
@@ -127,6 +136,12 @@ TEST_P(TapReaderTest, ReadSyscallsGiveTheSameFrames) {
     TapDevice tap = make_tap(GetParam());
     TapReader reader(tap, 0, TapReader::Mode::syscalls);
     EXPECT_FALSE(reader.batched());
+    int told = 0;
+    reader.on_path_decided([&](const std::string& p) {
+        EXPECT_EQ(p, "read(), one call a frame (io_uring not asked for)");
+        ++told;
+    });
+    EXPECT_EQ(told, 1) << "decided at construction: told at once";
     send_seq(0, 300);
     EXPECT_EQ(read_all(reader), iota(0, 300));
     EXPECT_EQ(reader.syscalls(), 301u) << "one read per frame and the one that found the queue empty";
@@ -184,6 +199,9 @@ TEST_P(TapReaderTest, FallsBackToReadWhenIoUringIsRefused) {
         if (!forbid_io_uring(ENOSYS)) _exit(3);
         TapReader reader(tap);
         if (reader.batched()) _exit(4);
+        if (reader.path().find("read(), one call a frame: no io_uring here (io_uring_setup") != 0 ||
+            reader.path().find(std::strerror(ENOSYS)) == std::string::npos)
+            _exit(8);
         send_seq(0, 100);
         std::uint8_t buf[GsoSplitter::kMaxWireFrame];
         long want = 0;
@@ -201,7 +219,7 @@ TEST_P(TapReaderTest, FallsBackToReadWhenIoUringIsRefused) {
     int status = 0;
     ASSERT_EQ(waitpid(pid, &status, 0), pid);
     ASSERT_TRUE(WIFEXITED(status));
-    EXPECT_EQ(WEXITSTATUS(status), 0) << "3: no seccomp, 4: still batched, 5: read error, 6: order, 7: count/calls";
+    EXPECT_EQ(WEXITSTATUS(status), 0) << "3: no seccomp, 4: still batched, 5: read error, 6: order, 7: count/calls, 8: path()";
 }
 
 INSTANTIATE_TEST_SUITE_P(Offload, TapReaderTest, ::testing::Bool(),

@@ -127,6 +127,7 @@ TEST_P(TapWriterBatchTest, FramesWaitForFlushThenArriveInOrderWithOneCall) {
     ASSERT_NO_FATAL_FAILURE(setup(fx, GetParam()));
     TapWriter writer(fx.tap);
     ASSERT_TRUE(writer.batched());
+    EXPECT_EQ(writer.path().rfind("io_uring batches", 0), 0u) << writer.path();  // for the start-up log
     for (std::uint32_t i = 0; i < 20; ++i) ASSERT_TRUE(writer.write_frame(frame(fx.mac, i)));
     EXPECT_TRUE(drain(fx.sock).empty()) << "nothing reaches the kernel before flush()";
     EXPECT_EQ(writer.counters().syscalls, 0u);
@@ -176,6 +177,7 @@ TEST_P(TapWriterBatchTest, WriteSyscallsDeliverEachFrameAtOnce) {
     ASSERT_NO_FATAL_FAILURE(setup(fx, GetParam()));
     TapWriter writer(fx.tap, 0, TapWriter::Mode::syscalls);
     EXPECT_FALSE(writer.batched());
+    EXPECT_EQ(writer.path().rfind("write(), one call a frame (io_uring not asked for)", 0), 0u) << writer.path();
     for (std::uint32_t i = 0; i < 20; ++i) ASSERT_TRUE(writer.write_frame(frame(fx.mac, i)));
     EXPECT_EQ(drain(fx.sock), iota(0, 20)) << "no batching: every frame is in before flush()";
     ASSERT_TRUE(writer.flush());
@@ -191,6 +193,10 @@ TEST_P(TapWriterBatchTest, FallsBackToWriteWhenIoUringIsRefused) {
         if (!forbid_io_uring(EPERM)) _exit(3);
         TapWriter writer(fx.tap);
         if (writer.batched()) _exit(4);
+        // The log says why: the refused io_uring_setup with its errno.
+        if (writer.path().find("write(), one call a frame: no io_uring here (io_uring_setup") != 0 ||
+            writer.path().find(std::strerror(EPERM)) == std::string::npos)
+            _exit(7);
         for (std::uint32_t i = 0; i < 30; ++i)
             if (!writer.write_frame(frame(fx.mac, i))) _exit(5);
         if (!writer.flush()) _exit(5);
@@ -199,7 +205,7 @@ TEST_P(TapWriterBatchTest, FallsBackToWriteWhenIoUringIsRefused) {
     int status = 0;
     ASSERT_EQ(waitpid(pid, &status, 0), pid);
     ASSERT_TRUE(WIFEXITED(status));
-    EXPECT_EQ(WEXITSTATUS(status), 0) << "3: no seccomp, 4: still batched, 5: write error, 6: frames or calls";
+    EXPECT_EQ(WEXITSTATUS(status), 0) << "3: no seccomp, 4: still batched, 5: write error, 6: frames or calls, 7: path()";
 }
 
 INSTANTIATE_TEST_SUITE_P(Offload, TapWriterBatchTest, ::testing::Bool(),
