@@ -61,6 +61,18 @@ Result<std::unique_ptr<Routeless>> Routeless::start(const config::Config& cfg, i
     if (self->routes_.replaced_stale())
         log_warn("routeless: policy rules at priority " + std::to_string(self->route_plan_.priority) +
                  " of an earlier run (not cleaned up) were replaced");
+    // The TAP going down (an admin, a network manager) flushes table T's route with it.
+    if (auto links = nl::LinkEvents::open(); links) {
+        self->links_.emplace(std::move(*links));
+        if (auto r = loop.add_fd(self->links_->fd(), EPOLLIN, [raw = self.get()](std::uint32_t) { raw->on_link(); }); !r) {
+            self->stop();
+            return fail(r.error());
+        }
+    } else {
+        log_warn("routeless: " + links.error().message + "; if " + self->route_plan_.device +
+                 " goes down and up again, table " + std::to_string(self->route_plan_.table) +
+                 " stays without its route until a restart");
+    }
     if (auto r = self->rules_.apply(self->plan_); !r) {
         self->stop();
         return fail("routeless rules: " + r.error().message);
@@ -298,8 +310,31 @@ void Routeless::stop() {
         loop_.remove_fd(events_->fd());
         events_.reset();
     }
+    if (links_) {
+        loop_.remove_fd(links_->fd());
+        links_.reset();
+    }
     // No rule queues any more; answer what already waits so no packet is left behind.
     retire_queues(queues_);
+}
+
+void Routeless::on_link() {
+    auto named = links_->drain(route_plan_.device);
+    if (!named) {
+        log_warn("routeless: " + named.error().message);
+        return;
+    }
+    if (!*named || stopped_) return;
+    auto added = routes_.restore_routes();
+    if (!added) {
+        log_warn("routeless: " + route_plan_.device + " changed, but table " + std::to_string(route_plan_.table) +
+                 "'s route could not be re-added: " + added.error().message);
+        return;
+    }
+    if (*added == 0) return;
+    counts_.routes_restored += *added;
+    log_info("routeless: " + route_plan_.device + " is up again: table " + std::to_string(route_plan_.table) +
+             "'s default route re-added (" + std::to_string(*added) + (*added == 1 ? " family)" : " families)"));
 }
 
 std::map<std::string, std::uint64_t> Routeless::counters() const {
@@ -327,6 +362,7 @@ std::map<std::string, std::uint64_t> Routeless::counters() const {
     m["reloads"] = counts_.reloads;
     m["remarked"] = counts_.remarked;
     m["late_selected"] = counts_.late_selected;
+    m["routes_restored"] = counts_.routes_restored;
     m["fastpath_rules"] = plan_.reply_mark ? 1 : 0;
     return m;
 }

@@ -15,6 +15,7 @@
 #include "nl/conntrack.hpp"
 #include "nl/decision_routes.hpp"
 #include "nl/iptables_rules.hpp"
+#include "nl/link_events.hpp"
 #include "nl/nfqueue.hpp"
 
 namespace wirebridge::app {
@@ -59,6 +60,8 @@ private:
     void retire_queues(std::vector<nl::NfQueue>& qs);
     void on_queue(size_t index);
     void on_conntrack();
+    // A link notification: the TAP back up gets table T's default route again.
+    void on_link();
     nl::Decision decide(const nl::QueuedPacket& pkt);
     void count_flow(const nl::ConntrackEntry& e);
 
@@ -69,6 +72,7 @@ private:
     nl::DecisionRoutes routes_;
     std::vector<nl::NfQueue> queues_;  // plan_.queue .. plan_.queue + plan_.queues - 1
     std::optional<nl::ConntrackEvents> events_;
+    std::optional<nl::LinkEvents> links_;
     nl::NfQueue::Handler handler_;
     std::string fastpath_note_;
     bool stopped_ = false;
@@ -78,6 +82,7 @@ private:
         std::uint64_t new_tunnel = 0, new_bypass = 0, new_other = 0;
         std::uint64_t destroyed_tunnel = 0, destroyed_bypass = 0, destroyed_other = 0;
         std::uint64_t reloads = 0, remarked = 0, late_selected = 0;
+        std::uint64_t routes_restored = 0;  // table T's route re-added after the TAP came back up
         std::uint64_t queue_received_before = 0, queue_overruns_before = 0;  // of replaced queues
     } counts_;
 };

@@ -3,6 +3,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace wirebridge::nl {
@@ -111,6 +112,30 @@ Result<void> DecisionRoutes::uninstall(Rtnetlink& rtnl) {
     families_.clear();
     installed_.reset();
     return result;
+}
+
+Result<unsigned> DecisionRoutes::restore_routes() {
+    if (!installed_) return 0u;
+    auto rtnl = Rtnetlink::open();
+    if (!rtnl) return fail(rtnl.error());
+    auto li = rtnl->link(installed_->device);
+    if (!li) {
+        if (gone(li.error())) return 0u;  // the TAP is gone: the agent stops anyway
+        return fail(li.error());
+    }
+    if (!li->up) return 0u;  // a down device takes no routes; its coming up brings us back
+    unsigned added = 0;
+    for (int family : families_) {
+        auto routes = rtnl->routes(family, installed_->table);
+        if (!routes) return fail(routes.error());
+        const bool there = std::any_of(routes->begin(), routes->end(),
+                                       [&](const RouteInfo& r) { return r.dst_len == 0 && r.oif == li->index; });
+        if (there) continue;
+        if (auto r = rtnl->replace_default_route(family, installed_->table, installed_->device); !r) return fail(r.error());
+        route_added_[slot(family)] = true;
+        ++added;
+    }
+    return added;
 }
 
 Result<void> DecisionRoutes::remove() {

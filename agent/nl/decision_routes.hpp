@@ -50,6 +50,11 @@ public:
     // no-op; another plan replaces the installed one.
     Result<void> apply(const DecisionRoutesPlan& plan);
     Result<void> remove();
+    // A device that goes down loses every route through it, table TABLE's default route too, and
+    // nothing puts that back when it comes up again. Re-adds the route of each installed family
+    // that is missing while the device is up; returns how many it re-added (0: all there, the
+    // device is down or gone, or nothing is installed). Call it when the device changed.
+    Result<unsigned> restore_routes();
     bool installed() const { return installed_.has_value(); }
     // Set by apply(): rules of an earlier run (not cleaned up) were found and replaced.
     bool replaced_stale() const { return replaced_stale_; }

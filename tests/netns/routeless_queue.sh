@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Routeless mode on the host kernel (no xt_GWMARK): the agent's rules, NFQUEUE decisions and
 # conntrack counts, routing by the decision (policy rules), clean removal, stale rules after
-# SIGKILL, fail-open vs fail-closed, and late selection of running flows on SIGHUP.
+# SIGKILL, fail-open vs fail-closed, late selection of running flows on SIGHUP, and table T's
+# route put back when the TAP goes down and up again.
 #
 #   lan (LAN host)                 app (appliance: wirebridge client,             rem (server)
 #   10.98.1.10/24                  interest rules, routes between lan and rem)    10.20.0.5/16
@@ -178,6 +179,16 @@ check "IPv6 policy rules too" [ "$(prules -6 | grep -c "0x30000")" = 3 ]
 check "table 1194: default dev TAP (IPv4 and IPv6)" bash -c \
     "ip -n $app route show table 1194 | grep -q '^default dev ${tag}t' && ip -n $app -6 route show table 1194 | grep -q '^default dev ${tag}t'"
 check "the TAP is in interface group 1194" grep -q "group 1194" <(ip -n "$app" link show "${tag}t")
+table_routes() { ip -n "$app" route show table 1194; ip -n "$app" -6 route show table 1194; }
+table_has_both() { [ "$(table_routes | grep -c "^default dev ${tag}t")" = 2 ]; }
+
+echo "== the TAP goes down and up again (an admin): table 1194's route comes back"
+ip -n "$app" link set "${tag}t" down
+check "TAP down: the kernel flushed table 1194's routes with it" [ -z "$(table_routes)" ]
+ip -n "$app" link set "${tag}t" up
+check "TAP up: the agent re-added both (IPv4, IPv6) within 5 s" wait_for 5 table_has_both
+check "routes_restored counts them" [ "$(status_num routes_restored)" = 2 ]
+check "and the log says so" grep -q "${tag}t is up again: table 1194's default route re-added" "$work/app.log"
 
 echo "== a selected flow: first packet queued, the rest stay in the kernel"
 send 41000 5001 5 tunnel

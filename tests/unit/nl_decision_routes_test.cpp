@@ -231,5 +231,46 @@ TEST_F(DecisionRoutesTest, IPv6OffOnTheDeviceSteersIPv4Only) {
     EXPECT_EQ(out("ip rule show").find("0x30000"), std::string::npos);
 }
 
+
+// The TAP going down flushes table T's route; restore_routes() puts it back once the TAP is up
+// again (what Routeless does on the link notification), and only then.
+TEST_F(DecisionRoutesTest, RouteComesBackWhenTheDeviceComesBackUp) {
+    DecisionRoutes dr;
+    auto r = dr.apply(plan_);
+    ASSERT_TRUE(r) << r.error().message;
+    auto nothing = dr.restore_routes();
+    ASSERT_TRUE(nothing) << nothing.error().message;
+    EXPECT_EQ(*nothing, 0u) << "all there: nothing to do";
+
+    sh("ip link set wbr-tap down");
+    EXPECT_TRUE(routes(AF_INET, 1194).empty()) << "the kernel flushed it";
+    EXPECT_TRUE(routes(AF_INET6, 1194).empty());
+    auto down = dr.restore_routes();
+    ASSERT_TRUE(down) << down.error().message;
+    EXPECT_EQ(*down, 0u) << "a down device takes no route";
+    EXPECT_TRUE(routes(AF_INET, 1194).empty());
+
+    sh("ip link set wbr-tap up");
+    auto up = dr.restore_routes();
+    ASSERT_TRUE(up) << up.error().message;
+    EXPECT_EQ(*up, 2u);
+    for (int family : {AF_INET, AF_INET6}) {
+        auto rs = routes(family, 1194);
+        ASSERT_EQ(rs.size(), 1u) << family;
+        EXPECT_EQ(rs[0].dst_len, 0u);
+        EXPECT_EQ(rs[0].oif, index("wbr-tap"));
+    }
+    EXPECT_NE(out("ip route get 203.0.113.9 mark 0x10000").find("dev wbr-tap table 1194"), std::string::npos)
+        << out("ip route get 203.0.113.9 mark 0x10000");
+    EXPECT_EQ(*dr.restore_routes(), 0u);
+
+    // Removed exactly as before, the re-added routes included.
+    ASSERT_TRUE(dr.remove());
+    EXPECT_TRUE(routes(AF_INET, 1194).empty());
+    EXPECT_TRUE(routes(AF_INET6, 1194).empty());
+    EXPECT_EQ(*dr.restore_routes(), 0u) << "nothing installed: nothing to restore";
+    EXPECT_TRUE(routes(AF_INET, 1194).empty());
+}
+
 }  // namespace
 }  // namespace wirebridge::nl
