@@ -177,6 +177,20 @@ q0=$(flows_num queued)
 check lan-reaches-remote-server ping_ok wbk-lan 10.20.0.5 5
 after=$(gw_stat wbk-app reply_xmit)
 check_gt replies-via-fast-path "${after:-0}" "$((${before:-0} + 4))"
+# Which TAP I/O path the agent runs, as its log says once at info level: writes go through
+# io_uring batches on both kernels; reads do only where a TAP takes RWF_NOWAIT reads (Linux 6.4+),
+# else they fall back to read() at the first batch. The frames read so far decided it.
+kv=$(uname -r)
+kmaj=${kv%%.*} kmin=${kv#*.}
+kmin=${kmin%%[!0-9]*}
+if [ "$kmaj" -gt 6 ] || { [ "$kmaj" -eq 6 ] && [ "$kmin" -ge 4 ]; }; then
+	want_reads="info TAP wbktap reads: io_uring batches of up to 16 RWF_NOWAIT reads a call"
+else
+	want_reads="info TAP wbktap reads: read(), one call a frame: this kernel's TAP refuses RWF_NOWAIT reads through io_uring ("
+fi
+check tap-read-path-logged grep -qF -- "$want_reads" "$W/app.log" || grep -F 'TAP wbktap' "$W/app.log" | sed 's/^/# app: /'
+check_eq tap-read-path-logged-once 1 "$(grep -c 'TAP wbktap reads:' "$W/app.log")"
+check tap-write-path-logged grep -qF -- "info TAP wbktap writes: io_uring batches of up to 65 writes a call" "$W/app.log"
 # One ping run is one flow: its first packet was queued, the other four stayed in the kernel.
 check_eq one-packet-queued-per-flow "$((q0 + 1))" "$(flows_num queued)"
 check_gt flow-decided-tunnel "$(flows_num decided_tunnel)" 0
