@@ -141,8 +141,9 @@ flood_trial() {
 # finds openvpn's rate in 2-3 trials instead of 5-6 halvings from the sender's ceiling).
 # Reports the highest offered rate that passed, its loss and CPU per packet, and the unpaced figures.
 measure_rate() {
-    local len=$1 ceiling lo=0 hi try i best_loss='' best_cpu='' pass
+    local len=$1 ceiling lo=0 hi try i best_loss='' best_cpu='' pass drops
     flood_trial "$len" 0 "rate$len.r$REP.unpaced" || return 1
+    drops=$TR_DROPS
     emit "rate${len}_unpaced_pps" "$(printf %.0f "$TR_RX_PPS")"
     emit "rate${len}_unpaced_loss_pct" "$(printf %.2f "$TR_LOSS")"
     emit "rate${len}_sender_pps" "$(printf %.0f "$TR_OFFERED_PPS")"
@@ -157,6 +158,7 @@ measure_rate() {
         for ((i = 1; i <= RATE_STEPS; i++)); do
             ((try >= 1)) || break
             flood_trial "$len" "$try" "rate$len.r$REP.s$i" || return 1
+            drops=$((drops + TR_DROPS))
             pass=$(awk -v l="$TR_LOSS" -v m="$RATE_LOSS" 'BEGIN { print (l <= m) ? 1 : 0 }')
             if [ "$pass" = 1 ]; then
                 # The rate actually offered (the pacer may fall short of the target under load).
@@ -180,5 +182,8 @@ measure_rate() {
     emit "rate${len}_pps" "$lo"
     emit "rate${len}_loss_pct" "$(printf %.2f "$best_loss")"
     [ -n "$best_cpu" ] && emit "rate${len}_cpu_us" "$(printf %.2f "$best_cpu")"
+    # Datagrams the load receiver's own socket dropped over all trials: should stay 0, or the
+    # receiver (not the tunnel) was the limit somewhere.
+    emit "rate${len}_rx_drops" "$drops"
     return 0
 }
