@@ -3,7 +3,9 @@
 
 #include <signal.h>
 #include <sys/epoll.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "app/log.hpp"
@@ -31,6 +33,49 @@ ServerRunner::ServerRunner(const config::Config& cfg, std::unique_ptr<session::S
       tap_(std::move(tap)), switch_(switch_settings(cfg.tunnel)) {
     buf_.resize(kPacketBuffer);
     if (auto r = tap_.enable_offload(); !r) log_warn(r.error().message + "; frames are read one at a time");
+    // Queues are attached now, while the process still may (before privileges are dropped).
+    workers_wanted_ = wanted_workers();
+    if (workers_wanted_ > 1) {
+        if (auto r = tap_.add_queues(workers_wanted_); !r) {
+            log_warn(r.error().message + "; the data path stays on one thread");
+            workers_wanted_ = 1;
+        }
+    }
+}
+
+ServerRunner::~ServerRunner() { stop_workers(); }
+
+unsigned ServerRunner::wanted_workers() const {
+    // TCP: one byte stream per client, cut into packets in order by one reader (refused at load).
+    if (cfg_.tunnel.proto != config::Transport::udp) return 1;
+    unsigned n = cfg_.tunnel.workers;
+    if (n == 0) {
+        const long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        n = cores > 0 ? static_cast<unsigned>(cores) : 1;
+    }
+    return std::min(n, 64u);
+}
+
+// One socket, or (workers) a SO_REUSEPORT group of one socket per worker, all bound to `local`
+// at once: the kernel spreads clients over the group by 4-tuple, so every member must be read.
+// This thread keeps a dup of member 0 for its control output (sends only).
+Result<void> ServerRunner::open_udp(const io::SocketAddress& local) {
+    const unsigned n = workers_wanted_ > 1 ? std::min(workers_wanted_, tap_.queue_count()) : 1;
+    for (unsigned k = 0; k < n; ++k) {
+        auto s = io::UdpSocket::open(local, n > 1);
+        if (!s) return fail(s.error());
+        if (auto g = s->enable_gro(); !g) log_warn(g.error().message);
+        group_.push_back(std::move(*s));
+    }
+    if (n == 1) {
+        udp_.emplace(std::move(group_[0]));
+        group_.clear();
+        return {};
+    }
+    auto mine = group_[0].share();
+    if (!mine) return fail(mine.error());
+    udp_.emplace(std::move(*mine));
+    return {};
 }
 
 int ServerRunner::run() {
@@ -47,14 +92,16 @@ int ServerRunner::run() {
     }
     Result<void> reg;
     if (cfg_.tunnel.proto == config::Transport::udp) {
-        auto s = io::UdpSocket::open(*local);
-        if (!s) {
+        if (auto s = open_udp(*local); !s) {
             log_error(s.error().message);
             return 1;
         }
-        udp_.emplace(std::move(*s));
-        if (auto g = udp_->enable_gro(); !g) log_warn(g.error().message);
-        reg = loop_.add_fd(udp_->fd(), EPOLLIN, [this](std::uint32_t) { on_udp(); });
+        if (!group_.empty() && !start_workers()) {
+            // Sockets 1..N-1 are closed: the group is member 0 alone, which this thread now reads.
+            log_warn("could not start " + std::to_string(workers_wanted_) + " data path workers; the data path stays on one thread");
+            for (unsigned q = 1; q < tap_.queue_count(); ++q) [[maybe_unused]] auto d = tap_.set_queue_attached(q, false);
+        }
+        if (workers_.empty()) reg = loop_.add_fd(udp_->fd(), EPOLLIN, [this](std::uint32_t) { on_udp(); });
     } else {
         auto l = io::TcpListener::open(*local);
         if (!l) {
@@ -65,19 +112,154 @@ int ServerRunner::run() {
         reg = loop_.add_fd(listener_->fd(), EPOLLIN, [this](std::uint32_t) { on_accept(); });
     }
     if (reg) reg = loop_.add_fd(sigfd_.get(), EPOLLIN, [this](std::uint32_t) { on_signal(); });
-    if (reg) reg = loop_.add_fd(tap_.fd(), EPOLLIN, [this](std::uint32_t) { on_tap(); });
+    // With workers, worker 0 reads queue 0.
+    // The reader's probe: frames it already took (rest of a batch, of a split super-frame) do not
+    // make the TAP readable again, so the loop comes back for them at once.
+    if (reg && workers_.empty()) {
+        reg = loop_.add_fd(tap_.fd(), EPOLLIN, [this](std::uint32_t) { on_tap(); }, [this] { return tap_reader_.pending(); });
+        log_info("TAP " + tap_.name() + " writes: " + tap_writer_.path());
+        tap_reader_.on_path_decided([this](const std::string& p) { log_info("TAP " + tap_.name() + " reads: " + p); });
+    }
     if (!reg) {
         log_error(reg.error().message);
+        stop_workers();
         return 1;
     }
     log_info("listening on " + local->to_string() + " over " + config::to_string(cfg_.tunnel.proto) + ", device " +
              tap_.name());
     arm_timer();
-    if (auto r = loop_.run(); !r) {
+    auto r = loop_.run();
+    stop_workers();  // after the exit notifications went out (their acks came through the workers)
+    if (!r) {
         log_error(r.error().message);
         return 1;
     }
     return exit_code_;
+}
+
+bool ServerRunner::start_workers() {
+    const unsigned n = static_cast<unsigned>(group_.size());
+    auto mb = HubMailbox::create();
+    if (!mb) {
+        log_warn(mb.error().message);
+        group_.clear();
+        return false;
+    }
+    mailbox_ = std::move(*mb);
+    if (auto r = loop_.add_fd(mailbox_->fd(), EPOLLIN, [this](std::uint32_t) { on_mail(); }); !r) {
+        log_warn(r.error().message);
+        group_.clear();
+        return false;
+    }
+    directory_ = std::make_unique<HubDirectory>(n);
+    // Interleaved senders reorder a client's ids by up to one block per other worker: keep that
+    // inside the client's replay window (64 ids in OpenVPN's default).
+    const std::size_t block = std::max<std::size_t>(1, std::min<std::size_t>(kBatch, proto::kReplayBacktrack / n));
+    for (unsigned k = 0; k < n; ++k) {
+        HubWorker::Setup setup;
+        setup.index = k;
+        setup.tap = &tap_;
+        setup.send_block = block;
+        setup.directory = directory_.get();
+        setup.sw = &switch_;
+        setup.switch_mutex = &switch_mutex_;
+        setup.mailbox = mailbox_.get();
+        auto w = HubWorker::start(setup, std::move(group_[k]));
+        if (!w) {
+            log_warn("worker " + std::to_string(k) + ": " + w.error().message);
+            group_.clear();
+            stop_workers();
+            return false;
+        }
+        workers_.push_back(std::move(*w));
+    }
+    group_.clear();
+    past_counts_.assign(n, HubWorkerCounts{});
+    traffic_tick();
+    log_info("data path: " + std::to_string(n) + " workers (TAP queues 0-" + std::to_string(n - 1) +
+             ", one SO_REUSEPORT socket each, id blocks of " + std::to_string(block) + ")");
+    return true;
+}
+
+void ServerRunner::stop_workers() {
+    if (workers_.empty()) {
+        if (mailbox_) loop_.remove_fd(mailbox_->fd());
+        mailbox_.reset();
+        directory_.reset();
+        return;
+    }
+    sync_traffic();
+    for (auto& w : workers_) w->stop();  // joined: nothing touches the TAP queues, switch or keys after this
+    for (auto& w : workers_) {
+        const HubWorkerCounts c = w->counts();
+        past_counts_[w->index()] = c;
+        log_info("worker " + std::to_string(w->index()) + " stopped: " + std::to_string(c.packets_in) + " packets opened, " +
+                 std::to_string(c.packets_out) + " sealed, " + std::to_string(c.frames_from_tap) + " frames from its TAP queue, " +
+                 std::to_string(c.frames_to_tap) + " to it");
+    }
+    workers_.clear();
+    if (traffic_timer_) loop_.cancel_timer(traffic_timer_);
+    traffic_timer_ = 0;
+    if (mailbox_) loop_.remove_fd(mailbox_->fd());
+    mailbox_.reset();
+    for (auto& [id, peer] : peers_) peer->hub.reset();
+    directory_.reset();
+}
+
+void ServerRunner::wake_workers() {
+    for (auto& w : workers_) w->wake();
+}
+
+void ServerRunner::on_mail() {
+    if (!mailbox_) return;
+    std::vector<HubMailbox::Mail> mails;
+    mailbox_->take(mails);
+    for (auto& m : mails) {
+        switch (m.kind) {
+            case HubMailbox::Kind::packet:
+                on_packet(to_peer(m.from), m.bytes);
+                break;
+            case HubMailbox::Kind::payload: {
+                auto it = peers_.find(m.peer_id);
+                if (it == peers_.end()) break;
+                ++it->second->keepalive_in;
+                it->second->keepalive_bytes_in += m.bytes.size();
+                if (session::Session* s = d_->find(m.peer_id)) s->on_data_payload(m.bytes, now_ms());
+                break;
+            }
+            case HubMailbox::Kind::error:
+                log_error(std::string(m.bytes.begin(), m.bytes.end()) + "; stopping");
+                exit_code_ = 1;
+                loop_.stop();
+                return;
+        }
+    }
+    pump();
+    flush();
+}
+
+// Keepalive and reneg-bytes need the workers' traffic: once a second, and right before the
+// sessions' timers decide.
+void ServerRunner::traffic_tick() {
+    traffic_timer_ = loop_.add_timer(std::chrono::seconds(1), [this] {
+        traffic_timer_ = 0;
+        sync_traffic();
+        if (!workers_.empty()) traffic_tick();
+    });
+}
+
+void ServerRunner::sync_traffic() {
+    if (workers_.empty()) return;
+    const proto::TimeMs now = now_ms();
+    for (auto& [id, peer] : peers_) {
+        if (!peer->hub) continue;
+        const WorkerTraffic t = peer->hub->traffic_sum();
+        if (session::Session* s = d_->find(id)) {
+            if (t.bytes_in > peer->told.bytes_in) s->note_data_received(t.bytes_in - peer->told.bytes_in, now);
+            if (t.bytes_out > peer->told.bytes_out) s->note_data_sent(t.bytes_out - peer->told.bytes_out, now);
+        }
+        peer->told = t;
+    }
 }
 
 void ServerRunner::on_udp() {
@@ -170,6 +352,9 @@ void ServerRunner::on_packet(const session::PeerAddress& from, std::span<std::ui
 }
 
 void ServerRunner::deliver(datapath::Port in, std::span<std::uint8_t> frame, std::size_t headroom) {
+    // Workers: this thread delivers only the rare frames the session opened (a key the workers
+    // did not have yet); the decision's spans are the switch's, so the lock covers their use too.
+    const auto guard = switch_guard();
     const datapath::L2Switch::Decision d = switch_.forward(in, frame, headroom, now_ms());
     for (const datapath::Port p : d.clients) {
         auto it = peers_.find(p);
@@ -184,6 +369,7 @@ void ServerRunner::deliver(datapath::Port in, std::span<std::uint8_t> frame, std
 }
 
 void ServerRunner::tap_write_failed(datapath::Port in, const Error& e) {
+    // Called with the switch guard held (deliver) or from flush(); with workers flush() takes it.
     switch_.count_drop(in, datapath::SwitchDrop::tap_write);
     const std::uint64_t n = switch_.drops()[static_cast<std::size_t>(datapath::SwitchDrop::tap_write)];
     // Each failure is counted; the log says the first and then every 1000th, not one line a frame.
@@ -194,6 +380,7 @@ void ServerRunner::ensure_port(std::uint32_t peer_id) {
     const session::Session* s = d_->find(peer_id);
     const std::string cn = s ? s->peer_common_name() : std::string();
     // set_port keeps the MACs unless the client's VLAN changes.
+    const auto guard = switch_guard();
     switch_.set_port(peer_id, port_settings(cfg_.tunnel, cn));
 }
 
@@ -230,17 +417,6 @@ void ServerRunner::on_tap() {
         flush();
         if (got < static_cast<int>(kBatchSize)) break;
     }
-    retry_tap_if_pending();
-}
-
-// Frames the reader already took from the TAP (the rest of a batch or of a split super-frame) do
-// not make its fd readable again: come back for them at once instead of waiting for the next frame.
-void ServerRunner::retry_tap_if_pending() {
-    if (!tap_reader_.pending() || tap_retry_ != 0) return;
-    tap_retry_ = loop_.add_timer(std::chrono::milliseconds(0), [this] {
-        tap_retry_ = 0;
-        on_tap();
-    });
 }
 
 void ServerRunner::send_packet(const session::PeerAddress& to, std::span<const std::uint8_t> pkt) {
@@ -255,7 +431,10 @@ void ServerRunner::send_packet(const session::PeerAddress& to, std::span<const s
 
 void ServerRunner::flush() {
     // A batch (merged runs, queued writes) mixes the clients' frames: its failure counts in the total only.
-    if (auto w = tap_writer_.flush(); !w) tap_write_failed(datapath::kTapPort, w.error());
+    if (auto w = tap_writer_.flush(); !w) {
+        const auto guard = switch_guard();
+        tap_write_failed(datapath::kTapPort, w.error());
+    }
     if (udp_ && tx_.size() > 0) {
         if (auto r = udp_->send(tx_); !r) log_debug(r.error().message);
         tx_.clear();
@@ -291,19 +470,56 @@ void ServerRunner::pump() {
                     ensure_port(id);  // before its first frame
                 }
                 peer->addr = pe.from;
+                if (directory_) {
+                    // Published to the workers; this thread shares the key's replay window and send
+                    // counter with them (it opens what they mail it, and seals the rare frames it delivers).
+                    const io::SocketAddress addr = to_socket(pe.from);
+                    if (!peer->hub || !(peer->hub->addr == addr)) {
+                        peer->hub = directory_->add(id, addr);
+                        peer->told = WorkerTraffic{};
+                    }
+                    auto published = peer->hub->keys.install(std::move(*k));
+                    directory_->publish();
+                    wake_workers();
+                    if (!published) break;
+                    const session::DataKeys& dk = published->keys;
+                    datapath::KeyInstall ki{dk.key_id, dk.cipher, dk.peer_id, dk.data_v2, &dk.send, &dk.recv, dk.send_packet_id};
+                    if (auto r = peer->dc.install(ki, published->replay); !r)
+                        log_error("data keys for peer " + std::to_string(id) + ": " + r.error().message);
+                    break;
+                }
                 datapath::KeyInstall ki{k->key_id, k->cipher, k->peer_id, k->data_v2, &k->send, &k->recv, k->send_packet_id};
                 if (auto r = peer->dc.install(ki); !r) log_error("data keys for peer " + std::to_string(id) + ": " + r.error().message);
                 break;
             }
             case EventType::keys_primary:
-                if (auto it = peers_.find(id); it != peers_.end()) it->second->dc.set_primary(ev.key_id);
+                if (auto it = peers_.find(id); it != peers_.end()) {
+                    it->second->dc.set_primary(ev.key_id);
+                    if (it->second->hub) {
+                        it->second->hub->keys.set_primary(ev.key_id);
+                        directory_->publish();
+                        wake_workers();
+                    }
+                }
                 break;
             case EventType::keys_retired:
-                if (auto it = peers_.find(id); it != peers_.end()) it->second->dc.retire(ev.key_id);
+                if (auto it = peers_.find(id); it != peers_.end()) {
+                    it->second->dc.retire(ev.key_id);
+                    if (it->second->hub) {
+                        it->second->hub->keys.retire(ev.key_id);
+                        directory_->publish();
+                        wake_workers();
+                    }
+                }
                 break;
             case EventType::tunnel_up: {
                 ensure_port(id);
                 session::Session* s = d_->find(id);
+                std::uint16_t vlan = 0;
+                {
+                    const auto guard = switch_guard();
+                    vlan = switch_.port_vlan(id);
+                }
                 if (auto it = peers_.find(id); it != peers_.end()) {
                     it->second->up_since = now_ms();
                     if (s) it->second->name = s->peer_common_name();
@@ -311,7 +527,7 @@ void ServerRunner::pump() {
                 log_info("client " + to_socket(pe.from).to_string() +
                          (s && !s->peer_common_name().empty() ? " (" + s->peer_common_name() + ")" : std::string()) +
                          " up as peer-id " + std::to_string(id) +
-                         (switch_.settings().vlan_tagging ? ", vlan " + std::to_string(switch_.port_vlan(id)) : std::string()) +
+                         (switch_.settings().vlan_tagging ? ", vlan " + std::to_string(vlan) : std::string()) +
                          (s ? ", cipher " + s->cipher_name() : std::string()) +
                          (s && s->virtual_address() ? ", address " + *s->virtual_address() : std::string()));
                 break;
@@ -321,7 +537,14 @@ void ServerRunner::pump() {
                 const std::string who = it != peers_.end() && !it->second->name.empty() ? it->second->name + ", " : "";
                 log_info("client " + to_socket(pe.from).to_string() + " (" + who + "peer-id " + std::to_string(id) + ") gone: " +
                          session::session_error_name(ev.error) + (ev.message.empty() ? "" : ": " + ev.message));
-                switch_.remove_port(id);
+                {
+                    const auto guard = switch_guard();
+                    switch_.remove_port(id);
+                }
+                if (directory_ && it != peers_.end() && it->second->hub) {
+                    directory_->remove(id);  // the workers let go at once; the keys are wiped when the last does
+                    wake_workers();
+                }
                 peers_.erase(id);
                 break;
             }
@@ -344,8 +567,12 @@ void ServerRunner::arm_timer() {
     timer_ = loop_.add_timer(to_time_point(when), [this] {
         timer_ = 0;
         armed_for_ = proto::kNever;
+        sync_traffic();  // the workers' traffic counts for keepalive and reneg-bytes
         d_->on_timer(now_ms());
-        switch_.expire(now_ms());
+        {
+            const auto guard = switch_guard();
+            switch_.expire(now_ms());
+        }
         pump();
         flush();
         if (stopping_ && d_->size() == 0) loop_.stop();
@@ -378,6 +605,7 @@ control::Status ServerRunner::status() const {
     st.reloads = reloads_;
     st.last_reload = last_reload_;
     const proto::TimeMs now = now_ms();
+    const auto guard = switch_guard();  // the switch's tables (workers learn while we read)
     for (const auto& [id, peer] : peers_) {
         control::PeerStatus p;
         p.peer_id = id;
@@ -399,6 +627,15 @@ control::Status ServerRunner::status() const {
         }
         if (switch_.settings().vlan_tagging) p.vlan = switch_.port_vlan(id);
         add_traffic(peer->dc, p, st);
+        if (peer->hub) {
+            const WorkerTraffic w = peer->hub->traffic_sum();
+            p.bytes_in += w.bytes_in;
+            p.bytes_out += w.bytes_out;
+            p.packets_in += w.packets_in;
+            p.packets_out += w.packets_out;
+            for (std::size_t i = 0; i < w.drops.size(); ++i)
+                if (w.drops[i] != 0) st.drops[datapath::data_drop_name(static_cast<datapath::DataDrop>(i))] += w.drops[i];
+        }
         p.packets_in -= std::min(p.packets_in, peer->keepalive_in);
         p.bytes_in -= std::min(p.bytes_in, peer->keepalive_bytes_in);
         if (const datapath::SwitchDrops* drops = switch_.port_drops(id)) {
@@ -411,13 +648,26 @@ control::Status ServerRunner::status() const {
     const datapath::SwitchDrops& drops = switch_.drops();
     for (std::size_t i = 1; i < drops.size(); ++i)
         if (drops[i]) st.drops[datapath::switch_drop_name(static_cast<datapath::SwitchDrop>(i))] += drops[i];
+    for (const auto& w : workers_) {
+        const HubWorkerCounts c = w->counts();
+        st.workers.push_back(control::WorkerStatus{w->index(), c.packets_in, c.packets_out, c.frames_from_tap, c.frames_to_tap});
+    }
     return st;
 }
 
 Result<std::string> ServerRunner::reload(const config::Config& next) {
     const std::string next_stamp = tls_files_stamp(next.tunnel);
-    const ReloadPlan plan = plan_reload(cfg_, next, tls_stamp_, next_stamp);
     ++reloads_;
+    if (next.tunnel.workers != cfg_.tunnel.workers) {
+        // The SO_REUSEPORT group and the TAP queues are made at start, before privileges are dropped.
+        last_reload_ = "reload refused: tunnel.workers " + std::to_string(cfg_.tunnel.workers) + " -> " +
+                       std::to_string(next.tunnel.workers) +
+                       ": a server's data path workers are set at start (restart wirebridge to change them); "
+                       "still running the previous configuration";
+        log_error(last_reload_);
+        return fail(last_reload_, EINVAL);
+    }
+    const ReloadPlan plan = plan_reload(cfg_, next, tls_stamp_, next_stamp);
     if (!plan.ok()) {
         last_reload_ = plan.refusal();
         log_error(last_reload_);
@@ -439,7 +689,10 @@ Result<std::string> ServerRunner::reload(const config::Config& next) {
     }
     if (plan.log_level) set_log_level(next.log.level);
     if (plan.switch_settings) {
-        switch_.apply(switch_settings(next.tunnel));
+        {
+            const auto guard = switch_guard();
+            switch_.apply(switch_settings(next.tunnel));
+        }
         cfg_.tunnel.clients = next.tunnel.clients;
         for (const auto& [id, peer] : peers_) ensure_port(id);
         notes.push_back("switch settings applied to all " + std::to_string(peers_.size()) + " client(s)");

@@ -1,14 +1,24 @@
 // ServerRunner: `wirebridge run` in the server role: one socket (UDP) or listener (TCP), one session
 // per client (ServerDispatcher), one TAP for all of them behind the virtual switch.
+//
+// With `tunnel.workers: N` (N > 1, UDP) the data path runs on N HubWorker threads (app/hub_worker.hpp),
+// each with a TAP queue and a SO_REUSEPORT socket of its own; this thread then keeps the sessions,
+// publishes each client's keys (HubDirectory), answers the workers' mail (control packets, pings),
+// sums their counters and sends its control output through a dup of worker 0's socket. The switch
+// is shared under switch_mutex_ (workers: once per batch). With 1 worker nothing of that exists:
+// no thread, no lock, the data path on this thread as before.
 #pragma once
 
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <unordered_map>
 #include <vector>
 
+#include "app/hub_peers.hpp"
+#include "app/hub_worker.hpp"
 #include "app/tcp_link.hpp"
 #include "config/config.hpp"
 #include "control/status.hpp"
@@ -29,6 +39,9 @@ public:
     // Keeps its own copy of cfg: main may replace its Config on SIGHUP.
     ServerRunner(const config::Config& cfg, std::unique_ptr<session::ServerDispatcher> dispatcher, io::EventLoop loop,
                  io::TapDevice tap);
+    ~ServerRunner();
+    ServerRunner(const ServerRunner&) = delete;
+    ServerRunner& operator=(const ServerRunner&) = delete;
     int run();
 
     // SIGHUP calls this (if set) instead of logging that reloading is not wired; it typically
@@ -37,7 +50,7 @@ public:
     // Takes `next` without dropping anyone: switch settings (client_to_client, ageing, bounds,
     // multicast limit, VLANs) apply at once; TLS files, ciphers, keepalive and reneg apply to
     // clients that connect from now on; log level at once. A change of what the process set up
-    // (proto, local, pool, device, bridge, ...) is refused: the running configuration stays.
+    // (proto, local, pool, device, bridge, tunnel.workers, ...) is refused: the running configuration stays.
     // Logs and returns a one-line summary of what changed (or the refusal as the error).
     Result<std::string> reload(const config::Config& next);
 
@@ -54,6 +67,9 @@ private:
         // Pings and OCC messages the data channel opened: status shows payload frames only, as the
         // client counts what it sends (its session sends those itself, outside its data channel).
         std::uint64_t keepalive_in = 0, keepalive_bytes_in = 0;
+        // Workers: what they see of this client, and how much of their traffic the session was told.
+        std::shared_ptr<HubPeer> hub;
+        WorkerTraffic told;
     };
 
     void on_udp();
@@ -62,7 +78,6 @@ private:
     void close_tcp(int fd, const std::string& why);
     void on_packet(const session::PeerAddress& from, std::span<std::uint8_t> pkt);
     void on_tap();
-    void retry_tap_if_pending();
     // `frame` lies in a buffer of ours with `headroom` writable bytes before it (the switch tags in place).
     void deliver(datapath::Port in, std::span<std::uint8_t> frame, std::size_t headroom);
     // A write the TAP refused (e.g. EIO while it is down): a tap_write drop, on `in` if a client.
@@ -74,6 +89,20 @@ private:
     void pump();
     void arm_timer();
     void on_signal();
+    // Workers (tunnel.workers > 1, UDP): see app/hub_worker.hpp.
+    unsigned wanted_workers() const;
+    Result<void> open_udp(const io::SocketAddress& local);
+    bool start_workers();
+    void stop_workers();
+    void wake_workers();
+    void on_mail();
+    void sync_traffic();
+    void traffic_tick();
+    // Locked only while workers run (they share the switch); no lock at all with one thread.
+    std::unique_lock<std::mutex> switch_guard() const {
+        return workers_.empty() ? std::unique_lock<std::mutex>(switch_mutex_, std::defer_lock)
+                                : std::unique_lock<std::mutex>(switch_mutex_);
+    }
 
     config::Config cfg_;
     std::string tls_stamp_;  // of cfg_'s TLS files, to see them change on reload
@@ -96,7 +125,6 @@ private:
 
     std::unordered_map<std::uint32_t, std::unique_ptr<Peer>> peers_;  // by peer-id
     io::TimerId timer_ = 0;
-    io::TimerId tap_retry_ = 0;
     proto::TimeMs armed_for_ = proto::kNever;
     bool stopping_ = false;
     int exit_code_ = 0;
@@ -105,6 +133,16 @@ private:
     io::DatagramBatch rx_{kBatchSize, io::kGroBufferSize};
     io::DatagramBatch tx_{kBatchSize, 2048};
     std::vector<std::uint8_t> buf_;
+
+    // Workers (empty with one thread). Declared last: destroyed (joined) before what they use.
+    unsigned workers_wanted_ = 1;  // fixed at start; a reload cannot change it
+    mutable std::mutex switch_mutex_;
+    std::vector<io::UdpSocket> group_;  // the SO_REUSEPORT sockets, until their workers take them
+    std::unique_ptr<HubDirectory> directory_;
+    std::unique_ptr<HubMailbox> mailbox_;
+    io::TimerId traffic_timer_ = 0;
+    std::vector<HubWorkerCounts> past_counts_;
+    std::vector<std::unique_ptr<HubWorker>> workers_;
 };
 
 }  // namespace wirebridge::app

@@ -432,8 +432,11 @@ void Validator::parse_tunnel(const Entry& e, Config& c) {
             error(dup_cn->key.Mark(),
                   "tunnel.duplicate_cn is only for a server (it says whether clients may share a certificate CN)");
     } else {
-        if (workers && t.workers != 1)
-            error(workers->key.Mark(), "tunnel.workers is only for a client so far (the server's data path is one thread)");
+        // UDP: one SO_REUSEPORT socket and TAP queue per worker. TCP: one byte stream per client,
+        // cut into packets in order by one reader, so the hub's data path stays one thread.
+        if (workers && t.workers != 1 && t.proto == Transport::tcp)
+            error(workers->key.Mark(), "tunnel.workers must be 1 on a server with proto tcp (each client is one TCP "
+                                       "byte stream, read in order by one thread); data path workers need proto udp");
         if (!local) error(here, "tunnel.role is server but there is no 'local' (the address and port to listen on)");
         if (!pool) error(here, "tunnel.role is server but there is no 'pool' (the addresses to give clients)");
         if (remote) error(remote->key.Mark(), "tunnel.remote is only for a client (a server listens on 'local')");

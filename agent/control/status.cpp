@@ -97,7 +97,14 @@ std::string to_json(const Status& s) {
         o << json_counters(*s.flows);
     else
         o << "null";
-    o << "}\n";
+    o << ",\"workers\":[";
+    for (size_t i = 0; i < s.workers.size(); ++i) {
+        const WorkerStatus& w = s.workers[i];
+        o << (i ? "," : "") << "{\"index\":" << w.index << ",\"packets_in\":" << w.packets_in
+          << ",\"packets_out\":" << w.packets_out << ",\"frames_from_tap\":" << w.frames_from_tap
+          << ",\"frames_to_tap\":" << w.frames_to_tap << "}";
+    }
+    o << "]}\n";
     return o.str();
 }
 
@@ -148,6 +155,10 @@ std::string to_text(const Status& s) {
         o << "\n";
     }
     if (!s.fastpath_note.empty()) o << "  fastpath: " << s.fastpath_note << "\n";
+    for (const WorkerStatus& w : s.workers)
+        o << "  worker " << w.index << " (TAP queue " << w.index << ")  in " << w.packets_in << " pkts  out "
+          << w.packets_out << " pkts  from TAP " << w.frames_from_tap << " frames  to TAP " << w.frames_to_tap
+          << " frames\n";
     if (s.flows) {
         o << "  flows";
         for (const auto& [k, v] : *s.flows) o << " " << k << "=" << v;

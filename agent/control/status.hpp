@@ -33,6 +33,15 @@ struct PeerStatus {
     std::map<std::string, uint64_t> drops;  // this peer's frames dropped, by reason (also in the totals)
 };
 
+// A data path worker (tunnel.workers > 1 on a server): what it carried since start.
+struct WorkerStatus {
+    unsigned index = 0;             // also its TAP queue
+    uint64_t packets_in = 0;        // data packets it opened (from its socket)
+    uint64_t packets_out = 0;       // data packets it sealed (to clients)
+    uint64_t frames_from_tap = 0;   // frames read from its TAP queue
+    uint64_t frames_to_tap = 0;     // frames written to its TAP queue
+};
+
 struct Status {
     std::string site;
     std::string role;  // client | server
@@ -46,6 +55,8 @@ struct Status {
     std::string fastpath_note;
     // Routeless mode (interest rules): queue and conntrack counters, nullopt when it is off.
     std::optional<std::map<std::string, uint64_t>> flows;
+    // Server data path workers (empty: the data path runs on the main thread).
+    std::vector<WorkerStatus> workers;
 };
 
 // One JSON object; stable key names (documented in docs/CONTROL.md).

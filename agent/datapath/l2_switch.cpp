@@ -331,6 +331,7 @@ L2Switch::Decision L2Switch::forward(Port in, std::span<std::uint8_t> frame, std
     frame_len_ = frame.size();
     headroom_ = headroom;
     tap_vlan_ = vlan;
+    d.tap_vlan = vlan;
     d.client_frame = frame;
     Port known = 0;
     if (!group && lookup(dst, vlan, known, now_ms)) {
@@ -348,6 +349,19 @@ L2Switch::Decision L2Switch::forward(Port in, std::span<std::uint8_t> frame, std
     if (s_.client_to_client) flood(in, vlan);
     d.clients = out_;
     return d;
+}
+
+std::span<const std::uint8_t> L2Switch::tag_in_place(std::span<std::uint8_t> frame, std::size_t headroom,
+                                                     std::uint16_t vlan) {
+    if (vlan == 0) return frame;
+    if (headroom < kTagLen || frame.size() < kMacsLen) return {};
+    std::uint8_t* out = frame.data() - kTagLen;
+    std::memmove(out, frame.data(), kMacsLen);
+    out[kMacsLen] = kTpid8021Q >> 8;
+    out[kMacsLen + 1] = kTpid8021Q & 0xff;
+    out[kMacsLen + 2] = static_cast<std::uint8_t>(vlan >> 8);
+    out[kMacsLen + 3] = static_cast<std::uint8_t>(vlan & 0xff);
+    return {out, frame.size() + kTagLen};
 }
 
 std::span<const std::uint8_t> L2Switch::tap_frame() {

@@ -60,7 +60,7 @@ struct PortSettings {
 //  - tagging on: the TAP carries 802.1Q frames; clients are untagged members of one VLAN. A
 //    client's frame gets its VLAN's tag on the way to the TAP; a TAP frame reaches only clients of
 //    its tag's VLAN, untagged.
-// Single-threaded. Nothing is allocated per frame: the table is open addressing with a fixed
+// Single-threaded (hub workers share one under a mutex, taken once per batch). Nothing is allocated per frame: the table is open addressing with a fixed
 // capacity (grown only in add_port/apply, which are control-plane calls).
 class L2Switch {
 public:
@@ -83,6 +83,9 @@ public:
         std::span<const std::uint8_t> client_frame;  // untagged (tag stripped in place if it had one)
         bool to_tap = false;                       // then write tap_frame() to the TAP, after the clients
         SwitchDrop drop = SwitchDrop::none;        // why nothing at all is delivered
+        // The VLAN tap_frame() tags the frame with (0: untagged). A caller that decides a batch
+        // first and writes later (hub workers) tags with tag_in_place() itself.
+        std::uint16_t tap_vlan = 0;
     };
     // `frame` is writable (a tag is stripped or added in place); `headroom` bytes before
     // frame.data() belong to the caller's buffer and may be used to add a tag (4 are enough).
@@ -91,6 +94,10 @@ public:
     // VLAN when tagging is on. Call it after the clients were served: tagging in place overwrites
     // the untagged client_frame.
     std::span<const std::uint8_t> tap_frame();
+    // Inserts an 802.1Q tag for `vlan` after the MACs of `frame`, using `headroom` (>= 4) bytes
+    // before it; vlan 0 leaves the frame as it is. Empty when there is no room.
+    static std::span<const std::uint8_t> tag_in_place(std::span<std::uint8_t> frame, std::size_t headroom,
+                                                      std::uint16_t vlan);
 
     // Forgets entries older than mac_age_s (call about once a second: keeps each port's count of
     // MACs true so the bound counts only live entries).

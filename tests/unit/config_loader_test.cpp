@@ -170,8 +170,16 @@ TEST_F(ConfigLoaderTest, Workers) {
     EXPECT_EQ(r.config->tunnel.workers, 0u);
     EXPECT_NE(only_error(std::string(kClient) + "  workers: 65\n").message.find("tunnel.workers"), std::string::npos);
     EXPECT_NE(only_error(std::string(kClient) + "  workers: two\n").message.find("whole number"), std::string::npos);
+    // The hub: workers over UDP; over TCP (kServer's proto) refused with where and why.
+    std::string udp = kServer;
+    udp.replace(udp.find("proto: tcp"), 10, "proto: udp");
+    r = load(udp + "  workers: 2\n");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_EQ(r.config->tunnel.workers, 2u);
+    EXPECT_TRUE(load(udp + "  workers: 0\n").ok());
     auto e = only_error(std::string(kServer) + "  workers: 2\n");
-    EXPECT_NE(e.message.find("only for a client"), std::string::npos) << e.message;
+    EXPECT_NE(e.message.find("proto tcp"), std::string::npos) << e.message;
+    EXPECT_EQ(e.to_string().rfind(dir_ + "/c.yaml:16:3: ", 0), 0u) << e.to_string();
     EXPECT_TRUE(load(std::string(kServer) + "  workers: 1\n").ok());
 }
 
@@ -397,8 +405,6 @@ TEST_F(ConfigLoaderTest, SwitchKeysDefaultsAndRefusals) {
     EXPECT_EQ(r.config->tunnel.max_macs_per_client, 1024u);
     EXPECT_EQ(r.config->tunnel.multicast_limit, 0u);
     EXPECT_FALSE(r.config->tunnel.vlan_tagging);
-    auto w = only_error(std::string(kServer) + "  workers: 2\n");  // the hub's data path is one thread
-    EXPECT_NE(w.message.find("only for a client"), std::string::npos) << w.to_string();
 
     auto e = only_error(std::string(kClient) + "  mac_age: 60\n");
     EXPECT_NE(e.message.find("only for a server"), std::string::npos) << e.to_string();
