@@ -1,11 +1,14 @@
 // HubSwitchBatch: deciding a batch under one lock gives, frame by frame, exactly what the switch
 // decides for each frame alone (learning, flooding, client_to_client, VLAN tags stripped and added),
-// against a twin switch fed the same frames one at a time.
+// against a twin switch fed the same frames one at a time; and workers and the main thread sharing
+// one switch under its mutex.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstring>
 #include <mutex>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include "app/hub_switch_batch.hpp"
@@ -152,4 +155,49 @@ TEST(HubSwitchBatch, TagInPlaceNeedsHeadroom) {
     EXPECT_EQ(t[15], 10);
     EXPECT_EQ(t[5], 1);  // the MACs moved with it
     EXPECT_EQ(t[11], 2);
+}
+
+// Run by hand under ThreadSanitizer too: two workers decide batches on one switch (one lock each)
+// while the main thread ages entries, changes a port and reads the status tables under the same lock.
+TEST(HubSwitchBatch, WorkersAndMainShareTheSwitchUnderItsMutex) {
+    datapath::SwitchSettings s;
+    s.client_to_client = true;
+    s.max_macs_per_client = 4;
+    datapath::L2Switch sw(s);
+    for (Port p : {0u, 1u, 2u}) sw.add_port(p);
+    std::mutex m;
+    std::atomic<bool> done{false};
+    std::atomic<std::uint64_t> decided{0};
+    auto worker = [&](unsigned seed) {
+        HubSwitchBatch batch(32);
+        std::mt19937 rng(seed);
+        std::vector<Buf> bufs;
+        for (int round = 0; round < 300; ++round) {
+            bufs.clear();
+            batch.clear();
+            for (int i = 0; i < 32; ++i)
+                bufs.push_back(make_frame(static_cast<std::uint8_t>(rng() % 16), static_cast<std::uint8_t>(rng() % 16),
+                                          rng() % 8 == 0, 0, 30));
+            for (int i = 0; i < 32; ++i) batch.add(rng() % 4 == 0 ? kTapPort : rng() % 3, bufs[i].frame(), kRoom);
+            batch.decide(sw, m, 1000 + round);
+            for (const auto& f : batch.frames()) {
+                for (Port p : batch.sends(f)) EXPECT_LT(p, 3u);
+                if (f.drop == datapath::SwitchDrop::none) decided.fetch_add(1, std::memory_order_relaxed);
+            }
+        }
+    };
+    std::thread w0(worker, 11), w1(worker, 12);
+    std::thread main_thread([&] {
+        for (int i = 0; i < 200; ++i) {
+            std::lock_guard<std::mutex> g(m);
+            sw.expire(1000 + i * 10);
+            sw.set_port(2, datapath::PortSettings{std::nullopt, static_cast<std::uint32_t>(2 + i % 3)});
+            for (Port p : {0u, 1u, 2u}) EXPECT_LE(sw.macs_on(p, 1000 + i).size(), 16u);
+        }
+    });
+    w0.join();
+    w1.join();
+    main_thread.join();
+    EXPECT_GT(decided.load(), 1000u);
+    EXPECT_LE(sw.mac_count(0), 4u);
 }

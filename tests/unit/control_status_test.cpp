@@ -65,3 +65,16 @@ TEST(StatusRendering, TextShowsMacsWithAgeAndDrops) {
     EXPECT_TRUE(has(t, "  drops mac_limit=4 vlan_untagged=1\n")) << t;
     EXPECT_TRUE(has(t, "reloads 2: last reloaded: tunnel.client_to_client false -> true")) << t;
 }
+
+TEST(StatusRendering, HubWorkersInJsonAndText) {
+    Status s = hub();
+    EXPECT_TRUE(has(to_json(s), "\"workers\":[]"));
+    EXPECT_FALSE(has(to_text(s), "worker "));
+    s.workers.push_back(WorkerStatus{0, 5, 6, 7, 8});
+    s.workers.push_back(WorkerStatus{1, 50, 60, 70, 80});
+    const std::string j = to_json(s);
+    EXPECT_TRUE(has(j, "\"workers\":[{\"index\":0,\"packets_in\":5,\"packets_out\":6,\"frames_from_tap\":7,"
+                       "\"frames_to_tap\":8},{\"index\":1,\"packets_in\":50,")) << j;
+    const std::string t = to_text(s);
+    EXPECT_TRUE(has(t, "  worker 1 (TAP queue 1)  in 50 pkts  out 60 pkts  from TAP 70 frames  to TAP 80 frames\n")) << t;
+}
