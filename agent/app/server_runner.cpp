@@ -697,6 +697,10 @@ Result<std::string> ServerRunner::reload(const config::Config& next) {
         for (const auto& [id, peer] : peers_) ensure_port(id);
         notes.push_back("switch settings applied to all " + std::to_string(peers_.size()) + " client(s)");
     }
+    if (plan.duplicate_cn) {
+        d_->set_duplicate_cn(next.tunnel.duplicate_cn);
+        notes.push_back("duplicate_cn applies to clients that connect from now on");
+    }
     cfg_ = next;
     tls_stamp_ = next_stamp;
     std::string summary = "reloaded: " + plan.summary();

@@ -91,6 +91,8 @@ public:
     // role and transport must not change.
     Result<void> set_session_template(SessionConfig session, TimeMs now);
     const SessionConfig& session_template() const { return cfg_.session; }
+    // SIGHUP: decides for connections that come up from now on; nobody connected is dropped by it.
+    void set_duplicate_cn(bool on) { cfg_.duplicate_cn = on; }
 
 private:
     struct Client {

@@ -3,7 +3,8 @@
 # Default (false, as openvpn without --duplicate-cn): when the second site's tunnel comes up, the
 # hub drops the first one's session at once: one peer listed, at the second site's address, the
 # log names the CN, and the first site's host is cut off. With `duplicate_cn: true` both sessions
-# stay up side by side, and both sites' hosts reach the hub's LAN and each other.
+# stay up side by side, and both sites' hosts reach the hub's LAN and each other. Run 3: turned on
+# by SIGHUP while one site is connected, it applies to the next connection with that CN.
 #
 #                         hH 10.77.0.1
 #                              │
@@ -80,5 +81,24 @@ run2_log=$(awk '/^==== start/ { run = "" } { run = run $0 "\n" } END { printf "%
 check "run 2: the hub's log has no replaced session" \
     test "$(grep -c "replaced by a new connection" <<<"$run2_log" || true)" = 0
 check "still two peers up after the pings" test "$(peers_up)" = 2
+wbn_stop_all
+
+log "run 3: duplicate_cn turned on by SIGHUP while s1 is connected"
+wbn_hub_yaml true
+wbn_start hub
+wbn_wait_bridged hub
+wbn_start s1
+wbn_wait_bridged s1
+wait_for 30 hub_peers_up 1 || die "the hub does not list s1 within 30 s"
+wbn_hub_yaml true "  duplicate_cn: true"
+reload_line() { grep -q "duplicate_cn applies to clients that connect from now on" "$WORK/hub.log"; }
+kill -HUP "${PID[hub]}"
+check "the reload summary says duplicate_cn applies to new connections" wait_for 10 reload_line
+check "s1 is still the one peer after the reload" test "$(peers_at 11)" = 1
+wbn_start s2
+wbn_wait_bridged s2
+check "after the reload both sites' tunnels are up at the hub" wait_for 30 hub_peers_up 2
+check "h1 reaches hH" reach h1 "${ip_of[hH]}" 20
+check "h2 reaches hH" reach h2 "${ip_of[hH]}" 20
 wbn_stop_all
 wbn_finish
