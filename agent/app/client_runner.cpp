@@ -40,7 +40,7 @@ int ClientRunner::run() {
         return 1;
     }
     sigfd_ = std::move(*sig);
-    auto mb = WorkerMailbox::create();
+    auto mb = WorkerMailbox::create(kMailboxCapacity);
     if (!mb) {
         log_error(mb.error().message);
         return 1;

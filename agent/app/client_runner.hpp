@@ -117,6 +117,7 @@ private:
     std::vector<std::uint8_t> frame_buf_;
     std::vector<std::uint8_t> out_scratch_;
     static constexpr std::size_t kBatchSize = 32;
+    static constexpr std::size_t kMailboxCapacity = 256;  // workers' mails held at most (one server: a handshake and pings)
 };
 
 }  // namespace wirebridge::app

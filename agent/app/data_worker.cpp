@@ -1,8 +1,7 @@
-// DataWorker: the worker thread's loop (TAP queue -> seal -> socket; socket -> open -> TAP) and its mailbox.
+// DataWorker: the worker thread's loop (TAP queue -> seal -> socket; socket -> open -> TAP) 
 #include "app/data_worker.hpp"
 
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -13,57 +12,6 @@
 #include "proto/keepalive.hpp"
 
 namespace wirebridge::app {
-
-namespace {
-
-void signal_eventfd(int fd) {
-    const std::uint64_t one = 1;
-    [[maybe_unused]] ssize_t n = ::write(fd, &one, sizeof one);
-}
-
-void drain_eventfd(int fd) {
-    std::uint64_t v = 0;
-    [[maybe_unused]] ssize_t n = ::read(fd, &v, sizeof v);
-}
-
-Result<io::Fd> make_eventfd() {
-    io::Fd fd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-    if (!fd.valid()) return fail_errno("eventfd");
-    return fd;
-}
-
-}  // namespace
-
-Result<std::unique_ptr<WorkerMailbox>> WorkerMailbox::create() {
-    auto fd = make_eventfd();
-    if (!fd) return fail(fd.error());
-    return std::make_unique<WorkerMailbox>(std::move(*fd));
-}
-
-bool WorkerMailbox::post(Kind kind, std::span<const std::uint8_t> bytes) {
-    {
-        std::lock_guard<std::mutex> g(mutex_);
-        if (mails_.size() >= kMaxMails) return false;
-        mails_.push_back(Mail{kind, std::vector<std::uint8_t>(bytes.begin(), bytes.end())});
-    }
-    signal_eventfd(event_.get());
-    return true;
-}
-
-void WorkerMailbox::take(std::vector<Mail>& out) {
-    drain_eventfd(event_.get());
-    std::lock_guard<std::mutex> g(mutex_);
-    out.swap(mails_);
-    mails_.clear();
-}
-
-void WorkerTraffic::add(const WorkerTraffic& o) {
-    packets_out += o.packets_out;
-    bytes_out += o.bytes_out;
-    packets_in += o.packets_in;
-    bytes_in += o.bytes_in;
-    for (std::size_t i = 0; i < drops.size(); ++i) drops[i] += o.drops[i];
-}
 
 DataWorker::DataWorker(const Setup& setup, io::EventLoop loop, io::UdpSocket socket, io::Fd wake)
     : setup_(setup), loop_(std::move(loop)), socket_(std::move(socket)), wake_(std::move(wake)),
@@ -81,7 +29,7 @@ Result<std::unique_ptr<DataWorker>> DataWorker::start(const Setup& setup, io::Ud
         return fail("data worker: incomplete set-up", EINVAL);
     auto loop = io::EventLoop::create();
     if (!loop) return fail(loop.error());
-    auto wake = make_eventfd();
+    auto wake = make_wake_fd();
     if (!wake) return fail(wake.error());
     std::unique_ptr<DataWorker> w(new DataWorker(setup, std::move(*loop), std::move(socket), std::move(*wake)));
     if (auto r = w->loop_.add_fd(w->wake_.get(), EPOLLIN, [p = w.get()](std::uint32_t) { p->on_wake(); }); !r) return fail(r.error());
@@ -104,7 +52,7 @@ Result<std::unique_ptr<DataWorker>> DataWorker::start(const Setup& setup, io::Ud
 
 DataWorker::~DataWorker() { stop(); }
 
-void DataWorker::wake() { signal_eventfd(wake_.get()); }
+void DataWorker::wake() { signal_wake_fd(wake_.get()); }
 
 void DataWorker::stop() {
     if (!thread_.joinable()) return;
@@ -116,11 +64,11 @@ void DataWorker::stop() {
 void DataWorker::run() {
     if (auto r = loop_.run(); !r) fail_worker(r.error().message);
     follower_.drop(dc_);  // contexts freed (and their keys wiped) on the worker's own thread
-    publish_traffic();
+    traffic_.publish(dc_.counters());
 }
 
 void DataWorker::on_wake() {
-    drain_eventfd(wake_.get());
+    drain_wake_fd(wake_.get());
     if (stop_.load(std::memory_order_acquire)) {
         loop_.stop();
         return;
@@ -179,7 +127,7 @@ void DataWorker::on_tap() {
         }
         if (got < block) break;
     }
-    publish_traffic();
+    traffic_.publish(dc_.counters());
 }
 
 void DataWorker::on_socket() {
@@ -218,26 +166,9 @@ void DataWorker::on_socket() {
         }
         if (auto w = writer_.flush(); !w) return fail_worker(w.error().message);
     }
-    publish_traffic();
+    traffic_.publish(dc_.counters());
 }
 
-void DataWorker::publish_traffic() {
-    const auto& c = dc_.counters();
-    packets_out_.store(c.packets_out, std::memory_order_relaxed);
-    bytes_out_.store(c.bytes_out, std::memory_order_relaxed);
-    packets_in_.store(c.packets_in, std::memory_order_relaxed);
-    bytes_in_.store(c.bytes_in, std::memory_order_relaxed);
-    for (std::size_t i = 0; i < drops_.size(); ++i) drops_[i].store(c.drops[i], std::memory_order_relaxed);
-}
-
-WorkerTraffic DataWorker::traffic() const {
-    WorkerTraffic t;
-    t.packets_out = packets_out_.load(std::memory_order_relaxed);
-    t.bytes_out = bytes_out_.load(std::memory_order_relaxed);
-    t.packets_in = packets_in_.load(std::memory_order_relaxed);
-    t.bytes_in = bytes_in_.load(std::memory_order_relaxed);
-    for (std::size_t i = 0; i < drops_.size(); ++i) t.drops[i] = drops_[i].load(std::memory_order_relaxed);
-    return t;
-}
+WorkerTraffic DataWorker::traffic() const { return traffic_.load(); }
 
 }  // namespace wirebridge::app

@@ -24,6 +24,8 @@
 #include <vector>
 
 #include "app/data_worker_keys.hpp"
+#include "app/worker_mailbox.hpp"
+#include "app/worker_traffic.hpp"
 #include "common/result.hpp"
 #include "datapath/data_channel.hpp"
 #include "io/event_loop.hpp"
@@ -34,43 +36,6 @@
 #include "io/udp_socket.hpp"
 
 namespace wirebridge::app {
-
-// Workers to the main thread: what only the session can handle. Rare (control packets, pings every
-// few seconds), so a mutex and a copy each are fine here; bounded so a flood cannot grow it.
-class WorkerMailbox {
-public:
-    // packet: a received packet for the session; payload: a decrypted ping/OCC; error: the socket
-    // failed (bytes: the message), the main thread reconnects.
-    enum class Kind : std::uint8_t { packet, payload, error };
-    struct Mail {
-        Kind kind = Kind::packet;
-        std::vector<std::uint8_t> bytes;
-    };
-    static Result<std::unique_ptr<WorkerMailbox>> create();
-    WorkerMailbox(const WorkerMailbox&) = delete;
-    WorkerMailbox& operator=(const WorkerMailbox&) = delete;
-    int fd() const { return event_.get(); }
-    // Any thread. False when the box is full (the mail is dropped).
-    bool post(Kind kind, std::span<const std::uint8_t> bytes);
-    // Main thread: everything posted so far.
-    void take(std::vector<Mail>& out);
-    static constexpr std::size_t kMaxMails = 256;
-
-    explicit WorkerMailbox(io::Fd event) : event_(std::move(event)) {}
-
-private:
-    io::Fd event_;
-    std::mutex mutex_;
-    std::vector<Mail> mails_;
-};
-
-// Traffic counters a worker publishes after each batch (relaxed atomics, one writer): the main
-// thread sums them for the status and the session's byte counts, with no shared atomic per packet.
-struct WorkerTraffic {
-    std::uint64_t packets_out = 0, bytes_out = 0, packets_in = 0, bytes_in = 0;
-    std::array<std::uint64_t, static_cast<std::size_t>(datapath::DataDrop::count_)> drops{};
-    void add(const WorkerTraffic& o);
-};
 
 class DataWorker {
 public:
@@ -105,7 +70,6 @@ private:
     void on_wake();
     void on_tap();
     void on_socket();
-    void publish_traffic();
     void log_io_path();
     void fail_worker(const std::string& why);
 
@@ -126,9 +90,7 @@ private:
     std::vector<datapath::DataChannel::Opened> opened_;
     std::vector<std::uint32_t> lengths_;
 
-    // Published copies of dc_.counters() (written by the worker after each batch).
-    std::atomic<std::uint64_t> packets_out_{0}, bytes_out_{0}, packets_in_{0}, bytes_in_{0};
-    std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(datapath::DataDrop::count_)> drops_{};
+    TrafficSlot traffic_;  // published copies of dc_.counters() (written by the worker after each batch)
 };
 
 }  // namespace wirebridge::app

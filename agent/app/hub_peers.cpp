@@ -3,26 +3,8 @@
 
 namespace wirebridge::app {
 
-void PeerTrafficSlot::publish(const datapath::DataChannel::Counters& c) {
-    packets_out.store(c.packets_out, std::memory_order_relaxed);
-    bytes_out.store(c.bytes_out, std::memory_order_relaxed);
-    packets_in.store(c.packets_in, std::memory_order_relaxed);
-    bytes_in.store(c.bytes_in, std::memory_order_relaxed);
-    for (std::size_t i = 0; i < drops.size(); ++i) drops[i].store(c.drops[i], std::memory_order_relaxed);
-}
-
-WorkerTraffic PeerTrafficSlot::load() const {
-    WorkerTraffic t;
-    t.packets_out = packets_out.load(std::memory_order_relaxed);
-    t.bytes_out = bytes_out.load(std::memory_order_relaxed);
-    t.packets_in = packets_in.load(std::memory_order_relaxed);
-    t.bytes_in = bytes_in.load(std::memory_order_relaxed);
-    for (std::size_t i = 0; i < drops.size(); ++i) t.drops[i] = drops[i].load(std::memory_order_relaxed);
-    return t;
-}
-
 HubPeer::HubPeer(std::uint32_t id, const io::SocketAddress& address, unsigned n)
-    : peer_id(id), addr(address), workers(n), traffic(new PeerTrafficSlot[n == 0 ? 1 : n]) {}
+    : peer_id(id), addr(address), workers(n), traffic(new TrafficSlot[n == 0 ? 1 : n]) {}
 
 WorkerTraffic HubPeer::traffic_sum() const {
     WorkerTraffic t;

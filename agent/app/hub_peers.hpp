@@ -17,21 +17,12 @@
 #include <mutex>
 #include <vector>
 
-#include "app/data_worker.hpp"
+#include "app/worker_traffic.hpp"
 #include "app/data_worker_keys.hpp"
 #include "datapath/data_channel.hpp"
 #include "io/socket_address.hpp"
 
 namespace wirebridge::app {
-
-// One worker's counts for one client, written by that worker only (relaxed stores after each
-// batch), read by the main thread for the status and the session's keepalive/reneg-bytes.
-struct PeerTrafficSlot {
-    std::atomic<std::uint64_t> packets_out{0}, bytes_out{0}, packets_in{0}, bytes_in{0};
-    std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(datapath::DataDrop::count_)> drops{};
-    void publish(const datapath::DataChannel::Counters& c);
-    WorkerTraffic load() const;
-};
 
 struct HubPeer {
     HubPeer(std::uint32_t id, const io::SocketAddress& address, unsigned workers);
@@ -39,7 +30,7 @@ struct HubPeer {
     const io::SocketAddress addr;
     WorkerKeys keys;  // published by the main thread
     const unsigned workers;
-    std::unique_ptr<PeerTrafficSlot[]> traffic;  // [worker]
+    std::unique_ptr<TrafficSlot[]> traffic;  // [worker]
     WorkerTraffic traffic_sum() const;
 };
 

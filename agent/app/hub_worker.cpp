@@ -2,7 +2,6 @@
 #include "app/hub_worker.hpp"
 
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,48 +16,9 @@ namespace wirebridge::app {
 
 namespace {
 
-void signal_eventfd(int fd) {
-    const std::uint64_t one = 1;
-    [[maybe_unused]] ssize_t n = ::write(fd, &one, sizeof one);
-}
-
-void drain_eventfd(int fd) {
-    std::uint64_t v = 0;
-    [[maybe_unused]] ssize_t n = ::read(fd, &v, sizeof v);
-}
-
-Result<io::Fd> make_eventfd() {
-    io::Fd fd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-    if (!fd.valid()) return fail_errno("eventfd");
-    return fd;
-}
-
 constexpr std::size_t kTxBatch = 64;
 
 }  // namespace
-
-Result<std::unique_ptr<HubMailbox>> HubMailbox::create() {
-    auto fd = make_eventfd();
-    if (!fd) return fail(fd.error());
-    return std::make_unique<HubMailbox>(std::move(*fd));
-}
-
-bool HubMailbox::post(Kind kind, const io::SocketAddress& from, std::uint32_t peer_id, std::span<const std::uint8_t> bytes) {
-    {
-        std::lock_guard<std::mutex> g(mutex_);
-        if (mails_.size() >= kMaxMails) return false;
-        mails_.push_back(Mail{kind, from, peer_id, std::vector<std::uint8_t>(bytes.begin(), bytes.end())});
-    }
-    signal_eventfd(event_.get());
-    return true;
-}
-
-void HubMailbox::take(std::vector<Mail>& out) {
-    drain_eventfd(event_.get());
-    out.clear();
-    std::lock_guard<std::mutex> g(mutex_);
-    out.swap(mails_);
-}
 
 HubWorker::HubWorker(const Setup& setup, io::EventLoop loop, io::UdpSocket socket, io::Fd wake)
     : setup_(setup), loop_(std::move(loop)), socket_(std::move(socket)), wake_(std::move(wake)),
@@ -76,7 +36,7 @@ Result<std::unique_ptr<HubWorker>> HubWorker::start(const Setup& setup, io::UdpS
         return fail("hub worker: incomplete set-up", EINVAL);
     auto loop = io::EventLoop::create();
     if (!loop) return fail(loop.error());
-    auto wake = make_eventfd();
+    auto wake = make_wake_fd();
     if (!wake) return fail(wake.error());
     std::unique_ptr<HubWorker> w(new HubWorker(setup, std::move(*loop), std::move(socket), std::move(*wake)));
     HubWorker* p = w.get();
@@ -104,7 +64,7 @@ Result<std::unique_ptr<HubWorker>> HubWorker::start(const Setup& setup, io::UdpS
 
 HubWorker::~HubWorker() { stop(); }
 
-void HubWorker::wake() { signal_eventfd(wake_.get()); }
+void HubWorker::wake() { signal_wake_fd(wake_.get()); }
 
 void HubWorker::stop() {
     if (!thread_.joinable()) return;
@@ -120,7 +80,7 @@ void HubWorker::run() {
 }
 
 void HubWorker::on_wake() {
-    drain_eventfd(wake_.get());
+    drain_wake_fd(wake_.get());
     if (stop_.load(std::memory_order_acquire)) {
         loop_.stop();
         return;
@@ -130,7 +90,7 @@ void HubWorker::on_wake() {
 
 void HubWorker::fail_worker(const std::string& why) {
     const std::string msg = "worker " + std::to_string(setup_.index) + ": " + why;
-    setup_.mailbox->post(HubMailbox::Kind::error, io::SocketAddress{}, 0,
+    setup_.mailbox->post(WorkerMailbox::Kind::error,
                          std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(msg.data()), msg.size()));
     loop_.stop();
 }
@@ -176,7 +136,7 @@ void HubWorker::on_socket() {
             }
             // Control packets, new clients, keys this worker has not seen yet: the session's.
             ++local_.mailed;
-            setup_.mailbox->post(HubMailbox::Kind::packet, from, 0, pkt);
+            setup_.mailbox->post(WorkerMailbox::Kind::packet, pkt, from);
         }
         // The replay windows: one lock per run of one client's packets (GRO hands runs).
         const std::int64_t now = now_ms();
@@ -193,7 +153,7 @@ void HubWorker::on_socket() {
             if (!wp || o.drop != datapath::DataDrop::none) continue;
             if (proto::is_ping(o.payload) || proto::is_occ(o.payload)) {
                 ++local_.mailed;
-                setup_.mailbox->post(HubMailbox::Kind::payload, rx_.peer(i), wp->shared->peer_id, o.payload);
+                setup_.mailbox->post(WorkerMailbox::Kind::payload, o.payload, rx_.peer(i), wp->shared->peer_id);
                 continue;
             }
             ++local_.packets_in;

@@ -25,6 +25,7 @@
 
 #include "app/hub_peers.hpp"
 #include "app/hub_switch_batch.hpp"
+#include "app/worker_mailbox.hpp"
 #include "common/result.hpp"
 #include "datapath/l2_switch.hpp"
 #include "io/event_loop.hpp"
@@ -35,33 +36,6 @@
 #include "io/udp_socket.hpp"
 
 namespace wirebridge::app {
-
-// Workers to the main thread, with the sender's address (the dispatcher keys clients by it). Rare
-// traffic (handshakes, pings every few seconds): a mutex and a copy each; bounded against floods.
-class HubMailbox {
-public:
-    enum class Kind : std::uint8_t { packet, payload, error };
-    struct Mail {
-        Kind kind = Kind::packet;
-        io::SocketAddress from;
-        std::uint32_t peer_id = 0;  // payload: whose ping/OCC it is
-        std::vector<std::uint8_t> bytes;
-    };
-    static Result<std::unique_ptr<HubMailbox>> create();
-    explicit HubMailbox(io::Fd event) : event_(std::move(event)) {}
-    HubMailbox(const HubMailbox&) = delete;
-    HubMailbox& operator=(const HubMailbox&) = delete;
-    int fd() const { return event_.get(); }
-    // Any thread; false when full (the mail is dropped, like a lost datagram).
-    bool post(Kind kind, const io::SocketAddress& from, std::uint32_t peer_id, std::span<const std::uint8_t> bytes);
-    void take(std::vector<Mail>& out);
-    static constexpr std::size_t kMaxMails = 1024;
-
-private:
-    io::Fd event_;
-    std::mutex mutex_;
-    std::vector<Mail> mails_;
-};
 
 // A worker's own totals (status shows them per worker: proof that each one carries traffic).
 struct HubWorkerCounts {
@@ -80,7 +54,7 @@ public:
         const HubDirectory* directory = nullptr;
         datapath::L2Switch* sw = nullptr;
         std::mutex* switch_mutex = nullptr;
-        HubMailbox* mailbox = nullptr;
+        WorkerMailbox* mailbox = nullptr;
     };
     // `socket`: this worker's member of the SO_REUSEPORT group (GRO on), read by it alone.
     static Result<std::unique_ptr<HubWorker>> start(const Setup& setup, io::UdpSocket socket);

@@ -139,7 +139,7 @@ int ServerRunner::run() {
 
 bool ServerRunner::start_workers() {
     const unsigned n = static_cast<unsigned>(group_.size());
-    auto mb = HubMailbox::create();
+    auto mb = WorkerMailbox::create(kMailboxCapacity);
     if (!mb) {
         log_warn(mb.error().message);
         group_.clear();
@@ -212,14 +212,14 @@ void ServerRunner::wake_workers() {
 
 void ServerRunner::on_mail() {
     if (!mailbox_) return;
-    std::vector<HubMailbox::Mail> mails;
+    std::vector<WorkerMailbox::Mail> mails;
     mailbox_->take(mails);
     for (auto& m : mails) {
         switch (m.kind) {
-            case HubMailbox::Kind::packet:
+            case WorkerMailbox::Kind::packet:
                 on_packet(to_peer(m.from), m.bytes);
                 break;
-            case HubMailbox::Kind::payload: {
+            case WorkerMailbox::Kind::payload: {
                 auto it = peers_.find(m.peer_id);
                 if (it == peers_.end()) break;
                 ++it->second->keepalive_in;
@@ -227,7 +227,7 @@ void ServerRunner::on_mail() {
                 if (session::Session* s = d_->find(m.peer_id)) s->on_data_payload(m.bytes, now_ms());
                 break;
             }
-            case HubMailbox::Kind::error:
+            case WorkerMailbox::Kind::error:
                 log_error(std::string(m.bytes.begin(), m.bytes.end()) + "; stopping");
                 exit_code_ = 1;
                 loop_.stop();

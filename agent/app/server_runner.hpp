@@ -130,6 +130,7 @@ private:
     int exit_code_ = 0;
 
     static constexpr std::size_t kBatchSize = 32;
+    static constexpr std::size_t kMailboxCapacity = 1024;  // workers' mails held at most (one per client handshake or ping at a time: room for many clients)
     io::DatagramBatch rx_{kBatchSize, io::kGroBufferSize};
     io::DatagramBatch tx_{kBatchSize, 2048};
     std::vector<std::uint8_t> buf_;
@@ -139,7 +140,7 @@ private:
     mutable std::mutex switch_mutex_;
     std::vector<io::UdpSocket> group_;  // the SO_REUSEPORT sockets, until their workers take them
     std::unique_ptr<HubDirectory> directory_;
-    std::unique_ptr<HubMailbox> mailbox_;
+    std::unique_ptr<WorkerMailbox> mailbox_;
     io::TimerId traffic_timer_ = 0;
     std::vector<HubWorkerCounts> past_counts_;
     std::vector<std::unique_ptr<HubWorker>> workers_;
