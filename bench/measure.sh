@@ -139,7 +139,12 @@ flood_trial() {
 # the bracket's middle, except after a failure whose received rate lies inside the bracket: an
 # overloaded tunnel that delivered R cannot carry much more than R, so R is tried next (this
 # finds openvpn's rate in 2-3 trials instead of 5-6 halvings from the sender's ceiling).
+# A search that has not seen one rate pass after RATE_STEPS trials goes on (at most RATE_RESCUE more
+# trials, each about halving the rate): the step budget bounds how finely the rate is found, not
+# whether one is found. On a shared machine a stall can fail both of a quick run's trials even for
+# stock openvpn; a tunnel that passes nothing at 1/64 of what it delivered unpaced is broken.
 # Reports the highest offered rate that passed, its loss and CPU per packet, and the unpaced figures.
+RATE_RESCUE=6
 measure_rate() {
     local len=$1 ceiling lo=0 hi try i best_loss='' best_cpu='' pass drops
     flood_trial "$len" 0 "rate$len.r$REP.unpaced" || return 1
@@ -155,8 +160,10 @@ measure_rate() {
         log "  flood $len B: no loss even unpaced; the figure is the sender's ceiling"
     else
         try=$(printf %.0f "$TR_RX_PPS")
-        for ((i = 1; i <= RATE_STEPS; i++)); do
+        for ((i = 1; i <= RATE_STEPS + RATE_RESCUE; i++)); do
+            ((i <= RATE_STEPS || lo == 0)) || break
             ((try >= 1)) || break
+            ((i == RATE_STEPS + 1)) && log "  flood $len B: no rate passed in $RATE_STEPS trials; halving on (at most $RATE_RESCUE more)"
             flood_trial "$len" "$try" "rate$len.r$REP.s$i" || return 1
             drops=$((drops + TR_DROPS))
             pass=$(awk -v l="$TR_LOSS" -v m="$RATE_LOSS" 'BEGIN { print (l <= m) ? 1 : 0 }')
@@ -176,7 +183,7 @@ measure_rate() {
         done
     fi
     if [ "$lo" = 0 ]; then
-        log "rate$len: no offered rate passed with <= $RATE_LOSS % loss in $RATE_STEPS trials"
+        log "rate$len: no offered rate passed with <= $RATE_LOSS % loss in $((RATE_STEPS + RATE_RESCUE)) trials"
         return 1
     fi
     emit "rate${len}_pps" "$lo"
