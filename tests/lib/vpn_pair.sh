@@ -51,6 +51,8 @@ inb() { ip netns exec "$NS_B" "$@"; }
 wait_for() {
     local limit=$1 what=$2
     shift 2
+    # A bound, not a delay: WB_WAIT_SCALE (default 3) stretches it for slow or busy machines.
+    limit=$((limit * ${WB_WAIT_SCALE:-3}))
     local end=$((SECONDS + limit))
     while ((SECONDS < end)); do
         if "$@" >/dev/null 2>&1; then return 0; fi

@@ -77,6 +77,8 @@ wbn_finish() {
 wait_for() {
     local limit=$1
     shift
+    # A bound, not a delay: WB_WAIT_SCALE (default 3) stretches it for slow or busy machines.
+    limit=$((limit * ${WB_WAIT_SCALE:-3}))
     local end=$((SECONDS + limit))
     until "$@" >/dev/null 2>&1; do
         [ "$SECONDS" -lt "$end" ] || return 1
