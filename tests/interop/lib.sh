@@ -35,7 +35,7 @@ start_client() { if [ "$CLIENT_IMPL" = openvpn ]; then start_openvpn_client; els
 stop_pid() {  # SIGTERM, bounded wait, then SIGKILL
     local pid=$1
     kill "$pid" 2>/dev/null || return 0
-    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+    for _ in $(seq $((100 * ${WB_WAIT_SCALE:-3}))); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null
     log "pid $pid needed SIGKILL"
     return 1

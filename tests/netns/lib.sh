@@ -89,7 +89,7 @@ wait_for() {
 # wait_pid PID SECONDS: waits for one of our children to exit; its status, or 124 on timeout.
 wait_pid() {
     local pid=$1 i rc=0
-    for ((i = 0; i < $2 * 10; i++)); do
+    for ((i = 0; i < $2 * ${WB_WAIT_SCALE:-3} * 10; i++)); do  # a bound: stretched like wait_for's
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
@@ -301,7 +301,7 @@ wbn_start() {
     ip netns exec "$T-$1" "$WB" run -c "$WORK/$1.yaml" >>"$WORK/$1.log" 2>&1 &
     PID[$1]=$!
 }
-# wbn_stop NAME [SIGNAL]: signals the agent (SIGTERM by default) and waits up to 10 s; the
+# wbn_stop NAME [SIGNAL]: signals the agent (SIGTERM by default) and waits up to 10 s (scaled); the
 # agent's exit status is returned (124: it did not exit).
 wbn_stop() {
     local pid=${PID[$1]} rc=0
