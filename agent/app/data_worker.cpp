@@ -13,8 +13,8 @@
 
 namespace wirebridge::app {
 
-DataWorker::DataWorker(const Setup& setup, io::EventLoop loop, io::UdpSocket socket, io::Fd wake)
-    : setup_(setup), loop_(std::move(loop)), socket_(std::move(socket)), wake_(std::move(wake)),
+DataWorker::DataWorker(const Setup& setup, io::EventLoop loop, io::UdpSocket socket)
+    : setup_(setup), loop_(std::move(loop)), socket_(std::move(socket)),
       reader_(*setup.tap, setup.queue), writer_(*setup.tap, setup.queue), follower_(*setup.keys),
       tx_(std::max<std::size_t>(setup.send_block, 1), kPacketBuffer) {
     if (setup_.receive) {
@@ -29,10 +29,9 @@ Result<std::unique_ptr<DataWorker>> DataWorker::start(const Setup& setup, io::Ud
         return fail("data worker: incomplete set-up", EINVAL);
     auto loop = io::EventLoop::create();
     if (!loop) return fail(loop.error());
-    auto wake = make_wake_fd();
-    if (!wake) return fail(wake.error());
-    std::unique_ptr<DataWorker> w(new DataWorker(setup, std::move(*loop), std::move(socket), std::move(*wake)));
-    if (auto r = w->loop_.add_fd(w->wake_.get(), EPOLLIN, [p = w.get()](std::uint32_t) { p->on_wake(); }); !r) return fail(r.error());
+    std::unique_ptr<DataWorker> w(new DataWorker(setup, std::move(*loop), std::move(socket)));
+    // A wake-up: the keys changed, pick up the new set now (and let go of the old one).
+    if (auto r = w->thread_.attach(w->loop_, [p = w.get()] { p->follower_.refresh(p->dc_); }); !r) return fail(r.error());
     // The reader's probe: frames it already took (rest of a batch, of a split super-frame) do not
     // make the queue readable again, so the loop comes back for them at once.
     if (auto r = w->loop_.add_fd(
@@ -40,51 +39,26 @@ Result<std::unique_ptr<DataWorker>> DataWorker::start(const Setup& setup, io::Ud
             [p = w.get()] { return p->reader_.pending(); });
         !r)
         return fail(r.error());
-    w->log_io_path();
+    log_worker_io_path(setup.index, setup.tap->name(), setup.queue, w->writer_, w->reader_);
     if (setup.receive) {
         if (auto r = w->loop_.add_fd(w->socket_.fd(), EPOLLIN, [p = w.get()](std::uint32_t) { p->on_socket(); }); !r)
             return fail(r.error());
     }
     w->follower_.refresh(w->dc_);
-    w->thread_ = std::thread([p = w.get()] { p->run(); });
+    w->thread_.start([p = w.get()] { p->run(); });
     return w;
 }
 
 DataWorker::~DataWorker() { stop(); }
 
-void DataWorker::wake() { signal_wake_fd(wake_.get()); }
+void DataWorker::wake() { thread_.wake(); }
 
-void DataWorker::stop() {
-    if (!thread_.joinable()) return;
-    stop_.store(true, std::memory_order_release);
-    wake();
-    thread_.join();
-}
+void DataWorker::stop() { thread_.stop(); }
 
 void DataWorker::run() {
     if (auto r = loop_.run(); !r) fail_worker(r.error().message);
     follower_.drop(dc_);  // contexts freed (and their keys wiped) on the worker's own thread
     traffic_.publish(dc_.counters());
-}
-
-void DataWorker::on_wake() {
-    drain_wake_fd(wake_.get());
-    if (stop_.load(std::memory_order_acquire)) {
-        loop_.stop();
-        return;
-    }
-    follower_.refresh(dc_);
-}
-
-// Which TAP I/O path the worker's queue takes (reads: once its first batch decides): worker 0 says
-// it at info level, the others, the same code on the same kernel, at debug.
-void DataWorker::log_io_path() {
-    const std::string who = "worker " + std::to_string(setup_.index) + ": TAP " + setup_.tap->name() + " queue " +
-                            std::to_string(setup_.queue);
-    const bool first = setup_.index == 0;
-    auto say = [first](const std::string& m) { first ? log_info(m) : log_debug(m); };
-    say(who + " writes: " + writer_.path());
-    reader_.on_path_decided([say, who](const std::string& p) { say(who + " reads: " + p); });
 }
 
 void DataWorker::fail_worker(const std::string& why) {

@@ -20,11 +20,11 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
-#include <thread>
 #include <vector>
 
 #include "app/data_worker_keys.hpp"
 #include "app/worker_mailbox.hpp"
+#include "app/worker_thread.hpp"
 #include "app/worker_traffic.hpp"
 #include "common/result.hpp"
 #include "datapath/data_channel.hpp"
@@ -65,25 +65,20 @@ public:
     unsigned index() const { return setup_.index; }
 
 private:
-    DataWorker(const Setup& setup, io::EventLoop loop, io::UdpSocket socket, io::Fd wake);
+    DataWorker(const Setup& setup, io::EventLoop loop, io::UdpSocket socket);
     void run();
-    void on_wake();
     void on_tap();
     void on_socket();
-    void log_io_path();
     void fail_worker(const std::string& why);
 
     Setup setup_;
     io::EventLoop loop_;
     io::UdpSocket socket_;
-    io::Fd wake_;
     io::TapReader reader_;
     io::TapWriter writer_;
     datapath::DataChannel dc_;
     KeyFollower follower_;
-    std::atomic<bool> stop_{false};
     std::atomic<bool> failed_{false};
-    std::thread thread_;
 
     io::DatagramBatch tx_;
     std::unique_ptr<io::DatagramBatch> rx_;  // worker 0 only (64 KB GRO buffers)
@@ -91,6 +86,7 @@ private:
     std::vector<std::uint32_t> lengths_;
 
     TrafficSlot traffic_;  // published copies of dc_.counters() (written by the worker after each batch)
+    WorkerThread thread_;  // last: destroyed first, so the thread is joined before the members it uses go
 };
 
 }  // namespace wirebridge::app

@@ -20,8 +20,8 @@ constexpr std::size_t kTxBatch = 64;
 
 }  // namespace
 
-HubWorker::HubWorker(const Setup& setup, io::EventLoop loop, io::UdpSocket socket, io::Fd wake)
-    : setup_(setup), loop_(std::move(loop)), socket_(std::move(socket)), wake_(std::move(wake)),
+HubWorker::HubWorker(const Setup& setup, io::EventLoop loop, io::UdpSocket socket)
+    : setup_(setup), loop_(std::move(loop)), socket_(std::move(socket)),
       reader_(*setup.tap, setup.index), writer_(*setup.tap, setup.index), peers_(*setup.directory),
       batch_(kTxBatch), rx_(kBatch, io::kGroBufferSize), tx_(kTxBatch, kPacketBuffer) {
     opened_.resize(kBatch * 4);
@@ -36,56 +36,34 @@ Result<std::unique_ptr<HubWorker>> HubWorker::start(const Setup& setup, io::UdpS
         return fail("hub worker: incomplete set-up", EINVAL);
     auto loop = io::EventLoop::create();
     if (!loop) return fail(loop.error());
-    auto wake = make_wake_fd();
-    if (!wake) return fail(wake.error());
-    std::unique_ptr<HubWorker> w(new HubWorker(setup, std::move(*loop), std::move(socket), std::move(*wake)));
+    std::unique_ptr<HubWorker> w(new HubWorker(setup, std::move(*loop), std::move(socket)));
     HubWorker* p = w.get();
-    if (auto r = w->loop_.add_fd(w->wake_.get(), EPOLLIN, [p](std::uint32_t) { p->on_wake(); }); !r) return fail(r.error());
+    // A wake-up: the directory changed, refresh now (lets go of gone clients' keys at once).
+    if (auto r = w->thread_.attach(w->loop_, [p] { p->peers_.refresh(); }); !r) return fail(r.error());
     // The reader's probe: frames it already took (rest of a batch, of a split super-frame) do not
     // make the queue readable again, so the loop comes back for them at once.
     if (auto r = w->loop_.add_fd(
             setup.tap->fd(setup.index), EPOLLIN, [p](std::uint32_t) { p->on_tap(); }, [p] { return p->reader_.pending(); });
         !r)
         return fail(r.error());
-    {
-        const std::string who = "worker " + std::to_string(setup.index) + ": TAP " + setup.tap->name() + " queue " +
-                                std::to_string(setup.index);
-        const bool first = setup.index == 0;
-        auto say = [first](const std::string& m) { first ? log_info(m) : log_debug(m); };
-        say(who + " writes: " + w->writer_.path());
-        w->reader_.on_path_decided([say, who](const std::string& m) { say(who + " reads: " + m); });
-    }
+    log_worker_io_path(setup.index, setup.tap->name(), setup.index, w->writer_, w->reader_);
     if (auto r = w->loop_.add_fd(w->socket_.fd(), EPOLLIN, [p](std::uint32_t) { p->on_socket(); }); !r)
         return fail(r.error());
     w->peers_.refresh();
-    w->thread_ = std::thread([p] { p->run(); });
+    w->thread_.start([p] { p->run(); });
     return w;
 }
 
 HubWorker::~HubWorker() { stop(); }
 
-void HubWorker::wake() { signal_wake_fd(wake_.get()); }
+void HubWorker::wake() { thread_.wake(); }
 
-void HubWorker::stop() {
-    if (!thread_.joinable()) return;
-    stop_.store(true, std::memory_order_release);
-    wake();
-    thread_.join();
-}
+void HubWorker::stop() { thread_.stop(); }
 
 void HubWorker::run() {
     if (auto r = loop_.run(); !r) fail_worker(r.error().message);
     publish();
     peers_.drop();  // contexts freed (keys wiped) on the worker's own thread
-}
-
-void HubWorker::on_wake() {
-    drain_wake_fd(wake_.get());
-    if (stop_.load(std::memory_order_acquire)) {
-        loop_.stop();
-        return;
-    }
-    peers_.refresh();
 }
 
 void HubWorker::fail_worker(const std::string& why) {

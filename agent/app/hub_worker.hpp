@@ -20,12 +20,12 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
-#include <thread>
 #include <vector>
 
 #include "app/hub_peers.hpp"
 #include "app/hub_switch_batch.hpp"
 #include "app/worker_mailbox.hpp"
+#include "app/worker_thread.hpp"
 #include "common/result.hpp"
 #include "datapath/l2_switch.hpp"
 #include "io/event_loop.hpp"
@@ -68,9 +68,8 @@ public:
     unsigned index() const { return setup_.index; }
 
 private:
-    HubWorker(const Setup& setup, io::EventLoop loop, io::UdpSocket socket, io::Fd wake);
+    HubWorker(const Setup& setup, io::EventLoop loop, io::UdpSocket socket);
     void run();
-    void on_wake();
     void on_socket();
     void on_tap();
     // Seals the batch's frames for their clients, writes the TAP's, sends; publishes counters.
@@ -83,13 +82,10 @@ private:
     Setup setup_;
     io::EventLoop loop_;
     io::UdpSocket socket_;
-    io::Fd wake_;
     io::TapReader reader_;
     io::TapWriter writer_;
     PeerFollower peers_;
     HubSwitchBatch batch_;
-    std::atomic<bool> stop_{false};
-    std::thread thread_;
 
     io::DatagramBatch rx_;
     io::DatagramBatch tx_;
@@ -102,6 +98,7 @@ private:
     HubWorkerCounts local_;
 
     std::atomic<std::uint64_t> packets_in_{0}, packets_out_{0}, from_tap_{0}, to_tap_{0}, mailed_{0};
+    WorkerThread thread_;  // last: destroyed first, so the thread is joined before the members it uses go
 };
 
 }  // namespace wirebridge::app

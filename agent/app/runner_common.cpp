@@ -1,9 +1,11 @@
-// signalfd set-up for the runners.
+// Shared pieces of the runners and their workers: signalfd set-up, traffic into status, the TAP I/O path log.
 #include "app/runner_common.hpp"
 
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
+
+#include "app/log.hpp"
 
 namespace wirebridge::app {
 
@@ -35,6 +37,15 @@ void add_traffic(const datapath::DataChannel& dc, control::PeerStatus& peer, con
     peer.packets_out = c.packets_out;
     for (std::size_t i = 0; i < c.drops.size(); ++i)
         if (c.drops[i] != 0) status.drops[datapath::data_drop_name(static_cast<datapath::DataDrop>(i))] += c.drops[i];
+}
+
+void log_worker_io_path(unsigned index, const std::string& tap_name, unsigned queue, const io::TapWriter& writer,
+                        io::TapReader& reader) {
+    const std::string who = "worker " + std::to_string(index) + ": TAP " + tap_name + " queue " + std::to_string(queue);
+    const bool first = index == 0;
+    auto say = [first](const std::string& m) { first ? log_info(m) : log_debug(m); };
+    say(who + " writes: " + writer.path());
+    reader.on_path_decided([say, who](const std::string& m) { say(who + " reads: " + m); });
 }
 
 }  // namespace wirebridge::app

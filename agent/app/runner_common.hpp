@@ -1,14 +1,17 @@
-// Shared pieces of the client and server runners: clock, signals, payload classification.
+// Shared pieces of the client and server runners and their workers: clock, signals, payload classification, logging.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <string>
 
 #include "common/result.hpp"
 #include "control/status.hpp"
 #include "datapath/data_channel.hpp"
 #include "io/event_loop.hpp"
 #include "io/fd.hpp"
+#include "io/tap_reader.hpp"
+#include "io/tap_writer.hpp"
 #include "proto/reliable.hpp"
 
 namespace wirebridge::app {
@@ -26,6 +29,11 @@ int read_signal(int fd);
 
 // Copies a data channel's traffic counters into the peer's status and its drops into the totals.
 void add_traffic(const datapath::DataChannel& dc, control::PeerStatus& peer, control::Status& status);
+
+// Says which TAP I/O path a data path worker's queue takes (reads: once its first batch decides).
+// Worker 0 says it at info level; the others, the same code on the same kernel, at debug.
+void log_worker_io_path(unsigned index, const std::string& tap_name, unsigned queue, const io::TapWriter& writer,
+                        io::TapReader& reader);
 
 // Frame buffers: the largest Ethernet frame we carry (1500 MTU + header + 802.1Q tags) with room.
 inline constexpr std::size_t kMaxFrame = 1600;
