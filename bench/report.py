@@ -169,6 +169,10 @@ def plot(rows, prefix, meta):
     and by the flood search, UDP 1400-byte likewise, CPU s/GB, ping p99); bars per VPN pair (the bare
     veth, an order of magnitude higher, would flatten every other bar: it is in the table only)."""
     rows = [r for r in rows if r["pair"] != "plain"]
+    if not rows:
+        # `--pair plain` alone: the table has the bare veth's figures; no VPN pair, no plot, no failure.
+        sys.stderr.write("plot: only the bare veth was measured (it is in the table); no plot\n")
+        return True
     by = {(r["transport"], r["cipher"], r["pair"], r["metric"]): r["median"] for r in rows}
     groups = sorted({(r["transport"], r["cipher"]) for r in rows}, key=lambda g: (g[0] != "udp", g[1]))
     pairs = [p for p in PAIRS if any(r["pair"] == p for r in rows)]
