@@ -1,6 +1,7 @@
 #!/bin/bash
 # Interop with data path workers: wirebridge as the client with `tunnel.workers: 2` (UDP) against
-# stock `openvpn --mode server` (topology in lib.sh).
+# stock `openvpn --mode server`, and wirebridge as the hub with `tunnel.workers: 2` against a stock
+# `openvpn --client` (topology in lib.sh).
 #
 #   workers.sh [--wirebridge PATH] [--keep]
 #
@@ -9,7 +10,11 @@
 # steady pings (no loss) and a 20 MB transfer across several rekeys. workers-reload: SIGHUP to 1
 # worker and back to 2 with the session kept, traffic still byte-exact. workers-stop: 32 UDP flows
 # spread over both workers' TAP queues; SIGTERM ends the process (every worker joined, each
-# reporting what it sealed) within the bound.
+# reporting what it sealed) within the bound. hub-up: the hub's two workers (TAP queue and
+# SO_REUSEPORT socket each) carry a stock openvpn client's traffic: ARP, ping, 20 MB each way
+# byte-exact, the hub's status lists both workers and their packets add up to the transfers.
+# hub-reneg: renegotiation every 3 s (openvpn's reneg-sec and the hub's) under steady pings (no
+# loss) and a 20 MB transfer across the rekeys; then SIGTERM under a ping flood ends the hub cleanly.
 # Prints PASS/FAIL per case and "N passed, N failed".
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -21,7 +26,7 @@ while [ $# -gt 0 ]; do
     case $1 in
         --wirebridge) WIREBRIDGE=$2; shift 2 ;;
         --keep) KEEP=1; shift ;;
-        -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "workers.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -125,9 +130,66 @@ case_stop() {
     done
 }
 
+# The hub (wirebridge server) with workers, a stock openvpn client.
+bring_up_hub() {
+    SERVER_IMPL=wirebridge CLIENT_IMPL=openvpn
+    WB_CLIENT_TUNNEL='' WB_SERVER_TUNNEL="  workers: $WORKERS"
+    setup_underlay || return 1
+    start_server || return 1
+    start_client || return 1
+    wait_tunnel 40 || return 1
+    wait_for 10 "the hub to run $WORKERS workers" grep -q "data path: $WORKERS workers" "$LOGS/wirebridge-server.log" || return 1
+}
+
+# The hub's status: both workers listed; what they opened and sealed covers both 20 MB transfers
+# (about 14,000 full-size packets each way; the main thread takes only control and ping packets).
+check_hub_workers() {
+    local json n in out
+    json=$("$WIREBRIDGE" status --json -c "$LOGS/server.yaml") || die "hub status failed: $json" || return 1
+    n=$(jq '.workers | length' <<<"$json")
+    [ "$n" = "$WORKERS" ] || die "the hub's status lists $n workers: $json" || return 1
+    in=$(jq '[.workers[].packets_in] | add' <<<"$json")
+    out=$(jq '[.workers[].packets_out] | add' <<<"$json")
+    ((in >= 13000 && out >= 13000)) || die "the workers opened $in and sealed $out packets; the transfers need 13,000+ each way" || return 1
+    log "hub workers: $(jq -c '[.workers[] | {index, packets_in, packets_out}]' <<<"$json")"
+    check_status || return 1
+}
+
+case_hub_up() {
+    bring_up_hub || return 1
+    check_ping_and_arp || return 1
+    check_transfers || return 1
+    check_hub_workers || return 1
+}
+
+case_hub_reneg() {
+    RENEG=3
+    bring_up_hub || return 1
+    check_ping_and_arp || return 1
+    local before after
+    before=$(ovpn_key_count)
+    ina ping -c 150 -i 0.1 -W 2 "$CLIENT_TUN_IP" > "$LOGS/reneg-ping.log" 2>&1
+    grep -q " 0% packet loss" "$LOGS/reneg-ping.log" || die "pings lost across renegotiation: $(grep loss "$LOGS/reneg-ping.log")" || return 1
+    transfer "$NS_B" "$NS_A" $TUN_SERVER_IP 5001 "$PKI/data20m" || return 1
+    after=$(ovpn_key_count)
+    ((after - before >= 3)) || die "only $((after - before)) new keys with reneg every ${RENEG}s" || return 1
+    local refused="Authenticate/Decrypt packet error\|AEAD Decrypt error"
+    ! grep -q "$refused" "$LOGS/openvpn-client.log" || die "openvpn refused data packets across rekeys: $(grep -m3 "$refused" "$LOGS/openvpn-client.log")" || return 1
+    log "$((after - before)) renegotiations under traffic with a 2-worker hub, 0% loss"
+    # SIGTERM under a ping flood: the hub joins its workers and exits.
+    inb ping -f -c 20000 -W 1 "$TUN_SERVER_IP" > /dev/null 2>&1 &
+    local flood=$!
+    sleep 1
+    stop_pid "$SERVER_PID" || die "the hub needed SIGKILL (a worker not joined?)" || { kill $flood 2>/dev/null; return 1; }
+    kill $flood 2>/dev/null; wait $flood 2>/dev/null
+    grep -q "SIGTERM: stopping" "$LOGS/wirebridge-server.log" || die "no clean stop in the hub's log" || return 1
+    grep -q "ERROR\|AddressSanitizer\|runtime error" "$LOGS/wirebridge-server.log" && die "errors at stop: $(grep -m3 "ERROR\|AddressSanitizer\|runtime error" "$LOGS/wirebridge-server.log")" && return 1
+    return 0
+}
+
 make_pki "$PKI" || exit 1
 passed=0 failed=0
-for c in workers-up workers-reneg workers-reload workers-stop; do
+for c in workers-up workers-reneg workers-reload workers-stop hub-up hub-reneg; do
     LOGS=$WORK/logs/$c
     mkdir -p "$LOGS"
     t0=$SECONDS
@@ -137,6 +199,8 @@ for c in workers-up workers-reneg workers-reload workers-stop; do
             workers-reneg) case_reneg ;;
             workers-reload) case_reload ;;
             workers-stop) case_stop ;;
+            hub-up) case_hub_up ;;
+            hub-reneg) case_hub_reneg ;;
         esac
     ) > "$LOGS/case.log" 2>&1
     rc=$?
