@@ -137,7 +137,7 @@ def table(rows, bound, meta):
         out.append(f"openssl speed -evp {c.lower()} (one core): {sizes}")
     if any(r["metric"].startswith("rate") for r in rows):
         out.append(f"flood (wb-udpflood): unpaced trial, then up to {meta.get('rate_steps', '?')} paced trials of "
-                   f"{meta.get('rate_step_s', '?')} s, binary search for the highest rate with <= "
+                   f"{meta.get('rate_step_s', '?')} s (up to 6 more, halving, while none passed), binary search for the highest rate with <= "
                    f"{meta.get('rate_loss_pct', 1)} % loss; CPU per packet: both VPN processes")
     if meta.get("pin", "none") != "none":
         out.append(f"pinned (taskset) server,client,receiver,sender to CPUs {meta['pin']}")
