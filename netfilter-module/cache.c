@@ -59,7 +59,8 @@ static bool gwmark_hop_equal(const struct gwmark_hop *a,
 {
 	return ether_addr_equal(a->reply_to, b->reply_to) &&
 	       ether_addr_equal(a->gateway, b->gateway) &&
-	       a->ifindex == b->ifindex && a->brindex == b->brindex;
+	       a->ifindex == b->ifindex && a->brindex == b->brindex &&
+	       a->vlan_proto == b->vlan_proto && a->vlan_tci == b->vlan_tci;
 }
 
 static void gwmark_flow_unlink(struct gwmark_net *gn, struct gwmark_flow *flow)

@@ -17,16 +17,21 @@
 
 /**
  * struct gwmark_hop - what the original direction's last frame told us
- * @reply_to: its source MAC: where replies are sent
- * @gateway:  its destination MAC: the gateway the sender chose
- * @ifindex:  the device it came in on; for a bridged frame the bridge port
- * @brindex:  for a bridged frame the bridge it crossed, else 0
+ * @reply_to:   its source MAC: where replies are sent
+ * @gateway:    its destination MAC: the gateway the sender chose
+ * @ifindex:    the device it came in on; for a bridged frame the bridge port
+ * @brindex:    for a bridged frame the bridge it crossed, else 0
+ * @vlan_proto: the 802.1Q/802.1ad tag protocol it carried (or, on a
+ *              VLAN-aware bridge, the port's PVID applies), else 0
+ * @vlan_tci:   that tag's TCI (VID and priority)
  */
 struct gwmark_hop {
 	u8 reply_to[ETH_ALEN];
 	u8 gateway[ETH_ALEN];
 	int ifindex;
 	int brindex;
+	__be16 vlan_proto;
+	u16 vlan_tci;
 };
 
 /**

@@ -103,6 +103,42 @@ static inline int gwmark_bridge_physinif(const struct sk_buff *skb,
 }
 #endif
 
+/**
+ * gwmark_bridge_info_drop() - forget that a packet was being bridged
+ * @skb: a packet the fast path has stolen
+ *
+ * br_netfilter keeps its per-packet state in an skb extension; a stolen
+ * packet sent anew (possibly into a bridge) must not carry it along.
+ */
+static inline void gwmark_bridge_info_drop(struct sk_buff *skb)
+{
+#if IS_ENABLED(CONFIG_BRIDGE_NETFILTER)
+	if (nf_bridge_info_exists(skb))
+		skb_ext_del(skb, SKB_EXT_BRIDGE_NF);
+#endif
+}
+
+/**
+ * gwmark_bridge_for_us() - whether a bridged frame was addressed to this host
+ * @skb: a packet that br_netfilter passes through the IP hooks
+ *
+ * br_netfilter turns PACKET_OTHERHOST into PACKET_HOST for the IP hooks and
+ * remembers the truth in pkt_otherhost: a frame addressed to another host is
+ * being bridged through, and stealing it would take it from its addressee.
+ *
+ * Return: true for a frame to the bridge's own address, or not bridged.
+ */
+static inline bool gwmark_bridge_for_us(const struct sk_buff *skb)
+{
+#if IS_ENABLED(CONFIG_BRIDGE_NETFILTER)
+	const struct nf_bridge_info *nf_bridge = nf_bridge_info_get(skb);
+
+	return !nf_bridge || !nf_bridge->pkt_otherhost;
+#else
+	return true;
+#endif
+}
+
 /* skb_clear_tstamp() appeared in 5.18 with the delivery-time rework. */
 #ifndef GWMARK_HAVE_SKB_CLEAR_TSTAMP
 static inline void skb_clear_tstamp(struct sk_buff *skb)

@@ -77,6 +77,8 @@ struct gwmark_net {
 };
 
 extern unsigned int gwmark_net_id;
+/* Module parameter "transparent" (main.c): replies carry the gateway's MAC. */
+extern bool gwmark_transparent;
 
 static inline struct gwmark_net *gwmark_pernet(const struct net *net)
 {

@@ -11,6 +11,8 @@
  */
 #include <linux/etherdevice.h>
 #include <linux/if_arp.h>
+#include <linux/if_bridge.h>
+#include <linux/if_vlan.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter_ipv4.h>
 #include <linux/netfilter_ipv6.h>
@@ -23,6 +25,25 @@
 
 #define GWMARK_PRI_PRE_ROUTING	(NF_IP_PRI_NAT_DST + 1)
 #define GWMARK_PRI_LOCAL_OUT	(NF_IP_PRI_SECURITY + 1)
+
+/*
+ * An untagged frame on a VLAN-aware bridge belongs to its port's PVID; the
+ * bridge assigns it only after the IP hooks have run, so look it up.
+ */
+static void gwmark_hook_port_pvid(const struct net_device *br,
+				  struct gwmark_hop *hop)
+{
+	const struct net_device *port;
+	u16 pvid = 0;
+
+	if (!br_vlan_enabled(br))
+		return;
+	port = dev_get_by_index_rcu(dev_net(br), hop->ifindex);
+	if (port && !br_vlan_get_pvid_rcu(port, &pvid) && pvid) {
+		hop->vlan_proto = htons(ETH_P_8021Q);
+		hop->vlan_tci = pvid;
+	}
+}
 
 /* What the frame of an original-direction packet tells us, if anything. */
 static bool gwmark_hook_frame_hop(const struct sk_buff *skb,
@@ -43,6 +64,12 @@ static bool gwmark_hook_frame_hop(const struct sk_buff *skb,
 
 	ether_addr_copy(hop->reply_to, eth->h_source);
 	ether_addr_copy(hop->gateway, eth->h_dest);
+	hop->vlan_proto = 0;
+	hop->vlan_tci = 0;
+	if (skb_vlan_tag_present(skb)) {
+		hop->vlan_proto = skb->vlan_proto;
+		hop->vlan_tci = skb_vlan_tag_get(skb);
+	}
 	if (nf_bridge_info_exists(skb)) {
 		/*
 		 * br_netfilter hands bridged frames to the IP hooks with the
@@ -50,6 +77,8 @@ static bool gwmark_hook_frame_hop(const struct sk_buff *skb,
 		 */
 		hop->ifindex = gwmark_bridge_physinif(skb, state->net);
 		hop->brindex = in->ifindex;
+		if (!hop->vlan_proto)
+			gwmark_hook_port_pvid(in, hop);
 	} else {
 		hop->ifindex = in->ifindex;
 		hop->brindex = 0;
@@ -60,10 +89,10 @@ static bool gwmark_hook_frame_hop(const struct sk_buff *skb,
 /* The common end of both fast paths: counters and verdict. */
 static unsigned int gwmark_hook_send(struct gwmark_net *gn, struct sk_buff *skb,
 				     const struct nf_hook_state *state,
-				     struct net_device *dev, const u8 *daddr,
+				     const struct gwmark_xmit_to *to,
 				     u64 sel, bool forward, enum gwmark_stat sent)
 {
-	switch (gwmark_xmit(skb, state->pf, dev, daddr, gwmark_sel_mask(sel),
+	switch (gwmark_xmit(skb, state->pf, to, gwmark_sel_mask(sel),
 			    forward)) {
 	case GWMARK_XMIT_SENT:
 		gwmark_stat_inc(gn, sent);
@@ -78,14 +107,32 @@ static unsigned int gwmark_hook_send(struct gwmark_net *gn, struct sk_buff *skb,
 	}
 }
 
+/* Connection features whose per-packet work the fast path would skip. */
+static bool gwmark_hook_ct_has_helper(const struct nf_conn *ct)
+{
+	const struct nf_conn_help *help = nfct_help(ct);
+
+	if (ct->status & IPS_SEQ_ADJUST)
+		return true;
+	return help && rcu_access_pointer(help->helper);
+}
+
+/*
+ * Replies to a flow learned on a bridge port go to the bridge device, not
+ * straight out of the port: the bridge's own transmit path then applies the
+ * port's STP state (a blocking or disabled port is never used), its VLAN
+ * egress policy, and its forwarding database (a host that moved to another
+ * port is found there). See README.md, "Bridged ports".
+ */
 static unsigned int gwmark_hook_reply(struct gwmark_net *gn,
 				      struct sk_buff *skb,
 				      const struct nf_hook_state *state,
 				      const struct nf_conn *ct, u64 sel)
 {
 	const struct gwmark_flow *flow;
-	struct net_device *dev;
+	struct gwmark_xmit_to to;
 	struct gwmark_hop hop;
+	int in_port;
 
 	flow = gwmark_cache_find(gn, ct);
 	if (!flow) {
@@ -93,19 +140,33 @@ static unsigned int gwmark_hook_reply(struct gwmark_net *gn,
 		return NF_ACCEPT;
 	}
 	/*
-	 * Never steal a frame in the middle of bridging; and a DNATed flow's
-	 * reply needs its source rewritten in POST_ROUTING, which we skip.
+	 * A DNATed flow's reply needs its source rewritten in POST_ROUTING,
+	 * which we skip; helpers and sequence adjustment (FTP, SIP, ...) work
+	 * on every packet in the stack.
 	 */
-	if (nf_bridge_info_exists(skb) || (ct->status & IPS_DST_NAT))
+	if ((ct->status & IPS_DST_NAT) || gwmark_hook_ct_has_helper(ct))
+		goto fallback;
+	/* A frame bridged between two other hosts stays the bridge's. */
+	if (!gwmark_bridge_for_us(skb))
 		goto fallback;
 
 	gwmark_flow_hop_read(flow, &hop);
-	dev = dev_get_by_index_rcu(state->net, hop.ifindex);
-	if (!dev || dev == state->in || !gwmark_xmit_dev_usable(dev) ||
-	    !gwmark_xmit_check(skb, state->pf, dev, hop.reply_to, true))
+	in_port = nf_bridge_info_exists(skb) ?
+		  gwmark_bridge_physinif(skb, state->net) : state->in->ifindex;
+	if (in_port == hop.ifindex)
+		goto fallback;
+	to.dev = dev_get_by_index_rcu(state->net, hop.brindex ?: hop.ifindex);
+	if (!to.dev || !gwmark_xmit_dev_usable(to.dev) ||
+	    !gwmark_xmit_check(skb, state->pf, to.dev, hop.reply_to, true))
 		goto fallback;
 
-	return gwmark_hook_send(gn, skb, state, dev, hop.reply_to, sel, true,
+	to.daddr = hop.reply_to;
+	/* Transparent: the reply seems to come from the gateway the LAN host chose. */
+	to.saddr = READ_ONCE(gwmark_transparent) &&
+		   is_valid_ether_addr(hop.gateway) ? hop.gateway : NULL;
+	to.vlan_proto = hop.vlan_proto;
+	to.vlan_tci = hop.vlan_tci;
+	return gwmark_hook_send(gn, skb, state, &to, sel, true,
 				GWMARK_STAT_REPLY_XMIT);
 
 fallback:
@@ -143,11 +204,9 @@ static unsigned int gwmark_hook_pre_routing(void *priv, struct sk_buff *skb,
 /* Connection features whose per-packet work happens after LOCAL_OUT. */
 static bool gwmark_hook_ct_needs_stack(const struct nf_conn *ct)
 {
-	const struct nf_conn_help *help = nfct_help(ct);
-
-	if (ct->status & (IPS_SRC_NAT | IPS_DST_NAT | IPS_SEQ_ADJUST))
+	if (ct->status & (IPS_SRC_NAT | IPS_DST_NAT))
 		return true;
-	return help && rcu_access_pointer(help->helper);
+	return gwmark_hook_ct_has_helper(ct);
 }
 
 static unsigned int gwmark_hook_local_out(void *priv, struct sk_buff *skb,
@@ -156,7 +215,7 @@ static unsigned int gwmark_hook_local_out(void *priv, struct sk_buff *skb,
 	struct gwmark_net *gn = gwmark_pernet(state->net);
 	const struct gwmark_flow *flow;
 	enum ip_conntrack_info ctinfo;
-	struct net_device *dev;
+	struct gwmark_xmit_to to;
 	struct gwmark_hop hop;
 	struct nf_conn *ct;
 	unsigned int verdict;
@@ -183,10 +242,14 @@ static unsigned int gwmark_hook_local_out(void *priv, struct sk_buff *skb,
 
 	/* The gateway sits somewhere behind the bridge: let its FDB choose. */
 	gwmark_flow_hop_read(flow, &hop);
-	dev = dev_get_by_index_rcu(state->net, hop.brindex ?: hop.ifindex);
-	if (!dev || !gwmark_xmit_dev_usable(dev) ||
-	    !gwmark_xmit_check(skb, state->pf, dev, hop.gateway, false))
+	to.dev = dev_get_by_index_rcu(state->net, hop.brindex ?: hop.ifindex);
+	if (!to.dev || !gwmark_xmit_dev_usable(to.dev) ||
+	    !gwmark_xmit_check(skb, state->pf, to.dev, hop.gateway, false))
 		goto fallback;
+	to.daddr = hop.gateway;
+	to.saddr = NULL;
+	to.vlan_proto = hop.vlan_proto;
+	to.vlan_tci = hop.vlan_tci;
 
 	if (!nf_ct_is_confirmed(ct)) {
 		verdict = gwmark_ct_confirm(skb, state);
@@ -195,7 +258,7 @@ static unsigned int gwmark_hook_local_out(void *priv, struct sk_buff *skb,
 			return verdict;
 		}
 	}
-	return gwmark_hook_send(gn, skb, state, dev, hop.gateway, sel, false,
+	return gwmark_hook_send(gn, skb, state, &to, sel, false,
 				GWMARK_STAT_ORIG_XMIT);
 
 fallback:

@@ -19,6 +19,11 @@ module_param(max_entries, uint, 0444);
 MODULE_PARM_DESC(max_entries,
 		 "Most flows cached per network namespace (1..16777216, default 65536); the least recently active flow is evicted beyond it");
 
+bool gwmark_transparent __read_mostly = true;
+module_param_named(transparent, gwmark_transparent, bool, 0644);
+MODULE_PARM_DESC(transparent,
+		 "Replies sent by the fast path carry, as Ethernet source, the MAC the LAN host addressed its original packet to (its gateway's) instead of the output device's own (default Y; writable at run time)");
+
 unsigned int gwmark_net_id __read_mostly;
 
 static int __net_init gwmark_net_init(struct net *net)
@@ -109,6 +114,8 @@ module_init(gwmark_init);
 module_exit(gwmark_exit);
 
 MODULE_LICENSE("GPL");
+/* The project's version (CMakeLists.txt project()); 00_harness checks they agree. */
+MODULE_VERSION("0.1.0");
 MODULE_DESCRIPTION("Xtables: per-connection gateway MAC cache and direct transmit (GWMARK)");
 MODULE_ALIAS("ipt_GWMARK");
 MODULE_ALIAS("ip6t_GWMARK");

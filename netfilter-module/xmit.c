@@ -141,29 +141,31 @@ static int gwmark_xmit_forward(struct sk_buff *skb, u8 pf)
 }
 
 /**
- * gwmark_xmit() - send a packet to @daddr out of @dev
+ * gwmark_xmit() - send a packet to @to->daddr out of @to->dev
  * @skb:        the packet, network header at skb->data; passed
  *              gwmark_xmit_check()
  * @pf:         NFPROTO_IPV4 or NFPROTO_IPV6
- * @dev:        the output device, under RCU
- * @daddr:      the destination MAC
+ * @to:         device (under RCU), MACs and VLAN tag
  * @clear_mask: mark bits to clear, so that the packet cannot select the
  *              fast path again if it comes back into this namespace
  * @forward:    decrement TTL/hop limit and drop receive-side state
  *
  * The old link-layer header is never reused (a packet from a TUN device has
- * none, one from a TAP device has the peer's): a new one is built with the
- * device's own source address. Checksum offload and GSO state pass through
- * to dev_queue_xmit(), which segments or finishes checksums for devices
- * that cannot.
+ * none, one from a TAP device has the peer's): a new one is built with
+ * @to->saddr or the device's own source address. A packet stolen in the
+ * middle of bridging loses its br_netfilter state, so that a bridge it is
+ * sent to treats it as locally sent. Checksum offload and GSO state pass
+ * through to dev_queue_xmit(), which segments or finishes checksums for
+ * devices that cannot.
  *
  * Return: see enum gwmark_xmit_result.
  */
 enum gwmark_xmit_result gwmark_xmit(struct sk_buff *skb, u8 pf,
-				    struct net_device *dev, const u8 *daddr,
+				    const struct gwmark_xmit_to *to,
 				    u32 clear_mask, bool forward)
 {
 	__be16 proto = pf == NFPROTO_IPV4 ? htons(ETH_P_IP) : htons(ETH_P_IPV6);
+	struct net_device *dev = to->dev;
 	int rc;
 
 	if (skb_cow_head(skb, LL_RESERVED_SPACE(dev)))
@@ -173,11 +175,15 @@ enum gwmark_xmit_result gwmark_xmit(struct sk_buff *skb, u8 pf,
 
 	skb_dst_drop(skb);
 	nf_reset_ct(skb);
+	gwmark_bridge_info_drop(skb);
 	skb->mark &= ~clear_mask;
 	__vlan_hwaccel_clear_tag(skb);
+	if (to->vlan_proto)
+		__vlan_hwaccel_put_tag(skb, to->vlan_proto, to->vlan_tci);
 	skb->dev = dev;
 	skb->protocol = proto;
-	if (dev_hard_header(skb, dev, ntohs(proto), daddr, NULL, skb->len) < 0)
+	if (dev_hard_header(skb, dev, ntohs(proto), to->daddr, to->saddr,
+			    skb->len) < 0)
 		return GWMARK_XMIT_DROP;
 	skb_reset_mac_header(skb);
 

@@ -22,12 +22,28 @@ enum gwmark_xmit_result {
 	GWMARK_XMIT_DROP,
 };
 
+/**
+ * struct gwmark_xmit_to - where and how a fast-path packet leaves
+ * @dev:        the output device (a port, a plain device, or a bridge)
+ * @daddr:      the destination MAC
+ * @saddr:      the source MAC, or NULL for @dev's own address
+ * @vlan_proto: tag the frame with this 802.1Q/802.1ad protocol ...
+ * @vlan_tci:   ... and TCI; @vlan_proto 0 sends it untagged
+ */
+struct gwmark_xmit_to {
+	struct net_device *dev;
+	const u8 *daddr;
+	const u8 *saddr;
+	__be16 vlan_proto;
+	u16 vlan_tci;
+};
+
 bool gwmark_xmit_dev_usable(const struct net_device *dev);
 bool gwmark_xmit_check(struct sk_buff *skb, u8 pf,
 		       const struct net_device *dev, const u8 *daddr,
 		       bool forward);
 enum gwmark_xmit_result gwmark_xmit(struct sk_buff *skb, u8 pf,
-				    struct net_device *dev, const u8 *daddr,
+				    const struct gwmark_xmit_to *to,
 				    u32 clear_mask, bool forward);
 
 #endif /* _GWMARK_XMIT_H */
