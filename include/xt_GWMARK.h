@@ -144,7 +144,7 @@ struct xt_gwmark_tginfo {
 /* Counter names, in the order the stats file prints them. */
 #define GWMARK_STAT_NAMES					\
 	"learned", "reply_xmit", "orig_xmit", "miss",		\
-	"mac_updates", "fallback", "evicted", "errors"
+	"mac_updates", "fallback", "evicted", "errors", "mac_moves"
 
 /* Gauge and selector lines that follow the counters. */
 #define GWMARK_STAT_ENTRIES	"entries"

@@ -16,6 +16,20 @@
 #include <net/netns/generic.h>
 
 struct proc_dir_entry;
+struct gwmark_seen;
+
+/* Moves of a MAC waiting for the rewrite work, at most. */
+#define GWMARK_MOVES_MAX	16
+
+/**
+ * struct gwmark_move - an address seen at a new MAC
+ * @from: the MAC it had
+ * @to:   the MAC it has now
+ */
+struct gwmark_move {
+	u8 from[6];
+	u8 to[6];
+};
 
 /*
  * Counters of /proc/net/gwmark/stats, in the order of GWMARK_STAT_NAMES in
@@ -30,6 +44,7 @@ enum gwmark_stat {
 	GWMARK_STAT_FALLBACK,
 	GWMARK_STAT_EVICTED,
 	GWMARK_STAT_ERRORS,
+	GWMARK_STAT_MAC_MOVES,
 	GWMARK_STAT_NUM
 };
 
@@ -58,6 +73,11 @@ struct gwmark_stats {
  * @rules:       number of GWMARK rules in this namespace; hooks do nothing
  *               while it is 0
  * @proc_dir:    /proc/net/gwmark
+ * @seen:        address -> MAC map from ARP/ND (announce.c)
+ * @seen_lock:   serialises @seen, @moves and @nmoves
+ * @moves:       MAC moves the rewrite work has not done yet
+ * @nmoves:      entries in @moves
+ * @move_work:   rewrites the hops that name a moved MAC
  * @net:         the namespace itself
  */
 struct gwmark_net {
@@ -73,6 +93,11 @@ struct gwmark_net {
 	atomic64_t orig_sel;
 	atomic_t rules;
 	struct proc_dir_entry *proc_dir;
+	struct gwmark_seen *seen;
+	spinlock_t seen_lock;
+	struct gwmark_move moves[GWMARK_MOVES_MAX];
+	unsigned int nmoves;
+	struct work_struct move_work;
 	struct net *net;
 };
 

@@ -16,9 +16,11 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter_ipv4.h>
 #include <linux/netfilter_ipv6.h>
+#include <linux/netfilter_arp.h>
 #include <net/netfilter/nf_conntrack.h>
 #include <net/netfilter/nf_conntrack_helper.h>
 
+#include "announce.h"
 #include "cache.h"
 #include "compat.h"
 #include "xmit.h"
@@ -185,6 +187,8 @@ static unsigned int gwmark_hook_pre_routing(void *priv, struct sk_buff *skb,
 
 	if (!atomic_read(&gn->rules))
 		return NF_ACCEPT;
+	if (state->pf == NFPROTO_IPV6)
+		gwmark_announce_nd(gn, skb);
 	ct = nf_ct_get(skb, &ctinfo);
 	if (!ct || ctinfo == IP_CT_UNTRACKED)
 		return NF_ACCEPT;
@@ -278,6 +282,19 @@ static const struct nf_hook_ops gwmark_nf_ops[] = {
 		.pf		= NFPROTO_IPV4,
 		.hooknum	= NF_INET_LOCAL_OUT,
 		.priority	= GWMARK_PRI_LOCAL_OUT,
+	},
+	/* ARP for the box itself, and ARP bridged through it (br_netfilter). */
+	{
+		.hook		= gwmark_announce_arp,
+		.pf		= NFPROTO_ARP,
+		.hooknum	= NF_ARP_IN,
+		.priority	= 0,
+	},
+	{
+		.hook		= gwmark_announce_arp,
+		.pf		= NFPROTO_ARP,
+		.hooknum	= NF_ARP_FORWARD,
+		.priority	= 0,
 	},
 #if IS_ENABLED(CONFIG_IPV6)
 	{

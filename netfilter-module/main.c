@@ -9,6 +9,7 @@
 #include <linux/moduleparam.h>
 #include <linux/percpu.h>
 
+#include "announce.h"
 #include "cache.h"
 #include "gwmark.h"
 
@@ -43,9 +44,12 @@ static int __net_init gwmark_net_init(struct net *net)
 	err = gwmark_cache_init(gn);
 	if (err)
 		goto free_stats;
-	err = gwmark_proc_init(gn);
+	err = gwmark_announce_init(gn);
 	if (err)
 		goto destroy_cache;
+	err = gwmark_proc_init(gn);
+	if (err)
+		goto exit_announce;
 	err = gwmark_hooks_register(net);
 	if (err)
 		goto exit_proc;
@@ -53,6 +57,8 @@ static int __net_init gwmark_net_init(struct net *net)
 
 exit_proc:
 	gwmark_proc_exit(gn);
+exit_announce:
+	gwmark_announce_exit(gn);
 destroy_cache:
 	gwmark_cache_destroy(gn);
 free_stats:
@@ -67,6 +73,7 @@ static void __net_exit gwmark_net_exit(struct net *net)
 
 	gwmark_hooks_unregister(net);
 	gwmark_proc_exit(gn);
+	gwmark_announce_exit(gn);
 	gwmark_cache_destroy(gn);
 	free_percpu(gn->stats);
 	gn->stats = NULL;

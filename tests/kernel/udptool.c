@@ -12,10 +12,20 @@
  *                                          (source port, destination port)
  *                                          pair: N new connections; prints
  *                                          how many were sent
+ *   udptool announce DEV ADDR MAC          what a router that takes over an
+ *                                          address sends (keepalived): a
+ *                                          gratuitous ARP request (IPv4) or
+ *                                          an unsolicited neighbour
+ *                                          advertisement with the override
+ *                                          flag to ff02::1 (IPv6), out of DEV
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <netinet/icmp6.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,6 +172,72 @@ static int udptool_flows(char **argv)
 	return 0;
 }
 
+static int udptool_mac_parse(const char *text, unsigned char mac[6])
+{
+	return sscanf(text, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &mac[0], &mac[1],
+		      &mac[2], &mac[3], &mac[4], &mac[5]) == 6 ? 0 : -1;
+}
+
+static int udptool_announce(char **argv)
+{
+	unsigned int ifindex = if_nametoindex(argv[0]);
+	union udptool_addr a;
+	unsigned char mac[6];
+
+	udptool_addr_parse(argv[1], "0", &a);
+	if (!ifindex || udptool_mac_parse(argv[2], mac)) {
+		fprintf(stderr, "udptool: bad device or MAC\n");
+		return 2;
+	}
+	if (a.sa.sa_family == AF_INET) {
+		/* ARP request, sender = target = ADDR: a gratuitous ARP. */
+		unsigned char arp[28] = { 0, 1, 8, 0, 6, 4, 0, 1 };
+		struct sockaddr_ll ll = {
+			.sll_family = AF_PACKET,
+			.sll_protocol = htons(ETH_P_ARP),
+			.sll_ifindex = ifindex,
+			.sll_halen = 6,
+			.sll_addr = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff },
+		};
+		int s = socket(AF_PACKET, SOCK_DGRAM, htons(ETH_P_ARP));
+
+		memcpy(arp + 8, mac, 6);
+		memcpy(arp + 14, &a.v4.sin_addr, 4);
+		memcpy(arp + 24, &a.v4.sin_addr, 4);
+		if (s < 0 || sendto(s, arp, sizeof(arp), 0,
+				    (struct sockaddr *)&ll, sizeof(ll)) < 0) {
+			perror("udptool: ARP");
+			return 1;
+		}
+		return 0;
+	} else {
+		/* NA: override flag, target ADDR, target link-layer option. */
+		struct {
+			struct nd_neighbor_advert na;
+			unsigned char opt[8];
+		} m = { 0 };
+		struct sockaddr_in6 dst = { .sin6_family = AF_INET6 };
+		int s = socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6), hops = 255;
+
+		m.na.nd_na_type = ND_NEIGHBOR_ADVERT;
+		m.na.nd_na_flags_reserved = ND_NA_FLAG_OVERRIDE | ND_NA_FLAG_ROUTER;
+		m.na.nd_na_target = a.v6.sin6_addr;
+		m.opt[0] = ND_OPT_TARGET_LINKADDR;
+		m.opt[1] = 1;
+		memcpy(m.opt + 2, mac, 6);
+		inet_pton(AF_INET6, "ff02::1", &dst.sin6_addr);
+		dst.sin6_scope_id = ifindex;
+		if (s < 0 ||
+		    setsockopt(s, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &hops, sizeof(hops)) ||
+		    setsockopt(s, IPPROTO_IPV6, IPV6_MULTICAST_IF, &ifindex, sizeof(ifindex)) ||
+		    sendto(s, &m, sizeof(m), 0, (struct sockaddr *)&dst, sizeof(dst)) < 0) {
+			perror("udptool: NA");
+			return 1;
+		}
+		return 0;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 5 && !strcmp(argv[1], "recv"))
@@ -170,7 +246,9 @@ int main(int argc, char **argv)
 		return udptool_send(argv + 2);
 	if (argc == 4 && !strcmp(argv[1], "flows"))
 		return udptool_flows(argv + 2);
+	if (argc == 5 && !strcmp(argv[1], "announce"))
+		return udptool_announce(argv + 2);
 	fprintf(stderr,
-		"usage: udptool recv ADDR PORT FILE | send SRC SPORT DST DPORT TEXT | flows DST N\n");
+		"usage: udptool recv ADDR PORT FILE | send SRC SPORT DST DPORT TEXT | flows DST N | announce DEV ADDR MAC\n");
 	return 2;
 }
