@@ -42,7 +42,10 @@
  *     namespace. The module's hooks then send
  *       * a reply-direction packet at PRE_ROUTING with (mark & reply_mask)
  *         == reply_mark straight to the cached reply-to MAC (the original
- *         sender's source MAC) out of the cached ingress device, and
+ *         sender's source MAC) out of the cached ingress device (via its
+ *         bridge, with the VLAN tag the flow arrived with, when that device
+ *         is a bridge port), with the cached gateway MAC as Ethernet source
+ *         (transparent; module parameter "transparent", default Y), and
  *       * an original-direction packet at LOCAL_OUT with (mark & orig_mask)
  *         == orig_mark straight to the cached gateway MAC (the destination
  *         MAC the original sender chose),
@@ -119,6 +122,9 @@ struct xt_gwmark_tginfo {
  *   fallback 2
  *   evicted 0
  *   errors 0
+ *   mac_moves 1
+ *   learn_dropped 0
+ *   alloc_failed 0
  *   entries 17
  *   max_entries 65536
  *   reply_mark 0x00000032/0xffffffff
@@ -135,7 +141,15 @@ struct xt_gwmark_tginfo {
  *   fallback     a marked packet had an entry but had to take the normal path
  *                (device down, too big for the MTU, TTL expiring, ...)
  *   evicted      an entry was dropped to keep entries <= max_entries
- *   errors       the fast path dropped a packet (allocation or xmit failure)
+ *                (entries whose connection is not assured go first)
+ *   errors       the fast path dropped a packet (allocation or xmit failure),
+ *                or a MAC move could not be queued
+ *   mac_moves    an ARP or IPv6 ND packet showed an address at a new MAC
+ *                (gratuitous ARP / unsolicited NA of a failover); every
+ *                cached hop naming the old MAC is rewritten (mac_updates)
+ *   learn_dropped a new connection was not cached: the cache was full of
+ *                assured connections and the newcomer was not assured
+ *   alloc_failed a flow (or its hash bucket) could not be allocated
  */
 #define GWMARK_PROC_DIR		"gwmark"	/* under /proc/net/ */
 #define GWMARK_PROC_STATS	"stats"
@@ -144,7 +158,8 @@ struct xt_gwmark_tginfo {
 /* Counter names, in the order the stats file prints them. */
 #define GWMARK_STAT_NAMES					\
 	"learned", "reply_xmit", "orig_xmit", "miss",		\
-	"mac_updates", "fallback", "evicted", "errors", "mac_moves"
+	"mac_updates", "fallback", "evicted", "errors", "mac_moves",	\
+	"learn_dropped", "alloc_failed"
 
 /* Gauge and selector lines that follow the counters. */
 #define GWMARK_STAT_ENTRIES	"entries"

@@ -30,6 +30,8 @@
 /* Flows refreshed since their last second chance are skipped this many
  * times by one eviction before the oldest is taken anyway. */
 #define GWMARK_EVICT_TRIES	8
+/* How far from the old end an eviction looks for a non-assured flow. */
+#define GWMARK_EVICT_SCAN	64
 #define GWMARK_GC_BATCH		256
 
 static const struct rhashtable_params gwmark_flow_params = {
@@ -75,16 +77,34 @@ static void gwmark_flow_unlink(struct gwmark_net *gn, struct gwmark_flow *flow)
 }
 
 /*
- * CLOCK eviction: the oldest flow goes unless it was refreshed since it last
- * came round, in which case it moves to the back. Bounded, so that a table
- * full of busy flows still admits a new one.
+ * Eviction makes room for a new flow. The oldest flow whose connection is
+ * not assured (a half-open TCP connection, a one-way UDP probe: what a scan
+ * or a flood creates) goes first, so that a flood of new connections cannot
+ * push established ones out. Only a newcomer that is itself assured may
+ * evict an assured flow, by a CLOCK rule: the oldest flow goes unless it was
+ * refreshed since it last came round, in which case it moves to the back.
+ * Both searches are bounded.
+ *
+ * Return: true if a flow was evicted; false if the newcomer must be dropped.
  */
-static void gwmark_cache_evict_one(struct gwmark_net *gn)
+static bool gwmark_cache_evict_one(struct gwmark_net *gn, bool assured)
 {
 	struct gwmark_flow *flow;
-	int i;
+	int i = 0;
 
 	lockdep_assert_held(&gn->lock);
+
+	list_for_each_entry(flow, &gn->lru, lru) {
+		if (++i > GWMARK_EVICT_SCAN)
+			break;
+		if (!READ_ONCE(flow->assured)) {
+			gwmark_flow_unlink(gn, flow);
+			gwmark_stat_inc(gn, GWMARK_STAT_EVICTED);
+			return true;
+		}
+	}
+	if (!assured)
+		return false;
 
 	for (i = 0; i < GWMARK_EVICT_TRIES; i++) {
 		flow = list_first_entry(&gn->lru, struct gwmark_flow, lru);
@@ -96,6 +116,7 @@ static void gwmark_cache_evict_one(struct gwmark_net *gn)
 	flow = list_first_entry(&gn->lru, struct gwmark_flow, lru);
 	gwmark_flow_unlink(gn, flow);
 	gwmark_stat_inc(gn, GWMARK_STAT_EVICTED);
+	return true;
 }
 
 static void gwmark_flow_refresh(struct gwmark_net *gn, struct gwmark_flow *flow,
@@ -139,13 +160,17 @@ void gwmark_cache_learn(struct gwmark_net *gn, const struct nf_conn *ct,
 	flow = rhashtable_lookup(&gn->flows, &ct, gwmark_flow_params);
 	if (likely(flow && !READ_ONCE(flow->dead) &&
 		   gwmark_flow_matches(flow, ct))) {
+		gwmark_flow_note_assured(flow, ct);
 		gwmark_flow_refresh(gn, flow, hop);
 		return;
 	}
 
 	flow = kzalloc(sizeof(*flow), GFP_ATOMIC | __GFP_NOWARN);
-	if (!flow)
+	if (!flow) {
+		gwmark_stat_inc(gn, GWMARK_STAT_ALLOC_FAILED);
 		return;
+	}
+	flow->assured = test_bit(IPS_ASSURED_BIT, &ct->status);
 	flow->ct = ct;
 	flow->tuple = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
 	flow->zone = *nf_ct_zone(ct);
@@ -169,10 +194,18 @@ void gwmark_cache_learn(struct gwmark_net *gn, const struct nf_conn *ct,
 		}
 		gwmark_flow_unlink(gn, old);
 	}
-	while (gn->count >= gn->max_entries && !list_empty(&gn->lru))
-		gwmark_cache_evict_one(gn);
-	if (rhashtable_insert_fast(&gn->flows, &flow->node, gwmark_flow_params))
+	while (gn->count >= gn->max_entries && !list_empty(&gn->lru)) {
+		if (!gwmark_cache_evict_one(gn, flow->assured)) {
+			spin_unlock_bh(&gn->lock);
+			kfree(flow);
+			gwmark_stat_inc(gn, GWMARK_STAT_LEARN_DROPPED);
+			return;
+		}
+	}
+	if (rhashtable_insert_fast(&gn->flows, &flow->node, gwmark_flow_params)) {
+		gwmark_stat_inc(gn, GWMARK_STAT_ALLOC_FAILED);
 		goto unlock_free;
+	}
 	list_add_tail(&flow->lru, &gn->lru);
 	gn->count++;
 	spin_unlock_bh(&gn->lock);

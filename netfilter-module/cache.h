@@ -49,6 +49,8 @@ struct gwmark_hop {
  * @created:   jiffies at insert
  * @refreshed: jiffies of the last original-direction packet
  * @lru_stamp: jiffies at which the entry last got a second chance
+ * @assured:   its connection was assured (conntrack saw it established)
+ *             when a packet last told us; eviction spares these first
  * @dead:      unlinked, waiting for RCU (under gwmark_net.lock)
  * @rcu:       for kfree_rcu()
  */
@@ -63,6 +65,7 @@ struct gwmark_flow {
 	unsigned long created;
 	unsigned long refreshed;
 	unsigned long lru_stamp;
+	bool assured;
 	bool dead;
 	struct rcu_head rcu;
 };
@@ -74,6 +77,15 @@ void gwmark_cache_learn(struct gwmark_net *gn, const struct nf_conn *ct,
 struct gwmark_flow *gwmark_cache_find(struct gwmark_net *gn,
 				      const struct nf_conn *ct);
 void gwmark_cache_flush(struct gwmark_net *gn, int ifindex);
+
+/* Note on the flow that its connection is assured (packet path, under RCU). */
+static inline void gwmark_flow_note_assured(struct gwmark_flow *flow,
+					    const struct nf_conn *ct)
+{
+	if (unlikely(!READ_ONCE(flow->assured)) &&
+	    test_bit(IPS_ASSURED_BIT, &ct->status))
+		WRITE_ONCE(flow->assured, true);
+}
 
 /**
  * gwmark_flow_hop_read() - consistent copy of a flow's hop

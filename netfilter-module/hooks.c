@@ -131,7 +131,7 @@ static unsigned int gwmark_hook_reply(struct gwmark_net *gn,
 				      const struct nf_hook_state *state,
 				      const struct nf_conn *ct, u64 sel)
 {
-	const struct gwmark_flow *flow;
+	struct gwmark_flow *flow;
 	struct gwmark_xmit_to to;
 	struct gwmark_hop hop;
 	int in_port;
@@ -141,6 +141,7 @@ static unsigned int gwmark_hook_reply(struct gwmark_net *gn,
 		gwmark_stat_inc(gn, GWMARK_STAT_MISS);
 		return NF_ACCEPT;
 	}
+	gwmark_flow_note_assured(flow, ct);
 	/*
 	 * A DNATed flow's reply needs its source rewritten in POST_ROUTING,
 	 * which we skip; helpers and sequence adjustment (FTP, SIP, ...) work

@@ -31,3 +31,10 @@ done
 nse wbk-h2 iptables-legacy -t mangle -A PREROUTING -m conntrack --ctstate NEW -j ACCEPT
 nse wbk-h1 ping -c 1 -W 2 10.99.0.2 >/dev/null
 check harness-conntrack sh -c "ip netns exec wbk-h2 conntrack -L 2>/dev/null | grep -q 10.99.0.1"
+
+# The module's version is the project's.
+if [ -n "${WB_KO:-}" ]; then
+	check_eq harness-module-version \
+		"$(sed -n 's/^project(wirebridge VERSION \([0-9.]*\).*/\1/p' "$WB_SRC/CMakeLists.txt")" \
+		"$(modinfo -F version "$WB_KO")"
+fi
