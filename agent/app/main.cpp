@@ -70,8 +70,9 @@ void add_fastpath(control::Status& st, const config::Config& cfg) {
     }
 }
 
-std::string flows_text() {
-    auto flows = nl::read_gwmark_flows();
+// `file` (may be null): the flows file opened before the privilege drop (it is root-only).
+std::string flows_text(const nl::GwmarkFlowsFile* file) {
+    auto flows = file ? file->read() : nl::read_gwmark_flows();
     if (!flows) return "error: " + flows.error().message + "\n";
     std::string out = GWMARK_FLOWS_HEADER "\n";
     for (const auto& f : *flows)
@@ -100,7 +101,10 @@ Result<void> drop_to_user(const config::Config& cfg) {
 template <typename Runner>
 int run_with_control(Runner& runner, const config::Config& cfg, app::Routeless* routeless) {
     const auto started = io::Clock::now();
-    auto handler = [&runner, &cfg, started, routeless](const std::string& command) -> std::string {
+    // Opened while still root: the flows file is readable by root only (0440).
+    std::optional<nl::GwmarkFlowsFile> flows_file;
+    if (auto f = nl::GwmarkFlowsFile::open()) flows_file.emplace(std::move(*f));
+    auto handler = [&runner, &cfg, started, routeless, &flows_file](const std::string& command) -> std::string {
         if (command == "status" || command == "status json") {
             control::Status st = runner.status();
             st.uptime_seconds = static_cast<std::uint64_t>(
@@ -109,7 +113,7 @@ int run_with_control(Runner& runner, const config::Config& cfg, app::Routeless* 
             if (routeless) st.flows = routeless->counters();
             return command == "status" ? control::to_text(st) : control::to_json(st);
         }
-        if (command == "flows") return flows_text();
+        if (command == "flows") return flows_text(flows_file ? &*flows_file : nullptr);
         return "error: unknown command '" + command + "' (status, status json, flows, ping)\n";
     };
     auto ctl = control::ControlServer::listen(runner.loop(), cfg.control.socket, handler);

@@ -1,6 +1,9 @@
 // GwmarkProc: parsing /proc/net/gwmark/{stats,flows} as include/xt_GWMARK.h specifies them.
 #include "nl/gwmark_proc.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <charconv>
 #include <fstream>
@@ -124,6 +127,35 @@ Result<std::vector<GwmarkFlow>> read_gwmark_flows(const std::string& dir) {
     auto text = slurp(dir + "/" GWMARK_PROC_FLOWS);
     if (!text) return fail(text.error());
     return parse_gwmark_flows(*text);
+}
+
+Result<GwmarkFlowsFile> GwmarkFlowsFile::open(const std::string& dir) {
+    std::string path = dir + "/" GWMARK_PROC_FLOWS;
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int err = errno;
+        if (err == ENOENT)
+            return fail(path + " does not exist: the xt_GWMARK module is not loaded", ENOENT);
+        return fail_errno("cannot open " + path, err);
+    }
+    return GwmarkFlowsFile(fd, std::move(path));
+}
+
+Result<std::vector<GwmarkFlow>> GwmarkFlowsFile::read() const {
+    std::string text;
+    char buf[65536];
+    for (;;) {
+        ssize_t n = ::pread(fd_, buf, sizeof(buf), static_cast<off_t>(text.size()));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return fail_errno("cannot read " + path_);
+        if (n == 0) break;
+        text.append(buf, static_cast<size_t>(n));
+    }
+    return parse_gwmark_flows(text);
+}
+
+GwmarkFlowsFile::~GwmarkFlowsFile() {
+    if (fd_ >= 0) ::close(fd_);
 }
 
 }  // namespace wirebridge::nl

@@ -44,4 +44,26 @@ Result<std::vector<GwmarkFlow>> parse_gwmark_flows(std::string_view text);
 Result<GwmarkStats> read_gwmark_stats(const std::string& dir = "/proc/net/gwmark");
 Result<std::vector<GwmarkFlow>> read_gwmark_flows(const std::string& dir = "/proc/net/gwmark");
 
+// The flows file kept open: it is readable by root only (0440, like conntrack's), so the
+// daemon opens it before it drops privileges and re-reads it from the start through the
+// kept descriptor (pread at offset 0: the kernel walks the table anew) ever after.
+class GwmarkFlowsFile {
+public:
+    static Result<GwmarkFlowsFile> open(const std::string& dir = "/proc/net/gwmark");
+    Result<std::vector<GwmarkFlow>> read() const;
+
+    GwmarkFlowsFile(GwmarkFlowsFile&& other) noexcept : fd_(other.fd_), path_(std::move(other.path_)) {
+        other.fd_ = -1;
+    }
+    GwmarkFlowsFile& operator=(GwmarkFlowsFile&&) = delete;
+    GwmarkFlowsFile(const GwmarkFlowsFile&) = delete;
+    GwmarkFlowsFile& operator=(const GwmarkFlowsFile&) = delete;
+    ~GwmarkFlowsFile();
+
+private:
+    GwmarkFlowsFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+    int fd_ = -1;
+    std::string path_;
+};
+
 }  // namespace wirebridge::nl

@@ -1,5 +1,9 @@
 // Parsing /proc/net/gwmark/{stats,flows} in the format include/xt_GWMARK.h fixes.
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
 
 #include "nl/gwmark_proc.hpp"
 
@@ -71,6 +75,50 @@ TEST(GwmarkProcTest, MissingModuleIsSaidPlainly) {
     auto st = read_gwmark_stats("/nonexistent/gwmark");
     ASSERT_FALSE(st);
     EXPECT_NE(st.error().message.find("not loaded"), std::string::npos) << st.error().message;
+}
+
+// The daemon opens the (root-only) flows file before it drops privileges and re-reads it
+// through the kept descriptor: each read() starts again at offset 0 and sees the file as it is
+// now, even once the path itself is gone.
+TEST(GwmarkProcTest, FlowsFileIsReReadThroughTheKeptDescriptor) {
+    char dir[] = "/tmp/wb-gwmark-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    const std::string path = std::string(dir) + "/flows";
+    auto write = [&](const char* text) {
+        FILE* f = fopen(path.c_str(), "w");
+        ASSERT_NE(f, nullptr);
+        fputs(text, f);
+        fclose(f);
+    };
+    write("# family proto src sport dst dport reply_to gateway dev age
+"
+          "ipv4 tcp 192.0.2.10 40312 198.51.100.7 22 02:00:00:00:0a:01 02:00:00:00:0a:fe lan0 3
+");
+    auto file = GwmarkFlowsFile::open(dir);
+    ASSERT_TRUE(file) << file.error().message;
+    auto first = file->read();
+    ASSERT_TRUE(first);
+    ASSERT_EQ(first->size(), 1u);
+    EXPECT_EQ((*first)[0].sport, 40312);
+
+    // Same inode, new contents (truncate and rewrite), then the path removed.
+    write("# family proto src sport dst dport reply_to gateway dev age
+"
+          "ipv6 udp 2001:db8::1 53 2001:db8::2 5353 02:00:00:00:0a:01 02:00:00:00:0a:fe lan0 0
+"
+          "ipv4 udp 192.0.2.10 5000 198.51.100.7 6000 02:00:00:00:0a:01 02:00:00:00:0a:fe lan0 1
+");
+    ASSERT_EQ(unlink(path.c_str()), 0);
+    auto second = file->read();
+    ASSERT_TRUE(second) << second.error().message;
+    ASSERT_EQ(second->size(), 2u);
+    EXPECT_EQ((*second)[0].family, "ipv6");
+    EXPECT_EQ((*second)[1].dport, 6000);
+    rmdir(dir);
+
+    auto missing = GwmarkFlowsFile::open("/nonexistent/gwmark");
+    ASSERT_FALSE(missing);
+    EXPECT_NE(missing.error().message.find("not loaded"), std::string::npos);
 }
 
 }  // namespace
