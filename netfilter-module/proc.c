@@ -193,7 +193,7 @@ int gwmark_proc_init(struct gwmark_net *gn)
 	if (!proc_create_net_single(GWMARK_PROC_STATS, 0444, gn->proc_dir,
 				    gwmark_proc_stats_show, NULL))
 		goto remove_dir;
-	if (!proc_create_net(GWMARK_PROC_FLOWS, 0444, gn->proc_dir,
+	if (!proc_create_net(GWMARK_PROC_FLOWS, 0440, gn->proc_dir,
 			     &gwmark_proc_flows_ops,
 			     sizeof(struct seq_net_private)))
 		goto remove_dir;

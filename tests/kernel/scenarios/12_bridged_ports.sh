@@ -162,4 +162,9 @@ nse wbk-app bridge link set dev wbkp0 state 3
 nse wbk-rem $UDP send 10.20.0.5 7001 192.0.2.10 7000 while-forwarding
 check "$t-forwarding-port-used" wait_until 10 grep -qx while-forwarding /tmp/$t.lan
 check_eq "$t-blocked-datagram-never-came" 0 "$(grep -cx while-blocking /tmp/$t.lan)"
+# The flows file is root-only (like conntrack's), the stats file is not.
+nobody="--reuid=$(id -u nobody) --regid=$(id -g nobody) --clear-groups"
+check_eq "$t-flows-mode" 440 "$(nse wbk-app stat -c %a /proc/net/gwmark/flows)"
+check_fails "$t-flows-root-only" nse wbk-app setpriv $nobody cat /proc/net/gwmark/flows
+check "$t-stats-for-all" nse wbk-app setpriv $nobody cat /proc/net/gwmark/stats
 gw_dump wbk-app

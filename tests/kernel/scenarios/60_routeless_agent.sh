@@ -225,12 +225,21 @@ sleep 2
 kill -TERM "$APP_PID"
 wait "$APP_PID" 2>/dev/null
 check_eq restart-rules-removed 0 "$(nse wbk-app iptables-save -t mangle | grep -c 'WB-wbk-app')" || logs_on_fail restart
+# The restarted agent drops to nobody after set-up; /proc/net/gwmark/flows is root-only, so
+# `wirebridge flows` works only through the descriptor it opened before the drop.
+echo "user: nobody" >>"$W/app.yaml"
 start_app
 check restart-rules-back wait_until 60 sh -c "ip netns exec wbk-app iptables-save -t mangle | grep -q -- '-A PREROUTING -j WB-wbk-app'"
 check restart-tunnel-up wait_until 90 nse wbk-rem ping -c1 -W1 10.20.0.2
 check restart-lan-reaches-server wait_until 30 ping_ok wbk-lan 10.20.0.5 1
 wait "$PING"
 check_eq restart-nothing-stuck-in-queue 0 "$(queue_total)"
+check_eq restart-agent-runs-as-nobody "$(id -u nobody)" "$(awk '$1 == "Uid:" {print $2}' /proc/$APP_PID/status)"
+check_fails flows-file-root-only nse wbk-app setpriv --reuid="$(id -u nobody)" --regid="$(id -g nobody)" \
+	--clear-groups cat /proc/net/gwmark/flows
+check flows-after-privilege-drop sh -c "'$WB' flows -c '$W/app.yaml' | grep -q '^ipv4 icmp 192.0.2.10 '" ||
+	"$WB" flows -c "$W/app.yaml" 2>&1 | head -n 3 | sed 's/^/# flows: /'
+
 check_gt restart-ping-got-replies "$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$W/ping.out")" 0
 "$WB" status -c "$W/app.yaml" | sed 's/^/# /'
 stop_agents
