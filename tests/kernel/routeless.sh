@@ -64,6 +64,25 @@ check_gt "$t-mac-updates" "$(gw_stat wbk-app mac_updates)" "$mac_updates"
 check "$t-flow-new-mac" sh -c "ip netns exec wbk-app grep -v '^#' /proc/net/gwmark/flows | grep -q ' $new_mac '"
 rm -f /tmp/$t.ping
 
+# A flow with a conntrack helper (TFTP here; FTP, SIP alike) never takes the reply fast path:
+# the helper must see every packet in the stack. The remote host's answer is counted as a
+# fallback and, the appliance having no route to the LAN, never arrives.
+modprobe -a nf_conntrack_tftp xt_CT 2>/dev/null
+check "$t-helper-rule" nse wbk-app "$IPT" -t raw -A PREROUTING -p udp --dport 69 -j CT --helper tftp
+rm -f /tmp/$t.tftp
+nse wbk-lan $WB_UDPTOOL recv "$LAN" 7069 /tmp/$t.tftp &
+wait_until 10 grep -q ready /tmp/$t.tftp
+nse wbk-lan $WB_UDPTOOL send "$LAN" 7069 "$REM" 69 request
+wait_until 5 sh -c "ip netns exec wbk-app conntrack -L -p udp --dport 69 2>/dev/null | grep -q helper=tftp"
+check "$t-helper-attached" sh -c "ip netns exec wbk-app conntrack -L -p udp --dport 69 2>/dev/null | grep -q helper=tftp"
+before=$(gw_stat wbk-app reply_xmit)
+fallback=$(gw_stat wbk-app fallback)
+nse wbk-rem $WB_UDPTOOL send "$REM" 69 "$LAN" 7069 answer
+check "$t-helper-flow-falls-back" wait_until 5 sh -c "[ \$(ip netns exec wbk-app awk '\$1==\"fallback\"{print \$2}' /proc/net/gwmark/stats) -gt $fallback ]"
+check_eq "$t-helper-flow-not-stolen" "$before" "$(gw_stat wbk-app reply_xmit)"
+check_fails "$t-helper-answer-not-delivered" wait_until 1 grep -qx answer /tmp/$t.tftp
+nse wbk-app "$IPT" -t raw -F PREROUTING
+
 # And without the rule the replies are lost again.
 nse wbk-app "$IPT" -t mangle -F PREROUTING
 check_fails "$t-lost-after-rule-removed" ping_ok wbk-lan "$REM" 2

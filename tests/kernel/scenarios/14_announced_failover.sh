@@ -162,24 +162,42 @@ moves0=$(gw_stat wbk-app mac_moves)
 updates0=$(gw_stat wbk-app mac_updates)
 ip netns del wbk-gw1
 router wbk-gw2 wbkq0 wbkq1
-nse wbk-gw2 sh -c "$UDP announce wbkq0 192.0.2.1 $R2_MAC; $UDP announce wbkq0 2001:db8:1::1 $R2_MAC;
-	$UDP announce wbkq1 198.51.100.1 $R2_MAC; $UDP announce wbkq1 2001:db8:51::1 $R2_MAC"
-t0=$(date +%s%N)
-followed() {
-	local f
-	f=$(ip netns exec wbk-app cat /proc/net/gwmark/flows)
-	for want in "192.0.2.10 7000 .* $LAN_MAC $R2_MAC" "2001:db8:1::10 7000 .* $LAN_MAC $R2_MAC" \
-		"198.51.100.7 7100 .* $R2_MAC $BR_MAC" "2001:db8:51::7 7100 .* $R2_MAC $BR_MAC"; do
-		grep -q "udp $want " <<<"$f" || return 1
+# A poller inside the appliance's namespace, bash builtins only (every exec costs a good
+# part of a second under TCG): the time at which every quiet flow names R2.
+cat >/tmp/$t.poll.sh <<POLL
+rm -f /tmp/$t.pipe; mkfifo /tmp/$t.pipe; exec 9<>/tmp/$t.pipe
+end=\$(( \${EPOCHSECONDS} + 10 ))
+while [ \${EPOCHSECONDS} -lt \$end ]; do
+	mapfile -t lines </proc/net/gwmark/flows
+	n=0
+	for l in "\${lines[@]}"; do
+		case "\$l" in
+		"ipv4 udp 192.0.2.10 7000 "*" $LAN_MAC $R2_MAC "*|"ipv6 udp 2001:db8:1::10 7000 "*" $LAN_MAC $R2_MAC "*|\
+		"ipv4 udp 198.51.100.7 7100 "*" $R2_MAC $BR_MAC "*|"ipv6 udp 2001:db8:51::7 7100 "*" $R2_MAC $BR_MAC "*) n=\$((n + 1)) ;;
+		esac
 	done
-}
-if wait_until 5 followed; then
-	ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-	echo "# every quiet flow followed within ${ms} ms"
+	[ \$n -ge 4 ] && { echo \$EPOCHREALTIME >/tmp/$t.found; exit 0; }
+	read -t 0.02 -u 9
+done
+exit 1
+POLL
+rm -f /tmp/$t.found
+nse wbk-app bash /tmp/$t.poll.sh &
+poller=$!
+# Only the LAN side's announcements cross the appliance; the time counts from when the
+# gratuitous ARP has been sent.
+nse wbk-gw2 $UDP announce wbkq0 192.0.2.1 "$R2_MAC"
+t0=$EPOCHREALTIME
+nse wbk-gw2 sh -c "$UDP announce wbkq0 2001:db8:1::1 $R2_MAC; $UDP announce wbkq1 198.51.100.1 $R2_MAC;
+	$UDP announce wbkq1 2001:db8:51::1 $R2_MAC"
+if wait "$poller"; then
+	ms=$(awk -v a="$t0" -v b="$(cat /tmp/$t.found)" 'BEGIN {printf "%d", (b - a) * 1000}')
+	echo "# every quiet flow followed ${ms} ms after the gratuitous ARP"
 	if [ "$ms" -le 1000 ]; then pass "$t-followed-within-1s"; else fail "$t-followed-within-1s" "took $ms ms"; fi
 else
 	fail "$t-followed-within-1s" "flows: $(gw_flows wbk-app | grep udp | tr '\n' ';')"
 fi
+rm -f /tmp/$t.poll.sh /tmp/$t.found /tmp/$t.pipe
 check_gt "$t-mac-moves-counted" "$(gw_stat wbk-app mac_moves)" "$moves0"
 check_gt "$t-mac-updates-counted" "$(gw_stat wbk-app mac_updates)" "$((updates0 + 3))"
 # The Internet host never spoke again: only the followed cache gets these to it.
