@@ -125,6 +125,7 @@ struct xt_gwmark_tginfo {
  *   mac_moves 1
  *   learn_dropped 0
  *   alloc_failed 0
+ *   icmp_sent 0
  *   entries 17
  *   max_entries 65536
  *   reply_mark 0x00000032/0xffffffff
@@ -150,6 +151,9 @@ struct xt_gwmark_tginfo {
  *   learn_dropped a new connection was not cached: the cache was full of
  *                assured connections and the newcomer was not assured
  *   alloc_failed a flow (or its hash bucket) could not be allocated
+ *   icmp_sent    a reply the fast path could not send was answered with
+ *                ICMP/ICMPv6 to its sender (fragmentation needed / packet
+ *                too big, time exceeded) and dropped
  */
 #define GWMARK_PROC_DIR		"gwmark"	/* under /proc/net/ */
 #define GWMARK_PROC_STATS	"stats"
@@ -159,7 +163,7 @@ struct xt_gwmark_tginfo {
 #define GWMARK_STAT_NAMES					\
 	"learned", "reply_xmit", "orig_xmit", "miss",		\
 	"mac_updates", "fallback", "evicted", "errors", "mac_moves",	\
-	"learn_dropped", "alloc_failed"
+	"learn_dropped", "alloc_failed", "icmp_sent"
 
 /* Gauge and selector lines that follow the counters. */
 #define GWMARK_STAT_ENTRIES	"entries"

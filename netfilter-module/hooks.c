@@ -38,7 +38,8 @@ static void gwmark_hook_port_pvid(const struct net_device *br,
 	const struct net_device *port;
 	u16 pvid = 0;
 
-	if (!br_vlan_enabled(br))
+	/* With pass_vlan_indev the IP hooks see a VLAN device, which carries its own tag. */
+	if (!netif_is_bridge_master(br) || !br_vlan_enabled(br))
 		return;
 	port = dev_get_by_index_rcu(dev_net(br), hop->ifindex);
 	if (port && !br_vlan_get_pvid_rcu(port, &pvid) && pvid) {
@@ -131,6 +132,7 @@ static unsigned int gwmark_hook_reply(struct gwmark_net *gn,
 				      const struct nf_hook_state *state,
 				      const struct nf_conn *ct, u64 sel)
 {
+	enum gwmark_xmit_check check;
 	struct gwmark_flow *flow;
 	struct gwmark_xmit_to to;
 	struct gwmark_hop hop;
@@ -159,9 +161,26 @@ static unsigned int gwmark_hook_reply(struct gwmark_net *gn,
 	if (in_port == hop.ifindex)
 		goto fallback;
 	to.dev = dev_get_by_index_rcu(state->net, hop.brindex ?: hop.ifindex);
-	if (!to.dev || !gwmark_xmit_dev_usable(to.dev) ||
-	    !gwmark_xmit_check(skb, state->pf, to.dev, hop.reply_to, true))
+	if (!to.dev || !gwmark_xmit_dev_usable(to.dev))
 		goto fallback;
+	check = gwmark_xmit_check(skb, state->pf, to.dev, hop.reply_to, true);
+	switch (check) {
+	case GWMARK_CHECK_OK:
+		break;
+	case GWMARK_CHECK_TOO_BIG:
+	case GWMARK_CHECK_TTL:
+		/*
+		 * No black hole: a routeless box's normal path has no route
+		 * to the LAN host and would only say "unreachable".
+		 */
+		if (!gwmark_xmit_icmp(skb, state->pf, state->net, check,
+				      to.dev->mtu))
+			goto fallback;
+		gwmark_stat_inc(gn, GWMARK_STAT_ICMP_SENT);
+		return NF_DROP;
+	default:
+		goto fallback;
+	}
 
 	to.daddr = hop.reply_to;
 	/* Transparent: the reply seems to come from the gateway the LAN host chose. */
@@ -249,7 +268,8 @@ static unsigned int gwmark_hook_local_out(void *priv, struct sk_buff *skb,
 	gwmark_flow_hop_read(flow, &hop);
 	to.dev = dev_get_by_index_rcu(state->net, hop.brindex ?: hop.ifindex);
 	if (!to.dev || !gwmark_xmit_dev_usable(to.dev) ||
-	    !gwmark_xmit_check(skb, state->pf, to.dev, hop.gateway, false))
+	    gwmark_xmit_check(skb, state->pf, to.dev, hop.gateway, false) !=
+	    GWMARK_CHECK_OK)
 		goto fallback;
 	to.daddr = hop.gateway;
 	to.saddr = NULL;

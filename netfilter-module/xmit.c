@@ -14,9 +14,13 @@
 #include <linux/ip.h>
 #include <linux/ipv6.h>
 #include <linux/netfilter.h>
+#include <linux/icmp.h>
+#include <linux/icmpv6.h>
 #include <net/dst.h>
+#include <net/icmp.h>
 #include <net/ip.h>
 #include <net/ipv6.h>
+#include <net/route.h>
 #include <net/netfilter/nf_conntrack.h>
 
 #include "compat.h"
@@ -52,39 +56,57 @@ static bool gwmark_xmit_fits(const struct sk_buff *skb,
 	return skb_is_gso(skb) && skb_gso_validate_network_len(skb, dev->mtu);
 }
 
-static bool gwmark_xmit_check_ipv4(struct sk_buff *skb, bool forward)
+static enum gwmark_xmit_check gwmark_xmit_check_ipv4(struct sk_buff *skb,
+						     const struct net_device *dev,
+						     bool forward)
 {
 	const struct iphdr *iph;
 
 	if (!pskb_network_may_pull(skb, sizeof(*iph)))
-		return false;
+		return GWMARK_CHECK_NO;
 	iph = ip_hdr(skb);
 	if (iph->version != 4 || ipv4_is_multicast(iph->daddr) ||
 	    ipv4_is_lbcast(iph->daddr) || ipv4_is_loopback(iph->daddr))
-		return false;
+		return GWMARK_CHECK_NO;
+	if (!forward)
+		return gwmark_xmit_fits(skb, dev) ? GWMARK_CHECK_OK :
+						    GWMARK_CHECK_NO;
+	if (iph->ttl <= 1)
+		return GWMARK_CHECK_TTL;
 	/* Reassembled by nf_defrag: only the normal path refragments. */
-	if (forward && (iph->ttl <= 1 || IPCB(skb)->frag_max_size))
-		return false;
-	return true;
+	if (IPCB(skb)->frag_max_size)
+		return GWMARK_CHECK_NO;
+	if (gwmark_xmit_fits(skb, dev))
+		return GWMARK_CHECK_OK;
+	return iph->frag_off & htons(IP_DF) ? GWMARK_CHECK_TOO_BIG :
+					      GWMARK_CHECK_NO;
 }
 
-static bool gwmark_xmit_check_ipv6(struct sk_buff *skb, bool forward)
+static enum gwmark_xmit_check gwmark_xmit_check_ipv6(struct sk_buff *skb,
+						     const struct net_device *dev,
+						     bool forward)
 {
 	const struct ipv6hdr *ip6h;
 	int type;
 
 	if (!pskb_network_may_pull(skb, sizeof(*ip6h)))
-		return false;
+		return GWMARK_CHECK_NO;
 	ip6h = ipv6_hdr(skb);
 	if (ip6h->version != 6)
-		return false;
+		return GWMARK_CHECK_NO;
 	type = ipv6_addr_type(&ip6h->daddr);
 	if (type & (IPV6_ADDR_MULTICAST | IPV6_ADDR_LINKLOCAL |
 		    IPV6_ADDR_LOOPBACK))
-		return false;
-	if (forward && (ip6h->hop_limit <= 1 || IP6CB(skb)->frag_max_size))
-		return false;
-	return true;
+		return GWMARK_CHECK_NO;
+	if (!forward)
+		return gwmark_xmit_fits(skb, dev) ? GWMARK_CHECK_OK :
+						    GWMARK_CHECK_NO;
+	if (ip6h->hop_limit <= 1)
+		return GWMARK_CHECK_TTL;
+	if (IP6CB(skb)->frag_max_size)
+		return GWMARK_CHECK_NO;
+	return gwmark_xmit_fits(skb, dev) ? GWMARK_CHECK_OK :
+					    GWMARK_CHECK_TOO_BIG;
 }
 
 /**
@@ -96,31 +118,79 @@ static bool gwmark_xmit_check_ipv6(struct sk_buff *skb, bool forward)
  * @forward: true for a forwarded packet (PRE_ROUTING), false for a locally
  *           generated one (LOCAL_OUT)
  *
- * Everything that the normal path handles better returns false: TTL about
- * to expire (ICMP time exceeded), too big for the MTU (fragmentation or
- * ICMP "too big"), a defragmented packet, multicast and link-local
- * destinations, packets not addressed to this host's MAC.
+ * A forwarded packet that is too big and may not be fragmented, or whose
+ * TTL/hop limit expires, is reported as such: the caller answers it with an
+ * ICMP error (gwmark_xmit_icmp()), since a routeless box's normal path could
+ * not. Everything else the normal path handles better is GWMARK_CHECK_NO: a
+ * defragmented packet or an IPv4 one that may be fragmented (only the
+ * normal path fragments), multicast and link-local destinations, packets not
+ * addressed to this host's MAC, anything too big at LOCAL_OUT.
  *
- * Return: true if gwmark_xmit() may take it.
+ * Return: see enum gwmark_xmit_check.
  */
-bool gwmark_xmit_check(struct sk_buff *skb, u8 pf,
-		       const struct net_device *dev, const u8 *daddr,
-		       bool forward)
+enum gwmark_xmit_check gwmark_xmit_check(struct sk_buff *skb, u8 pf,
+					 const struct net_device *dev,
+					 const u8 *daddr, bool forward)
 {
 	if (!is_valid_ether_addr(daddr))
-		return false;
+		return GWMARK_CHECK_NO;
 	if (forward && skb->pkt_type != PACKET_HOST)
-		return false;
-	if (!gwmark_xmit_fits(skb, dev))
-		return false;
+		return GWMARK_CHECK_NO;
 	switch (pf) {
 	case NFPROTO_IPV4:
-		return gwmark_xmit_check_ipv4(skb, forward);
+		return gwmark_xmit_check_ipv4(skb, dev, forward);
 	case NFPROTO_IPV6:
-		return gwmark_xmit_check_ipv6(skb, forward);
+		return gwmark_xmit_check_ipv6(skb, dev, forward);
 	default:
-		return false;
+		return GWMARK_CHECK_NO;
 	}
+}
+
+/**
+ * gwmark_xmit_icmp() - answer a packet the fast path cannot send
+ * @skb: the packet (passed gwmark_xmit_check(), which said TOO_BIG or TTL);
+ *       the caller drops it afterwards
+ * @pf:  NFPROTO_IPV4 or NFPROTO_IPV6
+ * @net: its namespace
+ * @why: GWMARK_CHECK_TOO_BIG or GWMARK_CHECK_TTL
+ * @mtu: the output device's MTU, for "fragmentation needed"/"packet too big"
+ *
+ * The ICMP error goes back to the packet's sender, which the box reaches
+ * (the packet came from there); IPv4's icmp_send() wants the packet to
+ * carry a route, so it is given the output route to the sender. The usual
+ * ICMP rate limits apply.
+ *
+ * Return: true if an error was handed to the ICMP code.
+ */
+bool gwmark_xmit_icmp(struct sk_buff *skb, u8 pf, struct net *net,
+		      enum gwmark_xmit_check why, unsigned int mtu)
+{
+	if (pf == NFPROTO_IPV4) {
+		struct flowi4 fl4 = { .daddr = ip_hdr(skb)->saddr };
+		struct rtable *rt = ip_route_output_key(net, &fl4);
+
+		if (IS_ERR(rt))
+			return false;
+		skb_dst_drop(skb);
+		skb_dst_set(skb, &rt->dst);
+		if (why == GWMARK_CHECK_TOO_BIG)
+			icmp_send(skb, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED,
+				  htonl(mtu));
+		else
+			icmp_send(skb, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0);
+		return true;
+	}
+#if IS_ENABLED(CONFIG_IPV6)
+	if (pf == NFPROTO_IPV6) {
+		if (why == GWMARK_CHECK_TOO_BIG)
+			icmpv6_send(skb, ICMPV6_PKT_TOOBIG, 0, mtu);
+		else
+			icmpv6_send(skb, ICMPV6_TIME_EXCEED,
+				    ICMPV6_EXC_HOPLIMIT, 0);
+		return true;
+	}
+#endif
+	return false;
 }
 
 /* Forwarding duties the skipped ip_forward()/ip6_forward() would have done. */

@@ -38,10 +38,27 @@ struct gwmark_xmit_to {
 	u16 vlan_tci;
 };
 
+/**
+ * enum gwmark_xmit_check - what gwmark_xmit_check() says about a packet
+ * @GWMARK_CHECK_OK:      the fast path may send it
+ * @GWMARK_CHECK_NO:      the normal path must handle it
+ * @GWMARK_CHECK_TOO_BIG: a forwarded packet larger than the output MTU that
+ *                        may not be fragmented (IPv4 DF, IPv6)
+ * @GWMARK_CHECK_TTL:     a forwarded packet whose TTL/hop limit expires here
+ */
+enum gwmark_xmit_check {
+	GWMARK_CHECK_OK,
+	GWMARK_CHECK_NO,
+	GWMARK_CHECK_TOO_BIG,
+	GWMARK_CHECK_TTL,
+};
+
 bool gwmark_xmit_dev_usable(const struct net_device *dev);
-bool gwmark_xmit_check(struct sk_buff *skb, u8 pf,
-		       const struct net_device *dev, const u8 *daddr,
-		       bool forward);
+enum gwmark_xmit_check gwmark_xmit_check(struct sk_buff *skb, u8 pf,
+					 const struct net_device *dev,
+					 const u8 *daddr, bool forward);
+bool gwmark_xmit_icmp(struct sk_buff *skb, u8 pf, struct net *net,
+		      enum gwmark_xmit_check why, unsigned int mtu);
 enum gwmark_xmit_result gwmark_xmit(struct sk_buff *skb, u8 pf,
 				    const struct gwmark_xmit_to *to,
 				    u32 clear_mask, bool forward);

@@ -60,6 +60,8 @@ else
 fi
 kill "$ping_pid" 2>/dev/null
 wait "$ping_pid" 2>/dev/null
+# (nse runs ping in a subshell: the ping itself is the namespace's only process now)
+ip netns pids wbk-lan | xargs -r kill 2>/dev/null
 check_gt "$t-mac-updates" "$(gw_stat wbk-app mac_updates)" "$mac_updates"
 check "$t-flow-new-mac" sh -c "ip netns exec wbk-app grep -v '^#' /proc/net/gwmark/flows | grep -q ' $new_mac '"
 rm -f /tmp/$t.ping

@@ -11,6 +11,8 @@
 #  gw 192.0.2.1, 2001:db8:1::1  to the LAN                                                  routes to the LAN via
 #  (router R1's MAC)                                                                        10.20.0.1 / ::1
 #  wbkl0 ============ wbkp0 LAN    (VLAN 20 PVID untagged)
+#  wbk-lan2 (h2: 192.0.2.11, 2001:db8:1::11 on wbkl2.20)
+#  wbkl2 ============ wbkp2 LAN    (VLAN 20 tagged)
 #                     wbkp1 WAN    (VLAN 20 PVID untagged) ============ wbkg0 (wbk-gw: router R1)
 #                     wbkpt tunnel (VLAN 10 PVID untagged) ============ wbkr0
 #                     bridge self:  VLAN 10 PVID untagged, VLAN 20 untagged
@@ -136,6 +138,34 @@ for fam in 4 6; do
 	check_gt "$tf-tcp-through-fast-path" "$(gw_stat wbk-app reply_xmit)" "$((before + 20))"
 	rm -f /tmp/$tf.src /tmp/$tf.dst
 done
+
+# A LAN host behind an 802.1Q-tagged port (wbkp2: VLAN 20 tagged): its flow is learned with
+# the tag its frames carried, and the replies leave tagged again (untagged, or in the
+# bridge's PVID 10, the host's VLAN device would never see them).
+modprobe 8021q 2>/dev/null
+netns_add wbk-lan2
+nse wbk-lan2 sysctl -q -w net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 >/dev/null
+ip -n wbk-lan2 link add wbkl2 address 02:00:00:00:0a:11 type veth peer name wbkp2 netns wbk-app
+ip -n wbk-app link set wbkp2 master wbkbr0
+nse wbk-app bridge vlan del dev wbkp2 vid 1
+nse wbk-app bridge vlan add dev wbkp2 vid 20
+ip -n wbk-app link set wbkp2 up
+ip -n wbk-lan2 link set wbkl2 up
+ip -n wbk-lan2 link add link wbkl2 name wbkl2.20 type vlan id 20
+ip -n wbk-lan2 addr add 192.0.2.11/24 dev wbkl2.20
+ip -n wbk-lan2 addr add 2001:db8:1::11/64 dev wbkl2.20 nodad
+ip -n wbk-lan2 link set wbkl2.20 up
+ip -n wbk-lan2 route add default via 192.0.2.1
+ip -n wbk-lan2 -6 route add default via 2001:db8:1::1
+ip -n wbk-lan2 neigh replace 192.0.2.1 lladdr "$R1_MAC" dev wbkl2.20 nud permanent
+ip -n wbk-lan2 neigh replace 2001:db8:1::1 lladdr "$R1_MAC" dev wbkl2.20 nud permanent
+for rem in 10.20.0.5 2001:db8:20::5; do
+	before=$(gw_stat wbk-app reply_xmit)
+	check "$t-tagged-port-ping-$rem" nse wbk-lan2 ping -n -q -c 3 -i 0.2 -W 2 -w 10 "$rem" || gw_dump wbk-app
+	check_gt "$t-tagged-port-fast-path-$rem" "$(gw_stat wbk-app reply_xmit)" "$((before + 2))"
+done
+check_eq "$t-tagged-port-flow" "02:00:00:00:0a:11 $R1_MAC wbkp2" \
+	"$(gw_flows wbk-app | awk '$3 == "192.0.2.11" {print $7, $8, $9; exit}')"
 
 # The knob: transparent=0 sends with the bridge's own MAC.
 echo 0 >/sys/module/xt_GWMARK/parameters/transparent
