@@ -66,6 +66,40 @@ check_gt "$t-mac-updates" "$(gw_stat wbk-app mac_updates)" "$mac_updates"
 check "$t-flow-new-mac" sh -c "ip netns exec wbk-app grep -v '^#' /proc/net/gwmark/flows | grep -q ' $new_mac '"
 rm -f /tmp/$t.ping
 
+# No black holes. The LAN port's MTU drops to 1280 (the bridge follows) while the LAN host
+# still says MSS 1460: the remote host's full-size segments cannot be sent, and the
+# appliance, which has no route to the LAN, answers them itself with "fragmentation
+# needed" / "packet too big"; the remote host lowers its path MTU and the transfer completes.
+if [ "$FAM" = 4 ]; then
+	RIPT=iptables-legacy TOOBIG="-p icmp --icmp-type fragmentation-needed"
+	EXPIRED="-p icmp --icmp-type time-exceeded" SETTTL="-j TTL --ttl-set 1" PR=icmp
+else
+	RIPT=ip6tables-legacy TOOBIG="-p icmpv6 --icmpv6-type packet-too-big"
+	EXPIRED="-p icmpv6 --icmpv6-type time-exceeded" SETTTL="-j HL --hl-set 1" PR=icmpv6
+fi
+modprobe -a xt_HL 2>/dev/null
+nse wbk-rem $RIPT -A INPUT $TOOBIG
+nse wbk-rem $RIPT -A INPUT $EXPIRED
+rem_count() { nse wbk-rem $RIPT -nvxL INPUT | awk -v n="$1" 'NR == n + 2 {print $1}'; }
+ip -n wbk-app link set wbkp0 mtu 1280
+head -c 300000 /dev/urandom >/tmp/$t.src
+nse wbk-rem sh -c "nc -$FAM -l -N -p 5002 </tmp/$t.src" &
+wait_until 10 sh -c "ip netns exec wbk-rem ss -Hltn | grep -q ':5002 '"
+icmp0=$(gw_stat wbk-app icmp_sent)
+nse wbk-lan timeout 60 nc -$FAM -w 20 "$REM" 5002 </dev/null >/tmp/$t.dst
+check "$t-too-big-transfer-intact" cmp /tmp/$t.src /tmp/$t.dst || gw_dump wbk-app
+check_gt "$t-too-big-icmp-counted" "$(gw_stat wbk-app icmp_sent)" "$icmp0"
+check_gt "$t-too-big-icmp-at-sender" "$(rem_count 1)" 0
+ip -n wbk-app link set wbkp0 mtu 1500
+rm -f /tmp/$t.src /tmp/$t.dst
+# A reply whose TTL / hop limit would expire here: "time exceeded" goes back to its sender.
+nse wbk-rem $RIPT -t mangle -A OUTPUT -p $PR $SETTTL
+icmp0=$(gw_stat wbk-app icmp_sent)
+check_fails "$t-ttl-expired-not-delivered" ping_ok wbk-lan "$REM" 1
+check_gt "$t-ttl-icmp-counted" "$(gw_stat wbk-app icmp_sent)" "$icmp0"
+check_gt "$t-ttl-icmp-at-sender" "$(rem_count 2)" 0
+nse wbk-rem $RIPT -t mangle -F OUTPUT
+
 # A flow with a conntrack helper (TFTP here; FTP, SIP alike) never takes the reply fast path:
 # the helper must see every packet in the stack. The remote host's answer is counted as a
 # fallback and, the appliance having no route to the LAN, never arrives.
