@@ -52,8 +52,10 @@ for p in wbkp0 wbkp1 wbkpt; do nse wbk-app bridge vlan del dev "$p" vid 1; done
 nse wbk-app bridge vlan add dev wbkp0 vid 20 pvid untagged
 nse wbk-app bridge vlan add dev wbkp1 vid 20 pvid untagged
 nse wbk-app bridge vlan add dev wbkpt vid 10 pvid untagged
+# (802.1Q-tagged frames reach the IP hooks only with bridge-nf-filter-vlan-tagged)
 nse wbk-app sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
-	net.bridge.bridge-nf-call-iptables=1 net.bridge.bridge-nf-call-ip6tables=1 >/dev/null
+	net.bridge.bridge-nf-call-iptables=1 net.bridge.bridge-nf-call-ip6tables=1 \
+	net.bridge.bridge-nf-filter-vlan-tagged=1 >/dev/null
 ip -n wbk-app addr add 192.0.2.2/32 dev wbkbr0
 ip -n wbk-app addr add 2001:db8:1::2/128 dev wbkbr0 nodad
 ip -n wbk-app addr add 10.20.0.1/16 dev wbkbr0
