@@ -79,7 +79,7 @@ static void gwmark_announce_seen(struct gwmark_net *gn,
 
 	if (moved) {
 		gwmark_stat_inc(gn, GWMARK_STAT_MAC_MOVES);
-		queue_work(system_wq, &gn->move_work);
+		queue_work(system_highpri_wq, &gn->move_work);
 	}
 }
 

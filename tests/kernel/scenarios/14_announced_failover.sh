@@ -144,7 +144,7 @@ check_eq "$t-quiet-inet-v6-from-r1" "$R1_MAC $BR_MAC" "$(flow_line 2001:db8:51::
 
 # Flow (a): a paced download, so that the failover happens in the middle of it.
 nse wbk-rem tc qdisc add dev wbkr0 root tbf rate 4mbit burst 16kb latency 400ms
-head -c 1500000 /dev/urandom >/tmp/$t.src
+head -c 3000000 /dev/urandom >/tmp/$t.src
 for fam in 4 6; do
 	port=$((5000 + fam))
 	nse wbk-rem sh -c "nc -$fam -l -N -p $port </tmp/$t.src" &
