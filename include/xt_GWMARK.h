@@ -126,6 +126,7 @@ struct xt_gwmark_tginfo {
  *   learn_dropped 0
  *   alloc_failed 0
  *   icmp_sent 0
+ *   hop_refused 0
  *   entries 17
  *   max_entries 65536
  *   reply_mark 0x00000032/0xffffffff
@@ -154,6 +155,9 @@ struct xt_gwmark_tginfo {
  *   icmp_sent    a reply the fast path could not send was answered with
  *                ICMP/ICMPv6 to its sender (fragmentation needed / packet
  *                too big, time exceeded) and dropped
+ *   hop_refused  a packet with a flow's tuple came from another MAC, port
+ *                or VLAN while the flow's sender was still active (seen in
+ *                the last second): the flow was not moved (spoof protection)
  */
 #define GWMARK_PROC_DIR		"gwmark"	/* under /proc/net/ */
 #define GWMARK_PROC_STATS	"stats"
@@ -163,7 +167,7 @@ struct xt_gwmark_tginfo {
 #define GWMARK_STAT_NAMES					\
 	"learned", "reply_xmit", "orig_xmit", "miss",		\
 	"mac_updates", "fallback", "evicted", "errors", "mac_moves",	\
-	"learn_dropped", "alloc_failed", "icmp_sent"
+	"learn_dropped", "alloc_failed", "icmp_sent", "hop_refused"
 
 /* Gauge and selector lines that follow the counters. */
 #define GWMARK_STAT_ENTRIES	"entries"

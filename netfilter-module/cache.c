@@ -30,6 +30,11 @@
 /* Flows refreshed since their last second chance are skipped this many
  * times by one eviction before the oldest is taken anyway. */
 #define GWMARK_EVICT_TRIES	8
+/*
+ * Spoof protection: a flow's reply-to MAC, port or VLAN changes only once
+ * the old one has been silent this long (see gwmark_flow_refresh()).
+ */
+#define GWMARK_MOVE_QUIET	HZ
 /* How far from the old end an eviction looks for a non-assured flow. */
 #define GWMARK_EVICT_SCAN	64
 #define GWMARK_GC_BATCH		256
@@ -54,15 +59,6 @@ static bool gwmark_flow_matches(const struct gwmark_flow *flow,
 	return nf_ct_tuple_equal(&flow->tuple,
 				 &ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple) &&
 	       gwmark_zone_equal(&flow->zone, nf_ct_zone(ct));
-}
-
-static bool gwmark_hop_equal(const struct gwmark_hop *a,
-			     const struct gwmark_hop *b)
-{
-	return ether_addr_equal(a->reply_to, b->reply_to) &&
-	       ether_addr_equal(a->gateway, b->gateway) &&
-	       a->ifindex == b->ifindex && a->brindex == b->brindex &&
-	       a->vlan_proto == b->vlan_proto && a->vlan_tci == b->vlan_tci;
 }
 
 static void gwmark_flow_unlink(struct gwmark_net *gn, struct gwmark_flow *flow)
@@ -119,6 +115,25 @@ static bool gwmark_cache_evict_one(struct gwmark_net *gn, bool assured)
 	return true;
 }
 
+/* Whether two hops name the same sender: reply-to MAC, port and VLAN. */
+static bool gwmark_hop_same_sender(const struct gwmark_hop *a,
+				   const struct gwmark_hop *b)
+{
+	return ether_addr_equal(a->reply_to, b->reply_to) &&
+	       a->ifindex == b->ifindex && a->brindex == b->brindex &&
+	       a->vlan_proto == b->vlan_proto && a->vlan_tci == b->vlan_tci;
+}
+
+/*
+ * The rule against spoofed packets: a packet that carries a flow's tuple
+ * from another MAC, port or VLAN than the flow's current sender moves the
+ * flow only if the current sender has been silent for GWMARK_MOVE_QUIET.
+ * While the genuine host keeps talking, a spoofer on another port cannot
+ * redirect its replies (counted in hop_refused); a host that really moved
+ * (or a LAN host whose MAC changed) is followed a second after it went
+ * quiet at its old place. A change of the gateway MAC alone (the sender's
+ * choice of router) is taken at once.
+ */
 static void gwmark_flow_refresh(struct gwmark_net *gn, struct gwmark_flow *flow,
 				const struct gwmark_hop *hop)
 {
@@ -129,8 +144,18 @@ static void gwmark_flow_refresh(struct gwmark_net *gn, struct gwmark_flow *flow,
 		WRITE_ONCE(flow->refreshed, now);
 
 	gwmark_flow_hop_read(flow, &cur);
-	if (likely(gwmark_hop_equal(&cur, hop)))
+	if (gwmark_hop_same_sender(&cur, hop)) {
+		if (READ_ONCE(flow->hop_seen) != now)
+			WRITE_ONCE(flow->hop_seen, now);
+		if (likely(ether_addr_equal(cur.gateway, hop->gateway)))
+			return;
+	} else if (time_before(now, READ_ONCE(flow->hop_seen) +
+				    GWMARK_MOVE_QUIET)) {
+		gwmark_stat_inc(gn, GWMARK_STAT_HOP_REFUSED);
 		return;
+	} else {
+		WRITE_ONCE(flow->hop_seen, now);
+	}
 
 	write_seqlock_bh(&flow->hop_lock);
 	flow->hop = *hop;
@@ -178,6 +203,7 @@ void gwmark_cache_learn(struct gwmark_net *gn, const struct nf_conn *ct,
 	flow->hop = *hop;
 	flow->created = now;
 	flow->refreshed = now;
+	flow->hop_seen = now;
 	flow->lru_stamp = now;
 
 	spin_lock_bh(&gn->lock);

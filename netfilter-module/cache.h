@@ -48,6 +48,8 @@ struct gwmark_hop {
  * @hop:       MACs and devices
  * @created:   jiffies at insert
  * @refreshed: jiffies of the last original-direction packet
+ * @hop_seen:  jiffies of the last original-direction packet whose source
+ *             MAC, port and VLAN matched @hop (spoof protection)
  * @lru_stamp: jiffies at which the entry last got a second chance
  * @assured:   its connection was assured (conntrack saw it established)
  *             when a packet last told us; eviction spares these first
@@ -64,6 +66,7 @@ struct gwmark_flow {
 	struct gwmark_hop hop;
 	unsigned long created;
 	unsigned long refreshed;
+	unsigned long hop_seen;
 	unsigned long lru_stamp;
 	bool assured;
 	bool dead;
