@@ -163,11 +163,20 @@ updates0=$(gw_stat wbk-app mac_updates)
 ip netns del wbk-gw1
 router wbk-gw2 wbkq0 wbkq1
 # A poller inside the appliance's namespace, bash builtins only (every exec costs a good
-# part of a second under TCG): the time at which every quiet flow names R2.
+# part of a second under TCG): when the box saw the announcement (mac_moves grew) and when
+# every quiet flow names R2. Both instants come from the same loop, so its own period
+# (tens of ms under TCG) is the only error in their difference.
 cat >/tmp/$t.poll.sh <<POLL
 rm -f /tmp/$t.pipe; mkfifo /tmp/$t.pipe; exec 9<>/tmp/$t.pipe
-end=\$(( \${EPOCHSECONDS} + 10 ))
+end=\$(( \${EPOCHSECONDS} + 15 ))
+seen=
 while [ \${EPOCHSECONDS} -lt \$end ]; do
+	if [ -z "\$seen" ]; then
+		mapfile -t st </proc/net/gwmark/stats
+		for l in "\${st[@]}"; do
+			case "\$l" in "mac_moves "*) [ "\${l#* }" -gt $moves0 ] && seen=\$EPOCHREALTIME ;; esac
+		done
+	fi
 	mapfile -t lines </proc/net/gwmark/flows
 	n=0
 	for l in "\${lines[@]}"; do
@@ -176,7 +185,7 @@ while [ \${EPOCHSECONDS} -lt \$end ]; do
 		"ipv4 udp 198.51.100.7 7100 "*" $R2_MAC $BR_MAC "*|"ipv6 udp 2001:db8:51::7 7100 "*" $R2_MAC $BR_MAC "*) n=\$((n + 1)) ;;
 		esac
 	done
-	[ \$n -ge 4 ] && { echo \$EPOCHREALTIME >/tmp/$t.found; exit 0; }
+	[ \$n -ge 4 ] && { echo "\${seen:-\$EPOCHREALTIME} \$EPOCHREALTIME" >/tmp/$t.found; exit 0; }
 	read -t 0.02 -u 9
 done
 exit 1
@@ -184,15 +193,16 @@ POLL
 rm -f /tmp/$t.found
 nse wbk-app bash /tmp/$t.poll.sh &
 poller=$!
-# Only the LAN side's announcements cross the appliance; the time counts from when the
-# gratuitous ARP has been sent.
+# Only the LAN side's announcements cross the appliance.
 nse wbk-gw2 $UDP announce wbkq0 192.0.2.1 "$R2_MAC"
 t0=$EPOCHREALTIME
 nse wbk-gw2 sh -c "$UDP announce wbkq0 2001:db8:1::1 $R2_MAC; $UDP announce wbkq1 198.51.100.1 $R2_MAC;
 	$UDP announce wbkq1 2001:db8:51::1 $R2_MAC"
 if wait "$poller"; then
-	ms=$(awk -v a="$t0" -v b="$(cat /tmp/$t.found)" 'BEGIN {printf "%d", (b - a) * 1000}')
-	echo "# every quiet flow followed ${ms} ms after the gratuitous ARP"
+	read -r seen done </tmp/$t.found
+	ms=$(awk -v a="$seen" -v b="$done" 'BEGIN {printf "%d", (b - a) * 1000}')
+	total=$(awk -v a="$t0" -v b="$done" 'BEGIN {printf "%d", (b - a) * 1000}')
+	echo "# every quiet flow followed ${ms} ms after the box saw the announcement (${total} ms after the sender's gratuitous ARP returned)"
 	if [ "$ms" -le 1000 ]; then pass "$t-followed-within-1s"; else fail "$t-followed-within-1s" "took $ms ms"; fi
 else
 	fail "$t-followed-within-1s" "flows: $(gw_flows wbk-app | grep udp | tr '\n' ';')"
