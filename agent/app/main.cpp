@@ -11,6 +11,7 @@
 
 #include "app/cli.hpp"
 #include "app/client_runner.hpp"
+#include "app/host_setup.hpp"
 #include "app/log.hpp"
 #include "app/privileges.hpp"
 #include "app/reload.hpp"
@@ -132,6 +133,16 @@ int run_with_control(Runner& runner, const config::Config& cfg, app::Routeless* 
 class ApplianceSetup {
 public:
     Result<void> apply(const config::Config& cfg) {
+        if (auto r = apply_bridge(cfg); !r) return r;
+        // After the bridge: its rp_filter is one of the settings.
+        if (auto r = host_.apply(cfg); !r) {
+            undo();
+            return r;
+        }
+        for (const auto& n : host_.notes()) app::log_info("host: " + n);
+        return {};
+    }
+    Result<void> apply_bridge(const config::Config& cfg) {
         if (!cfg.bridge) {
             if (cfg.tunnel.join_bridge) app::log_warn("tunnel.join_bridge is set but there is no bridge section");
             return {};
@@ -151,14 +162,25 @@ public:
         for (const auto& c : setup_->changes()) app::log_info("bridge: " + c);
         return {};
     }
+    // A failed start: back to what was there before (a bridge of an earlier run stays).
     void undo() {
+        host_.restore();
         if (!setup_) return;
         if (auto r = setup_->undo(); !r) app::log_warn("bridge clean-up: " + r.error().message);
+    }
+    // A stop: the wire stays (bridge, ports, address) unless bridge.remove_on_stop says otherwise.
+    // The TAP leaves the bridge by itself when its last descriptor closes.
+    void stop(const config::Config& cfg) {
+        host_.restore();
+        if (!setup_) return;
+        if (cfg.bridge && cfg.bridge->remove_on_stop) return undo();
+        app::log_info("bridge: " + cfg.bridge->name + " and its ports stay (bridge.remove_on_stop is false)");
     }
 
 private:
     std::optional<nl::Rtnetlink> rtnl_;
     std::optional<nl::BridgeSetup> setup_;
+    app::HostSetup host_;
 };
 
 int cmd_control(const app::Command& c) {
@@ -262,7 +284,7 @@ int cmd_run(const std::string& file) {
         install_sighup(runner, file, routeless->get());
         int rc = run_with_control(runner, cfg, routeless->get());
         if (*routeless) (*routeless)->stop();  // rules out before the devices they name go
-        appliance.undo();  // while the TAP still exists
+        appliance.stop(cfg);  // while the TAP still exists
         return rc;
     }
     session::ServerConfig sc;
@@ -284,7 +306,7 @@ int cmd_run(const std::string& file) {
     install_sighup(runner, file, routeless->get());
     int rc = run_with_control(runner, cfg, routeless->get());
     if (*routeless) (*routeless)->stop();
-    appliance.undo();
+    appliance.stop(cfg);
     return rc;
 }
 

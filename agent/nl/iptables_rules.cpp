@@ -202,7 +202,12 @@ std::string install_text(const RulesetPlan& p, int family, std::string_view save
         o << "-A " << c << match_text(s) << " -m conntrack --ctstate NEW" << target << (p.fail_open ? " --queue-bypass" : "")
           << "\n";
     }
-    if (p.orig_mark) o << "-A " << out << " -j GWMARK --orig-mark " << hex(*p.orig_mark) << "/" << keep << "\n";
+    // Only packets of connections that carry a decision of ours: the box's own traffic (the
+    // tunnel's packets to the hub, the control socket, DNS) is left alone, so it is neither
+    // re-marked nor re-routed by mangle OUTPUT, nor counted by the module as a fast-path miss.
+    if (p.orig_mark)
+        o << "-A " << out << " -m connmark ! --mark 0x0/" << mask << " -j GWMARK --orig-mark " << hex(*p.orig_mark) << "/"
+          << keep << "\n";
     o << "COMMIT\n";
     return o.str();
 }
