@@ -46,6 +46,22 @@ int cmd_check(const std::string& file) {
     return 0;
 }
 
+// The unit's ExecStopPost: what a killed run left (docs/INLINE.md). Nothing there is not an error.
+int cmd_cleanup(const std::string& file) {
+    const auto loaded = config::load_config(file);
+    if (!loaded.ok()) {
+        for (const auto& e : loaded.errors) std::cerr << e.to_string() << "\n";
+        return 1;
+    }
+    auto r = app::Routeless::cleanup(*loaded.config);
+    if (!r) {
+        std::cerr << "wirebridge cleanup: " << r.error().message << "\n";
+        return 1;
+    }
+    for (const auto& line : *r) std::cerr << "wirebridge cleanup: " << line << "\n";
+    return 0;
+}
+
 int cmd_genkey(const std::string& kind, const std::string& file) {
     struct stat st {};
     if (stat(file.c_str(), &st) == 0) {
@@ -330,6 +346,7 @@ int main(int argc, char** argv) {
             case app::Command::Kind::check: return cmd_check(cli.command.config_file);
             case app::Command::Kind::genkey: return cmd_genkey(cli.command.key_kind, cli.command.key_file);
             case app::Command::Kind::run: return cmd_run(cli.command.config_file);
+            case app::Command::Kind::cleanup: return cmd_cleanup(cli.command.config_file);
             case app::Command::Kind::status:
             case app::Command::Kind::flows: return cmd_control(cli.command);
         }

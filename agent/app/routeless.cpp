@@ -98,6 +98,34 @@ Result<std::unique_ptr<Routeless>> Routeless::start(const config::Config& cfg, i
     return self;
 }
 
+Result<std::vector<std::string>> Routeless::cleanup(const config::Config& cfg) {
+    std::vector<std::string> done;
+    if (!cfg.interest) return done;
+    nl::RulesetPlan plan;
+    plan.chain = nl::chain_for_site(cfg.site);
+    nl::IptablesRules rules;
+    auto chains = rules.remove_stale(plan.chain);
+    if (!chains) return fail("chains " + plan.chain + ": " + chains.error().message);
+    if (*chains) done.push_back("removed chains " + plan.chain);
+    const nl::DecisionRoutesPlan rp = make_route_plan(cfg, plan);
+    auto prules = nl::remove_decision_rules(rp);
+    if (!prules) return fail("policy rules: " + prules.error().message);
+    if (*prules) done.push_back("removed " + std::to_string(*prules) + " policy rules at priority " + std::to_string(rp.priority));
+    if (cfg.bridge) {
+        const std::string table = nl::intercept_table_for_site(cfg.site);
+        auto bi = nl::BridgeIntercept::open();
+        if (!bi) return fail(bi.error());
+        if (cfg.interest->failure == config::FailMode::closed) {
+            if (bi->exists(table)) done.push_back("kept table bridge " + table + " (failure closed)");
+        } else {
+            auto gone = bi->remove_stale(table);
+            if (!gone) return fail("table bridge " + table + ": " + gone.error().message);
+            if (*gone) done.push_back("removed table bridge " + table);
+        }
+    }
+    return done;
+}
+
 nl::DecisionRoutesPlan Routeless::make_route_plan(const config::Config& cfg, const nl::RulesetPlan& plan) {
     nl::DecisionRoutesPlan rp;
     rp.device = cfg.tunnel.device;

@@ -29,6 +29,11 @@ public:
     // Builds the plan from cfg.interest (must be set), binds the queue, follows conntrack and
     // installs the rules (replacing a stale run's). Fds go on `loop`, which must outlive this.
     static Result<std::unique_ptr<Routeless>> start(const config::Config& cfg, io::EventLoop& loop);
+    // `wirebridge cleanup` (the unit's ExecStopPost): removes what a killed run of this site
+    // left: its chains, its policy rules and, with failure open, its bridge table (with failure
+    // closed the table stays: selected traffic is not passed while no agent runs). Returns what
+    // it removed, one line each. Run it only while no agent of this site runs.
+    static Result<std::vector<std::string>> cleanup(const config::Config& cfg);
     Routeless(const Routeless&) = delete;
     Routeless& operator=(const Routeless&) = delete;
     ~Routeless();

@@ -363,4 +363,16 @@ Result<void> IptablesRules::remove() {
     return result;
 }
 
+Result<bool> IptablesRules::remove_stale(const std::string& chain) {
+    bool found = false;
+    for (int family : {AF_INET, AF_INET6}) {
+        auto saved = save(family);
+        if (!saved) return fail(saved.error());
+        if (!has_chains(chain, *saved)) continue;
+        found = true;
+        if (auto r = restore(family, remove_text(chain, *saved)); !r) return fail(r.error());
+    }
+    return found;
+}
+
 }  // namespace wirebridge::nl

@@ -183,6 +183,12 @@ wbn_stop box KILL || true
 check "closed, SIGKILL: the table stays" has_table
 check "closed, SIGKILL: selected traffic does not reach the router" unreachable h "$SEL"
 check "closed, SIGKILL: unselected traffic still does" reach h "$UNSEL" 5
+cleaned=$(on box "$WB" cleanup -c "$WORK/box.yaml" 2>&1) || true
+log "wirebridge cleanup: $(echo "$cleaned" | tr '\n' ';')"
+check "cleanup (ExecStopPost): the killed run's chains and policy rules removed, the table kept (closed)" \
+    bash -c "grep -q 'removed chains WB-box' <<<'$cleaned' && grep -qE 'removed [36] policy rules' <<<'$cleaned' &&
+             grep -q 'kept table bridge wb_box' <<<'$cleaned' && ! ip netns exec $T-box iptables-save -t mangle | grep -q WB-"
+check "closed, after cleanup: the table is still there" has_table
 wbn_start box
 require "closed: restart within 20 s" wait_for 20 intercepting
 check "closed: the stale table was replaced (logged)" grep -q "table bridge wb_box of an earlier run was replaced" "$WORK/box.log"
