@@ -17,7 +17,10 @@ config::Config inline_box() {
     config::Config c;
     c.site = "branch-a";
     c.tunnel.device = "tap0";
-    c.bridge = config::BridgeConfig{"br0", {"lan0", "wan0"}, std::nullopt};
+    config::BridgeConfig b;
+    b.name = "br0";
+    b.ports = {"lan0", "wan0"};
+    c.bridge = b;
     c.interest = config::InterestConfig{};
     return c;
 }
