@@ -68,13 +68,15 @@ std::vector<SysctlSetting> wanted_sysctls(const config::Config& cfg) {
 
 Result<void> HostSetup::apply(const config::Config& cfg, const std::string& proc_sys, const std::string& modprobe) {
     for (const std::string& m : wanted_modules(cfg)) {
-        if (exists("/sys/module/" + m)) continue;
+        // Loaded, or (br_netfilter) built in: then it has no /sys/module entry but its sysctls.
+        if (exists("/sys/module/" + m) || (m == "br_netfilter" && exists(proc_sys + "/net/bridge"))) continue;
+        // modprobe exits 0 for a module built into the kernel too.
         auto r = nl::run_tool({modprobe, m}, {});
-        if (r && exists("/sys/module/" + m)) {
+        if (r) {
             notes_.push_back("loaded kernel module " + m);
             continue;
         }
-        const std::string why = r ? "it is not there after " + modprobe : r.error().message;
+        const std::string why = r.error().message;
         if (m == "xt_GWMARK") {
             const std::string what = "the xt_GWMARK module could not be loaded for kernel " + kernel_release() + " (" + why +
                                      "): install dkms and linux-headers-" + kernel_release() +

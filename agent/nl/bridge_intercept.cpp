@@ -70,11 +70,12 @@ std::string nft_match_text(const TrafficSelector& s) {
     return out;
 }
 
-std::string intercept_install_text(const InterceptPlan& p) {
+std::string intercept_install_text(const InterceptPlan& p, bool replace) {
     std::ostringstream o;
-    // Declaring then deleting makes the replacement one transaction whether or not it exists.
-    o << "table bridge " << p.table << "\n";
-    o << "delete table bridge " << p.table << "\n";
+    // One transaction: the old table goes and the new one comes, or neither. (The usual "declare,
+    // then delete" idiom does not work here: the kernel refuses to change a table's owner flag,
+    // and a bare declaration of an owned table would.)
+    if (replace) o << "delete table bridge " << p.table << "\n";
     o << "table bridge " << p.table << " {\n";
     if (p.owned) o << "\tflags owner\n";
     o << "\tchain intercept {\n";
@@ -90,9 +91,7 @@ std::string intercept_install_text(const InterceptPlan& p) {
     return o.str();
 }
 
-std::string intercept_remove_text(const std::string& table) {
-    return "table bridge " + table + "\ndelete table bridge " + table + "\n";
-}
+std::string intercept_remove_text(const std::string& table) { return "delete table bridge " + table + "\n"; }
 
 Result<BridgeIntercept> BridgeIntercept::open() {
     nft_ctx* ctx = nft_ctx_new(NFT_CTX_DEFAULT);
@@ -145,11 +144,13 @@ Result<void> BridgeIntercept::apply(const InterceptPlan& plan) {
     if (plan.table.empty() || plan.bridge_mac.empty()) return fail("interception plan without table or bridge MAC");
     const bool there = exists(plan.table);
     if (table_.empty()) replaced_stale_ = there;
-    auto r = run(intercept_install_text(plan));
+    auto r = run(intercept_install_text(plan, there));
     if (!r) {
-        if (r.error().message.find("Operation not permitted") != std::string::npos && there)
+        // An owned table of another live socket cannot be deleted (EPERM; nft may say nothing).
+        if (there && table_ != plan.table)
             return fail("nftables table bridge " + plan.table +
-                        " belongs to another running process (is another agent of this site running?)");
+                        " could not be replaced; it may belong to another running process (is another agent of "
+                        "this site running?): " + r.error().message);
         return fail(r.error());
     }
     table_ = plan.table;
@@ -158,6 +159,10 @@ Result<void> BridgeIntercept::apply(const InterceptPlan& plan) {
 
 Result<void> BridgeIntercept::remove() {
     if (table_.empty()) return {};
+    if (!exists(table_)) {  // someone deleted it already
+        table_.clear();
+        return {};
+    }
     auto r = run(intercept_remove_text(table_));
     if (!r) return fail(r.error());
     table_.clear();

@@ -39,9 +39,9 @@ std::string intercept_table_for_site(const std::string& site);
 
 // The nft match text of one selector in the bridge family ("ip daddr 10.20.0.0/16 udp dport 53").
 std::string nft_match_text(const TrafficSelector& s);
-// The nft script that creates the table, replacing one of the same name (stale, or ours) in the
-// same transaction.
-std::string intercept_install_text(const InterceptPlan& plan);
+// The nft script that creates the table; with `replace`, the existing one of the same name
+// (stale, or ours) is deleted in the same transaction.
+std::string intercept_install_text(const InterceptPlan& plan, bool replace);
 // The nft script that deletes the table.
 std::string intercept_remove_text(const std::string& table);
 

@@ -36,7 +36,8 @@ ip -n "$T-h" route add default via 192.0.2.1
 ip -n "$T-up" route add default via 203.0.113.1
 on r sysctl -q -w net.ipv4.ip_forward=1
 HMAC=$(mac_of h "${T}e") RMAC=$(mac_of r "${T}r0")
-host_routes=$(ip -n "$T-h" route show)
+host_routes() { ip -n "$T-h" route show | sed 's/ linkdown//'; }  # "linkdown" until the box's port is up
+host_routes_before=$(host_routes)
 
 # The router counts what reaches it: frames for UNSEL or the bypass port exactly as the host
 # sent them (its MAC, the router's MAC, TTL 64), all frames for UNSEL, and selected datagrams.
@@ -71,6 +72,7 @@ tables_before=$(on box nft list tables bridge)
 # What the box routes into the TAP (the tunnel decision); -o takes the name before it exists.
 on box iptables -A FORWARD -o "${T}t" -p udp --dport 5001
 tapped() { on box iptables -w -nvxL FORWARD | awk '/dpt:5001$/ {print $1; exit}'; }
+tapped_ge() { [ "$(tapped)" -ge "$1" ]; }
 
 wbn_pki box
 write_config() {  # FAILURE
@@ -98,6 +100,7 @@ EOF
 }
 flow() { status box --json | jq -r ".flows.$1"; }
 intercepting() { [ "$(flow intercept_rules)" = 1 ]; }
+decided() { [ "$(flow decided_tunnel)" -ge 1 ]; }
 has_table() { on box nft list tables bridge | grep -q "table bridge wb_box$"; }
 no_table() { ! has_table; }
 # send PORT COUNT: COUNT datagrams of one flow from the host to SEL:PORT.
@@ -110,7 +113,6 @@ for i in range(int(sys.argv[3])):
     time.sleep(0.02)
 EOF
 }
-box_routes() { ip -n "$T-box" route show; ip -n "$T-box" -6 route show | grep -v "^fe80\|^multicast" || true; }
 
 echo "== failure open"
 write_config open
@@ -118,8 +120,9 @@ require "wirebridge check accepts the config" "$WB" check -c "$WORK/box.yaml"
 wbn_start box
 require "the agent installs its bridge table within 20 s" wait_for 20 intercepting
 check "the bridge holds lan, wan and the TAP" test "$(ip -n "$T-box" -o link show master "${T}b" | wc -l)" = 3
-check "the box has no route but the connected one" test "$(ip -n "$T-box" -4 route show)" = \
-    "192.0.2.0/24 dev ${T}b proto kernel scope link src 192.0.2.2"
+box_routes=$(ip -n "$T-box" -4 route show | tr '\n' ';')
+check "the box has no route but the connected one ($box_routes)" test "$box_routes" = \
+    "192.0.2.0/24 dev ${T}b proto kernel scope link src 192.0.2.2 ;"
 require "unselected: the host reaches $UNSEL through its own router" reach h "$UNSEL" 20
 on h ping -c 5 -i 0.2 -W 1 "$UNSEL" >/dev/null
 check "unselected frames reach the router untouched (host MAC, router MAC, TTL 64): $(rcount unsel_as_sent) of $(rcount unsel_all)" \
@@ -130,15 +133,18 @@ check "bypass: 5 datagrams reach the router untouched ($(rcount bypass_as_sent) 
     test "$(rcount bypass_as_sent)" = 5 -a "$(rcount bypass_all)" = 5
 check "bypass: nothing queued" test "$(flow queued)" = "$queued0"
 send 5001 10
-check "selected: the first packet queued, decided tunnel" wait_for 5 test "$(flow decided_tunnel)" -ge 1
-check "selected: all 10 datagrams routed into the TAP ($(tapped))" wait_for 5 test "$(tapped)" -ge 10
+check "selected: the first packet queued, decided tunnel" wait_for 5 decided
+check "selected: all 10 datagrams routed into the TAP" wait_for 5 tapped_ge 10
+log "routed into the TAP: $(tapped); queued: $(flow queued)"
 check "selected: the router saw none of them ($(rcount selected))" test "$(rcount selected)" = 0
 check "selected: the bridge table counted them" \
     matches "$(on box nft list table bridge wb_box)" "counter packets (1[0-9]|[2-9][0-9])"
 log "the agent's table: $(on box nft list table bridge wb_box | tr -s '\t\n' '  ')"
 
 echo "== the wire across SIGKILL, restart, SIGTERM and a failed start"
-on h ping -i 0.05 "$UNSEL" >"$WORK/ping.txt" 2>&1 &
+# Not through `on` (a function: `&` would fork a subshell): $! is ping itself (ip execs it), and
+# SIGINT makes it print its summary. -w bounds it if the test dies first.
+ip netns exec "$T-h" ping -i 0.05 -w 300 "$UNSEL" >"$WORK/ping.txt" 2>&1 &
 ping_pid=$!
 sleep 0.5  # a few pings before the first kill, so a loss at the kill would show
 wbn_stop box KILL || true
@@ -150,7 +156,7 @@ require "restart: the table is back within 20 s" wait_for 20 intercepting
 check "restart: the killed run's chains were replaced (logged)" grep -q "of an earlier run (not cleaned up) were replaced" "$WORK/box.log"
 send 5001 3
 check "restart: selected traffic is taken off the wire again" test "$(rcount selected)" = "$sent"
-wbn_stop box
+check "SIGTERM: the agent exits 0" wbn_stop box
 check "SIGTERM: the bridge table is removed, the foreign one stays as it was" \
     test "$(on box nft list tables bridge)" = "$tables_before"
 check "SIGTERM: no chain or policy rule of the agent left" \
@@ -158,7 +164,7 @@ check "SIGTERM: no chain or policy rule of the agent left" \
 check "SIGTERM: the bridge, its two ports and the address stay" \
     test "$(ip -n "$T-box" -o link show master "${T}b" | wc -l)" = 2 -a -n "$(ip -n "$T-box" addr show "${T}b" | grep 192.0.2.2/24)"
 check "SIGTERM: selected traffic goes to the router" reach h "$SEL" 5
-ip -n "$T-box" link add "${T}t" type dummy  # the TAP's name taken: the next start fails
+ip -n "$T-box" link add "${T}t" type veth peer name "${T}x"  # the TAP's name taken: the next start fails
 wbn_start box
 wait_pid "${PID[box]}" 10 && rc=0 || rc=$?
 unset "PID[box]"
@@ -168,12 +174,12 @@ check "failed start: no bridge table, the bridge and its ports stay" \
 ip -n "$T-box" link del "${T}t"
 sleep 0.5
 kill -INT "$ping_pid"
-wait "$ping_pid" || true
+wait_pid "$ping_pid" 5 || true
 summary=$(grep "packets transmitted" "$WORK/ping.txt")
 log "ping $UNSEL every 50 ms across it all: $summary"
 tx=$(awk '/packets transmitted/ {print $1}' "$WORK/ping.txt") rx=$(awk '/packets transmitted/ {print $4}' "$WORK/ping.txt")
 check "the wire never broke: $((tx - rx)) of $tx pings lost" test "$tx" -ge 20 -a "$rx" = "$tx"
-check "the host was not reconfigured" test "$(ip -n "$T-h" route show)" = "$host_routes"
+check "the host was not reconfigured (routes: $(host_routes | tr '\n' ';'))" test "$(host_routes)" = "$host_routes_before"
 
 echo "== failure closed"
 write_config closed
@@ -192,7 +198,7 @@ check "closed, after cleanup: the table is still there" has_table
 wbn_start box
 require "closed: restart within 20 s" wait_for 20 intercepting
 check "closed: the stale table was replaced (logged)" grep -q "table bridge wb_box of an earlier run was replaced" "$WORK/box.log"
-wbn_stop box
+check "closed, SIGTERM: the agent exits 0" wbn_stop box
 check "closed, SIGTERM: the table stays (logged)" bash -c "grep -q 'wb_box left in place' $WORK/box.log"
 check "closed, SIGTERM: the table is still there" has_table
 check "closed, SIGTERM: selected traffic does not reach the router" unreachable h "$SEL"

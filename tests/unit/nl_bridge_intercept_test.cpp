@@ -55,9 +55,9 @@ TEST(BridgeInterceptTextTest, SelectorsBecomeBridgeFamilyMatches) {
 }
 
 TEST(BridgeInterceptTextTest, ScriptReplacesInOneTransactionBypassFirst) {
-    const std::string t = intercept_install_text(plan());
+    const std::string t = intercept_install_text(plan(), true);
     const char* want[] = {
-        "table bridge wb_branch_a\ndelete table bridge wb_branch_a\ntable bridge wb_branch_a {\n\tflags owner\n",
+        "delete table bridge wb_branch_a\ntable bridge wb_branch_a {\n\tflags owner\n",
         "type filter hook prerouting priority dstnat; policy accept;\n",
         "meta pkttype != other return\n",
         "iifname \"tap0\" return\n",
@@ -71,8 +71,9 @@ TEST(BridgeInterceptTextTest, ScriptReplacesInOneTransactionBypassFirst) {
         ASSERT_NE(found, std::string::npos) << "missing or out of order: " << w << "\nin:\n" << t;
         at = found;
     }
-    EXPECT_EQ(intercept_install_text(plan(false)).find("flags owner"), std::string::npos);
-    EXPECT_EQ(intercept_remove_text("wb_x"), "table bridge wb_x\ndelete table bridge wb_x\n");
+    EXPECT_EQ(intercept_install_text(plan(false), true).find("flags owner"), std::string::npos);
+    EXPECT_EQ(intercept_install_text(plan(), false).rfind("table bridge wb_branch_a {\n", 0), 0u);
+    EXPECT_EQ(intercept_remove_text("wb_x"), "delete table bridge wb_x\n");
 }
 
 class BridgeInterceptKernelTest : public ::testing::Test {
