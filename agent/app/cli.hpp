@@ -7,8 +7,8 @@
 namespace wirebridge::app {
 
 struct Command {
-    enum class Kind { help, version, run, check, genkey, status, flows } kind = Kind::help;
-    std::string config_file;  // run, check; status and flows: where to find control.socket
+    enum class Kind { help, version, run, check, genkey, status, flows, cleanup } kind = Kind::help;
+    std::string config_file;  // run, check, cleanup; status and flows: where to find control.socket
     std::string socket;       // status, flows: the control socket, if given directly
     bool json = false;        // status --json
     std::string key_kind;     // genkey: tls-crypt | tls-auth

@@ -11,6 +11,7 @@
 
 #include "app/cli.hpp"
 #include "app/client_runner.hpp"
+#include "app/host_setup.hpp"
 #include "app/log.hpp"
 #include "app/privileges.hpp"
 #include "app/reload.hpp"
@@ -42,6 +43,22 @@ int cmd_check(const std::string& file) {
         return 1;
     }
     std::cout << file << ": OK: " << r.config->summary() << "\n";
+    return 0;
+}
+
+// The unit's ExecStopPost: what a killed run left (docs/INLINE.md). Nothing there is not an error.
+int cmd_cleanup(const std::string& file) {
+    const auto loaded = config::load_config(file);
+    if (!loaded.ok()) {
+        for (const auto& e : loaded.errors) std::cerr << e.to_string() << "\n";
+        return 1;
+    }
+    auto r = app::Routeless::cleanup(*loaded.config);
+    if (!r) {
+        std::cerr << "wirebridge cleanup: " << r.error().message << "\n";
+        return 1;
+    }
+    for (const auto& line : *r) std::cerr << "wirebridge cleanup: " << line << "\n";
     return 0;
 }
 
@@ -136,6 +153,16 @@ int run_with_control(Runner& runner, const config::Config& cfg, app::Routeless* 
 class ApplianceSetup {
 public:
     Result<void> apply(const config::Config& cfg) {
+        if (auto r = apply_bridge(cfg); !r) return r;
+        // After the bridge: its rp_filter is one of the settings.
+        if (auto r = host_.apply(cfg); !r) {
+            undo();
+            return r;
+        }
+        for (const auto& n : host_.notes()) app::log_info("host: " + n);
+        return {};
+    }
+    Result<void> apply_bridge(const config::Config& cfg) {
         if (!cfg.bridge) {
             if (cfg.tunnel.join_bridge) app::log_warn("tunnel.join_bridge is set but there is no bridge section");
             return {};
@@ -155,14 +182,25 @@ public:
         for (const auto& c : setup_->changes()) app::log_info("bridge: " + c);
         return {};
     }
+    // A failed start: back to what was there before (a bridge of an earlier run stays).
     void undo() {
+        host_.restore();
         if (!setup_) return;
         if (auto r = setup_->undo(); !r) app::log_warn("bridge clean-up: " + r.error().message);
+    }
+    // A stop: the wire stays (bridge, ports, address) unless bridge.remove_on_stop says otherwise.
+    // The TAP leaves the bridge by itself when its last descriptor closes.
+    void stop(const config::Config& cfg) {
+        host_.restore();
+        if (!setup_) return;
+        if (cfg.bridge && cfg.bridge->remove_on_stop) return undo();
+        app::log_info("bridge: " + cfg.bridge->name + " and its ports stay (bridge.remove_on_stop is false)");
     }
 
 private:
     std::optional<nl::Rtnetlink> rtnl_;
     std::optional<nl::BridgeSetup> setup_;
+    app::HostSetup host_;
 };
 
 int cmd_control(const app::Command& c) {
@@ -266,7 +304,7 @@ int cmd_run(const std::string& file) {
         install_sighup(runner, file, routeless->get());
         int rc = run_with_control(runner, cfg, routeless->get());
         if (*routeless) (*routeless)->stop();  // rules out before the devices they name go
-        appliance.undo();  // while the TAP still exists
+        appliance.stop(cfg);  // while the TAP still exists
         return rc;
     }
     session::ServerConfig sc;
@@ -288,7 +326,7 @@ int cmd_run(const std::string& file) {
     install_sighup(runner, file, routeless->get());
     int rc = run_with_control(runner, cfg, routeless->get());
     if (*routeless) (*routeless)->stop();
-    appliance.undo();
+    appliance.stop(cfg);
     return rc;
 }
 
@@ -312,6 +350,7 @@ int main(int argc, char** argv) {
             case app::Command::Kind::check: return cmd_check(cli.command.config_file);
             case app::Command::Kind::genkey: return cmd_genkey(cli.command.key_kind, cli.command.key_file);
             case app::Command::Kind::run: return cmd_run(cli.command.config_file);
+            case app::Command::Kind::cleanup: return cmd_cleanup(cli.command.config_file);
             case app::Command::Kind::status:
             case app::Command::Kind::flows: return cmd_control(cli.command);
         }

@@ -79,6 +79,11 @@ Result<std::unique_ptr<Routeless>> Routeless::start(const config::Config& cfg, i
     }
     if (self->rules_.replaced_stale())
         log_warn("routeless: chains " + self->plan_.chain + " of an earlier run (not cleaned up) were replaced");
+    // Last: frames come up the stack only once the chain that queues them is there.
+    if (auto r = self->apply_intercept(cfg); !r) {
+        self->stop();
+        return fail("routeless bridge interception: " + r.error().message);
+    }
     const auto& pl = self->plan_;
     const std::string queues = pl.queues > 1 ? "s " + std::to_string(pl.queue) + "-" + std::to_string(pl.queue + pl.queues - 1)
                                              : " " + std::to_string(pl.queue);
@@ -93,6 +98,34 @@ Result<std::unique_ptr<Routeless>> Routeless::start(const config::Config& cfg, i
     return self;
 }
 
+Result<std::vector<std::string>> Routeless::cleanup(const config::Config& cfg) {
+    std::vector<std::string> done;
+    if (!cfg.interest) return done;
+    nl::RulesetPlan plan;
+    plan.chain = nl::chain_for_site(cfg.site);
+    nl::IptablesRules rules;
+    auto chains = rules.remove_stale(plan.chain);
+    if (!chains) return fail("chains " + plan.chain + ": " + chains.error().message);
+    if (*chains) done.push_back("removed chains " + plan.chain);
+    const nl::DecisionRoutesPlan rp = make_route_plan(cfg, plan);
+    auto prules = nl::remove_decision_rules(rp);
+    if (!prules) return fail("policy rules: " + prules.error().message);
+    if (*prules) done.push_back("removed " + std::to_string(*prules) + " policy rules at priority " + std::to_string(rp.priority));
+    if (cfg.bridge) {
+        const std::string table = nl::intercept_table_for_site(cfg.site);
+        auto bi = nl::BridgeIntercept::open();
+        if (!bi) return fail(bi.error());
+        if (cfg.interest->failure == config::FailMode::closed) {
+            if (bi->exists(table)) done.push_back("kept table bridge " + table + " (failure closed)");
+        } else {
+            auto gone = bi->remove_stale(table);
+            if (!gone) return fail("table bridge " + table + ": " + gone.error().message);
+            if (*gone) done.push_back("removed table bridge " + table);
+        }
+    }
+    return done;
+}
+
 nl::DecisionRoutesPlan Routeless::make_route_plan(const config::Config& cfg, const nl::RulesetPlan& plan) {
     nl::DecisionRoutesPlan rp;
     rp.device = cfg.tunnel.device;
@@ -103,6 +136,43 @@ nl::DecisionRoutesPlan Routeless::make_route_plan(const config::Config& cfg, con
     rp.group = cfg.interest->table;
     rp.marks = plan.marks;
     return rp;
+}
+
+Result<nl::InterceptPlan> Routeless::make_intercept_plan(const config::Config& cfg, const nl::RulesetPlan& plan) {
+    nl::InterceptPlan ip;
+    ip.table = nl::intercept_table_for_site(cfg.site);
+    auto mac = nl::device_mac(cfg.bridge->name);
+    if (!mac) return fail(mac.error());
+    ip.bridge_mac = *mac;
+    // Frames out of the tunnel are the remote site's; they are bridged to the LAN as they are.
+    if (plan.tunnel_bridged) ip.skip_ports.push_back(plan.tunnel_device);
+    ip.queue_selectors = plan.queue_selectors;
+    ip.bypass_selectors = plan.bypass_selectors;
+    ip.owned = plan.fail_open;
+    return ip;
+}
+
+Result<void> Routeless::apply_intercept(const config::Config& cfg) {
+    if (!cfg.bridge) return {};
+    auto ip = make_intercept_plan(cfg, plan_);
+    if (!ip) return fail(ip.error());
+    if (intercept_ && *ip == intercept_plan_) return {};
+    if (!intercept_) {
+        auto bi = nl::BridgeIntercept::open();
+        if (!bi) return fail(bi.error());
+        intercept_.emplace(std::move(*bi));
+    }
+    const bool first = !intercept_->installed();
+    if (auto r = intercept_->apply(*ip); !r) return r;
+    intercept_plan_ = std::move(*ip);
+    if (first && intercept_->replaced_stale())
+        log_warn("routeless: nftables table bridge " + intercept_plan_.table + " of an earlier run was replaced");
+    log_info("routeless: bridge " + cfg.bridge->name + ": table bridge " + intercept_plan_.table + " takes frames of " +
+             std::to_string(intercept_plan_.queue_selectors.size()) + " queue selectors up to the box (destination MAC " +
+             intercept_plan_.bridge_mac + "); " +
+             (intercept_plan_.owned ? "it goes with the agent (failure open)"
+                                    : "it stays while no agent runs (failure closed)"));
+    return {};
 }
 
 Result<nl::RulesetPlan> Routeless::make_plan(const config::Config& cfg) {
@@ -261,6 +331,8 @@ Result<void> Routeless::reload(const config::Config& next) {
     if (new_queues) retire_queues(old_queues);
     plan_ = std::move(*plan);
     if (new_queues) watch_queues();
+    if (auto r = apply_intercept(next); !r)
+        log_warn("routeless reload: " + r.error().message + "; the previous bridge rules stay");
     if (auto rp = make_route_plan(next, plan_); !(rp == route_plan_)) {
         if (auto r = routes_.apply(rp); !r) {
             log_warn("routeless reload: " + r.error().message + "; the previous policy rules are put back");
@@ -300,6 +372,17 @@ Result<void> Routeless::reload(const config::Config& next) {
 void Routeless::stop() {
     if (stopped_) return;
     stopped_ = true;
+    // First: no frame is taken off the wire once nothing decides it. With failure closed the
+    // table stays, so selected traffic is not passed to the router while no agent runs.
+    if (intercept_ && intercept_->installed()) {
+        if (intercept_plan_.owned) {
+            if (auto r = intercept_->remove(); !r) log_warn("routeless clean-up: " + r.error().message);
+            else log_info("routeless: table bridge " + intercept_plan_.table + " removed; the bridge passes all traffic");
+        } else {
+            log_info("routeless: table bridge " + intercept_plan_.table +
+                     " left in place (failure closed: selected traffic is not passed while no agent runs)");
+        }
+    }
     if (auto r = rules_.remove(); !r) log_warn("routeless clean-up: " + r.error().message);
     else log_info("routeless: chain " + plan_.chain + " removed");
     // After the chains: no packet gets a decision mark any more when the rules go.
@@ -364,6 +447,7 @@ std::map<std::string, std::uint64_t> Routeless::counters() const {
     m["late_selected"] = counts_.late_selected;
     m["routes_restored"] = counts_.routes_restored;
     m["fastpath_rules"] = plan_.reply_mark ? 1 : 0;
+    m["intercept_rules"] = intercept_ && intercept_->installed() ? 1 : 0;
     return m;
 }
 

@@ -12,6 +12,7 @@
 #include "common/result.hpp"
 #include "config/config.hpp"
 #include "io/event_loop.hpp"
+#include "nl/bridge_intercept.hpp"
 #include "nl/conntrack.hpp"
 #include "nl/decision_routes.hpp"
 #include "nl/iptables_rules.hpp"
@@ -28,6 +29,11 @@ public:
     // Builds the plan from cfg.interest (must be set), binds the queue, follows conntrack and
     // installs the rules (replacing a stale run's). Fds go on `loop`, which must outlive this.
     static Result<std::unique_ptr<Routeless>> start(const config::Config& cfg, io::EventLoop& loop);
+    // `wirebridge cleanup` (the unit's ExecStopPost): removes what a killed run of this site
+    // left: its chains, its policy rules and, with failure open, its bridge table (with failure
+    // closed the table stays: selected traffic is not passed while no agent runs). Returns what
+    // it removed, one line each. Run it only while no agent of this site runs.
+    static Result<std::vector<std::string>> cleanup(const config::Config& cfg);
     Routeless(const Routeless&) = delete;
     Routeless& operator=(const Routeless&) = delete;
     ~Routeless();
@@ -53,6 +59,9 @@ private:
     Routeless(io::EventLoop& loop) : loop_(loop) {}
     Result<nl::RulesetPlan> make_plan(const config::Config& cfg);
     static nl::DecisionRoutesPlan make_route_plan(const config::Config& cfg, const nl::RulesetPlan& plan);
+    // With a bridge: the nft table that takes selected frames off the wire (docs/INLINE.md).
+    static Result<nl::InterceptPlan> make_intercept_plan(const config::Config& cfg, const nl::RulesetPlan& plan);
+    Result<void> apply_intercept(const config::Config& cfg);
     // Binds queue .. queue+queues-1 and puts them on the loop (the old ones are the caller's).
     Result<std::vector<nl::NfQueue>> open_queues(const nl::RulesetPlan& plan);
     void watch_queues();
@@ -70,6 +79,8 @@ private:
     nl::IptablesRules rules_;
     nl::DecisionRoutesPlan route_plan_;
     nl::DecisionRoutes routes_;
+    std::optional<nl::BridgeIntercept> intercept_;  // only with a bridge section
+    nl::InterceptPlan intercept_plan_;
     std::vector<nl::NfQueue> queues_;  // plan_.queue .. plan_.queue + plan_.queues - 1
     std::optional<nl::ConntrackEvents> events_;
     std::optional<nl::LinkEvents> links_;

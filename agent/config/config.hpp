@@ -25,6 +25,9 @@ struct BridgeConfig {
     std::string name;
     std::vector<std::string> ports;
     std::optional<Cidr> address;  // the appliance's one address; no routes are ever added
+    // false (default): the bridge, its ports and address stay when the agent stops, so the wire
+    // is never cut; true: a clean stop undoes what the agent created (the bridge, enslavement).
+    bool remove_on_stop = false;
 };
 
 // tls_auth: {key: FILE, direction: 0|1}; without direction both directions use the same key (OpenVPN's
@@ -85,6 +88,9 @@ struct FastpathConfig {
     bool enabled = false;
     std::uint32_t reply_mark = 0;
     std::uint32_t orig_mark = 0;
+    // true: with enabled, a start where xt_GWMARK cannot be loaded is refused (naming the
+    // package); false: the agent runs without the fast path and says so.
+    bool require_module = true;
 };
 
 enum class InterestAction { queue, bypass };

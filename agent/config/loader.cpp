@@ -251,7 +251,7 @@ std::string Validator::file_path(const Entry& e, const std::string& what, const 
 
 void Validator::parse_bridge(const Entry& e, Config& c) {
     if (!is_map(e.value, "bridge")) return;
-    const auto m = entries(e.value, "bridge", {"name", "ports", "address"});
+    const auto m = entries(e.value, "bridge", {"name", "ports", "address", "remove_on_stop"});
     BridgeConfig b;
     std::string why;
     if (auto* n = find(m, "name")) {
@@ -282,6 +282,8 @@ void Validator::parse_bridge(const Entry& e, Config& c) {
         error(e.key.Mark(), "bridge has no 'ports' (the Ethernet ports to join, e.g. [lan0, wan0])");
     }
     if (auto* n = find(m, "address")) b.address = cidr(n->value, "bridge.address");
+    if (auto* n = find(m, "remove_on_stop"))
+        if (auto v = boolean(*n, "bridge.remove_on_stop")) b.remove_on_stop = *v;
     c.bridge = std::move(b);
 }
 
@@ -503,10 +505,12 @@ std::vector<const Validator::Entry*> Validator::parse_switch(const Entries& m, T
 
 void Validator::parse_fastpath(const Entry& e, Config& c) {
     if (!is_map(e.value, "fastpath")) return;
-    const auto m = entries(e.value, "fastpath", {"enabled", "reply_mark", "orig_mark"});
+    const auto m = entries(e.value, "fastpath", {"enabled", "reply_mark", "orig_mark", "require_module"});
     auto& f = c.fastpath;
     if (auto* n = find(m, "enabled"))
         if (auto v = boolean(*n, "fastpath.enabled")) f.enabled = *v;
+    if (auto* n = find(m, "require_module"))
+        if (auto v = boolean(*n, "fastpath.require_module")) f.require_module = *v;
     const Entry* reply = find(m, "reply_mark");
     const Entry* orig = find(m, "orig_mark");
     bool ok = true;

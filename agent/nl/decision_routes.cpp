@@ -145,4 +145,23 @@ Result<void> DecisionRoutes::remove() {
     return uninstall(*rtnl);
 }
 
+Result<unsigned> remove_decision_rules(const DecisionRoutesPlan& plan) {
+    auto rtnl = Rtnetlink::open();
+    if (!rtnl) return fail(rtnl.error());
+    unsigned removed = 0;
+    for (int family : {AF_INET, AF_INET6}) {
+        auto existing = rtnl->rules(family);
+        if (!existing) {
+            if (family == AF_INET6) continue;  // a kernel without IPv6
+            return fail(existing.error());
+        }
+        for (const PolicyRule& r : *existing) {
+            if (!is_decision_rule(plan, r)) continue;
+            if (auto d = rtnl->delete_rule(r); !d && !gone(d.error())) return fail(d.error());
+            ++removed;
+        }
+    }
+    return removed;
+}
+
 }  // namespace wirebridge::nl

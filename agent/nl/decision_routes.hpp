@@ -37,6 +37,10 @@ std::vector<PolicyRule> decision_rules(const DecisionRoutesPlan& plan, int famil
 // when another table or group was in force then): such rules are replaced at start-up.
 bool is_decision_rule(const DecisionRoutesPlan& plan, const PolicyRule& r);
 
+// Deletes every policy rule a run with this plan's priorities and marks would have written
+// (is_decision_rule), both families; returns how many. For `wirebridge cleanup`.
+Result<unsigned> remove_decision_rules(const DecisionRoutesPlan& plan);
+
 // Owns what it installed: apply() installs (replacing what a killed run left), remove() takes
 // exactly that out and gives the device its interface group back.
 class DecisionRoutes {

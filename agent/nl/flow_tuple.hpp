@@ -45,6 +45,7 @@ struct TrafficSelector {
     bool applies_to(int family) const { return this->family() == 0 || this->family() == family; }
     bool matches(const FlowTuple& t) const;
     std::string to_string() const;  // for logs: "dst 10.20.0.0/16 tcp dport 22"
+    bool operator==(const TrafficSelector&) const = default;
 };
 
 // Whether addr (family's length) lies inside prefix.

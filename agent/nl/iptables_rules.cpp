@@ -202,7 +202,12 @@ std::string install_text(const RulesetPlan& p, int family, std::string_view save
         o << "-A " << c << match_text(s) << " -m conntrack --ctstate NEW" << target << (p.fail_open ? " --queue-bypass" : "")
           << "\n";
     }
-    if (p.orig_mark) o << "-A " << out << " -j GWMARK --orig-mark " << hex(*p.orig_mark) << "/" << keep << "\n";
+    // Only packets of connections that carry a decision of ours: the box's own traffic (the
+    // tunnel's packets to the hub, the control socket, DNS) is left alone, so it is neither
+    // re-marked nor re-routed by mangle OUTPUT, nor counted by the module as a fast-path miss.
+    if (p.orig_mark)
+        o << "-A " << out << " -m connmark ! --mark 0x0/" << mask << " -j GWMARK --orig-mark " << hex(*p.orig_mark) << "/"
+          << keep << "\n";
     o << "COMMIT\n";
     return o.str();
 }
@@ -356,6 +361,18 @@ Result<void> IptablesRules::remove() {
     }
     chain_.clear();
     return result;
+}
+
+Result<bool> IptablesRules::remove_stale(const std::string& chain) {
+    bool found = false;
+    for (int family : {AF_INET, AF_INET6}) {
+        auto saved = save(family);
+        if (!saved) return fail(saved.error());
+        if (!has_chains(chain, *saved)) continue;
+        found = true;
+        if (auto r = restore(family, remove_text(chain, *saved)); !r) return fail(r.error());
+    }
+    return found;
 }
 
 }  // namespace wirebridge::nl

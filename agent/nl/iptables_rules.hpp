@@ -77,6 +77,9 @@ public:
 
     Result<void> apply(const RulesetPlan& plan);
     Result<void> remove();
+    // Removes `chain` (and chain-OUT, their jumps) that a killed run left, both families; true
+    // if there was anything. For `wirebridge cleanup`.
+    Result<bool> remove_stale(const std::string& chain);
     bool installed() const { return !chain_.empty(); }
     // Set by apply(): chains of an earlier run were found and replaced.
     bool replaced_stale() const { return replaced_stale_; }

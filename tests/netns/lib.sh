@@ -186,7 +186,7 @@ wbn_pki() {
 wbn_hub_yaml() {
     cat >"$WORK/hub.yaml" <<EOF
 site: hub
-bridge: {name: ${T}b, ports: [${T}l], address: $LAN.250/24}
+bridge: {name: ${T}b, ports: [${T}l], address: $LAN.250/24, remove_on_stop: true}
 tunnel:
   role: server
   proto: ${PROTO:-udp}
@@ -211,7 +211,7 @@ EOF
 wbn_site_yaml() {
     cat >"$WORK/$1.yaml" <<EOF
 site: $1
-bridge: {name: ${T}b, ports: ${3:-[${T}l]}, address: $LAN.$((200 + $2))/24}
+bridge: {name: ${T}b, ports: ${3:-[${T}l]}, address: $LAN.$((200 + $2))/24, remove_on_stop: true}
 tunnel:
   role: client
   proto: ${PROTO:-udp}

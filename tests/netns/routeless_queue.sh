@@ -138,7 +138,7 @@ tunnel:
   ca: ca.crt
   cert: site.crt
   key: site.key
-fastpath: {enabled: true, reply_mark: 0x32, orig_mark: 0x33}
+fastpath: {enabled: true, reply_mark: 0x32, orig_mark: 0x33, require_module: false}
 interest:
   queue: 7
   failure: $1

@@ -18,6 +18,11 @@ TEST(Cli, Commands) {
     ASSERT_TRUE(r.ok);
     EXPECT_EQ(r.command.kind, Command::Kind::check);
     EXPECT_EQ(r.command.config_file, "x.yaml");
+    r = parse({"cleanup", "-c", "/etc/wirebridge/site.yaml"});
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.command.kind, Command::Kind::cleanup);
+    EXPECT_EQ(r.command.config_file, "/etc/wirebridge/site.yaml");
+    EXPECT_FALSE(parse({"cleanup"}).ok);
     r = parse({"genkey", "tls-crypt", "tc.key"});
     ASSERT_TRUE(r.ok);
     EXPECT_EQ(r.command.key_kind, "tls-crypt");

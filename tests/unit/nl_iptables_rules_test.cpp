@@ -75,7 +75,7 @@ TEST(IptablesRulesTextTest, FamilyFailModeAndFastpath) {
               std::string::npos) << t;
     EXPECT_NE(t.find(":WB-branch-a-OUT - [0:0]\n"), std::string::npos) << t;
     EXPECT_NE(t.find("-I OUTPUT 1 -j WB-branch-a-OUT\n"), std::string::npos) << t;
-    EXPECT_NE(t.find("-A WB-branch-a-OUT -j GWMARK --orig-mark 0x33/0xfffcffff\n"), std::string::npos) << t;
+    EXPECT_NE(t.find("-A WB-branch-a-OUT -m connmark ! --mark 0x0/0x30000 -j GWMARK --orig-mark 0x33/0xfffcffff\n"), std::string::npos) << t;
 }
 
 TEST(IptablesRulesTextTest, QueueFanoutAndNoBypassSelectors) {
