@@ -300,7 +300,9 @@ TEST(Dispatcher, HalfOpenSessionsTakeNoAddressAndAreCappedPerSource) {
     EXPECT_GE(hub.server->refusals()[static_cast<size_t>(Refusal::half_open_source)], attackers - 16);
     // Nothing about a half-open session reached the hub's owner as a peer with an id.
     for (const auto& e : hub.events)
-        if (e.event.type == EventType::keys_ready || e.event.type == EventType::tunnel_up) EXPECT_EQ(e.peer_id, 0u);
+        if (e.event.type == EventType::keys_ready || e.event.type == EventType::tunnel_up) {
+            EXPECT_EQ(e.peer_id, 0u);
+        }
 }
 
 // max_clients is checked when a client authenticates: the second one is refused (peer_gone,
