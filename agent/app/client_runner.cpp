@@ -90,6 +90,7 @@ void ClientRunner::connect_next() {
         auto s = io::UdpSocket::open(bind_to);
         if (!s) return schedule_reconnect(s.error().message);
         udp_.emplace(std::move(*s));
+        udp_->count_soft_errors_in(&socket_errors_);
         // One peer: a connected socket keeps the route cached; GRO takes the server's GSO runs whole.
         if (auto c = udp_->connect(peer_); !c) return schedule_reconnect(c.error().message);
         if (auto g = udp_->enable_gro(); !g) return schedule_reconnect(g.error().message);
@@ -405,6 +406,8 @@ control::Status ClientRunner::status() const {
     st.role = "client";
     st.reloads = reloads_;
     st.last_reload = last_reload_;
+    // ICMP errors (forgeable by anyone on the path) and other transient socket errors, ignored.
+    if (const std::uint64_t e = socket_errors_.load(std::memory_order_relaxed)) st.drops["socket_error"] = e;
     if (session_ && dc_.ready()) {
         control::PeerStatus p;
         p.name = "server";

@@ -88,6 +88,7 @@ private:
     std::unique_ptr<session::Session> session_;
     datapath::DataChannel dc_;
     std::optional<io::UdpSocket> udp_;
+    io::SoftErrorCounter socket_errors_{0};  // of every UDP socket of this run (see status())
     std::optional<TcpLink> tcp_;
     io::SocketAddress peer_;
     int sock_fd_ = -1;

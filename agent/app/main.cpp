@@ -311,6 +311,13 @@ int cmd_run(const std::string& file) {
     sc.session = std::move(*scfg);
     sc.pool = std::move(pool);
     sc.duplicate_cn = cfg.tunnel.duplicate_cn;
+    sc.limits.max_clients = cfg.limits.max_clients;
+    sc.limits.max_half_open = cfg.limits.max_half_open;
+    sc.limits.max_half_open_per_source = cfg.limits.max_half_open_per_source;
+    sc.limits.reset_rate = cfg.limits.reset_rate;
+    sc.limits.reset_burst = cfg.limits.reset_burst;
+    sc.limits.reset_rate_per_source = cfg.limits.reset_rate_per_source;
+    sc.limits.reset_burst_per_source = cfg.limits.reset_burst_per_source;
     auto d = session::ServerDispatcher::create(std::move(sc), app::now_ms());
     if (!d) {
         app::log_error(d.error().message);

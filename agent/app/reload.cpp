@@ -169,6 +169,22 @@ ReloadPlan plan_reload(const config::Config& running, const config::Config& next
     sw |= diff("tunnel.vlan.tagging", a.vlan_tagging, b.vlan_tagging);
     sw |= diff("tunnel.vlan.pvid", unsigned{a.vlan_pvid}, unsigned{b.vlan_pvid});
     sw |= diff("tunnel.clients", a.clients, b.clients);
+    // limits: the switch's apply at once; the admission limits are the dispatcher's, set at start.
+    const config::LimitsConfig& la = running.limits;
+    const config::LimitsConfig& lb = next.limits;
+    sw |= diff("limits.mac_move_limit", unsigned{la.mac_move_limit}, unsigned{lb.mac_move_limit});
+    sw |= diff("limits.allow_tagged_frames", la.allow_tagged_frames, lb.allow_tagged_frames);
+    // Read by the runner at each accept and sweep: at once.
+    diff("limits.tcp_max_connections", unsigned{la.tcp_max_connections}, unsigned{lb.tcp_max_connections});
+    diff("limits.tcp_max_per_source", unsigned{la.tcp_max_per_source}, unsigned{lb.tcp_max_per_source});
+    diff("limits.tcp_handshake_timeout", unsigned{la.tcp_handshake_timeout}, unsigned{lb.tcp_handshake_timeout});
+    diff("limits.max_clients", unsigned{la.max_clients}, unsigned{lb.max_clients}, true);
+    diff("limits.max_half_open", unsigned{la.max_half_open}, unsigned{lb.max_half_open}, true);
+    diff("limits.max_half_open_per_source", unsigned{la.max_half_open_per_source}, unsigned{lb.max_half_open_per_source}, true);
+    diff("limits.reset_rate", unsigned{la.reset_rate}, unsigned{lb.reset_rate}, true);
+    diff("limits.reset_burst", unsigned{la.reset_burst}, unsigned{lb.reset_burst}, true);
+    diff("limits.reset_rate_per_source", unsigned{la.reset_rate_per_source}, unsigned{lb.reset_rate_per_source}, true);
+    diff("limits.reset_burst_per_source", unsigned{la.reset_burst_per_source}, unsigned{lb.reset_burst_per_source}, true);
     p.switch_settings = sw;
     p.duplicate_cn = diff("tunnel.duplicate_cn", a.duplicate_cn, b.duplicate_cn);
     return p;
@@ -182,6 +198,13 @@ datapath::SwitchSettings switch_settings(const config::TunnelConfig& t) {
     s.multicast_limit = t.multicast_limit;
     s.vlan_tagging = t.vlan_tagging;
     s.vlan_pvid = t.vlan_pvid;
+    return s;
+}
+
+datapath::SwitchSettings switch_settings(const config::Config& c) {
+    datapath::SwitchSettings s = switch_settings(c.tunnel);
+    s.mac_move_limit = c.limits.mac_move_limit;
+    s.allow_tagged_frames = c.limits.allow_tagged_frames;
     return s;
 }
 

@@ -47,6 +47,8 @@ ReloadPlan plan_reload(const config::Config& running, const config::Config& next
 
 // The switch settings of a server's tunnel section, and one client's overrides by common name.
 datapath::SwitchSettings switch_settings(const config::TunnelConfig& t);
+// The same with the switch's limits (limits.mac_move_limit, limits.allow_tagged_frames).
+datapath::SwitchSettings switch_settings(const config::Config& c);
 datapath::PortSettings port_settings(const config::TunnelConfig& t, const std::string& common_name);
 
 // What SIGHUP does: loads `file` again; if it has errors, logs each as file:line:column and keeps

@@ -30,7 +30,7 @@ io::SocketAddress to_socket(const session::PeerAddress& p) {
 ServerRunner::ServerRunner(const config::Config& cfg, std::unique_ptr<session::ServerDispatcher> dispatcher,
                            io::EventLoop loop, io::TapDevice tap)
     : cfg_(cfg), tls_stamp_(tls_files_stamp(cfg.tunnel)), d_(std::move(dispatcher)), loop_(std::move(loop)),
-      tap_(std::move(tap)), switch_(switch_settings(cfg.tunnel)) {
+      tap_(std::move(tap)), switch_(switch_settings(cfg)) {
     buf_.resize(kPacketBuffer);
     if (auto r = tap_.enable_offload(); !r) log_warn(r.error().message + "; frames are read one at a time");
     // Queues are attached now, while the process still may (before privileges are dropped).
@@ -65,6 +65,7 @@ Result<void> ServerRunner::open_udp(const io::SocketAddress& local) {
         auto s = io::UdpSocket::open(local, n > 1);
         if (!s) return fail(s.error());
         if (auto g = s->enable_gro(); !g) log_warn(g.error().message);
+        s->count_soft_errors_in(&socket_errors_);
         group_.push_back(std::move(*s));
     }
     if (n == 1) {
@@ -280,11 +281,26 @@ void ServerRunner::on_accept() {
     for (int i = 0; i < 16; ++i) {
         auto c = listener_->accept();
         if (!c) {
-            log_error(c.error().message);
-            return;
+            ++tcp_accept_errors_;
+            return pause_accepting(c.error().message);
         }
         if (!c->has_value()) return;
+        // Caps: a refused connection is accepted and closed at once (left in the backlog it would
+        // keep the listener readable).
+        const io::SocketAddress& peer = (*c)->peer();
+        const session::SourcePrefix src = session::SourcePrefix::host(peer.get(), peer.length);
+        std::size_t same = 0;
+        for (const auto& [fd, l] : tcp_) same += session::SourcePrefix::host(l->peer().get(), l->peer().length) == src;
+        if (tcp_.size() >= cfg_.limits.tcp_max_connections || same >= cfg_.limits.tcp_max_per_source) {
+            ++tcp_refused_;
+            if (tcp_refused_ == 1 || tcp_refused_ % 1000 == 0)
+                log_warn("TCP connection from " + peer.to_string() + " refused: " +
+                         (same >= cfg_.limits.tcp_max_per_source ? "limits.tcp_max_per_source" : "limits.tcp_max_connections") +
+                         " reached (" + std::to_string(tcp_refused_) + " refused so far: tcp_connection_limit drops)");
+            continue;  // the stream closes here
+        }
         auto link = std::make_unique<TcpLink>(std::move(**c), true);
+        link->accepted_ms = now_ms();
         const int fd = link->fd();
         log_info("TCP connection from " + link->peer().to_string());
         tcp_by_addr_[to_peer(link->peer())] = fd;
@@ -293,6 +309,32 @@ void ServerRunner::on_accept() {
             log_error(r.error().message);
             close_tcp(fd, "cannot watch it");
         }
+    }
+}
+
+void ServerRunner::pause_accepting(const std::string& why) {
+    if (accept_pause_ || !listener_) return;
+    log_warn(why + "; not accepting TCP connections for 1 s (" + std::to_string(tcp_accept_errors_) +
+             " failed accepts so far: tcp_accept_failed drops)");
+    [[maybe_unused]] auto m = loop_.modify_fd(listener_->fd(), 0);
+    accept_pause_ = loop_.add_timer(std::chrono::seconds(1), [this] {
+        accept_pause_ = 0;
+        if (listener_) [[maybe_unused]] auto r = loop_.modify_fd(listener_->fd(), EPOLLIN);
+    });
+}
+
+void ServerRunner::expire_tcp(proto::TimeMs now) {
+    const proto::TimeMs limit = proto::TimeMs{cfg_.limits.tcp_handshake_timeout} * 1000;
+    std::vector<int> stale;
+    for (const auto& [fd, link] : tcp_) {
+        if (now - link->accepted_ms <= limit) continue;
+        const session::Session* s = d_->find(to_peer(link->peer()));
+        if (!s || !s->admitted()) stale.push_back(fd);
+    }
+    for (int fd : stale) {
+        ++tcp_timeouts_;
+        close_tcp(fd, "no authenticated session within limits.tcp_handshake_timeout (" +
+                          std::to_string(cfg_.limits.tcp_handshake_timeout) + " s)");
     }
 }
 
@@ -445,9 +487,21 @@ void ServerRunner::flush() {
             broken.push_back(fd);
             continue;
         }
-        [[maybe_unused]] auto m = loop_.modify_fd(fd, EPOLLIN | (link->pending() ? EPOLLOUT : 0u));
+        // One epoll_ctl only when the wish for EPOLLOUT changes, not per link per event.
+        const bool want_out = link->pending() > 0;
+        if (want_out == link->watching_out) continue;
+        link->watching_out = want_out;
+        [[maybe_unused]] auto m = loop_.modify_fd(fd, EPOLLIN | (want_out ? EPOLLOUT : 0u));
     }
     for (int fd : broken) close_tcp(fd, "write failed");
+    // Connections whose session ended (its last words flushed above).
+    std::vector<session::PeerAddress> ended;
+    ended.swap(tcp_to_close_);
+    for (const auto& a : ended) {
+        const session::Session* s = d_->find(a);
+        auto t = tcp_by_addr_.find(a);
+        if (t != tcp_by_addr_.end() && (!s || s->gone())) close_tcp(t->second, "its session ended");
+    }
 }
 
 void ServerRunner::pump() {
@@ -533,6 +587,16 @@ void ServerRunner::pump() {
                 break;
             }
             case EventType::peer_gone: {
+                if (listener_) {
+                    // TCP: the connection goes with its session (unless a new session took it over).
+                    tcp_to_close_.push_back(pe.from);
+                }
+                if (id == proto::kUndefinedPeerId) {
+                    // Never authenticated (or refused at admission): it held no peer-id, port or keys.
+                    log_info("client " + to_socket(pe.from).to_string() + " gone before it was admitted: " +
+                             session::session_error_name(ev.error) + (ev.message.empty() ? "" : ": " + ev.message));
+                    break;
+                }
                 auto it = peers_.find(id);
                 const std::string who = it != peers_.end() && !it->second->name.empty() ? it->second->name + ", " : "";
                 log_info("client " + to_socket(pe.from).to_string() + " (" + who + "peer-id " + std::to_string(id) + ") gone: " +
@@ -569,6 +633,7 @@ void ServerRunner::arm_timer() {
         armed_for_ = proto::kNever;
         sync_traffic();  // the workers' traffic counts for keepalive and reneg-bytes
         d_->on_timer(now_ms());
+        if (listener_) expire_tcp(now_ms());
         {
             const auto guard = switch_guard();
             switch_.expire(now_ms());
@@ -648,6 +713,17 @@ control::Status ServerRunner::status() const {
     const datapath::SwitchDrops& drops = switch_.drops();
     for (std::size_t i = 1; i < drops.size(); ++i)
         if (drops[i]) st.drops[datapath::switch_drop_name(static_cast<datapath::SwitchDrop>(i))] += drops[i];
+    if (const std::uint64_t e = socket_errors_.load(std::memory_order_relaxed)) st.drops["socket_error"] = e;
+    if (tcp_refused_) st.drops["tcp_connection_limit"] = tcp_refused_;
+    if (tcp_accept_errors_) st.drops["tcp_accept_failed"] = tcp_accept_errors_;
+    if (tcp_timeouts_) st.drops["tcp_handshake_timeout"] = tcp_timeouts_;
+    // Before a session exists (resets, cookie echoes, stray packets) and admission refusals.
+    const session::SessionCounters& pre = d_->counters();
+    for (std::size_t i = 1; i < proto::kDropCount; ++i)
+        if (pre.drops[i]) st.drops[std::string("pre_session_") + proto::drop_name(static_cast<proto::Drop>(i))] += pre.drops[i];
+    const auto& refused = d_->refusals();
+    for (std::size_t i = 0; i < refused.size(); ++i)
+        if (refused[i]) st.drops[session::refusal_name(static_cast<session::Refusal>(i))] += refused[i];
     for (const auto& w : workers_) {
         const HubWorkerCounts c = w->counts();
         st.workers.push_back(control::WorkerStatus{w->index(), c.packets_in, c.packets_out, c.frames_from_tap, c.frames_to_tap});
@@ -691,7 +767,7 @@ Result<std::string> ServerRunner::reload(const config::Config& next) {
     if (plan.switch_settings) {
         {
             const auto guard = switch_guard();
-            switch_.apply(switch_settings(next.tunnel));
+            switch_.apply(switch_settings(next));
         }
         cfg_.tunnel.clients = next.tunnel.clients;
         for (const auto& [id, peer] : peers_) ensure_port(id);

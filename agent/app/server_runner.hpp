@@ -76,6 +76,10 @@ private:
     void on_accept();
     void on_tcp(int fd, std::uint32_t events);
     void close_tcp(int fd, const std::string& why);
+    // EMFILE and the like: the listener stays readable; stop watching it for a second.
+    void pause_accepting(const std::string& why);
+    // Closes connections without an authenticated session after limits.tcp_handshake_timeout.
+    void expire_tcp(proto::TimeMs now);
     void on_packet(const session::PeerAddress& from, std::span<std::uint8_t> pkt);
     void on_tap();
     // `frame` lies in a buffer of ours with `headroom` writable bytes before it (the switch tags in place).
@@ -118,10 +122,14 @@ private:
     io::Fd sigfd_;
     datapath::L2Switch switch_;
 
+    io::SoftErrorCounter socket_errors_{0};  // transient UDP socket errors, all sockets (status: socket_error)
     std::optional<io::UdpSocket> udp_;
     std::optional<io::TcpListener> listener_;
     std::unordered_map<int, std::unique_ptr<TcpLink>> tcp_;  // by fd
     std::map<session::PeerAddress, int> tcp_by_addr_;
+    std::vector<session::PeerAddress> tcp_to_close_;  // their session ended: closed after the next flush
+    io::TimerId accept_pause_ = 0;
+    std::uint64_t tcp_refused_ = 0, tcp_accept_errors_ = 0, tcp_timeouts_ = 0;  // status: tcp_* drops
 
     std::unordered_map<std::uint32_t, std::unique_ptr<Peer>> peers_;  // by peer-id
     io::TimerId timer_ = 0;

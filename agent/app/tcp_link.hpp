@@ -33,6 +33,11 @@ public:
     // Reads what is available and hands every whole packet to `on_packet`. Returns false on EOF.
     Result<bool> read(const std::function<void(std::span<std::uint8_t>)>& on_packet);
 
+    // The owner's bookkeeping (server): when it was accepted (handshake timeout), and whether its
+    // fd is watched for EPOLLOUT now (epoll_ctl only when that changes).
+    std::int64_t accepted_ms = 0;
+    bool watching_out = false;
+
 private:
     io::TcpStream stream_;
     bool connected_;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "config/address.hpp"
+#include "config/limits.hpp"
 
 namespace wirebridge::config {
 
@@ -78,7 +79,9 @@ struct TunnelConfig {
     // Server: the virtual switch.
     unsigned mac_age = 300;               // seconds a learned MAC lives without traffic; 0 = never ages
     unsigned max_macs_per_client = 1024;  // MACs learned behind one client; frames from more are dropped
-    unsigned multicast_limit = 0;         // broadcast + multicast frames/s accepted from one client; 0 = no limit
+    // Broadcast + multicast (+ unknown unicast flooded to other clients) frames/s accepted from one
+    // client; 0 = no limit. The default bounds a site's N-1 amplification (docs/SECURITY.md).
+    unsigned multicast_limit = 1000;
     bool vlan_tagging = false;            // the TAP carries 802.1Q tags; clients are untagged VLAN members
     std::uint16_t vlan_pvid = 1;          // the VLAN of a client without its own
     std::vector<ClientConfig> clients;
@@ -131,6 +134,7 @@ struct Config {
     std::optional<InterestConfig> interest;
     ControlConfig control;
     LogConfig log;
+    LimitsConfig limits;  // `limits:` (docs/SECURITY.md)
     std::optional<std::string> user;  // drop privileges to this user after set-up
 
     std::string summary() const;  // one line for `wirebridge check`

@@ -79,6 +79,7 @@ private:
     void parse_interest(const Entry& e, Config& c);
     void parse_control(const Entry& e, Config& c);
     void parse_log(const Entry& e, Config& c);
+    void parse_limits(const Entry& e, Config& c);
 
     std::string file_;
     std::string base_dir_;
@@ -632,6 +633,38 @@ void Validator::parse_log(const Entry& e, Config& c) {
     }
 }
 
+// limits: what peers may cost the agent (docs/SECURITY.md). Every key is optional.
+void Validator::parse_limits(const Entry& e, Config& c) {
+    if (!is_map(e.value, "limits")) return;
+    struct Key {
+        const char* name;
+        std::uint32_t LimitsConfig::*field;
+        std::uint64_t min, max;
+    };
+    static const Key keys[] = {
+        {"max_clients", &LimitsConfig::max_clients, 1, 0xFFFFFE},
+        {"max_half_open", &LimitsConfig::max_half_open, 1, 1000000},
+        {"max_half_open_per_source", &LimitsConfig::max_half_open_per_source, 1, 1000000},
+        {"reset_rate", &LimitsConfig::reset_rate, 0, 1000000},
+        {"reset_burst", &LimitsConfig::reset_burst, 1, 1000000},
+        {"reset_rate_per_source", &LimitsConfig::reset_rate_per_source, 0, 1000000},
+        {"reset_burst_per_source", &LimitsConfig::reset_burst_per_source, 1, 1000000},
+        {"mac_move_limit", &LimitsConfig::mac_move_limit, 0, 1000000},
+        {"tcp_max_connections", &LimitsConfig::tcp_max_connections, 1, 1000000},
+        {"tcp_max_per_source", &LimitsConfig::tcp_max_per_source, 1, 1000000},
+        {"tcp_handshake_timeout", &LimitsConfig::tcp_handshake_timeout, 1, 3600},
+    };
+    std::vector<std::string> allowed;
+    for (const Key& k : keys) allowed.push_back(k.name);
+    allowed.push_back("allow_tagged_frames");
+    const auto m = entries(e.value, "limits", allowed);
+    for (const Key& k : keys)
+        if (auto* n = find(m, k.name))
+            if (auto v = number(*n, std::string("limits.") + k.name, k.min, k.max)) c.limits.*k.field = static_cast<std::uint32_t>(*v);
+    if (auto* n = find(m, "allow_tagged_frames"))
+        if (auto v = boolean(*n, "limits.allow_tagged_frames")) c.limits.allow_tagged_frames = *v;
+}
+
 Config Validator::run(const YAML::Node& root) {
     Config c;
     c.file = file_;
@@ -641,7 +674,7 @@ Config Validator::run(const YAML::Node& root) {
         return c;
     }
     const auto m = entries(root, "the file",
-                           {"site", "bridge", "tunnel", "fastpath", "interest", "control", "log", "user"});
+                           {"site", "bridge", "tunnel", "fastpath", "interest", "control", "log", "user", "limits"});
     if (auto* n = find(m, "site")) {
         if (auto v = text(*n, "site")) {
             const bool ok = !v->empty() && v->size() <= 64 &&
@@ -662,6 +695,7 @@ Config Validator::run(const YAML::Node& root) {
     if (auto* n = find(m, "interest")) parse_interest(*n, c);
     if (auto* n = find(m, "control")) parse_control(*n, c);
     if (auto* n = find(m, "log")) parse_log(*n, c);
+    if (auto* n = find(m, "limits")) parse_limits(*n, c);
     if (auto* n = find(m, "user")) {
         if (auto v = text(*n, "user")) {
             if (v->empty()) error(n->value.Mark(), "user is empty");

@@ -13,8 +13,10 @@ namespace wirebridge::control {
 
 // Protocol (for `wirebridge status|flows` and scripts, e.g. `socat - UNIX:PATH`): the client
 // sends one line ("status", "status json", "flows", ...), the server writes the answer and
-// closes. Runs on the agent's event loop; a client that says nothing is dropped after 2 s, and
-// a command line longer than 256 bytes is refused, so a stuck client cannot hold the agent.
+// closes. Runs on the agent's event loop; a client that says nothing (or does not read its
+// answer) is dropped after 2 s, a command line longer than 256 bytes is refused, answers are
+// written without blocking, and at most kMaxClients are served at once (more are closed at
+// accept), so a stuck or flooding local client cannot hold the agent's data path.
 class ControlServer {
 public:
     using Handler = std::function<std::string(const std::string& command)>;
@@ -29,18 +31,25 @@ public:
     ControlServer& operator=(const ControlServer&) = delete;
 
     const std::string& path() const { return path_; }
+    static constexpr std::size_t kMaxClients = 16;
 
 private:
     ControlServer(io::EventLoop& loop, std::string path, Handler handler)
         : loop_(loop), path_(std::move(path)), handler_(std::move(handler)) {}
     void on_accept();
     void on_client(int fd);
+    // Writes what the socket takes of the client's answer; drops the client when all is out.
+    void write_answer(int fd);
     void drop(int fd);
 
     struct Client {
         std::string line;
+        std::string out;  // the answer, while the socket has no room for all of it
+        std::size_t out_off = 0;
+        bool answered = false;
         io::TimerId timeout = 0;
     };
+    io::TimerId accept_pause_ = 0;
     io::EventLoop& loop_;
     std::string path_;
     Handler handler_;

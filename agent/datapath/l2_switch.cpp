@@ -61,6 +61,9 @@ const char* switch_drop_name(SwitchDrop d) {
         case SwitchDrop::vlan_mismatch: return "vlan_mismatch";
         case SwitchDrop::vlan_tagged_client: return "vlan_tagged_client";
         case SwitchDrop::tap_write: return "tap_write";
+        case SwitchDrop::mac_sticky: return "mac_sticky";
+        case SwitchDrop::mac_move_limit: return "mac_move_limit";
+        case SwitchDrop::tagged_client: return "tagged_client";
         case SwitchDrop::count_: break;
     }
     return "unknown";
@@ -221,8 +224,9 @@ void L2Switch::expire(std::int64_t now_ms) {
     }
 }
 
-// False when the source is new to this client and the client is at its bound (the frame is dropped).
-bool L2Switch::learn(const std::uint8_t* mac, std::uint16_t vlan, Port in, PortState* ps, std::int64_t now_ms) {
+// Why a client's frame may not teach its source: at its bound (new MAC), a MAC live on the TAP
+// side, or moves over budget. The TAP side (ps null) always learns.
+SwitchDrop L2Switch::learn(const std::uint8_t* mac, std::uint16_t vlan, Port in, PortState* ps, std::int64_t now_ms) {
     const std::uint64_t key = make_key(mac, vlan);
     const bool at_bound = ps && ps->max_macs && ps->macs >= ps->max_macs;
     const std::size_t i = find(key);
@@ -230,24 +234,44 @@ bool L2Switch::learn(const std::uint8_t* mac, std::uint16_t vlan, Port in, PortS
         Slot& sl = slots_[i];
         if (sl.port == in) {
             sl.seen_ms = now_ms;
-            return true;
+            return SwitchDrop::none;
         }
+        const bool live = !expired(sl, now_ms);
+        // The hub's own LAN (its gateway, its servers) is not a client's to claim while it talks.
+        if (in != kTapPort && sl.port == kTapPort && live) return SwitchDrop::mac_sticky;
         // The station moved (or its old entry has not been swept yet): relearn it here.
-        if (at_bound) return false;
+        if (at_bound) return SwitchDrop::mac_limit;
+        if (in != kTapPort && live && sl.port != kTapPort) {
+            if (ps && !move_allowed(*ps, now_ms)) return SwitchDrop::mac_move_limit;
+            ++moves_;
+        }
         if (PortState* old = port_state(sl.port); old && old->macs) --old->macs;
         sl.port = in;
         sl.seen_ms = now_ms;
         if (ps) ++ps->macs;
-        return true;
+        return SwitchDrop::none;
     }
-    if (at_bound) return false;
-    if (used_ >= slots_.size() / 2) return true;  // table full: not learned; frames to it flood
+    if (at_bound) return SwitchDrop::mac_limit;
+    if (used_ >= slots_.size() / 2) return SwitchDrop::none;  // table full: not learned; frames to it flood
     const std::size_t mask = slots_.size() - 1;
     std::size_t j = mix(key) & mask;
     while (slots_[j].key != 0) j = (j + 1) & mask;
     slots_[j] = Slot{key, in, now_ms};
     ++used_;
     if (ps) ++ps->macs;
+    return SwitchDrop::none;
+}
+
+// Token bucket: mac_move_limit moves per second, bursts of up to one second's worth.
+bool L2Switch::move_allowed(PortState& ps, std::int64_t now_ms) {
+    if (s_.mac_move_limit == 0) return true;
+    const std::int64_t cap = std::int64_t{s_.mac_move_limit} * 1000;
+    if (ps.move_refilled_ms == 0) ps.move_tokens = cap;
+    else if (now_ms > ps.move_refilled_ms)
+        ps.move_tokens = std::min(cap, ps.move_tokens + (now_ms - ps.move_refilled_ms) * std::int64_t{s_.mac_move_limit});
+    ps.move_refilled_ms = std::max(ps.move_refilled_ms, now_ms);
+    if (ps.move_tokens < 1000) return false;
+    ps.move_tokens -= 1000;
     return true;
 }
 
@@ -322,11 +346,14 @@ L2Switch::Decision L2Switch::forward(Port in, std::span<std::uint8_t> frame, std
     if (tagging) {
         if (type == kTpid8021Q || type == kTpid8021ad) return dropped(SwitchDrop::vlan_tagged_client, ps);
         vlan = ps->vlan;
+    } else if ((type == kTpid8021Q || type == kTpid8021ad) && !s_.allow_tagged_frames) {
+        // Passed on as it is, the tag would put the frame on that VLAN of a trunk behind the TAP.
+        return dropped(SwitchDrop::tagged_client, ps);
     }
     const std::uint8_t* dst = frame.data();
     const bool group = dst[0] & 1;
     if (group && s_.multicast_limit && !multicast_allowed(*ps, now_ms)) return dropped(SwitchDrop::multicast_limit, ps);
-    if (!learn(frame.data() + 6, vlan, in, ps, now_ms)) return dropped(SwitchDrop::mac_limit, ps);
+    if (const SwitchDrop why = learn(frame.data() + 6, vlan, in, ps, now_ms); why != SwitchDrop::none) return dropped(why, ps);
     frame_ = frame.data();
     frame_len_ = frame.size();
     headroom_ = headroom;
@@ -345,6 +372,9 @@ L2Switch::Decision L2Switch::forward(Port in, std::span<std::uint8_t> frame, std
         d.clients = out_;
         return d;
     }
+    // Unknown unicast floods like a broadcast when it reaches other clients: same budget.
+    if (!group && s_.client_to_client && s_.multicast_limit && !multicast_allowed(*ps, now_ms))
+        return dropped(SwitchDrop::multicast_limit, ps);
     d.to_tap = true;
     if (s_.client_to_client) flood(in, vlan);
     d.clients = out_;

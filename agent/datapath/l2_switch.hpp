@@ -27,6 +27,9 @@ enum class SwitchDrop : std::uint8_t {
     vlan_mismatch,         // VLAN tagging on: a tagged TAP frame for a VLAN no connected client is in
     vlan_tagged_client,    // VLAN tagging on: a client sent an 802.1Q/802.1ad tagged frame
     tap_write,             // the TAP refused the frame the switch sent it (e.g. EIO: the device is down)
+    mac_sticky,            // a client sent from a MAC that is live on the hub's TAP side (takeover attempt)
+    mac_move_limit,        // a client took over MACs of other clients faster than mac_move_limit
+    tagged_client,         // VLAN tagging off: a client sent an 802.1Q/802.1ad frame (allow_tagged_frames off)
     count_
 };
 const char* switch_drop_name(SwitchDrop d);
@@ -38,7 +41,11 @@ struct SwitchSettings {
     bool client_to_client = false;
     std::uint32_t mac_age_s = 300;             // 0: entries never age
     std::uint32_t max_macs_per_client = 1024;  // 0: no bound
-    std::uint32_t multicast_limit = 0;         // broadcast+multicast frames/s from one client; 0: none
+    // Broadcast, multicast and (client_to_client on) flooded unknown-unicast frames/s from one
+    // client; 0: none.
+    std::uint32_t multicast_limit = 0;
+    std::uint32_t mac_move_limit = 2;          // MACs a client may take over from other clients per second; 0: no limit
+    bool allow_tagged_frames = false;          // tagging off: let clients' 802.1Q/802.1ad frames through
     bool vlan_tagging = false;                 // the TAP side carries 802.1Q tags
     std::uint16_t vlan_pvid = 1;               // a client's VLAN unless it has its own
 };
@@ -51,7 +58,12 @@ struct PortSettings {
 
 // Forwarding, as a learning switch with one VLAN per client (like OpenVPN's --vlan-tagging):
 //  - a frame from a client teaches (VLAN, source MAC) -> client, within the client's MAC bound;
-//    a MAC that moves is relearned on its new port; entries not refreshed for mac_age_s are gone;
+//    a MAC that moves between clients is relearned on its new port, at most mac_move_limit a
+//    second per client (counted in mac_moves()); a MAC live on the TAP side (the hub's LAN, its
+//    gateway) is never taken by a client: the frame is dropped (mac_sticky); entries not
+//    refreshed for mac_age_s are gone;
+//  - tagging off: a client's 802.1Q/802.1ad frame is dropped (tagged_client) unless
+//    allow_tagged_frames, so a site cannot put frames on a VLAN of a trunk behind the TAP;
 //  - from the TAP: a known unicast MAC goes to its client; broadcast, multicast and unknown
 //    unicast go to every client (of the frame's VLAN) exactly once;
 //  - from a client, client_to_client on: a known MAC goes to its port; the rest goes to the TAP
@@ -120,6 +132,8 @@ public:
     // TAP failed): in the total and on port `in` when it is a client.
     void count_drop(Port in, SwitchDrop d);
     const SwitchDrops& drops() const { return drops_; }
+    // MACs relearned on another client (moves allowed), since start.
+    std::uint64_t mac_moves() const { return moves_; }
     const SwitchDrops* port_drops(Port p) const;
 
 private:
@@ -136,6 +150,8 @@ private:
         std::uint32_t macs = 0;
         std::int64_t tokens = 0;     // multicast budget, in thousandths of a frame
         std::int64_t refilled_ms = 0;
+        std::int64_t move_tokens = 0;  // mac_move_limit budget, in thousandths of a move
+        std::int64_t move_refilled_ms = 0;
         SwitchDrops drops{};
     };
 
@@ -148,7 +164,9 @@ private:
     void erase_at(std::size_t i);
     void forget_port(Port p);
     void ensure_capacity();
-    bool learn(const std::uint8_t* mac, std::uint16_t vlan, Port in, PortState* ps, std::int64_t now_ms);
+    // SwitchDrop::none when learned (or refreshed, or not learned because the table is full).
+    SwitchDrop learn(const std::uint8_t* mac, std::uint16_t vlan, Port in, PortState* ps, std::int64_t now_ms);
+    bool move_allowed(PortState& ps, std::int64_t now_ms);
     bool multicast_allowed(PortState& ps, std::int64_t now_ms);
     Decision dropped(SwitchDrop d, PortState* ps);
     void flood(Port in, std::uint16_t vlan);
@@ -160,6 +178,7 @@ private:
     std::vector<Port> clients_;
     std::vector<Port> out_;
     SwitchDrops drops_{};
+    std::uint64_t moves_ = 0;
 
     // The last forward(): where its frame is, for tap_frame().
     std::uint8_t* frame_ = nullptr;

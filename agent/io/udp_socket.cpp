@@ -1,6 +1,8 @@
 // UdpSocket: SO_REUSEPORT, recvmmsg/sendmmsg over a preallocated DatagramBatch, UDP GSO for runs.
 #include "io/udp_socket.hpp"
 
+#include "io/socket_errors.hpp"
+
 #include <fcntl.h>
 
 #include <netinet/in.h>
@@ -121,6 +123,7 @@ Result<UdpSocket> UdpSocket::share() const {
     s.connected_ = connected_;
     s.gro_ = gro_;
     s.gso_ = gso_;
+    s.soft_errors_ = soft_errors_;
     return s;
 }
 
@@ -135,13 +138,17 @@ Result<std::size_t> UdpSocket::receive(DatagramBatch& batch) {
     if (gro_ && batch.buffer_size() < kGroBufferSize) return fail("a GRO socket needs 64 KB receive buffers", EINVAL);
     batch.prepare_receive();
     batch.filled_ = 0;
-    const int n = recvmmsg(fd(), batch.msgs_.data(), static_cast<unsigned>(batch.capacity()), MSG_DONTWAIT, nullptr);
-    if (n < 0) {
+    int n = -1;
+    // A queued ICMP error is reported once, before the datagrams behind it: count it and read on
+    // (bounded: a flood of them leaves the rest to the next readiness).
+    for (int tries = 0; tries < 4; ++tries) {
+        n = recvmmsg(fd(), batch.msgs_.data(), static_cast<unsigned>(batch.capacity()), MSG_DONTWAIT, nullptr);
+        if (n >= 0) break;
         if (errno == EAGAIN || errno == EINTR) return std::size_t{0};
-        // ICMP errors (port unreachable from a peer that went away) surface here; not fatal.
-        if (errno == ECONNREFUSED || errno == EHOSTUNREACH || errno == ENETUNREACH) return std::size_t{0};
-        return fail_errno("recvmmsg");
+        if (!is_transient_socket_error(errno)) return fail_errno("recvmmsg");
+        note_soft_error();
     }
+    if (n < 0) return std::size_t{0};
     for (int i = 0; i < n; ++i) batch.peers_[i].length = batch.msgs_[i].msg_hdr.msg_namelen;
     batch.filled_ = static_cast<std::size_t>(n);
     if (!gro_) return batch.filled_;
@@ -185,6 +192,7 @@ Result<void> UdpSocket::connect(const SocketAddress& peer) {
 
 Result<std::size_t> UdpSocket::send_gso(DatagramBatch& batch, std::size_t from) {
     std::size_t done = from;
+    bool retried = false;
     while (done < batch.filled_) {
         const std::size_t groups = batch.build_gso(done);
         const int n = sendmmsg(fd(), batch.gso_msgs_.data(), static_cast<unsigned>(groups), MSG_DONTWAIT);
@@ -192,17 +200,27 @@ Result<std::size_t> UdpSocket::send_gso(DatagramBatch& batch, std::size_t from) 
             if (errno == EINTR) continue;
             if (errno == EAGAIN) break;
             if (errno == EINVAL || errno == EIO || errno == ENOPROTOOPT || errno == EOPNOTSUPP || errno == EMSGSIZE) {
+                // The same errno may be a queued ICMP error (forged frag needed or protocol
+                // unreachable), reported once and then cleared: only a second refusal in a row
+                // means this kernel or device cannot do GSO.
+                if (errno != EINVAL && errno != EIO && !retried) {
+                    note_soft_error();
+                    retried = true;
+                    continue;
+                }
                 // No UDP GSO here (old kernel, a device that cannot, a datagram over the path MTU):
                 // the plain path sends (or drops) each datagram on its own from now on.
                 gso_ = false;
                 return send_plain(batch, done);
             }
-            if (errno == ECONNREFUSED || errno == EHOSTUNREACH || errno == ENETUNREACH) {
+            if (is_transient_socket_error(errno)) {
+                note_soft_error();
                 done = batch.gso_first_[1];  // the first run is lost, as on a lossy link
                 continue;
             }
             return fail_errno("sendmmsg");
         }
+        retried = false;
         done = batch.gso_first_[static_cast<std::size_t>(n)];
     }
     return done;
@@ -215,8 +233,10 @@ Result<std::size_t> UdpSocket::send_plain(DatagramBatch& batch, std::size_t from
         if (n < 0) {
             if (errno == EINTR) continue;
             if (errno == EAGAIN) break;
-            // A datagram that cannot go (unreachable peer) is dropped like on a lossy link.
-            if (errno == ECONNREFUSED || errno == EHOSTUNREACH || errno == ENETUNREACH || errno == EMSGSIZE) {
+            // A datagram that cannot go (unreachable peer, an ICMP error queued) is dropped like
+            // on a lossy link.
+            if (is_transient_socket_error(errno)) {
+                note_soft_error();
                 ++done;
                 continue;
             }
@@ -253,7 +273,10 @@ Result<IoCount> UdpSocket::send_to(std::span<const std::uint8_t> data, const Soc
     const ssize_t n = sendto(fd(), data.data(), data.size(), MSG_DONTWAIT, to.get(), to.length);
     if (n < 0) {
         if (errno == EAGAIN || errno == EINTR) return IoCount{0, true};
-        if (errno == ECONNREFUSED || errno == EHOSTUNREACH || errno == ENETUNREACH) return IoCount{0, false};
+        if (is_transient_socket_error(errno)) {
+            note_soft_error();
+            return IoCount{0, false};
+        }
         return fail_errno("sendto " + to.to_string());
     }
     return IoCount{static_cast<std::size_t>(n), false};

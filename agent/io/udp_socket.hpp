@@ -11,6 +11,7 @@
 
 #include "common/result.hpp"
 #include "io/fd.hpp"
+#include "io/socket_errors.hpp"
 #include "io/socket_address.hpp"
 
 namespace wirebridge::io {
@@ -110,7 +111,15 @@ public:
     Result<void> connect(const SocketAddress& peer);
     Result<IoCount> send_to(std::span<const std::uint8_t> data, const SocketAddress& to);
 
+    // Transient errors (is_transient_socket_error: ICMP errors, ENOBUFS, ...) are not failures:
+    // receive and send go on as if a datagram was lost, and count them here (may be null).
+    // Handles made by share() count into the same counter.
+    void count_soft_errors_in(SoftErrorCounter* counter) { soft_errors_ = counter; }
+
 private:
+    void note_soft_error() {
+        if (soft_errors_) soft_errors_->fetch_add(1, std::memory_order_relaxed);
+    }
     Result<std::size_t> send_plain(DatagramBatch& batch, std::size_t from);
     Result<std::size_t> send_gso(DatagramBatch& batch, std::size_t from);
 
@@ -119,6 +128,7 @@ private:
     bool connected_ = false;
     bool gro_ = false;
     bool gso_ = true;  // off for good once the kernel refuses a GSO send
+    SoftErrorCounter* soft_errors_ = nullptr;
 };
 
 }  // namespace wirebridge::io

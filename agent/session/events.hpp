@@ -24,6 +24,7 @@ enum class SessionError : uint8_t {
     peer_exit,           // the peer announced its exit (EXIT, OCC_EXIT, RESTART, HALT)
     local_exit,          // close() was called
     control_overflow,    // the peer sent more control plaintext than we buffer
+    refused,             // server: the client authenticated but there is no room (max_clients, pool)
     count_,
 };
 inline constexpr size_t kSessionErrorCount = static_cast<size_t>(SessionError::count_);

@@ -1,4 +1,4 @@
-// ServerDispatcher: stateless cookie handshake, per-client sessions, peer-id and pool bookkeeping.
+// ServerDispatcher: stateless cookie handshake, per-client sessions, admission (peer-id, pool, limits).
 #include "session/server_dispatcher.hpp"
 
 #include <algorithm>
@@ -82,28 +82,31 @@ ServerDispatcher::Input ServerDispatcher::on_datagram(const PeerAddress& from, s
     Drop d = wrap_.unwrap(packet, plain, sec(now), false);
     if (d == Drop::none) d = proto::parse_control_packet(plain, p);
     if (d == Drop::none && p.key_id != 0) d = Drop::bad_key_id;
-    if (d == Drop::none && by_addr_.size() >= cfg_.max_clients) d = Drop::state;
     if (d == Drop::none) {
         if (p.opcode == Opcode::control_hard_reset_client_v2) {
             if (cfg_.session.transport == Transport::tcp) {
-                uint32_t peer_id = 0;
-                std::optional<uint32_t> addr;
-                auto sc = client_config(peer_id, addr);
-                if (!sc) {
+                // TCP: the connection proved the address; the session starts at once (half-open).
+                if (!room_for_half_open(from)) {
                     d = Drop::state;
-                } else if (auto s = Session::create(std::move(*sc), now); s) {
-                    Client* c = add_client(from, std::move(*s), peer_id, addr);
+                } else if (auto s = Session::create(cfg_.session, now); s) {
+                    Client* c = add_client(from, std::move(*s));
                     const Session::Input si = c->session->on_packet(packet, now);
                     drain(*c);
                     in.drop = si.drop;
                     in.session = c->session.get();
-                    in.peer_id = peer_id;
+                    in.peer_id = c->peer_id;
                     return in;
                 } else {
                     d = Drop::state;
                 }
             } else {
-                d = answer_reset(from, p, now);
+                Refusal why{};
+                if (!reset_limiter_.allow(from.sa(), from.len, now, why)) {
+                    refuse(why);
+                    d = Drop::state;
+                } else {
+                    d = answer_reset(from, p, now);
+                }
             }
         } else if (p.opcode == Opcode::control_v1 || p.opcode == Opcode::ack_v1) {
             return accept_cookie(from, packet, p, now);
@@ -148,61 +151,92 @@ ServerDispatcher::Input ServerDispatcher::accept_cookie(const PeerAddress& from,
         counters_.drop(in.drop);
         return in;
     }
-    uint32_t peer_id = 0;
-    std::optional<uint32_t> addr;
-    auto sc = client_config(peer_id, addr);
-    if (!sc) {
+    if (!room_for_half_open(from)) {
         in.drop = Drop::state;
         counters_.drop(in.drop);
         return in;
     }
-    auto s = Session::create_from_cookie(std::move(*sc), p.own_sid, p.peer_sid, now);
+    auto s = Session::create_from_cookie(cfg_.session, p.own_sid, p.peer_sid, now);
     if (!s) {
-        if (addr && cfg_.pool) cfg_.pool->release(*addr);
         in.drop = Drop::state;
         counters_.drop(in.drop);
         return in;
     }
-    Client* c = add_client(from, std::move(*s), peer_id, addr);
+    Client* c = add_client(from, std::move(*s));
     const Session::Input si = c->session->on_packet(packet, now);
     drain(*c);
     in.drop = si.drop;
     in.session = c->session.get();
-    in.peer_id = peer_id;
+    in.peer_id = c->peer_id;
     return in;
 }
 
-std::optional<SessionConfig> ServerDispatcher::client_config(uint32_t& peer_id, std::optional<uint32_t>& addr) {
-    peer_id = 0;
-    while (by_peer_id_.count(peer_id)) ++peer_id;
-    if (peer_id > proto::kMaxPeerId - 1) return std::nullopt;
-    SessionConfig sc = cfg_.session;
-    sc.peer_id = peer_id;
-    if (cfg_.pool) {
-        addr = cfg_.pool->acquire();
-        if (!addr) return std::nullopt;  // pool exhausted: refuse rather than push a duplicate
-        sc.push.ifconfig_local = Ipv4Pool::to_string(*addr);
-        sc.push.ifconfig_netmask = Ipv4Pool::to_string(cfg_.pool->netmask());
+bool ServerDispatcher::room_for_half_open(const PeerAddress& from) {
+    const size_t open = half_open();
+    if (open >= cfg_.limits.max_half_open) {
+        refuse(Refusal::half_open_global);
+        return false;
     }
-    return sc;
+    // Bounded by max_half_open: a scan is cheap, and a new session is rare (it costs a cookie echo).
+    const SourcePrefix mine = SourcePrefix::host(from.sa(), from.len);
+    size_t same = 0;
+    for (const auto& [a, c] : by_addr_)
+        if (c->peer_id == proto::kUndefinedPeerId && !c->session->gone() && SourcePrefix::host(a.sa(), a.len) == mine) ++same;
+    if (same >= cfg_.limits.max_half_open_per_source) {
+        refuse(Refusal::half_open_source);
+        return false;
+    }
+    return true;
 }
 
-ServerDispatcher::Client* ServerDispatcher::add_client(const PeerAddress& from, std::unique_ptr<Session> s,
-                                                       uint32_t peer_id, std::optional<uint32_t> addr) {
+bool ServerDispatcher::admit(Client& c, uint32_t& peer_id, proto::PushOptions& push, std::string& why) {
+    if (by_peer_id_.size() >= cfg_.limits.max_clients) {
+        refuse(Refusal::max_clients);
+        why = "max_clients (" + std::to_string(cfg_.limits.max_clients) + ") clients are connected";
+        return false;
+    }
+    uint32_t id = 0;
+    while (by_peer_id_.count(id)) ++id;
+    if (id > proto::kMaxPeerId - 1) {
+        refuse(Refusal::max_clients);
+        why = "no DATA_V2 peer-id left";
+        return false;
+    }
+    if (cfg_.pool) {
+        const auto a = cfg_.pool->acquire();
+        if (!a) {  // pool exhausted: refuse rather than push a duplicate
+            refuse(Refusal::pool_exhausted);
+            why = "no address left in the pool";
+            return false;
+        }
+        c.address = a;
+        push.ifconfig_local = Ipv4Pool::to_string(*a);
+        push.ifconfig_netmask = Ipv4Pool::to_string(cfg_.pool->netmask());
+    }
+    peer_id = id;
+    c.peer_id = id;
+    by_peer_id_[id] = &c;
+    return true;
+}
+
+ServerDispatcher::Client* ServerDispatcher::add_client(const PeerAddress& from, std::unique_ptr<Session> s) {
     auto c = std::make_unique<Client>();
     c->session = std::move(s);
     c->from = from;
-    c->peer_id = peer_id;
-    c->address = addr;
     Client* raw = c.get();
-    by_peer_id_[peer_id] = raw;
+    raw->session->set_admit([this, raw](uint32_t& peer_id, proto::PushOptions& push, std::string& why) {
+        return admit(*raw, peer_id, push, why);
+    });
     by_addr_[from] = std::move(c);
     return raw;
 }
 
 void ServerDispatcher::release(Client& c) {
     drain(c, false);
-    by_peer_id_.erase(c.peer_id);
+    if (c.peer_id != proto::kUndefinedPeerId) {
+        auto it = by_peer_id_.find(c.peer_id);
+        if (it != by_peer_id_.end() && it->second == &c) by_peer_id_.erase(it);
+    }
     if (c.address && cfg_.pool) cfg_.pool->release(*c.address);
     c.address.reset();
 }

@@ -1,6 +1,6 @@
 // ServerDispatcher: the server side of many clients on one UDP socket (or one TCP connection each):
 // stateless 2.6 HMAC-cookie reply to client resets, one Session per client keyed by source address,
-// peer-id and ifconfig-pool assignment.
+// peer-id and ifconfig-pool assignment once a client has authenticated, within admission limits.
 //
 // Driving it (sans-IO, like Session):
 //   auto d = ServerDispatcher::create(cfg, now);
@@ -15,6 +15,10 @@
 // port, its old process dead) are removed at once, without an exit notification, each reported as
 // peer_gone (local_exit, "replaced by ...") before the new one's tunnel_up; their peer-ids and pool
 // addresses are free at once.
+// Before authentication a client holds only its Session (TLS state): no peer-id, no pool address
+// (Session::set_admit assigns them after TLS and key-method 2, as OpenVPN does). Reset replies are
+// rate-limited and half-open sessions capped (session/admission.hpp); what was refused is counted
+// in refusals().
 #pragma once
 
 #include <sys/socket.h>
@@ -28,6 +32,7 @@
 
 #include "common/result.hpp"
 #include "crypto/session_cookie.hpp"
+#include "session/admission.hpp"
 #include "session/ifconfig_pool.hpp"
 #include "session/session.hpp"
 
@@ -50,7 +55,7 @@ struct PeerAddress {
 struct ServerConfig {
     SessionConfig session;            // template for every client (role server)
     std::optional<Ipv4Pool> pool;     // addresses to push as `ifconfig`
-    size_t max_clients = 1024;
+    AdmissionLimits limits;           // max_clients, half-open caps, reset reply budgets
     bool duplicate_cn = false;        // true: clients with the same CN may be connected together
 };
 
@@ -85,6 +90,10 @@ public:
     Session* find(const PeerAddress& from) const;
     size_t size() const { return by_addr_.size(); }
     const SessionCounters& counters() const { return counters_; }  // drops before a session exists
+    // Peers refused by an admission limit, by Refusal.
+    const std::array<uint64_t, kRefusalCount>& refusals() const { return refusals_; }
+    // Sessions that have not authenticated yet.
+    size_t half_open() const { return by_addr_.size() - by_peer_id_.size(); }
     void close_all(TimeMs now);
     // A new template for the sessions of clients that connect from now on (SIGHUP: TLS files,
     // control-channel wrap, ciphers, keepalive, reneg). Sessions already running keep theirs. The
@@ -98,7 +107,7 @@ private:
     struct Client {
         std::unique_ptr<Session> session;
         PeerAddress from;
-        uint32_t peer_id = 0;
+        uint32_t peer_id = proto::kUndefinedPeerId;  // assigned at admission (after authentication)
         std::optional<uint32_t> address;
         bool gone_reported = false;
     };
@@ -106,8 +115,12 @@ private:
     explicit ServerDispatcher(ServerConfig cfg, ControlWrap wrap) : cfg_(std::move(cfg)), wrap_(std::move(wrap)) {}
     proto::Drop answer_reset(const PeerAddress& from, const proto::ControlPacket& p, TimeMs now);
     Input accept_cookie(const PeerAddress& from, std::span<uint8_t> packet, const proto::ControlPacket& p, TimeMs now);
-    Client* add_client(const PeerAddress& from, std::unique_ptr<Session> s, uint32_t peer_id, std::optional<uint32_t> addr);
-    std::optional<SessionConfig> client_config(uint32_t& peer_id, std::optional<uint32_t>& addr);
+    Client* add_client(const PeerAddress& from, std::unique_ptr<Session> s);
+    // A half-open session may start for `from` (max_half_open, per source prefix); counts a refusal.
+    bool room_for_half_open(const PeerAddress& from);
+    // Session::Admit for c: a peer-id and a pool address, within max_clients.
+    bool admit(Client& c, uint32_t& peer_id, proto::PushOptions& push, std::string& why);
+    void refuse(Refusal r) { ++refusals_[static_cast<size_t>(r)]; }
     void release(Client& c);
     // check_duplicates: a tunnel_up among c's events removes older sessions of c's CN first.
     void drain(Client& c, bool check_duplicates = true);
@@ -118,6 +131,8 @@ private:
     ServerConfig cfg_;
     ControlWrap wrap_;  // stateless checks of first packets (no replay state)
     crypto::SessionCookie cookie_;
+    ResetLimiter reset_limiter_{cfg_.limits};
+    std::array<uint64_t, kRefusalCount> refusals_{};
     std::map<PeerAddress, std::unique_ptr<Client>> by_addr_;
     std::map<uint32_t, Client*> by_peer_id_;
     std::deque<Output> out_;

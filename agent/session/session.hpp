@@ -29,6 +29,7 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -87,6 +88,16 @@ public:
     // New local keepalive (SIGHUP): applies from now on; a client keeps what the server pushed,
     // as it does at connect time.
     void set_keepalive(uint32_t ping_s, uint32_t ping_restart_s);
+
+    // Server: called once, when the client has authenticated (TLS and key-method 2 done), before
+    // its keys are made: sets its DATA_V2 peer-id and what is pushed to it (the pool address).
+    // Returning false refuses the client (peer_gone, SessionError::refused, with `why`). Without
+    // it the peer-id and push of the SessionConfig are used as they are. So a hub holds no
+    // peer-id or address for a peer that never authenticates.
+    using Admit = std::function<bool(uint32_t& peer_id, proto::PushOptions& push, std::string& why)>;
+    void set_admit(Admit admit) { admit_ = std::move(admit); }
+    // Server: the client has authenticated and was admitted (has its peer-id).
+    bool admitted() const { return admitted_; }
 
     // Starts a renegotiation now (also triggered by the timers).
     void renegotiate(TimeMs now);
@@ -172,6 +183,8 @@ private:
     bool push_reply_sent_ = false;
     TimeMs next_push_request_ = proto::kNever;
 
+    Admit admit_;
+    bool admitted_ = false;
     bool tunnel_up_ = false;
     bool gone_ = false;
     bool closing_ = false;

@@ -312,6 +312,21 @@ void Session::key_exchange_done(KeyState& ks, TimeMs now) {
         next_push_request_ = now + TimeMs{cfg_.push_request_interval_s} * 1000;
         return;
     }
+    if (ks.key_id == 0 && cfg_.role == Role::server && !admitted_) {
+        // Authenticated: only now does the client take a peer-id and an address.
+        if (admit_) {
+            uint32_t id = cfg_.peer_id;
+            std::string why;
+            if (!admit_(id, cfg_.push, why)) {
+                fail_session(SessionError::refused, why);
+                return;
+            }
+            cfg_.peer_id = id;
+            if (data_v2_) peer_id_ = id;
+            admit_ = nullptr;
+        }
+        admitted_ = true;
+    }
     if (!derive_keys(ks)) return;
     promote(ks, now);
     if (ks.key_id == 0 && cfg_.role == Role::server) {
@@ -420,6 +435,7 @@ const char* session_error_name(SessionError e) {
     case SessionError::peer_exit: return "peer_exit";
     case SessionError::local_exit: return "local_exit";
     case SessionError::control_overflow: return "control_overflow";
+    case SessionError::refused: return "refused";
     case SessionError::count_: break;
     }
     return "unknown";

@@ -403,7 +403,7 @@ TEST_F(ConfigLoaderTest, SwitchKeysDefaultsAndRefusals) {
     ASSERT_TRUE(r.ok()) << dump(r);
     EXPECT_EQ(r.config->tunnel.mac_age, 300u);
     EXPECT_EQ(r.config->tunnel.max_macs_per_client, 1024u);
-    EXPECT_EQ(r.config->tunnel.multicast_limit, 0u);
+    EXPECT_EQ(r.config->tunnel.multicast_limit, 1000u);  // a safe default (issue 16)
     EXPECT_FALSE(r.config->tunnel.vlan_tagging);
 
     auto e = only_error(std::string(kClient) + "  mac_age: 60\n");
@@ -470,4 +470,48 @@ TEST(ConfigAddress, ParsersRoundTrip) {
     EXPECT_FALSE(valid_ifname("a/b", why));
     EXPECT_FALSE(valid_ifname("", why));
     EXPECT_TRUE(valid_ifname("tap0", why));
+}
+
+// limits: (docs/SECURITY.md): defaults, every key, and refusals with their position.
+TEST_F(ConfigLoaderTest, LimitsSectionDefaultsKeysAndRefusals) {
+    auto d = load(kServer);
+    ASSERT_TRUE(d.ok()) << dump(d);
+    const LimitsConfig& l = d.config->limits;
+    EXPECT_EQ(l.max_clients, 1024u);
+    EXPECT_EQ(l.max_half_open, 256u);
+    EXPECT_EQ(l.max_half_open_per_source, 16u);
+    EXPECT_EQ(l.reset_rate, 10u);
+    EXPECT_EQ(l.reset_burst, 100u);
+    EXPECT_EQ(l.reset_rate_per_source, 2u);
+    EXPECT_EQ(l.reset_burst_per_source, 20u);
+    EXPECT_EQ(l.mac_move_limit, 2u);
+    EXPECT_FALSE(l.allow_tagged_frames);
+
+    auto r = load(std::string(kServer) +
+                  "limits:\n"
+                  "  max_clients: 50\n"
+                  "  max_half_open: 30\n"
+                  "  max_half_open_per_source: 3\n"
+                  "  reset_rate: 0\n"
+                  "  reset_burst: 7\n"
+                  "  reset_rate_per_source: 1\n"
+                  "  reset_burst_per_source: 4\n"
+                  "  mac_move_limit: 0\n"
+                  "  allow_tagged_frames: true\n");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    const LimitsConfig& m = r.config->limits;
+    EXPECT_EQ(m.max_clients, 50u);
+    EXPECT_EQ(m.max_half_open, 30u);
+    EXPECT_EQ(m.max_half_open_per_source, 3u);
+    EXPECT_EQ(m.reset_rate, 0u);
+    EXPECT_EQ(m.reset_burst, 7u);
+    EXPECT_EQ(m.reset_rate_per_source, 1u);
+    EXPECT_EQ(m.reset_burst_per_source, 4u);
+    EXPECT_EQ(m.mac_move_limit, 0u);
+    EXPECT_TRUE(m.allow_tagged_frames);
+
+    auto e = only_error(std::string(kServer) + "limits:\n  max_clients: 0\n");
+    EXPECT_NE(e.message.find("limits.max_clients"), std::string::npos) << e.to_string();
+    auto u = only_error(std::string(kServer) + "limits:\n  max_halfopen: 3\n");
+    EXPECT_NE(u.message.find("unknown key 'max_halfopen'"), std::string::npos) << u.to_string();
 }

@@ -1,5 +1,6 @@
 // ControlServer and control_request over a real Unix socket, the server on its own event loop.
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -8,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <thread>
+#include <vector>
 
 #include "control/control_server.hpp"
 #include "control/status.hpp"
@@ -33,6 +35,7 @@ protected:
             auto loop = io::EventLoop::create();
             ASSERT_TRUE(loop);
             auto server = ControlServer::listen(*loop, path_, [](const std::string& cmd) {
+                if (cmd == "big") return std::string(4 << 20, 'x');  // more than a socket buffer holds
                 return cmd == "status" ? std::string("site test\n")
                                        : "error: unknown command '" + cmd + "'\n";
             });
@@ -94,6 +97,61 @@ TEST_F(ControlServerTest, ReplacesAStaleSocketAndRemovesItOnStop) {
     EXPECT_TRUE(control_request(path_, "status"));
     stop_server();
     EXPECT_FALSE(std::filesystem::exists(path_));
+}
+
+namespace {
+int connect_unix(const std::string& path) {
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::snprintf(a.sun_path, sizeof(a.sun_path), "%s", path.c_str());
+    if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+}  // namespace
+
+// Issue 16: a client that asks for a large answer and never reads it used to stall the agent's
+// loop (the data path too) for up to 1 s per request: the answer is now written as the socket
+// takes it, and another client is answered at once meanwhile.
+TEST_F(ControlServerTest, ASlowReaderDoesNotStallTheLoop) {
+    start_server();
+    const int slow = connect_unix(path_);
+    ASSERT_GE(slow, 0);
+    ASSERT_EQ(send(slow, "big\n", 4, 0), 4);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the server has its answer queued
+    const auto t0 = std::chrono::steady_clock::now();
+    auto a = control_request(path_, "ping", 3000);
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+    ASSERT_TRUE(a) << a.error().message;
+    EXPECT_EQ(*a, "pong\n");
+    EXPECT_LT(ms, 400) << "the ping waited behind the slow reader";
+    close(slow);
+}
+
+// Issue 16: concurrent control clients are bounded; one over the bound is closed at once (it
+// would otherwise hold a descriptor and a timer for 2 s each, without limit).
+TEST_F(ControlServerTest, ConcurrentClientsAreBounded) {
+    start_server();
+    std::vector<int> idle;
+    for (std::size_t i = 0; i < ControlServer::kMaxClients; ++i) {
+        idle.push_back(connect_unix(path_));
+        ASSERT_GE(idle.back(), 0);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // all accepted
+    const int extra = connect_unix(path_);
+    ASSERT_GE(extra, 0);
+    pollfd p{extra, POLLIN, 0};
+    ASSERT_EQ(poll(&p, 1, 500), 1) << "the client over the bound was not closed at once";
+    char c;
+    EXPECT_EQ(recv(extra, &c, 1, 0), 0);
+    close(extra);
+    for (int fd : idle) close(fd);
+    // Once they are gone, the agent answers again.
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_TRUE(control_request(path_, "status"));
 }
 
 TEST_F(ControlServerTest, NoAgentIsSaidPlainly) {

@@ -237,9 +237,10 @@ TEST(L2Switch, MulticastLimitIsATokenBucketPerClient) {
     for (int i = 0; i < 15; ++i) passed += fwd(s, 1, bcast(0xa1), t).drop == SwitchDrop::none;
     EXPECT_EQ(passed, 10);  // a second's worth of burst
     EXPECT_EQ(count(s, SwitchDrop::multicast_limit), 5u);
-    // Client 2 has its own bucket; unicast is never limited; the TAP is never limited.
-    EXPECT_EQ(fwd(s, 2, bcast(0xa2), t), ports({1, kTapPort}));
-    for (int i = 0; i < 20; ++i) EXPECT_EQ(fwd(s, 1, eth(0x55, 0xa1), t), ports({2, kTapPort}));
+    // Client 2 has its own bucket; known unicast is never limited (unknown unicast that floods
+    // is: UnknownUnicastFloodsCountAgainstTheMulticastLimit); the TAP is never limited.
+    EXPECT_EQ(fwd(s, 2, bcast(0x55), t), ports({1, kTapPort}));
+    for (int i = 0; i < 20; ++i) EXPECT_EQ(fwd(s, 1, eth(0x55, 0xa1), t), ports({2}));
     for (int i = 0; i < 20; ++i) EXPECT_EQ(fwd(s, kTapPort, bcast(0xee), t), ports({1, 2}));
     // Refill at 10 frames/s: 300 ms later three more frames pass.
     passed = 0;
@@ -411,6 +412,7 @@ TEST(L2Switch, RandomizedAgainstNaiveModel) {
     SwitchSettings st = c2c(true);
     st.mac_age_s = 3;
     st.max_macs_per_client = 40;
+    st.mac_move_limit = 0;  // moves are random and many here; their budget has its own test
     L2Switch s(st);
     std::mt19937 rng(1234);
     struct Entry {
@@ -545,4 +547,93 @@ TEST(L2Switch, RandomizedTableAtHighLoad) {
     }
     EXPECT_GT(limit, 4000u);  // the fill limit was reached and exercised
     ASSERT_EQ(s.mac_count(), model.size());
+}
+
+// Issue 16: a site must not take over a MAC of the hub's own LAN (its gateway): an L2
+// man-in-the-middle of every other site. The frame is dropped and counted; the entry stays on the
+// TAP while that station talks, and only an aged entry may be learned elsewhere.
+TEST(L2Switch, MacLiveOnTheTapIsNeverTakenByAClient) {
+    L2Switch s(c2c(true));
+    for (Port p : {1u, 2u}) s.add_port(p);
+    EXPECT_EQ(fwd(s, kTapPort, bcast(0xee), 1000), ports({1, 2}));  // the gateway speaks
+    EXPECT_EQ(fwd(s, 1, bcast(0xee), 2000), drop(SwitchDrop::mac_sticky));
+    EXPECT_EQ(fwd(s, 1, eth(0x01, 0xee), 2000), drop(SwitchDrop::mac_sticky));
+    EXPECT_EQ(count(s, SwitchDrop::mac_sticky), 2u);
+    EXPECT_EQ(s.port_drops(1)->at(static_cast<std::size_t>(SwitchDrop::mac_sticky)), 2u);
+    EXPECT_EQ(fwd(s, 2, eth(0xee, 0xa2), 2000), ports({kTapPort}));  // still the gateway's
+    EXPECT_EQ(s.mac_count(1), 0u);
+    EXPECT_EQ(s.mac_moves(), 0u);
+    // Silent for longer than mac_age (300 s): no longer live, so it may be learned elsewhere.
+    EXPECT_EQ(fwd(s, 1, bcast(0xee), 302'000), ports({2, kTapPort}));
+    EXPECT_EQ(fwd(s, 2, eth(0xee, 0xa2), 302'000), ports({1}));
+}
+
+// Moves between clients: at most mac_move_limit a second per client (bursts of one second's
+// worth), each allowed move counted, the rest dropped and counted.
+TEST(L2Switch, MacMovesBetweenClientsAreRateLimited) {
+    SwitchSettings st = c2c(true);
+    st.mac_move_limit = 2;
+    L2Switch s(st);
+    for (Port p : {1u, 2u}) s.add_port(p);
+    for (std::uint8_t m = 1; m <= 6; ++m) EXPECT_EQ(fwd(s, 1, bcast(m), 1000), ports({2, kTapPort}));
+    // Client 2 claims all six at once: two moves pass.
+    std::size_t moved = 0;
+    for (std::uint8_t m = 1; m <= 6; ++m) moved += fwd(s, 2, bcast(m), 2000).drop == SwitchDrop::none;
+    EXPECT_EQ(moved, 2u);
+    EXPECT_EQ(count(s, SwitchDrop::mac_move_limit), 4u);
+    EXPECT_EQ(s.mac_moves(), 2u);
+    EXPECT_EQ(s.mac_count(1), 4u);
+    // Half a second later one more.
+    moved = 0;
+    for (std::uint8_t m = 1; m <= 6; ++m) moved += fwd(s, 2, bcast(m), 2500).drop == SwitchDrop::none;
+    EXPECT_EQ(moved, 2u + 1u);  // the two it holds refresh (not moves), one moves
+    EXPECT_EQ(s.mac_moves(), 3u);
+    // A new MAC and one that aged are not moves.
+    EXPECT_EQ(fwd(s, 2, bcast(0x40), 2500), ports({1, kTapPort}));
+    EXPECT_EQ(s.mac_moves(), 3u);
+    st.mac_move_limit = 0;  // no limit
+    s.apply(st);
+    for (std::uint8_t m = 1; m <= 6; ++m) EXPECT_EQ(fwd(s, 2, bcast(m), 2600).drop, SwitchDrop::none);
+    EXPECT_EQ(s.mac_count(1), 0u);
+}
+
+// Tagging off: a client's 802.1Q or 802.1ad frame would reach a trunk behind the TAP on that VLAN.
+// Dropped and counted unless allow_tagged_frames.
+TEST(L2Switch, TaggedClientFramesDroppedWhenTaggingIsOff) {
+    SwitchSettings st = c2c(true);
+    L2Switch s(st);
+    for (Port p : {1u, 2u}) s.add_port(p);
+    EXPECT_EQ(fwd(s, 1, tagged(bcast(0xa1), 20)), drop(SwitchDrop::tagged_client));
+    EXPECT_EQ(fwd(s, 1, tagged(eth(0xb1, 0xa1), 20, 0x88a8)), drop(SwitchDrop::tagged_client));
+    EXPECT_EQ(count(s, SwitchDrop::tagged_client), 2u);
+    EXPECT_EQ(fwd(s, 1, bcast(0xa1)), ports({2, kTapPort}));  // untagged is fine
+    st.allow_tagged_frames = true;
+    s.apply(st);
+    EXPECT_EQ(fwd(s, 1, tagged(bcast(0xa1), 20)), ports({2, kTapPort}));
+    // The TAP side is the trusted one: its tagged frames were never refused.
+    EXPECT_EQ(fwd(s, kTapPort, tagged(bcast(0xee), 20)), ports({1, 2}));
+}
+
+// Unknown unicast that floods to other clients (client_to_client on) spends the same budget as
+// broadcast and multicast: otherwise a site floods every other site with frames to made-up MACs.
+TEST(L2Switch, UnknownUnicastFloodsCountAgainstTheMulticastLimit) {
+    SwitchSettings st = c2c(true);
+    st.multicast_limit = 5;
+    L2Switch s(st);
+    for (Port p : {1u, 2u, 3u}) s.add_port(p);
+    std::size_t flooded = 0;
+    for (std::uint8_t m = 0; m < 10; ++m) flooded += fwd(s, 1, eth(static_cast<std::uint8_t>(0x80 + m), 0xa1), 1000).drop == SwitchDrop::none;
+    EXPECT_EQ(flooded, 5u);
+    EXPECT_EQ(count(s, SwitchDrop::multicast_limit), 5u);
+    // Known unicast is not limited.
+    fwd(s, 2, bcast(0xa2), 1000);
+    for (int i = 0; i < 10; ++i) EXPECT_EQ(fwd(s, 1, eth(0xa2, 0xa1), 1000), ports({2}));
+    // client_to_client off: unknown unicast goes to the TAP only (no amplification), not limited.
+    L2Switch off([] {
+        SwitchSettings o;
+        o.multicast_limit = 5;
+        return o;
+    }());
+    off.add_port(1);
+    for (std::uint8_t m = 0; m < 10; ++m) EXPECT_EQ(fwd(off, 1, eth(static_cast<std::uint8_t>(0x80 + m), 0xa1), 1000), ports({kTapPort}));
 }

@@ -1,10 +1,16 @@
 // Tests of UdpSocket over loopback: batched send and receive keep order, lengths and peers.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/ip_icmp.h>
 #include <poll.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <vector>
 
+#include "io/socket_errors.hpp"
 #include "io/udp_socket.hpp"
 
 using namespace wirebridge::io;
@@ -243,4 +249,95 @@ TEST(UdpSocket, GroSplitsCoalescedRuns) {
         ASSERT_EQ(got[i].size(), lens[i]) << i;
         for (std::size_t j = 0; j < lens[i]; ++j) ASSERT_EQ(got[i][j], static_cast<std::uint8_t>(i * 7 + j)) << i;
     }
+}
+
+TEST(SocketErrors, IcmpReportedErrorsAreTransientBadDescriptorsAreNot) {
+    // What Linux reports for ICMP errors (icmp_err_convert, icmpv6_err_convert) and local hiccups.
+    for (int e : {ECONNREFUSED, ENOPROTOOPT, EMSGSIZE, EPROTO, EHOSTUNREACH, ENETUNREACH, EHOSTDOWN, ENONET, EOPNOTSUPP,
+                  EACCES, ENOBUFS, ENOMEM, EPERM, ENETDOWN})
+        EXPECT_TRUE(is_transient_socket_error(e)) << std::strerror(e);
+    for (int e : {EBADF, ENOTSOCK, EFAULT, EINVAL}) EXPECT_FALSE(is_transient_socket_error(e)) << std::strerror(e);
+}
+
+namespace {
+std::uint16_t inet_checksum(const std::uint8_t* p, std::size_t n) {
+    std::uint32_t sum = 0;
+    for (std::size_t i = 0; i + 1 < n; i += 2) sum += static_cast<std::uint32_t>(p[i] << 8 | p[i + 1]);
+    if (n & 1) sum += static_cast<std::uint32_t>(p[n - 1] << 8);
+    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    return htons(static_cast<std::uint16_t>(~sum));
+}
+
+// An ICMP error about a datagram from `from` to `to` (both 127.0.0.1), as anyone on the path
+// could forge it: the kernel queues it on the connected socket of `from`.
+void forge_icmp(int raw, std::uint8_t type, std::uint8_t code, std::uint16_t from_port, std::uint16_t to_port) {
+    std::uint8_t pkt[8 + 20 + 8] = {};
+    pkt[0] = type;
+    pkt[1] = code;
+    if (type == ICMP_PARAMETERPROB) pkt[4] = 9;  // the pointer: the inner header's protocol byte
+    iphdr inner{};
+    inner.version = 4;
+    inner.ihl = 5;
+    inner.ttl = 64;
+    inner.protocol = IPPROTO_UDP;
+    inner.tot_len = htons(20 + 8 + 100);
+    inner.saddr = htonl(INADDR_LOOPBACK);
+    inner.daddr = htonl(INADDR_LOOPBACK);
+    std::memcpy(pkt + 8, &inner, sizeof inner);
+    const std::uint16_t udp[4] = {htons(from_port), htons(to_port), htons(8 + 100), 0};
+    std::memcpy(pkt + 28, udp, sizeof udp);
+    const std::uint16_t sum = inet_checksum(pkt, sizeof pkt);
+    std::memcpy(pkt + 2, &sum, sizeof sum);
+    sockaddr_in dst{};
+    dst.sin_family = AF_INET;
+    dst.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(sendto(raw, pkt, sizeof pkt, 0, reinterpret_cast<sockaddr*>(&dst), sizeof dst), static_cast<ssize_t>(sizeof pkt));
+}
+}  // namespace
+
+// A connected client socket (what a site uses) given forged ICMP errors: protocol unreachable
+// (ENOPROTOOPT) and parameter problem (EPROTO) used to fail receive(), which dropped the session.
+// Each is counted and the datagram queued behind it is still delivered by the same receive.
+// (Frag needed is left to the netns test: it would lower loopback's path MTU for the machine.)
+TEST(UdpSocket, ForgedIcmpErrorsAreCountedNotFatal) {
+    const int raw = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP);
+    if (raw < 0) GTEST_SKIP() << "needs CAP_NET_RAW to forge ICMP: " << std::strerror(errno);
+    auto any = SocketAddress::from_numeric("127.0.0.1", 0);
+    auto client = UdpSocket::open(*any);
+    auto server = UdpSocket::open(*any);
+    ASSERT_TRUE(client && server);
+    auto client_addr = client->local_address();
+    auto server_addr = server->local_address();
+    ASSERT_TRUE(client_addr && server_addr);
+    ASSERT_TRUE(client->connect(*server_addr));
+    SoftErrorCounter errors{0};
+    client->count_soft_errors_in(&errors);
+    auto shared = client->share();
+    ASSERT_TRUE(shared);
+
+    DatagramBatch in(4, 2048);
+    const struct {
+        std::uint8_t type, code;
+    } forged[] = {{ICMP_DEST_UNREACH, ICMP_PROT_UNREACH}, {ICMP_PARAMETERPROB, 0}};
+    std::uint64_t expected = 0;
+    for (const auto& f : forged) {
+        forge_icmp(raw, f.type, f.code, client_addr->port(), server_addr->port());
+        // The error is queued first; then a real datagram from the server arrives behind it.
+        const std::uint8_t hello[] = {'h', 'i'};
+        ASSERT_TRUE(server->send_to(hello, *client_addr));
+        ASSERT_TRUE(wait_readable(client->fd()));
+        // The shared handle (a worker's) reads: it counts into the same counter.
+        std::size_t got = 0;
+        for (int i = 0; i < 20 && got == 0; ++i) {
+            auto n = (i % 2 ? *client : *shared).receive(in);
+            ASSERT_TRUE(n) << "type " << int(f.type) << " code " << int(f.code) << ": " << n.error().message;
+            got = *n;
+            if (got == 0) wait_readable(client->fd());
+        }
+        ASSERT_EQ(got, 1u);
+        EXPECT_EQ(in.data(0).size(), 2u);
+        ++expected;
+        EXPECT_EQ(errors.load(), expected) << "type " << int(f.type) << " code " << int(f.code);
+    }
+    close(raw);
 }

@@ -10,11 +10,11 @@
 namespace wirebridge::session::test {
 namespace {
 
-PeerAddress addr(uint16_t port) {
+PeerAddress addr(uint16_t port, const char* ip = "192.0.2.1") {
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_port = htons(port);
-    inet_pton(AF_INET, "192.0.2.1", &a.sin_addr);
+    inet_pton(AF_INET, ip, &a.sin_addr);
     return PeerAddress::from(reinterpret_cast<sockaddr*>(&a), sizeof a);
 }
 
@@ -27,9 +27,10 @@ struct Hub {
     size_t server_frames = 0;
     std::function<bool(size_t, std::vector<uint8_t>&)> client_tap;  // client index -> keep?
 
-    explicit Hub(WrapMode wrap, Transport t = Transport::udp, bool duplicate_cn = false) {
+    explicit Hub(WrapMode wrap, Transport t = Transport::udp, bool duplicate_cn = false, AdmissionLimits limits = {}) {
         ServerConfig sc;
         sc.duplicate_cn = duplicate_cn;
+        sc.limits = limits;
         sc.session = make_config(Role::server, wrap);
         sc.session.transport = t;
         sc.pool = Ipv4Pool::from_cidr("10.200.0.0/24");
@@ -37,13 +38,13 @@ struct Hub {
         EXPECT_TRUE(d);
         server = std::move(*d);
     }
-    size_t add_client(WrapMode wrap, uint16_t port, Transport t = Transport::udp) {
+    size_t add_client(WrapMode wrap, uint16_t port, Transport t = Transport::udp, const char* ip = "192.0.2.1") {
         SessionConfig cc = make_config(Role::client, wrap);
         cc.transport = t;
         auto s = Session::create(std::move(cc), now);
         EXPECT_TRUE(s);
         clients.push_back(std::move(*s));
-        addrs.push_back(addr(port));
+        addrs.push_back(addr(port, ip));
         clients.back()->start(now);
         return clients.size() - 1;
     }
@@ -111,8 +112,15 @@ TEST(Dispatcher, ThreeClientsGetDistinctPeerIdsAndAddresses) {
     EXPECT_NE(hub.server->on_datagram(addr(49999), pkt, hub.now).drop, proto::Drop::none);
 }
 
+AdmissionLimits no_reset_limit() {
+    AdmissionLimits l;
+    l.reset_rate = 0;
+    l.reset_rate_per_source = 0;
+    return l;
+}
+
 TEST(Dispatcher, ResetAloneCreatesNoState) {
-    Hub hub(WrapMode::tls_auth);
+    Hub hub(WrapMode::tls_auth, Transport::udp, false, no_reset_limit());
     hub.add_client(WrapMode::tls_auth, 40010);
     std::vector<uint8_t> reset;
     ASSERT_TRUE(hub.clients[0]->pop_output(reset));
@@ -238,6 +246,84 @@ TEST(Dispatcher, TcpSessionsNeedNoCookie) {
     hub.add_client(WrapMode::tls_auth, 40050, Transport::tcp);
     ASSERT_TRUE(hub.run([&] { return hub.clients[0]->established(); }, 10000));
     EXPECT_EQ(hub.server->size(), 1u);
+}
+
+// Issue 16: reset replies are a reflector unless limited. One source prefix gets its burst (20),
+// then nothing until its bucket refills; other prefixes share the global budget (100 at once).
+TEST(Dispatcher, ResetRepliesAreRateLimitedPerSourceAndGlobally) {
+    Hub hub(WrapMode::tls_auth);
+    hub.add_client(WrapMode::tls_auth, 40010);
+    std::vector<uint8_t> reset;
+    ASSERT_TRUE(hub.clients[0]->pop_output(reset));
+    auto replies = [&] {
+        size_t n = 0;
+        ServerDispatcher::Output o;
+        while (hub.server->pop_output(o)) ++n;
+        return n;
+    };
+    for (int i = 0; i < 50; ++i) hub.server->on_datagram(addr(static_cast<uint16_t>(41000 + i)), reset, hub.now);
+    EXPECT_EQ(replies(), 20u);
+    EXPECT_EQ(hub.server->refusals()[static_cast<size_t>(Refusal::reset_rate_source)], 30u);
+    // Half a second later the prefix has one more token (2 a second).
+    hub.now += 500;
+    for (int i = 0; i < 5; ++i) hub.server->on_datagram(addr(static_cast<uint16_t>(42000 + i)), reset, hub.now);
+    EXPECT_EQ(replies(), 1u);
+    // 200 other prefixes, one reset each: the global bucket has 80 left of its 100 (+5 refilled).
+    for (int i = 0; i < 200; ++i) {
+        const std::string ip = "198.51." + std::to_string(i) + ".7";
+        hub.server->on_datagram(addr(1194, ip.c_str()), reset, hub.now);
+    }
+    const size_t global = replies();
+    EXPECT_GE(global, 79u);
+    EXPECT_LE(global, 85u);
+    EXPECT_EQ(hub.server->refusals()[static_cast<size_t>(Refusal::reset_rate_global)], 200u - global);
+    EXPECT_EQ(hub.server->size(), 0u);
+}
+
+// Issue 16: a host completing cookie handshakes from many source ports but never authenticating
+// used to take a pool address and a peer-id per port (a /24 pool was full after ~250). Now a
+// half-open session holds neither, and one source prefix may hold only max_half_open_per_source
+// of them; a real client still connects and gets the first address and peer-id.
+TEST(Dispatcher, HalfOpenSessionsTakeNoAddressAndAreCappedPerSource) {
+    Hub hub(WrapMode::tls_crypt, Transport::udp, false, no_reset_limit());
+    const size_t attackers = 300;
+    std::vector<int> sent(attackers + 1, 0);
+    for (size_t i = 0; i < attackers; ++i) hub.add_client(WrapMode::tls_crypt, static_cast<uint16_t>(20000 + i));
+    const size_t real = hub.add_client(WrapMode::tls_crypt, 40000, Transport::udp, "203.0.113.9");
+    // Attackers send their reset and the cookie echo (with the start of TLS), then go quiet.
+    hub.client_tap = [&](size_t i, std::vector<uint8_t>&) { return i == real || ++sent[i] <= 2; };
+    ASSERT_TRUE(hub.run([&] { return hub.clients[real]->established(); }, 20000));
+    EXPECT_EQ(hub.clients[real]->pushed().ifconfig_local, "10.200.0.2");
+    EXPECT_EQ(hub.clients[real]->peer_id(), 0u);
+    EXPECT_EQ(hub.server->half_open(), AdmissionLimits{}.max_half_open_per_source);
+    EXPECT_EQ(hub.server->size(), AdmissionLimits{}.max_half_open_per_source + 1);
+    EXPECT_GE(hub.server->refusals()[static_cast<size_t>(Refusal::half_open_source)], attackers - 16);
+    // Nothing about a half-open session reached the hub's owner as a peer with an id.
+    for (const auto& e : hub.events)
+        if (e.event.type == EventType::keys_ready || e.event.type == EventType::tunnel_up) {
+            EXPECT_EQ(e.peer_id, 0u);
+        }
+}
+
+// max_clients is checked when a client authenticates: the second one is refused (peer_gone,
+// refused, no peer-id) and counted; the first keeps its address.
+TEST(Dispatcher, MaxClientsRefusesAtAdmission) {
+    AdmissionLimits l = no_reset_limit();
+    l.max_clients = 1;
+    Hub hub(WrapMode::tls_crypt, Transport::udp, true, l);
+    const size_t a = hub.add_client(WrapMode::tls_crypt, 40100);
+    ASSERT_TRUE(hub.run([&] { return hub.clients[a]->established(); }, 10000));
+    hub.add_client(WrapMode::tls_crypt, 40101);
+    ASSERT_TRUE(hub.run([&] { return hub.server->refusals()[static_cast<size_t>(Refusal::max_clients)] == 1; }, 10000));
+    bool refused_seen = false;
+    for (const auto& e : hub.events)
+        if (e.event.type == EventType::peer_gone && e.event.error == SessionError::refused) {
+            refused_seen = true;
+            EXPECT_EQ(e.peer_id, proto::kUndefinedPeerId);
+        }
+    EXPECT_TRUE(refused_seen);
+    EXPECT_TRUE(hub.clients[a]->established());
+    EXPECT_EQ(hub.clients[a]->pushed().ifconfig_local, "10.200.0.2");
 }
 
 TEST(IfconfigPool, Bounds) {
