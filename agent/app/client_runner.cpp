@@ -318,7 +318,7 @@ void ClientRunner::handle_event(session::Event& ev) {
             auto published = worker_keys_.install(std::move(*k));
             if (!published) break;
             const session::DataKeys& d = published->keys;
-            datapath::KeyInstall ki{d.key_id, d.cipher, d.peer_id, d.data_v2, &d.send, &d.recv, d.send_packet_id};
+            datapath::KeyInstall ki{d.key_id, d.cipher, d.peer_id, d.data_v2, &d.send, &d.recv, d.send_packet_id, d.compression};
             if (auto r = dc_.install(ki, published->replay); !r) log_error("data keys: " + r.error().message);
             else log_debug("data keys ready for key_id " + std::to_string(ev.key_id));
             wake_workers();
@@ -349,7 +349,18 @@ void ClientRunner::handle_event(session::Event& ev) {
                     else msg += ", address " + *p.ifconfig_local + "/" + std::to_string(prefix) + " on " + tap_.name();
                 }
             }
+            if (session_->compression() != proto::CompressionFraming::none)
+                msg += std::string(", compression framing ") + proto::compression_name(session_->compression()) +
+                       " (never compressing; decompressing what the server compresses)";
             log_info(msg);
+            std::string ignored;
+            for (const auto& o : p.ignored) {
+                if (!ignored_named_.insert(o).second) continue;
+                ignored += (ignored.empty() ? "" : "; ") + o;
+            }
+            if (!ignored.empty())
+                log_warn("the server pushed options wirebridge does not apply (a TAP bridge site takes no routes, "
+                         "DNS or gateway): " + ignored);
             break;
         }
         case EventType::peer_gone: {

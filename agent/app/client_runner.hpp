@@ -5,6 +5,8 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
+#include <string>
 #include <vector>
 
 #include "app/data_worker.hpp"
@@ -95,6 +97,8 @@ private:
 
     std::size_t next_remote_ = 0;
     unsigned failures_ = 0;
+    // Pushed options wirebridge does not apply, each named in the log once per process.
+    std::set<std::string> ignored_named_;
     io::TimerId session_timer_ = 0;
     proto::TimeMs armed_for_ = proto::kNever;
     io::TimerId reconnect_timer_ = 0;

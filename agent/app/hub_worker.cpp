@@ -136,7 +136,7 @@ void HubWorker::on_socket() {
             }
             ++local_.packets_in;
             // The header before the payload is ours to overwrite (a VLAN tag on the way to the TAP).
-            const std::size_t headroom = static_cast<std::size_t>(o.payload.data() - rx_.data(i).data());
+            const std::size_t headroom = datapath::DataChannel::headroom_of(rx_.data(i), o.payload);
             if (batch_.full()) {
                 batch_.decide(*setup_.sw, *setup_.switch_mutex, now);
                 output();

@@ -31,8 +31,9 @@ std::string text(const config::KeepaliveConfig& k) {
     return std::to_string(k.interval) + "/" + std::to_string(k.timeout);
 }
 std::string text(const config::TlsAuthConfig& a) {
-    return a.key + (a.direction ? " direction " + std::to_string(*a.direction) : "");
+    return a.key + (a.direction ? " direction " + std::to_string(*a.direction) : "") + " digest " + a.digest;
 }
+std::string text(const config::VerifyNameConfig& v) { return v.type + " " + v.name; }
 template <typename T>
 std::string text(const std::optional<T>& o) {
     return o ? text(*o) : "none";
@@ -99,6 +100,8 @@ std::string tls_files_stamp(const config::TunnelConfig& t) {
     std::string s = stamp(t.ca) + " " + stamp(t.cert) + " " + stamp(t.key);
     if (t.tls_crypt) s += " " + stamp(*t.tls_crypt);
     if (t.tls_auth) s += " " + stamp(t.tls_auth->key);
+    if (t.crl) s += " " + stamp(*t.crl);  // a CRL rewritten in place is reloaded by SIGHUP
+    if (t.askpass) s += " " + stamp(*t.askpass);
     return s;
 }
 
@@ -150,6 +153,12 @@ ReloadPlan plan_reload(const config::Config& running, const config::Config& next
     tls |= diff("tunnel.tls_crypt", a.tls_crypt, b.tls_crypt);
     tls |= diff("tunnel.tls_auth", a.tls_auth, b.tls_auth);
     tls |= diff("tunnel.data_ciphers", a.data_ciphers, b.data_ciphers);
+    tls |= diff("tunnel.compress", a.compress, b.compress);
+    tls |= diff("tunnel.remote_cert_tls", a.remote_cert_tls, b.remote_cert_tls);
+    tls |= diff("tunnel.verify_x509_name", a.verify_x509_name, b.verify_x509_name);
+    tls |= diff("tunnel.crl", a.crl, b.crl);
+    tls |= diff("tunnel.tls_version_min", a.tls_version_min, b.tls_version_min);
+    tls |= diff("tunnel.askpass", a.askpass, b.askpass);
     if (!tls && running_stamp != next_stamp) {
         p.changed.push_back("TLS/key file contents");
         tls = true;

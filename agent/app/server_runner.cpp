@@ -378,7 +378,7 @@ void ServerRunner::on_packet(const session::PeerAddress& from, std::span<std::ui
                     it->second->keepalive_bytes_in += payload.size();
                     if (s) s->on_data_payload(payload, now);
                 } else {
-                    deliver(peer_id, payload, static_cast<std::size_t>(payload.data() - pkt.data()));
+                    deliver(peer_id, payload, datapath::DataChannel::headroom_of(pkt, payload));
                 }
                 return;
             }
@@ -537,12 +537,12 @@ void ServerRunner::pump() {
                     wake_workers();
                     if (!published) break;
                     const session::DataKeys& dk = published->keys;
-                    datapath::KeyInstall ki{dk.key_id, dk.cipher, dk.peer_id, dk.data_v2, &dk.send, &dk.recv, dk.send_packet_id};
+                    datapath::KeyInstall ki{dk.key_id, dk.cipher, dk.peer_id, dk.data_v2, &dk.send, &dk.recv, dk.send_packet_id, dk.compression};
                     if (auto r = peer->dc.install(ki, published->replay); !r)
                         log_error("data keys for peer " + std::to_string(id) + ": " + r.error().message);
                     break;
                 }
-                datapath::KeyInstall ki{k->key_id, k->cipher, k->peer_id, k->data_v2, &k->send, &k->recv, k->send_packet_id};
+                datapath::KeyInstall ki{k->key_id, k->cipher, k->peer_id, k->data_v2, &k->send, &k->recv, k->send_packet_id, k->compression};
                 if (auto r = peer->dc.install(ki); !r) log_error("data keys for peer " + std::to_string(id) + ": " + r.error().message);
                 break;
             }

@@ -4,11 +4,28 @@
 #include <arpa/inet.h>
 
 #include <cstring>
+#include <fstream>
+#include <string>
 
 #include "crypto/static_key.hpp"
 #include "crypto/tls_context.hpp"
 
 namespace wirebridge::app {
+
+namespace {
+
+// askpass FILE: its first line is the private key's passphrase (as OpenVPN's --askpass FILE).
+Result<std::string> read_askpass(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) return fail("tunnel.askpass: cannot read '" + path + "'", EACCES);
+    std::string line;
+    std::getline(in, line);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) return fail("tunnel.askpass: '" + path + "' has an empty first line (the passphrase)", EINVAL);
+    return line;
+}
+
+}  // namespace
 
 Result<session::SessionConfig> make_session_config(const config::Config& c) {
     const auto& t = c.tunnel;
@@ -20,8 +37,25 @@ Result<session::SessionConfig> make_session_config(const config::Config& c) {
     tls.ca_file = t.ca;
     tls.cert_file = t.cert;
     tls.key_file = t.key;
-    // Like openvpn's remote-cert-tls: the peer must hold a certificate made for the other role.
-    tls.remote_cert_tls = t.role == config::Role::client ? crypto::RemoteCertTls::Server : crypto::RemoteCertTls::Client;
+    // remote-cert-tls: a client checks that the server's certificate was made for a server (OpenVPN's
+    // sample client.conf); a server accepts any client certificate of its CA unless told (as OpenVPN).
+    const std::string rct = t.remote_cert_tls.value_or(t.role == config::Role::client ? "server" : "none");
+    tls.remote_cert_tls = rct == "server"   ? crypto::RemoteCertTls::Server
+                          : rct == "client" ? crypto::RemoteCertTls::Client
+                                            : crypto::RemoteCertTls::None;
+    if (t.verify_x509_name) {
+        tls.verify_name = t.verify_x509_name->name;
+        tls.verify_name_type = t.verify_x509_name->type == "name-prefix" ? crypto::VerifyNameType::NamePrefix
+                               : t.verify_x509_name->type == "subject"   ? crypto::VerifyNameType::Subject
+                                                                         : crypto::VerifyNameType::Name;
+    }
+    if (t.crl) tls.crl_file = *t.crl;
+    tls.tls_version_min = t.tls_version_min == "1.3" ? 0x0304 : 0x0303;
+    if (t.askpass) {
+        auto pw = read_askpass(*t.askpass);
+        if (!pw) return fail(pw.error());
+        tls.key_password = std::move(*pw);
+    }
     auto ctx = crypto::TlsContext::create(tls);
     if (!ctx) return fail(ctx.error());
     s.tls = *ctx;
@@ -38,8 +72,11 @@ Result<session::SessionConfig> make_session_config(const config::Config& c) {
         s.wrap.direction = !t.tls_auth->direction        ? crypto::KeyDirection::Bidirectional
                            : *t.tls_auth->direction == 0 ? crypto::KeyDirection::Normal
                                                          : crypto::KeyDirection::Inverse;
+        s.wrap.digest = crypto::parse_digest(t.tls_auth->digest).value_or(crypto::Digest::Sha1);
     }
     s.data_ciphers = t.data_ciphers;
+    if (t.compress == "comp-lzo") s.compression = proto::CompressionFraming::comp_lzo;
+    else if (t.compress != "none") s.compression = proto::compression_of({"compress", t.compress});
     s.reneg_seconds = t.reneg_seconds;
     // openvpn's `keepalive I T`: both sides ping every I s; a server pushes ping I / ping-restart T
     // and gives up on a client after 2*T itself (Session does the pushing and the doubling).

@@ -31,11 +31,20 @@ struct BridgeConfig {
     bool remove_on_stop = false;
 };
 
-// tls_auth: {key: FILE, direction: 0|1}; without direction both directions use the same key (OpenVPN's
-// "bidirectional" mode).
+// tls_auth: {key: FILE, direction: 0|1, digest: SHA1}; without direction both directions use the same
+// key (OpenVPN's "bidirectional" mode). digest is OpenVPN's `--auth` (the HMAC of tls-auth).
 struct TlsAuthConfig {
     std::string key;
     std::optional<int> direction;
+    std::string digest = "SHA1";  // canonical: SHA1, SHA256, SHA384, SHA512
+    bool operator==(const TlsAuthConfig&) const = default;
+};
+
+// verify_x509_name: {name: TEXT, type: name|name-prefix|subject}, as OpenVPN's --verify-x509-name.
+struct VerifyNameConfig {
+    std::string name;
+    std::string type = "name";
+    bool operator==(const VerifyNameConfig&) const = default;
 };
 
 struct KeepaliveConfig {
@@ -65,8 +74,19 @@ struct TunnelConfig {
     std::string key;
     std::optional<std::string> tls_crypt;
     std::optional<TlsAuthConfig> tls_auth;
+    // Peer certificate checks, as OpenVPN's options of the same names. remote_cert_tls unset: the
+    // role's default (client: "server", as OpenVPN's sample client.conf; server: "none", as an
+    // OpenVPN server without the option).
+    std::optional<std::string> remote_cert_tls;  // server | client | none
+    std::optional<VerifyNameConfig> verify_x509_name;
+    std::optional<std::string> crl;               // crl-verify (PEM), reread on SIGHUP
+    std::string tls_version_min = "1.2";          // 1.2 | 1.3
+    std::optional<std::string> askpass;           // a file whose first line is the key's passphrase
     // Canonical OpenVPN names, in preference order.
     std::vector<std::string> data_ciphers{"AES-256-GCM", "AES-128-GCM", "CHACHA20-POLY1305"};
+    // Compression framing, as OpenVPN's `comp-lzo` / `compress ALG` (never compresses, decompresses
+    // what the peer sends): none, comp-lzo, lzo, stub, lz4, stub-v2, lz4-v2.
+    std::string compress = "none";
     KeepaliveConfig keepalive;
     unsigned reneg_seconds = 3600;  // 0 disables time-based renegotiation
     // Client, UDP: data path threads, each with its own TAP queue (docs/PERFORMANCE.md); 0 = one per

@@ -292,7 +292,8 @@ void Validator::parse_tunnel(const Entry& e, Config& c) {
     if (!is_map(e.value, "tunnel")) return;
     const auto m = entries(e.value, "tunnel",
                            {"role", "proto", "local", "remote", "device", "address", "pool", "join_bridge", "ca",
-                            "cert", "key", "tls_crypt", "tls_auth", "data_ciphers", "keepalive", "reneg_seconds",
+                            "cert", "key", "tls_crypt", "tls_auth", "remote_cert_tls", "verify_x509_name", "crl", "tls_version_min",
+                            "askpass", "data_ciphers", "compress", "keepalive", "reneg_seconds",
                             "workers", "client_to_client", "duplicate_cn", "mac_age", "max_macs_per_client", "multicast_limit", "vlan",
                             "clients"});
     TunnelConfig& t = c.tunnel;
@@ -359,12 +360,21 @@ void Validator::parse_tunnel(const Entry& e, Config& c) {
         if (tc) {
             error(n->key.Mark(), "tunnel has both tls_auth and tls_crypt; use only one of them");
         } else if (is_map(n->value, "tunnel.tls_auth")) {
-            const auto am = entries(n->value, "tunnel.tls_auth", {"key", "direction"});
+            const auto am = entries(n->value, "tunnel.tls_auth", {"key", "direction", "digest"});
             TlsAuthConfig ta;
             if (auto* k = find(am, "key")) ta.key = file_path(*k, "tunnel.tls_auth.key", "-----BEGIN OpenVPN Static key V1-----");
             else error(n->key.Mark(), "tunnel.tls_auth has no 'key' (the file written by genkey tls-auth)");
             if (auto* d = find(am, "direction"))
                 if (auto v = number(*d, "tunnel.tls_auth.direction", 0, 1)) ta.direction = static_cast<int>(*v);
+            if (auto* d = find(am, "digest")) {
+                if (auto v = text(*d, "tunnel.tls_auth.digest")) {
+                    std::string u;
+                    for (char ch : *v)
+                        if (ch != '-') u.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(ch))));
+                    if (u == "SHA1" || u == "SHA256" || u == "SHA384" || u == "SHA512") ta.digest = u;
+                    else error(d->value.Mark(), "tunnel.tls_auth.digest must be SHA1, SHA256, SHA384 or SHA512 (OpenVPN's --auth), not '" + *v + "'");
+                }
+            }
             t.tls_auth = ta;
         }
     }
@@ -390,6 +400,55 @@ void Validator::parse_tunnel(const Entry& e, Config& c) {
             }
             if (items->empty()) error(n->value.Mark(), "tunnel.data_ciphers is empty; list at least one cipher");
             else if (!chosen.empty()) t.data_ciphers = chosen;
+        }
+    }
+    if (auto* n = find(m, "remote_cert_tls")) {
+        if (auto v = text(*n, "tunnel.remote_cert_tls")) {
+            if (*v == "server" || *v == "client" || *v == "none") t.remote_cert_tls = *v;
+            else error(n->value.Mark(), "tunnel.remote_cert_tls must be server, client or none, not '" + *v + "'");
+        }
+    }
+    if (auto* n = find(m, "verify_x509_name")) {
+        if (is_map(n->value, "tunnel.verify_x509_name")) {
+            const auto vm = entries(n->value, "tunnel.verify_x509_name", {"name", "type"});
+            VerifyNameConfig v;
+            bool ok = true;
+            if (auto* k = find(vm, "name")) {
+                auto s = text(*k, "tunnel.verify_x509_name.name");
+                if (s && !s->empty()) v.name = *s;
+                else {
+                    ok = false;
+                    if (s) error(k->value.Mark(), "tunnel.verify_x509_name.name is empty");
+                }
+            } else {
+                ok = false;
+                error(n->key.Mark(), "tunnel.verify_x509_name has no 'name' (the peer certificate's CN, CN prefix or subject)");
+            }
+            if (auto* k = find(vm, "type")) {
+                auto s = text(*k, "tunnel.verify_x509_name.type");
+                if (s && (*s == "name" || *s == "name-prefix" || *s == "subject")) v.type = *s;
+                else if (s) {
+                    ok = false;
+                    error(k->value.Mark(), "tunnel.verify_x509_name.type must be name, name-prefix or subject, not '" + *s + "'");
+                }
+            }
+            if (ok) t.verify_x509_name = v;
+        }
+    }
+    if (auto* n = find(m, "crl")) t.crl = file_path(*n, "tunnel.crl", "-----BEGIN X509 CRL-----");
+    if (auto* n = find(m, "tls_version_min")) {
+        if (auto v = text(*n, "tunnel.tls_version_min")) {
+            if (*v == "1.2" || *v == "1.3") t.tls_version_min = *v;
+            else error(n->value.Mark(), "tunnel.tls_version_min must be 1.2 or 1.3 (older TLS is never used), not '" + *v + "'");
+        }
+    }
+    if (auto* n = find(m, "askpass")) t.askpass = file_path(*n, "tunnel.askpass", nullptr);
+    if (auto* n = find(m, "compress")) {
+        if (auto v = text(*n, "tunnel.compress")) {
+            static const char* const known[] = {"none", "comp-lzo", "lzo", "stub", "lz4", "stub-v2", "lz4-v2"};
+            if (std::find(std::begin(known), std::end(known), *v) != std::end(known)) t.compress = *v;
+            else error(n->value.Mark(), "tunnel.compress must be none, comp-lzo, lzo, stub, lz4, stub-v2 or lz4-v2 "
+                                        "(OpenVPN's comp-lzo / compress ALG), not '" + *v + "'");
         }
     }
     if (auto* n = find(m, "keepalive")) {

@@ -25,6 +25,7 @@ const char* ossl_digest_name(Digest d) {
     switch (d) {
     case Digest::Sha1: return "SHA1";
     case Digest::Sha256: return "SHA256";
+    case Digest::Sha384: return "SHA384";
     case Digest::Sha512: return "SHA512";
     }
     return "SHA1";
@@ -40,6 +41,7 @@ std::optional<Digest> parse_digest(std::string_view name) {
         if (c != '-') n.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
     if (n == "SHA1") return Digest::Sha1;
     if (n == "SHA256") return Digest::Sha256;
+    if (n == "SHA384") return Digest::Sha384;
     if (n == "SHA512") return Digest::Sha512;
     return std::nullopt;
 }

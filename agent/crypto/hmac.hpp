@@ -1,4 +1,4 @@
-// Hmac: a reusable keyed HMAC context (SHA1/SHA256/SHA512) for tls-auth, tls-crypt and cookies.
+// Hmac: a reusable keyed HMAC context (SHA1/SHA256/SHA384/SHA512) for tls-auth, tls-crypt and cookies.
 //
 // Usage:
 //   auto h = crypto::Hmac::create(crypto::Digest::Sha256, key);   // key copied into OpenSSL
@@ -20,7 +20,7 @@
 
 namespace wirebridge::crypto {
 
-enum class Digest { Sha1, Sha256, Sha512 };
+enum class Digest { Sha1, Sha256, Sha384, Sha512 };
 
 inline constexpr std::size_t kMaxDigestSize = 64;
 
@@ -28,12 +28,13 @@ constexpr std::size_t digest_size(Digest d) {
     switch (d) {
     case Digest::Sha1: return 20;
     case Digest::Sha256: return 32;
+    case Digest::Sha384: return 48;
     case Digest::Sha512: return 64;
     }
     return 0;
 }
 
-// OpenVPN's `--auth` spelling, case-insensitive: "SHA1", "SHA256", "SHA512" (also "SHA-256" etc.).
+// OpenVPN's `--auth` spelling, case-insensitive: "SHA1", "SHA256", "SHA384", "SHA512" (also "SHA-256" etc.).
 std::optional<Digest> parse_digest(std::string_view name);
 std::string_view digest_name(Digest d);
 

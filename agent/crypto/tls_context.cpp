@@ -6,7 +6,9 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <cerrno>
 #include <fstream>
 #include <iterator>
@@ -136,12 +138,46 @@ int verify_callback(int preverify_ok, X509_STORE_CTX* store) {
             return refuse(server ? "no TLS Web Server Authentication extended key usage (remote-cert-tls server)"
                                  : "no TLS Web Client Authentication extended key usage (remote-cert-tls client)");
     }
-    if (!self->verify_name().empty() && !name_matches(cert, self->verify_name()))
-        return refuse("neither its CN nor a DNS name is \"" + self->verify_name() + "\"");
+    if (!self->verify_name().empty()) {
+        const std::string& want = self->verify_name();
+        switch (self->verify_name_type()) {
+            case VerifyNameType::Name:
+                if (!name_matches(cert, want)) return refuse("neither its CN nor a DNS name is \"" + want + "\" (verify-x509-name)");
+                break;
+            case VerifyNameType::NamePrefix:
+                if (common_name(cert).compare(0, want.size(), want) != 0)
+                    return refuse("its CN does not start with \"" + want + "\" (verify-x509-name name-prefix)");
+                break;
+            case VerifyNameType::Subject:
+                if (const std::string s = x509_subject_text(cert); s != want)
+                    return refuse("its subject \"" + s + "\" is not \"" + want + "\" (verify-x509-name subject)");
+                break;
+        }
+    }
     return 1;
 }
 
+// An encrypted key's passphrase from TlsConfig::key_password; never a terminal prompt (the
+// default callback would read from the controlling terminal of a daemon).
+int password_callback(char* buf, int size, int /*rwflag*/, void* u) {
+    const auto* pw = static_cast<const std::string*>(u);
+    if (pw == nullptr || pw->empty() || size <= 0) return -1;
+    const int n = static_cast<int>(std::min<std::size_t>(pw->size(), static_cast<std::size_t>(size)));
+    std::memcpy(buf, pw->data(), static_cast<std::size_t>(n));
+    return n;
+}
+
 }  // namespace
+
+std::string x509_subject_text(void* x509) {
+    BioPtr bio(BIO_new(BIO_s_mem()));
+    if (!bio) return {};
+    X509_NAME_print_ex(bio.get(), X509_get_subject_name(static_cast<X509*>(x509)), 0,
+                       XN_FLAG_SEP_CPLUS_SPC | XN_FLAG_FN_SN | ASN1_STRFLGS_UTF8_CONVERT | ASN1_STRFLGS_ESC_CTRL);
+    char* data = nullptr;
+    const long n = BIO_get_mem_data(bio.get(), &data);
+    return n > 0 ? std::string(data, static_cast<std::size_t>(n)) : std::string();
+}
 
 std::optional<Fingerprint> parse_fingerprint(std::string_view text) {
     Fingerprint fp{};
@@ -185,6 +221,7 @@ Result<std::shared_ptr<const TlsContext>> TlsContext::create(const TlsConfig& cf
     self->role_ = cfg.role;
     self->remote_cert_tls_ = cfg.remote_cert_tls;
     self->verify_name_ = cfg.verify_name;
+    self->verify_name_type_ = cfg.verify_name_type;
     self->fingerprints_ = cfg.peer_fingerprints;
     self->has_ca_ = !cfg.ca_pem.empty() || !cfg.ca_file.empty();
     if (!self->has_ca_ && self->fingerprints_.empty())
@@ -194,7 +231,7 @@ Result<std::shared_ptr<const TlsContext>> TlsContext::create(const TlsConfig& cf
     if (ctx == nullptr) return fail("cannot create a TLS context: " + openssl_errors());
     self->ssl_ctx_ = ctx;
     SSL_CTX_set_ex_data(ctx, context_index(), self.get());
-    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_min_proto_version(ctx, cfg.tls_version_min == TLS1_3_VERSION ? TLS1_3_VERSION : TLS1_2_VERSION);
     // OpenVPN renegotiates with its own SOFT_RESET and a fresh session; TLS-level renegotiation,
     // tickets and resumption are not used.
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET);
@@ -218,6 +255,25 @@ Result<std::shared_ptr<const TlsContext>> TlsContext::create(const TlsConfig& cf
         }
         ERR_clear_error();  // the loop ends on a "no start line" error
         if (count == 0) return fail(where + ": no PEM certificate found");
+    }
+
+    // crl-verify: every CRL in the PEM; as OpenVPN, the whole chain is checked against them.
+    if (!cfg.crl_pem.empty() || !cfg.crl_file.empty()) {
+        auto pem = load_pem(cfg.crl_pem, cfg.crl_file, "CRL");
+        if (!pem) return fail(pem.error());
+        const std::string where = label(cfg.crl_pem, cfg.crl_file, "CRL");
+        auto bio = mem_bio(*pem);
+        X509_STORE* store = SSL_CTX_get_cert_store(ctx);
+        int count = 0;
+        while (X509_CRL* c = PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr)) {
+            const int ok = X509_STORE_add_crl(store, c);
+            X509_CRL_free(c);
+            if (ok != 1) return fail(where + ": cannot add the CRL: " + openssl_errors());
+            ++count;
+        }
+        ERR_clear_error();
+        if (count == 0) return fail(where + ": no PEM CRL (-----BEGIN X509 CRL-----) found");
+        X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
     }
 
     // Certificate: the leaf, then any intermediates.
@@ -246,11 +302,17 @@ Result<std::shared_ptr<const TlsContext>> TlsContext::create(const TlsConfig& cf
         if (!pem) return fail(pem.error());
         const std::string where = label(cfg.key_pem, cfg.key_file, "private key");
         auto bio = mem_bio(*pem);
-        EVP_PKEY* key = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
+        std::string password = cfg.key_password;
+        const bool encrypted = pem->find("ENCRYPTED") != std::string::npos;
+        EVP_PKEY* key = PEM_read_bio_PrivateKey(bio.get(), nullptr, password_callback, &password);
         secure_wipe(pem->data(), pem->size());
+        secure_wipe(password.data(), password.size());
         if (key == nullptr) {
             ERR_clear_error();
-            return fail(where + ": no usable PEM private key found (encrypted keys are not supported)");
+            if (encrypted && cfg.key_password.empty())
+                return fail(where + ": the private key is encrypted; give its passphrase in an askpass file");
+            if (encrypted) return fail(where + ": cannot decrypt the private key with the askpass passphrase");
+            return fail(where + ": no usable PEM private key found");
         }
         if (X509_check_private_key(SSL_CTX_get0_certificate(ctx), key) != 1) {
             EVP_PKEY_free(key);

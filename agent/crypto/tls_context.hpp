@@ -39,6 +39,12 @@ std::optional<Fingerprint> parse_fingerprint(std::string_view text);
 std::string format_fingerprint(const Fingerprint& fp);  // upper-case, colon-separated
 
 enum class RemoteCertTls { None, Server, Client };
+// verify-x509-name's type: `name` (the CN, or here also a DNS SAN, equals), `name-prefix` (the CN
+// starts with), `subject` (the whole subject in OpenVPN's "C=.., O=.., CN=.." form equals).
+enum class VerifyNameType { Name, NamePrefix, Subject };
+
+// The peer's subject as OpenVPN prints and compares it (X509_NAME_print_ex, ", " separated, short names).
+std::string x509_subject_text(void* x509);
 
 struct TlsConfig {
     Role role = Role::Client;
@@ -46,6 +52,10 @@ struct TlsConfig {
     std::string ca_pem, cert_pem, key_pem;
     RemoteCertTls remote_cert_tls = RemoteCertTls::None;
     std::string verify_name;                 // empty: no name check
+    VerifyNameType verify_name_type = VerifyNameType::Name;
+    std::string crl_file, crl_pem;           // crl-verify: PEM CRLs of the CA(s); empty: none
+    int tls_version_min = 0;                 // 0 or 0x0303: TLS 1.2; 0x0304 (TLS1_3_VERSION): 1.3 only
+    std::string key_password;                // passphrase of an encrypted key (askpass); empty: none
     std::vector<Fingerprint> peer_fingerprints;  // empty: no fingerprint check
 };
 
@@ -59,6 +69,7 @@ public:
     Role role() const { return role_; }
     RemoteCertTls remote_cert_tls() const { return remote_cert_tls_; }
     const std::string& verify_name() const { return verify_name_; }
+    VerifyNameType verify_name_type() const { return verify_name_type_; }
     const std::vector<Fingerprint>& peer_fingerprints() const { return fingerprints_; }
     bool has_ca() const { return has_ca_; }
 
@@ -70,6 +81,7 @@ private:
     Role role_ = Role::Client;
     RemoteCertTls remote_cert_tls_ = RemoteCertTls::None;
     std::string verify_name_;
+    VerifyNameType verify_name_type_ = VerifyNameType::Name;
     std::vector<Fingerprint> fingerprints_;
     bool has_ca_ = false;
 };

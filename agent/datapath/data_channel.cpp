@@ -2,6 +2,8 @@
 #include "datapath/data_channel.hpp"
 
 #include <algorithm>
+#include <cstdint>
+#include <memory>
 
 #include "proto/data_packet.hpp"
 
@@ -15,6 +17,7 @@ const char* data_drop_name(DataDrop d) {
         case DataDrop::auth_failed: return "auth_failed";
         case DataDrop::replay: return "replay";
         case DataDrop::packet_id_wrap: return "packet_id_wrap";
+        case DataDrop::bad_compression: return "bad_compression";
         case DataDrop::count_: break;
     }
     return "?";
@@ -32,6 +35,7 @@ Result<void> DataChannel::install(const KeyInstall& k, std::shared_ptr<proto::Sh
     s.dec.emplace(std::move(*dec));
     s.replay = replay ? std::move(replay) : std::make_shared<proto::SharedReplayWindow>();
     s.send_id = k.send_packet_id;
+    s.compression = k.compression;
     proto::DataHeader h;
     h.opcode = k.data_v2 ? proto::Opcode::data_v2 : proto::Opcode::data_v1;
     h.key_id = k.key_id;
@@ -92,6 +96,11 @@ std::optional<std::uint8_t> DataChannel::primary() const {
 std::size_t DataChannel::seal(std::span<std::uint8_t> buf, std::size_t payload_len) {
     if (primary_ < 0 || buf.size() < kHeadroom + payload_len) return 0;
     Slot& s = slots_[primary_];
+    const std::size_t frame_len = payload_len;
+    if (s.compression != proto::CompressionFraming::none) {
+        payload_len = proto::frame_uncompressed(s.compression, buf, kHeadroom, payload_len);
+        if (payload_len == 0) return 0;
+    }
     // DATA_V1 has a 1-byte header: shift the start so the payload stays where the caller put it.
     const std::size_t start = crypto::kDataV2HeaderSize - s.header_len;
     std::uint64_t next = 0;
@@ -107,12 +116,13 @@ std::size_t DataChannel::seal(std::span<std::uint8_t> buf, std::size_t payload_l
     if (s.enc->seal(pkt, s.header_len, id) != crypto::AeadStatus::Ok) return 0;
     if (start != 0) std::copy(pkt.begin(), pkt.end(), buf.begin());
     ++counters_.packets_out;
-    counters_.bytes_out += payload_len;
+    counters_.bytes_out += frame_len;
     return pkt.size();
 }
 
 DataDrop DataChannel::open(std::span<std::uint8_t> packet, std::int64_t now_sec, std::span<std::uint8_t>& payload) {
     auto drop = [&](DataDrop d) { return count_drop(d); };
+    ring_used_ = 0;  // the previous payload has been delivered
     if (packet.empty()) return drop(DataDrop::truncated);
     const std::uint8_t key_id = packet[0] & proto::kKeyIdMask;
     Slot& s = slots_[key_id];
@@ -129,6 +139,8 @@ DataDrop DataChannel::open(std::span<std::uint8_t> packet, std::int64_t now_sec,
     // Decided again under the lock: another worker may have taken this id meanwhile.
     if (s.replay->accept(opened.packet_id, now_sec) != proto::Drop::none) return drop(DataDrop::replay);
     payload = opened.payload;
+    if (s.compression != proto::CompressionFraming::none)
+        if (const DataDrop d = unframe(s, payload); d != DataDrop::none) return drop(d);
     ++counters_.packets_in;
     counters_.bytes_in += payload.size();
     return DataDrop::none;
@@ -136,6 +148,10 @@ DataDrop DataChannel::open(std::span<std::uint8_t> packet, std::int64_t now_sec,
 
 DataDrop DataChannel::open_unrecorded(std::span<std::uint8_t> packet, Opened& out) {
     out = Opened{};
+    if (ring_reset_) {  // a new batch: the last one's payloads have been delivered
+        ring_used_ = 0;
+        ring_reset_ = false;
+    }
     if (packet.empty()) return out.drop = count_drop(DataDrop::truncated);
     out.key_id = packet[0] & proto::kKeyIdMask;
     Slot& s = slots_[out.key_id];
@@ -147,10 +163,50 @@ DataDrop DataChannel::open_unrecorded(std::span<std::uint8_t> packet, Opened& ou
     if (s.dec->open(packet, header_len, opened) != crypto::AeadStatus::Ok) return out.drop = count_drop(DataDrop::auth_failed);
     out.packet_id = opened.packet_id;
     out.payload = opened.payload;
+    // Unframed before the replay window records the id: a packet that does not decode is dropped
+    // either way, and a later copy of it would be refused as a replay or fail again.
+    if (s.compression != proto::CompressionFraming::none)
+        if (const DataDrop d = unframe(s, out.payload); d != DataDrop::none) {
+            out.payload = {};
+            return out.drop = count_drop(d);
+        }
     return DataDrop::none;
 }
 
+DataDrop DataChannel::unframe(const Slot& s, std::span<std::uint8_t>& payload) {
+    std::span<std::uint8_t> scratch;
+    if (!payload.empty()) {
+        // Only a compressed packet needs a ring slot; the marker says before anything is decoded.
+        const std::uint8_t c = payload[0];
+        const bool may_compress = (s.compression == proto::CompressionFraming::comp_lzo && c == 0x66) ||
+                                  (s.compression == proto::CompressionFraming::compress_v1 && c == 0x69) ||
+                                  (s.compression == proto::CompressionFraming::compress_v2 && c == 0x50);
+        if (may_compress) {
+            if (ring_used_ == ring_.size()) {
+                if (ring_.size() == kMaxRingSlots) return DataDrop::bad_compression;
+                ring_.push_back(std::make_unique<std::uint8_t[]>(kRingHeadroom + proto::kMaxDecompressed));
+            }
+            scratch = std::span<std::uint8_t>(ring_[ring_used_].get() + kRingHeadroom, proto::kMaxDecompressed);
+        }
+    }
+    bool compressed = false;
+    if (!proto::unframe(s.compression, payload, scratch, compressed)) return DataDrop::bad_compression;
+    if (compressed) {
+        ++decompressed_;
+        ++ring_used_;
+    }
+    return DataDrop::none;
+}
+
+std::size_t DataChannel::headroom_of(std::span<const std::uint8_t> packet, std::span<const std::uint8_t> payload) {
+    const auto p = reinterpret_cast<std::uintptr_t>(payload.data());
+    const auto b = reinterpret_cast<std::uintptr_t>(packet.data());
+    if (p >= b && p <= b + packet.size()) return p - b;
+    return kRingHeadroom;  // decompressed into a ring slot
+}
+
 void DataChannel::accept_batch(std::span<Opened> batch, std::int64_t now_sec) {
+    ring_reset_ = true;
     // One lock per key present in the batch (usually one; two around a key change).
     static_assert(proto::kKeyIdCount <= 8);
     std::uint8_t done = 0;

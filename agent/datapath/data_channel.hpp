@@ -21,9 +21,11 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <vector>
 
 #include "common/result.hpp"
 #include "crypto/aead.hpp"
+#include "proto/compression.hpp"
 #include "proto/constants.hpp"
 #include "proto/replay_window.hpp"
 
@@ -42,10 +44,14 @@ struct KeyInstall {
     // Shared with the session (it sends pings/OCC with the same key): the last id used. The data
     // channel takes ids with a compare-exchange that stops at 2^32 - 1 (never wraps).
     std::shared_ptr<std::atomic<std::uint32_t>> send_packet_id;
+    // The payload's compression framing (compression.hpp): added on seal, removed (or the payload
+    // decompressed) on open.
+    proto::CompressionFraming compression = proto::CompressionFraming::none;
 };
 
 // Why a packet did not become a payload; indexes DataChannel::Counters::drops.
-enum class DataDrop : std::uint8_t { none = 0, truncated, no_key, auth_failed, replay, packet_id_wrap, count_ };
+// bad_compression: authentic, but a framing marker or compressed block that does not decode.
+enum class DataDrop : std::uint8_t { none = 0, truncated, no_key, auth_failed, replay, packet_id_wrap, bad_compression, count_ };
 const char* data_drop_name(DataDrop d);
 
 class DataChannel {
@@ -66,7 +72,8 @@ public:
     std::optional<std::uint8_t> primary() const;
 
     // buf holds the payload at [kHeadroom, kHeadroom + payload_len); returns the packet length
-    // (the packet starts at buf[0]) or 0 when there is no key or the payload does not fit.
+    // (the packet starts at buf[0]) or 0 when there is no key or the payload does not fit. With
+    // compression framing, buf needs proto::kFramingRoom bytes past the payload.
     std::size_t seal(std::span<std::uint8_t> buf, std::size_t payload_len);
 
     // Takes the next `count` send ids of the primary key with one fetch_add (bounded by
@@ -77,7 +84,9 @@ public:
     void release();
     static constexpr std::size_t kMaxIdBlock = 64;
 
-    // packet: a whole DATA_V1/V2 packet. On DataDrop::none, payload points inside it.
+    // packet: a whole DATA_V1/V2 packet. On DataDrop::none, payload points inside it, or (a
+    // packet a peer compressed) into this DataChannel's decompression ring: valid until the next
+    // open(), or, for open_unrecorded(), until the first one after the batch's accept_batch().
     DataDrop open(std::span<std::uint8_t> packet, std::int64_t now_sec, std::span<std::uint8_t>& payload);
 
     // Batch receive for workers: authenticate and decrypt without recording the id, then
@@ -93,6 +102,15 @@ public:
     void accept_batch(std::span<Opened> batch, std::int64_t now_sec);
 
     const Counters& counters() const { return counters_; }
+    std::uint64_t decompressed() const { return decompressed_; }  // packets a peer had compressed
+
+    // Writable bytes before a payload that open()/open_unrecorded() returned for `packet` (the
+    // header it no longer needs, or the ring slot's headroom): room for a VLAN tag put in place.
+    static std::size_t headroom_of(std::span<const std::uint8_t> packet, std::span<const std::uint8_t> payload);
+    // Decompression ring: slots are allocated as a batch needs them, at most kMaxRingSlots (a
+    // batch with more compressed packets drops the rest as bad_compression).
+    static constexpr std::size_t kRingHeadroom = 64;
+    static constexpr std::size_t kMaxRingSlots = 1024;
 
 private:
     struct Slot {
@@ -103,7 +121,10 @@ private:
         std::optional<crypto::AeadDecryptor> dec;
         std::shared_ptr<proto::SharedReplayWindow> replay;  // 8 KB: allocated once per key, not per packet
         std::shared_ptr<std::atomic<std::uint32_t>> send_id;
+        proto::CompressionFraming compression = proto::CompressionFraming::none;
     };
+    // Removes the slot's framing from an authentic payload; a drop reason when it does not decode.
+    DataDrop unframe(const Slot& s, std::span<std::uint8_t>& payload);
     static std::uint32_t take_ids(std::atomic<std::uint32_t>& counter, std::size_t want, std::uint64_t& first);
     DataDrop count_drop(DataDrop d) {
         ++counters_.drops[static_cast<std::size_t>(d)];
@@ -115,6 +136,12 @@ private:
     std::array<Slot, proto::kKeyIdCount> slots_;
     int primary_ = -1;
     Counters counters_;
+    // Decompressed payloads, one slot each (kRingHeadroom + proto::kMaxDecompressed bytes): none
+    // for a peer that does not compress. ring_used_ slots hold payloads not yet delivered.
+    std::vector<std::unique_ptr<std::uint8_t[]>> ring_;
+    std::size_t ring_used_ = 0;
+    bool ring_reset_ = false;  // accept_batch() ran: the next open_unrecorded() starts a new batch
+    std::uint64_t decompressed_ = 0;
 };
 
 }  // namespace wirebridge::datapath

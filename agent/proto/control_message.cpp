@@ -88,6 +88,41 @@ std::vector<std::string> split_option_words(std::string_view line) {
     return words;
 }
 
+CompressionFraming compression_of(const std::vector<std::string>& w) {
+    if (w.empty()) return CompressionFraming::none;
+    if (w[0] == "comp-lzo") {  // options.c: every comp-lzo variant is the non-swapped LZO framing
+        if (w.size() < 2 || w[1] == "yes" || w[1] == "no" || w[1] == "adaptive") return CompressionFraming::comp_lzo;
+        return CompressionFraming::unsupported;
+    }
+    if (w[0] != "compress") return CompressionFraming::none;
+    if (w.size() < 2 || w[1] == "stub" || w[1] == "lz4") return CompressionFraming::compress_v1;  // bare: stub
+    if (w[1] == "stub-v2" || w[1] == "lz4-v2") return CompressionFraming::compress_v2;
+    if (w[1] == "lzo") return CompressionFraming::comp_lzo;
+    return CompressionFraming::unsupported;
+}
+
+std::string compression_stub_option(CompressionFraming f) {
+    switch (f) {
+        case CompressionFraming::comp_lzo: return "comp-lzo no";
+        case CompressionFraming::compress_v1: return "compress stub";
+        case CompressionFraming::compress_v2: return "compress stub-v2";
+        case CompressionFraming::none:
+        case CompressionFraming::unsupported: break;
+    }
+    return {};
+}
+
+const char* compression_name(CompressionFraming f) {
+    switch (f) {
+        case CompressionFraming::none: return "none";
+        case CompressionFraming::comp_lzo: return "comp-lzo";
+        case CompressionFraming::compress_v1: return "compress (v1)";
+        case CompressionFraming::compress_v2: return "compress (v2)";
+        case CompressionFraming::unsupported: return "unsupported";
+    }
+    return "?";
+}
+
 bool PushOptions::apply(std::string_view line) {
     const auto w = split_option_words(line);
     if (w.empty()) return true;
@@ -131,13 +166,8 @@ bool PushOptions::apply(std::string_view line) {
     } else if (name == "auth-token") {
         if (w.size() < 2) return false;
         auth_token = w[1];
-    } else if (name == "comp-lzo") {
-        compression = (w.size() >= 2 && w[1] == "no") ? CompressionFraming::comp_lzo_no : CompressionFraming::unsupported;
-    } else if (name == "compress") {
-        if (w.size() < 2) compression = CompressionFraming::compress_stub;  // bare "compress" = v1 framing
-        else if (w[1] == "stub") compression = CompressionFraming::compress_stub;
-        else if (w[1] == "stub-v2") compression = CompressionFraming::compress_stub_v2;
-        else compression = CompressionFraming::unsupported;
+    } else if (name == "comp-lzo" || name == "compress") {
+        compression = compression_of(w);
     } else {
         ignored.emplace_back(line);
     }
@@ -183,6 +213,7 @@ std::string build_push_reply(const PushOptions& o) {
         add("key-derivation tls-ekm");
     }
     if (o.tun_mtu) add("tun-mtu " + std::to_string(*o.tun_mtu));
+    if (const std::string c = compression_stub_option(o.compression); !c.empty()) add(c);
     for (const auto& i : o.ignored) add(i);
     return s;
 }

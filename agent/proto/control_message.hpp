@@ -38,8 +38,20 @@ ControlMessage classify_control_message(std::string_view raw);
 // The NUL-terminated wire form of a text message.
 std::vector<uint8_t> control_message_bytes(std::string_view text);
 
-// Compression framing a server may push; only the "stub" (no actual compression) variants.
-enum class CompressionFraming : uint8_t { none, comp_lzo_no, compress_stub, compress_stub_v2, unsupported };
+// Compression framing of the data channel (datapath/compression.hpp draws each): comp_lzo for
+// `comp-lzo [yes|no|adaptive]` and `compress lzo`; compress_v1 (swap) for `compress`, `compress
+// stub`, `compress lz4`; compress_v2 for `compress stub-v2`, `compress lz4-v2`. wirebridge sends
+// every one uncompressed and decompresses what a peer compressed. unsupported: anything else
+// (`compress snappy`, a misspelling).
+enum class CompressionFraming : uint8_t { none, comp_lzo, compress_v1, compress_v2, unsupported };
+
+// The framing of an option line's words ("comp-lzo", "no") or ("compress", "lz4-v2"); none when
+// the line is not a compression option.
+CompressionFraming compression_of(const std::vector<std::string>& words);
+// The stub option that tells a peer to use framing f without compressing ("comp-lzo no",
+// "compress stub", "compress stub-v2"); empty for none/unsupported.
+std::string compression_stub_option(CompressionFraming f);
+const char* compression_name(CompressionFraming f);
 
 // What wirebridge honours from a PUSH_REPLY; everything else is kept in `ignored`.
 struct PushOptions {

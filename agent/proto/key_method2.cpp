@@ -88,11 +88,12 @@ Drop parse_key_method2(ByteSpan in, bool sender_is_tls_client, KeyMethod2& out, 
     return Drop::none;
 }
 
-std::string options_string(bool tls_client, bool tcp, size_t tun_mtu) {
+std::string options_string(bool tls_client, bool tcp, size_t tun_mtu, bool compression) {
     // 2.6 still computes link-mtu from the BF-CBC/SHA1 defaults; peers only warn on mismatch.
     std::string s = "V4,dev-type tap,link-mtu " + std::to_string(tun_mtu + 73) + ",tun-mtu " +
                     std::to_string(tun_mtu) + ",proto " + (tcp ? (tls_client ? "TCPv4_CLIENT" : "TCPv4_SERVER") : "UDPv4") +
-                    ",cipher BF-CBC,auth SHA1,keysize 128,key-method 2," + (tls_client ? "tls-client" : "tls-server");
+                    (compression ? ",comp-lzo" : "") + ",cipher BF-CBC,auth SHA1,keysize 128,key-method 2," +
+                    (tls_client ? "tls-client" : "tls-server");
     return s;
 }
 

@@ -39,6 +39,8 @@ std::vector<uint8_t> encode_key_method2(const KeyMethod2& km);
 Drop parse_key_method2(ByteSpan in, bool sender_is_tls_client, KeyMethod2& out, size_t* consumed = nullptr);
 
 // The options-compat string 2.6 sends (only ever compared for warnings, but keep it honest).
-std::string options_string(bool tls_client, bool tcp, size_t tun_mtu = 1500);
+// compression: a compression framing is active; OpenVPN then adds ",comp-lzo" whatever the algorithm
+// (a 2.6 server's `compress migrate` reads it to push "comp-lzo no").
+std::string options_string(bool tls_client, bool tcp, size_t tun_mtu = 1500, bool compression = false);
 
 }  // namespace wirebridge::proto

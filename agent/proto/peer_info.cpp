@@ -88,6 +88,12 @@ PeerInfo PeerInfo::for_pull_client(const std::vector<std::string>& ciphers, std:
         list += c;
     }
     pi.set("IV_CIPHERS", list);
+    // As OpenVPN 2.6 with `allow-compression asym`: we decompress all of these (and never compress).
+    pi.set("IV_LZ4", "1");
+    pi.set("IV_LZ4v2", "1");
+    pi.set("IV_LZO", "1");
+    pi.set("IV_COMP_STUB", "1");
+    pi.set("IV_COMP_STUBv2", "1");
     return pi;
 }
 

@@ -48,6 +48,9 @@ struct SessionConfig {
     std::string version = "wirebridge-0.1";   // IV_VER
     bool tls_ekm = true;                      // client: offer EKM (IV_PROTO bit 3); false forces the PRF
     bool cc_exit = true;                      // client: offer EXIT on the control channel (IV_PROTO bit 7)
+    // Compression framing (OpenVPN's comp-lzo / compress): a client uses it until a server pushes
+    // another; a server uses it with every client and pushes its stub ("comp-lzo no", ...).
+    proto::CompressionFraming compression = proto::CompressionFraming::none;
     // Server: what to push to this client (peer_id, ifconfig...; cipher/flags are filled in).
     proto::PushOptions push;
     uint32_t peer_id = 0;                     // server: the DATA_V2 peer-id assigned to this client

@@ -7,6 +7,7 @@
 
 #include "crypto/aead.hpp"
 #include "proto/constants.hpp"
+#include "proto/control_message.hpp"
 
 namespace wirebridge::session {
 
@@ -21,6 +22,8 @@ struct DataKeys {
     crypto::AeadCipher cipher = crypto::AeadCipher::Aes256Gcm;
     uint32_t peer_id = proto::kUndefinedPeerId;
     bool data_v2 = true;
+    // Compression framing of the payload (datapath/compression.hpp): configured, or pushed.
+    proto::CompressionFraming compression = proto::CompressionFraming::none;
     crypto::AeadKeys send;
     crypto::AeadKeys recv;
     std::shared_ptr<std::atomic<uint32_t>> send_packet_id;  // last id used; starts at 0
@@ -31,6 +34,7 @@ struct DataKeys {
         k.cipher = cipher;
         k.peer_id = peer_id;
         k.data_v2 = data_v2;
+        k.compression = compression;
         k.send.key = send.key.clone();
         k.send.implicit_iv = send.implicit_iv;
         k.recv.key = recv.key.clone();

@@ -114,6 +114,7 @@ public:
     bool gone() const { return gone_; }
     uint32_t peer_id() const { return peer_id_; }
     const std::string& cipher_name() const { return cipher_name_; }
+    proto::CompressionFraming compression() const { return compression_; }
     // The peer certificate's subject CN, known once the first TLS handshake is done ("" before).
     const std::string& peer_common_name() const { return peer_cn_; }
     // When the keys in use for sending were negotiated (kNever before the first).
@@ -175,6 +176,7 @@ private:
     bool ekm_ = false;
     bool cc_exit_ = false;
     bool data_v2_ = true;
+    proto::CompressionFraming compression_ = proto::CompressionFraming::none;  // configured, or pushed
     uint32_t peer_id_ = proto::kUndefinedPeerId;
     uint32_t peer_iv_proto_ = 0;
     proto::PushOptions pushed_;

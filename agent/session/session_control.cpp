@@ -17,7 +17,8 @@ constexpr size_t kMaxPlaintextBuffered = 64 * 1024;
 constexpr int64_t sec(TimeMs t) { return t / 1000; }
 }  // namespace
 
-Session::Session(SessionConfig cfg, ControlWrap wrap) : cfg_(std::move(cfg)), wrap_(std::move(wrap)) {}
+Session::Session(SessionConfig cfg, ControlWrap wrap)
+    : cfg_(std::move(cfg)), wrap_(std::move(wrap)), compression_(cfg_.compression) {}
 Session::~Session() = default;
 
 Result<std::unique_ptr<Session>> Session::create(SessionConfig cfg, TimeMs now) {
@@ -184,6 +185,10 @@ void Session::deliver(KeyState& ks, proto::ReliableMessage& m, TimeMs now) {
         if (ks.phase != KeyState::Phase::start && ks.phase != KeyState::Phase::active) return;
         if (!ks.tls) return;
         if (auto r = ks.tls->feed_ciphertext(m.payload); !r) {
+            // Tell the peer why before ending, as OpenSSL under OpenVPN does: the TLS alert
+            // (unknown CA, certificate revoked, protocol version, ...) goes out once.
+            collect_ciphertext(ks);
+            flush_key(ks, now);
             ks.phase = KeyState::Phase::failed;
             if (&ks == current_.get() && !tunnel_up_) fail_session(SessionError::tls_failed, r.error().message);
             else ++counters_.errors[static_cast<size_t>(SessionError::tls_failed)];
@@ -226,7 +231,8 @@ void Session::collect_ciphertext(KeyState& ks) {
 }
 
 void Session::send_key_method2(KeyState& ks) {
-    ks.local_km.options = proto::options_string(cfg_.role == Role::client, cfg_.transport == Transport::tcp);
+    ks.local_km.options = proto::options_string(cfg_.role == Role::client, cfg_.transport == Transport::tcp, 1500,
+                                                compression_ != proto::CompressionFraming::none);
     if (cfg_.role == Role::client) {
         ks.local_km.username = cfg_.username;
         ks.local_km.password = pushed_.auth_token ? *pushed_.auth_token : cfg_.password;
@@ -256,7 +262,14 @@ void Session::handle_plaintext(KeyState& ks, TimeMs now) {
         ks.plain_in.erase(ks.plain_in.begin(), ks.plain_in.begin() + static_cast<long>(used));
         ks.km2_received = true;
         if (cfg_.role == Role::server && !ks.km2_sent) {
-            if (ks.key_id == 0 && !server_negotiate(ks)) return;
+            if (ks.key_id == 0 && !server_negotiate(ks)) {
+                // As an OpenVPN server: the exchange completes so the client reads the control
+                // channel, then AUTH_FAILED says why, instead of a silent hand-window timeout.
+                send_key_method2(ks);
+                send_text(ks, "AUTH_FAILED,Data channel cipher negotiation failed (no shared cipher)", now);
+                flush_key(ks, now);
+                return;
+            }
             send_key_method2(ks);
         }
         key_exchange_done(ks, now);

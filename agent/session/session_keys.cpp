@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "crypto/prf.hpp"
+#include "proto/compression.hpp"
 #include "proto/data_packet.hpp"
 #include "proto/keepalive.hpp"
 #include "proto/peer_info.hpp"
@@ -46,6 +47,7 @@ void Session::send_push_reply(KeyState& ks, TimeMs now) {
     o.tls_ekm = ekm_;
     o.cc_exit = cc_exit_;  // with bit 7 the flags go as protocol-flags, else key-derivation
     o.dyn_tls_crypt = false;
+    o.compression = cfg_.compression;
     if (cfg_.ping_s) o.ping = cfg_.ping_s;
     if (cfg_.ping_restart_s) o.ping_restart = cfg_.ping_restart_s;
     send_text(ks, proto::build_push_reply(o), now);
@@ -68,14 +70,13 @@ void Session::apply_push_reply(KeyState& ks, TimeMs now) {
         fail_session(SessionError::bad_push_reply, "the server pushed cipher " + *pushed_.cipher + ", which we did not offer");
         return;
     }
-    if (pushed_.compression == proto::CompressionFraming::unsupported ||
-        pushed_.compression == proto::CompressionFraming::compress_stub ||
-        pushed_.compression == proto::CompressionFraming::compress_stub_v2 ||
-        pushed_.compression == proto::CompressionFraming::comp_lzo_no) {
-        // We never advertise IV_*_STUB, so a server that pushes framing is misconfigured for us.
-        fail_session(SessionError::bad_push_reply, "the server pushed compression framing, which wirebridge does not do");
+    if (pushed_.compression == proto::CompressionFraming::unsupported) {
+        fail_session(SessionError::bad_push_reply, "the server pushed a compression algorithm wirebridge cannot decompress "
+                                                   "(it knows comp-lzo, compress stub/lz4/lzo, stub-v2/lz4-v2)");
         return;
     }
+    // A push overrides the configured framing (as openvpn's pushed comp-lzo/compress do).
+    if (pushed_.compression != proto::CompressionFraming::none) compression_ = pushed_.compression;
     cipher_ = c;
     cipher_name_ = std::string(crypto::aead_cipher_name(*c));
     ekm_ = pushed_.tls_ekm;
@@ -125,6 +126,7 @@ bool Session::derive_keys(KeyState& ks) {
     k.cipher = *cipher_;
     k.peer_id = peer_id_;
     k.data_v2 = data_v2_;
+    k.compression = compression_;
     k.send = std::move(dk.send);
     k.recv = std::move(dk.recv);
     k.send_packet_id = std::make_shared<std::atomic<uint32_t>>(0);
@@ -199,6 +201,15 @@ Session::Input Session::on_data(std::span<uint8_t> packet, TimeMs now) {
     else if (st != crypto::AeadStatus::Ok) in.drop = Drop::auth_failed;
     if (in.drop != Drop::none) return in;
     if ((in.drop = ks->replay.accept(o.packet_id, sec(now))) != Drop::none) return in;
+    if (ks->keys && ks->keys->compression != proto::CompressionFraming::none) {
+        // Uncompressed framing only: this path carries pings and the first packets of a key, which
+        // a peer does not compress (the data path's DataChannel decompresses the rest).
+        bool compressed = false;
+        if (!proto::unframe(ks->keys->compression, o.payload, {}, compressed)) {
+            in.drop = Drop::bad_message;
+            return in;
+        }
+    }
     ++counters_.data_in;
     counters_.data_bytes_in += o.payload.size();
     ks->bytes += o.payload.size();
@@ -223,9 +234,14 @@ bool Session::encrypt_frame(proto::ByteSpan payload, std::vector<uint8_t>& out, 
     KeyState& ks = *current_;
     const DataKeys& k = *ks.keys;
     proto::DataHeader h{k.data_v2 ? Opcode::data_v2 : Opcode::data_v1, ks.key_id, k.peer_id};
-    out.resize(h.length() + crypto::kAeadOverhead + payload.size());
+    const size_t at = h.length() + crypto::kAeadOverhead;
+    out.resize(at + payload.size() + proto::kFramingRoom);
     proto::encode_data_header(h, out);
-    std::copy(payload.begin(), payload.end(), out.begin() + static_cast<long>(h.length() + crypto::kAeadOverhead));
+    std::copy(payload.begin(), payload.end(), out.begin() + static_cast<long>(at));
+    // Pings and OCC messages carry the compression framing too (OpenVPN frames every payload).
+    const size_t len = proto::frame_uncompressed(k.compression, out, at, payload.size());
+    if (len == 0) return false;
+    out.resize(at + len);
     const uint32_t id = k.send_packet_id->fetch_add(1) + 1;
     if (ks.enc->seal(out, h.length(), id) != crypto::AeadStatus::Ok) return false;
     note_data_sent(payload.size(), now);

@@ -22,7 +22,7 @@ Keys& keys() {
         StaticKey sk(b);
         auto make = [&](KeyDirection d, Digest g) { return TlsAuth::from_static_key(sk, d, g).value(); };
         Keys keys;
-        for (Digest g : {Digest::Sha1, Digest::Sha256, Digest::Sha512}) {
+        for (Digest g : {Digest::Sha1, Digest::Sha256, Digest::Sha384, Digest::Sha512}) {
             keys.tx.push_back(make(KeyDirection::Inverse, g));
             keys.rx.push_back(make(KeyDirection::Normal, g));
         }

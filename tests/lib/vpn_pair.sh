@@ -19,7 +19,8 @@
 # (0: the default), KEEPALIVE "interval timeout", OVPN_EXIT_NOTIFY (1: openvpn sends explicit
 # exit notifications; empty: openvpn's default, none), WB_LOG_LEVEL, WB_SERVER_TUNNEL and
 # WB_CLIENT_TUNNEL (more lines for wirebridge's tunnel section, each indented by two spaces, e.g.
-# "  workers: 2").
+# "  workers: 2"), TA_DIGEST (tls-auth's HMAC: openvpn --auth, wirebridge tls_auth.digest; empty:
+# the default SHA1), OVPN_SERVER_EXTRA and OVPN_CLIENT_EXTRA (arrays of more openvpn arguments).
 
 : "${PAIR_PREFIX:?set PAIR_PREFIX before sourcing vpn_pair.sh}"
 : "${PAIR_NET:?set PAIR_NET before sourcing vpn_pair.sh}"
@@ -41,7 +42,8 @@ PIDS=()
 SERVER_PID='' CLIENT_PID=''
 
 PROTO=udp CIPHER=AES-256-GCM WRAP=tls-crypt RENEG=0 KEEPALIVE="10 60" OVPN_EXIT_NOTIFY='' WB_LOG_LEVEL=info
-WB_SERVER_TUNNEL='' WB_CLIENT_TUNNEL=
+WB_SERVER_TUNNEL='' WB_CLIENT_TUNNEL= TA_DIGEST=''
+OVPN_SERVER_EXTRA=() OVPN_CLIENT_EXTRA=()
 
 log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
 ina() { ip netns exec "$NS_A" "$@"; }
@@ -122,7 +124,7 @@ pair_teardown() {
 
 # --- peers -----------------------------------------------------------------------------------------
 ovpn_wrap_args() {  # $1 = 0 (server) or 1 (client)
-    if [ "$WRAP" = tls-auth ]; then echo "--tls-auth $PKI/ta.key $1"; else echo "--tls-crypt $PKI/tc.key"; fi
+    if [ "$WRAP" = tls-auth ]; then echo "--tls-auth $PKI/ta.key $1${TA_DIGEST:+ --auth $TA_DIGEST}"; else echo "--tls-crypt $PKI/tc.key"; fi
 }
 
 # Daemons start as `ip netns exec NS CMD &` (never through a shell function) so that $! is the
@@ -145,7 +147,7 @@ start_openvpn_server() {
         --local "$SERVER_IP" --port $PORT --server-bridge "$TUN_SERVER_IP" 255.255.255.0 "$PAIR_TUN_NET.100" "$PAIR_TUN_NET.150" \
         --ca "$PKI/ca.crt" --cert "$PKI/server.crt" --key "$PKI/server.key" --dh none \
         --remote-cert-tls client $(ovpn_wrap_args 0) --data-ciphers "$CIPHER" --keepalive $KEEPALIVE \
-        --verb 3 "${extra[@]}" > "$LOGS/openvpn-server.log" 2>&1 &
+        --verb 3 "${extra[@]}" "${OVPN_SERVER_EXTRA[@]}" > "$LOGS/openvpn-server.log" 2>&1 &
     PIDS+=($!)
     SERVER_PID=$!
 }
@@ -160,14 +162,14 @@ start_openvpn_client() {
     # shellcheck disable=SC2046
     ip netns exec "$NS_B" "$OPENVPN" --client --dev "$TAP_C" --dev-type tap --proto $proto --remote "$SERVER_IP" $PORT \
         --nobind --ca "$PKI/ca.crt" --cert "$PKI/client.crt" --key "$PKI/client.key" --remote-cert-tls server \
-        $(ovpn_wrap_args 1) --data-ciphers "$CIPHER" --connect-retry 1 1 --verb 3 "${extra[@]}" \
+        $(ovpn_wrap_args 1) --data-ciphers "$CIPHER" --connect-retry 1 1 --verb 3 "${extra[@]}" "${OVPN_CLIENT_EXTRA[@]}" \
         > "$LOGS/openvpn-client.log" 2>&1 &
     PIDS+=($!)
     CLIENT_PID=$!
 }
 
 wb_wrap_yaml() {  # $1 = direction for tls-auth
-    if [ "$WRAP" = tls-auth ]; then echo "  tls_auth: {key: $PKI/ta.key, direction: $1}"
+    if [ "$WRAP" = tls-auth ]; then echo "  tls_auth: {key: $PKI/ta.key, direction: $1${TA_DIGEST:+, digest: $TA_DIGEST}}"
     else echo "  tls_crypt: $PKI/tc.key"; fi
 }
 

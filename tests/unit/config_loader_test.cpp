@@ -330,6 +330,32 @@ TEST_F(ConfigLoaderTest, TlsAuthAndTlsCryptConflict) {
     EXPECT_NE(only_error(s).message.find("from 0 to 1"), std::string::npos);
 }
 
+TEST_F(ConfigLoaderTest, TlsAuthDigest) {
+    auto r = load(kServer);
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_EQ(r.config->tunnel.tls_auth->digest, "SHA1");  // OpenVPN's default --auth
+    std::string s = kServer;
+    s.replace(s.find("direction: 0"), 12, "direction: 0, digest: sha-512");
+    r = load(s);
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_EQ(r.config->tunnel.tls_auth->digest, "SHA512");
+    s = kServer;
+    s.replace(s.find("direction: 0"), 12, "direction: 0, digest: MD5");
+    auto e = only_error(s);
+    EXPECT_NE(e.message.find("tunnel.tls_auth.digest must be SHA1, SHA256, SHA384 or SHA512"), std::string::npos) << e.message;
+}
+
+TEST_F(ConfigLoaderTest, Compress) {
+    auto r = load(kClient);
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_EQ(r.config->tunnel.compress, "none");
+    r = load(std::string(kClient) + "  compress: lz4-v2\n");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_EQ(r.config->tunnel.compress, "lz4-v2");
+    auto e = only_error(std::string(kClient) + "  compress: snappy\n");
+    EXPECT_NE(e.message.find("tunnel.compress must be none, comp-lzo"), std::string::npos) << e.message;
+}
+
 TEST_F(ConfigLoaderTest, KeepaliveAndMarksAndInterest) {
     EXPECT_NE(only_error(std::string(kClient) + "  keepalive: {interval: 10, timeout: 15}\n").message.find("twice the interval"),
               std::string::npos);

@@ -49,6 +49,9 @@ TEST(CryptoHmac, Rfc4231Case2) {
     EXPECT_EQ(to_hex(out.data(), 64),
               "164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea2505549758bf75c05a994a6d034f65f8f0e6fd"
               "caeab1a34d4a6b4b636e070a38bce737");
+    ASSERT_TRUE(hmac(Digest::Sha384, key, data, out));
+    EXPECT_EQ(to_hex(out.data(), 48),
+              "af45d2e376484031617f78d2b58a6b1b9c7ef464f5a01b47e42ec3736322445e8e2240ca5e69e2c78b3239ecfab21649");
     std::array<uint8_t, 10> small{};
     EXPECT_FALSE(hmac(Digest::Sha256, key, data, small));
 }
@@ -57,6 +60,8 @@ TEST(CryptoHmac, DigestNames) {
     EXPECT_EQ(parse_digest("sha1"), Digest::Sha1);
     EXPECT_EQ(parse_digest("SHA256"), Digest::Sha256);
     EXPECT_EQ(parse_digest("sha-512"), Digest::Sha512);
+    EXPECT_EQ(parse_digest("SHA384"), Digest::Sha384);
+    EXPECT_EQ(digest_size(Digest::Sha384), 48u);
     EXPECT_FALSE(parse_digest("MD5"));
     EXPECT_EQ(digest_name(Digest::Sha256), "SHA256");
     EXPECT_EQ(digest_size(Digest::Sha512), 64u);

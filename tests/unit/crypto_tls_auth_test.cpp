@@ -98,7 +98,7 @@ TEST(CryptoTlsAuth, WrongDirectionDigestOrKeyRefused) {
 
 TEST(CryptoTlsAuth, RoundTripEachDigestAndDirection) {
     StaticKey key = StaticKey::generate();
-    for (Digest d : {Digest::Sha1, Digest::Sha256, Digest::Sha512}) {
+    for (Digest d : {Digest::Sha1, Digest::Sha256, Digest::Sha384, Digest::Sha512}) {
         for (auto [a, b] : {std::pair{KeyDirection::Normal, KeyDirection::Inverse},
                             std::pair{KeyDirection::Bidirectional, KeyDirection::Bidirectional}}) {
             auto tx = TlsAuth::from_static_key(key, a, d);

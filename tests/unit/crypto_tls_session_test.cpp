@@ -3,6 +3,11 @@
 #include "crypto/tls_session.hpp"
 
 #include <gtest/gtest.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <ctime>
 
 #include <cstdlib>
 #include <fstream>
@@ -217,6 +222,141 @@ TEST(CryptoTlsSession, NameCheck) {
     ASSERT_TRUE(p.client);
     EXPECT_FALSE(p.client->handshake_done());
     EXPECT_NE(p.client_error.find("\"other\""), std::string::npos) << p.client_error;
+}
+
+TEST(CryptoTlsSession, NamePrefixAndSubject) {
+    auto c = config(Role::Client, pki().client, pki().ca);
+    c.verify_name_type = VerifyNameType::NamePrefix;
+    c.verify_name = "serv";
+    auto p = handshake(c, config(Role::Server, pki().server, pki().ca));
+    EXPECT_TRUE(p.client && p.client->handshake_done()) << p.client_error;
+    c.verify_name = "server.wire";  // a DNS SAN does not count for a prefix: the CN only
+    p = handshake(c, config(Role::Server, pki().server, pki().ca));
+    ASSERT_TRUE(p.client);
+    EXPECT_FALSE(p.client->handshake_done());
+    EXPECT_NE(p.client_error.find("does not start with \"server.wire\""), std::string::npos) << p.client_error;
+
+    c.verify_name_type = VerifyNameType::Subject;
+    c.verify_name = "CN=server";  // OpenVPN's form of the whole subject
+    p = handshake(c, config(Role::Server, pki().server, pki().ca));
+    EXPECT_TRUE(p.client && p.client->handshake_done()) << p.client_error;
+    c.verify_name = "server";
+    p = handshake(c, config(Role::Server, pki().server, pki().ca));
+    ASSERT_TRUE(p.client);
+    EXPECT_FALSE(p.client->handshake_done());
+    EXPECT_NE(p.client_error.find("subject \"CN=server\""), std::string::npos) << p.client_error;
+}
+
+TEST(CryptoTlsSession, EncryptedKeyNeedsItsPassphrase) {
+    // The client's key, encrypted with AES-256-CBC under a passphrase.
+    BIO* in = BIO_new_mem_buf(pki().client.key_pem.data(), static_cast<int>(pki().client.key_pem.size()));
+    EVP_PKEY* key = PEM_read_bio_PrivateKey(in, nullptr, nullptr, nullptr);
+    BIO_free(in);
+    ASSERT_NE(key, nullptr);
+    BIO* out = BIO_new(BIO_s_mem());
+    static const char pass[] = "correct horse";
+    ASSERT_EQ(PEM_write_bio_PKCS8PrivateKey(out, key, EVP_aes_256_cbc(), pass, sizeof pass - 1, nullptr, nullptr), 1);
+    EVP_PKEY_free(key);
+    char* data = nullptr;
+    const long n = BIO_get_mem_data(out, &data);
+    const std::string encrypted(data, static_cast<std::size_t>(n));
+    BIO_free(out);
+    ASSERT_NE(encrypted.find("ENCRYPTED"), std::string::npos);
+
+    auto c = config(Role::Client, pki().client, pki().ca);
+    c.key_pem = encrypted;
+    auto ctx = TlsContext::create(c);  // no passphrase: refused at once, no terminal prompt
+    ASSERT_FALSE(ctx);
+    EXPECT_NE(ctx.error().message.find("encrypted; give its passphrase in an askpass file"), std::string::npos)
+        << ctx.error().message;
+    c.key_password = "wrong";
+    ctx = TlsContext::create(c);
+    ASSERT_FALSE(ctx);
+    EXPECT_NE(ctx.error().message.find("cannot decrypt"), std::string::npos) << ctx.error().message;
+    c.key_password = pass;
+    auto p = handshake(c, config(Role::Server, pki().server, pki().ca));
+    EXPECT_TRUE(p.client && p.client->handshake_done()) << p.client_error;
+}
+
+TEST(CryptoTlsSession, CrlRefusesARevokedPeer) {
+    // A CRL of the test CA that revokes the client certificate's serial.
+    BIO* b = BIO_new_mem_buf(pki().client.cert_pem.data(), static_cast<int>(pki().client.cert_pem.size()));
+    X509* client = PEM_read_bio_X509(b, nullptr, nullptr, nullptr);
+    BIO_free(b);
+    b = BIO_new_mem_buf(pki().ca.cert_pem.data(), static_cast<int>(pki().ca.cert_pem.size()));
+    X509* ca = PEM_read_bio_X509(b, nullptr, nullptr, nullptr);
+    BIO_free(b);
+    b = BIO_new_mem_buf(pki().ca.key_pem.data(), static_cast<int>(pki().ca.key_pem.size()));
+    EVP_PKEY* ca_key = PEM_read_bio_PrivateKey(b, nullptr, nullptr, nullptr);
+    BIO_free(b);
+    ASSERT_TRUE(client && ca && ca_key);
+    auto make_crl = [&](bool revoke) {
+        X509_CRL* crl = X509_CRL_new();
+        X509_CRL_set_version(crl, 1);
+        X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca));
+        ASN1_TIME* now = ASN1_TIME_adj(nullptr, time(nullptr), -1, 0);
+        ASN1_TIME* next = ASN1_TIME_adj(nullptr, time(nullptr), 1, 0);
+        X509_CRL_set1_lastUpdate(crl, now);
+        X509_CRL_set1_nextUpdate(crl, next);
+        if (revoke) {
+            X509_REVOKED* r = X509_REVOKED_new();
+            X509_REVOKED_set_serialNumber(r, X509_get_serialNumber(client));
+            X509_REVOKED_set_revocationDate(r, now);
+            X509_CRL_add0_revoked(crl, r);
+        }
+        X509_CRL_sort(crl);
+        X509_CRL_sign(crl, ca_key, EVP_sha256());
+        BIO* o = BIO_new(BIO_s_mem());
+        PEM_write_bio_X509_CRL(o, crl);
+        char* d = nullptr;
+        const long n = BIO_get_mem_data(o, &d);
+        std::string pem(d, static_cast<std::size_t>(n));
+        BIO_free(o);
+        ASN1_TIME_free(now);
+        ASN1_TIME_free(next);
+        X509_CRL_free(crl);
+        return pem;
+    };
+    auto s = config(Role::Server, pki().server, pki().ca);
+    s.crl_pem = make_crl(false);
+    auto p = handshake(config(Role::Client, pki().client, pki().ca), s);
+    EXPECT_TRUE(p.server && p.server->handshake_done()) << p.server_error;
+    s.crl_pem = make_crl(true);
+    p = handshake(config(Role::Client, pki().client, pki().ca), s);
+    ASSERT_TRUE(p.server);
+    EXPECT_FALSE(p.server->handshake_done());
+    EXPECT_NE(p.server_error.find("revoked"), std::string::npos) << p.server_error;
+    s.crl_pem = "not a CRL";
+    EXPECT_FALSE(TlsContext::create(s));
+    X509_free(client);
+    X509_free(ca);
+    EVP_PKEY_free(ca_key);
+}
+
+TEST(CryptoTlsSession, TlsVersionMin) {
+    auto c = config(Role::Client, pki().client, pki().ca);
+    auto s = config(Role::Server, pki().server, pki().ca);
+    s.tls_version_min = TLS1_3_VERSION;
+    auto p = handshake(c, s);
+    EXPECT_TRUE(p.client && p.client->handshake_done()) << p.client_error;
+    // A peer that stops at TLS 1.2 is refused by a 1.3 minimum.
+    auto cctx = TlsContext::create(c);
+    ASSERT_TRUE(cctx);
+    SSL_CTX_set_max_proto_version(static_cast<SSL_CTX*>((*cctx)->native()), TLS1_2_VERSION);
+    auto sctx = TlsContext::create(s);
+    ASSERT_TRUE(sctx);
+    auto cs = TlsSession::create(*cctx);
+    auto ss = TlsSession::create(*sctx);
+    ASSERT_TRUE(cs && ss);
+    bool failed = false;
+    for (int round = 0; round < 10 && !failed; ++round) {
+        auto to_server = (*cs)->take_ciphertext();
+        if (!to_server.empty() && !(*ss)->feed_ciphertext(to_server)) failed = true;
+        auto to_client = (*ss)->take_ciphertext();
+        if (!to_client.empty() && !(*cs)->feed_ciphertext(to_client)) failed = true;
+    }
+    EXPECT_TRUE(failed);
+    EXPECT_FALSE((*ss)->handshake_done());
 }
 
 TEST(CryptoTlsSession, PeerFingerprintWithoutCa) {

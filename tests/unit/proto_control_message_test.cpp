@@ -82,11 +82,30 @@ TEST(PushReply, RefusesMalformed) {
 TEST(PushReply, CompressionAndWords) {
     PushOptions o;
     EXPECT_TRUE(o.apply("comp-lzo no"));
-    EXPECT_EQ(o.compression, CompressionFraming::comp_lzo_no);
+    EXPECT_EQ(o.compression, CompressionFraming::comp_lzo);
+    EXPECT_TRUE(o.apply("comp-lzo"));
+    EXPECT_EQ(o.compression, CompressionFraming::comp_lzo);
     EXPECT_TRUE(o.apply("compress stub-v2"));
-    EXPECT_EQ(o.compression, CompressionFraming::compress_stub_v2);
+    EXPECT_EQ(o.compression, CompressionFraming::compress_v2);
+    EXPECT_TRUE(o.apply("compress lz4-v2"));
+    EXPECT_EQ(o.compression, CompressionFraming::compress_v2);
     EXPECT_TRUE(o.apply("compress lz4"));
+    EXPECT_EQ(o.compression, CompressionFraming::compress_v1);
+    EXPECT_TRUE(o.apply("compress"));
+    EXPECT_EQ(o.compression, CompressionFraming::compress_v1);
+    EXPECT_TRUE(o.apply("compress lzo"));
+    EXPECT_EQ(o.compression, CompressionFraming::comp_lzo);
+    EXPECT_TRUE(o.apply("compress snappy"));
     EXPECT_EQ(o.compression, CompressionFraming::unsupported);
+    EXPECT_TRUE(o.apply("comp-lzo maybe"));
+    EXPECT_EQ(o.compression, CompressionFraming::unsupported);
+    // A server pushes only the stub that names the framing.
+    PushOptions s;
+    s.cipher = "AES-256-GCM";
+    s.compression = CompressionFraming::compress_v2;
+    EXPECT_NE(build_push_reply(s).find(",compress stub-v2"), std::string::npos);
+    s.compression = CompressionFraming::comp_lzo;
+    EXPECT_NE(build_push_reply(s).find(",comp-lzo no"), std::string::npos);
     EXPECT_EQ(split_option_words("a \"b c\" d\\ e"), (std::vector<std::string>{"a", "b c", "d e"}));
 }
 

@@ -136,6 +136,34 @@ TEST(HandshakeWire, NoCommonCipherFailsTheServer) {
     const Event* e = find_event(link->server_events(), EventType::peer_gone);
     ASSERT_NE(e, nullptr);
     EXPECT_EQ(e->error, SessionError::no_common_cipher);
+    // The client is told why (AUTH_FAILED, as an OpenVPN server sends it), not left to time out.
+    link->run_until([&] { return link->client().gone(); }, 10000);
+    ASSERT_TRUE(link->client().gone());
+    const Event* c = find_event(link->client_events(), EventType::peer_gone);
+    ASSERT_NE(c, nullptr);
+    EXPECT_EQ(c->error, SessionError::auth_failed);
+    EXPECT_NE(c->message.find("no shared cipher"), std::string::npos) << c->message;
+}
+
+TEST(HandshakeWire, ServerPushesItsCompressionFraming) {
+    // The server pushes the stub of its framing; the client takes it over its own setting, and
+    // both export keys with the same framing for the data path.
+    SessionConfig cc = make_config(Role::client, WrapMode::none);
+    cc.compression = proto::CompressionFraming::comp_lzo;
+    SessionConfig sc = make_config(Role::server, WrapMode::none);
+    sc.compression = proto::CompressionFraming::compress_v2;
+    Link link(make(std::move(cc)), make(std::move(sc)));
+    link.client().start(kT0);
+    ASSERT_TRUE(link.run_until([&] { return both_up(link); }, 10000));
+    const Event* up = find_event(link.client_events(), EventType::tunnel_up);
+    ASSERT_NE(up, nullptr);
+    EXPECT_EQ(up->pushed.compression, proto::CompressionFraming::compress_v2);
+    EXPECT_EQ(link.client().compression(), proto::CompressionFraming::compress_v2);
+    auto ck = link.client().export_keys(0);
+    auto sk = link.server().export_keys(0);
+    ASSERT_TRUE(ck && sk);
+    EXPECT_EQ(ck->compression, proto::CompressionFraming::compress_v2);
+    EXPECT_EQ(sk->compression, proto::CompressionFraming::compress_v2);
 }
 
 TEST(HandshakeWire, WrongWrapKeyNeverConnects) {

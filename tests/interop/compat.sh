@@ -1,0 +1,265 @@
+#!/bin/bash
+# Interop with the OpenVPN options older deployments run (topology in lib.sh), wirebridge against
+# stock openvpn 2.6 in both roles; each case brings the tunnel up, ARP and ping cross, and 5 MB go
+# each way byte-exact.
+#
+#   compat.sh [--wirebridge PATH] [--only REGEX] [--list] [--keep]
+#
+# tls-auth digests (openvpn --auth, wirebridge tls_auth.digest): ta256-wbclient, ta384-wbclient-tcp,
+# ta512-wbserver; ta-mismatch-wbclient: a SHA512 server refuses a SHA1 client (openvpn logs the
+# HMAC failure, no tunnel).
+# Compression framing (openvpn comp-lzo / compress; wirebridge tunnel.compress, never compresses):
+# complzo-wbclient (`comp-lzo no` on the server and `compress: comp-lzo` here), pushcomplzo-wbclient
+# (the server pushes "comp-lzo no", nothing configured here), lz4v2-wbclient and lz4-wbclient (the
+# server compresses toward us with allow-compression yes and pushes compress lz4-v2 / lz4: a
+# compressible 5 MB crosses byte-exact while the client's underlay receives less than half of it,
+# so the peer compressed and we decompressed), complzo-wbserver (an openvpn client with `comp-lzo
+# no`), stubv2-wbserver (the hub pushes "compress stub-v2" to a client with no compression option),
+# lz4v2-wbserver (a client that compresses and ignores the pushed stub: the hub decompresses).
+# TLS options: noeku-wbserver (a client certificate without EKU is accepted by the hub's default,
+# as by openvpn's server), rctclient-wbserver (remote_cert_tls: client refuses it), x509name-wbclient
+# (verify_x509_name name-prefix and subject accept the server, a wrong name refuses it), crl-wbserver
+# (crl: the client connects, is revoked, the CRL is rewritten, SIGHUP, the client is refused),
+# tlsmin-wbserver (tls_version_min 1.3 refuses a client capped at TLS 1.2, accepts it uncapped),
+# askpass-wbclient (an encrypted client key opened with the askpass file). Each refused client is
+# told why (the TLS alert, or AUTH_FAILED for nocipher-wbserver: no common data cipher), not left
+# to time out.
+# Prints PASS/FAIL per case and "N passed, N failed".
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
+. "$HERE/lib.sh"
+
+ONLY='' LIST=0 KEEP=0
+while [ $# -gt 0 ]; do
+    case $1 in
+        --wirebridge) WIREBRIDGE=$2; shift 2 ;;
+        --only) ONLY=$2; shift 2 ;;
+        --list) LIST=1; shift ;;
+        --keep) KEEP=1; shift ;;
+        -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "compat.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
+    esac
+done
+
+CASES=(ta256-wbclient ta384-wbclient-tcp ta512-wbserver ta-mismatch-wbclient
+       complzo-wbclient pushcomplzo-wbclient lz4v2-wbclient lz4-wbclient
+       complzo-wbserver stubv2-wbserver lz4v2-wbserver
+       nocipher-wbserver noeku-wbserver rctclient-wbserver x509name-wbclient crl-wbserver tlsmin-wbserver askpass-wbclient)
+selected=()
+for c in "${CASES[@]}"; do
+    if [ -z "$ONLY" ] || [[ $c =~ $ONLY ]]; then selected+=("$c"); fi
+done
+if [ $LIST = 1 ]; then printf '%s\n' "${selected[@]}"; exit 0; fi
+[ ${#selected[@]} -gt 0 ] || { echo "compat.sh: no case matches '$ONLY'" >&2; exit 2; }
+[ "$(id -u)" = 0 ] || { echo "compat.sh: needs root (network namespaces, TAP devices)" >&2; exit 2; }
+[ -x "$OPENVPN" ] || { echo "compat.sh: $OPENVPN not found" >&2; exit 2; }
+command -v "$WIREBRIDGE" >/dev/null || { echo "compat.sh: wirebridge binary '$WIREBRIDGE' not found" >&2; exit 2; }
+WIREBRIDGE=$(command -v "$WIREBRIDGE")
+
+WORK=$(mktemp -d /tmp/wb-compat.XXXXXX)
+PKI=$WORK/pki
+trap 'cleanup; [ $KEEP = 1 ] || rm -rf "$WORK"' EXIT
+trap 'exit 130' INT TERM
+
+up_and_transfer() {  # ROLE (wbclient | wbserver)
+    if [ "$1" = wbclient ]; then SERVER_IMPL=openvpn CLIENT_IMPL=wirebridge; else SERVER_IMPL=wirebridge CLIENT_IMPL=openvpn; fi
+    setup_underlay || return 1
+    start_server || return 1
+    start_client || return 1
+    wait_tunnel 40 || return 1
+    check_ping_and_arp || return 1
+    # Pings with a compressible payload too (a compressing peer shrinks them).
+    ina ping -c3 -i0.2 -s 1200 -p abcd -W2 "$CLIENT_TUN_IP" >/dev/null || die "large ping server -> client" || return 1
+    inb ping -c3 -i0.2 -s 1200 -p abcd -W2 "$TUN_SERVER_IP" >/dev/null || die "large ping client -> server" || return 1
+    transfer "$NS_B" "$NS_A" $TUN_SERVER_IP 5001 "$WORK/data5m" || return 1
+    transfer "$NS_A" "$NS_B" "$CLIENT_TUN_IP" 5002 "$WORK/data5m" || return 1
+}
+
+# compressed_transfer FROM_NS TO_NS TO_IP PORT RX_NS RX_DEV: the compressible file crosses byte-exact
+# while RX_DEV (the receiving side's underlay) takes in less than half its size.
+compressed_transfer() {
+    local from=$1 to=$2 to_ip=$3 port=$4 rx_ns=$5 rx_dev=$6 before after size
+    size=$(stat -c %s "$WORK/text5m")
+    before=$(ip netns exec "$rx_ns" cat "/sys/class/net/$rx_dev/statistics/rx_bytes")
+    transfer "$from" "$to" "$to_ip" "$port" "$WORK/text5m" || return 1
+    after=$(ip netns exec "$rx_ns" cat "/sys/class/net/$rx_dev/statistics/rx_bytes")
+    log "underlay took in $((after - before)) bytes for the $size-byte compressible file"
+    ((after - before < size / 2)) || die "the underlay carried $((after - before)) bytes for $size: the peer did not compress" || return 1
+}
+
+# pki_variant NAME: a copy of the PKI for one case (its client certificate or key replaced).
+pki_variant() {
+    local d=$WORK/pki-$1
+    rm -rf "$d"
+    cp -r "$WORK/pki" "$d"
+    echo "$d"
+}
+
+# A client certificate of the same CA with key usage but no extended key usage.
+make_noeku_client() {
+    (
+        cd "$1" || exit 1
+        openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=$PAIR_PREFIX-client" \
+            -keyout client.key -out client.csr 2>/dev/null || exit 1
+        printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyAgreement\n' > noeku.ext
+        openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile noeku.ext \
+            -out client.crt 2>/dev/null
+    )
+}
+
+# crl DIR [revoke]: (re)writes DIR/crl.pem, first revoking DIR/client.crt when asked.
+make_crl() {
+    (
+        cd "$1" || exit 1
+        if [ ! -f ca.cnf ]; then
+            printf '[ca]\ndefault_ca=d\n[d]\ndatabase=%s/index.txt\ncrlnumber=%s/crlnumber\ndefault_md=sha256\ndefault_crl_days=2\ncertificate=%s/ca.crt\nprivate_key=%s/ca.key\n' \
+                "$PWD" "$PWD" "$PWD" "$PWD" > ca.cnf
+            : > index.txt
+            echo 01 > crlnumber
+        fi
+        if [ "${2:-}" = revoke ]; then openssl ca -config ca.cnf -revoke client.crt 2>/dev/null || exit 1; fi
+        openssl ca -config ca.cnf -gencrl -out crl.pem.new 2>/dev/null && mv crl.pem.new crl.pem
+    )
+}
+
+# refused_by_hub PATTERN: the openvpn client gets no tunnel and the hub's log says why.
+refused_by_hub() {
+    wait_for 30 "the hub to refuse the client ($1)" grep -q "$1" "$LOGS/wirebridge-server.log" || return 1
+    ! have_client_ip || die "the refused client has a tunnel address" || return 1
+    log "hub refused the client: $(grep -m1 "$1" "$LOGS/wirebridge-server.log")"
+    # The client is told (a TLS alert or AUTH_FAILED), well before openvpn's 60 s hand-window.
+    wait_for 5 "the openvpn client to be told why (${2:-alert})" grep -qi "${2:-alert}" "$LOGS/openvpn-client.log" || return 1
+    log "the client was told: $(grep -i -m1 "${2:-alert}" "$LOGS/openvpn-client.log")"
+}
+
+case_run() {
+    case $1 in
+        ta256-wbclient) WRAP=tls-auth TA_DIGEST=SHA256; up_and_transfer wbclient ;;
+        ta384-wbclient-tcp) WRAP=tls-auth TA_DIGEST=SHA384 PROTO=tcp; up_and_transfer wbclient ;;
+        ta512-wbserver) WRAP=tls-auth TA_DIGEST=SHA512; up_and_transfer wbserver ;;
+        ta-mismatch-wbclient)
+            WRAP=tls-auth SERVER_IMPL=openvpn CLIENT_IMPL=wirebridge
+            setup_underlay || return 1
+            # The server runs SHA512; the client keeps the default SHA1.
+            TA_DIGEST=SHA512
+            start_server || return 1
+            TA_DIGEST=''
+            start_client || return 1
+            wait_for 30 "openvpn to refuse the SHA1 tls-auth HMAC" grep -q "authentication failed\|cannot locate HMAC" "$LOGS/openvpn-server.log" || return 1
+            ! have_client_ip || die "the client got an address through a mismatched tls-auth" || return 1
+            log "openvpn refused the mismatched digest: $(grep -m1 "authentication failed\|cannot locate HMAC" "$LOGS/openvpn-server.log")" ;;
+        complzo-wbclient)
+            OVPN_SERVER_EXTRA=(--comp-lzo no) WB_CLIENT_TUNNEL="  compress: comp-lzo"; up_and_transfer wbclient ;;
+        pushcomplzo-wbclient)
+            OVPN_SERVER_EXTRA=(--comp-lzo no --push "comp-lzo no"); up_and_transfer wbclient ;;
+        lz4v2-wbclient|lz4-wbclient)
+            local alg=lz4-v2
+            [ "$1" = lz4-wbclient ] && alg=lz4
+            OVPN_SERVER_EXTRA=(--allow-compression yes --compress "$alg" --push "compress $alg")
+            up_and_transfer wbclient || return 1
+            compressed_transfer "$NS_A" "$NS_B" "$CLIENT_TUN_IP" 5003 "$NS_B" "${T}u1" ;;
+        complzo-wbserver)
+            OVPN_CLIENT_EXTRA=(--comp-lzo no) WB_SERVER_TUNNEL="  compress: comp-lzo"; up_and_transfer wbserver ;;
+        stubv2-wbserver)
+            WB_SERVER_TUNNEL="  compress: stub-v2"; up_and_transfer wbserver || return 1
+            grep -q "compress stub-v2" "$LOGS/openvpn-client.log" || die "the client's log shows no pushed compress stub-v2" ;;
+        lz4v2-wbserver)
+            OVPN_CLIENT_EXTRA=(--allow-compression yes --compress lz4-v2 --pull-filter ignore compress)
+            WB_SERVER_TUNNEL="  compress: lz4-v2"
+            up_and_transfer wbserver || return 1
+            compressed_transfer "$NS_B" "$NS_A" "$TUN_SERVER_IP" 5003 "$NS_A" "${T}u0" ;;
+        nocipher-wbserver)
+            SERVER_IMPL=wirebridge CLIENT_IMPL=openvpn
+            CIPHER=AES-128-GCM OVPN_CLIENT_EXTRA=(--data-ciphers AES-256-GCM)
+            setup_underlay && start_server && start_client || return 1
+            refused_by_hub "no_common_cipher" "AUTH_FAILED" ;;
+        noeku-wbserver)
+            PKI=$(pki_variant noeku); make_noeku_client "$PKI" || return 1
+            up_and_transfer wbserver ;;
+        rctclient-wbserver)
+            PKI=$(pki_variant noeku); make_noeku_client "$PKI" || return 1
+            SERVER_IMPL=wirebridge CLIENT_IMPL=openvpn WB_SERVER_TUNNEL="  remote_cert_tls: client"
+            setup_underlay && start_server && start_client || return 1
+            refused_by_hub "remote-cert-tls client" ;;
+        x509name-wbclient)
+            SERVER_IMPL=openvpn CLIENT_IMPL=wirebridge
+            WB_CLIENT_TUNNEL="  verify_x509_name: {name: $PAIR_PREFIX-other}"
+            setup_underlay && start_server && start_client || return 1
+            wait_for 30 "the client to refuse the server's name" grep -q "verify-x509-name" "$LOGS/wirebridge-client.log" || return 1
+            ! have_client_ip || die "the client took a tunnel from a server with another name" || return 1
+            stop_pid "$CLIENT_PID"
+            wait_for 10 "client TAP gone" sh -c "! ip netns exec $NS_B ip link show $TAP_C"
+            WB_CLIENT_TUNNEL="  verify_x509_name: {name: \"CN=$PAIR_PREFIX-server\", type: subject}"
+            start_client || return 1
+            wait_tunnel 40 || return 1
+            stop_pid "$CLIENT_PID"
+            wait_for 10 "client TAP gone" sh -c "! ip netns exec $NS_B ip link show $TAP_C"
+            WB_CLIENT_TUNNEL="  verify_x509_name: {name: ${PAIR_PREFIX}-ser, type: name-prefix}"
+            start_client || return 1
+            wait_tunnel 40 || return 1
+            check_ping_and_arp || return 1
+            transfer "$NS_B" "$NS_A" $TUN_SERVER_IP 5001 "$WORK/data5m" || return 1 ;;
+        crl-wbserver)
+            PKI=$(pki_variant crl); make_crl "$PKI" || return 1
+            WB_SERVER_TUNNEL="  crl: $PKI/crl.pem" KEEPALIVE="2 10"
+            up_and_transfer wbserver || return 1
+            make_crl "$PKI" revoke || return 1
+            kill -HUP "$SERVER_PID"
+            wait_for 10 "the hub to reload the CRL" grep -q "reloaded:.*TLS/key file contents" "$LOGS/wirebridge-server.log" || return 1
+            stop_pid "$CLIENT_PID"
+            wait_for 10 "client TAP gone" sh -c "! ip netns exec $NS_B ip link show $TAP_C"
+            start_client || return 1
+            refused_by_hub "certificate revoked" ;;
+        tlsmin-wbserver)
+            SERVER_IMPL=wirebridge CLIENT_IMPL=openvpn WB_SERVER_TUNNEL="  tls_version_min: \"1.3\""
+            OVPN_CLIENT_EXTRA=(--tls-version-max 1.2)
+            setup_underlay && start_server && start_client || return 1
+            wait_for 30 "openvpn to fail the TLS 1.2 handshake" grep -q "TLS handshake failed\|TLS_ERROR\|TLS Error" "$LOGS/openvpn-client.log" || return 1
+            ! have_client_ip || die "a TLS 1.2 client got a tunnel from a 1.3-minimum hub" || return 1
+            stop_pid "$CLIENT_PID"
+            OVPN_CLIENT_EXTRA=()
+            start_client || return 1
+            wait_tunnel 40 || return 1
+            check_ping_and_arp || return 1
+            grep -q "TLSv1.3" "$LOGS/openvpn-client.log" || die "openvpn did not log a TLSv1.3 control channel" ;;
+        askpass-wbclient)
+            PKI=$(pki_variant askpass)
+            openssl pkey -in "$PKI/client.key" -aes256 -passout pass:"wb compat secret" -out "$PKI/client.key.enc" || return 1
+            mv "$PKI/client.key.enc" "$PKI/client.key"
+            grep -q ENCRYPTED "$PKI/client.key" || die "the key is not encrypted" || return 1
+            printf 'wb compat secret\n' > "$PKI/askpass"
+            WB_CLIENT_TUNNEL="  askpass: $PKI/askpass"
+            up_and_transfer wbclient ;;
+        *) die "unknown case $1" ;;
+    esac
+}
+
+make_pki "$PKI" || exit 1
+head -c 5000000 "$PKI/data20m" > "$WORK/data5m"
+yes "wirebridge compat: a line that compresses well, as text and logs do" | head -c 5000000 > "$WORK/text5m"
+passed=0 failed=0
+for c in "${selected[@]}"; do
+    LOGS=$WORK/logs/$c
+    mkdir -p "$LOGS"
+    t0=$SECONDS
+    ( case_run "$c" ) > "$LOGS/case.log" 2>&1
+    rc=$?
+    cleanup
+    if [ $rc = 0 ]; then
+        passed=$((passed + 1))
+        echo "PASS $c ($((SECONDS - t0))s)"
+    else
+        failed=$((failed + 1))
+        echo "FAIL $c ($((SECONDS - t0))s)"
+        sed 's/^/    | /' "$LOGS/case.log" | tail -15
+        for f in "$LOGS"/*-server.log "$LOGS"/*-client.log; do
+            [ -f "$f" ] || continue
+            echo "    --- $(basename "$f") (last lines)"
+            tail -12 "$f" | sed 's/^/    | /'
+        done
+    fi
+done
+echo "$passed passed, $failed failed"
+[ $KEEP = 1 ] && echo "logs kept in $WORK"
+[ $failed = 0 ]
