@@ -3,23 +3,30 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <ctime>
 #include <exception>
 #include <filesystem>
 #include <iostream>
 #include <string>
 #include <vector>
 
+#include "app/check.hpp"
 #include "app/cli.hpp"
 #include "app/client_runner.hpp"
+#include "app/control_path.hpp"
+#include "app/flows_json.hpp"
 #include "app/log.hpp"
 #include "app/privileges.hpp"
 #include "app/reload.hpp"
 #include "app/routeless.hpp"
 #include "app/runner_common.hpp"
 #include "app/server_runner.hpp"
+#include "app/service_notify.hpp"
 #include "app/tunnel_setup.hpp"
+#include "app/version.hpp"
 #include "config/loader.hpp"
 #include "control/control_server.hpp"
+#include "control/prometheus.hpp"
 #include "control/status.hpp"
 #include "nl/bridge_setup.hpp"
 #include "nl/gwmark_proc.hpp"
@@ -34,16 +41,7 @@ using namespace wirebridge;
 
 namespace {
 
-int cmd_check(const std::string& file) {
-    const auto r = config::load_config(file);
-    if (!r.ok()) {
-        for (const auto& e : r.errors) std::cerr << e.to_string() << "\n";
-        std::cerr << file << ": " << r.errors.size() << (r.errors.size() == 1 ? " error" : " errors") << "\n";
-        return 1;
-    }
-    std::cout << file << ": OK: " << r.config->summary() << "\n";
-    return 0;
-}
+int cmd_check(const std::string& file) { return app::check_config(file, std::cout, std::cerr, ::time(nullptr)); }
 
 int cmd_genkey(const std::string& kind, const std::string& file) {
     struct stat st {};
@@ -101,16 +99,18 @@ template <typename Runner>
 int run_with_control(Runner& runner, const config::Config& cfg, app::Routeless* routeless) {
     const auto started = io::Clock::now();
     auto handler = [&runner, &cfg, started, routeless](const std::string& command) -> std::string {
-        if (command == "status" || command == "status json") {
+        if (command == "status" || command == "status json" || command == "status prometheus") {
             control::Status st = runner.status();
             st.uptime_seconds = static_cast<std::uint64_t>(
                 std::chrono::duration_cast<std::chrono::seconds>(io::Clock::now() - started).count());
             add_fastpath(st, cfg);
             if (routeless) st.flows = routeless->counters();
+            if (command == "status prometheus") return control::to_prometheus(st);
             return command == "status" ? control::to_text(st) : control::to_json(st);
         }
         if (command == "flows") return flows_text();
-        return "error: unknown command '" + command + "' (status, status json, flows, ping)\n";
+        if (command == "flows json") return app::flows_json(nl::read_gwmark_flows());
+        return "error: unknown command '" + command + "' (status, status json, status prometheus, flows, flows json, ping)\n";
     };
     auto ctl = control::ControlServer::listen(runner.loop(), cfg.control.socket, handler);
     if (!ctl) {
@@ -124,7 +124,12 @@ int run_with_control(Runner& runner, const config::Config& cfg, app::Routeless* 
             app::log_error(r.error().message);
             return 1;  // credentials not to be trusted: stop (the caller still undoes the set-up)
         }
-    return runner.run();
+    auto& sd = app::service_notifier();  // systemd Type=notify; inactive outside systemd
+    sd.start(runner.loop(), [&runner] { return app::service_status_line(runner.status()); });
+    sd.ready(app::service_status_line(runner.status()));
+    const int rc = runner.run();
+    sd.stopping();
+    return rc;
 }
 
 // Sets up the bridge of the config (and puts the TAP in it) before the tunnel runs, and undoes
@@ -162,16 +167,16 @@ private:
 };
 
 int cmd_control(const app::Command& c) {
-    std::string path = c.socket.empty() ? "/run/wirebridge/control.sock" : c.socket;
-    if (!c.config_file.empty()) {
-        const auto loaded = config::load_config(c.config_file);
-        if (!loaded.ok()) {
-            for (const auto& e : loaded.errors) std::cerr << e.to_string() << "\n";
-            return 1;
-        }
-        path = loaded.config->control.socket;
+    const auto found = app::find_control_socket(c);
+    if (!found) {
+        std::cerr << "wirebridge: " << found.error().message << "\n";
+        return 1;
     }
-    std::string command = c.kind == app::Command::Kind::flows ? "flows" : (c.json ? "status json" : "status");
+    const std::string& path = *found;
+    std::string command = c.kind == app::Command::Kind::flows ? (c.json ? "flows json" : "flows")
+                          : c.prometheus                      ? "status prometheus"
+                          : c.json                            ? "status json"
+                                                              : "status";
     auto answer = control::control_request(path, command);
     if (!answer) {
         std::cerr << "wirebridge: " << answer.error().message << "\n";
@@ -186,12 +191,14 @@ int cmd_control(const app::Command& c) {
 template <typename Runner>
 void install_sighup(Runner& runner, const std::string& file, app::Routeless* routeless) {
     runner.set_reload_handler([&runner, file, routeless] {
+        app::service_notifier().reloading();
         app::reload_from_file(file, [&runner, routeless](const config::Config& next) -> Result<std::string> {
             auto r = runner.reload(next);
             if (!r || routeless == nullptr || !next.interest) return r;
             if (auto q = routeless->reload(next); !q) app::log_warn("routeless reload: " + q.error().message);
             return r;
         });
+        app::service_notifier().ready(app::service_status_line(runner.status()));
     });
 }
 
@@ -212,6 +219,7 @@ Result<std::unique_ptr<app::Routeless>> start_routeless(const config::Config& cf
 }
 
 int cmd_run(const std::string& file) {
+    app::service_notifier();  // takes NOTIFY_SOCKET out of the environment before anything runs
     const auto loaded = config::load_config(file);
     if (!loaded.ok()) {
         for (const auto& e : loaded.errors) std::cerr << e.to_string() << "\n";
@@ -300,10 +308,11 @@ int main(int argc, char** argv) {
     try {
         switch (cli.command.kind) {
             case app::Command::Kind::help:
-                std::cout << app::usage_text();
+                std::cout << (cli.command.help_topic.empty() ? app::usage_text()
+                                                             : app::command_help(cli.command.help_topic));
                 return 0;
             case app::Command::Kind::version:
-                std::cout << "wirebridge " WIREBRIDGE_VERSION "\n";
+                std::cout << app::version_text();
                 return 0;
             case app::Command::Kind::check: return cmd_check(cli.command.config_file);
             case app::Command::Kind::genkey: return cmd_genkey(cli.command.key_kind, cli.command.key_file);
