@@ -25,7 +25,7 @@ expect() {
     else printf 'FAIL %s -> "%s", want "%s"\n' "$*" "$got" "$want"; failed=$((failed + 1)); fi
 }
 expect "check " wirebridge ch
-expect "--json --prometheus " wirebridge status --
+expect "--help --json --prometheus --socket " wirebridge status --
 expect "--json " wirebridge flows --j
 expect "tls-auth tls-crypt " wirebridge genkey tls
 expect "--config " wirebridge run --c

@@ -7,7 +7,7 @@
 #   tests/deploy/unit.sh SOURCE_DIR WIREBRIDGE
 set -uo pipefail
 src=${1:?usage: unit.sh SOURCE_DIR WIREBRIDGE}
-wb=${2:?usage: unit.sh SOURCE_DIR WIREBRIDGE}
+wb=$(realpath "${2:?usage: unit.sh SOURCE_DIR WIREBRIDGE}")
 unit=$src/deploy/systemd/wirebridge@.service
 tmp=$(mktemp -d /tmp/wb-unit-test.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
