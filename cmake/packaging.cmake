@@ -68,6 +68,9 @@ install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/docs/DEPLOY.
 install(FILES ${WB_PKG_DIR}/examples/README.md ${WB_PKG_DIR}/examples/hub.yaml ${WB_PKG_DIR}/examples/site.yaml
         DESTINATION ${WB_DOC}/examples)
 install(PROGRAMS ${WB_PKG_DIR}/examples/make-pki.sh DESTINATION ${WB_DOC}/examples)
+# Operations: bash completion, the Grafana dashboard over `wirebridge status --prometheus`.
+install(FILES ${WB_PKG_DIR}/bash-completion/wirebridge DESTINATION share/bash-completion/completions)
+install(FILES ${WB_PKG_DIR}/grafana/wirebridge.json DESTINATION ${WB_DOC}/grafana)
 
 # Maintainer scripts: DKMS add/build/install and systemd reload.
 foreach(script postinst prerm postrm)

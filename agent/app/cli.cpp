@@ -9,13 +9,14 @@ std::string usage_text() {
            "       wirebridge cleanup -c FILE      remove what a killed agent of FILE's site left\n"
            "       wirebridge genkey tls-crypt FILE  write a new tls-crypt key (OpenVPN format)\n"
            "       wirebridge genkey tls-auth FILE   write a new tls-auth key (OpenVPN format)\n"
-           "       wirebridge status [--json] [-c FILE | --socket PATH]\n"
+           "       wirebridge status [--json | --prometheus] [NAME | -c FILE | --socket PATH]\n"
            "                                       peers, keys, traffic, drops, fast path of a running agent\n"
-           "       wirebridge flows [-c FILE | --socket PATH]\n"
+           "       wirebridge flows [--json] [NAME | -c FILE | --socket PATH]\n"
            "                                       flows cached by the kernel fast path (xt_GWMARK)\n"
            "       wirebridge --help | --version\n"
-           "status and flows ask the agent's control socket: the one FILE names, else --socket,\n"
-           "else /run/wirebridge/control.sock.\n";
+           "status and flows ask the agent's control socket: the one FILE names, else --socket;\n"
+           "NAME is the instance (/etc/wirebridge/NAME.yaml) or site (/run/wirebridge/NAME/control.sock);\n"
+           "with none of them, the only agent running under /run/wirebridge.\n";
 }
 
 CliResult parse_cli(const std::vector<std::string>& args) {
@@ -27,6 +28,14 @@ CliResult parse_cli(const std::vector<std::string>& args) {
     };
     if (args.empty()) return usage("no command given");
     const std::string& cmd = args[0];
+    // `wirebridge COMMAND --help` anywhere after the command: that command's help.
+    for (std::size_t i = 1; i < args.size(); ++i)
+        if ((args[i] == "-h" || args[i] == "--help") && !command_help(cmd).empty()) {
+            r.ok = true;
+            r.command.kind = Command::Kind::help;
+            r.command.help_topic = cmd;
+            return r;
+        }
     if (cmd == "-h" || cmd == "--help" || cmd == "help") {
         if (args.size() > 1) return usage("'" + cmd + "' takes no arguments");
         r.ok = true;
@@ -62,18 +71,23 @@ CliResult parse_cli(const std::vector<std::string>& args) {
         r.command.kind = cmd == "status" ? Command::Kind::status : Command::Kind::flows;
         for (std::size_t i = 1; i < args.size(); ++i) {
             const std::string& a = args[i];
-            if (a == "--json" && cmd == "status") {
+            if (a == "--json") {
                 r.command.json = true;
+            } else if (a == "--prometheus" && cmd == "status") {
+                r.command.prometheus = true;
             } else if ((a == "-c" || a == "--config") && i + 1 < args.size()) {
                 r.command.config_file = args[++i];
             } else if (a == "--socket" && i + 1 < args.size()) {
                 r.command.socket = args[++i];
+            } else if (!a.empty() && a[0] != '-' && r.command.instance.empty()) {
+                r.command.instance = a;
             } else {
                 return usage("unknown or incomplete argument '" + a + "' for " + cmd);
             }
         }
-        if (!r.command.config_file.empty() && !r.command.socket.empty())
-            return usage(cmd + " takes -c FILE or --socket PATH, not both");
+        if (r.command.json && r.command.prometheus) return usage("status takes --json or --prometheus, not both");
+        if (!r.command.config_file.empty() + !r.command.socket.empty() + !r.command.instance.empty() > 1)
+            return usage(cmd + " takes one of NAME, -c FILE or --socket PATH");
         r.ok = true;
         return r;
     }

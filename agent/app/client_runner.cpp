@@ -432,6 +432,9 @@ control::Status ClientRunner::status() const {
         if (const proto::TimeMs k = session_->key_established(); k != proto::kNever && now > k)
             p.key_age_seconds = static_cast<std::uint64_t>((now - k) / 1000);
         if (up_since_ && now > up_since_) p.connected_seconds = static_cast<std::uint64_t>((now - up_since_) / 1000);
+        if (const proto::TimeMs h = session_->last_received(); h != 0)
+            p.last_heard_seconds = now > h ? static_cast<std::uint64_t>((now - h) / 1000) : 0;
+        p.handshakes = session_->counters().handshakes;
         add_traffic(dc_, p, st);
         const WorkerTraffic w = worker_traffic();
         p.bytes_in += w.bytes_in;

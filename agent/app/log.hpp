@@ -1,6 +1,8 @@
-// Logging to stderr with a level from the config: one line per event, "LEVEL message".
+// Logging to stderr with a level from the config: one line per event, "LEVEL message", with
+// syslog priorities when stderr is the journal.
 #pragma once
 
+#include <chrono>
 #include <string>
 
 #include "config/config.hpp"
@@ -12,6 +14,12 @@ using config::LogLevel;
 void set_log_level(LogLevel level);
 bool log_enabled(LogLevel level);
 void log(LogLevel level, const std::string& message);
+// Journal format on or off, instead of looking at JOURNAL_STREAM on the first line (tests).
+void set_log_journal(bool journal);
+// The line log() writes: "<N>message" for the journal, else "HH:MM:SS.mmm LEVEL message" (UTC).
+std::string format_log_line(LogLevel level, const std::string& message, bool journal,
+                            std::chrono::system_clock::time_point now);
+int syslog_priority(LogLevel level);  // error 3, warn 4, info 6, debug 7
 
 inline void log_error(const std::string& m) { log(LogLevel::error, m); }
 inline void log_warn(const std::string& m) { log(LogLevel::warn, m); }

@@ -3,14 +3,18 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <ctime>
 #include <exception>
 #include <filesystem>
 #include <iostream>
 #include <string>
 #include <vector>
 
+#include "app/check.hpp"
 #include "app/cli.hpp"
 #include "app/client_runner.hpp"
+#include "app/control_path.hpp"
+#include "app/flows_json.hpp"
 #include "app/host_setup.hpp"
 #include "app/log.hpp"
 #include "app/privileges.hpp"
@@ -18,9 +22,12 @@
 #include "app/routeless.hpp"
 #include "app/runner_common.hpp"
 #include "app/server_runner.hpp"
+#include "app/service_notify.hpp"
 #include "app/tunnel_setup.hpp"
+#include "app/version.hpp"
 #include "config/loader.hpp"
 #include "control/control_server.hpp"
+#include "control/prometheus.hpp"
 #include "control/status.hpp"
 #include "nl/bridge_setup.hpp"
 #include "nl/gwmark_proc.hpp"
@@ -35,16 +42,7 @@ using namespace wirebridge;
 
 namespace {
 
-int cmd_check(const std::string& file) {
-    const auto r = config::load_config(file);
-    if (!r.ok()) {
-        for (const auto& e : r.errors) std::cerr << e.to_string() << "\n";
-        std::cerr << file << ": " << r.errors.size() << (r.errors.size() == 1 ? " error" : " errors") << "\n";
-        return 1;
-    }
-    std::cout << file << ": OK: " << r.config->summary() << "\n";
-    return 0;
-}
+int cmd_check(const std::string& file) { return app::check_config(file, std::cout, std::cerr, ::time(nullptr)); }
 
 // The unit's ExecStopPost: what a killed run left (docs/INLINE.md). Nothing there is not an error.
 int cmd_cleanup(const std::string& file) {
@@ -122,16 +120,20 @@ int run_with_control(Runner& runner, const config::Config& cfg, app::Routeless* 
     std::optional<nl::GwmarkFlowsFile> flows_file;
     if (auto f = nl::GwmarkFlowsFile::open()) flows_file.emplace(std::move(*f));
     auto handler = [&runner, &cfg, started, routeless, &flows_file](const std::string& command) -> std::string {
-        if (command == "status" || command == "status json") {
+        if (command == "status" || command == "status json" || command == "status prometheus") {
             control::Status st = runner.status();
             st.uptime_seconds = static_cast<std::uint64_t>(
                 std::chrono::duration_cast<std::chrono::seconds>(io::Clock::now() - started).count());
             add_fastpath(st, cfg);
             if (routeless) st.flows = routeless->counters();
+            if (command == "status prometheus") return control::to_prometheus(st);
             return command == "status" ? control::to_text(st) : control::to_json(st);
         }
         if (command == "flows") return flows_text(flows_file ? &*flows_file : nullptr);
-        return "error: unknown command '" + command + "' (status, status json, flows, ping)\n";
+        if (command == "flows json")
+            return app::flows_json(flows_file ? flows_file->read() : nl::read_gwmark_flows());
+        return "error: unknown command '" + command + "' (status, status json, status prometheus, flows, flows json, ping)
+";
     };
     auto ctl = control::ControlServer::listen(runner.loop(), cfg.control.socket, handler);
     if (!ctl) {
@@ -145,7 +147,12 @@ int run_with_control(Runner& runner, const config::Config& cfg, app::Routeless* 
             app::log_error(r.error().message);
             return 1;  // credentials not to be trusted: stop (the caller still undoes the set-up)
         }
-    return runner.run();
+    auto& sd = app::service_notifier();  // systemd Type=notify; inactive outside systemd
+    sd.start(runner.loop(), [&runner] { return app::service_status_line(runner.status()); });
+    sd.ready(app::service_status_line(runner.status()));
+    const int rc = runner.run();
+    sd.stopping();
+    return rc;
 }
 
 // Sets up the bridge of the config (and puts the TAP in it) before the tunnel runs, and undoes
@@ -204,16 +211,16 @@ private:
 };
 
 int cmd_control(const app::Command& c) {
-    std::string path = c.socket.empty() ? "/run/wirebridge/control.sock" : c.socket;
-    if (!c.config_file.empty()) {
-        const auto loaded = config::load_config(c.config_file);
-        if (!loaded.ok()) {
-            for (const auto& e : loaded.errors) std::cerr << e.to_string() << "\n";
-            return 1;
-        }
-        path = loaded.config->control.socket;
+    const auto found = app::find_control_socket(c);
+    if (!found) {
+        std::cerr << "wirebridge: " << found.error().message << "\n";
+        return 1;
     }
-    std::string command = c.kind == app::Command::Kind::flows ? "flows" : (c.json ? "status json" : "status");
+    const std::string& path = *found;
+    std::string command = c.kind == app::Command::Kind::flows ? (c.json ? "flows json" : "flows")
+                          : c.prometheus                      ? "status prometheus"
+                          : c.json                            ? "status json"
+                                                              : "status";
     auto answer = control::control_request(path, command);
     if (!answer) {
         std::cerr << "wirebridge: " << answer.error().message << "\n";
@@ -228,12 +235,14 @@ int cmd_control(const app::Command& c) {
 template <typename Runner>
 void install_sighup(Runner& runner, const std::string& file, app::Routeless* routeless) {
     runner.set_reload_handler([&runner, file, routeless] {
+        app::service_notifier().reloading();
         app::reload_from_file(file, [&runner, routeless](const config::Config& next) -> Result<std::string> {
             auto r = runner.reload(next);
             if (!r || routeless == nullptr || !next.interest) return r;
             if (auto q = routeless->reload(next); !q) app::log_warn("routeless reload: " + q.error().message);
             return r;
         });
+        app::service_notifier().ready(app::service_status_line(runner.status()));
     });
 }
 
@@ -254,6 +263,7 @@ Result<std::unique_ptr<app::Routeless>> start_routeless(const config::Config& cf
 }
 
 int cmd_run(const std::string& file) {
+    app::service_notifier();  // takes NOTIFY_SOCKET out of the environment before anything runs
     const auto loaded = config::load_config(file);
     if (!loaded.ok()) {
         for (const auto& e : loaded.errors) std::cerr << e.to_string() << "\n";
@@ -349,10 +359,11 @@ int main(int argc, char** argv) {
     try {
         switch (cli.command.kind) {
             case app::Command::Kind::help:
-                std::cout << app::usage_text();
+                std::cout << (cli.command.help_topic.empty() ? app::usage_text()
+                                                             : app::command_help(cli.command.help_topic));
                 return 0;
             case app::Command::Kind::version:
-                std::cout << "wirebridge " WIREBRIDGE_VERSION "\n";
+                std::cout << app::version_text();
                 return 0;
             case app::Command::Kind::check: return cmd_check(cli.command.config_file);
             case app::Command::Kind::genkey: return cmd_genkey(cli.command.key_kind, cli.command.key_file);

@@ -682,6 +682,9 @@ control::Status ServerRunner::status() const {
             if (s->virtual_address()) p.virtual_address = *s->virtual_address();
             if (const proto::TimeMs k = s->key_established(); k != proto::kNever && now > k)
                 p.key_age_seconds = static_cast<std::uint64_t>((now - k) / 1000);
+            if (const proto::TimeMs h = s->last_received(); h != 0)
+                p.last_heard_seconds = now > h ? static_cast<std::uint64_t>((now - h) / 1000) : 0;
+            p.handshakes = s->counters().handshakes;
         }
         if (peer->up_since && now > peer->up_since)
             p.connected_seconds = static_cast<std::uint64_t>((now - peer->up_since) / 1000);

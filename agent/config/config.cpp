@@ -22,6 +22,10 @@ const std::vector<std::string>& supported_ciphers() {
     return all;
 }
 
+std::string default_control_socket(const std::string& site) {
+    return std::string(kRuntimeRoot) + "/" + site + "/control.sock";
+}
+
 std::string Config::summary() const {
     const TunnelConfig& t = tunnel;
     std::string s = "site " + site + ": " + to_string(t.role) + " over " + to_string(t.proto);

@@ -137,8 +137,14 @@ struct InterestConfig {
     std::vector<InterestRule> rules;
 };
 
+// Several agents on one host (wirebridge@a, wirebridge@b, or one per network namespace) each get
+// their own runtime folder, so none refuses to start on, or removes, another's socket.
+inline constexpr const char* kRuntimeRoot = "/run/wirebridge";
+// The default control socket of a site: /run/wirebridge/SITE/control.sock.
+std::string default_control_socket(const std::string& site);
+
 struct ControlConfig {
-    std::string socket = "/run/wirebridge/control.sock";
+    std::string socket;  // the loader fills in default_control_socket(site) when the file names none
 };
 
 struct LogConfig {

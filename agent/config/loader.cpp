@@ -15,6 +15,7 @@
 #include <set>
 #include <sstream>
 
+#include "config/suggest.hpp"
 #include "crypto/static_key.hpp"
 
 #include <yaml-cpp/eventhandler.h>
@@ -115,11 +116,15 @@ Validator::Entries Validator::entries(const YAML::Node& map, const std::string& 
         if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
             std::string known;
             for (const auto& a : allowed) known += (known.empty() ? "" : ", ") + a;
-            error(k.Mark(), "unknown key '" + name + "' in " + where + " (known keys: " + known + ")");
+            const auto guess = closest_name(name, allowed);
+            error(k.Mark(), "unknown key '" + name + "' in " + where +
+                                (guess ? "; did you mean '" + *guess + "'?" : "") + " (known keys: " + known + ")");
             continue;
         }
-        if (find(out, name)) {
-            error(k.Mark(), "key '" + name + "' appears twice in " + where);
+        if (const Entry* first = find(out, name)) {
+            error(k.Mark(), "key '" + name + "' appears twice in " + where + "; the first is at line " +
+                                std::to_string(first->key.Mark().line + 1) + " column " +
+                                std::to_string(first->key.Mark().column + 1));
             continue;
         }
         out.emplace_back(name, Entry{k, it->second});
@@ -753,6 +758,12 @@ Config Validator::run(const YAML::Node& root) {
     if (auto* n = find(m, "fastpath")) parse_fastpath(*n, c);
     if (auto* n = find(m, "interest")) parse_interest(*n, c);
     if (auto* n = find(m, "control")) parse_control(*n, c);
+    if (c.control.socket.empty() && !c.site.empty()) {
+        if (c.site == "." || c.site == "..")
+            error(find(m, "site")->value.Mark(), "site '" + c.site + "' cannot name the control socket's folder; set control.socket");
+        else
+            c.control.socket = default_control_socket(c.site);
+    }
     if (auto* n = find(m, "log")) parse_log(*n, c);
     if (auto* n = find(m, "limits")) parse_limits(*n, c);
     if (auto* n = find(m, "user")) {
@@ -810,11 +821,19 @@ LoadResult parse_config(std::string_view text, const std::string& file_name, con
         const Config c = v.run(root);
         if (v.errors_.empty()) r.config = c;
     } catch (const YAML::Exception& e) {
+        // A tab in indentation is the usual cause, and yaml-cpp's message does not say so.
+        for (const auto& [line, column] : indenting_tabs(text))
+            v.errors_.push_back(ConfigError{file_name, line, column,
+                                            "a tab indents this line; YAML indents with spaces only"});
         v.error(e.mark, "not valid YAML: " + e.msg);
     } catch (const std::exception& e) {
         v.error_at_start(std::string("cannot be parsed: ") + e.what());
     }
     r.errors = std::move(v.errors_);
+    // In file order, as a reader goes through the file; errors without a position first.
+    std::stable_sort(r.errors.begin(), r.errors.end(), [](const ConfigError& a, const ConfigError& b) {
+        return a.line != b.line ? a.line < b.line : a.column < b.column;
+    });
     if (!r.errors.empty()) r.config.reset();
     return r;
 }

@@ -78,7 +78,12 @@ std::string to_json(const Status& s) {
             o << *p.vlan;
         else
             o << "null";
-        o << ",\"connected_seconds\":" << p.connected_seconds << ",\"mac_entries\":[";
+        o << ",\"connected_seconds\":" << p.connected_seconds << ",\"last_heard_seconds\":";
+        if (p.last_heard_seconds)
+            o << *p.last_heard_seconds;
+        else
+            o << "null";
+        o << ",\"handshakes\":" << p.handshakes << ",\"mac_entries\":[";
         for (size_t j = 0; j < p.mac_entries.size(); ++j) {
             const MacStatus& m = p.mac_entries[j];
             o << (j ? "," : "") << "{\"mac\":" << json_quote(m.mac) << ",\"vlan\":" << m.vlan
@@ -113,9 +118,14 @@ std::string to_text(const Status& s) {
     o << "site " << s.site << " (" << s.role << "), up " << s.uptime_seconds << " s, "
       << s.peers.size() << (s.peers.size() == 1 ? " peer" : " peers") << "\n";
     for (const PeerStatus& p : s.peers) {
+        // State and when it was last heard from first, as `wg show` puts the latest handshake.
         o << "  peer " << (p.name.empty() ? "-" : p.name);
         if (p.peer_id >= 0) o << " (peer-id " << p.peer_id << ")";
-        o << "  " << p.real_address;
+        o << ": " << (p.cipher.empty() ? "connecting" : "up");
+        if (p.last_heard_seconds) o << ", last heard " << *p.last_heard_seconds << " s ago";
+        else o << ", never heard";
+        if (p.handshakes != 0) o << ", " << p.handshakes << (p.handshakes == 1 ? " handshake" : " handshakes");
+        o << "\n    " << p.real_address;
         if (!p.virtual_address.empty()) o << "  virtual " << p.virtual_address;
         if (p.vlan) o << "  vlan " << *p.vlan;
         if (p.connected_seconds != 0) o << "  up " << p.connected_seconds << " s";

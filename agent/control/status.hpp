@@ -28,6 +28,8 @@ struct PeerStatus {
     int key_id = 0;
     uint64_t key_age_seconds = 0;
     uint64_t connected_seconds = 0;  // since this session's tunnel came up
+    std::optional<uint64_t> last_heard_seconds;  // since an authentic packet came from it (none yet: nullopt)
+    uint64_t handshakes = 0;      // key negotiations completed with it (1 + renegotiations done)
     uint64_t bytes_in = 0, bytes_out = 0;
     uint64_t packets_in = 0, packets_out = 0;
     std::map<std::string, uint64_t> drops;  // this peer's frames dropped, by reason (also in the totals)

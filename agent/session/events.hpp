@@ -53,7 +53,8 @@ struct SessionCounters {
     std::array<uint64_t, kSessionErrorCount> errors{};
     uint64_t control_in = 0, control_out = 0, retransmits = 0;
     uint64_t data_in = 0, data_out = 0, data_bytes_in = 0, data_bytes_out = 0;
-    uint64_t renegotiations = 0;
+    uint64_t renegotiations = 0;  // started, by either side
+    uint64_t handshakes = 0;      // key negotiations completed (the first and every renegotiation)
 
     void drop(proto::Drop d) { ++drops[static_cast<size_t>(d)]; }
     uint64_t dropped(proto::Drop d) const { return drops[static_cast<size_t>(d)]; }

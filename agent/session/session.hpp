@@ -119,6 +119,8 @@ public:
     const std::string& peer_common_name() const { return peer_cn_; }
     // When the keys in use for sending were negotiated (kNever before the first).
     TimeMs key_established() const;
+    // When the last authentic packet (control or data) came from the peer (0: never).
+    TimeMs last_received() const { return last_received_; }
     const proto::PushOptions& pushed() const { return pushed_; }
     // The client's tunnel address: the one pushed to us (client) or the one we hand out (server).
     const std::optional<std::string>& virtual_address() const {

@@ -145,6 +145,7 @@ bool Session::derive_keys(KeyState& ks) {
 
 void Session::promote(KeyState& ks, TimeMs now) {
     ks.established = now;
+    ++counters_.handshakes;
     if (&ks == next_.get()) {
         if (lame_) event(EventType::keys_retired, lame_->key_id);
         lame_ = std::move(current_);

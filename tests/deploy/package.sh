@@ -104,7 +104,8 @@ for f in ./usr/sbin/wirebridge ".$xtlibdir/libxt_GWMARK.so" ./lib/systemd/system
         ./usr/share/doc/wirebridge/README.md ./usr/share/doc/wirebridge/DEPLOY.md \
         ./usr/share/doc/wirebridge/copyright ./usr/share/doc/wirebridge/changelog.gz \
         ./usr/share/doc/wirebridge/examples/hub.yaml ./usr/share/doc/wirebridge/examples/site.yaml \
-        ./usr/share/doc/wirebridge/examples/make-pki.sh; do
+        ./usr/share/doc/wirebridge/examples/make-pki.sh ./usr/share/bash-completion/completions/wirebridge \
+        ./usr/share/doc/wirebridge/grafana/wirebridge.json; do
     check "contains $f" listed "$f"
 done
 check "no build leftovers (*.o, *.ko, *.mod.c, *.cmd)" \
@@ -116,7 +117,8 @@ check "nothing under /usr/local or /etc" bash -c "! awk '{print \$6}' '$tmp/cont
 root=$tmp/root
 dpkg-deb -x "$deb" "$root"
 wb=$root/usr/sbin/wirebridge
-check "extracted wirebridge --version says $version" test "$("$wb" --version 2>&1)" = "wirebridge $version"
+check "extracted wirebridge --version says $version" test "$("$wb" --version 2>&1 | head -n 1)" = "wirebridge $version"
+check "extracted wirebridge --version names the OpenSSL it runs with" bash -c "'$wb' --version | grep -q '^OpenSSL 3'"
 check "the packaged binary is not sanitized" \
     bash -c "! readelf -d '$wb' | grep -E 'lib(asan|ubsan)' && ! readelf -s '$wb' | grep -q __asan_init"
 check "the packaged binary is stripped" bash -c "! readelf -S '$wb' | grep -q '\\.debug_info'"
@@ -124,7 +126,7 @@ check "the plugin is a shared object exporting nothing but its init" \
     bash -c "readelf -d '$root$xtlibdir/libxt_GWMARK.so' | grep -q libxtables"
 ex=$tmp/examples
 cp -r "$root/usr/share/doc/wirebridge/examples" "$ex"
-if PATH=$root/usr/sbin:$PATH timeout 60 sh "$ex/make-pki.sh" >"$tmp/pki.log" 2>&1; then
+if PATH=$root/usr/sbin:$PATH timeout 60 sh "$ex/make-pki.sh" "$ex/pki" >"$tmp/pki.log" 2>&1; then
     for y in site hub; do
         out=$(timeout 30 "$wb" check -c "$ex/$y.yaml" 2>&1)
         check "extracted 'wirebridge check -c examples/$y.yaml' accepts it: $out" grep -q ': OK: ' <<<"$out"

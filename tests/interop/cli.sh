@@ -31,7 +31,7 @@ check "--version" sh -c "'$WIREBRIDGE' --version | grep -q '^wirebridge [0-9]'"
 
 # Examples, with a throw-away PKI (the examples' own script, writing into a copy).
 cp -r "$EXAMPLES" "$WORK/examples"
-check "make-pki.sh" env PATH="$(dirname "$(command -v "$WIREBRIDGE")"):$PATH" "$WORK/examples/make-pki.sh"
+check "make-pki.sh" env PATH="$(dirname "$(command -v "$WIREBRIDGE")"):$PATH" "$WORK/examples/make-pki.sh" "$WORK/examples/pki"
 check "check site.yaml" sh -c "'$WIREBRIDGE' check -c '$WORK/examples/site.yaml' | grep -q ': OK: site branch-a'"
 check "check hub.yaml" sh -c "'$WIREBRIDGE' check -c '$WORK/examples/hub.yaml' | grep -q ': OK: site hub'"
 

@@ -140,6 +140,9 @@ check "check two_errors: the unknown key at $l1:3" matches "$out" "^$WORK/two_er
 check "check two_errors: the bad port at $l2:$(col_of "  remote: [$HUB_WAN:99999]" "$HUB_WAN")" \
     matches "$out" "^$WORK/two_errors.yaml:$l2:$(col_of "  remote: [$HUB_WAN:99999]" "$HUB_WAN"): .*port"
 check "check two_errors: says 2 errors" matches "$out" "2 errors"
+check "check two_errors: did you mean 'keepalive'" matches "$out" "kepalive' in tunnel; did you mean 'keepalive'\\?"
+first=$((l1 < l2 ? l1 : l2))
+check "check two_errors: in file order (line $first first)" matches "$(head -n 1 <<<"$out")" "^$WORK/two_errors.yaml:$first:"
 
 # A YAML syntax error (a tab where indentation is expected) is reported with a position too.
 printf '%s\n' "${base[@]}" | sed "s/^  proto: udp/\tproto: udp/" >"$WORK/syntax.yaml"
@@ -150,6 +153,7 @@ for cmd in check run; do
     sed 's/^/    | /' <<<"$out"
     check "$cmd syntax: exit status 1 (got $rc)" test "$rc" = 1
     check "$cmd syntax: reported at line $l with a column" matches "$out" "^$WORK/syntax.yaml:$l:[0-9]+: "
+    check "$cmd syntax: says a tab indents line $l" matches "$out" "^$WORK/syntax.yaml:$l:1: a tab indents this line"
 done
 check "run syntax: links, addresses and rules as before" same_as_before sys "$WORK/before.sys"
 

@@ -57,7 +57,34 @@ TEST(Cli, StatusAndFlows) {
     ASSERT_TRUE(r.ok) << r.error;
     EXPECT_EQ(r.command.kind, Command::Kind::flows);
     EXPECT_EQ(r.command.socket, "/run/x.sock");
-    EXPECT_NE(parse({"flows", "--json"}).error.find("'--json'"), std::string::npos);
-    EXPECT_NE(parse({"status", "-c", "a", "--socket", "b"}).error.find("not both"), std::string::npos);
+    r = parse({"flows", "--json"});
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_TRUE(r.command.json);
+    EXPECT_NE(parse({"flows", "--prometheus"}).error.find("'--prometheus'"), std::string::npos);
+    r = parse({"status", "--prometheus"});
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_TRUE(r.command.prometheus);
+    EXPECT_NE(parse({"status", "--prometheus", "--json"}).error.find("not both"), std::string::npos);
+    EXPECT_NE(parse({"status", "-c", "a", "--socket", "b"}).error.find("one of"), std::string::npos);
+    r = parse({"status", "site-b", "--json"});
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.command.instance, "site-b");
+    EXPECT_NE(parse({"status", "a", "b"}).error.find("'b'"), std::string::npos);
+    EXPECT_NE(parse({"flows", "a", "-c", "x.yaml"}).error.find("one of"), std::string::npos);
     EXPECT_NE(parse({"status", "--socket"}).error.find("incomplete"), std::string::npos);
+}
+
+TEST(Cli, PerCommandHelp) {
+    for (const char* cmd : {"run", "check", "status", "flows", "genkey"}) {
+        auto r = parse({cmd, "--help"});
+        ASSERT_TRUE(r.ok) << cmd << ": " << r.error;
+        EXPECT_EQ(r.command.kind, Command::Kind::help);
+        EXPECT_EQ(r.command.help_topic, cmd);
+        EXPECT_EQ(command_help(cmd).rfind(std::string("usage: wirebridge ") + cmd, 0), 0u) << cmd;
+    }
+    auto r = parse({"status", "--json", "-h"});
+    ASSERT_TRUE(r.ok);
+    EXPECT_EQ(r.command.help_topic, "status");
+    EXPECT_EQ(command_help("frobnicate"), "");
+    EXPECT_FALSE(parse({"frobnicate", "--help"}).ok);
 }

@@ -1,0 +1,51 @@
+// `wirebridge COMMAND --help`: one screen per command, options and what the exit status means.
+#include "app/cli.hpp"
+
+namespace wirebridge::app {
+
+std::string command_help(const std::string& command) {
+    if (command == "run")
+        return "usage: wirebridge run -c FILE\n"
+               "Runs the appliance FILE describes: TAP device, bridge, rules, the tunnel and the\n"
+               "control socket (/run/wirebridge/SITE/control.sock unless control.socket says).\n"
+               "  -c, --config FILE   the YAML configuration (docs/CONFIG.md)\n"
+               "Signals: SIGHUP reloads FILE (what cannot change is refused, nothing is dropped),\n"
+               "SIGTERM/SIGINT stop cleanly and remove what was set up. Under systemd (Type=notify)\n"
+               "it reports READY, STATUS, RELOADING and WATCHDOG; logs carry journal priorities.\n"
+               "Exit: 0 after a clean stop, 1 when set-up or the config failed.\n";
+    if (command == "check")
+        return "usage: wirebridge check -c FILE\n"
+               "Validates FILE without touching the system: every key, value and file it names,\n"
+               "then builds the TLS context and reads the keys exactly as `run` does (a private\n"
+               "key given as cert, or a key of another certificate, is refused). Warns about a\n"
+               "certificate that expires within 30 days or lacks what the peer's remote-cert-tls\n"
+               "checks. Errors are FILE:LINE:COLUMN: sentence; warnings FILE: warning: sentence.\n"
+               "  -c, --config FILE   the YAML configuration\n"
+               "Exit: 0 usable (warnings allowed), 1 errors, 2 usage.\n";
+    if (command == "status")
+        return "usage: wirebridge status [--json | --prometheus] [NAME | -c FILE | --socket PATH]\n"
+               "Asks a running agent: each peer's state and when it was last heard first, then\n"
+               "addresses, cipher and key, traffic, MACs, drops, the fast path and workers.\n"
+               "  --json         one JSON object (docs/CONTROL.md)\n"
+               "  --prometheus   Prometheus text format, for node_exporter's textfile collector\n"
+               "  NAME           the instance (/etc/wirebridge/NAME.yaml) or site\n"
+               "                 (/run/wirebridge/NAME/control.sock)\n"
+               "  -c FILE        the agent running FILE\n"
+               "  --socket PATH  that control socket\n"
+               "Without NAME, FILE or PATH: the only agent running; with several, they are named.\n"
+               "Exit: 0 answered, 1 no agent answered, 2 usage.\n";
+    if (command == "flows")
+        return "usage: wirebridge flows [--json] [NAME | -c FILE | --socket PATH]\n"
+               "The flows the kernel fast path (xt_GWMARK) has cached in the agent's network\n"
+               "namespace: tuple, the MAC replies go to, the gateway MAC, the port, the age.\n"
+               "  --json   {\"flows\":[...]} (docs/CONTROL.md)\n"
+               "NAME, -c and --socket choose the agent as for `wirebridge status`.\n";
+    if (command == "genkey")
+        return "usage: wirebridge genkey tls-crypt FILE\n"
+               "       wirebridge genkey tls-auth FILE\n"
+               "Writes a new 2048-bit static key in OpenVPN's own format (mode 0600); the same\n"
+               "file goes to the hub and every site. An existing FILE is never overwritten.\n";
+    return "";
+}
+
+}  // namespace wirebridge::app
