@@ -132,8 +132,7 @@ int run_with_control(Runner& runner, const config::Config& cfg, app::Routeless* 
         if (command == "flows") return flows_text(flows_file ? &*flows_file : nullptr);
         if (command == "flows json")
             return app::flows_json(flows_file ? flows_file->read() : nl::read_gwmark_flows());
-        return "error: unknown command '" + command + "' (status, status json, status prometheus, flows, flows json, ping)
-";
+        return "error: unknown command '" + command + "' (status, status json, status prometheus, flows, flows json, ping)\n";
     };
     auto ctl = control::ControlServer::listen(runner.loop(), cfg.control.socket, handler);
     if (!ctl) {
