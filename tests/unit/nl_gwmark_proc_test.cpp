@@ -90,10 +90,8 @@ TEST(GwmarkProcTest, FlowsFileIsReReadThroughTheKeptDescriptor) {
         fputs(text, f);
         fclose(f);
     };
-    write("# family proto src sport dst dport reply_to gateway dev age
-"
-          "ipv4 tcp 192.0.2.10 40312 198.51.100.7 22 02:00:00:00:0a:01 02:00:00:00:0a:fe lan0 3
-");
+    write("# family proto src sport dst dport reply_to gateway dev age\n"
+          "ipv4 tcp 192.0.2.10 40312 198.51.100.7 22 02:00:00:00:0a:01 02:00:00:00:0a:fe lan0 3\n");
     auto file = GwmarkFlowsFile::open(dir);
     ASSERT_TRUE(file) << file.error().message;
     auto first = file->read();
@@ -102,12 +100,9 @@ TEST(GwmarkProcTest, FlowsFileIsReReadThroughTheKeptDescriptor) {
     EXPECT_EQ((*first)[0].sport, 40312);
 
     // Same inode, new contents (truncate and rewrite), then the path removed.
-    write("# family proto src sport dst dport reply_to gateway dev age
-"
-          "ipv6 udp 2001:db8::1 53 2001:db8::2 5353 02:00:00:00:0a:01 02:00:00:00:0a:fe lan0 0
-"
-          "ipv4 udp 192.0.2.10 5000 198.51.100.7 6000 02:00:00:00:0a:01 02:00:00:00:0a:fe lan0 1
-");
+    write("# family proto src sport dst dport reply_to gateway dev age\n"
+          "ipv6 udp 2001:db8::1 53 2001:db8::2 5353 02:00:00:00:0a:01 02:00:00:00:0a:fe lan0 0\n"
+          "ipv4 udp 192.0.2.10 5000 198.51.100.7 6000 02:00:00:00:0a:01 02:00:00:00:0a:fe lan0 1\n");
     ASSERT_EQ(unlink(path.c_str()), 0);
     auto second = file->read();
     ASSERT_TRUE(second) << second.error().message;
