@@ -637,6 +637,14 @@ void ServerRunner::arm_timer() {
         {
             const auto guard = switch_guard();
             switch_.expire(now_ms());
+            // MAC moves between clients: one line a second at most (a takeover attempt shows here,
+            // its refusals in status as mac_move_limit / mac_sticky drops).
+            const std::uint64_t moves = switch_.mac_moves();
+            if (moves != moves_logged_) {
+                log_info(std::to_string(moves - moves_logged_) + " MAC(s) moved between clients (" + std::to_string(moves) +
+                         " since start)");
+                moves_logged_ = moves;
+            }
         }
         pump();
         flush();

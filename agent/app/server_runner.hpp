@@ -129,6 +129,7 @@ private:
     std::map<session::PeerAddress, int> tcp_by_addr_;
     std::vector<session::PeerAddress> tcp_to_close_;  // their session ended: closed after the next flush
     io::TimerId accept_pause_ = 0;
+    std::uint64_t moves_logged_ = 0;  // switch_.mac_moves() when last logged
     std::uint64_t tcp_refused_ = 0, tcp_accept_errors_ = 0, tcp_timeouts_ = 0;  // status: tcp_* drops
 
     std::unordered_map<std::uint32_t, std::unique_ptr<Peer>> peers_;  // by peer-id
