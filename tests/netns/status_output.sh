@@ -121,7 +121,9 @@ check "site JSON: the same cipher and key id as the hub sees" \
 text=$(status hub)
 echo "$text"
 check "text: a heading with the site, role and number of peers" matches "$text" '^site hub \(server\), up [0-9]+ s, 1 peer$'
-check "text: the peer's name and real address" matches "$text" "peer s1 .*$WAN\.11:[0-9]+"
+check "text: the peer's name and state first" matches "$text" "^  peer s1 \(peer-id [0-9]+\): up, last heard [0-9]+ s ago, 1 handshake\$"
+check "text: the peer's real address on the next line" \
+    matches "$(grep -A1 '^  peer s1 ' <<<"$text" | tail -n 1)" "^    $WAN\.11:[0-9]+"
 check "text: the peer's virtual address" matches "$text" "virtual $s1_vaddr"
 check "text: cipher and key" matches "$text" "AES-256-GCM key [0-9]+"
 check "text: traffic both ways" matches "$text" "in [0-9.]+ [KMG]?i?B / [0-9]+ pkts +out [0-9.]+ [KMG]?i?B / [0-9]+ pkts"
