@@ -69,7 +69,10 @@ std::vector<SysctlSetting> wanted_sysctls(const config::Config& cfg) {
 Result<void> HostSetup::apply(const config::Config& cfg, const std::string& proc_sys, const std::string& modprobe) {
     for (const std::string& m : wanted_modules(cfg)) {
         // Loaded, or (br_netfilter) built in: then it has no /sys/module entry but its sysctls.
-        if (exists("/sys/module/" + m) || (m == "br_netfilter" && exists(proc_sys + "/net/bridge"))) continue;
+        // xt_GWMARK counts as loaded when its /proc files are there (a VM without sysfs).
+        if (exists("/sys/module/" + m) || (m == "br_netfilter" && exists(proc_sys + "/net/bridge")) ||
+            (m == "xt_GWMARK" && exists("/proc/net/gwmark/stats")))
+            continue;
         // modprobe exits 0 for a module built into the kernel too.
         auto r = nl::run_tool({modprobe, m}, {});
         if (r) {

@@ -541,3 +541,23 @@ TEST_F(ConfigLoaderTest, LimitsSectionDefaultsKeysAndRefusals) {
     auto u = only_error(std::string(kServer) + "limits:\n  max_halfopen: 3\n");
     EXPECT_NE(u.message.find("unknown key 'max_halfopen'"), std::string::npos) << u.to_string();
 }
+
+TEST_F(ConfigLoaderTest, InlineKeysRemoveOnStopAndRequireModule) {
+    auto r = load(kClient);
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_TRUE(r.config->fastpath.require_module);
+    r = load(std::string(kClient) + "bridge: {name: br0, ports: [lan0, wan0]}\n");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_FALSE(r.config->bridge->remove_on_stop) << "the wire stays by default";
+    r = load(std::string(kClient) + "bridge: {name: br0, ports: [lan0], remove_on_stop: true}\n" +
+             "fastpath: {enabled: true, reply_mark: 0x32, orig_mark: 0x33, require_module: false}\n");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_TRUE(r.config->bridge->remove_on_stop);
+    EXPECT_FALSE(r.config->fastpath.require_module);
+    EXPECT_NE(only_error(std::string(kClient) + "bridge: {name: br0, ports: [lan0], remove_on_stop: later}\n")
+                  .message.find("true or false"),
+              std::string::npos);
+    EXPECT_NE(only_error(std::string(kClient) + "fastpath: {enabled: true, reply_mark: 1, orig_mark: 2, require_module: 3}\n")
+                  .message.find("true or false"),
+              std::string::npos);
+}
