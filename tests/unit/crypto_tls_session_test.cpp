@@ -237,14 +237,14 @@ TEST(CryptoTlsSession, NamePrefixAndSubject) {
     EXPECT_NE(p.client_error.find("does not start with \"server.wire\""), std::string::npos) << p.client_error;
 
     c.verify_name_type = VerifyNameType::Subject;
-    c.verify_name = "CN=server";  // OpenVPN's form of the whole subject
+    c.verify_name = "O=wirebridge test, CN=server";  // OpenVPN's form of the whole subject
     p = handshake(c, config(Role::Server, pki().server, pki().ca));
     EXPECT_TRUE(p.client && p.client->handshake_done()) << p.client_error;
     c.verify_name = "server";
     p = handshake(c, config(Role::Server, pki().server, pki().ca));
     ASSERT_TRUE(p.client);
     EXPECT_FALSE(p.client->handshake_done());
-    EXPECT_NE(p.client_error.find("subject \"CN=server\""), std::string::npos) << p.client_error;
+    EXPECT_NE(p.client_error.find("subject \"O=wirebridge test, CN=server\" is not \"server\""), std::string::npos) << p.client_error;
 }
 
 TEST(CryptoTlsSession, EncryptedKeyNeedsItsPassphrase) {

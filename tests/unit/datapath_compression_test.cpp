@@ -227,7 +227,7 @@ TEST(Compression, DataChannelFramesAndDecompresses) {
                                                                                 }()));
         }
         frames.push_back(frame(100, 0x02));
-        wires.push_back(seal(a, frames.back()));
+        wires.push_back(seal(raw, framed(fr, frames.back())));  // raw's ids: newer than all b has seen
         std::vector<DataChannel::Opened> opened(frames.size());
         for (std::size_t i = 0; i < frames.size(); ++i) ASSERT_EQ(b.open_unrecorded(wires[i], opened[i]), DataDrop::none);
         b.accept_batch(opened, 1);
