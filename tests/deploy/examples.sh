@@ -2,7 +2,7 @@
 # docs/DEPLOY.md's first steps, run as written, in a scratch root standing in for /: copy an
 # example to /etc/wirebridge, make the throw-away PKI with the packaged script, `wirebridge check`.
 # The example must pass; the script must write only into the folder it is given (the examples are
-# made read-only, as under /usr/share/doc); the hub example passes with the same PKI.
+# made read-only, as under /usr/share/doc); the hub and inline examples pass with the same PKI.
 #
 #   tests/deploy/examples.sh SOURCE_DIR WIREBRIDGE
 set -uo pipefail
@@ -53,6 +53,10 @@ chmod u+w "$root/etc/wirebridge"
 cp "$doc/examples/hub.yaml" "$root/etc/wirebridge/hub.yaml"
 out=$(timeout 30 "$wb" check -c "$root/etc/wirebridge/hub.yaml" 2>&1)
 check "the hub example passes check with the same PKI: $out" grep -q ': OK: site hub' <<<"$out"
+
+cp "$doc/examples/inline.yaml" "$root/etc/wirebridge/inline.yaml"
+out=$(timeout 30 "$wb" check -c "$root/etc/wirebridge/inline.yaml" 2>&1)
+check "the inline example passes check with the same PKI: $out" grep -q ': OK: site branch-a' <<<"$out"
 
 # Every /etc/wirebridge path DEPLOY.md names for the examples' files is where the examples look.
 for f in $(grep -o '/etc/wirebridge/pki/[a-z.]*' "$src/docs/DEPLOY.md" | sort -u); do
