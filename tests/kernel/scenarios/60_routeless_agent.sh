@@ -146,7 +146,7 @@ check agent-rules wait_until 60 sh -c "ip netns exec wbk-app iptables-save -t ma
 saved=$(nse wbk-app iptables-save -t mangle)
 check_eq agent-gwmark-rule 1 "$(printf '%s\n' "$saved" | grep -c -- '-A WB-wbk-app -i wbktap -j GWMARK --reply-mark 0x32/0xfffcffff')"
 check_eq agent-nfqueue-rule 1 "$(printf '%s\n' "$saved" | grep -c -- '-d 10.20.0.0/16 -m conntrack --ctstate NEW -j NFQUEUE --queue-num 0 --queue-bypass')"
-check_eq agent-orig-rule 1 "$(printf '%s\n' "$saved" | grep -c -- '-A WB-wbk-app-OUT -j GWMARK --orig-mark 0x33/0xfffcffff')"
+check_eq agent-orig-rule 1 "$(printf '%s\n' "$saved" | grep -c -- '-A WB-wbk-app-OUT -m connmark ! --mark 0x0/0x30000 -j GWMARK --orig-mark 0x33/0xfffcffff')"
 check_fails appliance-no-route-to-lan nse wbk-app ip route get 192.0.2.10
 prules=$(nse wbk-app ip rule show)
 check agent-policy-rule-tunnel grep -q '^1194:.*fwmark 0x10000/0x30000 lookup 1194' <<<"$prules"
