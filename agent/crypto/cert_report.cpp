@@ -1,5 +1,6 @@
 // Expiry and key-usage warnings about the certificates a config names (see cert_report.hpp).
 #include "crypto/cert_report.hpp"
+#include "crypto/cert_usage.hpp"
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -63,23 +64,6 @@ void check_expiry(const std::string& file, const char* what, X509* cert, const C
                   (left < 0 ? "; peers refuse it" : "; renew it before peers refuse it"));
 }
 
-bool has_eku(X509* cert, int nid) {
-    auto* eku = static_cast<EXTENDED_KEY_USAGE*>(X509_get_ext_d2i(cert, NID_ext_key_usage, nullptr, nullptr));
-    if (eku == nullptr) return false;
-    bool found = false;
-    for (int i = 0; i < sk_ASN1_OBJECT_num(eku) && !found; ++i)
-        found = OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, i)) == nid;
-    sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
-    return found;
-}
-
-bool has_key_usage(X509* cert) {
-    auto* ku = static_cast<ASN1_BIT_STRING*>(X509_get_ext_d2i(cert, NID_key_usage, nullptr, nullptr));
-    if (ku == nullptr) return false;
-    ASN1_BIT_STRING_free(ku);
-    return true;
-}
-
 }  // namespace
 
 std::vector<std::string> certificate_warnings(const CertCheck& c) {
@@ -93,10 +77,10 @@ std::vector<std::string> certificate_warnings(const CertCheck& c) {
         X509* leaf = mine.front().get();
         const bool server = c.peer_requires == RemoteCertTls::Server;
         const char* option = server ? "remote-cert-tls server" : "remote-cert-tls client";
-        if (!has_key_usage(leaf))
+        if (!cert_has_key_usage(leaf))
             out.push_back(c.cert_file + ": certificate has no key usage extension; peers with " + option +
                           " (wirebridge, and openvpn configured so) refuse it");
-        if (!has_eku(leaf, server ? NID_server_auth : NID_client_auth))
+        if (!cert_has_eku(leaf, server ? NID_server_auth : NID_client_auth))
             out.push_back(c.cert_file + ": certificate lacks the " +
                           (server ? std::string("TLS Web Server Authentication (serverAuth)")
                                   : std::string("TLS Web Client Authentication (clientAuth)")) +

@@ -14,6 +14,7 @@
 #include <iterator>
 #include <sstream>
 
+#include "crypto/cert_usage.hpp"
 #include "crypto/openssl_error.hpp"
 #include "crypto/secure_bytes.hpp"
 #include "crypto/tls_session.hpp"
@@ -53,23 +54,6 @@ struct BioFree {
 using BioPtr = std::unique_ptr<BIO, BioFree>;
 
 BioPtr mem_bio(const std::string& s) { return BioPtr(BIO_new_mem_buf(s.data(), static_cast<int>(s.size()))); }
-
-bool has_eku(X509* cert, int nid) {
-    auto* eku = static_cast<EXTENDED_KEY_USAGE*>(X509_get_ext_d2i(cert, NID_ext_key_usage, nullptr, nullptr));
-    if (eku == nullptr) return false;
-    bool found = false;
-    for (int i = 0; i < sk_ASN1_OBJECT_num(eku) && !found; ++i)
-        found = OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, i)) == nid;
-    sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
-    return found;
-}
-
-bool has_key_usage(X509* cert) {
-    auto* ku = static_cast<ASN1_BIT_STRING*>(X509_get_ext_d2i(cert, NID_key_usage, nullptr, nullptr));
-    if (ku == nullptr) return false;
-    ASN1_BIT_STRING_free(ku);
-    return true;
-}
 
 std::string common_name(X509* cert) {
     X509_NAME* name = X509_get_subject_name(cert);
@@ -133,8 +117,8 @@ int verify_callback(int preverify_ok, X509_STORE_CTX* store) {
     }
     if (self->remote_cert_tls() != RemoteCertTls::None) {
         const bool server = self->remote_cert_tls() == RemoteCertTls::Server;
-        if (!has_key_usage(cert)) return refuse("no key usage extension (remote-cert-tls)");
-        if (!has_eku(cert, server ? NID_server_auth : NID_client_auth))
+        if (!cert_has_key_usage(cert)) return refuse("no key usage extension (remote-cert-tls)");
+        if (!cert_has_eku(cert, server ? NID_server_auth : NID_client_auth))
             return refuse(server ? "no TLS Web Server Authentication extended key usage (remote-cert-tls server)"
                                  : "no TLS Web Client Authentication extended key usage (remote-cert-tls client)");
     }
