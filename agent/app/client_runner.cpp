@@ -10,9 +10,10 @@
 #include <algorithm>
 #include <cstring>
 
-#include "app/log.hpp"
+#include "common/log.hpp"
 #include "app/reload.hpp"
 #include "app/runner_common.hpp"
+#include "io/signals.hpp"
 #include "app/tunnel_setup.hpp"
 #include "proto/data_packet.hpp"
 #include "proto/keepalive.hpp"
@@ -34,13 +35,13 @@ ClientRunner::ClientRunner(const config::Config& cfg, session::SessionConfig scf
 }
 
 int ClientRunner::run() {
-    auto sig = open_signal_fd();
+    auto sig = io::open_signal_fd();
     if (!sig) {
         log_error(sig.error().message);
         return 1;
     }
     sigfd_ = std::move(*sig);
-    auto mb = WorkerMailbox::create(kMailboxCapacity);
+    auto mb = datapath::WorkerMailbox::create(kMailboxCapacity);
     if (!mb) {
         log_error(mb.error().message);
         return 1;
@@ -269,7 +270,7 @@ void ClientRunner::send_packet(std::span<const std::uint8_t> pkt) {
 
 // TCP back-pressure: stop reading the TAP while the socket is far behind, and ask for EPOLLOUT.
 void ClientRunner::update_tap_interest() {
-    const bool want = !tcp_ || tcp_->pending() < TcpLink::kHighWater;
+    const bool want = !tcp_ || tcp_->pending() < io::TcpLink::kHighWater;
     if (tcp_ && sock_fd_ >= 0) {
         const std::uint32_t ev = EPOLLIN | ((tcp_->pending() > 0 || !tcp_->connected()) ? EPOLLOUT : 0u);
         [[maybe_unused]] auto r = loop_.modify_fd(sock_fd_, ev);
@@ -387,7 +388,7 @@ void ClientRunner::handle_event(session::Event& ev) {
 }
 
 void ClientRunner::on_signal() {
-    const int sig = read_signal(sigfd_.get());
+    const int sig = io::read_signal(sigfd_.get());
     if (sig == SIGHUP) {
         if (reload_handler_) reload_handler_();
         else log_info("SIGHUP received: reloading is not supported yet; nothing changed");
@@ -436,7 +437,7 @@ control::Status ClientRunner::status() const {
             p.last_heard_seconds = now > h ? static_cast<std::uint64_t>((now - h) / 1000) : 0;
         p.handshakes = session_->counters().handshakes;
         add_traffic(dc_, p, st);
-        const WorkerTraffic w = worker_traffic();
+        const datapath::WorkerTraffic w = worker_traffic();
         p.bytes_in += w.bytes_in;
         p.bytes_out += w.bytes_out;
         p.packets_in += w.packets_in;
@@ -559,7 +560,7 @@ void ClientRunner::start_workers() {
             log_warn(sock.error().message);
             break;
         }
-        DataWorker::Setup setup;
+        datapath::DataWorker::Setup setup;
         setup.index = k;
         setup.tap = &tap_;
         setup.queue = k;
@@ -568,7 +569,7 @@ void ClientRunner::start_workers() {
         setup.keys = &worker_keys_;
         setup.mailbox = mailbox_.get();
         setup.peer = peer_;
-        auto w = DataWorker::start(setup, std::move(*sock));
+        auto w = datapath::DataWorker::start(setup, std::move(*sock));
         if (!w) {
             log_warn("worker " + std::to_string(k) + ": " + w.error().message);
             break;
@@ -601,7 +602,7 @@ void ClientRunner::stop_workers() {
     sync_traffic();
     for (auto& w : workers_) w->stop();  // joined: nothing touches the TAP queues or keys after this
     for (auto& w : workers_) {
-        const WorkerTraffic t = w->traffic();
+        const datapath::WorkerTraffic t = w->traffic();
         log_info("worker " + std::to_string(w->index()) + " stopped: " + std::to_string(t.packets_out) + " packets sealed, " +
                  std::to_string(t.packets_in) + " opened");
         past_traffic_.add(t);
@@ -616,7 +617,7 @@ void ClientRunner::stop_workers() {
         log_error(r.error().message);
     // Mail the stopped workers left (control packets in flight) is dropped like a lost datagram:
     // the control channel retransmits.
-    std::vector<WorkerMailbox::Mail> left;
+    std::vector<datapath::WorkerMailbox::Mail> left;
     if (mailbox_) mailbox_->take(left);
 }
 
@@ -627,35 +628,35 @@ void ClientRunner::wake_workers() {
 void ClientRunner::on_mail() {
     if (!mailbox_) return;
     // A local list: handling a packet may end the session, which stops the workers.
-    std::vector<WorkerMailbox::Mail> mails;
+    std::vector<datapath::WorkerMailbox::Mail> mails;
     mailbox_->take(mails);
     for (auto& m : mails) {
         if (!session_) break;
         const proto::TimeMs now = now_ms();
         switch (m.kind) {
-            case WorkerMailbox::Kind::packet:
+            case datapath::WorkerMailbox::Kind::packet:
                 on_packet(m.bytes);
                 break;
-            case WorkerMailbox::Kind::payload:
+            case datapath::WorkerMailbox::Kind::payload:
                 ++keepalive_in_;
                 keepalive_bytes_in_ += m.bytes.size();
                 session_->on_data_payload(m.bytes, now);
                 break;
-            case WorkerMailbox::Kind::error:
+            case datapath::WorkerMailbox::Kind::error:
                 return schedule_reconnect(std::string(m.bytes.begin(), m.bytes.end()));
         }
     }
     pump_session();
 }
 
-WorkerTraffic ClientRunner::worker_traffic() const {
-    WorkerTraffic t = past_traffic_;
+datapath::WorkerTraffic ClientRunner::worker_traffic() const {
+    datapath::WorkerTraffic t = past_traffic_;
     for (const auto& w : workers_) t.add(w->traffic());
     return t;
 }
 
 void ClientRunner::sync_traffic() {
-    const WorkerTraffic t = worker_traffic();
+    const datapath::WorkerTraffic t = worker_traffic();
     const proto::TimeMs now = now_ms();
     if (session_) {
         if (t.bytes_in > told_session_.bytes_in) session_->note_data_received(t.bytes_in - told_session_.bytes_in, now);

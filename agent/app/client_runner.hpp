@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "app/data_worker.hpp"
-#include "app/data_worker_keys.hpp"
-#include "app/tcp_link.hpp"
+#include "datapath/data_worker.hpp"
+#include "datapath/data_worker_keys.hpp"
+#include "io/tcp_link.hpp"
 #include "config/config.hpp"
 #include "control/status.hpp"
 #include "datapath/data_channel.hpp"
@@ -62,7 +62,7 @@ private:
     // Registers the TAP (queue 0) with the loop, with the reader's pending() as its probe.
     Result<void> watch_tap(std::uint32_t events);
     void reconnect_now();
-    // Workers (tunnel.workers > 1, UDP): see app/data_worker.hpp.
+    // Workers (tunnel.workers > 1, UDP): see datapath/data_worker.hpp.
     unsigned wanted_workers() const;
     void start_workers();
     void stop_workers();
@@ -70,7 +70,7 @@ private:
     void on_mail();
     void sync_traffic();
     void traffic_tick();
-    WorkerTraffic worker_traffic() const;
+    datapath::WorkerTraffic worker_traffic() const;
 
     config::Config cfg_;
     std::string tls_stamp_;  // of cfg_'s TLS files, to see them change on reload
@@ -91,7 +91,7 @@ private:
     datapath::DataChannel dc_;
     std::optional<io::UdpSocket> udp_;
     io::SoftErrorCounter socket_errors_{0};  // of every UDP socket of this run (see status())
-    std::optional<TcpLink> tcp_;
+    std::optional<io::TcpLink> tcp_;
     io::SocketAddress peer_;
     int sock_fd_ = -1;
 
@@ -109,11 +109,11 @@ private:
 
     // Keys as the workers see them (published on every key event, workers or not), their mail to
     // this thread, and what the session was last told of their traffic.
-    WorkerKeys worker_keys_;
-    std::unique_ptr<WorkerMailbox> mailbox_;
-    std::vector<std::unique_ptr<DataWorker>> workers_;
-    WorkerTraffic past_traffic_;  // of workers stopped since
-    WorkerTraffic told_session_;
+    datapath::WorkerKeys worker_keys_;
+    std::unique_ptr<datapath::WorkerMailbox> mailbox_;
+    std::vector<std::unique_ptr<datapath::DataWorker>> workers_;
+    datapath::WorkerTraffic past_traffic_;  // of workers stopped since
+    datapath::WorkerTraffic told_session_;
     io::TimerId traffic_timer_ = 0;
     std::uint64_t keepalive_in_ = 0, keepalive_bytes_in_ = 0;  // pings/OCC opened: not traffic
 

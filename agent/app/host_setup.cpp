@@ -7,7 +7,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "app/log.hpp"
+#include "common/log.hpp"
 #include "nl/iptables_rules.hpp"
 
 namespace wirebridge::app {

@@ -3,7 +3,7 @@
 
 #include <sys/stat.h>
 
-#include "app/log.hpp"
+#include "common/log.hpp"
 #include "config/loader.hpp"
 
 namespace wirebridge::app {

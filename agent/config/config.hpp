@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "common/log.hpp"
 #include "config/address.hpp"
 #include "config/limits.hpp"
 
@@ -13,13 +14,13 @@ namespace wirebridge::config {
 
 enum class Role { client, server };
 enum class Transport { udp, tcp };
-enum class LogLevel { error, warn, info, debug };
+using LogLevel = wirebridge::LogLevel;  // common/log.hpp
 // What the kernel does with selected traffic while no agent answers the queue.
 enum class FailMode { open, closed };
 
 const char* to_string(Role r);
 const char* to_string(Transport t);
-const char* to_string(LogLevel l);
+using wirebridge::to_string;  // LogLevel
 const char* to_string(FailMode f);
 
 struct BridgeConfig {

@@ -17,12 +17,12 @@
 #include <mutex>
 #include <vector>
 
-#include "app/worker_traffic.hpp"
-#include "app/data_worker_keys.hpp"
+#include "datapath/worker_traffic.hpp"
+#include "datapath/data_worker_keys.hpp"
 #include "datapath/data_channel.hpp"
 #include "io/socket_address.hpp"
 
-namespace wirebridge::app {
+namespace wirebridge::datapath {
 
 struct HubPeer {
     HubPeer(std::uint32_t id, const io::SocketAddress& address, unsigned workers);
@@ -97,4 +97,4 @@ private:
     std::vector<std::unique_ptr<WorkerPeer>> peers_;
 };
 
-}  // namespace wirebridge::app
+}  // namespace wirebridge::datapath

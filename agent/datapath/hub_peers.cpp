@@ -1,7 +1,7 @@
 // HubDirectory / PeerFollower: per-client keys and counters published by the hub's main thread to its workers.
-#include "app/hub_peers.hpp"
+#include "datapath/hub_peers.hpp"
 
-namespace wirebridge::app {
+namespace wirebridge::datapath {
 
 HubPeer::HubPeer(std::uint32_t id, const io::SocketAddress& address, unsigned n)
     : peer_id(id), addr(address), workers(n), traffic(new TrafficSlot[n == 0 ? 1 : n]) {}
@@ -77,4 +77,4 @@ std::size_t PeerFollower::size() const {
     return n;
 }
 
-}  // namespace wirebridge::app
+}  // namespace wirebridge::datapath

@@ -11,7 +11,7 @@
 #include "io/fd.hpp"
 #include "io/socket_address.hpp"
 
-namespace wirebridge::app {
+namespace wirebridge::datapath {
 
 // An eventfd to wake a thread's loop: non-blocking, close-on-exec.
 Result<io::Fd> make_wake_fd();
@@ -50,4 +50,4 @@ private:
     std::vector<Mail> mails_;
 };
 
-}  // namespace wirebridge::app
+}  // namespace wirebridge::datapath

@@ -1,15 +1,15 @@
 // Routeless: plan from config, queue and conntrack on the event loop, decisions, reload, stop.
-#include "app/routeless.hpp"
+#include "routeless/routeless.hpp"
 
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 
-#include "app/log.hpp"
+#include "common/log.hpp"
 #include "nl/gwmark_proc.hpp"
 
-namespace wirebridge::app {
+namespace wirebridge::routeless {
 
 namespace {
 
@@ -451,4 +451,4 @@ std::map<std::string, std::uint64_t> Routeless::counters() const {
     return m;
 }
 
-}  // namespace wirebridge::app
+}  // namespace wirebridge::routeless

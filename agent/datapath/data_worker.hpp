@@ -22,10 +22,10 @@
 #include <mutex>
 #include <vector>
 
-#include "app/data_worker_keys.hpp"
-#include "app/worker_mailbox.hpp"
-#include "app/worker_thread.hpp"
-#include "app/worker_traffic.hpp"
+#include "datapath/data_worker_keys.hpp"
+#include "datapath/worker_mailbox.hpp"
+#include "datapath/worker_thread.hpp"
+#include "datapath/worker_traffic.hpp"
 #include "common/result.hpp"
 #include "datapath/data_channel.hpp"
 #include "io/event_loop.hpp"
@@ -35,7 +35,7 @@
 #include "io/tap_writer.hpp"
 #include "io/udp_socket.hpp"
 
-namespace wirebridge::app {
+namespace wirebridge::datapath {
 
 class DataWorker {
 public:
@@ -89,4 +89,4 @@ private:
     WorkerThread thread_;  // last: destroyed first, so the thread is joined before the members it uses go
 };
 
-}  // namespace wirebridge::app
+}  // namespace wirebridge::datapath

@@ -10,7 +10,7 @@
 #include "io/tcp_socket.hpp"
 #include "proto/stream_framer.hpp"
 
-namespace wirebridge::app {
+namespace wirebridge::io {
 
 class TcpLink {
 public:
@@ -47,4 +47,4 @@ private:
     std::vector<std::uint8_t> in_;
 };
 
-}  // namespace wirebridge::app
+}  // namespace wirebridge::io

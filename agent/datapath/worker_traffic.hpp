@@ -7,7 +7,7 @@
 
 #include "datapath/data_channel.hpp"
 
-namespace wirebridge::app {
+namespace wirebridge::datapath {
 
 // A plain copy of the counts, to sum and compare on the main thread.
 struct WorkerTraffic {
@@ -25,4 +25,4 @@ struct TrafficSlot {
     WorkerTraffic load() const;
 };
 
-}  // namespace wirebridge::app
+}  // namespace wirebridge::datapath

@@ -1,7 +1,7 @@
 // TcpLink: buffered framed writes, framed reads.
-#include "app/tcp_link.hpp"
+#include "io/tcp_link.hpp"
 
-namespace wirebridge::app {
+namespace wirebridge::io {
 
 TcpLink::TcpLink(io::TcpStream stream, bool connected) : stream_(std::move(stream)), connected_(connected) {
     out_.reserve(2 * kHighWater);
@@ -65,4 +65,4 @@ Result<bool> TcpLink::read(const std::function<void(std::span<std::uint8_t>)>& o
     return true;
 }
 
-}  // namespace wirebridge::app
+}  // namespace wirebridge::io

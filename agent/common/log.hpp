@@ -5,11 +5,11 @@
 #include <chrono>
 #include <string>
 
-#include "config/config.hpp"
+namespace wirebridge {
 
-namespace wirebridge::app {
-
-using config::LogLevel;
+// The levels of the config's log.level (config::LogLevel is this type).
+enum class LogLevel { error, warn, info, debug };
+const char* to_string(LogLevel l);  // "error", "warn", "info", "debug"
 
 void set_log_level(LogLevel level);
 bool log_enabled(LogLevel level);
@@ -28,4 +28,4 @@ inline void log_debug(const std::string& m) {
     if (log_enabled(LogLevel::debug)) log(LogLevel::debug, m);
 }
 
-}  // namespace wirebridge::app
+}  // namespace wirebridge

@@ -9,7 +9,7 @@
 #include "io/event_loop.hpp"
 #include "io/fd.hpp"
 
-namespace wirebridge::app {
+namespace wirebridge::datapath {
 
 // A worker owns one of these next to its EventLoop. attach() puts an eventfd on the loop; wake()
 // from any thread makes the loop call on_wake on the worker's own thread; stop() makes the loop
@@ -43,4 +43,4 @@ private:
     std::thread thread_;
 };
 
-}  // namespace wirebridge::app
+}  // namespace wirebridge::datapath

@@ -1,7 +1,7 @@
 // WorkerKeys / KeyFollower: immutable key sets swapped atomically, contexts rebuilt per worker on change.
-#include "app/data_worker_keys.hpp"
+#include "datapath/data_worker_keys.hpp"
 
-namespace wirebridge::app {
+namespace wirebridge::datapath {
 
 WorkerKeys::WorkerKeys() : set_(std::make_shared<const KeySet>()) {}
 
@@ -82,4 +82,4 @@ void KeyFollower::drop(datapath::DataChannel& dc) {
     seen_ = 0;
 }
 
-}  // namespace wirebridge::app
+}  // namespace wirebridge::datapath

@@ -1,5 +1,5 @@
 // HubWorker: the hub worker's loop (socket k -> open -> switch -> TAP queue k / clients; TAP queue k -> switch -> seal -> socket k).
-#include "app/hub_worker.hpp"
+#include "datapath/hub_worker.hpp"
 
 #include <sys/epoll.h>
 #include <unistd.h>
@@ -7,12 +7,13 @@
 #include <algorithm>
 #include <cstring>
 
-#include "app/log.hpp"
-#include "app/runner_common.hpp"
+#include "common/log.hpp"
+#include "datapath/pump_common.hpp"
+#include "io/clock.hpp"
 #include "proto/data_packet.hpp"
 #include "proto/keepalive.hpp"
 
-namespace wirebridge::app {
+namespace wirebridge::datapath {
 
 namespace {
 
@@ -117,7 +118,7 @@ void HubWorker::on_socket() {
             setup_.mailbox->post(WorkerMailbox::Kind::packet, pkt, from);
         }
         // The replay windows: one lock per run of one client's packets (GRO hands runs).
-        const std::int64_t now = now_ms();
+        const std::int64_t now = io::now_ms();
         for (std::size_t i = 0; i < n;) {
             WorkerPeer* wp = opened_by_[i];
             std::size_t j = i + 1;
@@ -167,7 +168,7 @@ void HubWorker::on_tap() {
         }
         if (got == 0) break;
         local_.frames_from_tap += got;
-        batch_.decide(*setup_.sw, *setup_.switch_mutex, now_ms());
+        batch_.decide(*setup_.sw, *setup_.switch_mutex, io::now_ms());
         output();
         publish();
         if (got < kBatch) break;
@@ -259,4 +260,4 @@ HubWorkerCounts HubWorker::counts() const {
     return c;
 }
 
-}  // namespace wirebridge::app
+}  // namespace wirebridge::datapath

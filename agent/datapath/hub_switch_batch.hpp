@@ -15,7 +15,7 @@
 
 #include "datapath/l2_switch.hpp"
 
-namespace wirebridge::app {
+namespace wirebridge::datapath {
 
 class HubSwitchBatch {
 public:
@@ -57,4 +57,4 @@ private:
     std::vector<datapath::Port> sends_;
 };
 
-}  // namespace wirebridge::app
+}  // namespace wirebridge::datapath

@@ -1,7 +1,7 @@
 // WorkerTraffic / TrafficSlot.
-#include "app/worker_traffic.hpp"
+#include "datapath/worker_traffic.hpp"
 
-namespace wirebridge::app {
+namespace wirebridge::datapath {
 
 void WorkerTraffic::add(const WorkerTraffic& o) {
     packets_out += o.packets_out;
@@ -29,4 +29,4 @@ WorkerTraffic TrafficSlot::load() const {
     return t;
 }
 
-}  // namespace wirebridge::app
+}  // namespace wirebridge::datapath

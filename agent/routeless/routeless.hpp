@@ -19,7 +19,7 @@
 #include "nl/link_events.hpp"
 #include "nl/nfqueue.hpp"
 
-namespace wirebridge::app {
+namespace wirebridge::routeless {
 
 // How it works (docs/ROUTELESS.md): the rules queue the first packet of each NEW selected
 // connection; decide() answers NF_REPEAT with the decision in the packet mark, the rules save
@@ -98,4 +98,4 @@ private:
     } counts_;
 };
 
-}  // namespace wirebridge::app
+}  // namespace wirebridge::routeless

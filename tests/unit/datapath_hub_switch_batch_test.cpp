@@ -11,10 +11,10 @@
 #include <thread>
 #include <vector>
 
-#include "app/hub_switch_batch.hpp"
+#include "datapath/hub_switch_batch.hpp"
 
 using namespace wirebridge;
-using namespace wirebridge::app;
+using namespace wirebridge::datapath;
 using datapath::kTapPort;
 using datapath::Port;
 

@@ -23,7 +23,7 @@
 #include "proto/replay_window.hpp"
 #include "session/data_keys.hpp"
 
-namespace wirebridge::app {
+namespace wirebridge::datapath {
 
 // One key_id's keys as published: the material, the send counter (DataKeys::send_packet_id) and the
 // receive window every worker shares. serial tells a follower it is a new key (same key_id after a
@@ -84,4 +84,4 @@ private:
     std::array<std::uint64_t, proto::kKeyIdCount> serials_{};
 };
 
-}  // namespace wirebridge::app
+}  // namespace wirebridge::datapath

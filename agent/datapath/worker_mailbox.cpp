@@ -1,10 +1,10 @@
 // WorkerMailbox and the eventfd wake-ups.
-#include "app/worker_mailbox.hpp"
+#include "datapath/worker_mailbox.hpp"
 
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-namespace wirebridge::app {
+namespace wirebridge::datapath {
 
 Result<io::Fd> make_wake_fd() {
     io::Fd fd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
@@ -46,4 +46,4 @@ void WorkerMailbox::take(std::vector<Mail>& out) {
     out.swap(mails_);
 }
 
-}  // namespace wirebridge::app
+}  // namespace wirebridge::datapath

@@ -1,11 +1,11 @@
 // WorkerThread: attach the wake-up, start, wake, stop and join.
-#include "app/worker_thread.hpp"
+#include "datapath/worker_thread.hpp"
 
 #include <sys/epoll.h>
 
-#include "app/worker_mailbox.hpp"
+#include "datapath/worker_mailbox.hpp"
 
-namespace wirebridge::app {
+namespace wirebridge::datapath {
 
 Result<void> WorkerThread::attach(io::EventLoop& loop, std::function<void()> on_wake) {
     if (loop_) return fail("worker thread: attached twice", EINVAL);
@@ -43,4 +43,4 @@ void WorkerThread::on_event() {
     if (on_wake_) on_wake_();
 }
 
-}  // namespace wirebridge::app
+}  // namespace wirebridge::datapath

@@ -2,7 +2,7 @@
 // On a terminal or a file: "HH:MM:SS.mmm LEVEL message". When stderr is the journal (systemd sets
 // JOURNAL_STREAM to its device:inode), "<N>message": journald takes N as the syslog priority and
 // stamps the time itself, so `journalctl -p warning` works and no second timestamp appears.
-#include "app/log.hpp"
+#include "common/log.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,7 +12,7 @@
 #include <cstdlib>
 #include <ctime>
 
-namespace wirebridge::app {
+namespace wirebridge {
 
 namespace {
 LogLevel g_level = LogLevel::info;
@@ -28,6 +28,16 @@ bool stderr_is_journal() {
     return static_cast<unsigned long long>(st.st_dev) == dev && static_cast<unsigned long long>(st.st_ino) == ino;
 }
 }  // namespace
+
+const char* to_string(LogLevel l) {
+    switch (l) {
+        case LogLevel::error: return "error";
+        case LogLevel::warn: return "warn";
+        case LogLevel::info: return "info";
+        case LogLevel::debug: return "debug";
+    }
+    return "info";
+}
 
 void set_log_level(LogLevel level) { g_level = level; }
 bool log_enabled(LogLevel level) { return static_cast<int>(level) <= static_cast<int>(g_level); }
@@ -52,7 +62,7 @@ std::string format_log_line(LogLevel level, const std::string& message, bool jou
     gmtime_r(&t, &tm);
     char stamp[32];
     std::snprintf(stamp, sizeof stamp, "%02d:%02d:%02d.%03d", tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-    return std::string(stamp) + " " + config::to_string(level) + " " + message + "\n";
+    return std::string(stamp) + " " + to_string(level) + " " + message + "\n";
 }
 
 void log(LogLevel level, const std::string& message) {
@@ -62,4 +72,4 @@ void log(LogLevel level, const std::string& message) {
     [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
 }
 
-}  // namespace wirebridge::app
+}  // namespace wirebridge

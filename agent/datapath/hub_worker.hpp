@@ -22,10 +22,10 @@
 #include <mutex>
 #include <vector>
 
-#include "app/hub_peers.hpp"
-#include "app/hub_switch_batch.hpp"
-#include "app/worker_mailbox.hpp"
-#include "app/worker_thread.hpp"
+#include "datapath/hub_peers.hpp"
+#include "datapath/hub_switch_batch.hpp"
+#include "datapath/worker_mailbox.hpp"
+#include "datapath/worker_thread.hpp"
 #include "common/result.hpp"
 #include "datapath/l2_switch.hpp"
 #include "io/event_loop.hpp"
@@ -35,7 +35,7 @@
 #include "io/tap_writer.hpp"
 #include "io/udp_socket.hpp"
 
-namespace wirebridge::app {
+namespace wirebridge::datapath {
 
 // A worker's own totals (status shows them per worker: proof that each one carries traffic).
 struct HubWorkerCounts {
@@ -101,4 +101,4 @@ private:
     WorkerThread thread_;  // last: destroyed first, so the thread is joined before the members it uses go
 };
 
-}  // namespace wirebridge::app
+}  // namespace wirebridge::datapath

@@ -1,7 +1,7 @@
 // HubSwitchBatch: the per-batch switch decisions of a hub worker (one lock, decisions copied out).
-#include "app/hub_switch_batch.hpp"
+#include "datapath/hub_switch_batch.hpp"
 
-namespace wirebridge::app {
+namespace wirebridge::datapath {
 
 HubSwitchBatch::HubSwitchBatch(std::size_t frames) {
     frames_.reserve(frames);
@@ -42,4 +42,4 @@ std::span<const std::uint8_t> HubSwitchBatch::tap_frame(const Frame& f) {
     return datapath::L2Switch::tag_in_place(std::span<std::uint8_t>(f.out, f.out_len), headroom, f.tap_vlan);
 }
 
-}  // namespace wirebridge::app
+}  // namespace wirebridge::datapath

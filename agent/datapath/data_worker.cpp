@@ -1,17 +1,18 @@
 // DataWorker: the worker thread's loop (TAP queue -> seal -> socket; socket -> open -> TAP) 
-#include "app/data_worker.hpp"
+#include "datapath/data_worker.hpp"
 
 #include <sys/epoll.h>
 #include <unistd.h>
 
 #include <cstring>
 
-#include "app/log.hpp"
-#include "app/runner_common.hpp"
+#include "common/log.hpp"
+#include "datapath/pump_common.hpp"
+#include "io/clock.hpp"
 #include "proto/data_packet.hpp"
 #include "proto/keepalive.hpp"
 
-namespace wirebridge::app {
+namespace wirebridge::datapath {
 
 DataWorker::DataWorker(const Setup& setup, io::EventLoop loop, io::UdpSocket socket)
     : setup_(setup), loop_(std::move(loop)), socket_(std::move(socket)),
@@ -115,7 +116,7 @@ void DataWorker::on_socket() {
         }
         if (*n == 0) break;
         if (opened_.size() < *n) opened_.resize(*n);  // grows once to the largest GRO batch seen
-        const std::int64_t now_sec = now_ms() / 1000;
+        const std::int64_t now_sec = io::now_ms() / 1000;
         for (std::size_t i = 0; i < *n; ++i) {
             std::span<std::uint8_t> pkt = rx_->data(i);
             datapath::DataChannel::Opened& o = opened_[i];
@@ -145,4 +146,4 @@ void DataWorker::on_socket() {
 
 WorkerTraffic DataWorker::traffic() const { return traffic_.load(); }
 
-}  // namespace wirebridge::app
+}  // namespace wirebridge::datapath

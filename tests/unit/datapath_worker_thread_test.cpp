@@ -6,11 +6,11 @@
 #include <chrono>
 #include <thread>
 
-#include "app/worker_thread.hpp"
+#include "datapath/worker_thread.hpp"
 #include "io/event_loop.hpp"
 
 using namespace wirebridge;
-using namespace wirebridge::app;
+using namespace wirebridge::datapath;
 using namespace std::chrono_literals;
 
 namespace {

@@ -8,10 +8,10 @@
 #include <thread>
 #include <vector>
 
-#include "app/hub_peers.hpp"
+#include "datapath/hub_peers.hpp"
 
 using namespace wirebridge;
-using namespace wirebridge::app;
+using namespace wirebridge::datapath;
 
 namespace {
 

@@ -8,10 +8,10 @@
 #include <thread>
 #include <vector>
 
-#include "app/data_worker_keys.hpp"
+#include "datapath/data_worker_keys.hpp"
 
 using namespace wirebridge;
-using namespace wirebridge::app;
+using namespace wirebridge::datapath;
 
 namespace {
 
