@@ -18,6 +18,8 @@
  */
 #include <linux/etherdevice.h>
 #include <linux/jiffies.h>
+#include <linux/memcontrol.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <net/netfilter/nf_conntrack_core.h>
 
@@ -38,6 +40,8 @@
 /* How far from the old end an eviction looks for a non-assured flow. */
 #define GWMARK_EVICT_SCAN	64
 #define GWMARK_GC_BATCH		256
+/* Most flows one learn evicts (more only if max_entries_total was lowered). */
+#define GWMARK_EVICT_BATCH	16
 
 static const struct rhashtable_params gwmark_flow_params = {
 	.head_offset		= offsetof(struct gwmark_flow, node),
@@ -68,6 +72,7 @@ static void gwmark_flow_unlink(struct gwmark_net *gn, struct gwmark_flow *flow)
 	rhashtable_remove_fast(&gn->flows, &flow->node, gwmark_flow_params);
 	list_del(&flow->lru);
 	gn->count--;
+	atomic_dec(&gwmark_entries_total);
 	WRITE_ONCE(flow->dead, true);
 	kfree_rcu(flow, rcu);
 }
@@ -113,6 +118,14 @@ static bool gwmark_cache_evict_one(struct gwmark_net *gn, bool assured)
 	gwmark_flow_unlink(gn, flow);
 	gwmark_stat_inc(gn, GWMARK_STAT_EVICTED);
 	return true;
+}
+
+/* Whether a new flow needs room: the namespace's bound or the global one. */
+static bool gwmark_cache_full(const struct gwmark_net *gn)
+{
+	return gn->count >= gn->max_entries ||
+	       atomic_read(&gwmark_entries_total) >=
+	       READ_ONCE(gwmark_max_entries_total);
 }
 
 /* Whether two hops name the same sender: reply-to MAC, port and VLAN. */
@@ -179,7 +192,9 @@ static void gwmark_flow_refresh(struct gwmark_net *gn, struct gwmark_flow *flow,
 void gwmark_cache_learn(struct gwmark_net *gn, const struct nf_conn *ct,
 			const struct gwmark_hop *hop)
 {
+	struct mem_cgroup *old_memcg;
 	struct gwmark_flow *flow, *old;
+	unsigned int evicted;
 	unsigned long now = jiffies;
 
 	flow = rhashtable_lookup(&gn->flows, &ct, gwmark_flow_params);
@@ -190,7 +205,10 @@ void gwmark_cache_learn(struct gwmark_net *gn, const struct nf_conn *ct,
 		return;
 	}
 
-	flow = kzalloc(sizeof(*flow), GFP_ATOMIC | __GFP_NOWARN);
+	/* Charged to the namespace's memory cgroup (no task's applies here). */
+	old_memcg = set_active_memcg(gn->memcg);
+	flow = kzalloc(sizeof(*flow), GFP_ATOMIC | __GFP_NOWARN | __GFP_ACCOUNT);
+	set_active_memcg(old_memcg);
 	if (!flow) {
 		gwmark_stat_inc(gn, GWMARK_STAT_ALLOC_FAILED);
 		return;
@@ -220,7 +238,13 @@ void gwmark_cache_learn(struct gwmark_net *gn, const struct nf_conn *ct,
 		}
 		gwmark_flow_unlink(gn, old);
 	}
-	while (gn->count >= gn->max_entries && !list_empty(&gn->lru)) {
+	/*
+	 * The per-namespace bound, then the global one: at the global bound a
+	 * namespace recycles its own flows (by the same rule) and takes none
+	 * from the others.
+	 */
+	for (evicted = 0; gwmark_cache_full(gn) && !list_empty(&gn->lru) &&
+	     evicted < GWMARK_EVICT_BATCH; evicted++) {
 		if (!gwmark_cache_evict_one(gn, flow->assured)) {
 			spin_unlock_bh(&gn->lock);
 			kfree(flow);
@@ -228,7 +252,14 @@ void gwmark_cache_learn(struct gwmark_net *gn, const struct nf_conn *ct,
 			return;
 		}
 	}
+	if (atomic_inc_return(&gwmark_entries_total) >
+	    READ_ONCE(gwmark_max_entries_total)) {
+		atomic_dec(&gwmark_entries_total);
+		gwmark_stat_inc(gn, GWMARK_STAT_TOTAL_DROPPED);
+		goto unlock_free;
+	}
 	if (rhashtable_insert_fast(&gn->flows, &flow->node, gwmark_flow_params)) {
+		atomic_dec(&gwmark_entries_total);
 		gwmark_stat_inc(gn, GWMARK_STAT_ALLOC_FAILED);
 		goto unlock_free;
 	}

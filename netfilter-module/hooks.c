@@ -209,6 +209,9 @@ static unsigned int gwmark_hook_pre_routing(void *priv, struct sk_buff *skb,
 		return NF_ACCEPT;
 	if (state->pf == NFPROTO_IPV6)
 		gwmark_announce_nd(gn, skb);
+	/* Without a rule of its family, conntrack may not even track it. */
+	if (!atomic_read(&gn->fam_rules[gwmark_fam_of(state->pf)]))
+		return NF_ACCEPT;
 	ct = nf_ct_get(skb, &ctinfo);
 	if (!ct || ctinfo == IP_CT_UNTRACKED)
 		return NF_ACCEPT;
@@ -219,8 +222,8 @@ static unsigned int gwmark_hook_pre_routing(void *priv, struct sk_buff *skb,
 		return NF_ACCEPT;
 	}
 
-	sel = atomic64_read(&gn->reply_sel);
-	if (!gwmark_sel_match(sel, skb->mark))
+	sel = gwmark_sel_find(gn, state->pf, true, skb->mark);
+	if (!sel)
 		return NF_ACCEPT;
 	return gwmark_hook_reply(gn, skb, state, ct, sel);
 }
@@ -245,10 +248,10 @@ static unsigned int gwmark_hook_local_out(void *priv, struct sk_buff *skb,
 	unsigned int verdict;
 	u64 sel;
 
-	if (!atomic_read(&gn->rules))
+	if (!atomic_read(&gn->fam_rules[gwmark_fam_of(state->pf)]))
 		return NF_ACCEPT;
-	sel = atomic64_read(&gn->orig_sel);
-	if (!gwmark_sel_match(sel, skb->mark))
+	sel = gwmark_sel_find(gn, state->pf, false, skb->mark);
+	if (!sel)
 		return NF_ACCEPT;
 	ct = nf_ct_get(skb, &ctinfo);
 	if (!ct || ctinfo == IP_CT_UNTRACKED ||
