@@ -136,6 +136,9 @@ struct xt_gwmark_tginfo {
  *   rules_removed 0
  *   unselected 0
  *   total_dropped 0
+ *   fragmented 0
+ *   refragmented 0
+ *   evicted_unconfirmed 0
  *   entries 17
  *   max_entries 65536
  *   reply_mark 0x00000032/0xffffffff
@@ -186,6 +189,16 @@ struct xt_gwmark_tginfo {
  *   total_dropped a new connection was not cached because all namespaces
  *                together hold max_entries_total flows and this one had
  *                none of its own to recycle
+ *   fragmented   an IPv4 reply larger than the output MTU without DF was
+ *                sent by the fast path in fragments (also in reply_xmit)
+ *   refragmented a reply (IPv4, IPv6) that conntrack had reassembled was sent by
+ *                the fast path in fragments no larger than the largest one
+ *                received (also in reply_xmit)
+ *   evicted_unconfirmed an evicted flow (also in evicted) had never been
+ *                seen with its conntrack entry confirmed: only its first
+ *                packet came (a scan probe, a dropped packet). Eviction
+ *                takes these first, then flows not assured, and assured
+ *                ones only for an assured newcomer
  */
 #define GWMARK_PROC_DIR		"gwmark"	/* under /proc/net/ */
 #define GWMARK_PROC_STATS	"stats"
@@ -196,7 +209,8 @@ struct xt_gwmark_tginfo {
 	"learned", "reply_xmit", "orig_xmit", "miss",		\
 	"mac_updates", "fallback", "evicted", "errors", "mac_moves",	\
 	"learn_dropped", "alloc_failed", "icmp_sent", "hop_refused",	\
-	"rules_added", "rules_removed", "unselected", "total_dropped"
+	"rules_added", "rules_removed", "unselected", "total_dropped",	\
+	"fragmented", "refragmented", "evicted_unconfirmed"
 
 /* Gauge and selector lines that follow the counters. */
 #define GWMARK_STAT_ENTRIES	"entries"

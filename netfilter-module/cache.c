@@ -37,7 +37,7 @@
  * the old one has been silent this long (see gwmark_flow_refresh()).
  */
 #define GWMARK_MOVE_QUIET	HZ
-/* How far from the old end an eviction looks for a non-assured flow. */
+/* How many flows an eviction looks at for an unconfirmed or non-assured one. */
 #define GWMARK_EVICT_SCAN	64
 #define GWMARK_GC_BATCH		256
 /* Most flows one learn evicts (more only if max_entries_total was lowered). */
@@ -78,33 +78,65 @@ static void gwmark_flow_unlink(struct gwmark_net *gn, struct gwmark_flow *flow)
 }
 
 /*
- * Eviction makes room for a new flow. The oldest flow whose connection is
- * not assured (a half-open TCP connection, a one-way UDP probe: what a scan
- * or a flood creates) goes first, so that a flood of new connections cannot
- * push established ones out. Only a newcomer that is itself assured may
- * evict an assured flow, by a CLOCK rule: the oldest flow goes unless it was
- * refreshed since it last came round, in which case it moves to the back.
- * Both searches are bounded.
+ * Eviction ranks: what a scan or a flood creates goes first.
+ *   0  never seen confirmed: learned from a connection's first packet and
+ *      nothing since (a probe; or a packet the stack then dropped)
+ *   1  confirmed, not assured (half-open TCP, one-way UDP)
+ *   2  assured: established
+ */
+static int gwmark_flow_rank(const struct gwmark_flow *flow)
+{
+	if (!READ_ONCE(flow->confirmed))
+		return 0;
+	return READ_ONCE(flow->assured) ? 2 : 1;
+}
+
+static void gwmark_cache_evict(struct gwmark_net *gn, struct gwmark_flow *flow)
+{
+	if (!READ_ONCE(flow->confirmed))
+		gwmark_stat_inc(gn, GWMARK_STAT_EVICTED_UNCONFIRMED);
+	gwmark_flow_unlink(gn, flow);
+	gwmark_stat_inc(gn, GWMARK_STAT_EVICTED);
+}
+
+/*
+ * Eviction makes room for a new flow, so that a flood of new connections
+ * cannot push established ones out. It looks at up to GWMARK_EVICT_SCAN
+ * flows from the old end, takes the first of rank 0, else the first of
+ * rank 1; every flow it looks at and spares moves to the back (a CLOCK
+ * hand), so the next search looks further and established flows at the
+ * old end cannot hide the flood's flows behind them. Only a newcomer that
+ * is itself assured may evict an assured flow, by a CLOCK rule: the oldest
+ * flow goes unless it was refreshed since it last came round, in which case
+ * it moves to the back. Both searches are bounded.
  *
  * Return: true if a flow was evicted; false if the newcomer must be dropped.
  */
 static bool gwmark_cache_evict_one(struct gwmark_net *gn, bool assured)
 {
-	struct gwmark_flow *flow;
-	int i = 0;
+	struct gwmark_flow *flow, *victim = NULL;
+	int i, rank;
 
 	lockdep_assert_held(&gn->lock);
 
-	list_for_each_entry(flow, &gn->lru, lru) {
-		if (++i > GWMARK_EVICT_SCAN)
-			break;
-		if (!READ_ONCE(flow->assured)) {
-			gwmark_flow_unlink(gn, flow);
-			gwmark_stat_inc(gn, GWMARK_STAT_EVICTED);
+	for (i = 0; i < GWMARK_EVICT_SCAN && !list_empty(&gn->lru); i++) {
+		flow = list_first_entry(&gn->lru, struct gwmark_flow, lru);
+		if (flow == victim)
+			break;		/* came round: fewer flows than the scan */
+		rank = gwmark_flow_rank(flow);
+		if (rank == 0) {
+			gwmark_cache_evict(gn, flow);
 			return true;
 		}
+		if (rank == 1 && !victim)
+			victim = flow;
+		list_move_tail(&flow->lru, &gn->lru);
 	}
-	if (!assured)
+	if (victim) {
+		gwmark_cache_evict(gn, victim);
+		return true;
+	}
+	if (!assured || list_empty(&gn->lru))
 		return false;
 
 	for (i = 0; i < GWMARK_EVICT_TRIES; i++) {
@@ -115,8 +147,7 @@ static bool gwmark_cache_evict_one(struct gwmark_net *gn, bool assured)
 		list_move_tail(&flow->lru, &gn->lru);
 	}
 	flow = list_first_entry(&gn->lru, struct gwmark_flow, lru);
-	gwmark_flow_unlink(gn, flow);
-	gwmark_stat_inc(gn, GWMARK_STAT_EVICTED);
+	gwmark_cache_evict(gn, flow);
 	return true;
 }
 
@@ -213,6 +244,7 @@ void gwmark_cache_learn(struct gwmark_net *gn, const struct nf_conn *ct,
 		gwmark_stat_inc(gn, GWMARK_STAT_ALLOC_FAILED);
 		return;
 	}
+	flow->confirmed = nf_ct_is_confirmed(ct);
 	flow->assured = test_bit(IPS_ASSURED_BIT, &ct->status);
 	flow->ct = ct;
 	flow->tuple = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
