@@ -58,7 +58,7 @@ TEST(BridgeInterceptTextTest, ScriptReplacesInOneTransactionBypassFirst) {
     const std::string t = intercept_install_text(plan(), true);
     const char* want[] = {
         "delete table bridge wb_branch_a\ntable bridge wb_branch_a {\n\tflags owner\n",
-        "type filter hook prerouting priority dstnat; policy accept;\n",
+        "type filter hook prerouting priority 10; policy accept;\n",
         "meta pkttype != other return\n",
         "iifname \"tap0\" return\n",
         "meta l4proto tcp tcp dport 22 return\n",
