@@ -88,6 +88,10 @@ std::string intercept_install_text(const InterceptPlan& p, bool replace) {
     // Only unicast frames for another host: broadcast, multicast and frames already for the box
     // are none of ours.
     o << "\t\tmeta pkttype != other return\n";
+    // Neighbour discovery is link-local by definition (hop limit 255): a host answering a remote
+    // host's solicitation on-link (join_bridge: one segment) must reach it, never be routed.
+    o << "\t\ticmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, "
+         "nd-redirect } return\n";
     for (const std::string& port : p.skip_ports) o << "\t\tiifname " << quoted(port) << " return\n";
     for (const TrafficSelector& s : p.bypass_selectors) o << "\t\t" << nft_match_text(s) << " return\n";
     for (const TrafficSelector& s : p.queue_selectors)
