@@ -4,10 +4,12 @@
 #include <arpa/inet.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 #include "common/log.hpp"
@@ -15,6 +17,7 @@
 #include "app/runner_common.hpp"
 #include "io/signals.hpp"
 #include "app/tunnel_setup.hpp"
+#include "app/uplink.hpp"
 #include "proto/data_packet.hpp"
 #include "proto/keepalive.hpp"
 
@@ -75,6 +78,7 @@ int ClientRunner::run() {
 void ClientRunner::connect_next() {
     reconnect_timer_ = 0;
     if (stopping_) return;
+    if (before_connect_) before_connect_();
     const config::Endpoint& remote = cfg_.tunnel.remote[next_remote_ % cfg_.tunnel.remote.size()];
     ++next_remote_;
     auto addr = to_socket_address(remote);
@@ -92,6 +96,10 @@ void ClientRunner::connect_next() {
         if (!s) return schedule_reconnect(s.error().message);
         udp_.emplace(std::move(*s));
         udp_->count_soft_errors_in(&socket_errors_);
+        // The uplink (bridge.gateway): the mark picks the agent's own table before connect routes.
+        if (const std::uint32_t mark = uplink_mark(cfg_); mark != 0)
+            if (setsockopt(udp_->fd(), SOL_SOCKET, SO_MARK, &mark, sizeof mark) != 0)
+                return schedule_reconnect(std::string("SO_MARK on the UDP socket: ") + std::strerror(errno));
         // One peer: a connected socket keeps the route cached; GRO takes the server's GSO runs whole.
         if (auto c = udp_->connect(peer_); !c) return schedule_reconnect(c.error().message);
         if (auto g = udp_->enable_gro(); !g) return schedule_reconnect(g.error().message);
@@ -102,7 +110,7 @@ void ClientRunner::connect_next() {
             if (auto r = loop_.add_fd(sock_fd_, EPOLLIN, [this](std::uint32_t ev) { on_socket(ev); }); !r)
                 return schedule_reconnect(r.error().message);
     } else {
-        auto s = io::TcpStream::connect(peer_, local);
+        auto s = io::TcpStream::connect(peer_, local, uplink_mark(cfg_));
         if (!s) return schedule_reconnect(s.error().message);
         tcp_.emplace(std::move(*s), false);
         sock_fd_ = tcp_->fd();

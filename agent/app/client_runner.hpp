@@ -34,6 +34,8 @@ public:
     // SIGHUP calls this (if set) instead of logging that reloading is not wired; it typically
     // loads the file and calls reload().
     void set_reload_handler(std::function<void()> handler) { reload_handler_ = std::move(handler); }
+    // Runs before each connection attempt (the uplink's route put back if it went; main.cpp).
+    void set_before_connect(std::function<void()> hook) { before_connect_ = std::move(hook); }
     // Takes `next`: log level and keepalive apply at once (a keepalive the server pushed still
     // wins, as at connect); a change of remote, proto, local, TLS files or ciphers closes the
     // session (exit notify) and connects again with them; reneg applies from the next connection.
@@ -75,6 +77,7 @@ private:
     config::Config cfg_;
     std::string tls_stamp_;  // of cfg_'s TLS files, to see them change on reload
     std::function<void()> reload_handler_;
+    std::function<void()> before_connect_;
     std::uint64_t reloads_ = 0;
     std::string last_reload_;
     bool reconnect_pending_ = false;  // a reload asked for a new connection: the old one is closing

@@ -24,6 +24,7 @@
 #include "app/server_runner.hpp"
 #include "app/service_notify.hpp"
 #include "app/tunnel_setup.hpp"
+#include "app/uplink.hpp"
 #include "app/version.hpp"
 #include "config/loader.hpp"
 #include "control/commands.hpp"
@@ -57,6 +58,35 @@ int cmd_cleanup(const std::string& file) {
         return 1;
     }
     for (const auto& line : *r) std::cerr << "wirebridge cleanup: " << line << "\n";
+    if (auto plan = app::uplink_plan(*loaded.config); plan) {
+        auto n = nl::remove_uplink_rules(*plan);
+        if (!n) {
+            std::cerr << "wirebridge cleanup: uplink rule: " << n.error().message << "\n";
+            return 1;
+        }
+        if (*n) std::cerr << "wirebridge cleanup: removed the uplink rule at priority " << plan->priority << "\n";
+    }
+    return 0;
+}
+
+// The unit's privileged ExecStartPre (`+`): under ProtectKernelModules the agent cannot load
+// what its config needs itself (docs/INLINE.md, "Host set-up").
+int cmd_modules(const std::string& file) {
+    const auto loaded = config::load_config(file);
+    if (!loaded.ok()) {
+        for (const auto& e : loaded.errors) std::cerr << e.to_string() << "\n";
+        return 1;
+    }
+    const auto want = app::wanted_modules(*loaded.config);
+    auto r = app::load_modules(*loaded.config);
+    if (!r) {
+        std::cerr << "wirebridge modules: " << r.error().message << "\n";
+        return 1;
+    }
+    for (const auto& line : *r) std::cerr << "wirebridge modules: " << line << "\n";
+    std::string list;
+    for (const auto& m : want) list += (list.empty() ? "" : " ") + m;
+    std::cerr << "wirebridge modules: " << (want.empty() ? std::string("this config needs none") : "needed: " + list) << "\n";
     return 0;
 }
 
@@ -165,7 +195,33 @@ public:
             return r;
         }
         for (const auto& n : host_.notes()) log_info("host: " + n);
+        if (auto r = apply_uplink(cfg); !r) {
+            undo();
+            return r;
+        }
         return {};
+    }
+    // bridge.gateway: the agent's own tunnel reaches its hub through a private table chosen by
+    // its socket mark; main keeps only the connected route (docs/INLINE.md).
+    Result<void> apply_uplink(const config::Config& cfg) {
+        if (app::uplink_mark(cfg) == 0) return {};
+        auto plan = app::uplink_plan(cfg);
+        if (!plan) return fail(plan.error());
+        if (auto r = uplink_.apply(*plan); !r) return fail("uplink: " + r.error().message);
+        if (uplink_.replaced_stale())
+            log_warn("uplink: the rule at priority " + std::to_string(plan->priority) + " of an earlier run was replaced");
+        uplink_plan_ = *plan;
+        log_info("uplink: the tunnel's socket carries mark 0x" + hex(plan->mark) + "; rule " +
+                      std::to_string(plan->priority) + " sends it to table " + std::to_string(plan->table) +
+                      ": default via " + cfg.bridge->gateway->to_string() + " dev " + plan->device +
+                      " (no route in main; the gateway's MAC is the kernel's neighbour entry, a failover's "
+                      "gratuitous ARP or unsolicited NA moves it)");
+        return {};
+    }
+    // Before each connection attempt: the route is back if the bridge went down and up.
+    void refresh_uplink() {
+        if (!uplink_plan_) return;
+        if (auto r = uplink_.apply(*uplink_plan_); !r) log_warn("uplink: " + r.error().message);
     }
     Result<void> apply_bridge(const config::Config& cfg) {
         if (!cfg.bridge) {
@@ -189,6 +245,7 @@ public:
     }
     // A failed start: back to what was there before (a bridge of an earlier run stays).
     void undo() {
+        remove_uplink();
         host_.restore();
         if (!setup_) return;
         if (auto r = setup_->undo(); !r) log_warn("bridge clean-up: " + r.error().message);
@@ -196,6 +253,7 @@ public:
     // A stop: the wire stays (bridge, ports, address) unless bridge.remove_on_stop says otherwise.
     // The TAP leaves the bridge by itself when its last descriptor closes.
     void stop(const config::Config& cfg) {
+        remove_uplink();
         host_.restore();
         if (!setup_) return;
         if (cfg.bridge && cfg.bridge->remove_on_stop) return undo();
@@ -203,6 +261,20 @@ public:
     }
 
 private:
+    void remove_uplink() {
+        if (!uplink_plan_) return;
+        uplink_plan_.reset();
+        if (auto r = uplink_.remove(); !r) log_warn("uplink: " + r.error().message);
+        else log_info("uplink: rule and table removed");
+    }
+    static std::string hex(std::uint32_t v) {
+        char t[16];
+        std::snprintf(t, sizeof t, "%x", v);
+        return t;
+    }
+
+    nl::UplinkRoute uplink_;
+    std::optional<nl::UplinkPlan> uplink_plan_;
     std::optional<nl::Rtnetlink> rtnl_;
     std::optional<nl::BridgeSetup> setup_;
     app::HostSetup host_;
@@ -304,6 +376,7 @@ int cmd_run(const std::string& file) {
     }
     if (cfg.tunnel.role == config::Role::client) {
         app::ClientRunner runner(cfg, std::move(*scfg), std::move(*loop), std::move(*tap));
+        runner.set_before_connect([&appliance] { appliance.refresh_uplink(); });
         auto routeless = start_routeless(cfg, runner.loop());
         if (!routeless) {
             appliance.undo();
@@ -367,6 +440,7 @@ int main(int argc, char** argv) {
             case app::Command::Kind::genkey: return cmd_genkey(cli.command.key_kind, cli.command.key_file);
             case app::Command::Kind::run: return cmd_run(cli.command.config_file);
             case app::Command::Kind::cleanup: return cmd_cleanup(cli.command.config_file);
+            case app::Command::Kind::modules: return cmd_modules(cli.command.config_file);
             case app::Command::Kind::status:
             case app::Command::Kind::flows: return cmd_control(cli.command);
         }

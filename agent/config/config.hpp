@@ -30,6 +30,12 @@ struct BridgeConfig {
     // false (default): the bridge, its ports and address stay when the agent stops, so the wire
     // is never cut; true: a clean stop undoes what the agent created (the bridge, enslavement).
     bool remove_on_stop = false;
+    // The LAN's router (the hosts' gateway, shared by the routers): the agent's own tunnel goes
+    // there through a private table chosen by its socket mark, so main keeps only the connected
+    // route (docs/INLINE.md). Same family as address.
+    std::optional<IpAddress> gateway;
+    std::uint32_t uplink_table = 1193;   // that table, and the priority of its rule
+    std::uint32_t uplink_mark = 0x40000; // the tunnel socket's SO_MARK; the rule matches MARK/MARK
 };
 
 // tls_auth: {key: FILE, direction: 0|1, digest: SHA1}; without direction both directions use the same

@@ -257,7 +257,7 @@ std::string Validator::file_path(const Entry& e, const std::string& what, const 
 
 void Validator::parse_bridge(const Entry& e, Config& c) {
     if (!is_map(e.value, "bridge")) return;
-    const auto m = entries(e.value, "bridge", {"name", "ports", "address", "remove_on_stop"});
+    const auto m = entries(e.value, "bridge", {"name", "ports", "address", "remove_on_stop", "gateway", "uplink_table", "uplink_mark"});
     BridgeConfig b;
     std::string why;
     if (auto* n = find(m, "name")) {
@@ -290,6 +290,38 @@ void Validator::parse_bridge(const Entry& e, Config& c) {
     if (auto* n = find(m, "address")) b.address = cidr(n->value, "bridge.address");
     if (auto* n = find(m, "remove_on_stop"))
         if (auto v = boolean(*n, "bridge.remove_on_stop")) b.remove_on_stop = *v;
+    if (auto* n = find(m, "gateway")) {
+        if (auto t = text(*n, "bridge.gateway")) {
+            if (auto ip = parse_ip(*t, why); !ip) {
+                error(n->value.Mark(), "bridge.gateway: " + why);
+            } else if (!b.address) {
+                error(n->value.Mark(), "bridge.gateway needs bridge.address (the box's one address, on the gateway's segment)");
+            } else if (ip->family != b.address->address.family) {
+                error(n->value.Mark(), "bridge.gateway " + ip->to_string() + " is not of the same family as bridge.address " +
+                                           b.address->to_string());
+            } else if (*ip == b.address->address) {
+                error(n->value.Mark(), "bridge.gateway is the box's own address; give the router's address");
+            } else {
+                b.gateway = *ip;
+            }
+        }
+    }
+    if (auto* n = find(m, "uplink_table")) {
+        // Also the rule's priority: before main's rule (32766), not one of the kernel's tables.
+        if (auto v = number(*n, "bridge.uplink_table", 1, 32765)) {
+            if (*v == 253 || *v == 254 || *v == 255)
+                error(n->value.Mark(), "bridge.uplink_table " + std::to_string(*v) +
+                                           " is one of the kernel's own tables (253 default, 254 main, 255 local)");
+            else b.uplink_table = static_cast<std::uint32_t>(*v);
+        }
+    }
+    if (auto* n = find(m, "uplink_mark")) {
+        if (auto v = number(*n, "bridge.uplink_mark", 1, 0xffffffffu)) {
+            if (*v & 0x30000u)
+                error(n->value.Mark(), "bridge.uplink_mark must keep clear of the decision bits 0x30000 (docs/ROUTELESS.md)");
+            else b.uplink_mark = static_cast<std::uint32_t>(*v);
+        }
+    }
     c.bridge = std::move(b);
 }
 
@@ -779,6 +811,18 @@ Config Validator::run(const YAML::Node& root) {
     if (c.bridge)
         for (const auto& p : c.bridge->ports)
             if (p == c.tunnel.device) error(root.Mark(), "tunnel.device '" + p + "' is also listed in bridge.ports");
+    if (c.bridge && c.bridge->gateway) {
+        const auto& b = *c.bridge;
+        if (c.interest && (b.uplink_table == c.interest->table ||
+                           (b.uplink_table >= c.interest->rule_priority && b.uplink_table <= c.interest->rule_priority + 2)))
+            error(root.Mark(), "bridge.uplink_table " + std::to_string(b.uplink_table) +
+                                   " meets interest.table or the interest rules' priorities (" +
+                                   std::to_string(c.interest->rule_priority) + " and the next two); choose another");
+        if (c.fastpath.enabled && ((c.fastpath.reply_mark | c.fastpath.orig_mark) & b.uplink_mark))
+            error(root.Mark(), "bridge.uplink_mark shares bits with fastpath.reply_mark or orig_mark; choose another");
+        if (c.tunnel.role != Role::client)
+            error(root.Mark(), "bridge.gateway is for a client (its tunnel to the hub); a server does not use it yet");
+    }
     return c;
 }
 

@@ -91,7 +91,7 @@ Result<std::unique_ptr<Routeless>> Routeless::start(const config::Config& cfg, i
              std::to_string(pl.queue_selectors.size()) + " queue and " + std::to_string(pl.bypass_selectors.size()) +
              " bypass selectors, failure " + (pl.fail_open ? "open" : "closed"));
     log_info("routeless: decided flows routed by policy rules at priority " + std::to_string(self->route_plan_.priority) +
-             " (tunnel: table " + std::to_string(self->route_plan_.table) + ", default dev " + self->route_plan_.device +
+             " (tunnel: table " + std::to_string(self->route_plan_.table) + ", default dev " + self->route_plan_.routed_via() +
              "; bypass: main without " + self->route_plan_.device + ")" +
              (self->routes_.families().size() == 1 ? ", IPv4 only (no IPv6 on " + self->route_plan_.device + ")" : ""));
     if (!self->fastpath_note_.empty()) log_warn("fastpath: " + self->fastpath_note_);
@@ -129,6 +129,8 @@ Result<std::vector<std::string>> Routeless::cleanup(const config::Config& cfg) {
 nl::DecisionRoutesPlan Routeless::make_route_plan(const config::Config& cfg, const nl::RulesetPlan& plan) {
     nl::DecisionRoutesPlan rp;
     rp.device = cfg.tunnel.device;
+    // A bridged TAP (join_bridge) is reached through its bridge (nl/decision_routes.hpp).
+    if (cfg.tunnel.join_bridge && cfg.bridge) rp.route_device = cfg.bridge->name;
     rp.table = cfg.interest->table;
     rp.priority = cfg.interest->rule_priority;
     // The TAP's interface group is the table's number: one number to look for in `ip rule`,

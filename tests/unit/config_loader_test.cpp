@@ -542,6 +542,37 @@ TEST_F(ConfigLoaderTest, LimitsSectionDefaultsKeysAndRefusals) {
     EXPECT_NE(u.message.find("unknown key 'max_halfopen'"), std::string::npos) << u.to_string();
 }
 
+TEST_F(ConfigLoaderTest, BridgeGatewayAndUplinkKeys) {
+    const std::string br = "bridge: {name: br0, ports: [lan0, wan0], address: 192.0.2.2/24";
+    auto r = load(std::string(kClient) + br + ", gateway: 192.0.2.1}\n");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    ASSERT_TRUE(r.config->bridge->gateway);
+    EXPECT_EQ(r.config->bridge->gateway->to_string(), "192.0.2.1");
+    EXPECT_EQ(r.config->bridge->uplink_table, 1193u);
+    EXPECT_EQ(r.config->bridge->uplink_mark, 0x40000u);
+    r = load(std::string(kClient) + br + ", gateway: 192.0.2.1, uplink_table: 2000, uplink_mark: 0x100}\n");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_EQ(r.config->bridge->uplink_table, 2000u);
+    EXPECT_EQ(r.config->bridge->uplink_mark, 0x100u);
+    r = load(std::string(kClient) + "bridge: {name: br0, ports: [lan0], address: '2001:db8:1::2/64', gateway: 'fe80::1'}\n");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    auto has = [&](const std::string& yaml, const std::string& what) {
+        const auto e = only_error(yaml);
+        EXPECT_NE(e.message.find(what), std::string::npos) << e.to_string();
+    };
+    has(std::string(kClient) + "bridge: {name: br0, ports: [lan0], gateway: 192.0.2.1}\n", "needs bridge.address");
+    has(std::string(kClient) + br + ", gateway: '2001:db8::1'}\n", "not of the same family");
+    has(std::string(kClient) + br + ", gateway: 192.0.2.2}\n", "the box's own address");
+    has(std::string(kClient) + br + ", gateway: 192.0.2.300}\n", "bridge.gateway");
+    has(std::string(kClient) + br + ", gateway: 192.0.2.1, uplink_table: 254}\n", "kernel's own tables");
+    has(std::string(kClient) + br + ", gateway: 192.0.2.1, uplink_mark: 0x10000}\n", "decision bits");
+    has(std::string(kClient) + br + ", gateway: 192.0.2.1, uplink_table: 1195}\ninterest: {rules: [{dst: 10.0.0.0/8}]}\n",
+        "interest.table or the interest rules' priorities");
+    has(std::string(kClient) + br + ", gateway: 192.0.2.1, uplink_mark: 0x32}\n" +
+            "fastpath: {enabled: true, reply_mark: 0x32, orig_mark: 0x33}\n",
+        "shares bits with fastpath");
+}
+
 TEST_F(ConfigLoaderTest, InlineKeysRemoveOnStopAndRequireModule) {
     auto r = load(kClient);
     ASSERT_TRUE(r.ok()) << dump(r);
