@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,14 @@ struct IfAddress {
     std::string to_string() const;
     bool operator==(const IfAddress& o) const;
 };
+
+// The decoders of the kernel's answers that Rtnetlink uses (links(), addresses(), rules(),
+// routes()), over a whole reply (one or more messages, as one recv returns it); they append what
+// they understood and skip what they do not (tests and fuzzing feed them bytes directly).
+void decode_links(std::span<const uint8_t> reply, std::vector<LinkInfo>& out);
+void decode_addresses(std::span<const uint8_t> reply, int index, std::vector<IfAddress>& out);
+void decode_rules(std::span<const uint8_t> reply, int family, std::vector<PolicyRule>& out);
+void decode_routes(std::span<const uint8_t> reply, int family, uint32_t table, std::vector<RouteInfo>& out);
 
 // One rtnetlink socket. Each call is one request and waits for the kernel's answer (acked), so
 // an error names the request that failed. Not thread-safe; set-up runs on one thread.
