@@ -27,6 +27,7 @@
 #include "app/version.hpp"
 #include "config/loader.hpp"
 #include "control/control_server.hpp"
+#include "control/metrics_server.hpp"
 #include "control/prometheus.hpp"
 #include "control/status.hpp"
 #include "nl/bridge_setup.hpp"
@@ -119,13 +120,17 @@ int run_with_control(Runner& runner, const config::Config& cfg, app::Routeless* 
     // Opened while still root: the flows file is readable by root only (0440).
     std::optional<nl::GwmarkFlowsFile> flows_file;
     if (auto f = nl::GwmarkFlowsFile::open()) flows_file.emplace(std::move(*f));
-    auto handler = [&runner, &cfg, started, routeless, &flows_file](const std::string& command) -> std::string {
+    auto status_now = [&runner, &cfg, started, routeless] {
+        control::Status st = runner.status();
+        st.uptime_seconds = static_cast<std::uint64_t>(
+            std::chrono::duration_cast<std::chrono::seconds>(io::Clock::now() - started).count());
+        add_fastpath(st, cfg);
+        if (routeless) st.flows = routeless->counters();
+        return st;
+    };
+    auto handler = [&status_now, &flows_file](const std::string& command) -> std::string {
         if (command == "status" || command == "status json" || command == "status prometheus") {
-            control::Status st = runner.status();
-            st.uptime_seconds = static_cast<std::uint64_t>(
-                std::chrono::duration_cast<std::chrono::seconds>(io::Clock::now() - started).count());
-            add_fastpath(st, cfg);
-            if (routeless) st.flows = routeless->counters();
+            const control::Status st = status_now();
             if (command == "status prometheus") return control::to_prometheus(st);
             return command == "status" ? control::to_text(st) : control::to_json(st);
         }
@@ -138,6 +143,24 @@ int run_with_control(Runner& runner, const config::Config& cfg, app::Routeless* 
     if (!ctl) {
         app::log_error(ctl.error().message);
         return 1;
+    }
+    // control.metrics: GET /metrics, the same text as `status --prometheus` (bound as root, so a
+    // port below 1024 works too).
+    std::unique_ptr<control::MetricsServer> metrics;
+    if (cfg.control.metrics) {
+        auto addr = io::SocketAddress::from_numeric(cfg.control.metrics->host, cfg.control.metrics->port);
+        if (!addr) {
+            app::log_error("control.metrics: " + addr.error().message);
+            return 1;
+        }
+        auto m = control::MetricsServer::listen(runner.loop(), *addr,
+                                                [&status_now] { return control::to_prometheus(status_now()); });
+        if (!m) {
+            app::log_error("control.metrics: " + m.error().message);
+            return 1;
+        }
+        metrics = std::move(*m);
+        app::log_info("metrics: http://" + metrics->address().to_string() + "/metrics");
     }
     // Everything that needs root exists now (TAP, bridge, rules, queue, control socket), and no
     // worker thread has started yet: the one moment to drop.
