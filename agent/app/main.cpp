@@ -29,6 +29,8 @@
 #include "config/loader.hpp"
 #include "control/commands.hpp"
 #include "control/control_server.hpp"
+#include "control/metrics_server.hpp"
+#include "control/prometheus.hpp"
 #include "control/status.hpp"
 #include "nl/bridge_setup.hpp"
 #include "nl/gwmark_proc.hpp"
@@ -149,8 +151,7 @@ int run_with_control(Runner& runner, const config::Config& cfg, routeless::Route
     // Opened while still root: the flows file is readable by root only (0440).
     std::optional<nl::GwmarkFlowsFile> flows_file;
     if (auto f = nl::GwmarkFlowsFile::open()) flows_file.emplace(std::move(*f));
-    control::CommandSources sources;
-    sources.status = [&runner, &cfg, started, routeless] {
+    auto status_now = [&runner, &cfg, started, routeless] {
         control::Status st = runner.status();
         st.uptime_seconds = static_cast<std::uint64_t>(
             std::chrono::duration_cast<std::chrono::seconds>(io::Clock::now() - started).count());
@@ -158,6 +159,8 @@ int run_with_control(Runner& runner, const config::Config& cfg, routeless::Route
         if (routeless) st.flows = routeless->counters();
         return st;
     };
+    control::CommandSources sources;
+    sources.status = status_now;
     sources.flows_text = [&flows_file] { return flows_text(flows_file ? &*flows_file : nullptr); };
     sources.flows_json = [&flows_file] {
         return app::flows_json(flows_file ? flows_file->read() : nl::read_gwmark_flows());
@@ -167,6 +170,24 @@ int run_with_control(Runner& runner, const config::Config& cfg, routeless::Route
     if (!ctl) {
         log_error(ctl.error().message);
         return 1;
+    }
+    // control.metrics: GET /metrics, the same text as `status --prometheus` (bound as root, so a
+    // port below 1024 works too).
+    std::unique_ptr<control::MetricsServer> metrics;
+    if (cfg.control.metrics) {
+        auto addr = io::SocketAddress::from_numeric(cfg.control.metrics->host, cfg.control.metrics->port);
+        if (!addr) {
+            log_error("control.metrics: " + addr.error().message);
+            return 1;
+        }
+        auto m = control::MetricsServer::listen(runner.loop(), *addr,
+                                                [&status_now] { return control::to_prometheus(status_now()); });
+        if (!m) {
+            log_error("control.metrics: " + m.error().message);
+            return 1;
+        }
+        metrics = std::move(*m);
+        log_info("metrics: http://" + metrics->address().to_string() + "/metrics");
     }
     // Everything that needs root exists now (TAP, bridge, rules, queue, control socket), and no
     // worker thread has started yet: the one moment to drop.

@@ -152,6 +152,8 @@ std::string default_control_socket(const std::string& site);
 
 struct ControlConfig {
     std::string socket;  // the loader fills in default_control_socket(site) when the file names none
+    // control.metrics: ADDRESS:PORT (address literal) of the HTTP /metrics endpoint; none: off.
+    std::optional<Endpoint> metrics;
 };
 
 struct LogConfig {

@@ -705,13 +705,16 @@ void Validator::parse_interest(const Entry& e, Config& c) {
 
 void Validator::parse_control(const Entry& e, Config& c) {
     if (!is_map(e.value, "control")) return;
-    const auto m = entries(e.value, "control", {"socket"});
+    const auto m = entries(e.value, "control", {"socket", "metrics"});
     if (auto* n = find(m, "socket")) {
         if (auto v = text(*n, "control.socket")) {
             if (v->empty() || (*v)[0] != '/') error(n->value.Mark(), "control.socket must be an absolute path");
             else if (v->size() >= 108) error(n->value.Mark(), "control.socket is longer than a unix socket path may be (107)");
             else c.control.socket = *v;
         }
+    }
+    if (auto* n = find(m, "metrics")) {
+        c.control.metrics = endpoint(n->value, "control.metrics", false);
     }
 }
 

@@ -592,3 +592,29 @@ TEST_F(ConfigLoaderTest, InlineKeysRemoveOnStopAndRequireModule) {
                   .message.find("true or false"),
               std::string::npos);
 }
+
+namespace {
+
+TEST_F(ConfigLoaderTest, ControlMetricsIsOffByDefaultAndTakesAnAddressLiteral) {
+    auto off = load(std::string(kClient));
+    ASSERT_TRUE(off.ok()) << dump(off);
+    EXPECT_FALSE(off.config->control.metrics.has_value());
+
+    auto v4 = load(std::string(kClient) + "control: {metrics: \"127.0.0.1:9433\"}\n");
+    ASSERT_TRUE(v4.ok()) << dump(v4);
+    ASSERT_TRUE(v4.config->control.metrics);
+    EXPECT_EQ(v4.config->control.metrics->host, "127.0.0.1");
+    EXPECT_EQ(v4.config->control.metrics->port, 9433);
+
+    auto v6 = load(std::string(kClient) + "control: {metrics: \"[::1]:80\"}\n");
+    ASSERT_TRUE(v6.ok()) << dump(v6);
+    EXPECT_EQ(v6.config->control.metrics->host, "::1");
+
+    for (const char* bad : {"\"localhost:9433\"", "\"127.0.0.1\"", "\"127.0.0.1:0\"", "[1, 2]"}) {
+        auto e = only_error(std::string(kClient) + "control: {metrics: " + bad + "}\n");
+        EXPECT_NE(e.message.find("control.metrics"), std::string::npos) << bad << ": " << e.message;
+        EXPECT_EQ(e.column, 20) << bad;
+    }
+}
+
+}  // namespace
