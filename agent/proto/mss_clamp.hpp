@@ -21,7 +21,7 @@
 #include <cstdint>
 #include <span>
 
-namespace wirebridge::datapath {
+namespace wirebridge::proto {
 
 // --mssfix: off (`mssfix 0`); `mssfix N mtu` (N is the outer IP packet: the default, N = 1492);
 // `mssfix N` (N is the UDP/TCP payload, outer headers not counted); `mssfix N fixed` (MSS = N - 40).
@@ -52,4 +52,4 @@ enum class MssResult : std::uint8_t { untouched, clamped };
 // one 802.1Q tag) to `limit` (IPv6: limit - 20). limit 0 does nothing. Never reads outside frame.
 MssResult clamp_mss(std::span<std::uint8_t> frame, std::uint16_t limit);
 
-}  // namespace wirebridge::datapath
+}  // namespace wirebridge::proto

@@ -3,9 +3,9 @@
 #include <cstdlib>
 #include <vector>
 
-#include "datapath/mss_clamp.hpp"
+#include "proto/mss_clamp.hpp"
 
-using namespace wirebridge::datapath;
+using namespace wirebridge::proto;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (size < 2) return 0;

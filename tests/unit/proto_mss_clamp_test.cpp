@@ -6,9 +6,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "datapath/mss_clamp.hpp"
+#include "proto/mss_clamp.hpp"
 
-using namespace wirebridge::datapath;
+using namespace wirebridge::proto;
 using Bytes = std::vector<std::uint8_t>;
 
 namespace {

@@ -1,9 +1,9 @@
 // MSS clamping of TCP SYNs inside Ethernet frames, and OpenVPN 2.6's formula for the limit.
-#include "datapath/mss_clamp.hpp"
+#include "proto/mss_clamp.hpp"
 
 #include <algorithm>
 
-namespace wirebridge::datapath {
+namespace wirebridge::proto {
 
 namespace {
 
@@ -117,4 +117,4 @@ MssResult clamp_mss(std::span<std::uint8_t> frame, std::uint16_t limit) {
     return MssResult::untouched;
 }
 
-}  // namespace wirebridge::datapath
+}  // namespace wirebridge::proto
