@@ -117,6 +117,7 @@ void ClientRunner::connect_next() {
         if (auto r = loop_.add_fd(sock_fd_, EPOLLIN | EPOLLOUT, [this](std::uint32_t ev) { on_socket(ev); }); !r)
             return schedule_reconnect(r.error().message);
     }
+    scfg_.link_ipv6 = peer_.family() == AF_INET6;  // --mssfix counts the outer header
     auto s = session::Session::create(scfg_, now_ms());
     if (!s) return schedule_reconnect(s.error().message);
     session_ = std::move(*s);
@@ -327,7 +328,7 @@ void ClientRunner::handle_event(session::Event& ev) {
             auto published = worker_keys_.install(std::move(*k));
             if (!published) break;
             const session::DataKeys& d = published->keys;
-            datapath::KeyInstall ki{d.key_id, d.cipher, d.peer_id, d.data_v2, &d.send, &d.recv, d.send_packet_id, d.compression};
+            datapath::KeyInstall ki{d.key_id, d.cipher, d.peer_id, d.data_v2, &d.send, &d.recv, d.send_packet_id, d.compression, d.mss_limit};
             if (auto r = dc_.install(ki, published->replay); !r) log_error("data keys: " + r.error().message);
             else log_debug("data keys ready for key_id " + std::to_string(ev.key_id));
             wake_workers();
@@ -348,7 +349,8 @@ void ClientRunner::handle_event(session::Event& ev) {
             failures_ = 0;
             up_since_ = now_ms();
             const auto& p = ev.pushed;
-            std::string msg = "tunnel up with " + peer_.to_string() + ", cipher " + session_->cipher_name();
+            std::string msg = "tunnel up with " + peer_.to_string() + ", cipher " + session_->cipher_name() +
+                              (session_->mss_limit() ? ", mss " + std::to_string(session_->mss_limit()) : ", mssfix off");
             if (p.ifconfig_local && !cfg_.tunnel.address) {
                 in_addr a{}, m{};
                 if (inet_pton(AF_INET, p.ifconfig_local->c_str(), &a) == 1 &&

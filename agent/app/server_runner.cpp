@@ -538,12 +538,12 @@ void ServerRunner::pump() {
                     wake_workers();
                     if (!published) break;
                     const session::DataKeys& dk = published->keys;
-                    datapath::KeyInstall ki{dk.key_id, dk.cipher, dk.peer_id, dk.data_v2, &dk.send, &dk.recv, dk.send_packet_id, dk.compression};
+                    datapath::KeyInstall ki{dk.key_id, dk.cipher, dk.peer_id, dk.data_v2, &dk.send, &dk.recv, dk.send_packet_id, dk.compression, dk.mss_limit};
                     if (auto r = peer->dc.install(ki, published->replay); !r)
                         log_error("data keys for peer " + std::to_string(id) + ": " + r.error().message);
                     break;
                 }
-                datapath::KeyInstall ki{k->key_id, k->cipher, k->peer_id, k->data_v2, &k->send, &k->recv, k->send_packet_id, k->compression};
+                datapath::KeyInstall ki{k->key_id, k->cipher, k->peer_id, k->data_v2, &k->send, &k->recv, k->send_packet_id, k->compression, k->mss_limit};
                 if (auto r = peer->dc.install(ki); !r) log_error("data keys for peer " + std::to_string(id) + ": " + r.error().message);
                 break;
             }
@@ -584,6 +584,7 @@ void ServerRunner::pump() {
                          " up as peer-id " + std::to_string(id) +
                          (switch_.settings().vlan_tagging ? ", vlan " + std::to_string(vlan) : std::string()) +
                          (s ? ", cipher " + s->cipher_name() : std::string()) +
+                         (s && s->mss_limit() ? ", mss " + std::to_string(s->mss_limit()) : std::string()) +
                          (s && s->virtual_address() ? ", address " + *s->virtual_address() : std::string()));
                 break;
             }

@@ -59,6 +59,13 @@ struct KeepaliveConfig {
     unsigned timeout = 60;   // seconds without receiving before the peer is declared dead
 };
 
+// --mssfix: `0` (off), `N` (N counts the UDP/TCP payload), `N mtu` (N counts the outer IP packet),
+// `N fixed` (the MSS is N - 40).
+struct MssfixConfig {
+    unsigned size = 1492;
+    std::string mode = "mtu";  // payload | mtu | fixed
+};
+
 // Per-client settings of a server, by the client certificate's common name.
 struct ClientConfig {
     std::string name;
@@ -94,6 +101,10 @@ struct TunnelConfig {
     // Compression framing, as OpenVPN's `comp-lzo` / `compress ALG` (never compresses, decompresses
     // what the peer sends): none, comp-lzo, lzo, stub, lz4, stub-v2, lz4-v2.
     std::string compress = "none";
+    // TCP MSS clamping as OpenVPN's --mssfix; unset: OpenVPN 2.6's default (`1492 mtu` with a
+    // 1500-byte tun_mtu, else `tun_mtu fixed`).
+    std::optional<MssfixConfig> mssfix;
+    unsigned tun_mtu = 1500;  // the TAP's MTU, as --tun-mtu
     KeepaliveConfig keepalive;
     unsigned reneg_seconds = 3600;  // 0 disables time-based renegotiation
     // Client, UDP: data path threads, each with its own TAP queue (docs/PERFORMANCE.md); 0 = one per

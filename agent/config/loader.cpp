@@ -331,6 +331,7 @@ void Validator::parse_tunnel(const Entry& e, Config& c) {
                            {"role", "proto", "local", "remote", "device", "address", "pool", "join_bridge", "ca",
                             "cert", "key", "tls_crypt", "tls_auth", "remote_cert_tls", "verify_x509_name", "crl", "tls_version_min",
                             "askpass", "data_ciphers", "compress", "keepalive", "reneg_seconds",
+                            "mssfix", "tun_mtu",
                             "workers", "client_to_client", "duplicate_cn", "mac_age", "max_macs_per_client", "multicast_limit", "vlan",
                             "clients"});
     TunnelConfig& t = c.tunnel;
@@ -488,6 +489,24 @@ void Validator::parse_tunnel(const Entry& e, Config& c) {
                                         "(OpenVPN's comp-lzo / compress ALG), not '" + *v + "'");
         }
     }
+    if (auto* n = find(m, "mssfix")) {
+        // As --mssfix: "N", "N mtu" or "N fixed"; 0 turns clamping off.
+        if (auto v = text(*n, "tunnel.mssfix")) {
+            std::istringstream in(*v);
+            std::string size, mode, extra;
+            in >> size >> mode >> extra;
+            unsigned long n_size = 0;
+            const auto [end, ec] = std::from_chars(size.data(), size.data() + size.size(), n_size);
+            const bool number_ok = !size.empty() && ec == std::errc{} && end == size.data() + size.size() &&
+                                   (n_size == 0 || (n_size >= 576 && n_size <= 9000));
+            if (!number_ok || !extra.empty() || !(mode.empty() || mode == "mtu" || mode == "fixed"))
+                error(n->value.Mark(), "tunnel.mssfix must be 0 (off), a size from 576 to 9000, 'SIZE mtu' or "
+                                       "'SIZE fixed' (OpenVPN's --mssfix), not '" + *v + "'");
+            else t.mssfix = MssfixConfig{static_cast<unsigned>(n_size), mode.empty() ? "payload" : mode};
+        }
+    }
+    if (auto* n = find(m, "tun_mtu"))
+        if (auto v = number(*n, "tunnel.tun_mtu", 576, 1500)) t.tun_mtu = static_cast<unsigned>(*v);
     if (auto* n = find(m, "keepalive")) {
         if (is_map(n->value, "tunnel.keepalive")) {
             const auto km = entries(n->value, "tunnel.keepalive", {"interval", "timeout"});

@@ -356,6 +356,29 @@ TEST_F(ConfigLoaderTest, Compress) {
     EXPECT_NE(e.message.find("tunnel.compress must be none, comp-lzo"), std::string::npos) << e.message;
 }
 
+TEST_F(ConfigLoaderTest, MssfixAndTunMtu) {
+    auto r = load(kClient);
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_FALSE(r.config->tunnel.mssfix);  // OpenVPN 2.6's default, decided with tun_mtu
+    EXPECT_EQ(r.config->tunnel.tun_mtu, 1500u);
+    const std::pair<const char*, std::pair<unsigned, const char*>> good[] = {
+        {"0", {0, "payload"}}, {"1450", {1450, "payload"}}, {"'1492 mtu'", {1492, "mtu"}}, {"1400 fixed", {1400, "fixed"}}};
+    for (const auto& [text, want] : good) {
+        r = load(std::string(kClient) + "  mssfix: " + text + "\n  tun_mtu: 1400\n");
+        ASSERT_TRUE(r.ok()) << text << dump(r);
+        ASSERT_TRUE(r.config->tunnel.mssfix);
+        EXPECT_EQ(r.config->tunnel.mssfix->size, want.first);
+        EXPECT_EQ(r.config->tunnel.mssfix->mode, want.second);
+        EXPECT_EQ(r.config->tunnel.tun_mtu, 1400u);
+    }
+    for (const char* bad : {"100", "1492 udp", "1492 mtu x", "big"}) {
+        auto e = only_error(std::string(kClient) + "  mssfix: " + bad + "\n");
+        EXPECT_NE(e.message.find("tunnel.mssfix must be 0 (off)"), std::string::npos) << e.message;
+    }
+    auto e = only_error(std::string(kClient) + "  tun_mtu: 9000\n");
+    EXPECT_NE(e.message.find("tunnel.tun_mtu must be a whole number from 576 to 1500"), std::string::npos) << e.message;
+}
+
 TEST_F(ConfigLoaderTest, KeepaliveAndMarksAndInterest) {
     EXPECT_NE(only_error(std::string(kClient) + "  keepalive: {interval: 10, timeout: 15}\n").message.find("twice the interval"),
               std::string::npos);
