@@ -320,6 +320,7 @@ int cmd_run(const std::string& file) {
     sc.session = std::move(*scfg);
     sc.pool = std::move(pool);
     sc.duplicate_cn = cfg.tunnel.duplicate_cn;
+    app::configure_server(cfg, sc);
     sc.limits.max_clients = cfg.limits.max_clients;
     sc.limits.max_half_open = cfg.limits.max_half_open;
     sc.limits.max_half_open_per_source = cfg.limits.max_half_open_per_source;
