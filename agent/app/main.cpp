@@ -16,6 +16,7 @@
 #include "app/control_path.hpp"
 #include "app/flows_json.hpp"
 #include "app/host_setup.hpp"
+#include "app/import_ovpn.hpp"
 #include "app/log.hpp"
 #include "app/privileges.hpp"
 #include "app/reload.hpp"
@@ -367,6 +368,8 @@ int main(int argc, char** argv) {
                 return 0;
             case app::Command::Kind::check: return cmd_check(cli.command.config_file);
             case app::Command::Kind::genkey: return cmd_genkey(cli.command.key_kind, cli.command.key_file);
+            case app::Command::Kind::import_ovpn:
+                return app::import_ovpn_command(cli.command.import_file, cli.command.config_file, cli.command.site, std::cout, std::cerr);
             case app::Command::Kind::run: return cmd_run(cli.command.config_file);
             case app::Command::Kind::cleanup: return cmd_cleanup(cli.command.config_file);
             case app::Command::Kind::status:

@@ -42,7 +42,8 @@ Result<session::SessionConfig> make_session_config(const config::Config& c) {
     tls.key_file = t.key;
     // remote-cert-tls: a client checks that the server's certificate was made for a server (OpenVPN's
     // sample client.conf); a server accepts any client certificate of its CA unless told (as OpenVPN).
-    const std::string rct = t.remote_cert_tls.value_or(t.role == config::Role::client ? "server" : "none");
+    // With peer_fingerprint and no CA the fingerprint pins the certificate (self-signed, no EKU).
+    const std::string rct = t.remote_cert_tls.value_or(t.role == config::Role::client && !t.ca.empty() ? "server" : "none");
     tls.remote_cert_tls = rct == "server"   ? crypto::RemoteCertTls::Server
                           : rct == "client" ? crypto::RemoteCertTls::Client
                                             : crypto::RemoteCertTls::None;

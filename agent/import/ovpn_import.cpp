@@ -22,10 +22,14 @@ std::string join(const std::vector<std::string>& v, const char* sep = " ") {
 // A YAML scalar: plain when safe, else double-quoted.
 std::string q(const std::string& s) {
     bool plain = !s.empty() && (std::isalnum(static_cast<unsigned char>(s[0])) || s[0] == '/' || s[0] == '.');
-    for (char c : s)
+    for (size_t i = 0; i < s.size(); ++i) {
+        const char c = s[i];
+        // ':' only inside (HOST:PORT, fingerprints); ": " or a final ':' would start a map.
+        const bool colon = c == ':' && i + 1 < s.size();
         if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '.' || c == '_' || c == '-' || c == '@' ||
-              c == '+'))
+              c == '+' || colon))
             plain = false;
+    }
     if (plain && s != "yes" && s != "no" && s != "true" && s != "false" && s != "on" && s != "off" && s != "null") return s;
     std::string out = "\"";
     for (char c : s) {
@@ -102,7 +106,8 @@ private:
     std::optional<std::string> role_;  // client | server
     bool pull_ = false, tls_client_ = false, tls_server_ = false, mode_server_ = false;
     std::string device_ = "tap0";
-    bool dev_seen_ = false;
+    const Directive* dev_ = nullptr;
+    std::string dev_type_;
     std::string proto_ = "udp";
     std::vector<std::pair<std::string, std::string>> remotes_;  // host, port ("" = the default)
     std::string port_ = "1194", rport_, lport_, local_host_;
@@ -155,18 +160,14 @@ void Converter::one(const Directive& d) {
     }
     if (n == "dev") {
         if (!args(d, 1, 1)) return;
-        dev_seen_ = true;
-        if (a[0].rfind("tap", 0) == 0) {
-            device_ = a[0] == "tap" ? "tap0" : a[0];
-            return map(d, "tunnel.device: " + device_);
-        }
-        if (a[0].rfind("tun", 0) == 0) return refuse(d, "wirebridge bridges Ethernet frames (dev tap only); a TUN peer cannot talk to it");
-        return refuse(d, "not a TAP device name (give dev-type tap with it)");
+        dev_ = &d;
+        return;  // decided with dev-type at the end
     }
     if (n == "dev-type") {
         if (!args(d, 1, 1)) return;
-        if (a[0] == "tap") return map(d, "tunnel.device");
-        return refuse(d, "wirebridge is TAP only");
+        if (a[0] != "tap" && a[0] != "tun") return refuse(d, "must be tap or tun");
+        dev_type_ = a[0];
+        return map(d, "tunnel.device (TAP)");
     }
     if (n == "proto") {
         if (!args(d, 1, 1)) return;
@@ -511,21 +512,21 @@ ImportResult Converter::run() {
         role_ = "client";
     }
     if (!role_) r_.refused.push_back("neither client nor server (client, or mode server with server-bridge): point-to-point is not supported");
-    if (!dev_seen_) r_.refused.push_back("no dev: wirebridge needs dev tap");
-    // tls-auth and its digest.
-    if (tls_auth_key_) {
-        std::string v = "{key: " + q(*tls_auth_key_);
-        if (key_direction_) v += ", direction: " + std::to_string(*key_direction_);
-        if (auth_digest_ && *auth_digest_ != "SHA1") {
-            if (*auth_digest_ == "SHA256" || *auth_digest_ == "SHA384" || *auth_digest_ == "SHA512") v += ", digest: " + *auth_digest_;
-            else if (auth_directive_) refuse(*auth_directive_, "tls-auth digest " + *auth_digest_ + " is not supported (SHA1, SHA256, SHA384, SHA512)");
+    if (!dev_) {
+        r_.refused.push_back("no dev: wirebridge needs dev tap");
+    } else {
+        // OpenVPN: the type is dev-type, else the name's prefix.
+        const std::string& name = dev_->args[0];
+        const std::string type = !dev_type_.empty() ? dev_type_ : name.rfind("tap", 0) == 0 ? "tap" : name.rfind("tun", 0) == 0 ? "tun" : "";
+        if (type == "tun") refuse(*dev_, "wirebridge bridges Ethernet frames (dev tap only); a TUN peer cannot talk to it");
+        else if (type.empty()) refuse(*dev_, "the device type is unknown: add dev-type tap");
+        else if (name.size() > 15 || name.find('/') != std::string::npos) refuse(*dev_, "not a usable interface name");
+        else {
+            device_ = name == "tap" ? "tap0" : name;
+            map(*dev_, "tunnel.device: " + device_);
         }
-        tunnel_["tls_auth"] = v + "}";
-        if (tunnel_.count("tls_crypt")) r_.refused.push_back("both tls-auth and tls-crypt");
-        if (auth_directive_) map(*auth_directive_, "tunnel.tls_auth.digest");
-    } else if (auth_directive_) {
-        ignore(*auth_directive_, "the data channel's auth matters only with CBC ciphers; the AEAD ciphers carry their own tag");
     }
+    // tls-auth and its digest.
     if (fingerprints_.size()) {
         std::string list;
         for (const auto& f : fingerprints_) list += (list.empty() ? "" : ", ") + q(f);
@@ -548,9 +549,7 @@ ImportResult Converter::run() {
                 }
             } else if (b.name == "tls-auth") {
                 if (auto p = file(nullptr, "tls-auth", "ta.key", 0600)) {
-                    std::string v = "{key: " + q(*p);
-                    if (key_direction_) v += ", direction: " + std::to_string(*key_direction_);
-                    tunnel_["tls_auth"] = v + "}";
+                    tls_auth_key_ = *p;
                     r_.mapped.push_back("line " + std::to_string(b.line) + ": <tls-auth> -> tunnel.tls_auth");
                 }
             } else {
@@ -558,6 +557,20 @@ ImportResult Converter::run() {
             }
         }
     if (f_.inline_block("connection")) r_.refused.push_back("<connection> blocks are not supported: list the remotes");
+    // tls-auth (a file, or the <tls-auth> block) and its digest (auth).
+    if (tls_auth_key_) {
+        std::string v = "{key: " + q(*tls_auth_key_);
+        if (key_direction_) v += ", direction: " + std::to_string(*key_direction_);
+        if (auth_digest_ && *auth_digest_ != "SHA1") {
+            if (*auth_digest_ == "SHA256" || *auth_digest_ == "SHA384" || *auth_digest_ == "SHA512") v += ", digest: " + *auth_digest_;
+            else if (auth_directive_) refuse(*auth_directive_, "tls-auth digest " + *auth_digest_ + " is not supported (SHA1, SHA256, SHA384, SHA512)");
+        }
+        tunnel_["tls_auth"] = v + "}";
+        if (tunnel_.count("tls_crypt")) r_.refused.push_back("both tls-auth and tls-crypt");
+        if (auth_directive_) map(*auth_directive_, "tunnel.tls_auth.digest");
+    } else if (auth_directive_) {
+        ignore(*auth_directive_, "the data channel's auth matters only with CBC ciphers; the AEAD ciphers carry their own tag");
+    }
     if (!r_.ok()) return std::move(r_);
 
     // The YAML.

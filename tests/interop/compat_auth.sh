@@ -20,6 +20,10 @@
 #   peer_fingerprint (openvpn --peer-fingerprint); a wrong fingerprint is refused.
 # dh-wbserver: an RSA hub, an openvpn client limited to TLS 1.2 DHE suites: refused without
 #   tunnel.dh, connects with it.
+# import-wbclient / import-wbserver: an OpenVPN client (server-bridge server) config with inline
+#   <ca> <cert> <key> <tls-crypt> blocks, as one hands them out, goes through `wirebridge import`;
+#   `wirebridge check` accepts the YAML, and it runs against stock openvpn with a real transfer
+#   (the server case also runs the same .ovpn with openvpn first, to prove it is a real config).
 # Prints PASS/FAIL per case and "N passed, N failed".
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -33,13 +37,13 @@ while [ $# -gt 0 ]; do
         --only) ONLY=$2; shift 2 ;;
         --list) LIST=1; shift ;;
         --keep) KEEP=1; shift ;;
-        -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "compat_auth.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
 done
 
 CASES=(userpass-wbclient userpass-env-wbserver userpass-file-wbserver bridgepool-wbserver nopool-wbserver
-       fingerprint-wbclient fingerprint-wbserver dh-wbserver)
+       fingerprint-wbclient fingerprint-wbserver dh-wbserver import-wbclient import-wbserver)
 selected=()
 for c in "${CASES[@]}"; do
     if [ -z "$ONLY" ] || [[ $c =~ $ONLY ]]; then selected+=("$c"); fi
@@ -237,7 +241,8 @@ case_run() {
             client_restart_same_address "client restart" || return 1
             # The hub restarts (the client reconnects by itself): the address comes from the file.
             stop_pid "$SERVER_PID"
-            printf 'someone-else,%s.100,\n' "$PAIR_TUN_NET" >> "$WORK/pool.txt"
+            # Another CN remembered at the next address: the client still gets its own.
+            printf 'someone-else,%s.%s,\n' "$PAIR_TUN_NET" $((${CLIENT_TUN_IP##*.} + 1)) >> "$WORK/pool.txt"
             run_wb_server "$LOGS/server.yaml"
             kill -9 "$CLIENT_PID"
             inb ip link del "$TAP_C" 2>/dev/null
@@ -257,6 +262,7 @@ case_run() {
             ! grep -q "ifconfig $PAIR_TUN_NET" "$LOGS/openvpn-client.log" || die "an address was pushed" || return 1
             # DHCP's part: the client takes an address on the LAN itself.
             inb ip addr add "$PAIR_TUN_NET.77/24" dev "$TAP_C"
+            inb ip link set "$TAP_C" up  # openvpn brings the TAP up only with an ifconfig
             CLIENT_TUN_IP=$PAIR_TUN_NET.77
             transfers ;;
         fingerprint-wbclient|fingerprint-wbserver)
@@ -271,20 +277,22 @@ case_run() {
                 PIDS+=($!) CLIENT_PID=$!
                 wait_for 30 "the site to refuse the server's fingerprint" grep -q "is not a configured peer-fingerprint" "$LOGS/wirebridge-client.log" || return 1
                 ! have_client_ip || die "a wrong fingerprint got a tunnel" || return 1
+                log "site refused: $(grep -m1 "is not a configured peer-fingerprint" "$LOGS/wirebridge-client.log")"
                 stop_pid "$CLIENT_PID"
                 wait_for 10 "client TAP gone" sh -c "! ip netns exec $NS_B ip link show $TAP_C"
                 wb_ss_yaml "$LOGS/client.yaml" client "$sfp"
                 ip netns exec "$NS_B" "$WIREBRIDGE" run -c "$LOGS/client.yaml" >> "$LOGS/wirebridge-client.log" 2>&1 &
                 PIDS+=($!) CLIENT_PID=$!
             else
-                wb_ss_yaml "$LOGS/server.yaml" server "$cfp"
+                wb_ss_yaml "$LOGS/server.yaml" server "$sfp"  # the wrong one: its own
                 run_wb_server "$LOGS/server.yaml"
-                ovpn_ss_client "$cfp"  # the wrong one: its own
+                ovpn_ss_client "$sfp"
                 wait_for 30 "the hub to refuse the client's fingerprint" grep -q "is not a configured peer-fingerprint" "$LOGS/wirebridge-server.log" || return 1
                 ! have_client_ip || die "a wrong fingerprint got a tunnel" || return 1
-                stop_pid "$CLIENT_PID"
-                inb ip link del "$TAP_C" 2>/dev/null
-                ovpn_ss_client "$sfp"
+                log "hub refused: $(grep -m1 "is not a configured peer-fingerprint" "$LOGS/wirebridge-server.log")"
+                stop_pid "$SERVER_PID"
+                wb_ss_yaml "$LOGS/server.yaml" server "$cfp"
+                run_wb_server "$LOGS/server.yaml"
             fi
             wait_tunnel 40 || return 1
             transfers ;;
@@ -309,6 +317,67 @@ case_run() {
             wait_tunnel 40 || return 1
             grep -q "DHE-RSA-AES256-GCM-SHA384\|Control Channel: TLSv1.2, cipher TLSv1.2 DHE" "$LOGS/openvpn-client.log" || die "the client's log shows no DHE suite" || return 1
             log "$(grep -m1 'Control Channel' "$LOGS/openvpn-client.log")"
+            transfers ;;
+        import-wbclient)
+            SERVER_IMPL=openvpn CLIENT_IMPL=wirebridge
+            {
+                echo "client"; echo "dev $TAP_C"; echo "dev-type tap"; echo "proto udp"; echo "remote $SERVER_IP $PORT"
+                echo "nobind"; echo "persist-key"; echo "persist-tun"; echo "remote-cert-tls server"
+                echo "data-ciphers $CIPHER"; echo "verb 3"
+                for b in ca cert key tls-crypt; do
+                    local f=$PKI/ca.crt
+                    case $b in cert) f=$PKI/client.crt ;; key) f=$PKI/client.key ;; tls-crypt) f=$PKI/tc.key ;; esac
+                    echo "<$b>"; cat "$f"; echo "</$b>"
+                done
+            } > "$LOGS/site.ovpn"
+            "$WIREBRIDGE" import "$LOGS/site.ovpn" -o "$LOGS/imported.yaml" --site "$T-imported" > "$LOGS/import.out" 2>&1 \
+                || die "import failed: $(cat "$LOGS/import.out")" || return 1
+            cat "$LOGS/import.out" >&2
+            grep -q "ignored  line 8: persist-tun" "$LOGS/import.out" || die "the report does not name persist-tun as ignored" || return 1
+            [ "$(stat -c %a "$LOGS/imported-key.pem")" = 600 ] || die "the key file is not 0600" || return 1
+            cmp -s "$LOGS/imported-tc.key" "$PKI/tc.key" || die "the tls-crypt block was not written as it was" || return 1
+            "$WIREBRIDGE" check -c "$LOGS/imported.yaml" >&2 || die "wirebridge check refuses the imported YAML" || return 1
+            # Refuses to overwrite what it wrote.
+            ! "$WIREBRIDGE" import "$LOGS/site.ovpn" -o "$LOGS/imported.yaml" >/dev/null 2>&1 || die "import overwrote its files" || return 1
+            setup_underlay && start_server || return 1
+            ip netns exec "$NS_B" "$WIREBRIDGE" run -c "$LOGS/imported.yaml" > "$LOGS/wirebridge-client.log" 2>&1 &
+            PIDS+=($!) CLIENT_PID=$!
+            wait_tunnel 40 || return 1
+            transfers ;;
+        import-wbserver)
+            SERVER_IMPL=wirebridge CLIENT_IMPL=openvpn
+            {
+                echo "mode server"; echo "tls-server"; echo "dev $TAP_S"; echo "dev-type tap"; echo "proto udp"; echo "local $SERVER_IP"; echo "port $PORT"
+                echo "server-bridge $TUN_SERVER_IP 255.255.255.0 $PAIR_TUN_NET.100 $PAIR_TUN_NET.150"
+                echo "ifconfig-pool-persist $LOGS/ipp.txt"
+                echo "dh none"; echo "keepalive 10 60"; echo "data-ciphers $CIPHER"; echo "persist-tun"; echo "verb 3"
+                for b in ca cert key tls-crypt; do
+                    local f=$PKI/ca.crt
+                    case $b in cert) f=$PKI/server.crt ;; key) f=$PKI/server.key ;; tls-crypt) f=$PKI/tc.key ;; esac
+                    echo "<$b>"; cat "$f"; echo "</$b>"
+                done
+            } > "$LOGS/hub.ovpn"
+            setup_underlay || return 1
+            # The same file first runs under openvpn (a persistent TAP with the hub's address, as the harness does).
+            ina ip tuntap add dev "$TAP_S" mode tap && ina ip addr add "$TUN_SERVER_IP/24" dev "$TAP_S" && ina ip link set "$TAP_S" up
+            ip netns exec "$NS_A" "$OPENVPN" --config "$LOGS/hub.ovpn" > "$LOGS/openvpn-server.log" 2>&1 &
+            PIDS+=($!) SERVER_PID=$!
+            start_client || return 1
+            wait_tunnel 40 || return 1
+            log "openvpn with hub.ovpn gave the client $CLIENT_TUN_IP"
+            stop_pid "$CLIENT_PID"; stop_pid "$SERVER_PID"
+            inb ip link del "$TAP_C" 2>/dev/null
+            "$WIREBRIDGE" import "$LOGS/hub.ovpn" --site "$T-hub" > "$LOGS/import.out" 2>&1 || die "import failed: $(cat "$LOGS/import.out")" || return 1
+            cat "$LOGS/import.out" >&2
+            grep -q "pool: {subnet: $PAIR_TUN_NET.0/24, start: $PAIR_TUN_NET.100, end: $PAIR_TUN_NET.150, gateway: $TUN_SERVER_IP" "$LOGS/hub.yaml" \
+                || die "the pool is not the server-bridge range: $(cat "$LOGS/hub.yaml")" || return 1
+            "$WIREBRIDGE" check -c "$LOGS/hub.yaml" >&2 || die "wirebridge check refuses the imported YAML" || return 1
+            run_wb_server "$LOGS/hub.yaml"
+            start_client || return 1
+            wait_tunnel 40 || return 1
+            local n=${CLIENT_TUN_IP##*.}
+            ((n >= 100 && n <= 150)) || die "the client got $CLIENT_TUN_IP, outside .100-.150" || return 1
+            grep -q "route-gateway $TUN_SERVER_IP" "$LOGS/openvpn-client.log" || die "no route-gateway pushed" || return 1
             transfers ;;
         *) die "unknown case $1" ;;
     esac
