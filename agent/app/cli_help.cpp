@@ -62,6 +62,17 @@ std::string command_help(const std::string& command) {
                "       wirebridge genkey tls-auth FILE\n"
                "Writes a new 2048-bit static key in OpenVPN's own format (mode 0600); the same\n"
                "file goes to the hub and every site. An existing FILE is never overwritten.\n";
+    if (command == "import")
+        return "usage: wirebridge import FILE.ovpn [-o OUT.yaml] [--site NAME]\n"
+               "Reads an OpenVPN client or server config and writes the equivalent wirebridge YAML\n"
+               "(default: FILE's name with .yaml, beside it) and, from its inline <ca> <cert> <key>\n"
+               "<tls-auth> <tls-crypt> ... blocks, key files beside the YAML (OUT-ca.crt, ...; keys\n"
+               "0600). Prints each option: mapped (to which key), ignored (and why), refused (and\n"
+               "why: wirebridge would behave differently, e.g. dev tun, pushed routes, plugins).\n"
+               "With a refused option nothing is written. Existing files are never overwritten.\n"
+               "  -o, --output OUT.yaml   where the YAML goes\n"
+               "  --site NAME             the site name (default: FILE's name)\n"
+               "Exit: 0 written, 1 refused or unreadable, 2 usage.\n";
     return "";
 }
 

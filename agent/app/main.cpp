@@ -16,6 +16,7 @@
 #include "app/control_path.hpp"
 #include "app/flows_json.hpp"
 #include "app/host_setup.hpp"
+#include "app/import_ovpn.hpp"
 #include "common/log.hpp"
 #include "app/privileges.hpp"
 #include "app/reload.hpp"
@@ -413,6 +414,7 @@ int cmd_run(const std::string& file) {
     sc.session = std::move(*scfg);
     sc.pool = std::move(pool);
     sc.duplicate_cn = cfg.tunnel.duplicate_cn;
+    app::configure_server(cfg, sc);
     sc.limits.max_clients = cfg.limits.max_clients;
     sc.limits.max_half_open = cfg.limits.max_half_open;
     sc.limits.max_half_open_per_source = cfg.limits.max_half_open_per_source;
@@ -459,6 +461,8 @@ int main(int argc, char** argv) {
                 return 0;
             case app::Command::Kind::check: return cmd_check(cli.command.config_file);
             case app::Command::Kind::genkey: return cmd_genkey(cli.command.key_kind, cli.command.key_file);
+            case app::Command::Kind::import_ovpn:
+                return app::import_ovpn_command(cli.command.import_file, cli.command.config_file, cli.command.site, std::cout, std::cerr);
             case app::Command::Kind::run: return cmd_run(cli.command.config_file);
             case app::Command::Kind::cleanup: return cmd_cleanup(cli.command.config_file);
             case app::Command::Kind::modules: return cmd_modules(cli.command.config_file);

@@ -54,6 +54,25 @@ struct VerifyNameConfig {
     bool operator==(const VerifyNameConfig&) const = default;
 };
 
+// auth_user_pass_verify: {command: [PROGRAM, ARGS...], method: via-file|via-env, timeout: seconds}, as
+// OpenVPN's --auth-user-pass-verify CMD METHOD: the program's exit status 0 admits the client.
+struct AuthVerifyConfig {
+    std::vector<std::string> command;  // argv, run without a shell; command[0] an absolute path
+    std::string method = "via-file";   // via-file: argv gets a 0600 file "username\npassword\n"; via-env: $password
+    unsigned timeout = 10;             // seconds before the program is killed and the client refused
+    bool operator==(const AuthVerifyConfig&) const = default;
+};
+
+// pool as a map (OpenVPN's server-bridge GW MASK START END): the clients' subnet (its prefix is
+// the netmask pushed with each address), optionally a START-END range inside it, the route-gateway
+// pushed, and a file remembering each CN's address (ifconfig-pool-persist).
+struct PoolOptions {
+    std::optional<IpAddress> start, end;  // both or neither; inside pool's subnet
+    std::optional<IpAddress> gateway;     // pushed as route-gateway
+    std::optional<std::string> persist;   // CN,ADDRESS, lines (OpenVPN's ifconfig-pool-persist format)
+    bool operator==(const PoolOptions&) const = default;
+};
+
 struct KeepaliveConfig {
     unsigned interval = 10;  // seconds without sending before a ping
     unsigned timeout = 60;   // seconds without receiving before the peer is declared dead
@@ -80,7 +99,8 @@ struct TunnelConfig {
     std::vector<Endpoint> remote;   // client: servers, tried in order
     std::string device = "tap0";
     std::optional<Cidr> address;  // static address for the TAP device
-    std::optional<Cidr> pool;     // server: IPv4 pool pushed to clients
+    std::optional<Cidr> pool;     // server: the clients' IPv4 subnet; none: no address pushed (DHCP through the bridge)
+    PoolOptions pool_options;     // server: range, route-gateway, persistence (pool as a map)
     bool join_bridge = false;
     // Absolute paths (relative ones in the file are taken relative to the file's folder).
     std::string ca;
@@ -96,6 +116,12 @@ struct TunnelConfig {
     std::optional<std::string> crl;               // crl-verify (PEM), reread on SIGHUP
     std::string tls_version_min = "1.2";          // 1.2 | 1.3
     std::optional<std::string> askpass;           // a file whose first line is the key's passphrase
+    // SHA256 fingerprints of accepted peer certificates (OpenVPN's peer-fingerprint); with them ca
+    // may be left out (self-signed pairs, no PKI).
+    std::vector<std::string> peer_fingerprint;
+    std::optional<std::string> dh;                // server: PEM DH parameters for DHE TLS 1.2 clients (--dh)
+    std::optional<std::string> auth_user_pass;    // client: file with the username and password lines
+    std::optional<AuthVerifyConfig> auth_user_pass_verify;  // server: the program that checks them
     // Canonical OpenVPN names, in preference order.
     std::vector<std::string> data_ciphers{"AES-256-GCM", "AES-128-GCM", "CHACHA20-POLY1305"};
     // Compression framing, as OpenVPN's `comp-lzo` / `compress ALG` (never compresses, decompresses

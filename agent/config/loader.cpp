@@ -1,6 +1,7 @@
 // YAML → Config: walks the known schema, checks every value, and collects all errors with their position.
 #include "config/loader.hpp"
 
+#include <arpa/inet.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 
 #include "config/suggest.hpp"
 #include "crypto/static_key.hpp"
+#include "crypto/tls_context.hpp"
 
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
@@ -76,6 +78,8 @@ private:
     void parse_bridge(const Entry& e, Config& c);
     void parse_tunnel(const Entry& e, Config& c);
     std::vector<const Entry*> parse_switch(const Entries& m, TunnelConfig& t);
+    void parse_pool(const Entry& e, Config& c);
+    std::vector<const Entry*> parse_openvpn_extras(const Entries& m, TunnelConfig& t);
     void parse_fastpath(const Entry& e, Config& c);
     void parse_interest(const Entry& e, Config& c);
     void parse_control(const Entry& e, Config& c);
@@ -331,7 +335,8 @@ void Validator::parse_tunnel(const Entry& e, Config& c) {
                            {"role", "proto", "local", "remote", "device", "address", "pool", "join_bridge", "ca",
                             "cert", "key", "tls_crypt", "tls_auth", "remote_cert_tls", "verify_x509_name", "crl", "tls_version_min",
                             "askpass", "data_ciphers", "compress", "keepalive", "reneg_seconds",
-                            "mssfix", "tun_mtu",
+                             "mssfix", "tun_mtu",
+                             "peer_fingerprint", "dh", "auth_user_pass", "auth_user_pass_verify",
                             "workers", "client_to_client", "duplicate_cn", "mac_age", "max_macs_per_client", "multicast_limit", "vlan",
                             "clients"});
     TunnelConfig& t = c.tunnel;
@@ -376,13 +381,7 @@ void Validator::parse_tunnel(const Entry& e, Config& c) {
     }
     if (auto* n = find(m, "address")) t.address = cidr(n->value, "tunnel.address");
     const Entry* pool = find(m, "pool");
-    if (pool) {
-        t.pool = cidr(pool->value, "tunnel.pool");
-        if (t.pool && (t.pool->address.family != AF_INET || t.pool->prefix > 30)) {
-            error(pool->value.Mark(), "tunnel.pool must be an IPv4 prefix of /30 or larger");
-            t.pool.reset();
-        }
-    }
+    if (pool) parse_pool(*pool, c);
     const Entry* join = find(m, "join_bridge");
     if (join) {
         if (auto v = boolean(*join, "tunnel.join_bridge")) t.join_bridge = *v;
@@ -390,7 +389,9 @@ void Validator::parse_tunnel(const Entry& e, Config& c) {
     }
     for (const auto& [name, field] : {std::pair<const char*, std::string*>{"ca", &t.ca}, {"cert", &t.cert}, {"key", &t.key}}) {
         if (auto* n = find(m, name)) *field = file_path(*n, std::string("tunnel.") + name, "-----BEGIN ");
-        else error(here, std::string("tunnel has no '") + name + "' (a PEM file; TLS mode needs ca, cert and key)");
+        else if (std::string(name) != "ca" || !find(m, "peer_fingerprint"))
+            error(here, std::string("tunnel has no '") + name + "' (a PEM file; TLS mode needs ca, cert and key" +
+                            (std::string(name) == "ca" ? ", or peer_fingerprint instead of ca)" : ")"));
     }
     const Entry* tc = find(m, "tls_crypt");
     if (tc) t.tls_crypt = file_path(*tc, "tunnel.tls_crypt", "-----BEGIN OpenVPN Static key V1-----");
@@ -538,6 +539,7 @@ void Validator::parse_tunnel(const Entry& e, Config& c) {
         if (auto v = boolean(*dup_cn, "tunnel.duplicate_cn")) t.duplicate_cn = *v;
 
     const std::vector<const Entry*> switch_keys = parse_switch(m, t);
+    const std::vector<const Entry*> openvpn_keys = parse_openvpn_extras(m, t);
 
     if (!role_ok) return;
     if (t.role == Role::client) {
@@ -545,6 +547,9 @@ void Validator::parse_tunnel(const Entry& e, Config& c) {
             error(k->key.Mark(), "tunnel." + k->key.as<std::string>() + " is only for a server (its virtual switch)");
         if (!remote) error(here, "tunnel.role is client but there is no 'remote' (the servers to connect to)");
         if (pool) error(pool->key.Mark(), "tunnel.pool is only for a server (a client gets its address pushed)");
+        for (const Entry* k : openvpn_keys)
+            if (k->key.Scalar() == "dh" || k->key.Scalar() == "auth_user_pass_verify")
+                error(k->key.Mark(), "tunnel." + k->key.Scalar() + " is only for a server");
         if (c2c && t.client_to_client) error(c2c->key.Mark(), "tunnel.client_to_client is only for a server");
         if (dup_cn)
             error(dup_cn->key.Mark(),
@@ -556,9 +561,145 @@ void Validator::parse_tunnel(const Entry& e, Config& c) {
             error(workers->key.Mark(), "tunnel.workers must be 1 on a server with proto tcp (each client is one TCP "
                                        "byte stream, read in order by one thread); data path workers need proto udp");
         if (!local) error(here, "tunnel.role is server but there is no 'local' (the address and port to listen on)");
-        if (!pool) error(here, "tunnel.role is server but there is no 'pool' (the addresses to give clients)");
+        for (const Entry* k : openvpn_keys)
+            if (k->key.Scalar() == "auth_user_pass")
+                error(k->key.Mark(), "tunnel.auth_user_pass is only for a client (a server checks them with auth_user_pass_verify)");
         if (remote) error(remote->key.Mark(), "tunnel.remote is only for a client (a server listens on 'local')");
     }
+}
+
+// tunnel.pool: an IPv4 prefix ("10.8.0.0/24": .2 .. broadcast-1 handed out), or a map as OpenVPN's
+// server-bridge GW MASK START END: {subnet, start, end, gateway, persist}.
+void Validator::parse_pool(const Entry& e, Config& c) {
+    TunnelConfig& t = c.tunnel;
+    const YAML::Node* subnet = &e.value;
+    Entries pm;
+    if (e.value.IsMap()) {
+        pm = entries(e.value, "tunnel.pool", {"subnet", "start", "end", "gateway", "persist"});
+        const Entry* s = find(pm, "subnet");
+        if (!s) {
+            error(e.key.Mark(), "tunnel.pool has no 'subnet' (the clients' prefix, e.g. 192.168.1.0/24: its length is the netmask pushed)");
+            return;
+        }
+        subnet = &s->value;
+    }
+    t.pool = cidr(*subnet, "tunnel.pool");
+    if (t.pool && (t.pool->address.family != AF_INET || t.pool->prefix > 30)) {
+        error(subnet->Mark(), "tunnel.pool must be an IPv4 prefix of /30 or larger");
+        t.pool.reset();
+    }
+    if (!e.value.IsMap()) return;
+    auto v4 = [&](const char* key) -> std::optional<IpAddress> {
+        const Entry* n = find(pm, key);
+        if (!n) return std::nullopt;
+        auto s = text(*n, std::string("tunnel.pool.") + key);
+        if (!s) return std::nullopt;
+        std::string why;
+        auto a = parse_ip(*s, why);
+        if (!a || a->family != AF_INET) {
+            error(n->value.Mark(), std::string("tunnel.pool.") + key + " must be an IPv4 address" + (a ? "" : ": " + why));
+            return std::nullopt;
+        }
+        return a;
+    };
+    auto host = [](const IpAddress& a) {
+        std::uint32_t be = 0;
+        std::memcpy(&be, a.bytes.data(), 4);
+        return ntohl(be);
+    };
+    PoolOptions& o = t.pool_options;
+    o.start = v4("start");
+    o.end = v4("end");
+    o.gateway = v4("gateway");
+    if (find(pm, "start") && find(pm, "end") && o.start && o.end && t.pool) {
+        const std::uint32_t mask = t.pool->ipv4_netmask(), net = host(t.pool->address) & mask;
+        const std::uint32_t a = host(*o.start), b = host(*o.end);
+        if ((a & mask) != net || (b & mask) != net)
+            error(find(pm, "start")->value.Mark(), "tunnel.pool.start and end must be inside the subnet " +
+                                                        t.pool->network().to_string() + "/" + std::to_string(t.pool->prefix));
+        else if (a > b)
+            error(find(pm, "start")->value.Mark(), "tunnel.pool.start is after tunnel.pool.end");
+        else if (a == net || b == (net | ~mask))
+            error(find(pm, "start")->value.Mark(), "tunnel.pool.start..end must not hold the subnet's network or broadcast address");
+    } else if (static_cast<bool>(find(pm, "start")) != static_cast<bool>(find(pm, "end"))) {
+        error(e.key.Mark(), "tunnel.pool needs both 'start' and 'end' (the range handed out), or neither");
+    }
+    if (!(o.start && o.end)) o.start.reset(), o.end.reset();
+    if (const Entry* p = find(pm, "persist")) {
+        if (auto s = text(*p, "tunnel.pool.persist")) {
+            if (s->empty()) error(p->value.Mark(), "tunnel.pool.persist is empty; it must name a file");
+            else o.persist = (*s)[0] == '/' ? *s : base_dir_ + *s;
+        }
+    }
+}
+
+// OpenVPN options of existing deployments: peer_fingerprint, dh, auth_user_pass (client) and
+// auth_user_pass_verify (server). Returns the keys given, for the role checks.
+std::vector<const Validator::Entry*> Validator::parse_openvpn_extras(const Entries& m, TunnelConfig& t) {
+    std::vector<const Entry*> given;
+    if (const Entry* n = find(m, "peer_fingerprint")) {
+        given.push_back(n);
+        std::vector<YAML::Node> items;
+        if (n->value.IsScalar()) items.push_back(n->value);
+        else if (auto l = list(*n, "tunnel.peer_fingerprint")) items = *l;
+        for (const auto& item : items) {
+            if (!item.IsScalar() || !crypto::parse_fingerprint(item.Scalar())) {
+                error(item.Mark(), "tunnel.peer_fingerprint entries must be SHA256 fingerprints, 32 hex pairs separated by ':' "
+                                   "(openssl x509 -fingerprint -sha256 -noout -in CERT)");
+                continue;
+            }
+            t.peer_fingerprint.push_back(item.Scalar());
+        }
+        if (items.empty() && n->value.IsSequence()) error(n->value.Mark(), "tunnel.peer_fingerprint is empty");
+    }
+    if (const Entry* n = find(m, "dh")) {
+        given.push_back(n);
+        t.dh = file_path(*n, "tunnel.dh", "-----BEGIN DH PARAMETERS-----");
+    }
+    if (const Entry* n = find(m, "auth_user_pass")) {
+        given.push_back(n);
+        t.auth_user_pass = file_path(*n, "tunnel.auth_user_pass", nullptr);
+    }
+    if (const Entry* n = find(m, "auth_user_pass_verify")) {
+        given.push_back(n);
+        if (!is_map(n->value, "tunnel.auth_user_pass_verify")) return given;
+        const auto am = entries(n->value, "tunnel.auth_user_pass_verify", {"command", "method", "timeout"});
+        AuthVerifyConfig a;
+        bool ok = true;
+        if (const Entry* k = find(am, "command")) {
+            if (k->value.IsScalar()) {
+                std::istringstream words(k->value.Scalar());
+                for (std::string w; words >> w;) a.command.push_back(w);
+            } else if (auto l = list(*k, "tunnel.auth_user_pass_verify.command")) {
+                for (const auto& item : *l) {
+                    if (item.IsScalar()) a.command.push_back(item.Scalar());
+                    else error(item.Mark(), "tunnel.auth_user_pass_verify.command entries must be words, not " + std::string(kind(item)));
+                }
+            }
+            if (a.command.empty()) {
+                ok = false;
+                error(k->value.Mark(), "tunnel.auth_user_pass_verify.command is empty; name the program to run");
+            } else {
+                if (a.command[0][0] != '/') a.command[0] = base_dir_ + a.command[0];
+                if (options_.check_system && access(a.command[0].c_str(), X_OK) != 0)
+                    error(k->value.Mark(), "tunnel.auth_user_pass_verify.command '" + a.command[0] +
+                                               "' is not an executable file: " + std::strerror(errno));
+            }
+        } else {
+            ok = false;
+            error(n->key.Mark(), "tunnel.auth_user_pass_verify has no 'command' (the program whose exit status 0 admits a client)");
+        }
+        if (const Entry* k = find(am, "method")) {
+            if (auto s = text(*k, "tunnel.auth_user_pass_verify.method")) {
+                if (*s == "via-file" || *s == "via-env") a.method = *s;
+                else error(k->value.Mark(), "tunnel.auth_user_pass_verify.method must be via-file or via-env, not '" + *s + "'");
+            }
+        }
+        if (const Entry* k = find(am, "timeout"))
+            if (auto v = number(*k, "tunnel.auth_user_pass_verify.timeout", 1, 300)) a.timeout = static_cast<unsigned>(*v);
+        if (ok) t.auth_user_pass_verify = a;
+    }
+    return given;
 }
 
 // The server's virtual switch: ageing, limits, VLANs and per-client settings. Returns the keys that

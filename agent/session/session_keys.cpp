@@ -327,7 +327,7 @@ void Session::check_timers(TimeMs now) {
     if (closing_) {
         if (exit_on_ack_) {
             if (now >= next_exit_notify_ || !current_ || current_->send.empty())
-                fail_session(SessionError::local_exit, "closed");
+                fail_session(close_error_, close_message_);
             return;
         }
         if (now < next_exit_notify_) return;
