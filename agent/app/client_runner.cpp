@@ -328,7 +328,7 @@ void ClientRunner::handle_event(session::Event& ev) {
             auto published = worker_keys_.install(std::move(*k));
             if (!published) break;
             const session::DataKeys& d = published->keys;
-            datapath::KeyInstall ki{d.key_id, d.cipher, d.peer_id, d.data_v2, &d.send, &d.recv, d.send_packet_id, d.compression, d.mss_limit};
+            datapath::KeyInstall ki{d.key_id, d.cipher, d.peer_id, d.data_v2, &d.send, &d.recv, d.send_packet_id, d.compression, d.mss_limit, d.cbc, &d.send_hmac, &d.recv_hmac};
             if (auto r = dc_.install(ki, published->replay); !r) log_error("data keys: " + r.error().message);
             else log_debug("data keys ready for key_id " + std::to_string(ev.key_id));
             wake_workers();

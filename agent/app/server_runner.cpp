@@ -538,12 +538,12 @@ void ServerRunner::pump() {
                     wake_workers();
                     if (!published) break;
                     const session::DataKeys& dk = published->keys;
-                    datapath::KeyInstall ki{dk.key_id, dk.cipher, dk.peer_id, dk.data_v2, &dk.send, &dk.recv, dk.send_packet_id, dk.compression, dk.mss_limit};
+                    datapath::KeyInstall ki{dk.key_id, dk.cipher, dk.peer_id, dk.data_v2, &dk.send, &dk.recv, dk.send_packet_id, dk.compression, dk.mss_limit, dk.cbc, &dk.send_hmac, &dk.recv_hmac};
                     if (auto r = peer->dc.install(ki, published->replay); !r)
                         log_error("data keys for peer " + std::to_string(id) + ": " + r.error().message);
                     break;
                 }
-                datapath::KeyInstall ki{k->key_id, k->cipher, k->peer_id, k->data_v2, &k->send, &k->recv, k->send_packet_id, k->compression, k->mss_limit};
+                datapath::KeyInstall ki{k->key_id, k->cipher, k->peer_id, k->data_v2, &k->send, &k->recv, k->send_packet_id, k->compression, k->mss_limit, k->cbc, &k->send_hmac, &k->recv_hmac};
                 if (auto r = peer->dc.install(ki); !r) log_error("data keys for peer " + std::to_string(id) + ": " + r.error().message);
                 break;
             }
