@@ -236,7 +236,7 @@ SIZE=$((3 * 1024 * 1024))
 on rem python3 - "$SIZE" >"$WORK/srv.out" 2>&1 <<'EOF' &
 import socket, sys, time
 size = int(sys.argv[1])
-data = bytes((i * 7 + i // 251) & 0xff for i in range(size))
+data = (bytes(range(251)) * (size // 251 + 1))[:size]  # at once: a slow VM must not wait for it
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("0.0.0.0", 5001)); s.listen(1); s.settimeout(120)
 c, _ = s.accept()
@@ -277,7 +277,8 @@ fi
 ip netns exec "$T-h" ping -i 0.05 -w 300 "$NET6" >"$WORK/ping.net6" 2>&1 &
 pnet6=$!
 connects0=$(grep -c "connecting to" "$WORK/box.log")
-sleep 2
+got_some() { [ "$(stat -c %s "$WORK/got" 2>/dev/null || echo 0)" -gt 100000 ]; }
+check "the transfer is under way before the failover" wait_for 60 got_some
 mkfifo "$WORK/go"
 announcer r2 "$WORK/go" "${T}a0" "$GW" "${T}a1" "$UPGW" "${T}a0" "$GW6" "${T}a1" "$UPGW6"
 ann=$!
@@ -308,7 +309,7 @@ for p in $ptun $pnet $ptun6 $pnet6; do wait_pid "$p" 5 || true; done
 python3 - "$SIZE" "$WORK/want" <<'EOF'
 import sys
 size = int(sys.argv[1])
-open(sys.argv[2], "wb").write(bytes((i * 7 + i // 251) & 0xff for i in range(size)))
+open(sys.argv[2], "wb").write((bytes(range(251)) * (size // 251 + 1))[:size])
 EOF
 cmp -s "$WORK/want" "$WORK/got" || log "the receiver said: $(tail -n 3 "$WORK/cli.out" | tr '\n' ' ')"
 check "the transfer through the tunnel completed byte-exact across the failover ($(stat -c %s "$WORK/got" 2>/dev/null) bytes)" \
