@@ -25,7 +25,7 @@ REM=10.20.0.5 NET=203.0.113.20 GW=192.0.2.1 UPGW=203.0.113.254
 REM6=2001:db8:20::5 NET6=2001:db8:3::20 GW6=2001:db8:1::1 UPGW6=2001:db8:3::254
 FASTPATH=${WB_INLINE_FASTPATH:-0}
 # false: the TAP has 10.20.0.2/16 and the remote LAN routes back to it; true: the TAP is a port of
-# the box's bridge (one segment with the remote LAN, which reaches the LAN host on-link).
+# the box's bridge (one segment with the remote LAN, which routes back through 192.0.2.2 on-link).
 JOIN=${WB_INLINE_JOIN:-false}
 log "join_bridge: $JOIN, fast path: $FASTPATH"
 
@@ -79,8 +79,9 @@ ip -n "$T-up" -6 route add 2001:db8:1::/64 via "$UPGW6"
 ip -n "$T-up" route add 192.0.2.0/24 via "$UPGW"
 ip -n "$T-hub" route add 192.0.2.0/24 via "$UPGW"
 if [ "$JOIN" = true ]; then
-    ip -n "$T-rem" route add 192.0.2.0/24 dev "${T}e"
-    ip -n "$T-rem" -6 route add 2001:db8:1::/64 dev "${T}e"
+    # One segment with the box's bridge: the remote LAN reaches the LAN through the box's one
+    # address (its replies then take the box's fast path, with the host's gateway MAC).
+    ip -n "$T-rem" route add 192.0.2.0/24 via 192.0.2.2 dev "${T}e" onlink
 else
     ip -n "$T-rem" route add 192.0.2.0/24 via 10.20.0.2
 fi
@@ -195,18 +196,16 @@ check "the agent's socket carries the mark (ss)" \
 check "the box resolved the gateway to r1's MAC" \
     matches "$(ip -n "$T-box" neigh show "$GW")" "lladdr $R1MAC"
 check "the box's log says how the uplink goes" grep -q "uplink: the tunnel's socket carries mark 0x40000" "$WORK/box.log"
-if [ "$JOIN" != true ]; then
-    # The remote LAN routes the LAN's IPv6 prefix back to the box's TAP (its link-local address).
-    tapll=$(ip -n "$T-box" -6 -o addr show dev "${T}t" scope link | awk '{sub(/\/.*/, "", $4); print $4}')
-    ip -n "$T-rem" -6 route add 2001:db8:1::/64 via "$tapll" dev "${T}e"
-fi
+# The remote LAN routes the LAN's IPv6 prefix back to the box (the link-local address of its TAP,
+# or of its bridge when the TAP is a port of it).
+tapll=$(ip -n "$T-box" -6 -o addr show dev "${T}$([ "$JOIN" = true ] && echo b || echo t)" scope link |
+    awk '{sub(/\/.*/, "", $4); print $4}')
+ip -n "$T-rem" -6 route add 2001:db8:1::/64 via "$tapll" dev "${T}e"
 require "tunnel flow: the LAN host reaches $REM behind the hub" reach h "$REM" 20
 require "unselected flow: the LAN host reaches $NET through its router" reach h "$NET" 20
 # The box has an IPv4 address on the LAN (its connected route carries IPv4 replies without the
-# module) but nothing of IPv6: with join_bridge false the remote LAN's IPv6 replies reach the host
-# only by the fast path; with true they are bridged to it (or sent by the fast path).
+# module) but nothing of IPv6: the remote LAN's IPv6 replies reach the host only by the fast path.
 V6TUN=$FASTPATH
-[ "$JOIN" = true ] && V6TUN=1
 [ "$V6TUN" = 1 ] && require "IPv6 tunnel flow: the LAN host reaches $REM6 behind the hub" reach h "$REM6" 20
 require "IPv6 unselected flow: the LAN host reaches $NET6 through its router" reach h "$NET6" 20
 check "the tunnel flow was decided by the agent" test "$(status box --json | jq -r .flows.decided_tunnel)" -ge 1
