@@ -522,6 +522,31 @@ Result<void> Rtnetlink::delete_default_route(int family, uint32_t table, const s
                              "route default dev " + device + " table " + std::to_string(table));
 }
 
+Result<void> Rtnetlink::replace_gateway_route(uint32_t table, const std::string& device, const IfAddress& gateway,
+                                              const IfAddress& source) {
+    const int family = gateway.family;
+    if (!valid_family(family)) return fail("routes: family must be IPv4 or IPv6", EINVAL);
+    if (source.family != 0 && source.family != family) return fail("routes: gateway and source differ in family", EINVAL);
+    auto li = link(device);
+    if (!li) return fail(li.error());
+    nlmsghdr* nlh = put_default_route(buf_.get(), RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE | NLM_F_ACK, family,
+                                      table, li->index);
+    auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_get_payload(nlh));
+    // A route through a gateway is universe scope; onlink: the gateway is on DEVICE's segment
+    // whatever the table holds (it holds nothing else).
+    rtm->rtm_scope = RT_SCOPE_UNIVERSE;
+    rtm->rtm_flags |= RTNH_F_ONLINK;
+    const size_t len = family == AF_INET ? 4 : 16;
+    mnl_attr_put(nlh, RTA_GATEWAY, len, gateway.bytes);
+    if (source.family != 0) mnl_attr_put(nlh, RTA_PREFSRC, len, source.bytes);
+    return transact(nlh, std::string("cannot add ") + (family == AF_INET6 ? "IPv6 " : "IPv4 ") + "route default via " +
+                             gateway.to_string().substr(0, gateway.to_string().find('/')) + " dev " + device + " table " + std::to_string(table));
+}
+
+Result<void> Rtnetlink::delete_gateway_route(int family, uint32_t table, const std::string& device) {
+    return delete_default_route(family, table, device);
+}
+
 Result<std::vector<RouteInfo>> Rtnetlink::routes(int family, uint32_t table) {
     if (!valid_family(family)) return fail("routes: family must be IPv4 or IPv6", EINVAL);
     nlmsghdr* nlh = mnl_nlmsg_put_header(buf_.get());

@@ -110,6 +110,12 @@ public:
     Result<void> replace_default_route(int family, uint32_t table, const std::string& device);
     // Removes that exact route (ENOENT/ESRCH if it is not there).
     Result<void> delete_default_route(int family, uint32_t table, const std::string& device);
+    // `default via GATEWAY dev DEVICE onlink [src SOURCE] table TABLE` (the uplink, nl/uplink_route),
+    // created or replacing the table's default route; `source` with family 0: none.
+    Result<void> replace_gateway_route(uint32_t table, const std::string& device, const IfAddress& gateway,
+                                       const IfAddress& source);
+    // Removes the table's default route through DEVICE (whatever its gateway; ENOENT/ESRCH if none).
+    Result<void> delete_gateway_route(int family, uint32_t table, const std::string& device);
     // The routes of one table (all of them, not only the agent's).
     Result<std::vector<RouteInfo>> routes(int family, uint32_t table);
 
