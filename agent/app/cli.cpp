@@ -7,12 +7,15 @@ std::string usage_text() {
     return "usage: wirebridge run -c FILE          run the tunnel described by FILE\n"
            "       wirebridge check -c FILE        validate FILE; print a summary or every error\n"
            "       wirebridge cleanup -c FILE      remove what a killed agent of FILE's site left\n"
+           "       wirebridge modules -c FILE      load the kernel modules FILE needs (the unit's ExecStartPre)\n"
            "       wirebridge genkey tls-crypt FILE  write a new tls-crypt key (OpenVPN format)\n"
            "       wirebridge genkey tls-auth FILE   write a new tls-auth key (OpenVPN format)\n"
            "       wirebridge status [--json | --prometheus] [NAME | -c FILE | --socket PATH]\n"
            "                                       peers, keys, traffic, drops, fast path of a running agent\n"
            "       wirebridge flows [--json] [NAME | -c FILE | --socket PATH]\n"
            "                                       flows cached by the kernel fast path (xt_GWMARK)\n"
+           "       wirebridge import FILE.ovpn [-o OUT.yaml] [--site NAME]\n"
+           "                                       an OpenVPN config -> the equivalent YAML (and key files)\n"
            "       wirebridge --help | --version\n"
            "status and flows ask the agent's control socket: the one FILE names, else --socket;\n"
            "NAME is the instance (/etc/wirebridge/NAME.yaml) or site (/run/wirebridge/NAME/control.sock);\n"
@@ -48,8 +51,11 @@ CliResult parse_cli(const std::vector<std::string>& args) {
         r.command.kind = Command::Kind::version;
         return r;
     }
-    if (cmd == "run" || cmd == "check" || cmd == "cleanup") {
-        r.command.kind = cmd == "run" ? Command::Kind::run : cmd == "check" ? Command::Kind::check : Command::Kind::cleanup;
+    if (cmd == "run" || cmd == "check" || cmd == "cleanup" || cmd == "modules") {
+        r.command.kind = cmd == "run"       ? Command::Kind::run
+                         : cmd == "check"   ? Command::Kind::check
+                         : cmd == "cleanup" ? Command::Kind::cleanup
+                                            : Command::Kind::modules;
         for (std::size_t i = 1; i < args.size(); ++i) {
             const std::string& a = args[i];
             if (a == "-c" || a == "--config") {
@@ -98,6 +104,18 @@ CliResult parse_cli(const std::vector<std::string>& args) {
         r.command.kind = Command::Kind::genkey;
         r.command.key_kind = args[1];
         r.command.key_file = args[2];
+        r.ok = true;
+        return r;
+    }
+    if (cmd == "import") {
+        r.command.kind = Command::Kind::import_ovpn;
+        for (std::size_t i = 1; i < args.size(); ++i) {
+            if ((args[i] == "-o" || args[i] == "--output") && i + 1 < args.size()) r.command.config_file = args[++i];
+            else if (args[i] == "--site" && i + 1 < args.size()) r.command.site = args[++i];
+            else if (!args[i].empty() && args[i][0] != '-' && r.command.import_file.empty()) r.command.import_file = args[i];
+            else return usage("import: unexpected '" + args[i] + "' (import FILE.ovpn [-o OUT.yaml] [--site NAME])");
+        }
+        if (r.command.import_file.empty()) return usage("import needs the OpenVPN config file");
         r.ok = true;
         return r;
     }

@@ -7,7 +7,7 @@
 namespace wirebridge::app {
 
 struct Command {
-    enum class Kind { help, version, run, check, genkey, status, flows, cleanup } kind = Kind::help;
+    enum class Kind { help, version, run, check, genkey, status, flows, cleanup, modules, import_ovpn } kind = Kind::help;
     std::string config_file;  // run, check, cleanup; status and flows: where to find control.socket
     std::string socket;       // status, flows: the control socket, if given directly
     std::string instance;     // status, flows: NAME of /etc/wirebridge/NAME.yaml or /run/wirebridge/NAME/
@@ -16,6 +16,8 @@ struct Command {
     std::string key_kind;     // genkey: tls-crypt | tls-auth
     std::string key_file;     // genkey
     std::string help_topic;   // help: the command whose help to show ("" for the overview)
+    std::string import_file;  // import: the OpenVPN config; config_file: the YAML to write ("" = FILE's stem + .yaml)
+    std::string site;         // import: the site name ("" = FILE's stem)
 };
 
 struct CliResult {

@@ -3,7 +3,7 @@
 
 #include <sys/stat.h>
 
-#include "app/log.hpp"
+#include "common/log.hpp"
 #include "config/loader.hpp"
 
 namespace wirebridge::app {
@@ -34,9 +34,16 @@ std::string text(const config::TlsAuthConfig& a) {
     return a.key + (a.direction ? " direction " + std::to_string(*a.direction) : "") + " digest " + a.digest;
 }
 std::string text(const config::VerifyNameConfig& v) { return v.type + " " + v.name; }
+std::string text(const config::IpAddress& a) { return a.to_string(); }
+std::string text(const config::AuthVerifyConfig& a) {
+    return "[" + join(a.command, " ") + "] " + a.method + " " + std::to_string(a.timeout) + "s";
+}
 template <typename T>
 std::string text(const std::optional<T>& o) {
     return o ? text(*o) : "none";
+}
+std::string text(const config::PoolOptions& o) {
+    return text(o.start) + "-" + text(o.end) + " gateway " + text(o.gateway) + " persist " + text(o.persist);
 }
 std::string text(const std::optional<config::BridgeConfig>& b) {
     if (!b) return "none";
@@ -102,6 +109,8 @@ std::string tls_files_stamp(const config::TunnelConfig& t) {
     if (t.tls_auth) s += " " + stamp(t.tls_auth->key);
     if (t.crl) s += " " + stamp(*t.crl);  // a CRL rewritten in place is reloaded by SIGHUP
     if (t.askpass) s += " " + stamp(*t.askpass);
+    if (t.dh) s += " " + stamp(*t.dh);
+    if (t.auth_user_pass) s += " " + stamp(*t.auth_user_pass);
     return s;
 }
 
@@ -141,6 +150,8 @@ ReloadPlan plan_reload(const config::Config& running, const config::Config& next
         diff("tunnel.proto", proto_a, proto_b, true);
         diff("tunnel.local", a.local, b.local, true);
         diff("tunnel.pool", a.pool, b.pool, true);
+        diff("tunnel.pool", a.pool_options, b.pool_options, true);
+        diff("tunnel.auth_user_pass_verify", a.auth_user_pass_verify, b.auth_user_pass_verify, true);
     } else {
         p.reconnect |= diff("tunnel.proto", proto_a, proto_b);
         p.reconnect |= diff("tunnel.local", a.local, b.local);
@@ -160,6 +171,9 @@ ReloadPlan plan_reload(const config::Config& running, const config::Config& next
     tls |= diff("tunnel.crl", a.crl, b.crl);
     tls |= diff("tunnel.tls_version_min", a.tls_version_min, b.tls_version_min);
     tls |= diff("tunnel.askpass", a.askpass, b.askpass);
+    tls |= diff("tunnel.peer_fingerprint", a.peer_fingerprint, b.peer_fingerprint);
+    tls |= diff("tunnel.dh", a.dh, b.dh);
+    tls |= diff("tunnel.auth_user_pass", a.auth_user_pass, b.auth_user_pass);
     if (!tls && running_stamp != next_stamp) {
         p.changed.push_back("TLS/key file contents");
         tls = true;

@@ -5,8 +5,11 @@
 
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <string>
 
+#include "common/log.hpp"
+#include "auth/user_pass.hpp"
 #include "crypto/static_key.hpp"
 #include "crypto/tls_context.hpp"
 
@@ -39,7 +42,8 @@ Result<session::SessionConfig> make_session_config(const config::Config& c) {
     tls.key_file = t.key;
     // remote-cert-tls: a client checks that the server's certificate was made for a server (OpenVPN's
     // sample client.conf); a server accepts any client certificate of its CA unless told (as OpenVPN).
-    const std::string rct = t.remote_cert_tls.value_or(t.role == config::Role::client ? "server" : "none");
+    // With peer_fingerprint and no CA the fingerprint pins the certificate (self-signed, no EKU).
+    const std::string rct = t.remote_cert_tls.value_or(t.role == config::Role::client && !t.ca.empty() ? "server" : "none");
     tls.remote_cert_tls = rct == "server"   ? crypto::RemoteCertTls::Server
                           : rct == "client" ? crypto::RemoteCertTls::Client
                                             : crypto::RemoteCertTls::None;
@@ -50,6 +54,21 @@ Result<session::SessionConfig> make_session_config(const config::Config& c) {
                                                                          : crypto::VerifyNameType::Name;
     }
     if (t.crl) tls.crl_file = *t.crl;
+    for (const auto& f : t.peer_fingerprint)
+        if (auto fp = crypto::parse_fingerprint(f)) tls.peer_fingerprints.push_back(*fp);
+    if (t.dh) tls.dh_file = *t.dh;
+    if (t.auth_user_pass) {
+        auto up = auth::read_user_pass_file(*t.auth_user_pass);
+        if (!up) return fail(up.error());
+        s.username = up->username;
+        s.password = up->password;
+    }
+    if (t.role == config::Role::server) {
+        // As OpenVPN's server-bridge: GW pushed as route-gateway; without a pool the clients take
+        // their address by DHCP through the bridge ("route-gateway dhcp").
+        if (!t.pool) s.push.route_gateway = "dhcp";
+        else if (t.pool_options.gateway) s.push.route_gateway = t.pool_options.gateway->to_string();
+    }
     tls.tls_version_min = t.tls_version_min == "1.3" ? 0x0304 : 0x0303;
     if (t.askpass) {
         auto pw = read_askpass(*t.askpass);
@@ -77,6 +96,17 @@ Result<session::SessionConfig> make_session_config(const config::Config& c) {
     s.data_ciphers = t.data_ciphers;
     if (t.compress == "comp-lzo") s.compression = proto::CompressionFraming::comp_lzo;
     else if (t.compress != "none") s.compression = proto::compression_of({"compress", t.compress});
+    // --mssfix; unset: OpenVPN 2.6's default, `1492 mtu` with the default 1500-byte tun-mtu, else
+    // the TAP's MTU as the fixed packet size.
+    if (!t.mssfix) s.mssfix = t.tun_mtu == 1500 ? proto::MssFix{proto::MssFix::Mode::mtu, 1492}
+                                                : proto::MssFix{proto::MssFix::Mode::fixed, static_cast<std::uint16_t>(t.tun_mtu)};
+    else if (t.mssfix->size == 0) s.mssfix = proto::MssFix{proto::MssFix::Mode::off, 0};
+    else s.mssfix = proto::MssFix{t.mssfix->mode == "mtu"     ? proto::MssFix::Mode::mtu
+                                  : t.mssfix->mode == "fixed" ? proto::MssFix::Mode::fixed
+                                                              : proto::MssFix::Mode::payload,
+                                  static_cast<std::uint16_t>(t.mssfix->size)};
+    // A server with another tun-mtu pushes it, as OpenVPN 2.6 (stock clients then size their TAP).
+    if (t.role == config::Role::server && t.tun_mtu != 1500) s.push.tun_mtu = t.tun_mtu;
     s.reneg_seconds = t.reneg_seconds;
     // openvpn's `keepalive I T`: both sides ping every I s; a server pushes ping I / ping-restart T
     // and gives up on a client after 2*T itself (Session does the pushing and the doubling).
@@ -85,23 +115,71 @@ Result<session::SessionConfig> make_session_config(const config::Config& c) {
     return s;
 }
 
-Result<session::Ipv4Pool> make_pool(const config::Config& c) {
+Result<std::optional<session::Ipv4Pool>> make_pool(const config::Config& c) {
     const auto& t = c.tunnel;
-    if (!t.pool) return fail("a server needs tunnel.pool", EINVAL);
+    if (!t.pool) return std::optional<session::Ipv4Pool>{};  // server-bridge without a pool: clients use DHCP
     std::vector<uint32_t> reserved;
-    if (t.address && t.address->address.family == AF_INET) {
-        uint32_t a = 0;
-        std::memcpy(&a, t.address->address.bytes.data(), 4);
-        reserved.push_back(ntohl(a));
-    }
-    auto pool = session::Ipv4Pool::from_cidr(t.pool->to_string(), reserved);
+    auto host = [](const config::IpAddress& a) {
+        uint32_t be = 0;
+        std::memcpy(&be, a.bytes.data(), 4);
+        return ntohl(be);
+    };
+    if (t.address && t.address->address.family == AF_INET) reserved.push_back(host(t.address->address));
+    if (c.bridge && c.bridge->address && c.bridge->address->address.family == AF_INET)
+        reserved.push_back(host(c.bridge->address->address));
+    if (t.pool_options.gateway) reserved.push_back(host(*t.pool_options.gateway));
+    std::optional<session::Ipv4Pool> pool;
+    if (t.pool_options.start && t.pool_options.end)
+        pool = session::Ipv4Pool::from_range(host(*t.pool_options.start), host(*t.pool_options.end), t.pool->ipv4_netmask(), reserved);
+    else
+        pool = session::Ipv4Pool::from_cidr(t.pool->to_string(), reserved);
     if (!pool) return fail("tunnel.pool " + t.pool->to_string() + " has no addresses to give", EINVAL);
-    return std::move(*pool);
+    if (const auto& file = t.pool_options.persist) {
+        size_t skipped = 0;
+        if (auto r = pool->load(*file, &skipped); !r) return fail("tunnel.pool.persist: " + r.error().message, EINVAL);
+        if (skipped) log_warn("tunnel.pool.persist: " + std::to_string(skipped) + " line(s) of " + *file +
+                              " skipped (malformed, or an address outside the pool)");
+        if (auto r = pool->save(*file); !r) return fail("tunnel.pool.persist: " + r.error().message, EINVAL);
+    }
+    return pool;
+}
+
+void configure_server(const config::Config& c, session::ServerConfig& sc) {
+    const auto& t = c.tunnel;
+    if (t.pool_options.persist) sc.pool_persist = *t.pool_options.persist;
+    if (!t.auth_user_pass_verify) return;
+    const auto& v = *t.auth_user_pass_verify;
+    auto verifier = std::make_shared<auth::UserPassVerifier>(
+        auth::VerifyOptions{v.command, v.method == "via-file", v.timeout, "/tmp"});
+    sc.verify_user_pass = [verifier](const session::UserPassCheck& check) {
+        auth::VerifyRequest r;
+        r.username = check.username;
+        r.password = check.password;
+        r.common_name = check.common_name;
+        r.peer_info = check.peer_info;
+        char ip[INET6_ADDRSTRLEN] = {};
+        const sockaddr* sa = check.from.sa();
+        if (sa->sa_family == AF_INET6) {
+            const auto* s6 = reinterpret_cast<const sockaddr_in6*>(sa);
+            inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof ip);
+            r.untrusted_port = ntohs(s6->sin6_port);
+            r.ipv6 = true;
+        } else if (sa->sa_family == AF_INET) {
+            const auto* s4 = reinterpret_cast<const sockaddr_in*>(sa);
+            inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof ip);
+            r.untrusted_port = ntohs(s4->sin_port);
+        }
+        r.untrusted_ip = ip;
+        const auth::VerifyResult res = verifier->verify(r);
+        return session::UserPassVerdict{res.ok, res.why, res.client_reason};
+    };
 }
 
 Result<io::TapDevice> open_tap(const config::Config& c) {
     auto tap = io::TapDevice::open(c.tunnel.device);
     if (!tap) return fail(tap.error());
+    if (c.tunnel.tun_mtu != 1500)
+        if (auto m = tap->set_mtu(c.tunnel.tun_mtu); !m) return fail(m.error());
     if (auto up = tap->set_up(true); !up) return fail(up.error());
     if (const auto& a = c.tunnel.address) {
         if (a->address.family == AF_INET) {

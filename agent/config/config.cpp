@@ -5,16 +5,6 @@ namespace wirebridge::config {
 
 const char* to_string(Role r) { return r == Role::client ? "client" : "server"; }
 const char* to_string(Transport t) { return t == Transport::udp ? "udp" : "tcp"; }
-const char* to_string(LogLevel l) {
-    switch (l) {
-        case LogLevel::error: return "error";
-        case LogLevel::warn: return "warn";
-        case LogLevel::info: return "info";
-        case LogLevel::debug: return "debug";
-    }
-    return "info";
-}
-
 const char* to_string(FailMode f) { return f == FailMode::open ? "open" : "closed"; }
 
 const std::vector<std::string>& supported_ciphers() {
@@ -34,7 +24,11 @@ std::string Config::summary() const {
         for (std::size_t i = 0; i < t.remote.size(); ++i) s += (i ? "," : "") + t.remote[i].to_string();
     } else {
         s += " on " + (t.local ? t.local->to_string() : std::string("?"));
-        if (t.pool) s += ", pool " + t.pool->to_string();
+        if (t.pool && t.pool_options.start && t.pool_options.end)
+            s += ", pool " + t.pool_options.start->to_string() + "-" + t.pool_options.end->to_string() + "/" + std::to_string(t.pool->prefix);
+        else if (t.pool) s += ", pool " + t.pool->to_string();
+        else s += ", no pool (clients use DHCP)";
+        if (t.auth_user_pass_verify) s += ", auth_user_pass_verify " + t.auth_user_pass_verify->method;
     }
     s += ", device " + t.device;
     s += t.tls_crypt ? ", tls-crypt" : t.tls_auth ? ", tls-auth" : ", no control-channel wrap";

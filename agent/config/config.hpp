@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "common/log.hpp"
 #include "config/address.hpp"
 #include "config/limits.hpp"
 
@@ -13,13 +14,13 @@ namespace wirebridge::config {
 
 enum class Role { client, server };
 enum class Transport { udp, tcp };
-enum class LogLevel { error, warn, info, debug };
+using LogLevel = wirebridge::LogLevel;  // common/log.hpp
 // What the kernel does with selected traffic while no agent answers the queue.
 enum class FailMode { open, closed };
 
 const char* to_string(Role r);
 const char* to_string(Transport t);
-const char* to_string(LogLevel l);
+using wirebridge::to_string;  // LogLevel
 const char* to_string(FailMode f);
 
 struct BridgeConfig {
@@ -29,6 +30,12 @@ struct BridgeConfig {
     // false (default): the bridge, its ports and address stay when the agent stops, so the wire
     // is never cut; true: a clean stop undoes what the agent created (the bridge, enslavement).
     bool remove_on_stop = false;
+    // The LAN's router (the hosts' gateway, shared by the routers): the agent's own tunnel goes
+    // there through a private table chosen by its socket mark, so main keeps only the connected
+    // route (docs/INLINE.md). Same family as address.
+    std::optional<IpAddress> gateway;
+    std::uint32_t uplink_table = 1193;   // that table, and the priority of its rule
+    std::uint32_t uplink_mark = 0x40000; // the tunnel socket's SO_MARK; the rule matches MARK/MARK
 };
 
 // tls_auth: {key: FILE, direction: 0|1, digest: SHA1}; without direction both directions use the same
@@ -47,9 +54,35 @@ struct VerifyNameConfig {
     bool operator==(const VerifyNameConfig&) const = default;
 };
 
+// auth_user_pass_verify: {command: [PROGRAM, ARGS...], method: via-file|via-env, timeout: seconds}, as
+// OpenVPN's --auth-user-pass-verify CMD METHOD: the program's exit status 0 admits the client.
+struct AuthVerifyConfig {
+    std::vector<std::string> command;  // argv, run without a shell; command[0] an absolute path
+    std::string method = "via-file";   // via-file: argv gets a 0600 file "username\npassword\n"; via-env: $password
+    unsigned timeout = 10;             // seconds before the program is killed and the client refused
+    bool operator==(const AuthVerifyConfig&) const = default;
+};
+
+// pool as a map (OpenVPN's server-bridge GW MASK START END): the clients' subnet (its prefix is
+// the netmask pushed with each address), optionally a START-END range inside it, the route-gateway
+// pushed, and a file remembering each CN's address (ifconfig-pool-persist).
+struct PoolOptions {
+    std::optional<IpAddress> start, end;  // both or neither; inside pool's subnet
+    std::optional<IpAddress> gateway;     // pushed as route-gateway
+    std::optional<std::string> persist;   // CN,ADDRESS, lines (OpenVPN's ifconfig-pool-persist format)
+    bool operator==(const PoolOptions&) const = default;
+};
+
 struct KeepaliveConfig {
     unsigned interval = 10;  // seconds without sending before a ping
     unsigned timeout = 60;   // seconds without receiving before the peer is declared dead
+};
+
+// --mssfix: `0` (off), `N` (N counts the UDP/TCP payload), `N mtu` (N counts the outer IP packet),
+// `N fixed` (the MSS is N - 40).
+struct MssfixConfig {
+    unsigned size = 1492;
+    std::string mode = "mtu";  // payload | mtu | fixed
 };
 
 // Per-client settings of a server, by the client certificate's common name.
@@ -66,7 +99,8 @@ struct TunnelConfig {
     std::vector<Endpoint> remote;   // client: servers, tried in order
     std::string device = "tap0";
     std::optional<Cidr> address;  // static address for the TAP device
-    std::optional<Cidr> pool;     // server: IPv4 pool pushed to clients
+    std::optional<Cidr> pool;     // server: the clients' IPv4 subnet; none: no address pushed (DHCP through the bridge)
+    PoolOptions pool_options;     // server: range, route-gateway, persistence (pool as a map)
     bool join_bridge = false;
     // Absolute paths (relative ones in the file are taken relative to the file's folder).
     std::string ca;
@@ -82,11 +116,21 @@ struct TunnelConfig {
     std::optional<std::string> crl;               // crl-verify (PEM), reread on SIGHUP
     std::string tls_version_min = "1.2";          // 1.2 | 1.3
     std::optional<std::string> askpass;           // a file whose first line is the key's passphrase
+    // SHA256 fingerprints of accepted peer certificates (OpenVPN's peer-fingerprint); with them ca
+    // may be left out (self-signed pairs, no PKI).
+    std::vector<std::string> peer_fingerprint;
+    std::optional<std::string> dh;                // server: PEM DH parameters for DHE TLS 1.2 clients (--dh)
+    std::optional<std::string> auth_user_pass;    // client: file with the username and password lines
+    std::optional<AuthVerifyConfig> auth_user_pass_verify;  // server: the program that checks them
     // Canonical OpenVPN names, in preference order.
     std::vector<std::string> data_ciphers{"AES-256-GCM", "AES-128-GCM", "CHACHA20-POLY1305"};
     // Compression framing, as OpenVPN's `comp-lzo` / `compress ALG` (never compresses, decompresses
     // what the peer sends): none, comp-lzo, lzo, stub, lz4, stub-v2, lz4-v2.
     std::string compress = "none";
+    // TCP MSS clamping as OpenVPN's --mssfix; unset: OpenVPN 2.6's default (`1492 mtu` with a
+    // 1500-byte tun_mtu, else `tun_mtu fixed`).
+    std::optional<MssfixConfig> mssfix;
+    unsigned tun_mtu = 1500;  // the TAP's MTU, as --tun-mtu
     KeepaliveConfig keepalive;
     unsigned reneg_seconds = 3600;  // 0 disables time-based renegotiation
     // Client, UDP: data path threads, each with its own TAP queue (docs/PERFORMANCE.md); 0 = one per

@@ -1,6 +1,7 @@
 // YAML → Config: walks the known schema, checks every value, and collects all errors with their position.
 #include "config/loader.hpp"
 
+#include <arpa/inet.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 
 #include "config/suggest.hpp"
 #include "crypto/static_key.hpp"
+#include "crypto/tls_context.hpp"
 
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
@@ -76,6 +78,8 @@ private:
     void parse_bridge(const Entry& e, Config& c);
     void parse_tunnel(const Entry& e, Config& c);
     std::vector<const Entry*> parse_switch(const Entries& m, TunnelConfig& t);
+    void parse_pool(const Entry& e, Config& c);
+    std::vector<const Entry*> parse_openvpn_extras(const Entries& m, TunnelConfig& t);
     void parse_fastpath(const Entry& e, Config& c);
     void parse_interest(const Entry& e, Config& c);
     void parse_control(const Entry& e, Config& c);
@@ -257,7 +261,7 @@ std::string Validator::file_path(const Entry& e, const std::string& what, const 
 
 void Validator::parse_bridge(const Entry& e, Config& c) {
     if (!is_map(e.value, "bridge")) return;
-    const auto m = entries(e.value, "bridge", {"name", "ports", "address", "remove_on_stop"});
+    const auto m = entries(e.value, "bridge", {"name", "ports", "address", "remove_on_stop", "gateway", "uplink_table", "uplink_mark"});
     BridgeConfig b;
     std::string why;
     if (auto* n = find(m, "name")) {
@@ -290,6 +294,38 @@ void Validator::parse_bridge(const Entry& e, Config& c) {
     if (auto* n = find(m, "address")) b.address = cidr(n->value, "bridge.address");
     if (auto* n = find(m, "remove_on_stop"))
         if (auto v = boolean(*n, "bridge.remove_on_stop")) b.remove_on_stop = *v;
+    if (auto* n = find(m, "gateway")) {
+        if (auto t = text(*n, "bridge.gateway")) {
+            if (auto ip = parse_ip(*t, why); !ip) {
+                error(n->value.Mark(), "bridge.gateway: " + why);
+            } else if (!b.address) {
+                error(n->value.Mark(), "bridge.gateway needs bridge.address (the box's one address, on the gateway's segment)");
+            } else if (ip->family != b.address->address.family) {
+                error(n->value.Mark(), "bridge.gateway " + ip->to_string() + " is not of the same family as bridge.address " +
+                                           b.address->to_string());
+            } else if (*ip == b.address->address) {
+                error(n->value.Mark(), "bridge.gateway is the box's own address; give the router's address");
+            } else {
+                b.gateway = *ip;
+            }
+        }
+    }
+    if (auto* n = find(m, "uplink_table")) {
+        // Also the rule's priority: before main's rule (32766), not one of the kernel's tables.
+        if (auto v = number(*n, "bridge.uplink_table", 1, 32765)) {
+            if (*v == 253 || *v == 254 || *v == 255)
+                error(n->value.Mark(), "bridge.uplink_table " + std::to_string(*v) +
+                                           " is one of the kernel's own tables (253 default, 254 main, 255 local)");
+            else b.uplink_table = static_cast<std::uint32_t>(*v);
+        }
+    }
+    if (auto* n = find(m, "uplink_mark")) {
+        if (auto v = number(*n, "bridge.uplink_mark", 1, 0xffffffffu)) {
+            if (*v & 0x30000u)
+                error(n->value.Mark(), "bridge.uplink_mark must keep clear of the decision bits 0x30000 (docs/ROUTELESS.md)");
+            else b.uplink_mark = static_cast<std::uint32_t>(*v);
+        }
+    }
     c.bridge = std::move(b);
 }
 
@@ -299,6 +335,8 @@ void Validator::parse_tunnel(const Entry& e, Config& c) {
                            {"role", "proto", "local", "remote", "device", "address", "pool", "join_bridge", "ca",
                             "cert", "key", "tls_crypt", "tls_auth", "remote_cert_tls", "verify_x509_name", "crl", "tls_version_min",
                             "askpass", "data_ciphers", "compress", "keepalive", "reneg_seconds",
+                             "mssfix", "tun_mtu",
+                             "peer_fingerprint", "dh", "auth_user_pass", "auth_user_pass_verify",
                             "workers", "client_to_client", "duplicate_cn", "mac_age", "max_macs_per_client", "multicast_limit", "vlan",
                             "clients"});
     TunnelConfig& t = c.tunnel;
@@ -343,13 +381,7 @@ void Validator::parse_tunnel(const Entry& e, Config& c) {
     }
     if (auto* n = find(m, "address")) t.address = cidr(n->value, "tunnel.address");
     const Entry* pool = find(m, "pool");
-    if (pool) {
-        t.pool = cidr(pool->value, "tunnel.pool");
-        if (t.pool && (t.pool->address.family != AF_INET || t.pool->prefix > 30)) {
-            error(pool->value.Mark(), "tunnel.pool must be an IPv4 prefix of /30 or larger");
-            t.pool.reset();
-        }
-    }
+    if (pool) parse_pool(*pool, c);
     const Entry* join = find(m, "join_bridge");
     if (join) {
         if (auto v = boolean(*join, "tunnel.join_bridge")) t.join_bridge = *v;
@@ -357,7 +389,9 @@ void Validator::parse_tunnel(const Entry& e, Config& c) {
     }
     for (const auto& [name, field] : {std::pair<const char*, std::string*>{"ca", &t.ca}, {"cert", &t.cert}, {"key", &t.key}}) {
         if (auto* n = find(m, name)) *field = file_path(*n, std::string("tunnel.") + name, "-----BEGIN ");
-        else error(here, std::string("tunnel has no '") + name + "' (a PEM file; TLS mode needs ca, cert and key)");
+        else if (std::string(name) != "ca" || !find(m, "peer_fingerprint"))
+            error(here, std::string("tunnel has no '") + name + "' (a PEM file; TLS mode needs ca, cert and key" +
+                            (std::string(name) == "ca" ? ", or peer_fingerprint instead of ca)" : ")"));
     }
     const Entry* tc = find(m, "tls_crypt");
     if (tc) t.tls_crypt = file_path(*tc, "tunnel.tls_crypt", "-----BEGIN OpenVPN Static key V1-----");
@@ -456,6 +490,24 @@ void Validator::parse_tunnel(const Entry& e, Config& c) {
                                         "(OpenVPN's comp-lzo / compress ALG), not '" + *v + "'");
         }
     }
+    if (auto* n = find(m, "mssfix")) {
+        // As --mssfix: "N", "N mtu" or "N fixed"; 0 turns clamping off.
+        if (auto v = text(*n, "tunnel.mssfix")) {
+            std::istringstream in(*v);
+            std::string size, mode, extra;
+            in >> size >> mode >> extra;
+            unsigned long n_size = 0;
+            const auto [end, ec] = std::from_chars(size.data(), size.data() + size.size(), n_size);
+            const bool number_ok = !size.empty() && ec == std::errc{} && end == size.data() + size.size() &&
+                                   (n_size == 0 || (n_size >= 576 && n_size <= 9000));
+            if (!number_ok || !extra.empty() || !(mode.empty() || mode == "mtu" || mode == "fixed"))
+                error(n->value.Mark(), "tunnel.mssfix must be 0 (off), a size from 576 to 9000, 'SIZE mtu' or "
+                                       "'SIZE fixed' (OpenVPN's --mssfix), not '" + *v + "'");
+            else t.mssfix = MssfixConfig{static_cast<unsigned>(n_size), mode.empty() ? "payload" : mode};
+        }
+    }
+    if (auto* n = find(m, "tun_mtu"))
+        if (auto v = number(*n, "tunnel.tun_mtu", 576, 1500)) t.tun_mtu = static_cast<unsigned>(*v);
     if (auto* n = find(m, "keepalive")) {
         if (is_map(n->value, "tunnel.keepalive")) {
             const auto km = entries(n->value, "tunnel.keepalive", {"interval", "timeout"});
@@ -487,6 +539,7 @@ void Validator::parse_tunnel(const Entry& e, Config& c) {
         if (auto v = boolean(*dup_cn, "tunnel.duplicate_cn")) t.duplicate_cn = *v;
 
     const std::vector<const Entry*> switch_keys = parse_switch(m, t);
+    const std::vector<const Entry*> openvpn_keys = parse_openvpn_extras(m, t);
 
     if (!role_ok) return;
     if (t.role == Role::client) {
@@ -494,6 +547,9 @@ void Validator::parse_tunnel(const Entry& e, Config& c) {
             error(k->key.Mark(), "tunnel." + k->key.as<std::string>() + " is only for a server (its virtual switch)");
         if (!remote) error(here, "tunnel.role is client but there is no 'remote' (the servers to connect to)");
         if (pool) error(pool->key.Mark(), "tunnel.pool is only for a server (a client gets its address pushed)");
+        for (const Entry* k : openvpn_keys)
+            if (k->key.Scalar() == "dh" || k->key.Scalar() == "auth_user_pass_verify")
+                error(k->key.Mark(), "tunnel." + k->key.Scalar() + " is only for a server");
         if (c2c && t.client_to_client) error(c2c->key.Mark(), "tunnel.client_to_client is only for a server");
         if (dup_cn)
             error(dup_cn->key.Mark(),
@@ -505,9 +561,145 @@ void Validator::parse_tunnel(const Entry& e, Config& c) {
             error(workers->key.Mark(), "tunnel.workers must be 1 on a server with proto tcp (each client is one TCP "
                                        "byte stream, read in order by one thread); data path workers need proto udp");
         if (!local) error(here, "tunnel.role is server but there is no 'local' (the address and port to listen on)");
-        if (!pool) error(here, "tunnel.role is server but there is no 'pool' (the addresses to give clients)");
+        for (const Entry* k : openvpn_keys)
+            if (k->key.Scalar() == "auth_user_pass")
+                error(k->key.Mark(), "tunnel.auth_user_pass is only for a client (a server checks them with auth_user_pass_verify)");
         if (remote) error(remote->key.Mark(), "tunnel.remote is only for a client (a server listens on 'local')");
     }
+}
+
+// tunnel.pool: an IPv4 prefix ("10.8.0.0/24": .2 .. broadcast-1 handed out), or a map as OpenVPN's
+// server-bridge GW MASK START END: {subnet, start, end, gateway, persist}.
+void Validator::parse_pool(const Entry& e, Config& c) {
+    TunnelConfig& t = c.tunnel;
+    const YAML::Node* subnet = &e.value;
+    Entries pm;
+    if (e.value.IsMap()) {
+        pm = entries(e.value, "tunnel.pool", {"subnet", "start", "end", "gateway", "persist"});
+        const Entry* s = find(pm, "subnet");
+        if (!s) {
+            error(e.key.Mark(), "tunnel.pool has no 'subnet' (the clients' prefix, e.g. 192.168.1.0/24: its length is the netmask pushed)");
+            return;
+        }
+        subnet = &s->value;
+    }
+    t.pool = cidr(*subnet, "tunnel.pool");
+    if (t.pool && (t.pool->address.family != AF_INET || t.pool->prefix > 30)) {
+        error(subnet->Mark(), "tunnel.pool must be an IPv4 prefix of /30 or larger");
+        t.pool.reset();
+    }
+    if (!e.value.IsMap()) return;
+    auto v4 = [&](const char* key) -> std::optional<IpAddress> {
+        const Entry* n = find(pm, key);
+        if (!n) return std::nullopt;
+        auto s = text(*n, std::string("tunnel.pool.") + key);
+        if (!s) return std::nullopt;
+        std::string why;
+        auto a = parse_ip(*s, why);
+        if (!a || a->family != AF_INET) {
+            error(n->value.Mark(), std::string("tunnel.pool.") + key + " must be an IPv4 address" + (a ? "" : ": " + why));
+            return std::nullopt;
+        }
+        return a;
+    };
+    auto host = [](const IpAddress& a) {
+        std::uint32_t be = 0;
+        std::memcpy(&be, a.bytes.data(), 4);
+        return ntohl(be);
+    };
+    PoolOptions& o = t.pool_options;
+    o.start = v4("start");
+    o.end = v4("end");
+    o.gateway = v4("gateway");
+    if (find(pm, "start") && find(pm, "end") && o.start && o.end && t.pool) {
+        const std::uint32_t mask = t.pool->ipv4_netmask(), net = host(t.pool->address) & mask;
+        const std::uint32_t a = host(*o.start), b = host(*o.end);
+        if ((a & mask) != net || (b & mask) != net)
+            error(find(pm, "start")->value.Mark(), "tunnel.pool.start and end must be inside the subnet " +
+                                                        t.pool->network().to_string() + "/" + std::to_string(t.pool->prefix));
+        else if (a > b)
+            error(find(pm, "start")->value.Mark(), "tunnel.pool.start is after tunnel.pool.end");
+        else if (a == net || b == (net | ~mask))
+            error(find(pm, "start")->value.Mark(), "tunnel.pool.start..end must not hold the subnet's network or broadcast address");
+    } else if (static_cast<bool>(find(pm, "start")) != static_cast<bool>(find(pm, "end"))) {
+        error(e.key.Mark(), "tunnel.pool needs both 'start' and 'end' (the range handed out), or neither");
+    }
+    if (!(o.start && o.end)) o.start.reset(), o.end.reset();
+    if (const Entry* p = find(pm, "persist")) {
+        if (auto s = text(*p, "tunnel.pool.persist")) {
+            if (s->empty()) error(p->value.Mark(), "tunnel.pool.persist is empty; it must name a file");
+            else o.persist = (*s)[0] == '/' ? *s : base_dir_ + *s;
+        }
+    }
+}
+
+// OpenVPN options of existing deployments: peer_fingerprint, dh, auth_user_pass (client) and
+// auth_user_pass_verify (server). Returns the keys given, for the role checks.
+std::vector<const Validator::Entry*> Validator::parse_openvpn_extras(const Entries& m, TunnelConfig& t) {
+    std::vector<const Entry*> given;
+    if (const Entry* n = find(m, "peer_fingerprint")) {
+        given.push_back(n);
+        std::vector<YAML::Node> items;
+        if (n->value.IsScalar()) items.push_back(n->value);
+        else if (auto l = list(*n, "tunnel.peer_fingerprint")) items = *l;
+        for (const auto& item : items) {
+            if (!item.IsScalar() || !crypto::parse_fingerprint(item.Scalar())) {
+                error(item.Mark(), "tunnel.peer_fingerprint entries must be SHA256 fingerprints, 32 hex pairs separated by ':' "
+                                   "(openssl x509 -fingerprint -sha256 -noout -in CERT)");
+                continue;
+            }
+            t.peer_fingerprint.push_back(item.Scalar());
+        }
+        if (items.empty() && n->value.IsSequence()) error(n->value.Mark(), "tunnel.peer_fingerprint is empty");
+    }
+    if (const Entry* n = find(m, "dh")) {
+        given.push_back(n);
+        t.dh = file_path(*n, "tunnel.dh", "-----BEGIN DH PARAMETERS-----");
+    }
+    if (const Entry* n = find(m, "auth_user_pass")) {
+        given.push_back(n);
+        t.auth_user_pass = file_path(*n, "tunnel.auth_user_pass", nullptr);
+    }
+    if (const Entry* n = find(m, "auth_user_pass_verify")) {
+        given.push_back(n);
+        if (!is_map(n->value, "tunnel.auth_user_pass_verify")) return given;
+        const auto am = entries(n->value, "tunnel.auth_user_pass_verify", {"command", "method", "timeout"});
+        AuthVerifyConfig a;
+        bool ok = true;
+        if (const Entry* k = find(am, "command")) {
+            if (k->value.IsScalar()) {
+                std::istringstream words(k->value.Scalar());
+                for (std::string w; words >> w;) a.command.push_back(w);
+            } else if (auto l = list(*k, "tunnel.auth_user_pass_verify.command")) {
+                for (const auto& item : *l) {
+                    if (item.IsScalar()) a.command.push_back(item.Scalar());
+                    else error(item.Mark(), "tunnel.auth_user_pass_verify.command entries must be words, not " + std::string(kind(item)));
+                }
+            }
+            if (a.command.empty()) {
+                ok = false;
+                error(k->value.Mark(), "tunnel.auth_user_pass_verify.command is empty; name the program to run");
+            } else {
+                if (a.command[0][0] != '/') a.command[0] = base_dir_ + a.command[0];
+                if (options_.check_system && access(a.command[0].c_str(), X_OK) != 0)
+                    error(k->value.Mark(), "tunnel.auth_user_pass_verify.command '" + a.command[0] +
+                                               "' is not an executable file: " + std::strerror(errno));
+            }
+        } else {
+            ok = false;
+            error(n->key.Mark(), "tunnel.auth_user_pass_verify has no 'command' (the program whose exit status 0 admits a client)");
+        }
+        if (const Entry* k = find(am, "method")) {
+            if (auto s = text(*k, "tunnel.auth_user_pass_verify.method")) {
+                if (*s == "via-file" || *s == "via-env") a.method = *s;
+                else error(k->value.Mark(), "tunnel.auth_user_pass_verify.method must be via-file or via-env, not '" + *s + "'");
+            }
+        }
+        if (const Entry* k = find(am, "timeout"))
+            if (auto v = number(*k, "tunnel.auth_user_pass_verify.timeout", 1, 300)) a.timeout = static_cast<unsigned>(*v);
+        if (ok) t.auth_user_pass_verify = a;
+    }
+    return given;
 }
 
 // The server's virtual switch: ageing, limits, VLANs and per-client settings. Returns the keys that
@@ -782,6 +974,18 @@ Config Validator::run(const YAML::Node& root) {
     if (c.bridge)
         for (const auto& p : c.bridge->ports)
             if (p == c.tunnel.device) error(root.Mark(), "tunnel.device '" + p + "' is also listed in bridge.ports");
+    if (c.bridge && c.bridge->gateway) {
+        const auto& b = *c.bridge;
+        if (c.interest && (b.uplink_table == c.interest->table ||
+                           (b.uplink_table >= c.interest->rule_priority && b.uplink_table <= c.interest->rule_priority + 2)))
+            error(root.Mark(), "bridge.uplink_table " + std::to_string(b.uplink_table) +
+                                   " meets interest.table or the interest rules' priorities (" +
+                                   std::to_string(c.interest->rule_priority) + " and the next two); choose another");
+        if (c.fastpath.enabled && ((c.fastpath.reply_mark | c.fastpath.orig_mark) & b.uplink_mark))
+            error(root.Mark(), "bridge.uplink_mark shares bits with fastpath.reply_mark or orig_mark; choose another");
+        if (c.tunnel.role != Role::client)
+            error(root.Mark(), "bridge.gateway is for a client (its tunnel to the hub); a server does not use it yet");
+    }
     return c;
 }
 

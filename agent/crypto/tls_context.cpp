@@ -260,6 +260,29 @@ Result<std::shared_ptr<const TlsContext>> TlsContext::create(const TlsConfig& cf
         X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
     }
 
+    // dh FILE: DHE for TLS 1.2 clients that offer only DHE suites (OpenSSL uses ECDHE when it can).
+    if (!cfg.dh_pem.empty() || !cfg.dh_file.empty()) {
+        auto pem = load_pem(cfg.dh_pem, cfg.dh_file, "DH parameters");
+        if (!pem) return fail(pem.error());
+        const std::string where = label(cfg.dh_pem, cfg.dh_file, "DH parameters");
+        auto bio = mem_bio(*pem);
+        EVP_PKEY* dh = PEM_read_bio_Parameters(bio.get(), nullptr);
+        if (dh == nullptr || EVP_PKEY_get_base_id(dh) != EVP_PKEY_DH) {
+            EVP_PKEY_free(dh);
+            ERR_clear_error();
+            return fail(where + ": no PEM DH parameters (-----BEGIN DH PARAMETERS-----) found");
+        }
+        if (EVP_PKEY_get_bits(dh) < 2048) {
+            const int bits = EVP_PKEY_get_bits(dh);
+            EVP_PKEY_free(dh);
+            return fail(where + ": DH parameters of " + std::to_string(bits) + " bits are too weak (2048 or more)");
+        }
+        if (SSL_CTX_set0_tmp_dh_pkey(ctx, dh) != 1) {  // takes dh on success
+            EVP_PKEY_free(dh);
+            return fail(where + ": DH parameters refused: " + openssl_errors());
+        }
+    }
+
     // Certificate: the leaf, then any intermediates.
     {
         auto pem = load_pem(cfg.cert_pem, cfg.cert_file, "certificate");

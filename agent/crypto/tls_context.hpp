@@ -57,6 +57,9 @@ struct TlsConfig {
     int tls_version_min = 0;                 // 0 or 0x0303: TLS 1.2; 0x0304 (TLS1_3_VERSION): 1.3 only
     std::string key_password;                // passphrase of an encrypted key (askpass); empty: none
     std::vector<Fingerprint> peer_fingerprints;  // empty: no fingerprint check
+    // Server: DH parameters (PEM "BEGIN DH PARAMETERS", openvpn's `dh FILE`) enable the DHE key
+    // exchange for TLS 1.2 clients restricted to DHE cipher suites; empty: ECDHE only (`dh none`).
+    std::string dh_file, dh_pem;
 };
 
 class TlsContext {

@@ -51,6 +51,7 @@ const char* refusal_name(Refusal r) {
         case Refusal::half_open_source: return "half_open_limit_source";
         case Refusal::max_clients: return "max_clients";
         case Refusal::pool_exhausted: return "pool_exhausted";
+        case Refusal::auth_failed: return "auth_failed";
         case Refusal::count_: break;
     }
     return "?";

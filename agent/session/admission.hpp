@@ -66,6 +66,7 @@ enum class Refusal : std::uint8_t {
     half_open_source,       // a new session refused: its address has max_half_open_per_source
     max_clients,            // an authenticated client refused: max_clients are connected
     pool_exhausted,         // an authenticated client refused: no pool address left
+    auth_failed,            // a client refused by auth_user_pass_verify (told AUTH_FAILED)
     count_,
 };
 inline constexpr std::size_t kRefusalCount = static_cast<std::size_t>(Refusal::count_);

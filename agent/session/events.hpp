@@ -19,7 +19,7 @@ enum class SessionError : uint8_t {
     no_common_cipher,    // server: none of our data_ciphers in the client's IV_CIPHERS
     bad_push_reply,      // client: PUSH_REPLY malformed or without a usable cipher
     key_derivation,      // EKM / PRF / AEAD context creation failed
-    auth_failed,         // client: the server sent AUTH_FAILED
+    auth_failed,         // client: the server sent AUTH_FAILED; server: the client's username/password was refused
     ping_timeout,        // nothing heard from the peer for ping-restart seconds
     peer_exit,           // the peer announced its exit (EXIT, OCC_EXIT, RESTART, HALT)
     local_exit,          // close() was called

@@ -1,6 +1,8 @@
 // ServerDispatcher: stateless cookie handshake, per-client sessions, admission (peer-id, pool, limits).
 #include "session/server_dispatcher.hpp"
 
+#include <netinet/in.h>
+
 #include <algorithm>
 
 #include "proto/data_packet.hpp"
@@ -88,7 +90,7 @@ ServerDispatcher::Input ServerDispatcher::on_datagram(const PeerAddress& from, s
                 // TCP: the connection proved the address; the session starts at once (half-open).
                 if (!room_for_half_open(from)) {
                     d = Drop::state;
-                } else if (auto s = Session::create(cfg_.session, now); s) {
+                } else if (auto s = Session::create(session_config_for(from), now); s) {
                     Client* c = add_client(from, std::move(*s));
                     const Session::Input si = c->session->on_packet(packet, now);
                     drain(*c);
@@ -156,7 +158,7 @@ ServerDispatcher::Input ServerDispatcher::accept_cookie(const PeerAddress& from,
         counters_.drop(in.drop);
         return in;
     }
-    auto s = Session::create_from_cookie(cfg_.session, p.own_sid, p.peer_sid, now);
+    auto s = Session::create_from_cookie(session_config_for(from), p.own_sid, p.peer_sid, now);
     if (!s) {
         in.drop = Drop::state;
         counters_.drop(in.drop);
@@ -189,31 +191,51 @@ bool ServerDispatcher::room_for_half_open(const PeerAddress& from) {
     return true;
 }
 
-bool ServerDispatcher::admit(Client& c, uint32_t& peer_id, proto::PushOptions& push, std::string& why) {
+bool ServerDispatcher::admit(Client& c, Session::AdmitRequest& req) {
+    const std::string& cn = c.session->peer_common_name();
+    if (cfg_.verify_user_pass) {
+        const UserPassVerdict v = cfg_.verify_user_pass(UserPassCheck{req.username, req.password, cn, c.from, req.peer_info});
+        if (!v.ok) {
+            refuse(Refusal::auth_failed);
+            req.auth_failed = true;
+            req.client_reason = v.client_reason;
+            req.why = "username '" + req.username + "' refused by auth_user_pass_verify: " + v.why;
+            return false;
+        }
+    }
     if (by_peer_id_.size() >= cfg_.limits.max_clients) {
         refuse(Refusal::max_clients);
-        why = "max_clients (" + std::to_string(cfg_.limits.max_clients) + ") clients are connected";
+        req.why = "max_clients (" + std::to_string(cfg_.limits.max_clients) + ") clients are connected";
         return false;
     }
     uint32_t id = 0;
     while (by_peer_id_.count(id)) ++id;
     if (id > proto::kMaxPeerId - 1) {
         refuse(Refusal::max_clients);
-        why = "no DATA_V2 peer-id left";
+        req.why = "no DATA_V2 peer-id left";
         return false;
     }
     if (cfg_.pool) {
-        const auto a = cfg_.pool->acquire();
+        // The CN's older session (a site that reconnected from another port) gives its address
+        // back first, so the CN gets the same one again (OpenVPN's pool remembers CNs).
+        c.peer_id = id;  // named in the old session's peer_gone
+        if (!cfg_.duplicate_cn) drop_duplicates(c);
+        c.peer_id = proto::kUndefinedPeerId;
+        const auto a = cfg_.pool->acquire(cn, !cfg_.duplicate_cn);
         if (!a) {  // pool exhausted: refuse rather than push a duplicate
             refuse(Refusal::pool_exhausted);
-            why = "no address left in the pool";
+            req.why = "no address left in the pool";
             return false;
         }
         c.address = a;
-        push.ifconfig_local = Ipv4Pool::to_string(*a);
-        push.ifconfig_netmask = Ipv4Pool::to_string(cfg_.pool->netmask());
+        req.push.ifconfig_local = Ipv4Pool::to_string(*a);
+        req.push.ifconfig_netmask = Ipv4Pool::to_string(cfg_.pool->netmask());
+        if (!cfg_.pool_persist.empty()) {
+            auto r = cfg_.pool->save(cfg_.pool_persist);
+            persist_error_ = r ? std::string() : r.error().message;
+        }
     }
-    peer_id = id;
+    req.peer_id = id;
     c.peer_id = id;
     by_peer_id_[id] = &c;
     return true;
@@ -224,9 +246,7 @@ ServerDispatcher::Client* ServerDispatcher::add_client(const PeerAddress& from, 
     c->session = std::move(s);
     c->from = from;
     Client* raw = c.get();
-    raw->session->set_admit([this, raw](uint32_t& peer_id, proto::PushOptions& push, std::string& why) {
-        return admit(*raw, peer_id, push, why);
-    });
+    raw->session->set_admit([this, raw](Session::AdmitRequest& req) { return admit(*raw, req); });
     by_addr_[from] = std::move(c);
     return raw;
 }
@@ -319,6 +339,13 @@ bool ServerDispatcher::pop_event(PeerEvent& out) {
     out = std::move(events_.front());
     events_.pop_front();
     return true;
+}
+
+SessionConfig ServerDispatcher::session_config_for(const PeerAddress& from) const {
+    SessionConfig c = cfg_.session;
+    const auto* a6 = reinterpret_cast<const sockaddr_in6*>(&from.storage);
+    c.link_ipv6 = from.storage.ss_family == AF_INET6 && !IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr);
+    return c;
 }
 
 Result<void> ServerDispatcher::set_session_template(SessionConfig session, TimeMs now) {

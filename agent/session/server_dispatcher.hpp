@@ -25,6 +25,7 @@
 
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -52,9 +53,27 @@ struct PeerAddress {
     bool operator==(const PeerAddress& o) const { return len == o.len && std::memcmp(&storage, &o.storage, len) == 0; }
 };
 
+// auth-user-pass-verify: what the hub knows of a client whose certificate was accepted.
+struct UserPassCheck {
+    const std::string& username;
+    const std::string& password;
+    const std::string& common_name;
+    const PeerAddress& from;
+    const std::string& peer_info;
+};
+struct UserPassVerdict {
+    bool ok = false;
+    std::string why;            // for the log
+    std::string client_reason;  // sent as AUTH_FAILED,REASON
+};
+
 struct ServerConfig {
     SessionConfig session;            // template for every client (role server)
     std::optional<Ipv4Pool> pool;     // addresses to push as `ifconfig`
+    std::string pool_persist;         // ifconfig-pool-persist file, rewritten when a CN gets an address; "": none
+    // auth-user-pass-verify: called once per client after its certificate and key exchange, before
+    // it takes a peer-id or an address (the dispatcher waits for it). Unset: no password check.
+    std::function<UserPassVerdict(const UserPassCheck&)> verify_user_pass;
     AdmissionLimits limits;           // max_clients, half-open caps, reset reply budgets
     bool duplicate_cn = false;        // true: clients with the same CN may be connected together
 };
@@ -102,6 +121,8 @@ public:
     const SessionConfig& session_template() const { return cfg_.session; }
     // SIGHUP: decides for connections that come up from now on; nobody connected is dropped by it.
     void set_duplicate_cn(bool on) { cfg_.duplicate_cn = on; }
+    // The last failure to rewrite the pool persist file ("" when the last write worked).
+    const std::string& pool_persist_error() const { return persist_error_; }
 
 private:
     struct Client {
@@ -118,8 +139,10 @@ private:
     Client* add_client(const PeerAddress& from, std::unique_ptr<Session> s);
     // A half-open session may start for `from` (max_half_open, per source prefix); counts a refusal.
     bool room_for_half_open(const PeerAddress& from);
+    // The template with the client's outer address family (--mssfix counts its header).
+    SessionConfig session_config_for(const PeerAddress& from) const;
     // Session::Admit for c: a peer-id and a pool address, within max_clients.
-    bool admit(Client& c, uint32_t& peer_id, proto::PushOptions& push, std::string& why);
+    bool admit(Client& c, Session::AdmitRequest& req);
     void refuse(Refusal r) { ++refusals_[static_cast<size_t>(r)]; }
     void release(Client& c);
     // check_duplicates: a tunnel_up among c's events removes older sessions of c's CN first.
@@ -139,6 +162,7 @@ private:
     std::deque<PeerEvent> events_;
     SessionCounters counters_;
     std::vector<uint8_t> scratch_;
+    std::string persist_error_;
 };
 
 }  // namespace wirebridge::session

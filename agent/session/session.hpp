@@ -94,7 +94,20 @@ public:
     // Returning false refuses the client (peer_gone, SessionError::refused, with `why`). Without
     // it the peer-id and push of the SessionConfig are used as they are. So a hub holds no
     // peer-id or address for a peer that never authenticates.
-    using Admit = std::function<bool(uint32_t& peer_id, proto::PushOptions& push, std::string& why)>;
+    // The request carries the client's key-method 2 username/password and peer-info; a refusal
+    // for its credentials (auth_failed) tells the client "AUTH_FAILED[,client_reason]" and ends
+    // the session once that is acked (at most ~2 s), as an OpenVPN server does.
+    struct AdmitRequest {
+        const std::string& username;
+        const std::string& password;
+        const std::string& peer_info;
+        uint32_t& peer_id;
+        proto::PushOptions& push;
+        std::string why;             // for the hub's log
+        bool auth_failed = false;
+        std::string client_reason;   // sent after "AUTH_FAILED,"
+    };
+    using Admit = std::function<bool(AdmitRequest& request)>;
     void set_admit(Admit admit) { admit_ = std::move(admit); }
     // Server: the client has authenticated and was admitted (has its peer-id).
     bool admitted() const { return admitted_; }
@@ -114,6 +127,8 @@ public:
     bool gone() const { return gone_; }
     uint32_t peer_id() const { return peer_id_; }
     const std::string& cipher_name() const { return cipher_name_; }
+    // The TCP MSS limit of the primary key (--mssfix; 0: not clamping or no key yet).
+    uint16_t mss_limit() const { return current_ && current_->keys ? current_->keys->mss_limit : 0; }
     proto::CompressionFraming compression() const { return compression_; }
     // The peer certificate's subject CN, known once the first TLS handshake is done ("" before).
     const std::string& peer_common_name() const { return peer_cn_; }
@@ -194,6 +209,8 @@ private:
     bool closing_ = false;
     bool exit_on_ack_ = false;  // closing with EXIT/RESTART on the control channel
     uint32_t exit_notifications_left_ = 0;
+    SessionError close_error_ = SessionError::local_exit;  // what peer_gone says once closing ends
+    std::string close_message_ = "closed";
     TimeMs next_exit_notify_ = proto::kNever;
     TimeMs last_data_sent_ = 0;
     TimeMs last_received_ = 0;

@@ -290,7 +290,7 @@ void Session::handle_text(KeyState& ks, std::string_view text, TimeMs now) {
     const proto::ControlMessage m = proto::classify_control_message(text);
     switch (m.kind) {
     case K::push_request:
-        if (cfg_.role == Role::server) send_push_reply(ks, now);
+        if (cfg_.role == Role::server && !closing_) send_push_reply(ks, now);
         break;
     case K::push_reply:
         if (cfg_.role != Role::client || push_reply_done_) break;
@@ -329,9 +329,22 @@ void Session::key_exchange_done(KeyState& ks, TimeMs now) {
         // Authenticated: only now does the client take a peer-id and an address.
         if (admit_) {
             uint32_t id = cfg_.peer_id;
-            std::string why;
-            if (!admit_(id, cfg_.push, why)) {
-                fail_session(SessionError::refused, why);
+            AdmitRequest req{ks.peer_km.username, ks.peer_km.password, ks.peer_km.peer_info, id, cfg_.push, {}, false, {}};
+            const bool ok = admit_(req);
+            if (!ok && req.auth_failed) {
+                // As OpenVPN's send_auth_failed: the client reads why and stops; we end once it acked.
+                send_text(ks, req.client_reason.empty() ? "AUTH_FAILED" : "AUTH_FAILED," + req.client_reason, now);
+                flush_key(ks, now);
+                admit_ = nullptr;
+                closing_ = true;
+                exit_on_ack_ = true;
+                next_exit_notify_ = now + 2000;
+                close_error_ = SessionError::auth_failed;
+                close_message_ = req.why;
+                return;
+            }
+            if (!ok) {
+                fail_session(SessionError::refused, req.why);
                 return;
             }
             cfg_.peer_id = id;

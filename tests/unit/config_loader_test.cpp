@@ -1,5 +1,6 @@
 // Tests of the YAML config loader: every rule refuses with the right position, and good files load.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -304,10 +305,10 @@ TEST_F(ConfigLoaderTest, RoleRequirements) {
     EXPECT_NE(e.message.find("no 'remote'"), std::string::npos);
     EXPECT_EQ(e.line, 2);
 
+    // A server without pool pushes no address (server-bridge without arguments).
     auto r = load("site: a\ntunnel:\n  role: server\n  ca: ca.crt\n  cert: site.crt\n  key: site.key\n");
-    ASSERT_EQ(r.errors.size(), 2u) << dump(r);
+    ASSERT_EQ(r.errors.size(), 1u) << dump(r);
     EXPECT_NE(r.errors[0].message.find("no 'local'"), std::string::npos);
-    EXPECT_NE(r.errors[1].message.find("no 'pool'"), std::string::npos);
 
     EXPECT_NE(only_error(std::string(kClient) + "  pool: 10.0.0.0/24\n").message.find("only for a server"),
               std::string::npos);
@@ -345,6 +346,65 @@ TEST_F(ConfigLoaderTest, TlsAuthDigest) {
     EXPECT_NE(e.message.find("tunnel.tls_auth.digest must be SHA1, SHA256, SHA384 or SHA512"), std::string::npos) << e.message;
 }
 
+TEST_F(ConfigLoaderTest, PoolAsServerBridgeRange) {
+    std::string s = kServer;
+    s.replace(s.find("10.200.0.0/24"), 13,
+              "{subnet: 192.168.1.0/24, start: 192.168.1.200, end: 192.168.1.219, gateway: 192.168.1.1, persist: ipp.txt}");
+    auto r = load(s);
+    ASSERT_TRUE(r.ok()) << dump(r);
+    const TunnelConfig& t = r.config->tunnel;
+    EXPECT_EQ(t.pool->to_string(), "192.168.1.0/24");
+    EXPECT_EQ(t.pool_options.start->to_string(), "192.168.1.200");
+    EXPECT_EQ(t.pool_options.end->to_string(), "192.168.1.219");
+    EXPECT_EQ(t.pool_options.gateway->to_string(), "192.168.1.1");
+    EXPECT_EQ(*t.pool_options.persist, dir_ + "/ipp.txt");
+    auto with = [&](const std::string& pool) {
+        std::string x = kServer;
+        x.replace(x.find("10.200.0.0/24"), 13, pool);
+        return only_error(x).message;
+    };
+    EXPECT_NE(with("{subnet: 192.168.1.0/24, start: 192.168.2.1, end: 192.168.2.9}").find("inside the subnet"), std::string::npos);
+    EXPECT_NE(with("{subnet: 192.168.1.0/24, start: 192.168.1.9, end: 192.168.1.2}").find("after"), std::string::npos);
+    EXPECT_NE(with("{subnet: 192.168.1.0/24, start: 192.168.1.9}").find("both 'start' and 'end'"), std::string::npos);
+    EXPECT_NE(with("{start: 192.168.1.2, end: 192.168.1.9}").find("no 'subnet'"), std::string::npos);
+    EXPECT_NE(with("{subnet: 192.168.1.0/24, gateway: fd00::1}").find("IPv4 address"), std::string::npos);
+    EXPECT_NE(with("{subnet: 192.168.1.0/24, start: 192.168.1.0, end: 192.168.1.9}").find("network or broadcast"), std::string::npos);
+}
+
+TEST_F(ConfigLoaderTest, AuthUserPassFingerprintAndDh) {
+    write("up.txt", "site\npass\n");
+    write("check.sh", "#!/bin/sh\nexit 0\n");
+    chmod((dir_ + "/check.sh").c_str(), 0755);
+    write("dh.pem", "-----BEGIN DH PARAMETERS-----\nMIIB\n-----END DH PARAMETERS-----\n");
+    auto r = load(std::string(kClient) + "  auth_user_pass: up.txt\n");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_EQ(*r.config->tunnel.auth_user_pass, dir_ + "/up.txt");
+    r = load(std::string(kServer) + "  dh: dh.pem\n  auth_user_pass_verify: {command: check.sh --strict, method: via-env}\n");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    const auto& v = *r.config->tunnel.auth_user_pass_verify;
+    EXPECT_EQ(v.command, (std::vector<std::string>{dir_ + "/check.sh", "--strict"}));
+    EXPECT_EQ(v.method, "via-env");
+    EXPECT_EQ(v.timeout, 10u);
+    EXPECT_EQ(*r.config->tunnel.dh, dir_ + "/dh.pem");
+    EXPECT_NE(only_error(std::string(kServer) + "  auth_user_pass_verify: {command: [check.sh], method: via-pipe}\n")
+                  .message.find("via-file or via-env"), std::string::npos);
+    EXPECT_NE(only_error(std::string(kServer) + "  auth_user_pass_verify: {command: up.txt}\n")
+                  .message.find("not an executable"), std::string::npos);
+    EXPECT_NE(only_error(std::string(kServer) + "  auth_user_pass: up.txt\n").message.find("only for a client"), std::string::npos);
+    EXPECT_NE(only_error(std::string(kClient) + "  dh: dh.pem\n").message.find("only for a server"), std::string::npos);
+    EXPECT_NE(only_error(std::string(kServer) + "  dh: up.txt\n").message.find("DH PARAMETERS"), std::string::npos);
+    // peer_fingerprint replaces ca (PKI-less), and must be well formed.
+    const std::string fp = "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89";
+    std::string s = kClient;
+    s.erase(s.find("  ca: ca.crt\n"), 13);
+    EXPECT_NE(only_error(s).message.find("or peer_fingerprint instead of ca"), std::string::npos);
+    r = load(s + "  peer_fingerprint: [\"" + fp + "\"]\n");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_EQ(r.config->tunnel.peer_fingerprint, (std::vector<std::string>{fp}));
+    EXPECT_TRUE(r.config->tunnel.ca.empty());
+    EXPECT_NE(only_error(s + "  peer_fingerprint: [\"AB:CD\"]\n").message.find("SHA256 fingerprints"), std::string::npos);
+}
+
 TEST_F(ConfigLoaderTest, Compress) {
     auto r = load(kClient);
     ASSERT_TRUE(r.ok()) << dump(r);
@@ -354,6 +414,29 @@ TEST_F(ConfigLoaderTest, Compress) {
     EXPECT_EQ(r.config->tunnel.compress, "lz4-v2");
     auto e = only_error(std::string(kClient) + "  compress: snappy\n");
     EXPECT_NE(e.message.find("tunnel.compress must be none, comp-lzo"), std::string::npos) << e.message;
+}
+
+TEST_F(ConfigLoaderTest, MssfixAndTunMtu) {
+    auto r = load(kClient);
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_FALSE(r.config->tunnel.mssfix);  // OpenVPN 2.6's default, decided with tun_mtu
+    EXPECT_EQ(r.config->tunnel.tun_mtu, 1500u);
+    const std::pair<const char*, std::pair<unsigned, const char*>> good[] = {
+        {"0", {0, "payload"}}, {"1450", {1450, "payload"}}, {"'1492 mtu'", {1492, "mtu"}}, {"1400 fixed", {1400, "fixed"}}};
+    for (const auto& [text, want] : good) {
+        r = load(std::string(kClient) + "  mssfix: " + text + "\n  tun_mtu: 1400\n");
+        ASSERT_TRUE(r.ok()) << text << dump(r);
+        ASSERT_TRUE(r.config->tunnel.mssfix);
+        EXPECT_EQ(r.config->tunnel.mssfix->size, want.first);
+        EXPECT_EQ(r.config->tunnel.mssfix->mode, want.second);
+        EXPECT_EQ(r.config->tunnel.tun_mtu, 1400u);
+    }
+    for (const char* bad : {"100", "1492 udp", "1492 mtu x", "big"}) {
+        auto e = only_error(std::string(kClient) + "  mssfix: " + bad + "\n");
+        EXPECT_NE(e.message.find("tunnel.mssfix must be 0 (off)"), std::string::npos) << e.message;
+    }
+    auto e = only_error(std::string(kClient) + "  tun_mtu: 9000\n");
+    EXPECT_NE(e.message.find("tunnel.tun_mtu must be a whole number from 576 to 1500"), std::string::npos) << e.message;
 }
 
 TEST_F(ConfigLoaderTest, KeepaliveAndMarksAndInterest) {
@@ -540,6 +623,37 @@ TEST_F(ConfigLoaderTest, LimitsSectionDefaultsKeysAndRefusals) {
     EXPECT_NE(e.message.find("limits.max_clients"), std::string::npos) << e.to_string();
     auto u = only_error(std::string(kServer) + "limits:\n  max_halfopen: 3\n");
     EXPECT_NE(u.message.find("unknown key 'max_halfopen'"), std::string::npos) << u.to_string();
+}
+
+TEST_F(ConfigLoaderTest, BridgeGatewayAndUplinkKeys) {
+    const std::string br = "bridge: {name: br0, ports: [lan0, wan0], address: 192.0.2.2/24";
+    auto r = load(std::string(kClient) + br + ", gateway: 192.0.2.1}\n");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    ASSERT_TRUE(r.config->bridge->gateway);
+    EXPECT_EQ(r.config->bridge->gateway->to_string(), "192.0.2.1");
+    EXPECT_EQ(r.config->bridge->uplink_table, 1193u);
+    EXPECT_EQ(r.config->bridge->uplink_mark, 0x40000u);
+    r = load(std::string(kClient) + br + ", gateway: 192.0.2.1, uplink_table: 2000, uplink_mark: 0x100}\n");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_EQ(r.config->bridge->uplink_table, 2000u);
+    EXPECT_EQ(r.config->bridge->uplink_mark, 0x100u);
+    r = load(std::string(kClient) + "bridge: {name: br0, ports: [lan0], address: '2001:db8:1::2/64', gateway: 'fe80::1'}\n");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    auto has = [&](const std::string& yaml, const std::string& what) {
+        const auto e = only_error(yaml);
+        EXPECT_NE(e.message.find(what), std::string::npos) << e.to_string();
+    };
+    has(std::string(kClient) + "bridge: {name: br0, ports: [lan0], gateway: 192.0.2.1}\n", "needs bridge.address");
+    has(std::string(kClient) + br + ", gateway: '2001:db8::1'}\n", "not of the same family");
+    has(std::string(kClient) + br + ", gateway: 192.0.2.2}\n", "the box's own address");
+    has(std::string(kClient) + br + ", gateway: 192.0.2.300}\n", "bridge.gateway");
+    has(std::string(kClient) + br + ", gateway: 192.0.2.1, uplink_table: 254}\n", "kernel's own tables");
+    has(std::string(kClient) + br + ", gateway: 192.0.2.1, uplink_mark: 0x10000}\n", "decision bits");
+    has(std::string(kClient) + br + ", gateway: 192.0.2.1, uplink_table: 1195}\ninterest: {rules: [{dst: 10.0.0.0/8}]}\n",
+        "interest.table or the interest rules' priorities");
+    has(std::string(kClient) + br + ", gateway: 192.0.2.1, uplink_mark: 0x32}\n" +
+            "fastpath: {enabled: true, reply_mark: 0x32, orig_mark: 0x33}\n",
+        "shares bits with fastpath");
 }
 
 TEST_F(ConfigLoaderTest, InlineKeysRemoveOnStopAndRequireModule) {

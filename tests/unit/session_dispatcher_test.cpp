@@ -2,6 +2,11 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <set>
 
 #include "session/server_dispatcher.hpp"
@@ -27,13 +32,15 @@ struct Hub {
     size_t server_frames = 0;
     std::function<bool(size_t, std::vector<uint8_t>&)> client_tap;  // client index -> keep?
 
-    explicit Hub(WrapMode wrap, Transport t = Transport::udp, bool duplicate_cn = false, AdmissionLimits limits = {}) {
+    explicit Hub(WrapMode wrap, Transport t = Transport::udp, bool duplicate_cn = false, AdmissionLimits limits = {},
+                 const std::function<void(ServerConfig&)>& tweak = {}) {
         ServerConfig sc;
         sc.duplicate_cn = duplicate_cn;
         sc.limits = limits;
         sc.session = make_config(Role::server, wrap);
         sc.session.transport = t;
         sc.pool = Ipv4Pool::from_cidr("10.200.0.0/24");
+        if (tweak) tweak(sc);
         auto d = ServerDispatcher::create(std::move(sc), now);
         EXPECT_TRUE(d);
         server = std::move(*d);
@@ -324,6 +331,134 @@ TEST(Dispatcher, MaxClientsRefusesAtAdmission) {
     EXPECT_TRUE(refused_seen);
     EXPECT_TRUE(hub.clients[a]->established());
     EXPECT_EQ(hub.clients[a]->pushed().ifconfig_local, "10.200.0.2");
+}
+
+// auth-user-pass-verify: the check sees the key-method 2 username/password and the CN; a refused
+// client is told AUTH_FAILED,REASON, takes no peer-id or address, and is counted.
+TEST(Dispatcher, UserPassVerifyAdmitsAndRefusesWithAuthFailed) {
+    std::vector<std::string> seen;
+    Hub hub(WrapMode::tls_crypt, Transport::udp, true, no_reset_limit(), [&](ServerConfig& sc) {
+        sc.verify_user_pass = [&](const UserPassCheck& c) {
+            seen.push_back(c.username + "/" + c.password + "/" + c.common_name);
+            EXPECT_NE(c.peer_info.find("IV_VER="), std::string::npos);
+            if (c.password == "right") return UserPassVerdict{true, {}, {}};
+            return UserPassVerdict{false, "exit status 1", "bad password"};
+        };
+    });
+    SessionConfig good = make_config(Role::client, WrapMode::tls_crypt);
+    good.username = "site";
+    good.password = "right";
+    auto s = Session::create(std::move(good), hub.now);
+    ASSERT_TRUE(s);
+    hub.clients.push_back(std::move(*s));
+    hub.addrs.push_back(addr(40200));
+    hub.clients.back()->start(hub.now);
+    ASSERT_TRUE(hub.run([&] { return hub.clients[0]->established(); }, 10000));
+    EXPECT_EQ(hub.clients[0]->pushed().ifconfig_local, "10.200.0.2");
+
+    SessionConfig bad = make_config(Role::client, WrapMode::tls_crypt);
+    bad.username = "site";
+    bad.password = "wrong";
+    s = Session::create(std::move(bad), hub.now);
+    ASSERT_TRUE(s);
+    hub.clients.push_back(std::move(*s));
+    hub.addrs.push_back(addr(40201));
+    hub.clients.back()->start(hub.now);
+    Event gone;
+    ASSERT_TRUE(hub.run([&] {
+        Event e;
+        while (hub.clients[1]->pop_event(e))
+            if (e.type == EventType::peer_gone) gone = e;
+        return gone.type == EventType::peer_gone;
+    }, 10000));
+    EXPECT_EQ(gone.error, SessionError::auth_failed);
+    EXPECT_EQ(gone.message, "AUTH_FAILED,bad password");
+    EXPECT_FALSE(hub.clients[1]->established());
+    EXPECT_EQ(hub.server->refusals()[static_cast<size_t>(Refusal::auth_failed)], 1u);
+    EXPECT_EQ(seen, (std::vector<std::string>{"site/right/client", "site/wrong/client"}));
+    // The hub ends the refused session once AUTH_FAILED is acked, naming the user.
+    ASSERT_TRUE(hub.run([&] { return hub.server->size() == 1; }, 5000));
+    bool logged = false;
+    for (const auto& e : hub.events)
+        if (e.event.type == EventType::peer_gone && e.event.error == SessionError::auth_failed) {
+            logged = true;
+            EXPECT_EQ(e.peer_id, proto::kUndefinedPeerId);
+            EXPECT_NE(e.event.message.find("username 'site' refused"), std::string::npos) << e.event.message;
+        }
+    EXPECT_TRUE(logged);
+    EXPECT_TRUE(hub.clients[0]->established());
+}
+
+// A CN that reconnects gets its address back, even when others connected in between.
+TEST(Dispatcher, ReconnectingCnGetsItsAddressBack) {
+    Hub hub(WrapMode::tls_crypt);
+    const size_t a = hub.add_client(WrapMode::tls_crypt, 40300);
+    ASSERT_TRUE(hub.run([&] { return hub.clients[a]->established(); }, 10000));
+    const std::string first = *hub.clients[a]->pushed().ifconfig_local;
+    hub.clients[a]->close(hub.now);
+    ASSERT_TRUE(hub.run([&] { return hub.server->size() == 0; }, 10000));
+    hub.clients[a].reset();
+    const size_t b = hub.add_client(WrapMode::tls_crypt, 40301);
+    ASSERT_TRUE(hub.run([&] { return hub.clients[b]->established(); }, 10000));
+    EXPECT_EQ(*hub.clients[b]->pushed().ifconfig_local, first);
+}
+
+TEST(IfconfigPool, RangeCnMemoryAndLeastRecentlyReleased) {
+    // server-bridge 192.168.1.1 255.255.255.0 192.168.1.200 192.168.1.203, .201 reserved.
+    auto p = Ipv4Pool::from_range(0xc0a801c8, 0xc0a801cb, 0xffffff00, {0xc0a801c9});
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->available(), 3u);
+    EXPECT_EQ(Ipv4Pool::to_string(*p->acquire("a")), "192.168.1.200");
+    EXPECT_EQ(Ipv4Pool::to_string(*p->acquire("b")), "192.168.1.202");
+    p->release(0xc0a801c8);                                              // a leaves
+    EXPECT_EQ(Ipv4Pool::to_string(*p->acquire("c")), "192.168.1.203");  // never used first
+    p->release(0xc0a801ca);                                              // b leaves
+    EXPECT_EQ(Ipv4Pool::to_string(*p->acquire("a")), "192.168.1.200");  // a's own again
+    EXPECT_EQ(Ipv4Pool::to_string(*p->acquire("b")), "192.168.1.202");
+    EXPECT_FALSE(p->acquire("d"));
+    EXPECT_EQ(Ipv4Pool::to_string(p->netmask()), "255.255.255.0");
+    p->release(0xc0a801c8);
+    p->release(0xc0a801cb);
+    // d takes the address released longest ago (a's .200), not c's .203.
+    EXPECT_EQ(Ipv4Pool::to_string(*p->acquire("d")), "192.168.1.200");
+    // duplicate_cn: the first free one, whatever the CN.
+    p->release(0xc0a801ca);
+    EXPECT_EQ(Ipv4Pool::to_string(*p->acquire("c", false)), "192.168.1.202");
+    EXPECT_FALSE(Ipv4Pool::from_range(5, 4, 0xffffff00));
+    EXPECT_FALSE(Ipv4Pool::from_range(5, 5, 0xffffff00, {5}));
+}
+
+TEST(IfconfigPool, PersistFileRoundTripsInOpenVpnFormat) {
+    char dir[] = "/tmp/wb-pool-test-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    const std::string file = std::string(dir) + "/ipp.txt";
+    {
+        auto p = Ipv4Pool::from_cidr("10.8.0.0/24");
+        ASSERT_TRUE(p->load(file));  // missing: empty
+        EXPECT_EQ(Ipv4Pool::to_string(*p->acquire("alpha")), "10.8.0.2");
+        EXPECT_EQ(Ipv4Pool::to_string(*p->acquire("beta")), "10.8.0.3");
+        ASSERT_TRUE(p->save(file));
+    }
+    std::ifstream in(file);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(text, "alpha,10.8.0.2,\nbeta,10.8.0.3,\n");
+    {
+        std::ofstream out(file, std::ios::app);
+        out << "gamma,10.8.0.9\nbroken line\noutside,10.9.0.1,\nsix,,fd00::2\nalpha,10.8.0.7,\n";
+    }
+    auto p = Ipv4Pool::from_cidr("10.8.0.0/24");
+    size_t skipped = 0;
+    ASSERT_TRUE(p->load(file, &skipped));
+    EXPECT_EQ(skipped, 2u);
+    EXPECT_EQ(Ipv4Pool::to_string(*p->acquire("beta")), "10.8.0.3");
+    EXPECT_EQ(Ipv4Pool::to_string(*p->acquire("gamma")), "10.8.0.9");
+    // A new CN does not take a remembered address (alpha's .7) while never-used ones are left:
+    // .2 is free since alpha's later line moved it to .7.
+    EXPECT_EQ(Ipv4Pool::to_string(*p->acquire("delta")), "10.8.0.2");
+    EXPECT_EQ(Ipv4Pool::to_string(*p->acquire("alpha")), "10.8.0.7");  // the later line wins
+    EXPECT_EQ(Ipv4Pool::to_string(*p->acquire("epsilon")), "10.8.0.4");
+    std::remove(file.c_str());
+    rmdir(dir);
 }
 
 TEST(IfconfigPool, Bounds) {

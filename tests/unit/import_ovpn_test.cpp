@@ -1,0 +1,164 @@
+// `wirebridge import`: the .ovpn tokenizer, and the conversion of OpenVPN's sample configs (adapted
+// to dev tap, kept in the fuzz corpus) and of inline-block client files.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "import/ovpn_file.hpp"
+#include "import/ovpn_import.hpp"
+
+namespace wirebridge::import {
+namespace {
+
+std::string read(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+ImportOptions opts() {
+    ImportOptions o;
+    o.source_dir = "/etc/openvpn";
+    o.out_dir = "/etc/wirebridge";
+    o.stem = "office";
+    o.site = "office";
+    return o;
+}
+
+bool has(const std::vector<std::string>& v, const std::string& part) {
+    for (const auto& s : v)
+        if (s.find(part) != std::string::npos) return true;
+    return false;
+}
+
+TEST(OvpnFile, WordsQuotesCommentsAndBlocks) {
+    auto f = parse_ovpn("\xEF\xBB\xBF# comment\n; other\n--remote \"a b\" 'c\\d' e\\ f # tail\n"
+                        "push \"route 10.0.0.0 255.0.0.0\"\n<ca>\r\nLINE1\r\n  LINE2\n</ca>\nverb 3;x\n");
+    ASSERT_TRUE(f) << f.error().message;
+    ASSERT_EQ(f->directives.size(), 3u);
+    EXPECT_EQ(f->directives[0].name, "remote");
+    EXPECT_EQ(f->directives[0].args, (std::vector<std::string>{"a b", "c\\d", "e f"}));
+    EXPECT_EQ(f->directives[0].line, 3u);
+    EXPECT_EQ(f->directives[1].args, (std::vector<std::string>{"route 10.0.0.0 255.0.0.0"}));
+    EXPECT_EQ(f->directives[2].args, (std::vector<std::string>{"3;x"}));
+    ASSERT_TRUE(f->inline_block("ca"));
+    EXPECT_EQ(f->inline_block("ca")->text, "LINE1\n  LINE2\n");
+    EXPECT_FALSE(parse_ovpn("remote \"open\n"));
+    EXPECT_FALSE(parse_ovpn("<ca>\nx\n"));
+    EXPECT_FALSE(parse_ovpn("</ca>\n"));
+    EXPECT_FALSE(parse_ovpn("<ca>\n</ca>\n<ca>\n</ca>\n"));
+    EXPECT_FALSE(parse_ovpn("<c a>\n</c a>\n"));
+    EXPECT_FALSE(parse_ovpn(std::string(2 << 20, 'x')));
+}
+
+TEST(OvpnImport, SampleClientConfAdaptedToTap) {
+    auto f = parse_ovpn(read("../fuzz/corpus/import_ovpn_parse_fuzz/sample_client_tap"));
+    ASSERT_TRUE(f);
+    const ImportResult r = convert_ovpn(*f, opts());
+    ASSERT_TRUE(r.ok()) << r.refused[0];
+    EXPECT_EQ(r.yaml,
+              "# Imported from an OpenVPN config by `wirebridge import`; check with `wirebridge check -c FILE`.\n"
+              "site: office\n"
+              "tunnel:\n"
+              "  role: client\n"
+              "  proto: udp\n"
+              "  remote: [my-server-1:1194]\n"
+              "  device: tap0\n"
+              "  ca: /etc/openvpn/ca.crt\n"
+              "  cert: /etc/openvpn/client.crt\n"
+              "  key: /etc/openvpn/client.key\n"
+              "  remote_cert_tls: server\n"
+              "log: {level: info}\n");
+    EXPECT_TRUE(r.files.empty());
+    EXPECT_TRUE(has(r.ignored, "persist-tun: wirebridge keeps"));
+    EXPECT_TRUE(has(r.ignored, "nobind"));
+    EXPECT_TRUE(has(r.mapped, "remote my-server-1 1194 -> tunnel.remote"));
+}
+
+TEST(OvpnImport, SampleServerConfAdaptedToTap) {
+    auto f = parse_ovpn(read("../fuzz/corpus/import_ovpn_parse_fuzz/sample_server_tap"));
+    ASSERT_TRUE(f);
+    const ImportResult r = convert_ovpn(*f, opts());
+    ASSERT_TRUE(r.ok()) << r.refused[0];
+    EXPECT_NE(r.yaml.find("  role: server\n  proto: udp\n  local: 0.0.0.0:1194\n"
+                          "  pool: {subnet: 10.8.0.0/24, persist: /var/log/openvpn/ipp.txt}\n"
+                          "  device: tap0\n  address: 10.8.0.1/24\n"), std::string::npos) << r.yaml;
+    EXPECT_NE(r.yaml.find("  dh: /etc/openvpn/dh2048.pem\n"), std::string::npos) << r.yaml;
+    EXPECT_NE(r.yaml.find("  keepalive: {interval: 10, timeout: 120}\n"), std::string::npos) << r.yaml;
+    EXPECT_TRUE(has(r.ignored, "topology subnet: has no meaning with dev tap"));
+    EXPECT_TRUE(has(r.ignored, "explicit-exit-notify 1: always on"));
+}
+
+TEST(OvpnImport, TunAndBehaviourChangesAreRefused) {
+    auto f = parse_ovpn("client\ndev tun\nremote a 1\npush \"route 10.0.0.0 255.0.0.0\"\nredirect-gateway def1\n"
+                        "cipher AES-256-CBC\nplugin /usr/lib/openvpn/pam.so login\nauth-user-pass\n");
+    ASSERT_TRUE(f);
+    const ImportResult r = convert_ovpn(*f, opts());
+    EXPECT_FALSE(r.ok());
+    EXPECT_TRUE(r.yaml.empty());
+    EXPECT_TRUE(has(r.refused, "line 2: dev tun: wirebridge bridges Ethernet frames"));
+    EXPECT_TRUE(has(r.refused, "line 4: push route 10.0.0.0 255.0.0.0: the hub pushes no route"));
+    EXPECT_TRUE(has(r.refused, "line 5: redirect-gateway def1: wirebridge adds no routes"));
+    EXPECT_TRUE(has(r.refused, "line 6: cipher AES-256-CBC"));
+    EXPECT_TRUE(has(r.refused, "line 7: plugin"));
+    EXPECT_TRUE(has(r.refused, "line 8: auth-user-pass: without a file OpenVPN prompts"));
+    EXPECT_FALSE(convert_ovpn(*parse_ovpn("dev tap\nremote a\n"), opts()).ok());  // neither role
+    EXPECT_TRUE(has(convert_ovpn(*parse_ovpn("client\ndev vpn0\nremote a\n"), opts()).refused, "add dev-type tap"));
+    EXPECT_TRUE(convert_ovpn(*parse_ovpn("client\ndev vpn0\nremote a\ndev-type tap\n"), opts()).ok());
+    EXPECT_FALSE(convert_ovpn(*parse_ovpn("client\ndev tap0\ndev-type tun\nremote a\n"), opts()).ok());
+    EXPECT_TRUE(has(convert_ovpn(*parse_ovpn("client\ndev tap\nremote a\nfoo-bar 1\n"), opts()).refused, "unknown to the importer"));
+}
+
+TEST(OvpnImport, InlineBlocksBecomeFiles) {
+    auto f = parse_ovpn(read("../fuzz/corpus/import_ovpn_parse_fuzz/inline_quotes"));
+    ASSERT_TRUE(f);
+    const ImportResult r = convert_ovpn(*f, opts());
+    ASSERT_TRUE(r.ok()) << r.refused[0];
+    EXPECT_NE(r.yaml.find("  proto: tcp\n  remote: [\"vpn example.net:443\", \"[fd00::1]:1194\"]\n  device: tap5\n"), std::string::npos) << r.yaml;
+    EXPECT_NE(r.yaml.find("  ca: /etc/wirebridge/office-ca.crt\n"), std::string::npos) << r.yaml;
+    EXPECT_NE(r.yaml.find("  tls_auth: {key: /etc/wirebridge/office-ta.key, direction: 1, digest: SHA256}\n"), std::string::npos) << r.yaml;
+    EXPECT_NE(r.yaml.find("  verify_x509_name: {name: \"C=DE, O=Example, CN=hub\", type: subject}\n"), std::string::npos) << r.yaml;
+    EXPECT_NE(r.yaml.find("  data_ciphers: [AES-256-GCM, CHACHA20-POLY1305]\n"), std::string::npos) << r.yaml;
+    EXPECT_NE(r.yaml.find("  compress: comp-lzo\n"), std::string::npos) << r.yaml;
+    EXPECT_NE(r.yaml.find("  auth_user_pass: /etc/wirebridge/office-auth.txt\n"), std::string::npos) << r.yaml;
+    EXPECT_NE(r.yaml.find("  peer_fingerprint: [AB:CD:EF:01"), std::string::npos) << r.yaml;
+    EXPECT_NE(r.yaml.find("  remote_cert_tls: none\n"), std::string::npos) << r.yaml;  // OpenVPN without the option
+    EXPECT_TRUE(has(r.ignored, "AES-128-CBC"));
+    ASSERT_EQ(r.files.size(), 3u);
+    for (const auto& file : r.files) {
+        if (file.path == "/etc/wirebridge/office-auth.txt") {
+            EXPECT_EQ(file.content, "site\nsecret \"with\" quotes\n");
+            EXPECT_EQ(file.mode, 0600u);
+        } else if (file.path == "/etc/wirebridge/office-ta.key") {
+            EXPECT_EQ(file.mode, 0600u);
+        } else {
+            EXPECT_EQ(file.path, "/etc/wirebridge/office-ca.crt");
+            EXPECT_EQ(file.content, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+        }
+    }
+}
+
+TEST(OvpnImport, ServerBridgeRangeAndVerifyProgram) {
+    auto f = parse_ovpn(read("../fuzz/corpus/import_ovpn_parse_fuzz/bridge_server"));
+    ASSERT_TRUE(f);
+    ImportResult r = convert_ovpn(*f, opts());
+    EXPECT_FALSE(r.ok());  // the pushed route
+    EXPECT_EQ(r.refused.size(), 1u);
+    std::string text = read("../fuzz/corpus/import_ovpn_parse_fuzz/bridge_server");
+    text.erase(text.find("push \"route"), text.find('\n', text.find("push \"route")) - text.find("push \"route") + 1);
+    r = convert_ovpn(*parse_ovpn(text), opts());
+    ASSERT_TRUE(r.ok()) << r.refused[0];
+    EXPECT_NE(r.yaml.find("  pool: {subnet: 192.168.1.0/24, start: 192.168.1.200, end: 192.168.1.219, gateway: 192.168.1.1, "
+                          "persist: /etc/openvpn/ipp.txt}\n"), std::string::npos) << r.yaml;
+    EXPECT_NE(r.yaml.find("  auth_user_pass_verify: {command: [/usr/local/bin/check, \"--db\", /etc/db], method: via-env}\n"),
+              std::string::npos) << r.yaml;
+    // server-bridge without arguments: no pool.
+    r = convert_ovpn(*parse_ovpn("mode server\ntls-server\ndev tap\nserver-bridge\n"), opts());
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r.yaml.find("pool"), std::string::npos) << r.yaml;
+}
+
+}  // namespace
+}  // namespace wirebridge::import
