@@ -4,7 +4,7 @@
 #   netns ${T}a  (server side)                          netns ${T}b  (client side)
 #  +-------------------------------+                   +-------------------------------+
 #  | ${T}u0 10.93.0.1/24  =========|==== veth pair ====|========= ${T}u1 10.93.0.2/24  |
-#  |        (underlay, MTU 1600, UDP or TCP 1194)       |                               |
+#  |  (underlay, MTU 1500 or --underlay, UDP/TCP 1194)   |                               |
 #  | VPN server  -- TAP ${T}ts      |                   | TAP ${T}tc --  VPN client      |
 #  |                 10.94.0.1/24   |  <- tunnel L2 ->  |   (pushed 10.94.0.1xx/24)      |
 #  | iperf3 -s on 10.94.0.1         |                   | iperf3 -c, ping                |

@@ -8,7 +8,7 @@
 
 CLK_TCK=$(getconf CLK_TCK)
 
-emit() { printf '%s,%s,%s,%s,%s,%s\n' "$REP" "$PAIR" "$PROTO" "$CIPHER" "$1" "$2" >> "$RAW"; }
+emit() { printf '%s,%s,%s,%s,%s,%s\n' "$REP" "$PAIR" "${PROTO_LABEL:-$PROTO}" "$CIPHER" "$1" "$2" >> "$RAW"; }
 
 # iperf3_client JSON ARGS...: one bounded iperf3 run from the client namespace to the server's TAP.
 iperf3_client() {

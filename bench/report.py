@@ -7,7 +7,7 @@ The flood rows (rate64, rate1400) come from wb-udpflood at both ends: the highes
 tunnel carried with at most 1 % loss (bounded binary search of paced trials), its loss and the CPU
 the two VPN processes spent per packet at that rate, and the received rate with the sender unpaced.
 
-Ratios are to openvpn<->openvpn with the same transport and cipher in the same run. Throughputs
+Ratios are to openvpn<->openvpn with the same transport, underlay MTU and cipher in the same run. Throughputs
 are also shown as a percentage of the one-core `openssl speed` figure at 1400 bytes (the size of
 a tunnelled full-size frame): the bound one process encrypting (or decrypting) on one core meets.
 """
@@ -145,7 +145,8 @@ def table(rows, bound, meta):
     w0 = max(len(f"{m[0]} [{m[1]}]") for m in METRICS.values()) + 1
     for transport, cipher in groups:
         out.append("")
-        out.append(f"== {transport.upper()} transport, {cipher}")
+        proto, _, mtu = transport.partition("@")  # bench/run labels underlays other than 1500 "udp@1600"
+        out.append(f"== {proto.upper()} transport, {mtu or 1500}-byte underlay, {cipher}")
         out.append(f"{'':{w0}}" + "".join(f"{PAIR_LABEL[p]:>22}" for p in pairs))
         for metric, (label, unit, _) in METRICS.items():
             cells = []

@@ -52,9 +52,14 @@
  *     without a routing lookup. Packets that cannot be sent that way take
  *     the normal path and are counted as "fallback".
  *
- *   The selectors of a netns are those of the most recently added rule that
- *   names them; a rule without --orig-mark leaves the orig selector as it is.
- *   With no rule at all, the fast path of a netns is off.
+ *   The selectors are per network namespace and per family and follow the
+ *   rules installed: a packet of family F takes the fast path if its mark
+ *   matches the selector of any GWMARK rule of family F in force (at most 4
+ *   distinct selectors per family and direction, oldest rule first; a rule
+ *   beyond them is counted in "rules_unselected" and the packets it marks
+ *   in "unselected"). A family without a GWMARK rule has its fast path off.
+ *   In a network namespace owned by a non-initial user namespace a rule is
+ *   refused with EPERM unless the module parameter allow_userns is set.
  *
  * iptables syntax:
  *   iptables -t mangle -A PREROUTING -i tap0 -j GWMARK --reply-mark 0x32
@@ -127,13 +132,29 @@ struct xt_gwmark_tginfo {
  *   alloc_failed 0
  *   icmp_sent 0
  *   hop_refused 0
+ *   rules_added 1
+ *   rules_removed 0
+ *   unselected 0
+ *   total_dropped 0
+ *   fragmented 0
+ *   refragmented 0
+ *   evicted_unconfirmed 0
  *   entries 17
  *   max_entries 65536
  *   reply_mark 0x00000032/0xffffffff
  *   orig_mark off
+ *   rules_ipv4 1
+ *   rules_ipv6 0
+ *   rules_unselected 0
+ *   max_entries_total 262144
  *
  * Counters are per network namespace and only ever grow; "entries" is the
- * number of flows cached now and "max_entries" the bound on it.
+ * number of flows cached now and "max_entries" the bound on it;
+ * "reply_mark"/"orig_mark" are the selectors of the newest rule that names
+ * one; "rules_ipv4"/"rules_ipv6" the GWMARK rules installed per family,
+ * "rules_unselected" those whose selectors are not all in force, and
+ * "max_entries_total" the bound on the flows of all namespaces together
+ * (module parameter).
  *
  *   learned      a flow was added to the cache
  *   reply_xmit   a reply-direction packet was sent by the fast path
@@ -158,6 +179,26 @@ struct xt_gwmark_tginfo {
  *   hop_refused  a packet with a flow's tuple came from another MAC, port
  *                or VLAN while the flow's sender was still active (seen in
  *                the last second): the flow was not moved (spoof protection)
+ *   rules_added  a GWMARK rule was checked and installed (every instance:
+ *                an iptables-legacy table replace adds the new table's)
+ *   rules_removed a GWMARK rule was destroyed (deleted, replaced, or rolled
+ *                back by a failed transaction)
+ *   unselected   a GWMARK rule marked a packet while its selector was not in
+ *                force (its family has 4 other distinct selectors): the
+ *                packet cannot take the fast path
+ *   total_dropped a new connection was not cached because all namespaces
+ *                together hold max_entries_total flows and this one had
+ *                none of its own to recycle
+ *   fragmented   an IPv4 reply larger than the output MTU without DF was
+ *                sent by the fast path in fragments (also in reply_xmit)
+ *   refragmented a reply (IPv4, IPv6) that conntrack had reassembled was sent by
+ *                the fast path in fragments no larger than the largest one
+ *                received (also in reply_xmit)
+ *   evicted_unconfirmed an evicted flow (also in evicted) had never been
+ *                seen with its conntrack entry confirmed: only its first
+ *                packet came (a scan probe, a dropped packet). Eviction
+ *                takes these first, then flows not assured, and assured
+ *                ones only for an assured newcomer
  */
 #define GWMARK_PROC_DIR		"gwmark"	/* under /proc/net/ */
 #define GWMARK_PROC_STATS	"stats"
@@ -167,7 +208,9 @@ struct xt_gwmark_tginfo {
 #define GWMARK_STAT_NAMES					\
 	"learned", "reply_xmit", "orig_xmit", "miss",		\
 	"mac_updates", "fallback", "evicted", "errors", "mac_moves",	\
-	"learn_dropped", "alloc_failed", "icmp_sent", "hop_refused"
+	"learn_dropped", "alloc_failed", "icmp_sent", "hop_refused",	\
+	"rules_added", "rules_removed", "unselected", "total_dropped",	\
+	"fragmented", "refragmented", "evicted_unconfirmed"
 
 /* Gauge and selector lines that follow the counters. */
 #define GWMARK_STAT_ENTRIES	"entries"
@@ -175,6 +218,10 @@ struct xt_gwmark_tginfo {
 #define GWMARK_STAT_REPLY_MARK	"reply_mark"
 #define GWMARK_STAT_ORIG_MARK	"orig_mark"
 #define GWMARK_STAT_MARK_OFF	"off"
+#define GWMARK_STAT_RULES_IPV4	"rules_ipv4"
+#define GWMARK_STAT_RULES_IPV6	"rules_ipv6"
+#define GWMARK_STAT_RULES_UNSELECTED	"rules_unselected"
+#define GWMARK_STAT_MAX_ENTRIES_TOTAL	"max_entries_total"
 
 /* ------------------------------------------------------------------------ */
 /* 3. /proc/net/gwmark/flows                                                 */

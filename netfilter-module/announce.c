@@ -246,7 +246,7 @@ int gwmark_announce_init(struct gwmark_net *gn)
 	spin_lock_init(&gn->seen_lock);
 	gn->nmoves = 0;
 	INIT_WORK(&gn->move_work, gwmark_announce_work);
-	gn->seen = kcalloc(GWMARK_SEEN_SLOTS, sizeof(*gn->seen), GFP_KERNEL);
+	gn->seen = kcalloc(GWMARK_SEEN_SLOTS, sizeof(*gn->seen), GFP_KERNEL_ACCOUNT);
 	return gn->seen ? 0 : -ENOMEM;
 }
 

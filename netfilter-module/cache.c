@@ -18,6 +18,8 @@
  */
 #include <linux/etherdevice.h>
 #include <linux/jiffies.h>
+#include <linux/memcontrol.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <net/netfilter/nf_conntrack_core.h>
 
@@ -35,9 +37,11 @@
  * the old one has been silent this long (see gwmark_flow_refresh()).
  */
 #define GWMARK_MOVE_QUIET	HZ
-/* How far from the old end an eviction looks for a non-assured flow. */
+/* How many flows an eviction looks at for an unconfirmed or non-assured one. */
 #define GWMARK_EVICT_SCAN	64
 #define GWMARK_GC_BATCH		256
+/* Most flows one learn evicts (more only if max_entries_total was lowered). */
+#define GWMARK_EVICT_BATCH	16
 
 static const struct rhashtable_params gwmark_flow_params = {
 	.head_offset		= offsetof(struct gwmark_flow, node),
@@ -68,38 +72,71 @@ static void gwmark_flow_unlink(struct gwmark_net *gn, struct gwmark_flow *flow)
 	rhashtable_remove_fast(&gn->flows, &flow->node, gwmark_flow_params);
 	list_del(&flow->lru);
 	gn->count--;
+	atomic_dec(&gwmark_entries_total);
 	WRITE_ONCE(flow->dead, true);
 	kfree_rcu(flow, rcu);
 }
 
 /*
- * Eviction makes room for a new flow. The oldest flow whose connection is
- * not assured (a half-open TCP connection, a one-way UDP probe: what a scan
- * or a flood creates) goes first, so that a flood of new connections cannot
- * push established ones out. Only a newcomer that is itself assured may
- * evict an assured flow, by a CLOCK rule: the oldest flow goes unless it was
- * refreshed since it last came round, in which case it moves to the back.
- * Both searches are bounded.
+ * Eviction ranks: what a scan or a flood creates goes first.
+ *   0  never seen confirmed: learned from a connection's first packet and
+ *      nothing since (a probe; or a packet the stack then dropped)
+ *   1  confirmed, not assured (half-open TCP, one-way UDP)
+ *   2  assured: established
+ */
+static int gwmark_flow_rank(const struct gwmark_flow *flow)
+{
+	if (!READ_ONCE(flow->confirmed))
+		return 0;
+	return READ_ONCE(flow->assured) ? 2 : 1;
+}
+
+static void gwmark_cache_evict(struct gwmark_net *gn, struct gwmark_flow *flow)
+{
+	if (!READ_ONCE(flow->confirmed))
+		gwmark_stat_inc(gn, GWMARK_STAT_EVICTED_UNCONFIRMED);
+	gwmark_flow_unlink(gn, flow);
+	gwmark_stat_inc(gn, GWMARK_STAT_EVICTED);
+}
+
+/*
+ * Eviction makes room for a new flow, so that a flood of new connections
+ * cannot push established ones out. It looks at up to GWMARK_EVICT_SCAN
+ * flows from the old end, takes the first of rank 0, else the first of
+ * rank 1; every flow it looks at and spares moves to the back (a CLOCK
+ * hand), so the next search looks further and established flows at the
+ * old end cannot hide the flood's flows behind them. Only a newcomer that
+ * is itself assured may evict an assured flow, by a CLOCK rule: the oldest
+ * flow goes unless it was refreshed since it last came round, in which case
+ * it moves to the back. Both searches are bounded.
  *
  * Return: true if a flow was evicted; false if the newcomer must be dropped.
  */
 static bool gwmark_cache_evict_one(struct gwmark_net *gn, bool assured)
 {
-	struct gwmark_flow *flow;
-	int i = 0;
+	struct gwmark_flow *flow, *victim = NULL;
+	int i, rank;
 
 	lockdep_assert_held(&gn->lock);
 
-	list_for_each_entry(flow, &gn->lru, lru) {
-		if (++i > GWMARK_EVICT_SCAN)
-			break;
-		if (!READ_ONCE(flow->assured)) {
-			gwmark_flow_unlink(gn, flow);
-			gwmark_stat_inc(gn, GWMARK_STAT_EVICTED);
+	for (i = 0; i < GWMARK_EVICT_SCAN && !list_empty(&gn->lru); i++) {
+		flow = list_first_entry(&gn->lru, struct gwmark_flow, lru);
+		if (flow == victim)
+			break;		/* came round: fewer flows than the scan */
+		rank = gwmark_flow_rank(flow);
+		if (rank == 0) {
+			gwmark_cache_evict(gn, flow);
 			return true;
 		}
+		if (rank == 1 && !victim)
+			victim = flow;
+		list_move_tail(&flow->lru, &gn->lru);
 	}
-	if (!assured)
+	if (victim) {
+		gwmark_cache_evict(gn, victim);
+		return true;
+	}
+	if (!assured || list_empty(&gn->lru))
 		return false;
 
 	for (i = 0; i < GWMARK_EVICT_TRIES; i++) {
@@ -110,9 +147,16 @@ static bool gwmark_cache_evict_one(struct gwmark_net *gn, bool assured)
 		list_move_tail(&flow->lru, &gn->lru);
 	}
 	flow = list_first_entry(&gn->lru, struct gwmark_flow, lru);
-	gwmark_flow_unlink(gn, flow);
-	gwmark_stat_inc(gn, GWMARK_STAT_EVICTED);
+	gwmark_cache_evict(gn, flow);
 	return true;
+}
+
+/* Whether a new flow needs room: the namespace's bound or the global one. */
+static bool gwmark_cache_full(const struct gwmark_net *gn)
+{
+	return gn->count >= gn->max_entries ||
+	       atomic_read(&gwmark_entries_total) >=
+	       READ_ONCE(gwmark_max_entries_total);
 }
 
 /* Whether two hops name the same sender: reply-to MAC, port and VLAN. */
@@ -179,7 +223,9 @@ static void gwmark_flow_refresh(struct gwmark_net *gn, struct gwmark_flow *flow,
 void gwmark_cache_learn(struct gwmark_net *gn, const struct nf_conn *ct,
 			const struct gwmark_hop *hop)
 {
+	struct mem_cgroup *old_memcg;
 	struct gwmark_flow *flow, *old;
+	unsigned int evicted;
 	unsigned long now = jiffies;
 
 	flow = rhashtable_lookup(&gn->flows, &ct, gwmark_flow_params);
@@ -190,11 +236,15 @@ void gwmark_cache_learn(struct gwmark_net *gn, const struct nf_conn *ct,
 		return;
 	}
 
-	flow = kzalloc(sizeof(*flow), GFP_ATOMIC | __GFP_NOWARN);
+	/* Charged to the namespace's memory cgroup (no task's applies here). */
+	old_memcg = set_active_memcg(gn->memcg);
+	flow = kzalloc(sizeof(*flow), GFP_ATOMIC | __GFP_NOWARN | __GFP_ACCOUNT);
+	set_active_memcg(old_memcg);
 	if (!flow) {
 		gwmark_stat_inc(gn, GWMARK_STAT_ALLOC_FAILED);
 		return;
 	}
+	flow->confirmed = nf_ct_is_confirmed(ct);
 	flow->assured = test_bit(IPS_ASSURED_BIT, &ct->status);
 	flow->ct = ct;
 	flow->tuple = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
@@ -220,7 +270,13 @@ void gwmark_cache_learn(struct gwmark_net *gn, const struct nf_conn *ct,
 		}
 		gwmark_flow_unlink(gn, old);
 	}
-	while (gn->count >= gn->max_entries && !list_empty(&gn->lru)) {
+	/*
+	 * The per-namespace bound, then the global one: at the global bound a
+	 * namespace recycles its own flows (by the same rule) and takes none
+	 * from the others.
+	 */
+	for (evicted = 0; gwmark_cache_full(gn) && !list_empty(&gn->lru) &&
+	     evicted < GWMARK_EVICT_BATCH; evicted++) {
 		if (!gwmark_cache_evict_one(gn, flow->assured)) {
 			spin_unlock_bh(&gn->lock);
 			kfree(flow);
@@ -228,7 +284,14 @@ void gwmark_cache_learn(struct gwmark_net *gn, const struct nf_conn *ct,
 			return;
 		}
 	}
+	if (atomic_inc_return(&gwmark_entries_total) >
+	    READ_ONCE(gwmark_max_entries_total)) {
+		atomic_dec(&gwmark_entries_total);
+		gwmark_stat_inc(gn, GWMARK_STAT_TOTAL_DROPPED);
+		goto unlock_free;
+	}
 	if (rhashtable_insert_fast(&gn->flows, &flow->node, gwmark_flow_params)) {
+		atomic_dec(&gwmark_entries_total);
 		gwmark_stat_inc(gn, GWMARK_STAT_ALLOC_FAILED);
 		goto unlock_free;
 	}

@@ -51,8 +51,12 @@ struct gwmark_hop {
  * @hop_seen:  jiffies of the last original-direction packet whose source
  *             MAC, port and VLAN matched @hop (spoof protection)
  * @lru_stamp: jiffies at which the entry last got a second chance
+ * @confirmed: its conntrack entry was confirmed (in the conntrack table)
+ *             when a packet last told us; a flow learned from a first packet
+ *             is not, and stays so if nothing but that packet came (a scan
+ *             probe, a packet the filter then dropped): evicted first
  * @assured:   its connection was assured (conntrack saw it established)
- *             when a packet last told us; eviction spares these first
+ *             when a packet last told us; eviction spares these last
  * @dead:      unlinked, waiting for RCU (under gwmark_net.lock)
  * @rcu:       for kfree_rcu()
  */
@@ -68,6 +72,7 @@ struct gwmark_flow {
 	unsigned long refreshed;
 	unsigned long hop_seen;
 	unsigned long lru_stamp;
+	bool confirmed;
 	bool assured;
 	bool dead;
 	struct rcu_head rcu;
@@ -81,10 +86,15 @@ struct gwmark_flow *gwmark_cache_find(struct gwmark_net *gn,
 				      const struct nf_conn *ct);
 void gwmark_cache_flush(struct gwmark_net *gn, int ifindex);
 
-/* Note on the flow that its connection is assured (packet path, under RCU). */
+/*
+ * Note on the flow that its connection is confirmed, or assured (packet
+ * path, under RCU).
+ */
 static inline void gwmark_flow_note_assured(struct gwmark_flow *flow,
 					    const struct nf_conn *ct)
 {
+	if (unlikely(!READ_ONCE(flow->confirmed)) && nf_ct_is_confirmed(ct))
+		WRITE_ONCE(flow->confirmed, true);
 	if (unlikely(!READ_ONCE(flow->assured)) &&
 	    test_bit(IPS_ASSURED_BIT, &ct->status))
 		WRITE_ONCE(flow->assured, true);

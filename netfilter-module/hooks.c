@@ -136,6 +136,7 @@ static unsigned int gwmark_hook_reply(struct gwmark_net *gn,
 	struct gwmark_flow *flow;
 	struct gwmark_xmit_to to;
 	struct gwmark_hop hop;
+	unsigned int verdict;
 	int in_port;
 
 	flow = gwmark_cache_find(gn, ct);
@@ -164,8 +165,14 @@ static unsigned int gwmark_hook_reply(struct gwmark_net *gn,
 	if (!to.dev || !gwmark_xmit_dev_usable(to.dev))
 		goto fallback;
 	check = gwmark_xmit_check(skb, state->pf, to.dev, hop.reply_to, true);
+	to.fragment = false;
 	switch (check) {
 	case GWMARK_CHECK_OK:
+		break;
+	case GWMARK_CHECK_FRAGMENT:
+	case GWMARK_CHECK_REFRAGMENT:
+		/* No black hole either: the stack would have no route. */
+		to.fragment = true;
 		break;
 	case GWMARK_CHECK_TOO_BIG:
 	case GWMARK_CHECK_TTL:
@@ -188,8 +195,13 @@ static unsigned int gwmark_hook_reply(struct gwmark_net *gn,
 		   is_valid_ether_addr(hop.gateway) ? hop.gateway : NULL;
 	to.vlan_proto = hop.vlan_proto;
 	to.vlan_tci = hop.vlan_tci;
-	return gwmark_hook_send(gn, skb, state, &to, sel, true,
-				GWMARK_STAT_REPLY_XMIT);
+	verdict = gwmark_hook_send(gn, skb, state, &to, sel, true,
+				   GWMARK_STAT_REPLY_XMIT);
+	if (to.fragment && verdict == NF_STOLEN)
+		gwmark_stat_inc(gn, check == GWMARK_CHECK_FRAGMENT ?
+				GWMARK_STAT_FRAGMENTED :
+				GWMARK_STAT_REFRAGMENTED);
+	return verdict;
 
 fallback:
 	gwmark_stat_inc(gn, GWMARK_STAT_FALLBACK);
@@ -209,6 +221,9 @@ static unsigned int gwmark_hook_pre_routing(void *priv, struct sk_buff *skb,
 		return NF_ACCEPT;
 	if (state->pf == NFPROTO_IPV6)
 		gwmark_announce_nd(gn, skb);
+	/* Without a rule of its family, conntrack may not even track it. */
+	if (!atomic_read(&gn->fam_rules[gwmark_fam_of(state->pf)]))
+		return NF_ACCEPT;
 	ct = nf_ct_get(skb, &ctinfo);
 	if (!ct || ctinfo == IP_CT_UNTRACKED)
 		return NF_ACCEPT;
@@ -219,8 +234,8 @@ static unsigned int gwmark_hook_pre_routing(void *priv, struct sk_buff *skb,
 		return NF_ACCEPT;
 	}
 
-	sel = atomic64_read(&gn->reply_sel);
-	if (!gwmark_sel_match(sel, skb->mark))
+	sel = gwmark_sel_find(gn, state->pf, true, skb->mark);
+	if (!sel)
 		return NF_ACCEPT;
 	return gwmark_hook_reply(gn, skb, state, ct, sel);
 }
@@ -245,10 +260,10 @@ static unsigned int gwmark_hook_local_out(void *priv, struct sk_buff *skb,
 	unsigned int verdict;
 	u64 sel;
 
-	if (!atomic_read(&gn->rules))
+	if (!atomic_read(&gn->fam_rules[gwmark_fam_of(state->pf)]))
 		return NF_ACCEPT;
-	sel = atomic64_read(&gn->orig_sel);
-	if (!gwmark_sel_match(sel, skb->mark))
+	sel = gwmark_sel_find(gn, state->pf, false, skb->mark);
+	if (!sel)
 		return NF_ACCEPT;
 	ct = nf_ct_get(skb, &ctinfo);
 	if (!ct || ctinfo == IP_CT_UNTRACKED ||
@@ -273,6 +288,7 @@ static unsigned int gwmark_hook_local_out(void *priv, struct sk_buff *skb,
 		goto fallback;
 	to.daddr = hop.gateway;
 	to.saddr = NULL;
+	to.fragment = false;
 	to.vlan_proto = hop.vlan_proto;
 	to.vlan_tci = hop.vlan_tci;
 

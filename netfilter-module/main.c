@@ -5,6 +5,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/memcontrol.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/percpu.h>
@@ -25,6 +26,19 @@ module_param_named(transparent, gwmark_transparent, bool, 0644);
 MODULE_PARM_DESC(transparent,
 		 "Replies sent by the fast path carry, as Ethernet source, the MAC the LAN host addressed its original packet to (its gateway's) instead of the output device's own (default Y; writable at run time)");
 
+bool gwmark_allow_userns __read_mostly;
+module_param_named(allow_userns, gwmark_allow_userns, bool, 0644);
+MODULE_PARM_DESC(allow_userns,
+		 "Accept GWMARK rules in network namespaces owned by a non-initial user namespace (default N: such rules are refused with EPERM; writable at run time)");
+
+unsigned int gwmark_max_entries_total __read_mostly = 262144;
+module_param_named(max_entries_total, gwmark_max_entries_total, uint, 0644);
+MODULE_PARM_DESC(max_entries_total,
+		 "Most flows cached by all network namespaces together (default 262144); beyond it a namespace recycles its own flows or caches no new one (writable at run time)");
+
+/* Flows cached by all namespaces (cache.c). */
+atomic_t gwmark_entries_total = ATOMIC_INIT(0);
+
 unsigned int gwmark_net_id __read_mostly;
 
 static int __net_init gwmark_net_init(struct net *net)
@@ -35,10 +49,15 @@ static int __net_init gwmark_net_init(struct net *net)
 	gn->net = net;
 	gn->max_entries = clamp_t(unsigned int, max_entries, 1,
 				  GWMARK_MAX_ENTRIES_LIMIT);
-	atomic64_set(&gn->reply_sel, 0);
-	atomic64_set(&gn->orig_sel, 0);
-	atomic_set(&gn->rules, 0);
-	gn->stats = alloc_percpu(struct gwmark_stats);
+	gwmark_rules_init(gn);
+	/*
+	 * Flows are allocated on the packet path, where no task's memory
+	 * cgroup applies: charge them to the one this namespace was created
+	 * under (copy_net_ns() makes it the active one while namespaces are
+	 * initialised). The initial namespace's flows stay uncharged.
+	 */
+	gn->memcg = net_eq(net, &init_net) ? NULL : get_mem_cgroup_from_mm(NULL);
+	gn->stats = alloc_percpu_gfp(struct gwmark_stats, GFP_KERNEL_ACCOUNT);
 	if (!gn->stats)
 		return -ENOMEM;
 	err = gwmark_cache_init(gn);
@@ -64,6 +83,8 @@ destroy_cache:
 free_stats:
 	free_percpu(gn->stats);
 	gn->stats = NULL;
+	mem_cgroup_put(gn->memcg);
+	gn->memcg = NULL;
 	return err;
 }
 
@@ -77,6 +98,8 @@ static void __net_exit gwmark_net_exit(struct net *net)
 	gwmark_cache_destroy(gn);
 	free_percpu(gn->stats);
 	gn->stats = NULL;
+	mem_cgroup_put(gn->memcg);
+	gn->memcg = NULL;
 }
 
 static struct pernet_operations gwmark_net_ops = {

@@ -10,6 +10,7 @@
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
 #include <linux/seq_file_net.h>
+#include <linux/uidgid.h>
 #include <net/netfilter/nf_conntrack_tuple.h>
 
 #include "cache.h"
@@ -47,36 +48,115 @@ static int gwmark_proc_stats_show(struct seq_file *m, void *v)
 			     atomic64_read(&gn->reply_sel));
 	gwmark_proc_show_sel(m, GWMARK_STAT_ORIG_MARK,
 			     atomic64_read(&gn->orig_sel));
+	seq_printf(m, "%s %u\n", GWMARK_STAT_RULES_IPV4,
+		   atomic_read(&gn->fam_rules[GWMARK_FAM_IPV4]));
+	seq_printf(m, "%s %u\n", GWMARK_STAT_RULES_IPV6,
+		   atomic_read(&gn->fam_rules[GWMARK_FAM_IPV6]));
+	seq_printf(m, "%s %u\n", GWMARK_STAT_RULES_UNSELECTED,
+		   READ_ONCE(gn->rules_unselected));
+	seq_printf(m, "%s %u\n", GWMARK_STAT_MAX_ENTRIES_TOTAL,
+		   READ_ONCE(gwmark_max_entries_total));
 	return 0;
 }
 
-/*
- * The flows file walks the LRU list under gwmark_net.lock, from start() to
- * stop(); seq_file calls no user copy in between, so nothing sleeps with
- * the lock held.
+/**
+ * struct gwmark_flows_iter - an open /proc/net/gwmark/flows
+ * @gn:      the namespace
+ * @hti:     the walk over gwmark_net.flows, kept from one read() to the next
+ * @walking: @hti is entered (registered with the table)
+ * @started: @hti is between rhashtable_walk_start() and _stop()
+ * @pos:     seq_file position of the object @hti last returned (0: the
+ *           header)
+ *
+ * The walk holds no lock of the cache: only RCU, and only while one buffer
+ * is filled (start() to stop()). It resumes where it stopped, so reading
+ * the whole file costs O(n); only a seek elsewhere restarts it. While flows
+ * come and go a flow may be missed or, if the table is resized, shown
+ * twice, as with conntrack's own file.
  */
-static void *gwmark_proc_flows_start(struct seq_file *m, loff_t *pos)
-	__acquires(&gn->lock)
-{
-	struct gwmark_net *gn = gwmark_pernet(seq_file_net(m));
+struct gwmark_flows_iter {
+	struct gwmark_net *gn;
+	struct rhashtable_iter hti;
+	bool walking;
+	bool started;
+	loff_t pos;
+};
 
-	spin_lock_bh(&gn->lock);
-	return seq_list_start_head(&gn->lru, *pos);
+/* The next live flow of the walk, or NULL at its end. */
+static struct gwmark_flow *gwmark_flows_walk(struct gwmark_flows_iter *it,
+					     bool peek)
+{
+	struct gwmark_flow *flow;
+
+	for (;;) {
+		flow = peek ? rhashtable_walk_peek(&it->hti) :
+			      rhashtable_walk_next(&it->hti);
+		peek = false;
+		if (IS_ERR(flow)) {
+			/* A resize restarted the walk. */
+			if (PTR_ERR(flow) == -EAGAIN)
+				continue;
+			return NULL;
+		}
+		if (!flow || !READ_ONCE(flow->dead))
+			return flow;
+	}
+}
+
+static void gwmark_flows_reset(struct gwmark_flows_iter *it)
+{
+	if (it->walking)
+		rhashtable_walk_exit(&it->hti);
+	rhashtable_walk_enter(&it->gn->flows, &it->hti);
+	it->walking = true;
+	it->pos = 0;
+}
+
+static void *gwmark_proc_flows_start(struct seq_file *m, loff_t *pos)
+	__acquires(RCU)
+{
+	struct gwmark_flows_iter *it = m->private;
+	void *v = NULL;
+
+	if (*pos == 0 || *pos < it->pos || !it->walking)
+		gwmark_flows_reset(it);
+	rhashtable_walk_start(&it->hti);
+	it->started = true;
+	if (*pos == 0)
+		return SEQ_START_TOKEN;
+	/* Where the last read() stopped: the flow it could not show yet. */
+	if (*pos == it->pos)
+		return gwmark_flows_walk(it, true);
+	/* A seek forward: walk there. */
+	while (it->pos < *pos) {
+		v = gwmark_flows_walk(it, false);
+		if (!v)
+			return NULL;
+		it->pos++;
+	}
+	return v;
 }
 
 static void *gwmark_proc_flows_next(struct seq_file *m, void *v, loff_t *pos)
 {
-	struct gwmark_net *gn = gwmark_pernet(seq_file_net(m));
+	struct gwmark_flows_iter *it = m->private;
 
-	return seq_list_next(v, &gn->lru, pos);
+	++*pos;
+	v = gwmark_flows_walk(it, false);
+	if (v)
+		it->pos = *pos;
+	return v;
 }
 
 static void gwmark_proc_flows_stop(struct seq_file *m, void *v)
-	__releases(&gn->lock)
+	__releases(RCU)
 {
-	struct gwmark_net *gn = gwmark_pernet(seq_file_net(m));
+	struct gwmark_flows_iter *it = m->private;
 
-	spin_unlock_bh(&gn->lock);
+	if (it->started) {
+		rhashtable_walk_stop(&it->hti);
+		it->started = false;
+	}
 }
 
 static const char *gwmark_proc_proto_name(u8 family, u8 proto)
@@ -125,7 +205,8 @@ static void gwmark_proc_ports(const struct nf_conntrack_tuple *t,
 
 static int gwmark_proc_flows_show(struct seq_file *m, void *v)
 {
-	struct gwmark_net *gn = gwmark_pernet(seq_file_net(m));
+	struct gwmark_flows_iter *it = m->private;
+	struct gwmark_net *gn = it->gn;
 	const struct nf_conntrack_tuple *t;
 	const struct gwmark_flow *flow;
 	const struct net_device *dev;
@@ -134,11 +215,11 @@ static int gwmark_proc_flows_show(struct seq_file *m, void *v)
 	u16 sport, dport;
 	u8 family;
 
-	if (v == &gn->lru) {
+	if (v == SEQ_START_TOKEN) {
 		seq_puts(m, GWMARK_FLOWS_HEADER "\n");
 		return 0;
 	}
-	flow = list_entry(v, struct gwmark_flow, lru);
+	flow = v;
 	t = &flow->tuple;
 	family = t->src.l3num;
 	gwmark_flow_hop_read(flow, &hop);
@@ -161,10 +242,8 @@ static int gwmark_proc_flows_show(struct seq_file *m, void *v)
 			   &t->dst.u3.in6, dport);
 	seq_printf(m, "%pM %pM ", hop.reply_to, hop.gateway);
 
-	rcu_read_lock();
-	dev = dev_get_by_index_rcu(gn->net, hop.ifindex);
+	dev = dev_get_by_index_rcu(gn->net, hop.ifindex);	/* RCU: start() */
 	seq_printf(m, "%s", dev ? dev->name : "-");
-	rcu_read_unlock();
 	seq_printf(m, " %lu\n",
 		   (jiffies - READ_ONCE(flow->refreshed)) / HZ);
 	return 0;
@@ -177,6 +256,38 @@ static const struct seq_operations gwmark_proc_flows_ops = {
 	.show	= gwmark_proc_flows_show,
 };
 
+static int gwmark_proc_flows_open(struct inode *inode, struct file *file)
+{
+	struct gwmark_flows_iter *it;
+
+	it = __seq_open_private(file, &gwmark_proc_flows_ops, sizeof(*it));
+	if (!it)
+		return -ENOMEM;
+	it->gn = pde_data(inode);
+	return 0;
+}
+
+/*
+ * Also called by remove_proc_subtree() for files still open when the
+ * namespace goes away, before the table is destroyed (gwmark_net_exit()).
+ */
+static int gwmark_proc_flows_release(struct inode *inode, struct file *file)
+{
+	struct seq_file *m = file->private_data;
+	struct gwmark_flows_iter *it = m->private;
+
+	if (it->walking)
+		rhashtable_walk_exit(&it->hti);
+	return seq_release_private(inode, file);
+}
+
+static const struct proc_ops gwmark_proc_flows_fops = {
+	.proc_open	= gwmark_proc_flows_open,
+	.proc_read	= seq_read,
+	.proc_lseek	= seq_lseek,
+	.proc_release	= gwmark_proc_flows_release,
+};
+
 /**
  * gwmark_proc_init() - create /proc/net/gwmark/{stats,flows} in a namespace
  * @gn: the namespace
@@ -186,6 +297,9 @@ static const struct seq_operations gwmark_proc_flows_ops = {
 int gwmark_proc_init(struct gwmark_net *gn)
 {
 	struct net *net = gn->net;
+	struct proc_dir_entry *pde;
+	kuid_t root_uid;
+	kgid_t root_gid;
 
 	gn->proc_dir = proc_net_mkdir(net, GWMARK_PROC_DIR, net->proc_net);
 	if (!gn->proc_dir)
@@ -193,10 +307,15 @@ int gwmark_proc_init(struct gwmark_net *gn)
 	if (!proc_create_net_single(GWMARK_PROC_STATS, 0444, gn->proc_dir,
 				    gwmark_proc_stats_show, NULL))
 		goto remove_dir;
-	if (!proc_create_net(GWMARK_PROC_FLOWS, 0440, gn->proc_dir,
-			     &gwmark_proc_flows_ops,
-			     sizeof(struct seq_net_private)))
+	/* Like conntrack's table: root of the namespace's owner only. */
+	pde = proc_create_data(GWMARK_PROC_FLOWS, 0440, gn->proc_dir,
+			       &gwmark_proc_flows_fops, gn);
+	if (!pde)
 		goto remove_dir;
+	root_uid = make_kuid(net->user_ns, 0);
+	root_gid = make_kgid(net->user_ns, 0);
+	if (uid_valid(root_uid) && gid_valid(root_gid))
+		proc_set_user(pde, root_uid, root_gid);
 	return 0;
 
 remove_dir:

@@ -73,13 +73,25 @@ static enum gwmark_xmit_check gwmark_xmit_check_ipv4(struct sk_buff *skb,
 						    GWMARK_CHECK_NO;
 	if (iph->ttl <= 1)
 		return GWMARK_CHECK_TTL;
-	/* Reassembled by nf_defrag: only the normal path refragments. */
-	if (IPCB(skb)->frag_max_size)
-		return GWMARK_CHECK_NO;
+	/*
+	 * Reassembled by nf_defrag: like ip_fragment(), send it again in
+	 * fragments no larger than the largest received, and answer "too
+	 * big" if those cannot pass. Fragments with IP options are left to
+	 * the stack (the options of later fragments need rewriting).
+	 */
+	if (IPCB(skb)->frag_max_size) {
+		if (IPCB(skb)->frag_max_size > dev->mtu)
+			return GWMARK_CHECK_TOO_BIG;
+		return iph->ihl == 5 ? GWMARK_CHECK_REFRAGMENT : GWMARK_CHECK_NO;
+	}
 	if (gwmark_xmit_fits(skb, dev))
 		return GWMARK_CHECK_OK;
-	return iph->frag_off & htons(IP_DF) ? GWMARK_CHECK_TOO_BIG :
-					      GWMARK_CHECK_NO;
+	if (iph->frag_off & htons(IP_DF))
+		return GWMARK_CHECK_TOO_BIG;
+	/* No DF: fragment it, as a router does. */
+	if (skb_is_gso(skb) || iph->ihl != 5 || dev->mtu < 68)
+		return GWMARK_CHECK_NO;
+	return GWMARK_CHECK_FRAGMENT;
 }
 
 static enum gwmark_xmit_check gwmark_xmit_check_ipv6(struct sk_buff *skb,
@@ -103,8 +115,17 @@ static enum gwmark_xmit_check gwmark_xmit_check_ipv6(struct sk_buff *skb,
 						    GWMARK_CHECK_NO;
 	if (ip6h->hop_limit <= 1)
 		return GWMARK_CHECK_TTL;
-	if (IP6CB(skb)->frag_max_size)
-		return GWMARK_CHECK_NO;
+	/*
+	 * Reassembled by nf_defrag: like ip6_forward() and ip6_fragment(),
+	 * "too big" if the largest fragment received cannot pass, else
+	 * fragments no larger than it.
+	 */
+	if (IP6CB(skb)->frag_max_size) {
+		if (IP6CB(skb)->frag_max_size > dev->mtu)
+			return GWMARK_CHECK_TOO_BIG;
+		if (skb->len > IP6CB(skb)->frag_max_size)
+			return GWMARK_CHECK_REFRAGMENT;
+	}
 	return gwmark_xmit_fits(skb, dev) ? GWMARK_CHECK_OK :
 					    GWMARK_CHECK_TOO_BIG;
 }
@@ -121,10 +142,13 @@ static enum gwmark_xmit_check gwmark_xmit_check_ipv6(struct sk_buff *skb,
  * A forwarded packet that is too big and may not be fragmented, or whose
  * TTL/hop limit expires, is reported as such: the caller answers it with an
  * ICMP error (gwmark_xmit_icmp()), since a routeless box's normal path could
- * not. Everything else the normal path handles better is GWMARK_CHECK_NO: a
- * defragmented packet or an IPv4 one that may be fragmented (only the
- * normal path fragments), multicast and link-local destinations, packets not
- * addressed to this host's MAC, anything too big at LOCAL_OUT.
+ * not. A forwarded IPv4 packet that is too big without DF, or a datagram
+ * reassembled by conntrack, is sent in fragments (GWMARK_CHECK_FRAGMENT,
+ * _REFRAGMENT). Everything else the normal path handles better is
+ * GWMARK_CHECK_NO: IPv4 with options that would need fragmenting,
+ * multicast and link-local
+ * destinations, packets not addressed to this host's MAC, anything too big
+ * at LOCAL_OUT.
  *
  * Return: see enum gwmark_xmit_check.
  */
@@ -210,6 +234,147 @@ static int gwmark_xmit_forward(struct sk_buff *skb, u8 pf)
 	return 0;
 }
 
+/*
+ * Give @skb (network header at skb->data, ready to leave) its link-layer
+ * header and queue it. GWMARK_XMIT_DROP leaves @skb to the caller.
+ */
+static enum gwmark_xmit_result gwmark_xmit_frame(struct sk_buff *skb,
+						 const struct gwmark_xmit_to *to,
+						 __be16 proto)
+{
+	struct net_device *dev = to->dev;
+	int rc;
+
+	__vlan_hwaccel_clear_tag(skb);
+	if (to->vlan_proto)
+		__vlan_hwaccel_put_tag(skb, to->vlan_proto, to->vlan_tci);
+	skb->dev = dev;
+	skb->protocol = proto;
+	if (dev_hard_header(skb, dev, ntohs(proto), to->daddr, to->saddr,
+			    skb->len) < 0)
+		return GWMARK_XMIT_DROP;
+	skb_reset_mac_header(skb);
+
+	local_bh_disable();
+	if (unlikely(__this_cpu_read(gwmark_xmit_depth) >=
+		     GWMARK_XMIT_DEPTH_MAX)) {
+		local_bh_enable();
+		kfree_skb(skb);
+		return GWMARK_XMIT_LOST;
+	}
+	__this_cpu_inc(gwmark_xmit_depth);
+	rc = dev_queue_xmit(skb);
+	__this_cpu_dec(gwmark_xmit_depth);
+	local_bh_enable();
+
+	return net_xmit_eval(rc) ? GWMARK_XMIT_LOST : GWMARK_XMIT_SENT;
+}
+
+/*
+ * Send an IPv4 packet (no options) as fragments that fit the output MTU
+ * and, for a datagram conntrack reassembled, the largest fragment received
+ * (IPCB frag_max_size), with the kernel's own fragmenter (ip_frag_init()/
+ * ip_frag_next(), which need no route, as the bridge's conntrack uses
+ * them). DF is kept on the fragments when every received fragment had it
+ * (IPSKB_FRAG_PMTU). Consumes @skb once it has started.
+ */
+static enum gwmark_xmit_result gwmark_xmit_fragments(struct sk_buff *skb,
+						     const struct gwmark_xmit_to *to,
+						     __be16 proto)
+{
+	enum gwmark_xmit_result res = GWMARK_XMIT_SENT;
+	unsigned int hlen = ip_hdrlen(skb);
+	unsigned int mtu = to->dev->mtu;
+	struct ip_frag_state state;
+	struct sk_buff *frag;
+
+	if (IPCB(skb)->frag_max_size && IPCB(skb)->frag_max_size < mtu)
+		mtu = IPCB(skb)->frag_max_size;
+	if (mtu < hlen + 8)
+		return GWMARK_XMIT_DROP;
+	if (skb->ip_summed == CHECKSUM_PARTIAL && skb_checksum_help(skb))
+		return GWMARK_XMIT_DROP;
+
+	ip_frag_init(skb, hlen, LL_RESERVED_SPACE(to->dev), mtu - hlen,
+		     IPCB(skb)->flags & IPSKB_FRAG_PMTU, &state);
+	while (state.left > 0) {
+		frag = ip_frag_next(skb, &state);
+		if (IS_ERR(frag)) {
+			res = GWMARK_XMIT_LOST;
+			break;
+		}
+		switch (gwmark_xmit_frame(frag, to, proto)) {
+		case GWMARK_XMIT_SENT:
+			break;
+		case GWMARK_XMIT_DROP:
+			kfree_skb(frag);
+			fallthrough;
+		default:
+			res = GWMARK_XMIT_LOST;
+		}
+	}
+	if (res == GWMARK_XMIT_SENT)
+		consume_skb(skb);
+	else
+		kfree_skb(skb);
+	return res;
+}
+
+/*
+ * Send an IPv6 datagram that conntrack reassembled as fragments no larger
+ * than the largest one received (IP6CB frag_max_size), as ip6_fragment()
+ * would, with the kernel's own fragmenter (ip6_frag_init()/ip6_frag_next(),
+ * which need no route) and a fresh fragment id. Consumes @skb once it has
+ * started.
+ */
+static enum gwmark_xmit_result gwmark_xmit_fragments6(struct sk_buff *skb,
+						      const struct gwmark_xmit_to *to,
+						      __be16 proto)
+{
+	enum gwmark_xmit_result res = GWMARK_XMIT_SENT;
+	unsigned int mtu = IP6CB(skb)->frag_max_size;
+	struct net_device *dev = to->dev;
+	struct ip6_frag_state state;
+	struct sk_buff *frag;
+	__be32 frag_id;
+	u8 *prevhdr;
+	int hlen;
+
+	/* Before prevhdr is taken: this may move the header. */
+	if (skb->ip_summed == CHECKSUM_PARTIAL && skb_checksum_help(skb))
+		return GWMARK_XMIT_DROP;
+	hlen = ip6_find_1stfragopt(skb, &prevhdr);
+	if (hlen < 0 || mtu < hlen + sizeof(struct frag_hdr) + 8 ||
+	    mtu > dev->mtu)
+		return GWMARK_XMIT_DROP;
+	frag_id = ipv6_select_ident(dev_net(dev), &ipv6_hdr(skb)->daddr,
+				    &ipv6_hdr(skb)->saddr);
+	ip6_frag_init(skb, hlen, mtu - hlen - sizeof(struct frag_hdr),
+		      dev->needed_tailroom, LL_RESERVED_SPACE(dev), prevhdr,
+		      *prevhdr, frag_id, &state);
+	while (state.left > 0) {
+		frag = ip6_frag_next(skb, &state);
+		if (IS_ERR(frag)) {
+			res = GWMARK_XMIT_LOST;
+			break;
+		}
+		switch (gwmark_xmit_frame(frag, to, proto)) {
+		case GWMARK_XMIT_SENT:
+			break;
+		case GWMARK_XMIT_DROP:
+			kfree_skb(frag);
+			fallthrough;
+		default:
+			res = GWMARK_XMIT_LOST;
+		}
+	}
+	if (res == GWMARK_XMIT_SENT)
+		consume_skb(skb);
+	else
+		kfree_skb(skb);
+	return res;
+}
+
 /**
  * gwmark_xmit() - send a packet to @to->daddr out of @to->dev
  * @skb:        the packet, network header at skb->data; passed
@@ -236,7 +401,6 @@ enum gwmark_xmit_result gwmark_xmit(struct sk_buff *skb, u8 pf,
 {
 	__be16 proto = pf == NFPROTO_IPV4 ? htons(ETH_P_IP) : htons(ETH_P_IPV6);
 	struct net_device *dev = to->dev;
-	int rc;
 
 	if (skb_cow_head(skb, LL_RESERVED_SPACE(dev)))
 		return GWMARK_XMIT_DROP;
@@ -247,27 +411,9 @@ enum gwmark_xmit_result gwmark_xmit(struct sk_buff *skb, u8 pf,
 	nf_reset_ct(skb);
 	gwmark_bridge_info_drop(skb);
 	skb->mark &= ~clear_mask;
-	__vlan_hwaccel_clear_tag(skb);
-	if (to->vlan_proto)
-		__vlan_hwaccel_put_tag(skb, to->vlan_proto, to->vlan_tci);
-	skb->dev = dev;
-	skb->protocol = proto;
-	if (dev_hard_header(skb, dev, ntohs(proto), to->daddr, to->saddr,
-			    skb->len) < 0)
-		return GWMARK_XMIT_DROP;
-	skb_reset_mac_header(skb);
-
-	local_bh_disable();
-	if (unlikely(__this_cpu_read(gwmark_xmit_depth) >=
-		     GWMARK_XMIT_DEPTH_MAX)) {
-		local_bh_enable();
-		kfree_skb(skb);
-		return GWMARK_XMIT_LOST;
-	}
-	__this_cpu_inc(gwmark_xmit_depth);
-	rc = dev_queue_xmit(skb);
-	__this_cpu_dec(gwmark_xmit_depth);
-	local_bh_enable();
-
-	return net_xmit_eval(rc) ? GWMARK_XMIT_LOST : GWMARK_XMIT_SENT;
+	if (to->fragment)
+		return pf == NFPROTO_IPV4 ?
+		       gwmark_xmit_fragments(skb, to, proto) :
+		       gwmark_xmit_fragments6(skb, to, proto);
+	return gwmark_xmit_frame(skb, to, proto);
 }

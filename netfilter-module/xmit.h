@@ -29,6 +29,8 @@ enum gwmark_xmit_result {
  * @saddr:      the source MAC, or NULL for @dev's own address
  * @vlan_proto: tag the frame with this 802.1Q/802.1ad protocol ...
  * @vlan_tci:   ... and TCI; @vlan_proto 0 sends it untagged
+ * @fragment:   send the packet as fragments (gwmark_xmit_check() said
+ *              GWMARK_CHECK_FRAGMENT or GWMARK_CHECK_REFRAGMENT)
  */
 struct gwmark_xmit_to {
 	struct net_device *dev;
@@ -36,6 +38,7 @@ struct gwmark_xmit_to {
 	const u8 *saddr;
 	__be16 vlan_proto;
 	u16 vlan_tci;
+	bool fragment;
 };
 
 /**
@@ -45,12 +48,20 @@ struct gwmark_xmit_to {
  * @GWMARK_CHECK_TOO_BIG: a forwarded packet larger than the output MTU that
  *                        may not be fragmented (IPv4 DF, IPv6)
  * @GWMARK_CHECK_TTL:     a forwarded packet whose TTL/hop limit expires here
+ * @GWMARK_CHECK_FRAGMENT: a forwarded IPv4 packet larger than the output MTU
+ *                        without DF: the fast path sends it in fragments
+ * @GWMARK_CHECK_REFRAGMENT: a forwarded datagram (IPv4, IPv6) that conntrack
+ *                        reassembled: the fast path sends it in fragments
+ *                        no larger than the largest one received, as the
+ *                        stack would
  */
 enum gwmark_xmit_check {
 	GWMARK_CHECK_OK,
 	GWMARK_CHECK_NO,
 	GWMARK_CHECK_TOO_BIG,
 	GWMARK_CHECK_TTL,
+	GWMARK_CHECK_FRAGMENT,
+	GWMARK_CHECK_REFRAGMENT,
 };
 
 bool gwmark_xmit_dev_usable(const struct net_device *dev);

@@ -7,6 +7,7 @@ std::string usage_text() {
     return "usage: wirebridge run -c FILE          run the tunnel described by FILE\n"
            "       wirebridge check -c FILE        validate FILE; print a summary or every error\n"
            "       wirebridge cleanup -c FILE      remove what a killed agent of FILE's site left\n"
+           "       wirebridge modules -c FILE      load the kernel modules FILE needs (the unit's ExecStartPre)\n"
            "       wirebridge genkey tls-crypt FILE  write a new tls-crypt key (OpenVPN format)\n"
            "       wirebridge genkey tls-auth FILE   write a new tls-auth key (OpenVPN format)\n"
            "       wirebridge status [--json | --prometheus] [NAME | -c FILE | --socket PATH]\n"
@@ -50,8 +51,11 @@ CliResult parse_cli(const std::vector<std::string>& args) {
         r.command.kind = Command::Kind::version;
         return r;
     }
-    if (cmd == "run" || cmd == "check" || cmd == "cleanup") {
-        r.command.kind = cmd == "run" ? Command::Kind::run : cmd == "check" ? Command::Kind::check : Command::Kind::cleanup;
+    if (cmd == "run" || cmd == "check" || cmd == "cleanup" || cmd == "modules") {
+        r.command.kind = cmd == "run"       ? Command::Kind::run
+                         : cmd == "check"   ? Command::Kind::check
+                         : cmd == "cleanup" ? Command::Kind::cleanup
+                                            : Command::Kind::modules;
         for (std::size_t i = 1; i < args.size(); ++i) {
             const std::string& a = args[i];
             if (a == "-c" || a == "--config") {

@@ -7,7 +7,7 @@
 namespace wirebridge::app {
 
 struct Command {
-    enum class Kind { help, version, run, check, genkey, status, flows, cleanup, import_ovpn } kind = Kind::help;
+    enum class Kind { help, version, run, check, genkey, status, flows, cleanup, modules, import_ovpn } kind = Kind::help;
     std::string config_file;  // run, check, cleanup; status and flows: where to find control.socket
     std::string socket;       // status, flows: the control socket, if given directly
     std::string instance;     // status, flows: NAME of /etc/wirebridge/NAME.yaml or /run/wirebridge/NAME/

@@ -22,6 +22,23 @@ std::string command_help(const std::string& command) {
                "checks. Errors are FILE:LINE:COLUMN: sentence; warnings FILE: warning: sentence.\n"
                "  -c, --config FILE   the YAML configuration\n"
                "Exit: 0 usable (warnings allowed), 1 errors, 2 usage.\n";
+    if (command == "cleanup")
+        return "usage: wirebridge cleanup -c FILE\n"
+               "Removes what a killed agent of FILE's site left: its iptables chains, its policy\n"
+               "rules (decision and uplink) and, with interest.failure: open, its nft bridge table\n"
+               "(kept with failure: closed). Run it only while no agent of that site runs; the unit\n"
+               "runs it as ExecStopPost. Says each thing it removed.\n"
+               "  -c, --config FILE   the YAML configuration\n"
+               "Exit: 0 (also when nothing was left), 1 when FILE or a removal failed.\n";
+    if (command == "modules")
+        return "usage: wirebridge modules -c FILE\n"
+               "Loads the kernel modules FILE needs (with fastpath.enabled: br_netfilter and\n"
+               "xt_GWMARK; none otherwise) and says what it loaded and what the config needs. The\n"
+               "unit runs it with full privileges before the agent (ExecStartPre=+), which itself\n"
+               "cannot load modules under ProtectKernelModules.\n"
+               "  -c, --config FILE   the YAML configuration\n"
+               "Exit: 0, 1 when xt_GWMARK is required (fastpath.require_module) and cannot be\n"
+               "loaded (the message names the package) or FILE is not valid.\n";
     if (command == "status")
         return "usage: wirebridge status [--json | --prometheus] [NAME | -c FILE | --socket PATH]\n"
                "Asks a running agent: each peer's state and when it was last heard first, then\n"

@@ -4,16 +4,20 @@
 #include <arpa/inet.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
-#include "app/log.hpp"
+#include "common/log.hpp"
 #include "app/reload.hpp"
 #include "app/runner_common.hpp"
+#include "io/signals.hpp"
 #include "app/tunnel_setup.hpp"
+#include "app/uplink.hpp"
 #include "proto/data_packet.hpp"
 #include "proto/keepalive.hpp"
 
@@ -34,13 +38,13 @@ ClientRunner::ClientRunner(const config::Config& cfg, session::SessionConfig scf
 }
 
 int ClientRunner::run() {
-    auto sig = open_signal_fd();
+    auto sig = io::open_signal_fd();
     if (!sig) {
         log_error(sig.error().message);
         return 1;
     }
     sigfd_ = std::move(*sig);
-    auto mb = WorkerMailbox::create(kMailboxCapacity);
+    auto mb = datapath::WorkerMailbox::create(kMailboxCapacity);
     if (!mb) {
         log_error(mb.error().message);
         return 1;
@@ -74,6 +78,7 @@ int ClientRunner::run() {
 void ClientRunner::connect_next() {
     reconnect_timer_ = 0;
     if (stopping_) return;
+    if (before_connect_) before_connect_();
     const config::Endpoint& remote = cfg_.tunnel.remote[next_remote_ % cfg_.tunnel.remote.size()];
     ++next_remote_;
     auto addr = to_socket_address(remote);
@@ -91,6 +96,10 @@ void ClientRunner::connect_next() {
         if (!s) return schedule_reconnect(s.error().message);
         udp_.emplace(std::move(*s));
         udp_->count_soft_errors_in(&socket_errors_);
+        // The uplink (bridge.gateway): the mark picks the agent's own table before connect routes.
+        if (const std::uint32_t mark = uplink_mark(cfg_); mark != 0)
+            if (setsockopt(udp_->fd(), SOL_SOCKET, SO_MARK, &mark, sizeof mark) != 0)
+                return schedule_reconnect(std::string("SO_MARK on the UDP socket: ") + std::strerror(errno));
         // One peer: a connected socket keeps the route cached; GRO takes the server's GSO runs whole.
         if (auto c = udp_->connect(peer_); !c) return schedule_reconnect(c.error().message);
         if (auto g = udp_->enable_gro(); !g) return schedule_reconnect(g.error().message);
@@ -101,13 +110,14 @@ void ClientRunner::connect_next() {
             if (auto r = loop_.add_fd(sock_fd_, EPOLLIN, [this](std::uint32_t ev) { on_socket(ev); }); !r)
                 return schedule_reconnect(r.error().message);
     } else {
-        auto s = io::TcpStream::connect(peer_, local);
+        auto s = io::TcpStream::connect(peer_, local, uplink_mark(cfg_));
         if (!s) return schedule_reconnect(s.error().message);
         tcp_.emplace(std::move(*s), false);
         sock_fd_ = tcp_->fd();
         if (auto r = loop_.add_fd(sock_fd_, EPOLLIN | EPOLLOUT, [this](std::uint32_t ev) { on_socket(ev); }); !r)
             return schedule_reconnect(r.error().message);
     }
+    scfg_.link_ipv6 = peer_.family() == AF_INET6;  // --mssfix counts the outer header
     auto s = session::Session::create(scfg_, now_ms());
     if (!s) return schedule_reconnect(s.error().message);
     session_ = std::move(*s);
@@ -269,7 +279,7 @@ void ClientRunner::send_packet(std::span<const std::uint8_t> pkt) {
 
 // TCP back-pressure: stop reading the TAP while the socket is far behind, and ask for EPOLLOUT.
 void ClientRunner::update_tap_interest() {
-    const bool want = !tcp_ || tcp_->pending() < TcpLink::kHighWater;
+    const bool want = !tcp_ || tcp_->pending() < io::TcpLink::kHighWater;
     if (tcp_ && sock_fd_ >= 0) {
         const std::uint32_t ev = EPOLLIN | ((tcp_->pending() > 0 || !tcp_->connected()) ? EPOLLOUT : 0u);
         [[maybe_unused]] auto r = loop_.modify_fd(sock_fd_, ev);
@@ -318,7 +328,7 @@ void ClientRunner::handle_event(session::Event& ev) {
             auto published = worker_keys_.install(std::move(*k));
             if (!published) break;
             const session::DataKeys& d = published->keys;
-            datapath::KeyInstall ki{d.key_id, d.cipher, d.peer_id, d.data_v2, &d.send, &d.recv, d.send_packet_id, d.compression};
+            datapath::KeyInstall ki{d.key_id, d.cipher, d.peer_id, d.data_v2, &d.send, &d.recv, d.send_packet_id, d.compression, d.mss_limit};
             if (auto r = dc_.install(ki, published->replay); !r) log_error("data keys: " + r.error().message);
             else log_debug("data keys ready for key_id " + std::to_string(ev.key_id));
             wake_workers();
@@ -339,7 +349,8 @@ void ClientRunner::handle_event(session::Event& ev) {
             failures_ = 0;
             up_since_ = now_ms();
             const auto& p = ev.pushed;
-            std::string msg = "tunnel up with " + peer_.to_string() + ", cipher " + session_->cipher_name();
+            std::string msg = "tunnel up with " + peer_.to_string() + ", cipher " + session_->cipher_name() +
+                              (session_->mss_limit() ? ", mss " + std::to_string(session_->mss_limit()) : ", mssfix off");
             if (p.ifconfig_local && !cfg_.tunnel.address) {
                 in_addr a{}, m{};
                 if (inet_pton(AF_INET, p.ifconfig_local->c_str(), &a) == 1 &&
@@ -387,7 +398,7 @@ void ClientRunner::handle_event(session::Event& ev) {
 }
 
 void ClientRunner::on_signal() {
-    const int sig = read_signal(sigfd_.get());
+    const int sig = io::read_signal(sigfd_.get());
     if (sig == SIGHUP) {
         if (reload_handler_) reload_handler_();
         else log_info("SIGHUP received: reloading is not supported yet; nothing changed");
@@ -436,7 +447,7 @@ control::Status ClientRunner::status() const {
             p.last_heard_seconds = now > h ? static_cast<std::uint64_t>((now - h) / 1000) : 0;
         p.handshakes = session_->counters().handshakes;
         add_traffic(dc_, p, st);
-        const WorkerTraffic w = worker_traffic();
+        const datapath::WorkerTraffic w = worker_traffic();
         p.bytes_in += w.bytes_in;
         p.bytes_out += w.bytes_out;
         p.packets_in += w.packets_in;
@@ -559,7 +570,7 @@ void ClientRunner::start_workers() {
             log_warn(sock.error().message);
             break;
         }
-        DataWorker::Setup setup;
+        datapath::DataWorker::Setup setup;
         setup.index = k;
         setup.tap = &tap_;
         setup.queue = k;
@@ -568,7 +579,7 @@ void ClientRunner::start_workers() {
         setup.keys = &worker_keys_;
         setup.mailbox = mailbox_.get();
         setup.peer = peer_;
-        auto w = DataWorker::start(setup, std::move(*sock));
+        auto w = datapath::DataWorker::start(setup, std::move(*sock));
         if (!w) {
             log_warn("worker " + std::to_string(k) + ": " + w.error().message);
             break;
@@ -601,7 +612,7 @@ void ClientRunner::stop_workers() {
     sync_traffic();
     for (auto& w : workers_) w->stop();  // joined: nothing touches the TAP queues or keys after this
     for (auto& w : workers_) {
-        const WorkerTraffic t = w->traffic();
+        const datapath::WorkerTraffic t = w->traffic();
         log_info("worker " + std::to_string(w->index()) + " stopped: " + std::to_string(t.packets_out) + " packets sealed, " +
                  std::to_string(t.packets_in) + " opened");
         past_traffic_.add(t);
@@ -616,7 +627,7 @@ void ClientRunner::stop_workers() {
         log_error(r.error().message);
     // Mail the stopped workers left (control packets in flight) is dropped like a lost datagram:
     // the control channel retransmits.
-    std::vector<WorkerMailbox::Mail> left;
+    std::vector<datapath::WorkerMailbox::Mail> left;
     if (mailbox_) mailbox_->take(left);
 }
 
@@ -627,35 +638,35 @@ void ClientRunner::wake_workers() {
 void ClientRunner::on_mail() {
     if (!mailbox_) return;
     // A local list: handling a packet may end the session, which stops the workers.
-    std::vector<WorkerMailbox::Mail> mails;
+    std::vector<datapath::WorkerMailbox::Mail> mails;
     mailbox_->take(mails);
     for (auto& m : mails) {
         if (!session_) break;
         const proto::TimeMs now = now_ms();
         switch (m.kind) {
-            case WorkerMailbox::Kind::packet:
+            case datapath::WorkerMailbox::Kind::packet:
                 on_packet(m.bytes);
                 break;
-            case WorkerMailbox::Kind::payload:
+            case datapath::WorkerMailbox::Kind::payload:
                 ++keepalive_in_;
                 keepalive_bytes_in_ += m.bytes.size();
                 session_->on_data_payload(m.bytes, now);
                 break;
-            case WorkerMailbox::Kind::error:
+            case datapath::WorkerMailbox::Kind::error:
                 return schedule_reconnect(std::string(m.bytes.begin(), m.bytes.end()));
         }
     }
     pump_session();
 }
 
-WorkerTraffic ClientRunner::worker_traffic() const {
-    WorkerTraffic t = past_traffic_;
+datapath::WorkerTraffic ClientRunner::worker_traffic() const {
+    datapath::WorkerTraffic t = past_traffic_;
     for (const auto& w : workers_) t.add(w->traffic());
     return t;
 }
 
 void ClientRunner::sync_traffic() {
-    const WorkerTraffic t = worker_traffic();
+    const datapath::WorkerTraffic t = worker_traffic();
     const proto::TimeMs now = now_ms();
     if (session_) {
         if (t.bytes_in > told_session_.bytes_in) session_->note_data_received(t.bytes_in - told_session_.bytes_in, now);

@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "app/data_worker.hpp"
-#include "app/data_worker_keys.hpp"
-#include "app/tcp_link.hpp"
+#include "datapath/data_worker.hpp"
+#include "datapath/data_worker_keys.hpp"
+#include "io/tcp_link.hpp"
 #include "config/config.hpp"
 #include "control/status.hpp"
 #include "datapath/data_channel.hpp"
@@ -34,6 +34,8 @@ public:
     // SIGHUP calls this (if set) instead of logging that reloading is not wired; it typically
     // loads the file and calls reload().
     void set_reload_handler(std::function<void()> handler) { reload_handler_ = std::move(handler); }
+    // Runs before each connection attempt (the uplink's route put back if it went; main.cpp).
+    void set_before_connect(std::function<void()> hook) { before_connect_ = std::move(hook); }
     // Takes `next`: log level and keepalive apply at once (a keepalive the server pushed still
     // wins, as at connect); a change of remote, proto, local, TLS files or ciphers closes the
     // session (exit notify) and connects again with them; reneg applies from the next connection.
@@ -62,7 +64,7 @@ private:
     // Registers the TAP (queue 0) with the loop, with the reader's pending() as its probe.
     Result<void> watch_tap(std::uint32_t events);
     void reconnect_now();
-    // Workers (tunnel.workers > 1, UDP): see app/data_worker.hpp.
+    // Workers (tunnel.workers > 1, UDP): see datapath/data_worker.hpp.
     unsigned wanted_workers() const;
     void start_workers();
     void stop_workers();
@@ -70,11 +72,12 @@ private:
     void on_mail();
     void sync_traffic();
     void traffic_tick();
-    WorkerTraffic worker_traffic() const;
+    datapath::WorkerTraffic worker_traffic() const;
 
     config::Config cfg_;
     std::string tls_stamp_;  // of cfg_'s TLS files, to see them change on reload
     std::function<void()> reload_handler_;
+    std::function<void()> before_connect_;
     std::uint64_t reloads_ = 0;
     std::string last_reload_;
     bool reconnect_pending_ = false;  // a reload asked for a new connection: the old one is closing
@@ -91,7 +94,7 @@ private:
     datapath::DataChannel dc_;
     std::optional<io::UdpSocket> udp_;
     io::SoftErrorCounter socket_errors_{0};  // of every UDP socket of this run (see status())
-    std::optional<TcpLink> tcp_;
+    std::optional<io::TcpLink> tcp_;
     io::SocketAddress peer_;
     int sock_fd_ = -1;
 
@@ -109,11 +112,11 @@ private:
 
     // Keys as the workers see them (published on every key event, workers or not), their mail to
     // this thread, and what the session was last told of their traffic.
-    WorkerKeys worker_keys_;
-    std::unique_ptr<WorkerMailbox> mailbox_;
-    std::vector<std::unique_ptr<DataWorker>> workers_;
-    WorkerTraffic past_traffic_;  // of workers stopped since
-    WorkerTraffic told_session_;
+    datapath::WorkerKeys worker_keys_;
+    std::unique_ptr<datapath::WorkerMailbox> mailbox_;
+    std::vector<std::unique_ptr<datapath::DataWorker>> workers_;
+    datapath::WorkerTraffic past_traffic_;  // of workers stopped since
+    datapath::WorkerTraffic told_session_;
     io::TimerId traffic_timer_ = 0;
     std::uint64_t keepalive_in_ = 0, keepalive_bytes_in_ = 0;  // pings/OCC opened: not traffic
 

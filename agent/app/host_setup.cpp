@@ -7,7 +7,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "app/log.hpp"
+#include "common/log.hpp"
 #include "nl/iptables_rules.hpp"
 
 namespace wirebridge::app {
@@ -63,10 +63,17 @@ std::vector<SysctlSetting> wanted_sysctls(const config::Config& cfg) {
             if (!dev.empty())
                 out.push_back({"net/ipv4/conf/" + dev + "/rp_filter", "0", "the box has no routes to check sources against"});
     }
+    // The box's own tunnel (bridge.gateway): the hub's packets come in on the bridge from an
+    // address main has no route to; rp_filter (strict or loose) would drop them.
+    if (cfg.bridge && cfg.bridge->gateway && !(cfg.interest || cfg.fastpath.enabled))
+        out.push_back({"net/ipv4/conf/" + cfg.bridge->name + "/rp_filter", "0",
+                       "the hub's replies come in from an address the main table has no route to"});
     return out;
 }
 
-Result<void> HostSetup::apply(const config::Config& cfg, const std::string& proc_sys, const std::string& modprobe) {
+Result<std::vector<std::string>> load_modules(const config::Config& cfg, const std::string& proc_sys,
+                                              const std::string& modprobe) {
+    std::vector<std::string> notes;
     for (const std::string& m : wanted_modules(cfg)) {
         // Loaded, or (br_netfilter) built in: then it has no /sys/module entry but its sysctls.
         // xt_GWMARK counts as loaded when its /proc files are there (a VM without sysfs).
@@ -76,7 +83,7 @@ Result<void> HostSetup::apply(const config::Config& cfg, const std::string& proc
         // modprobe exits 0 for a module built into the kernel too.
         auto r = nl::run_tool({modprobe, m}, {});
         if (r) {
-            notes_.push_back("loaded kernel module " + m);
+            notes.push_back("loaded kernel module " + m);
             continue;
         }
         const std::string why = r.error().message;
@@ -92,6 +99,13 @@ Result<void> HostSetup::apply(const config::Config& cfg, const std::string& proc
         if (cfg.fastpath.require_module) return fail("kernel module " + m + " could not be loaded: " + why);
         log_warn("kernel module " + m + " could not be loaded: " + why);
     }
+    return notes;
+}
+
+Result<void> HostSetup::apply(const config::Config& cfg, const std::string& proc_sys, const std::string& modprobe) {
+    auto loaded = load_modules(cfg, proc_sys, modprobe);
+    if (!loaded) return fail(loaded.error());
+    notes_.insert(notes_.end(), loaded->begin(), loaded->end());
     for (const SysctlSetting& s : wanted_sysctls(cfg)) {
         const std::string file = proc_sys + "/" + s.path;
         if (!exists(file)) {

@@ -25,6 +25,13 @@ std::vector<std::string> wanted_modules(const config::Config& cfg);
 // the TAP (replies from the remote site have sources the box has no route to).
 std::vector<SysctlSetting> wanted_sysctls(const config::Config& cfg);
 
+// Loads wanted_modules(cfg) that are not loaded yet (modprobe by absolute path). A missing
+// xt_GWMARK with fastpath.require_module is an error naming the package; otherwise a module
+// that cannot be loaded is a warning in the log. Returns what it did, for the log: "loaded
+// kernel module xt_GWMARK". Also `wirebridge modules` (the unit's privileged ExecStartPre).
+Result<std::vector<std::string>> load_modules(const config::Config& cfg, const std::string& proc_sys = "/proc/sys",
+                                              const std::string& modprobe = "/usr/sbin/modprobe");
+
 class HostSetup {
 public:
     // `proc_sys` and `modprobe` are for tests. Loads modules first (a missing xt_GWMARK with

@@ -17,17 +17,20 @@
 #include "app/flows_json.hpp"
 #include "app/host_setup.hpp"
 #include "app/import_ovpn.hpp"
-#include "app/log.hpp"
+#include "common/log.hpp"
 #include "app/privileges.hpp"
 #include "app/reload.hpp"
-#include "app/routeless.hpp"
+#include "routeless/routeless.hpp"
 #include "app/runner_common.hpp"
 #include "app/server_runner.hpp"
 #include "app/service_notify.hpp"
 #include "app/tunnel_setup.hpp"
+#include "app/uplink.hpp"
 #include "app/version.hpp"
 #include "config/loader.hpp"
+#include "control/commands.hpp"
 #include "control/control_server.hpp"
+#include "control/metrics_server.hpp"
 #include "control/prometheus.hpp"
 #include "control/status.hpp"
 #include "nl/bridge_setup.hpp"
@@ -52,12 +55,41 @@ int cmd_cleanup(const std::string& file) {
         for (const auto& e : loaded.errors) std::cerr << e.to_string() << "\n";
         return 1;
     }
-    auto r = app::Routeless::cleanup(*loaded.config);
+    auto r = routeless::Routeless::cleanup(*loaded.config);
     if (!r) {
         std::cerr << "wirebridge cleanup: " << r.error().message << "\n";
         return 1;
     }
     for (const auto& line : *r) std::cerr << "wirebridge cleanup: " << line << "\n";
+    if (auto plan = app::uplink_plan(*loaded.config); plan) {
+        auto n = nl::remove_uplink_rules(*plan);
+        if (!n) {
+            std::cerr << "wirebridge cleanup: uplink rule: " << n.error().message << "\n";
+            return 1;
+        }
+        if (*n) std::cerr << "wirebridge cleanup: removed the uplink rule at priority " << plan->priority << "\n";
+    }
+    return 0;
+}
+
+// The unit's privileged ExecStartPre (`+`): under ProtectKernelModules the agent cannot load
+// what its config needs itself (docs/INLINE.md, "Host set-up").
+int cmd_modules(const std::string& file) {
+    const auto loaded = config::load_config(file);
+    if (!loaded.ok()) {
+        for (const auto& e : loaded.errors) std::cerr << e.to_string() << "\n";
+        return 1;
+    }
+    const auto want = app::wanted_modules(*loaded.config);
+    auto r = app::load_modules(*loaded.config);
+    if (!r) {
+        std::cerr << "wirebridge modules: " << r.error().message << "\n";
+        return 1;
+    }
+    for (const auto& line : *r) std::cerr << "wirebridge modules: " << line << "\n";
+    std::string list;
+    for (const auto& m : want) list += (list.empty() ? "" : " ") + m;
+    std::cerr << "wirebridge modules: " << (want.empty() ? std::string("this config needs none") : "needed: " + list) << "\n";
     return 0;
 }
 
@@ -108,43 +140,61 @@ Result<void> drop_to_user(const config::Config& cfg) {
     if (auto r = app::hand_over_path(cfg.control.socket, *cfg.user); !r) return r;
     if (auto r = app::drop_privileges(*cfg.user, app::runtime_capabilities(cfg)); !r)
         return fail("privilege drop: " + r.error().message);
-    app::log_info("privileges dropped: " + app::describe_credentials());
+    log_info("privileges dropped: " + app::describe_credentials());
     return {};
 }
 
 // Serves the control socket on the runner's loop for as long as the runner runs.
 // `routeless` (may be null) is the traffic-of-interest feature running on the runner's loop.
 template <typename Runner>
-int run_with_control(Runner& runner, const config::Config& cfg, app::Routeless* routeless) {
+int run_with_control(Runner& runner, const config::Config& cfg, routeless::Routeless* routeless) {
     const auto started = io::Clock::now();
     // Opened while still root: the flows file is readable by root only (0440).
     std::optional<nl::GwmarkFlowsFile> flows_file;
     if (auto f = nl::GwmarkFlowsFile::open()) flows_file.emplace(std::move(*f));
-    auto handler = [&runner, &cfg, started, routeless, &flows_file](const std::string& command) -> std::string {
-        if (command == "status" || command == "status json" || command == "status prometheus") {
-            control::Status st = runner.status();
-            st.uptime_seconds = static_cast<std::uint64_t>(
-                std::chrono::duration_cast<std::chrono::seconds>(io::Clock::now() - started).count());
-            add_fastpath(st, cfg);
-            if (routeless) st.flows = routeless->counters();
-            if (command == "status prometheus") return control::to_prometheus(st);
-            return command == "status" ? control::to_text(st) : control::to_json(st);
-        }
-        if (command == "flows") return flows_text(flows_file ? &*flows_file : nullptr);
-        if (command == "flows json")
-            return app::flows_json(flows_file ? flows_file->read() : nl::read_gwmark_flows());
-        return "error: unknown command '" + command + "' (status, status json, status prometheus, flows, flows json, ping)\n";
+    auto status_now = [&runner, &cfg, started, routeless] {
+        control::Status st = runner.status();
+        st.uptime_seconds = static_cast<std::uint64_t>(
+            std::chrono::duration_cast<std::chrono::seconds>(io::Clock::now() - started).count());
+        add_fastpath(st, cfg);
+        if (routeless) st.flows = routeless->counters();
+        return st;
     };
+    control::CommandSources sources;
+    sources.status = status_now;
+    sources.flows_text = [&flows_file] { return flows_text(flows_file ? &*flows_file : nullptr); };
+    sources.flows_json = [&flows_file] {
+        return app::flows_json(flows_file ? flows_file->read() : nl::read_gwmark_flows());
+    };
+    auto handler = [sources](const std::string& command) { return control::answer_command(command, sources); };
     auto ctl = control::ControlServer::listen(runner.loop(), cfg.control.socket, handler);
     if (!ctl) {
-        app::log_error(ctl.error().message);
+        log_error(ctl.error().message);
         return 1;
+    }
+    // control.metrics: GET /metrics, the same text as `status --prometheus` (bound as root, so a
+    // port below 1024 works too).
+    std::unique_ptr<control::MetricsServer> metrics;
+    if (cfg.control.metrics) {
+        auto addr = io::SocketAddress::from_numeric(cfg.control.metrics->host, cfg.control.metrics->port);
+        if (!addr) {
+            log_error("control.metrics: " + addr.error().message);
+            return 1;
+        }
+        auto m = control::MetricsServer::listen(runner.loop(), *addr,
+                                                [&status_now] { return control::to_prometheus(status_now()); });
+        if (!m) {
+            log_error("control.metrics: " + m.error().message);
+            return 1;
+        }
+        metrics = std::move(*m);
+        log_info("metrics: http://" + metrics->address().to_string() + "/metrics");
     }
     // Everything that needs root exists now (TAP, bridge, rules, queue, control socket), and no
     // worker thread has started yet: the one moment to drop.
     if (cfg.user)
         if (auto r = drop_to_user(cfg); !r) {
-            app::log_error(r.error().message);
+            log_error(r.error().message);
             return 1;  // credentials not to be trusted: stop (the caller still undoes the set-up)
         }
     auto& sd = app::service_notifier();  // systemd Type=notify; inactive outside systemd
@@ -166,12 +216,38 @@ public:
             undo();
             return r;
         }
-        for (const auto& n : host_.notes()) app::log_info("host: " + n);
+        for (const auto& n : host_.notes()) log_info("host: " + n);
+        if (auto r = apply_uplink(cfg); !r) {
+            undo();
+            return r;
+        }
         return {};
+    }
+    // bridge.gateway: the agent's own tunnel reaches its hub through a private table chosen by
+    // its socket mark; main keeps only the connected route (docs/INLINE.md).
+    Result<void> apply_uplink(const config::Config& cfg) {
+        if (app::uplink_mark(cfg) == 0) return {};
+        auto plan = app::uplink_plan(cfg);
+        if (!plan) return fail(plan.error());
+        if (auto r = uplink_.apply(*plan); !r) return fail("uplink: " + r.error().message);
+        if (uplink_.replaced_stale())
+            log_warn("uplink: the rule at priority " + std::to_string(plan->priority) + " of an earlier run was replaced");
+        uplink_plan_ = *plan;
+        log_info("uplink: the tunnel's socket carries mark 0x" + hex(plan->mark) + "; rule " +
+                      std::to_string(plan->priority) + " sends it to table " + std::to_string(plan->table) +
+                      ": default via " + cfg.bridge->gateway->to_string() + " dev " + plan->device +
+                      " (no route in main; the gateway's MAC is the kernel's neighbour entry, a failover's "
+                      "gratuitous ARP or unsolicited NA moves it)");
+        return {};
+    }
+    // Before each connection attempt: the route is back if the bridge went down and up.
+    void refresh_uplink() {
+        if (!uplink_plan_) return;
+        if (auto r = uplink_.apply(*uplink_plan_); !r) log_warn("uplink: " + r.error().message);
     }
     Result<void> apply_bridge(const config::Config& cfg) {
         if (!cfg.bridge) {
-            if (cfg.tunnel.join_bridge) app::log_warn("tunnel.join_bridge is set but there is no bridge section");
+            if (cfg.tunnel.join_bridge) log_warn("tunnel.join_bridge is set but there is no bridge section");
             return {};
         }
         auto rtnl = nl::Rtnetlink::open();
@@ -186,25 +262,41 @@ public:
             plan.address = *a;
         }
         if (auto r = setup_->apply(plan); !r) return r;
-        for (const auto& c : setup_->changes()) app::log_info("bridge: " + c);
+        for (const auto& c : setup_->changes()) log_info("bridge: " + c);
         return {};
     }
     // A failed start: back to what was there before (a bridge of an earlier run stays).
     void undo() {
+        remove_uplink();
         host_.restore();
         if (!setup_) return;
-        if (auto r = setup_->undo(); !r) app::log_warn("bridge clean-up: " + r.error().message);
+        if (auto r = setup_->undo(); !r) log_warn("bridge clean-up: " + r.error().message);
     }
     // A stop: the wire stays (bridge, ports, address) unless bridge.remove_on_stop says otherwise.
     // The TAP leaves the bridge by itself when its last descriptor closes.
     void stop(const config::Config& cfg) {
+        remove_uplink();
         host_.restore();
         if (!setup_) return;
         if (cfg.bridge && cfg.bridge->remove_on_stop) return undo();
-        app::log_info("bridge: " + cfg.bridge->name + " and its ports stay (bridge.remove_on_stop is false)");
+        log_info("bridge: " + cfg.bridge->name + " and its ports stay (bridge.remove_on_stop is false)");
     }
 
 private:
+    void remove_uplink() {
+        if (!uplink_plan_) return;
+        uplink_plan_.reset();
+        if (auto r = uplink_.remove(); !r) log_warn("uplink: " + r.error().message);
+        else log_info("uplink: rule and table removed");
+    }
+    static std::string hex(std::uint32_t v) {
+        char t[16];
+        std::snprintf(t, sizeof t, "%x", v);
+        return t;
+    }
+
+    nl::UplinkRoute uplink_;
+    std::optional<nl::UplinkPlan> uplink_plan_;
     std::optional<nl::Rtnetlink> rtnl_;
     std::optional<nl::BridgeSetup> setup_;
     app::HostSetup host_;
@@ -233,13 +325,13 @@ int cmd_control(const app::Command& c) {
 // SIGHUP: the runner takes what it can (app/reload.hpp); the interest rules and fastpath marks
 // then go to Routeless, which replaces its rules atomically and re-decides changed flows.
 template <typename Runner>
-void install_sighup(Runner& runner, const std::string& file, app::Routeless* routeless) {
+void install_sighup(Runner& runner, const std::string& file, routeless::Routeless* routeless) {
     runner.set_reload_handler([&runner, file, routeless] {
         app::service_notifier().reloading();
         app::reload_from_file(file, [&runner, routeless](const config::Config& next) -> Result<std::string> {
             auto r = runner.reload(next);
             if (!r || routeless == nullptr || !next.interest) return r;
-            if (auto q = routeless->reload(next); !q) app::log_warn("routeless reload: " + q.error().message);
+            if (auto q = routeless->reload(next); !q) log_warn("routeless reload: " + q.error().message);
             return r;
         });
         app::service_notifier().ready(app::service_status_line(runner.status()));
@@ -252,11 +344,11 @@ void install_sighup(Runner& runner, const std::string& file, app::Routeless* rou
 // SIGHUP: install_sighup() hands a reloaded config to the runner, then to routeless->reload().
 // Privilege drop: removing the rules at exit runs iptables-restore, which needs CAP_NET_ADMIN
 // (and CAP_NET_RAW for the legacy backend) kept in the ambient set across exec.
-Result<std::unique_ptr<app::Routeless>> start_routeless(const config::Config& cfg, io::EventLoop& loop) {
-    if (!cfg.interest) return std::unique_ptr<app::Routeless>();
-    auto r = app::Routeless::start(cfg, loop);
+Result<std::unique_ptr<routeless::Routeless>> start_routeless(const config::Config& cfg, io::EventLoop& loop) {
+    if (!cfg.interest) return std::unique_ptr<routeless::Routeless>();
+    auto r = routeless::Routeless::start(cfg, loop);
     if (!r) {
-        app::log_error(r.error().message);
+        log_error(r.error().message);
         return fail(r.error());
     }
     return std::move(*r);
@@ -270,42 +362,43 @@ int cmd_run(const std::string& file) {
         return 1;
     }
     const config::Config& cfg = *loaded.config;
-    app::set_log_level(cfg.log.level);
-    app::log_info("wirebridge " WIREBRIDGE_VERSION " starting: " + cfg.summary());
+    set_log_level(cfg.log.level);
+    log_info("wirebridge " WIREBRIDGE_VERSION " starting: " + cfg.summary());
     // With an interest section, Routeless says what the missing module means for it.
     if (!cfg.interest && cfg.fastpath.enabled && !nl::read_gwmark_stats())
-        app::log_warn("fastpath: the xt_GWMARK module is not loaded; replies take the normal routed path");
+        log_warn("fastpath: the xt_GWMARK module is not loaded; replies take the normal routed path");
     auto scfg = app::make_session_config(cfg);
     if (!scfg) {
-        app::log_error(scfg.error().message);
+        log_error(scfg.error().message);
         return 1;
     }
     auto loop = io::EventLoop::create();
     if (!loop) {
-        app::log_error(loop.error().message);
+        log_error(loop.error().message);
         return 1;
     }
     std::optional<session::Ipv4Pool> pool;
     if (cfg.tunnel.role == config::Role::server) {
         auto p = app::make_pool(cfg);
         if (!p) {
-            app::log_error(p.error().message);
+            log_error(p.error().message);
             return 1;
         }
         pool = std::move(*p);
     }
     auto tap = app::open_tap(cfg);
     if (!tap) {
-        app::log_error(tap.error().message);
+        log_error(tap.error().message);
         return 1;
     }
     ApplianceSetup appliance;
     if (auto r = appliance.apply(cfg); !r) {
-        app::log_error(r.error().message);
+        log_error(r.error().message);
         return 1;
     }
     if (cfg.tunnel.role == config::Role::client) {
         app::ClientRunner runner(cfg, std::move(*scfg), std::move(*loop), std::move(*tap));
+        runner.set_before_connect([&appliance] { appliance.refresh_uplink(); });
         auto routeless = start_routeless(cfg, runner.loop());
         if (!routeless) {
             appliance.undo();
@@ -331,7 +424,7 @@ int cmd_run(const std::string& file) {
     sc.limits.reset_burst_per_source = cfg.limits.reset_burst_per_source;
     auto d = session::ServerDispatcher::create(std::move(sc), app::now_ms());
     if (!d) {
-        app::log_error(d.error().message);
+        log_error(d.error().message);
         appliance.undo();
         return 1;
     }
@@ -372,6 +465,7 @@ int main(int argc, char** argv) {
                 return app::import_ovpn_command(cli.command.import_file, cli.command.config_file, cli.command.site, std::cout, std::cerr);
             case app::Command::Kind::run: return cmd_run(cli.command.config_file);
             case app::Command::Kind::cleanup: return cmd_cleanup(cli.command.config_file);
+            case app::Command::Kind::modules: return cmd_modules(cli.command.config_file);
             case app::Command::Kind::status:
             case app::Command::Kind::flows: return cmd_control(cli.command);
         }

@@ -3,7 +3,7 @@
 
 #include <sys/stat.h>
 
-#include "app/log.hpp"
+#include "common/log.hpp"
 #include "config/loader.hpp"
 
 namespace wirebridge::app {
@@ -132,6 +132,7 @@ ReloadPlan plan_reload(const config::Config& running, const config::Config& next
     diff("tunnel.join_bridge", a.join_bridge, b.join_bridge, true);
     diff("bridge", running.bridge, next.bridge, true);
     diff("control.socket", running.control.socket, next.control.socket, true);
+    diff("control.metrics", running.control.metrics, next.control.metrics, true);
     diff("user", running.user, next.user, true);
     // Routeless mode's rules and marks are replaced live by Routeless::reload; entering or leaving
     // the mode is not.

@@ -8,9 +8,10 @@
 #include <algorithm>
 #include <cstring>
 
-#include "app/log.hpp"
+#include "common/log.hpp"
 #include "app/reload.hpp"
 #include "app/runner_common.hpp"
+#include "io/signals.hpp"
 #include "app/tunnel_setup.hpp"
 #include "proto/data_packet.hpp"
 #include "proto/keepalive.hpp"
@@ -80,7 +81,7 @@ Result<void> ServerRunner::open_udp(const io::SocketAddress& local) {
 }
 
 int ServerRunner::run() {
-    auto sig = open_signal_fd();
+    auto sig = io::open_signal_fd();
     if (!sig) {
         log_error(sig.error().message);
         return 1;
@@ -140,7 +141,7 @@ int ServerRunner::run() {
 
 bool ServerRunner::start_workers() {
     const unsigned n = static_cast<unsigned>(group_.size());
-    auto mb = WorkerMailbox::create(kMailboxCapacity);
+    auto mb = datapath::WorkerMailbox::create(kMailboxCapacity);
     if (!mb) {
         log_warn(mb.error().message);
         group_.clear();
@@ -152,12 +153,12 @@ bool ServerRunner::start_workers() {
         group_.clear();
         return false;
     }
-    directory_ = std::make_unique<HubDirectory>(n);
+    directory_ = std::make_unique<datapath::HubDirectory>(n);
     // Interleaved senders reorder a client's ids by up to one block per other worker: keep that
     // inside the client's replay window (64 ids in OpenVPN's default).
     const std::size_t block = std::max<std::size_t>(1, std::min<std::size_t>(kBatch, proto::kReplayBacktrack / n));
     for (unsigned k = 0; k < n; ++k) {
-        HubWorker::Setup setup;
+        datapath::HubWorker::Setup setup;
         setup.index = k;
         setup.tap = &tap_;
         setup.send_block = block;
@@ -165,7 +166,7 @@ bool ServerRunner::start_workers() {
         setup.sw = &switch_;
         setup.switch_mutex = &switch_mutex_;
         setup.mailbox = mailbox_.get();
-        auto w = HubWorker::start(setup, std::move(group_[k]));
+        auto w = datapath::HubWorker::start(setup, std::move(group_[k]));
         if (!w) {
             log_warn("worker " + std::to_string(k) + ": " + w.error().message);
             group_.clear();
@@ -175,7 +176,7 @@ bool ServerRunner::start_workers() {
         workers_.push_back(std::move(*w));
     }
     group_.clear();
-    past_counts_.assign(n, HubWorkerCounts{});
+    past_counts_.assign(n, datapath::HubWorkerCounts{});
     traffic_tick();
     log_info("data path: " + std::to_string(n) + " workers (TAP queues 0-" + std::to_string(n - 1) +
              ", one SO_REUSEPORT socket each, id blocks of " + std::to_string(block) + ")");
@@ -192,7 +193,7 @@ void ServerRunner::stop_workers() {
     sync_traffic();
     for (auto& w : workers_) w->stop();  // joined: nothing touches the TAP queues, switch or keys after this
     for (auto& w : workers_) {
-        const HubWorkerCounts c = w->counts();
+        const datapath::HubWorkerCounts c = w->counts();
         past_counts_[w->index()] = c;
         log_info("worker " + std::to_string(w->index()) + " stopped: " + std::to_string(c.packets_in) + " packets opened, " +
                  std::to_string(c.packets_out) + " sealed, " + std::to_string(c.frames_from_tap) + " frames from its TAP queue, " +
@@ -213,14 +214,14 @@ void ServerRunner::wake_workers() {
 
 void ServerRunner::on_mail() {
     if (!mailbox_) return;
-    std::vector<WorkerMailbox::Mail> mails;
+    std::vector<datapath::WorkerMailbox::Mail> mails;
     mailbox_->take(mails);
     for (auto& m : mails) {
         switch (m.kind) {
-            case WorkerMailbox::Kind::packet:
+            case datapath::WorkerMailbox::Kind::packet:
                 on_packet(to_peer(m.from), m.bytes);
                 break;
-            case WorkerMailbox::Kind::payload: {
+            case datapath::WorkerMailbox::Kind::payload: {
                 auto it = peers_.find(m.peer_id);
                 if (it == peers_.end()) break;
                 ++it->second->keepalive_in;
@@ -228,7 +229,7 @@ void ServerRunner::on_mail() {
                 if (session::Session* s = d_->find(m.peer_id)) s->on_data_payload(m.bytes, now_ms());
                 break;
             }
-            case WorkerMailbox::Kind::error:
+            case datapath::WorkerMailbox::Kind::error:
                 log_error(std::string(m.bytes.begin(), m.bytes.end()) + "; stopping");
                 exit_code_ = 1;
                 loop_.stop();
@@ -254,7 +255,7 @@ void ServerRunner::sync_traffic() {
     const proto::TimeMs now = now_ms();
     for (auto& [id, peer] : peers_) {
         if (!peer->hub) continue;
-        const WorkerTraffic t = peer->hub->traffic_sum();
+        const datapath::WorkerTraffic t = peer->hub->traffic_sum();
         if (session::Session* s = d_->find(id)) {
             if (t.bytes_in > peer->told.bytes_in) s->note_data_received(t.bytes_in - peer->told.bytes_in, now);
             if (t.bytes_out > peer->told.bytes_out) s->note_data_sent(t.bytes_out - peer->told.bytes_out, now);
@@ -299,7 +300,7 @@ void ServerRunner::on_accept() {
                          " reached (" + std::to_string(tcp_refused_) + " refused so far: tcp_connection_limit drops)");
             continue;  // the stream closes here
         }
-        auto link = std::make_unique<TcpLink>(std::move(**c), true);
+        auto link = std::make_unique<io::TcpLink>(std::move(**c), true);
         link->accepted_ms = now_ms();
         const int fd = link->fd();
         log_info("TCP connection from " + link->peer().to_string());
@@ -350,7 +351,7 @@ void ServerRunner::close_tcp(int fd, const std::string& why) {
 void ServerRunner::on_tcp(int fd, std::uint32_t events) {
     auto it = tcp_.find(fd);
     if (it == tcp_.end()) return;
-    TcpLink& link = *it->second;
+    io::TcpLink& link = *it->second;
     const session::PeerAddress from = to_peer(link.peer());
     if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
         auto r = link.read([&](std::span<std::uint8_t> p) { on_packet(from, p); });
@@ -530,19 +531,19 @@ void ServerRunner::pump() {
                     const io::SocketAddress addr = to_socket(pe.from);
                     if (!peer->hub || !(peer->hub->addr == addr)) {
                         peer->hub = directory_->add(id, addr);
-                        peer->told = WorkerTraffic{};
+                        peer->told = datapath::WorkerTraffic{};
                     }
                     auto published = peer->hub->keys.install(std::move(*k));
                     directory_->publish();
                     wake_workers();
                     if (!published) break;
                     const session::DataKeys& dk = published->keys;
-                    datapath::KeyInstall ki{dk.key_id, dk.cipher, dk.peer_id, dk.data_v2, &dk.send, &dk.recv, dk.send_packet_id, dk.compression};
+                    datapath::KeyInstall ki{dk.key_id, dk.cipher, dk.peer_id, dk.data_v2, &dk.send, &dk.recv, dk.send_packet_id, dk.compression, dk.mss_limit};
                     if (auto r = peer->dc.install(ki, published->replay); !r)
                         log_error("data keys for peer " + std::to_string(id) + ": " + r.error().message);
                     break;
                 }
-                datapath::KeyInstall ki{k->key_id, k->cipher, k->peer_id, k->data_v2, &k->send, &k->recv, k->send_packet_id, k->compression};
+                datapath::KeyInstall ki{k->key_id, k->cipher, k->peer_id, k->data_v2, &k->send, &k->recv, k->send_packet_id, k->compression, k->mss_limit};
                 if (auto r = peer->dc.install(ki); !r) log_error("data keys for peer " + std::to_string(id) + ": " + r.error().message);
                 break;
             }
@@ -583,6 +584,7 @@ void ServerRunner::pump() {
                          " up as peer-id " + std::to_string(id) +
                          (switch_.settings().vlan_tagging ? ", vlan " + std::to_string(vlan) : std::string()) +
                          (s ? ", cipher " + s->cipher_name() : std::string()) +
+                         (s && s->mss_limit() ? ", mss " + std::to_string(s->mss_limit()) : std::string()) +
                          (s && s->virtual_address() ? ", address " + *s->virtual_address() : std::string()));
                 break;
             }
@@ -653,7 +655,7 @@ void ServerRunner::arm_timer() {
 }
 
 void ServerRunner::on_signal() {
-    const int sig = read_signal(sigfd_.get());
+    const int sig = io::read_signal(sigfd_.get());
     if (sig == SIGHUP) {
         if (reload_handler_) reload_handler_();
         else log_info("SIGHUP received: reloading is not supported yet; nothing changed");
@@ -704,7 +706,7 @@ control::Status ServerRunner::status() const {
         if (switch_.settings().vlan_tagging) p.vlan = switch_.port_vlan(id);
         add_traffic(peer->dc, p, st);
         if (peer->hub) {
-            const WorkerTraffic w = peer->hub->traffic_sum();
+            const datapath::WorkerTraffic w = peer->hub->traffic_sum();
             p.bytes_in += w.bytes_in;
             p.bytes_out += w.bytes_out;
             p.packets_in += w.packets_in;
@@ -736,7 +738,7 @@ control::Status ServerRunner::status() const {
     for (std::size_t i = 0; i < refused.size(); ++i)
         if (refused[i]) st.drops[session::refusal_name(static_cast<session::Refusal>(i))] += refused[i];
     for (const auto& w : workers_) {
-        const HubWorkerCounts c = w->counts();
+        const datapath::HubWorkerCounts c = w->counts();
         st.workers.push_back(control::WorkerStatus{w->index(), c.packets_in, c.packets_out, c.frames_from_tap, c.frames_to_tap});
     }
     return st;

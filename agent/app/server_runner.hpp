@@ -1,7 +1,7 @@
 // ServerRunner: `wirebridge run` in the server role: one socket (UDP) or listener (TCP), one session
 // per client (ServerDispatcher), one TAP for all of them behind the virtual switch.
 //
-// With `tunnel.workers: N` (N > 1, UDP) the data path runs on N HubWorker threads (app/hub_worker.hpp),
+// With `tunnel.workers: N` (N > 1, UDP) the data path runs on N HubWorker threads (datapath/hub_worker.hpp),
 // each with a TAP queue and a SO_REUSEPORT socket of its own; this thread then keeps the sessions,
 // publishes each client's keys (HubDirectory), answers the workers' mail (control packets, pings),
 // sums their counters and sends its control output through a dup of worker 0's socket. The switch
@@ -17,9 +17,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "app/hub_peers.hpp"
-#include "app/hub_worker.hpp"
-#include "app/tcp_link.hpp"
+#include "datapath/hub_peers.hpp"
+#include "datapath/hub_worker.hpp"
+#include "io/tcp_link.hpp"
 #include "config/config.hpp"
 #include "control/status.hpp"
 #include "datapath/data_channel.hpp"
@@ -68,8 +68,8 @@ private:
         // client counts what it sends (its session sends those itself, outside its data channel).
         std::uint64_t keepalive_in = 0, keepalive_bytes_in = 0;
         // Workers: what they see of this client, and how much of their traffic the session was told.
-        std::shared_ptr<HubPeer> hub;
-        WorkerTraffic told;
+        std::shared_ptr<datapath::HubPeer> hub;
+        datapath::WorkerTraffic told;
     };
 
     void on_udp();
@@ -93,7 +93,7 @@ private:
     void pump();
     void arm_timer();
     void on_signal();
-    // Workers (tunnel.workers > 1, UDP): see app/hub_worker.hpp.
+    // Workers (tunnel.workers > 1, UDP): see datapath/hub_worker.hpp.
     unsigned wanted_workers() const;
     Result<void> open_udp(const io::SocketAddress& local);
     bool start_workers();
@@ -125,7 +125,7 @@ private:
     io::SoftErrorCounter socket_errors_{0};  // transient UDP socket errors, all sockets (status: socket_error)
     std::optional<io::UdpSocket> udp_;
     std::optional<io::TcpListener> listener_;
-    std::unordered_map<int, std::unique_ptr<TcpLink>> tcp_;  // by fd
+    std::unordered_map<int, std::unique_ptr<io::TcpLink>> tcp_;  // by fd
     std::map<session::PeerAddress, int> tcp_by_addr_;
     std::vector<session::PeerAddress> tcp_to_close_;  // their session ended: closed after the next flush
     io::TimerId accept_pause_ = 0;
@@ -148,11 +148,11 @@ private:
     unsigned workers_wanted_ = 1;  // fixed at start; a reload cannot change it
     mutable std::mutex switch_mutex_;
     std::vector<io::UdpSocket> group_;  // the SO_REUSEPORT sockets, until their workers take them
-    std::unique_ptr<HubDirectory> directory_;
-    std::unique_ptr<WorkerMailbox> mailbox_;
+    std::unique_ptr<datapath::HubDirectory> directory_;
+    std::unique_ptr<datapath::WorkerMailbox> mailbox_;
     io::TimerId traffic_timer_ = 0;
-    std::vector<HubWorkerCounts> past_counts_;
-    std::vector<std::unique_ptr<HubWorker>> workers_;
+    std::vector<datapath::HubWorkerCounts> past_counts_;
+    std::vector<std::unique_ptr<datapath::HubWorker>> workers_;
 };
 
 }  // namespace wirebridge::app

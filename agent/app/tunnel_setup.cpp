@@ -8,7 +8,7 @@
 #include <memory>
 #include <string>
 
-#include "app/log.hpp"
+#include "common/log.hpp"
 #include "auth/user_pass.hpp"
 #include "crypto/static_key.hpp"
 #include "crypto/tls_context.hpp"
@@ -96,6 +96,17 @@ Result<session::SessionConfig> make_session_config(const config::Config& c) {
     s.data_ciphers = t.data_ciphers;
     if (t.compress == "comp-lzo") s.compression = proto::CompressionFraming::comp_lzo;
     else if (t.compress != "none") s.compression = proto::compression_of({"compress", t.compress});
+    // --mssfix; unset: OpenVPN 2.6's default, `1492 mtu` with the default 1500-byte tun-mtu, else
+    // the TAP's MTU as the fixed packet size.
+    if (!t.mssfix) s.mssfix = t.tun_mtu == 1500 ? proto::MssFix{proto::MssFix::Mode::mtu, 1492}
+                                                : proto::MssFix{proto::MssFix::Mode::fixed, static_cast<std::uint16_t>(t.tun_mtu)};
+    else if (t.mssfix->size == 0) s.mssfix = proto::MssFix{proto::MssFix::Mode::off, 0};
+    else s.mssfix = proto::MssFix{t.mssfix->mode == "mtu"     ? proto::MssFix::Mode::mtu
+                                  : t.mssfix->mode == "fixed" ? proto::MssFix::Mode::fixed
+                                                              : proto::MssFix::Mode::payload,
+                                  static_cast<std::uint16_t>(t.mssfix->size)};
+    // A server with another tun-mtu pushes it, as OpenVPN 2.6 (stock clients then size their TAP).
+    if (t.role == config::Role::server && t.tun_mtu != 1500) s.push.tun_mtu = t.tun_mtu;
     s.reneg_seconds = t.reneg_seconds;
     // openvpn's `keepalive I T`: both sides ping every I s; a server pushes ping I / ping-restart T
     // and gives up on a client after 2*T itself (Session does the pushing and the doubling).
@@ -167,6 +178,8 @@ void configure_server(const config::Config& c, session::ServerConfig& sc) {
 Result<io::TapDevice> open_tap(const config::Config& c) {
     auto tap = io::TapDevice::open(c.tunnel.device);
     if (!tap) return fail(tap.error());
+    if (c.tunnel.tun_mtu != 1500)
+        if (auto m = tap->set_mtu(c.tunnel.tun_mtu); !m) return fail(m.error());
     if (auto up = tap->set_up(true); !up) return fail(up.error());
     if (const auto& a = c.tunnel.address) {
         if (a->address.family == AF_INET) {

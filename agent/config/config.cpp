@@ -5,16 +5,6 @@ namespace wirebridge::config {
 
 const char* to_string(Role r) { return r == Role::client ? "client" : "server"; }
 const char* to_string(Transport t) { return t == Transport::udp ? "udp" : "tcp"; }
-const char* to_string(LogLevel l) {
-    switch (l) {
-        case LogLevel::error: return "error";
-        case LogLevel::warn: return "warn";
-        case LogLevel::info: return "info";
-        case LogLevel::debug: return "debug";
-    }
-    return "info";
-}
-
 const char* to_string(FailMode f) { return f == FailMode::open ? "open" : "closed"; }
 
 const std::vector<std::string>& supported_ciphers() {

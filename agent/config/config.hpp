@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "common/log.hpp"
 #include "config/address.hpp"
 #include "config/limits.hpp"
 
@@ -13,13 +14,13 @@ namespace wirebridge::config {
 
 enum class Role { client, server };
 enum class Transport { udp, tcp };
-enum class LogLevel { error, warn, info, debug };
+using LogLevel = wirebridge::LogLevel;  // common/log.hpp
 // What the kernel does with selected traffic while no agent answers the queue.
 enum class FailMode { open, closed };
 
 const char* to_string(Role r);
 const char* to_string(Transport t);
-const char* to_string(LogLevel l);
+using wirebridge::to_string;  // LogLevel
 const char* to_string(FailMode f);
 
 struct BridgeConfig {
@@ -29,6 +30,12 @@ struct BridgeConfig {
     // false (default): the bridge, its ports and address stay when the agent stops, so the wire
     // is never cut; true: a clean stop undoes what the agent created (the bridge, enslavement).
     bool remove_on_stop = false;
+    // The LAN's router (the hosts' gateway, shared by the routers): the agent's own tunnel goes
+    // there through a private table chosen by its socket mark, so main keeps only the connected
+    // route (docs/INLINE.md). Same family as address.
+    std::optional<IpAddress> gateway;
+    std::uint32_t uplink_table = 1193;   // that table, and the priority of its rule
+    std::uint32_t uplink_mark = 0x40000; // the tunnel socket's SO_MARK; the rule matches MARK/MARK
 };
 
 // tls_auth: {key: FILE, direction: 0|1, digest: SHA1}; without direction both directions use the same
@@ -69,6 +76,13 @@ struct PoolOptions {
 struct KeepaliveConfig {
     unsigned interval = 10;  // seconds without sending before a ping
     unsigned timeout = 60;   // seconds without receiving before the peer is declared dead
+};
+
+// --mssfix: `0` (off), `N` (N counts the UDP/TCP payload), `N mtu` (N counts the outer IP packet),
+// `N fixed` (the MSS is N - 40).
+struct MssfixConfig {
+    unsigned size = 1492;
+    std::string mode = "mtu";  // payload | mtu | fixed
 };
 
 // Per-client settings of a server, by the client certificate's common name.
@@ -113,6 +127,10 @@ struct TunnelConfig {
     // Compression framing, as OpenVPN's `comp-lzo` / `compress ALG` (never compresses, decompresses
     // what the peer sends): none, comp-lzo, lzo, stub, lz4, stub-v2, lz4-v2.
     std::string compress = "none";
+    // TCP MSS clamping as OpenVPN's --mssfix; unset: OpenVPN 2.6's default (`1492 mtu` with a
+    // 1500-byte tun_mtu, else `tun_mtu fixed`).
+    std::optional<MssfixConfig> mssfix;
+    unsigned tun_mtu = 1500;  // the TAP's MTU, as --tun-mtu
     KeepaliveConfig keepalive;
     unsigned reneg_seconds = 3600;  // 0 disables time-based renegotiation
     // Client, UDP: data path threads, each with its own TAP queue (docs/PERFORMANCE.md); 0 = one per
@@ -171,6 +189,8 @@ std::string default_control_socket(const std::string& site);
 
 struct ControlConfig {
     std::string socket;  // the loader fills in default_control_socket(site) when the file names none
+    // control.metrics: ADDRESS:PORT (address literal) of the HTTP /metrics endpoint; none: off.
+    std::optional<Endpoint> metrics;
 };
 
 struct LogConfig {

@@ -261,7 +261,7 @@ std::string Validator::file_path(const Entry& e, const std::string& what, const 
 
 void Validator::parse_bridge(const Entry& e, Config& c) {
     if (!is_map(e.value, "bridge")) return;
-    const auto m = entries(e.value, "bridge", {"name", "ports", "address", "remove_on_stop"});
+    const auto m = entries(e.value, "bridge", {"name", "ports", "address", "remove_on_stop", "gateway", "uplink_table", "uplink_mark"});
     BridgeConfig b;
     std::string why;
     if (auto* n = find(m, "name")) {
@@ -294,6 +294,38 @@ void Validator::parse_bridge(const Entry& e, Config& c) {
     if (auto* n = find(m, "address")) b.address = cidr(n->value, "bridge.address");
     if (auto* n = find(m, "remove_on_stop"))
         if (auto v = boolean(*n, "bridge.remove_on_stop")) b.remove_on_stop = *v;
+    if (auto* n = find(m, "gateway")) {
+        if (auto t = text(*n, "bridge.gateway")) {
+            if (auto ip = parse_ip(*t, why); !ip) {
+                error(n->value.Mark(), "bridge.gateway: " + why);
+            } else if (!b.address) {
+                error(n->value.Mark(), "bridge.gateway needs bridge.address (the box's one address, on the gateway's segment)");
+            } else if (ip->family != b.address->address.family) {
+                error(n->value.Mark(), "bridge.gateway " + ip->to_string() + " is not of the same family as bridge.address " +
+                                           b.address->to_string());
+            } else if (*ip == b.address->address) {
+                error(n->value.Mark(), "bridge.gateway is the box's own address; give the router's address");
+            } else {
+                b.gateway = *ip;
+            }
+        }
+    }
+    if (auto* n = find(m, "uplink_table")) {
+        // Also the rule's priority: before main's rule (32766), not one of the kernel's tables.
+        if (auto v = number(*n, "bridge.uplink_table", 1, 32765)) {
+            if (*v == 253 || *v == 254 || *v == 255)
+                error(n->value.Mark(), "bridge.uplink_table " + std::to_string(*v) +
+                                           " is one of the kernel's own tables (253 default, 254 main, 255 local)");
+            else b.uplink_table = static_cast<std::uint32_t>(*v);
+        }
+    }
+    if (auto* n = find(m, "uplink_mark")) {
+        if (auto v = number(*n, "bridge.uplink_mark", 1, 0xffffffffu)) {
+            if (*v & 0x30000u)
+                error(n->value.Mark(), "bridge.uplink_mark must keep clear of the decision bits 0x30000 (docs/ROUTELESS.md)");
+            else b.uplink_mark = static_cast<std::uint32_t>(*v);
+        }
+    }
     c.bridge = std::move(b);
 }
 
@@ -303,7 +335,8 @@ void Validator::parse_tunnel(const Entry& e, Config& c) {
                            {"role", "proto", "local", "remote", "device", "address", "pool", "join_bridge", "ca",
                             "cert", "key", "tls_crypt", "tls_auth", "remote_cert_tls", "verify_x509_name", "crl", "tls_version_min",
                             "askpass", "data_ciphers", "compress", "keepalive", "reneg_seconds",
-                            "peer_fingerprint", "dh", "auth_user_pass", "auth_user_pass_verify",
+                             "mssfix", "tun_mtu",
+                             "peer_fingerprint", "dh", "auth_user_pass", "auth_user_pass_verify",
                             "workers", "client_to_client", "duplicate_cn", "mac_age", "max_macs_per_client", "multicast_limit", "vlan",
                             "clients"});
     TunnelConfig& t = c.tunnel;
@@ -457,6 +490,24 @@ void Validator::parse_tunnel(const Entry& e, Config& c) {
                                         "(OpenVPN's comp-lzo / compress ALG), not '" + *v + "'");
         }
     }
+    if (auto* n = find(m, "mssfix")) {
+        // As --mssfix: "N", "N mtu" or "N fixed"; 0 turns clamping off.
+        if (auto v = text(*n, "tunnel.mssfix")) {
+            std::istringstream in(*v);
+            std::string size, mode, extra;
+            in >> size >> mode >> extra;
+            unsigned long n_size = 0;
+            const auto [end, ec] = std::from_chars(size.data(), size.data() + size.size(), n_size);
+            const bool number_ok = !size.empty() && ec == std::errc{} && end == size.data() + size.size() &&
+                                   (n_size == 0 || (n_size >= 576 && n_size <= 9000));
+            if (!number_ok || !extra.empty() || !(mode.empty() || mode == "mtu" || mode == "fixed"))
+                error(n->value.Mark(), "tunnel.mssfix must be 0 (off), a size from 576 to 9000, 'SIZE mtu' or "
+                                       "'SIZE fixed' (OpenVPN's --mssfix), not '" + *v + "'");
+            else t.mssfix = MssfixConfig{static_cast<unsigned>(n_size), mode.empty() ? "payload" : mode};
+        }
+    }
+    if (auto* n = find(m, "tun_mtu"))
+        if (auto v = number(*n, "tunnel.tun_mtu", 576, 1500)) t.tun_mtu = static_cast<unsigned>(*v);
     if (auto* n = find(m, "keepalive")) {
         if (is_map(n->value, "tunnel.keepalive")) {
             const auto km = entries(n->value, "tunnel.keepalive", {"interval", "timeout"});
@@ -814,13 +865,16 @@ void Validator::parse_interest(const Entry& e, Config& c) {
 
 void Validator::parse_control(const Entry& e, Config& c) {
     if (!is_map(e.value, "control")) return;
-    const auto m = entries(e.value, "control", {"socket"});
+    const auto m = entries(e.value, "control", {"socket", "metrics"});
     if (auto* n = find(m, "socket")) {
         if (auto v = text(*n, "control.socket")) {
             if (v->empty() || (*v)[0] != '/') error(n->value.Mark(), "control.socket must be an absolute path");
             else if (v->size() >= 108) error(n->value.Mark(), "control.socket is longer than a unix socket path may be (107)");
             else c.control.socket = *v;
         }
+    }
+    if (auto* n = find(m, "metrics")) {
+        c.control.metrics = endpoint(n->value, "control.metrics", false);
     }
 }
 
@@ -920,6 +974,18 @@ Config Validator::run(const YAML::Node& root) {
     if (c.bridge)
         for (const auto& p : c.bridge->ports)
             if (p == c.tunnel.device) error(root.Mark(), "tunnel.device '" + p + "' is also listed in bridge.ports");
+    if (c.bridge && c.bridge->gateway) {
+        const auto& b = *c.bridge;
+        if (c.interest && (b.uplink_table == c.interest->table ||
+                           (b.uplink_table >= c.interest->rule_priority && b.uplink_table <= c.interest->rule_priority + 2)))
+            error(root.Mark(), "bridge.uplink_table " + std::to_string(b.uplink_table) +
+                                   " meets interest.table or the interest rules' priorities (" +
+                                   std::to_string(c.interest->rule_priority) + " and the next two); choose another");
+        if (c.fastpath.enabled && ((c.fastpath.reply_mark | c.fastpath.orig_mark) & b.uplink_mark))
+            error(root.Mark(), "bridge.uplink_mark shares bits with fastpath.reply_mark or orig_mark; choose another");
+        if (c.tunnel.role != Role::client)
+            error(root.Mark(), "bridge.gateway is for a client (its tunnel to the hub); a server does not use it yet");
+    }
     return c;
 }
 

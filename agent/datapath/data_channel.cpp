@@ -36,6 +36,7 @@ Result<void> DataChannel::install(const KeyInstall& k, std::shared_ptr<proto::Sh
     s.replay = replay ? std::move(replay) : std::make_shared<proto::SharedReplayWindow>();
     s.send_id = k.send_packet_id;
     s.compression = k.compression;
+    s.mss_limit = k.mss_limit;
     proto::DataHeader h;
     h.opcode = k.data_v2 ? proto::Opcode::data_v2 : proto::Opcode::data_v1;
     h.key_id = k.key_id;
@@ -97,6 +98,7 @@ std::size_t DataChannel::seal(std::span<std::uint8_t> buf, std::size_t payload_l
     if (primary_ < 0 || buf.size() < kHeadroom + payload_len) return 0;
     Slot& s = slots_[primary_];
     const std::size_t frame_len = payload_len;
+    clamp(s, buf.subspan(kHeadroom, payload_len));
     if (s.compression != proto::CompressionFraming::none) {
         payload_len = proto::frame_uncompressed(s.compression, buf, kHeadroom, payload_len);
         if (payload_len == 0) return 0;
@@ -141,6 +143,7 @@ DataDrop DataChannel::open(std::span<std::uint8_t> packet, std::int64_t now_sec,
     payload = opened.payload;
     if (s.compression != proto::CompressionFraming::none)
         if (const DataDrop d = unframe(s, payload); d != DataDrop::none) return drop(d);
+    clamp(s, payload);
     ++counters_.packets_in;
     counters_.bytes_in += payload.size();
     return DataDrop::none;
@@ -170,6 +173,7 @@ DataDrop DataChannel::open_unrecorded(std::span<std::uint8_t> packet, Opened& ou
             out.payload = {};
             return out.drop = count_drop(d);
         }
+    clamp(s, out.payload);
     return DataDrop::none;
 }
 

@@ -27,6 +27,7 @@
 #include "crypto/aead.hpp"
 #include "proto/compression.hpp"
 #include "proto/constants.hpp"
+#include "proto/mss_clamp.hpp"
 #include "proto/replay_window.hpp"
 
 namespace wirebridge::datapath {
@@ -47,6 +48,8 @@ struct KeyInstall {
     // The payload's compression framing (compression.hpp): added on seal, removed (or the payload
     // decompressed) on open.
     proto::CompressionFraming compression = proto::CompressionFraming::none;
+    // TCP MSS limit (--mssfix, proto::mss_limit): SYNs are clamped both ways; 0 = never.
+    std::uint16_t mss_limit = 0;
 };
 
 // Why a packet did not become a payload; indexes DataChannel::Counters::drops.
@@ -102,6 +105,7 @@ public:
     void accept_batch(std::span<Opened> batch, std::int64_t now_sec);
 
     const Counters& counters() const { return counters_; }
+    std::uint64_t mss_clamped() const { return mss_clamped_; }  // SYNs whose MSS was lowered, both ways
     std::uint64_t decompressed() const { return decompressed_; }  // packets a peer had compressed
 
     // Writable bytes before a payload that open()/open_unrecorded() returned for `packet` (the
@@ -122,6 +126,7 @@ private:
         std::shared_ptr<proto::SharedReplayWindow> replay;  // 8 KB: allocated once per key, not per packet
         std::shared_ptr<std::atomic<std::uint32_t>> send_id;
         proto::CompressionFraming compression = proto::CompressionFraming::none;
+        std::uint16_t mss_limit = 0;
     };
     // Removes the slot's framing from an authentic payload; a drop reason when it does not decode.
     DataDrop unframe(const Slot& s, std::span<std::uint8_t>& payload);
@@ -142,6 +147,10 @@ private:
     std::size_t ring_used_ = 0;
     bool ring_reset_ = false;  // accept_batch() ran: the next open_unrecorded() starts a new batch
     std::uint64_t decompressed_ = 0;
+    std::uint64_t mss_clamped_ = 0;
+    void clamp(const Slot& s, std::span<std::uint8_t> frame) {
+        if (s.mss_limit && proto::clamp_mss(frame, s.mss_limit) == proto::MssResult::clamped) ++mss_clamped_;
+    }
 };
 
 }  // namespace wirebridge::datapath

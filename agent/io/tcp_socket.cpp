@@ -16,10 +16,14 @@ void tune(int fd) {
 }
 }  // namespace
 
-Result<TcpStream> TcpStream::connect(const SocketAddress& peer, const std::optional<SocketAddress>& local) {
+Result<TcpStream> TcpStream::connect(const SocketAddress& peer, const std::optional<SocketAddress>& local,
+                                     std::uint32_t mark) {
     Fd fd(socket(peer.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!fd.valid()) return fail_errno("TCP socket");
     tune(fd.get());
+    // Before connect: the route (and the SYN's) is chosen by it.
+    if (mark != 0 && setsockopt(fd.get(), SOL_SOCKET, SO_MARK, &mark, sizeof mark) != 0)
+        return fail_errno("SO_MARK on the TCP socket");
     if (local) {
         const int one = 1;
         setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);

@@ -14,7 +14,9 @@ namespace wirebridge::io {
 class TcpStream {
 public:
     // Starts a connect; the stream becomes writable when it completes, then call finish_connect().
-    static Result<TcpStream> connect(const SocketAddress& peer, const std::optional<SocketAddress>& local = {});
+    // mark: SO_MARK before connecting (0: none), e.g. the uplink's (nl/uplink_route).
+    static Result<TcpStream> connect(const SocketAddress& peer, const std::optional<SocketAddress>& local = {},
+                                     std::uint32_t mark = 0);
     // Adopts an accepted socket.
     TcpStream(Fd fd, SocketAddress peer) : fd_(std::move(fd)), peer_(peer) {}
 

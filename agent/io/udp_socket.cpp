@@ -215,6 +215,11 @@ Result<std::size_t> UdpSocket::send_gso(DatagramBatch& batch, std::size_t from) 
             }
             if (is_transient_socket_error(errno)) {
                 note_soft_error();
+                if (!retried) {  // a queued ICMP error, reported once (as in send_plain)
+                    retried = true;
+                    continue;
+                }
+                retried = false;
                 done = batch.gso_first_[1];  // the first run is lost, as on a lossy link
                 continue;
             }
@@ -228,21 +233,29 @@ Result<std::size_t> UdpSocket::send_gso(DatagramBatch& batch, std::size_t from) 
 
 Result<std::size_t> UdpSocket::send_plain(DatagramBatch& batch, std::size_t from) {
     std::size_t done = from;
+    bool retried = false;
     while (done < batch.filled_) {
         const int n = sendmmsg(fd(), batch.msgs_.data() + done, static_cast<unsigned>(batch.filled_ - done), MSG_DONTWAIT);
         if (n < 0) {
             if (errno == EINTR) continue;
             if (errno == EAGAIN) break;
-            // A datagram that cannot go (unreachable peer, an ICMP error queued) is dropped like
-            // on a lossy link.
+            // An ICMP error queued on the socket (forgeable) is reported by the next send, which
+            // then sends nothing: try that datagram once more, or every forged error would cost
+            // a datagram. One that still cannot go is dropped like on a lossy link.
             if (is_transient_socket_error(errno)) {
                 note_soft_error();
+                if (!retried) {
+                    retried = true;
+                    continue;
+                }
                 ++done;
-                continue;
+            } else {
+                return fail_errno("sendmmsg");
             }
-            return fail_errno("sendmmsg");
+        } else {
+            done += static_cast<std::size_t>(n);
         }
-        done += static_cast<std::size_t>(n);
+        retried = false;
     }
     return done;
 }
@@ -270,7 +283,11 @@ Result<std::size_t> UdpSocket::send(DatagramBatch& batch) {
 }
 
 Result<IoCount> UdpSocket::send_to(std::span<const std::uint8_t> data, const SocketAddress& to) {
-    const ssize_t n = sendto(fd(), data.data(), data.size(), MSG_DONTWAIT, to.get(), to.length);
+    ssize_t n = sendto(fd(), data.data(), data.size(), MSG_DONTWAIT, to.get(), to.length);
+    if (n < 0 && is_transient_socket_error(errno)) {  // a queued ICMP error: once more (send_plain)
+        note_soft_error();
+        n = sendto(fd(), data.data(), data.size(), MSG_DONTWAIT, to.get(), to.length);
+    }
     if (n < 0) {
         if (errno == EAGAIN || errno == EINTR) return IoCount{0, true};
         if (is_transient_socket_error(errno)) {

@@ -21,6 +21,7 @@ namespace {
 // nft identifiers may hold letters, digits and '_'; the kernel takes up to 255 bytes, 40 keeps
 // `nft list tables` readable.
 constexpr size_t kTableMax = 40;
+constexpr int kInterceptPriority = 10;
 
 std::string quoted(const std::string& s) { return "\"" + s + "\""; }
 
@@ -79,10 +80,18 @@ std::string intercept_install_text(const InterceptPlan& p, bool replace) {
     o << "table bridge " << p.table << " {\n";
     if (p.owned) o << "\tflags owner\n";
     o << "\tchain intercept {\n";
-    o << "\t\ttype filter hook prerouting priority dstnat; policy accept;\n";
+    // After br_netfilter (NF_BR_PRI_BRNF, 0): with bridge-nf-call-iptables the frame has already
+    // been through the IP PREROUTING hooks as the host sent it (xt_GWMARK learns the router's MAC
+    // as the host's gateway, the interest chain queues and marks); rewritten here, it is then
+    // delivered to the bridge device, where the IP hooks do not run a second time.
+    o << "\t\ttype filter hook prerouting priority " << kInterceptPriority << "; policy accept;\n";
     // Only unicast frames for another host: broadcast, multicast and frames already for the box
     // are none of ours.
     o << "\t\tmeta pkttype != other return\n";
+    // Neighbour discovery is link-local by definition (hop limit 255): a host answering a remote
+    // host's solicitation on-link (join_bridge: one segment) must reach it, never be routed.
+    o << "\t\ticmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, "
+         "nd-redirect } return\n";
     for (const std::string& port : p.skip_ports) o << "\t\tiifname " << quoted(port) << " return\n";
     for (const TrafficSelector& s : p.bypass_selectors) o << "\t\t" << nft_match_text(s) << " return\n";
     for (const TrafficSelector& s : p.queue_selectors)

@@ -15,7 +15,8 @@ struct nft_ctx;
 namespace wirebridge::nl {
 
 // What the agent wants on the bridge (docs/INLINE.md). One table per site, one base chain on the
-// bridge's prerouting hook at priority dstnat (-300, before filter): a unicast frame for another
+// bridge's prerouting hook at priority 10 (after br_netfilter's 0, so the iptables hooks and
+// xt_GWMARK see the frame as the host sent it, to its router's MAC): a unicast frame for another
 // host (pkttype otherhost) that a queue selector matches and no bypass selector does gets the
 // bridge's own MAC as destination and pkttype host, so the bridge passes it up to the IP stack,
 // where the interest chain queues it and the decision routes it. Everything else is bridged as is.

@@ -1,5 +1,6 @@
 // Conntrack over libmnl: events, dump and mark updates, messages read and built by hand.
 #include "nl/conntrack.hpp"
+#include "nl/netlink_buffer.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -196,6 +197,7 @@ Result<size_t> ConntrackEvents::process(const Handler& handler, size_t max_messa
             if (errno == EINTR) continue;
             return fail_errno("cannot read conntrack events");
         }
+        if (!netlink_lengths_ok(rx_.get(), static_cast<size_t>(n))) continue;  // malformed: dropped whole
         mnl_cb_run(rx_.get(), static_cast<size_t>(n), 0, 0, cb, &ctx);
     }
     stats_.events += ctx.handled;
@@ -282,6 +284,7 @@ Result<RemarkResult> ConntrackTable::remark(uint32_t mask, const Decide& decide)
             if (errno == EINTR) continue;
             return fail_errno("cannot read the conntrack dump");
         }
+        if (!netlink_lengths_ok(buf_.get(), static_cast<size_t>(n))) return fail("conntrack dump: malformed answer from the kernel", EPROTO);
         int r = mnl_cb_run(buf_.get(), static_cast<size_t>(n), seq_, port_, cb, &ctx);
         if (r == MNL_CB_STOP) break;
         if (r < 0) return fail_errno("conntrack dump failed");

@@ -69,7 +69,7 @@ Result<void> DecisionRoutes::install(Rtnetlink& rtnl, const DecisionRoutesPlan& 
         group_set_ = true;
     }
     for (int family : {AF_INET, AF_INET6}) {
-        if (auto r = rtnl.replace_default_route(family, plan.table, plan.device); !r) {
+        if (auto r = rtnl.replace_default_route(family, plan.table, plan.routed_via()); !r) {
             // A kernel without IPv6 (or IPv6 off on the device): steer IPv4 only.
             if (family == AF_INET6 && (r.error().code == EAFNOSUPPORT || r.error().code == EACCES)) continue;
             return r;
@@ -101,11 +101,12 @@ Result<void> DecisionRoutes::uninstall(Rtnetlink& rtnl) {
     for (const PolicyRule& r : rules_) keep_first(rtnl.delete_rule(r));
     rules_.clear();
     const std::string device = installed_ ? installed_->device : std::string();
+    const std::string via = installed_ ? installed_->routed_via() : std::string();
     const uint32_t table = installed_ ? installed_->table : 0;
     for (int family : {AF_INET, AF_INET6}) {
         if (!route_added_[slot(family)]) continue;
         route_added_[slot(family)] = false;
-        if (!device.empty()) keep_first(rtnl.delete_default_route(family, table, device));
+        if (!via.empty()) keep_first(rtnl.delete_default_route(family, table, via));
     }
     if (group_set_ && !device.empty()) keep_first(rtnl.set_group(device, old_group_));
     group_set_ = false;
@@ -118,7 +119,7 @@ Result<unsigned> DecisionRoutes::restore_routes() {
     if (!installed_) return 0u;
     auto rtnl = Rtnetlink::open();
     if (!rtnl) return fail(rtnl.error());
-    auto li = rtnl->link(installed_->device);
+    auto li = rtnl->link(installed_->routed_via());
     if (!li) {
         if (gone(li.error())) return 0u;  // the TAP is gone: the agent stops anyway
         return fail(li.error());
@@ -131,7 +132,8 @@ Result<unsigned> DecisionRoutes::restore_routes() {
         const bool there = std::any_of(routes->begin(), routes->end(),
                                        [&](const RouteInfo& r) { return r.dst_len == 0 && r.oif == li->index; });
         if (there) continue;
-        if (auto r = rtnl->replace_default_route(family, installed_->table, installed_->device); !r) return fail(r.error());
+        if (auto r = rtnl->replace_default_route(family, installed_->table, installed_->routed_via()); !r)
+            return fail(r.error());
         route_added_[slot(family)] = true;
         ++added;
     }

@@ -20,13 +20,19 @@ namespace wirebridge::nl {
 // with DEVICE put in interface group GROUP, for IPv4 and IPv6.
 struct DecisionRoutesPlan {
     std::string device;         // the tunnel's TAP
+    // Where table TABLE's default route points; empty: device. With the TAP a bridge port
+    // (join_bridge) it is the bridge: a route out of a port never resolves a neighbour (the
+    // answers come up on the bridge), while the bridge's own forwarding sends the frames to the TAP.
+    std::string route_device;
     uint32_t table = 1194;
     uint32_t priority = 1194;
     uint32_t group = 1194;      // the TAP's interface group while the agent runs
     DecisionMarks marks;
 
+    const std::string& routed_via() const { return route_device.empty() ? device : route_device; }
+
     bool operator==(const DecisionRoutesPlan& o) const {
-        return device == o.device && table == o.table && priority == o.priority && group == o.group &&
+        return device == o.device && route_device == o.route_device && table == o.table && priority == o.priority && group == o.group &&
                marks.mask == o.marks.mask && marks.tunnel == o.marks.tunnel && marks.bypass == o.marks.bypass;
     }
 };

@@ -222,8 +222,22 @@ std::string remove_text(const std::string& chain, std::string_view saved) {
     return body.empty() ? std::string() : "*mangle\n" + body + "COMMIT\n";
 }
 
+std::string resolve_tool(const std::string& name) {
+    if (name.find('/') != std::string::npos) return name;
+    for (const char* dir : kToolDirs) {
+        std::string path = std::string(dir) + "/" + name;
+        if (access(path.c_str(), X_OK) == 0) return path;
+    }
+    return {};
+}
+
 Result<std::string> run_tool(const std::vector<std::string>& argv, std::string_view input, int timeout_ms) {
     if (argv.empty()) return fail("run_tool: no program");
+    // Never through PATH: the agent runs as root, and a directory earlier in an inherited PATH
+    // would choose what it runs with CAP_NET_ADMIN.
+    const std::string program = resolve_tool(argv[0]);
+    if (program.empty())
+        return fail("cannot run " + argv[0] + ": not found in /usr/sbin, /usr/bin, /sbin or /bin", ENOENT);
     int in_pipe[2], out_pipe[2];
     if (pipe2(in_pipe, O_CLOEXEC) < 0) return fail_errno("pipe");
     if (pipe2(out_pipe, O_CLOEXEC) < 0) {
@@ -240,7 +254,7 @@ Result<std::string> run_tool(const std::vector<std::string>& argv, std::string_v
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     pid_t pid = 0;
-    int err = posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), environ);
+    int err = posix_spawn(&pid, program.c_str(), &fa, nullptr, args.data(), environ);
     posix_spawn_file_actions_destroy(&fa);
     ::close(in_pipe[0]);
     ::close(out_pipe[1]);

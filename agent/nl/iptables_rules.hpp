@@ -55,8 +55,14 @@ std::string remove_text(const std::string& chain, std::string_view saved);
 // Whether `saved` has `chain` or chain-OUT (left by a run that did not clean up).
 bool has_chains(const std::string& chain, std::string_view saved);
 
-// Runs argv (no shell; PATH searched) with `input` on stdin; returns stdout+stderr. Bounded
-// by timeout_ms: a tool that hangs is killed and reported.
+// The directories a program named without a '/' is looked up in (never $PATH), in this order.
+inline constexpr const char* kToolDirs[] = {"/usr/sbin", "/usr/bin", "/sbin", "/bin"};
+// The absolute path run_tool runs for `name`: name itself when it has a '/', else the first
+// executable name in kToolDirs; empty when there is none.
+std::string resolve_tool(const std::string& name);
+
+// Runs argv (no shell; argv[0] as resolve_tool finds it) with `input` on stdin; returns
+// stdout+stderr. Bounded by timeout_ms: a tool that hangs is killed and reported.
 Result<std::string> run_tool(const std::vector<std::string>& argv, std::string_view input,
                              int timeout_ms = 15000);
 

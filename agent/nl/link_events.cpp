@@ -1,5 +1,6 @@
 // LinkEvents: a libmnl socket bound to RTMGRP_LINK, drained without blocking.
 #include "nl/link_events.hpp"
+#include "nl/netlink_buffer.hpp"
 
 #include <libmnl/libmnl.h>
 #include <linux/if_link.h>
@@ -64,6 +65,7 @@ Result<bool> LinkEvents::drain(const std::string& device) {
             return fail_errno("link notifications: recv");
         }
         // Notifications carry sequence 0 and come from the kernel (port 0): no checks to make.
+        if (!netlink_lengths_ok(buf.data(), static_cast<size_t>(n))) continue;  // malformed: dropped whole
         if (mnl_cb_run(buf.data(), static_cast<size_t>(n), 0, 0, on_message, &seen) < 0 && errno != ENOENT)
             return fail_errno("link notifications: parse");
     }

@@ -1,5 +1,6 @@
 // NfQueue over libmnl and libnetfilter_queue's message helpers: bind, configure, verdicts in batches.
 #include "nl/nfqueue.hpp"
+#include "nl/netlink_buffer.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -47,6 +48,32 @@ void parse_conntrack(const nlattr* nest, QueuedPacket& pkt) {
     }
 }
 
+}  // namespace
+
+bool decode_queued_packet(const nlmsghdr* nlh, QueuedPacket& pkt) {
+    // Too short for its nfgenmsg header: not a packet.
+    if (nlh->nlmsg_len < MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(nfgenmsg))) return false;
+    nlattr* attr[NFQA_MAX + 1] = {};
+    if (nfq_nlmsg_parse(nlh, attr) < 0 || attr[NFQA_PACKET_HDR] == nullptr) return false;
+    if (mnl_attr_get_payload_len(attr[NFQA_PACKET_HDR]) < sizeof(nfqnl_msg_packet_hdr)) return false;
+    const auto* hdr = static_cast<const nfqnl_msg_packet_hdr*>(
+        mnl_attr_get_payload(attr[NFQA_PACKET_HDR]));
+
+    pkt.id = ntohl(hdr->packet_id);
+    pkt.hw_protocol = ntohs(hdr->hw_protocol);
+    pkt.hook = hdr->hook;
+    if (attr[NFQA_MARK] != nullptr && mnl_attr_validate(attr[NFQA_MARK], MNL_TYPE_U32) >= 0)
+        pkt.mark = ntohl(mnl_attr_get_u32(attr[NFQA_MARK]));
+    if (attr[NFQA_CT] != nullptr) parse_conntrack(attr[NFQA_CT], pkt);
+    if (attr[NFQA_PAYLOAD] != nullptr) {
+        pkt.payload = {static_cast<const uint8_t*>(mnl_attr_get_payload(attr[NFQA_PAYLOAD])),
+                       mnl_attr_get_payload_len(attr[NFQA_PAYLOAD])};
+    }
+    return true;
+}
+
+namespace {
+
 void put_verdict(ProcessContext& ctx, uint32_t id, const Decision& d) {
     auto* nlh = nfq_nlmsg_put(static_cast<char*>(mnl_nlmsg_batch_current(ctx.batch)),
                               NFQNL_MSG_VERDICT, ctx.queue);
@@ -60,24 +87,8 @@ void put_verdict(ProcessContext& ctx, uint32_t id, const Decision& d) {
 
 int on_packet(const nlmsghdr* nlh, void* data) {
     auto& ctx = *static_cast<ProcessContext*>(data);
-    nlattr* attr[NFQA_MAX + 1] = {};
-    if (nfq_nlmsg_parse(nlh, attr) < 0 || attr[NFQA_PACKET_HDR] == nullptr) return MNL_CB_OK;
-    if (mnl_attr_get_payload_len(attr[NFQA_PACKET_HDR]) < sizeof(nfqnl_msg_packet_hdr))
-        return MNL_CB_OK;
-    const auto* hdr = static_cast<const nfqnl_msg_packet_hdr*>(
-        mnl_attr_get_payload(attr[NFQA_PACKET_HDR]));
-
     QueuedPacket pkt;
-    pkt.id = ntohl(hdr->packet_id);
-    pkt.hw_protocol = ntohs(hdr->hw_protocol);
-    pkt.hook = hdr->hook;
-    if (attr[NFQA_MARK] != nullptr && mnl_attr_validate(attr[NFQA_MARK], MNL_TYPE_U32) >= 0)
-        pkt.mark = ntohl(mnl_attr_get_u32(attr[NFQA_MARK]));
-    if (attr[NFQA_CT] != nullptr) parse_conntrack(attr[NFQA_CT], pkt);
-    if (attr[NFQA_PAYLOAD] != nullptr) {
-        pkt.payload = {static_cast<const uint8_t*>(mnl_attr_get_payload(attr[NFQA_PAYLOAD])),
-                       mnl_attr_get_payload_len(attr[NFQA_PAYLOAD])};
-    }
+    if (!decode_queued_packet(nlh, pkt)) return MNL_CB_OK;
     put_verdict(ctx, pkt.id, (*ctx.handler)(pkt));
     ++ctx.handled;
     return MNL_CB_OK;
@@ -191,6 +202,7 @@ Result<size_t> NfQueue::process(const Handler& handler, size_t max_packets) {
             break;
         }
         size_t before = ctx.handled;
+        if (!netlink_lengths_ok(rx_.get(), static_cast<size_t>(n))) continue;  // malformed: dropped whole
         mnl_cb_run(rx_.get(), static_cast<size_t>(n), 0, port_, on_packet, &ctx);
         stats_.received += ctx.handled - before;
     }

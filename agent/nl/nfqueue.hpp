@@ -28,6 +28,10 @@ struct QueuedPacket {
     std::span<const uint8_t> payload;
 };
 
+// Decodes one NFQNL_MSG_PACKET message (what NfQueue::process hands its handler); false when it is
+// not one (no packet header, attributes cut short). payload points into the message.
+bool decode_queued_packet(const nlmsghdr* nlh, QueuedPacket& out);
+
 // The answer to one packet; the mark, when set, replaces the packet's mark.
 //
 // To mark the *connection* (so its later packets are steered in the kernel without us), answer

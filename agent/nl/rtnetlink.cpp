@@ -1,5 +1,6 @@
 // Rtnetlink requests over libmnl: one request, one acknowledged answer.
 #include "nl/rtnetlink.hpp"
+#include "nl/netlink_buffer.hpp"
 
 #include <arpa/inet.h>
 #include <libmnl/libmnl.h>
@@ -38,6 +39,13 @@ void for_each_nested(const nlattr* nest, Fn fn) {
          mnl_attr_ok(a, static_cast<int>(end - reinterpret_cast<const char*>(a)));
          a = mnl_attr_next(a))
         fn(a);
+}
+
+// A string attribute up to its NUL or its end (libmnl's MNL_TYPE_STRING check does not ensure the
+// NUL that mnl_attr_get_str's reader needs).
+std::string attr_string(const nlattr* attr) {
+    const auto* p = static_cast<const char*>(mnl_attr_get_payload(attr));
+    return std::string(p, strnlen(p, mnl_attr_get_payload_len(attr)));
 }
 
 }  // namespace
@@ -118,6 +126,7 @@ Result<void> Rtnetlink::transact(nlmsghdr* nlh, const std::string& what, Callbac
     for (;;) {
         ssize_t n = mnl_socket_recvfrom(sock_, buf_.get(), kBufSize);
         if (n < 0) return fail_errno(what);
+        if (!netlink_lengths_ok(buf_.get(), static_cast<size_t>(n))) return fail(what + ": malformed answer from the kernel", EPROTO);
         int ret = mnl_cb_run(buf_.get(), static_cast<size_t>(n), seq, port_, cb, data);
         if (ret == MNL_CB_ERROR) return fail_errno(what);
         if (ret == MNL_CB_STOP) return {};
@@ -138,6 +147,7 @@ namespace {
 
 int parse_link(const nlmsghdr* nlh, void* data) {
     auto* out = static_cast<std::vector<LinkInfo>*>(data);
+    if (mnl_nlmsg_get_payload_len(nlh) < sizeof(ifinfomsg)) return MNL_CB_OK;
     const auto* ifi = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(nlh));
     LinkInfo li;
     li.index = ifi->ifi_index;
@@ -145,7 +155,7 @@ int parse_link(const nlmsghdr* nlh, void* data) {
     for_each_attr(nlh, sizeof(*ifi), [&li](const nlattr* attr) {
         switch (mnl_attr_get_type(attr)) {
         case IFLA_IFNAME:
-            if (mnl_attr_validate(attr, MNL_TYPE_STRING) >= 0) li.name = mnl_attr_get_str(attr);
+            li.name = attr_string(attr);
             break;
         case IFLA_MASTER:
             if (mnl_attr_validate(attr, MNL_TYPE_U32) >= 0)
@@ -159,9 +169,7 @@ int parse_link(const nlmsghdr* nlh, void* data) {
             break;
         case IFLA_LINKINFO:
             for_each_nested(attr, [&li](const nlattr* inner) {
-                if (mnl_attr_get_type(inner) == IFLA_INFO_KIND &&
-                    mnl_attr_validate(inner, MNL_TYPE_STRING) >= 0)
-                    li.kind = mnl_attr_get_str(inner);
+                if (mnl_attr_get_type(inner) == IFLA_INFO_KIND) li.kind = attr_string(inner);
             });
             break;
         default:
@@ -268,6 +276,7 @@ struct AddrDump {
 
 int parse_addr(const nlmsghdr* nlh, void* data) {
     auto* dump = static_cast<AddrDump*>(data);
+    if (mnl_nlmsg_get_payload_len(nlh) < sizeof(ifaddrmsg)) return MNL_CB_OK;
     const auto* ifa = static_cast<const ifaddrmsg*>(mnl_nlmsg_get_payload(nlh));
     if (static_cast<int>(ifa->ifa_index) != dump->index) return MNL_CB_OK;
     if (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6) return MNL_CB_OK;
@@ -513,6 +522,31 @@ Result<void> Rtnetlink::delete_default_route(int family, uint32_t table, const s
                              "route default dev " + device + " table " + std::to_string(table));
 }
 
+Result<void> Rtnetlink::replace_gateway_route(uint32_t table, const std::string& device, const IfAddress& gateway,
+                                              const IfAddress& source) {
+    const int family = gateway.family;
+    if (!valid_family(family)) return fail("routes: family must be IPv4 or IPv6", EINVAL);
+    if (source.family != 0 && source.family != family) return fail("routes: gateway and source differ in family", EINVAL);
+    auto li = link(device);
+    if (!li) return fail(li.error());
+    nlmsghdr* nlh = put_default_route(buf_.get(), RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE | NLM_F_ACK, family,
+                                      table, li->index);
+    auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_get_payload(nlh));
+    // A route through a gateway is universe scope; onlink: the gateway is on DEVICE's segment
+    // whatever the table holds (it holds nothing else).
+    rtm->rtm_scope = RT_SCOPE_UNIVERSE;
+    rtm->rtm_flags |= RTNH_F_ONLINK;
+    const size_t len = family == AF_INET ? 4 : 16;
+    mnl_attr_put(nlh, RTA_GATEWAY, len, gateway.bytes);
+    if (source.family != 0) mnl_attr_put(nlh, RTA_PREFSRC, len, source.bytes);
+    return transact(nlh, std::string("cannot add ") + (family == AF_INET6 ? "IPv6 " : "IPv4 ") + "route default via " +
+                             gateway.to_string().substr(0, gateway.to_string().find('/')) + " dev " + device + " table " + std::to_string(table));
+}
+
+Result<void> Rtnetlink::delete_gateway_route(int family, uint32_t table, const std::string& device) {
+    return delete_default_route(family, table, device);
+}
+
 Result<std::vector<RouteInfo>> Rtnetlink::routes(int family, uint32_t table) {
     if (!valid_family(family)) return fail("routes: family must be IPv4 or IPv6", EINVAL);
     nlmsghdr* nlh = mnl_nlmsg_put_header(buf_.get());
@@ -525,6 +559,32 @@ Result<std::vector<RouteInfo>> Rtnetlink::routes(int family, uint32_t table) {
     auto r = transact(nlh, "cannot list the routes of table " + std::to_string(table), parse_route, &dump);
     if (!r) return fail(r.error());
     return out;
+}
+
+namespace {
+
+void decode(std::span<const uint8_t> reply, mnl_cb_t cb, void* data) {
+    // seq 0 and port 0: no check of either (the reply is not from a socket of ours).
+    if (netlink_lengths_ok(reply.data(), reply.size())) (void)mnl_cb_run(reply.data(), reply.size(), 0, 0, cb, data);
+}
+
+}  // namespace
+
+void decode_links(std::span<const uint8_t> reply, std::vector<LinkInfo>& out) { decode(reply, parse_link, &out); }
+
+void decode_addresses(std::span<const uint8_t> reply, int index, std::vector<IfAddress>& out) {
+    AddrDump dump{index, &out};
+    decode(reply, parse_addr, &dump);
+}
+
+void decode_rules(std::span<const uint8_t> reply, int family, std::vector<PolicyRule>& out) {
+    RuleDump dump{family, &out};
+    decode(reply, parse_rule, &dump);
+}
+
+void decode_routes(std::span<const uint8_t> reply, int family, uint32_t table, std::vector<RouteInfo>& out) {
+    RouteDump dump{family, table, &out};
+    decode(reply, parse_route, &dump);
 }
 
 }  // namespace wirebridge::nl

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,14 @@ struct IfAddress {
     bool operator==(const IfAddress& o) const;
 };
 
+// The decoders of the kernel's answers that Rtnetlink uses (links(), addresses(), rules(),
+// routes()), over a whole reply (one or more messages, as one recv returns it); they append what
+// they understood and skip what they do not (tests and fuzzing feed them bytes directly).
+void decode_links(std::span<const uint8_t> reply, std::vector<LinkInfo>& out);
+void decode_addresses(std::span<const uint8_t> reply, int index, std::vector<IfAddress>& out);
+void decode_rules(std::span<const uint8_t> reply, int family, std::vector<PolicyRule>& out);
+void decode_routes(std::span<const uint8_t> reply, int family, uint32_t table, std::vector<RouteInfo>& out);
+
 // One rtnetlink socket. Each call is one request and waits for the kernel's answer (acked), so
 // an error names the request that failed. Not thread-safe; set-up runs on one thread.
 class Rtnetlink {
@@ -101,6 +110,12 @@ public:
     Result<void> replace_default_route(int family, uint32_t table, const std::string& device);
     // Removes that exact route (ENOENT/ESRCH if it is not there).
     Result<void> delete_default_route(int family, uint32_t table, const std::string& device);
+    // `default via GATEWAY dev DEVICE onlink [src SOURCE] table TABLE` (the uplink, nl/uplink_route),
+    // created or replacing the table's default route; `source` with family 0: none.
+    Result<void> replace_gateway_route(uint32_t table, const std::string& device, const IfAddress& gateway,
+                                       const IfAddress& source);
+    // Removes the table's default route through DEVICE (whatever its gateway; ENOENT/ESRCH if none).
+    Result<void> delete_gateway_route(int family, uint32_t table, const std::string& device);
     // The routes of one table (all of them, not only the agent's).
     Result<std::vector<RouteInfo>> routes(int family, uint32_t table);
 

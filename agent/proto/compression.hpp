@@ -28,6 +28,12 @@ inline constexpr std::size_t kMaxDecompressed = 2048;
 // Bytes framing may add to a payload on send (v2 escape).
 inline constexpr std::size_t kFramingRoom = 2;
 
+// Bytes framing f adds to every packet, as OpenVPN counts them for --mssfix (v2's rare escape
+// of a frame starting with 0x50 is not counted).
+constexpr std::size_t framing_overhead(CompressionFraming f) {
+    return f == CompressionFraming::comp_lzo || f == CompressionFraming::compress_v1 ? 1 : 0;
+}
+
 // Frames buf[at, at + len) in place as an uncompressed packet of framing `f`; may write up to
 // kFramingRoom bytes past the end. Returns the new length, or 0 when buf has no room.
 std::size_t frame_uncompressed(CompressionFraming f, std::span<std::uint8_t> buf, std::size_t at, std::size_t len);

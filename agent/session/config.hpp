@@ -12,6 +12,7 @@
 #include "crypto/tls_context.hpp"
 #include "proto/constants.hpp"
 #include "proto/control_message.hpp"
+#include "proto/mss_clamp.hpp"
 
 namespace wirebridge::session {
 
@@ -51,6 +52,10 @@ struct SessionConfig {
     // Compression framing (OpenVPN's comp-lzo / compress): a client uses it until a server pushes
     // another; a server uses it with every client and pushes its stub ("comp-lzo no", ...).
     proto::CompressionFraming compression = proto::CompressionFraming::none;
+    // TCP MSS clamping (--mssfix) of the frames this session's keys carry, and the outer address
+    // family it counts (the server sets it per client from the client's address).
+    proto::MssFix mssfix;
+    bool link_ipv6 = false;
     // Server: what to push to this client (peer_id, ifconfig...; cipher/flags are filled in).
     proto::PushOptions push;
     uint32_t peer_id = 0;                     // server: the DATA_V2 peer-id assigned to this client

@@ -24,6 +24,8 @@ struct DataKeys {
     bool data_v2 = true;
     // Compression framing of the payload (datapath/compression.hpp): configured, or pushed.
     proto::CompressionFraming compression = proto::CompressionFraming::none;
+    // The TCP MSS limit (proto::mss_limit for this key's cipher and framing; 0 = no clamping).
+    uint16_t mss_limit = 0;
     crypto::AeadKeys send;
     crypto::AeadKeys recv;
     std::shared_ptr<std::atomic<uint32_t>> send_packet_id;  // last id used; starts at 0
@@ -35,6 +37,7 @@ struct DataKeys {
         k.peer_id = peer_id;
         k.data_v2 = data_v2;
         k.compression = compression;
+        k.mss_limit = mss_limit;
         k.send.key = send.key.clone();
         k.send.implicit_iv = send.implicit_iv;
         k.recv.key = recv.key.clone();

@@ -1,6 +1,8 @@
 // ServerDispatcher: stateless cookie handshake, per-client sessions, admission (peer-id, pool, limits).
 #include "session/server_dispatcher.hpp"
 
+#include <netinet/in.h>
+
 #include <algorithm>
 
 #include "proto/data_packet.hpp"
@@ -88,7 +90,7 @@ ServerDispatcher::Input ServerDispatcher::on_datagram(const PeerAddress& from, s
                 // TCP: the connection proved the address; the session starts at once (half-open).
                 if (!room_for_half_open(from)) {
                     d = Drop::state;
-                } else if (auto s = Session::create(cfg_.session, now); s) {
+                } else if (auto s = Session::create(session_config_for(from), now); s) {
                     Client* c = add_client(from, std::move(*s));
                     const Session::Input si = c->session->on_packet(packet, now);
                     drain(*c);
@@ -156,7 +158,7 @@ ServerDispatcher::Input ServerDispatcher::accept_cookie(const PeerAddress& from,
         counters_.drop(in.drop);
         return in;
     }
-    auto s = Session::create_from_cookie(cfg_.session, p.own_sid, p.peer_sid, now);
+    auto s = Session::create_from_cookie(session_config_for(from), p.own_sid, p.peer_sid, now);
     if (!s) {
         in.drop = Drop::state;
         counters_.drop(in.drop);
@@ -337,6 +339,13 @@ bool ServerDispatcher::pop_event(PeerEvent& out) {
     out = std::move(events_.front());
     events_.pop_front();
     return true;
+}
+
+SessionConfig ServerDispatcher::session_config_for(const PeerAddress& from) const {
+    SessionConfig c = cfg_.session;
+    const auto* a6 = reinterpret_cast<const sockaddr_in6*>(&from.storage);
+    c.link_ipv6 = from.storage.ss_family == AF_INET6 && !IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr);
+    return c;
 }
 
 Result<void> ServerDispatcher::set_session_template(SessionConfig session, TimeMs now) {

@@ -139,6 +139,8 @@ private:
     Client* add_client(const PeerAddress& from, std::unique_ptr<Session> s);
     // A half-open session may start for `from` (max_half_open, per source prefix); counts a refusal.
     bool room_for_half_open(const PeerAddress& from);
+    // The template with the client's outer address family (--mssfix counts its header).
+    SessionConfig session_config_for(const PeerAddress& from) const;
     // Session::Admit for c: a peer-id and a pool address, within max_clients.
     bool admit(Client& c, Session::AdmitRequest& req);
     void refuse(Refusal r) { ++refusals_[static_cast<size_t>(r)]; }

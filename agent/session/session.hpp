@@ -127,6 +127,8 @@ public:
     bool gone() const { return gone_; }
     uint32_t peer_id() const { return peer_id_; }
     const std::string& cipher_name() const { return cipher_name_; }
+    // The TCP MSS limit of the primary key (--mssfix; 0: not clamping or no key yet).
+    uint16_t mss_limit() const { return current_ && current_->keys ? current_->keys->mss_limit : 0; }
     proto::CompressionFraming compression() const { return compression_; }
     // The peer certificate's subject CN, known once the first TLS handshake is done ("" before).
     const std::string& peer_common_name() const { return peer_cn_; }

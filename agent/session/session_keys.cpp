@@ -5,6 +5,7 @@
 #include "proto/compression.hpp"
 #include "proto/data_packet.hpp"
 #include "proto/keepalive.hpp"
+#include "proto/mss_clamp.hpp"
 #include "proto/peer_info.hpp"
 #include "session/session.hpp"
 
@@ -127,6 +128,12 @@ bool Session::derive_keys(KeyState& ks) {
     k.peer_id = peer_id_;
     k.data_v2 = data_v2_;
     k.compression = compression_;
+    proto::TunnelOverhead over;
+    over.tcp = cfg_.transport == Transport::tcp;
+    over.ipv6 = cfg_.link_ipv6;
+    over.data_v2 = data_v2_;
+    over.framing = proto::framing_overhead(compression_);
+    k.mss_limit = proto::mss_limit(cfg_.mssfix, over);
     k.send = std::move(dk.send);
     k.recv = std::move(dk.recv);
     k.send_packet_id = std::make_shared<std::atomic<uint32_t>>(0);
@@ -220,6 +227,7 @@ Session::Input Session::on_data(std::span<uint8_t> packet, TimeMs now) {
         on_data_payload(o.payload, now);
         return in;
     }
+    proto::clamp_mss(o.payload, ks->keys ? ks->keys->mss_limit : 0);
     in.frame = o.payload;
     return in;
 }
@@ -239,6 +247,8 @@ bool Session::encrypt_frame(proto::ByteSpan payload, std::vector<uint8_t>& out, 
     out.resize(at + payload.size() + proto::kFramingRoom);
     proto::encode_data_header(h, out);
     std::copy(payload.begin(), payload.end(), out.begin() + static_cast<long>(at));
+    if (!proto::is_ping(payload) && !proto::is_occ(payload))
+        proto::clamp_mss(std::span<uint8_t>(out).subspan(at, payload.size()), k.mss_limit);
     // Pings and OCC messages carry the compression framing too (OpenVPN frames every payload).
     const size_t len = proto::frame_uncompressed(k.compression, out, at, payload.size());
     if (len == 0) return false;

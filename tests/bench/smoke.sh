@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Smoke test of bench/run: `bench/run --quick` (AES-256-GCM, UDP, 2 s, 1 rep, all four pairs,
+# Smoke test of bench/run: `bench/run --quick` (AES-256-GCM, UDP, 1500-byte underlay, 2 s, 1 rep, all four pairs,
 # iperf3 and the wb-udpflood rate search) must print a table and write CSV, JSON and PNG with a
 # nonzero figure for every pair and metric. Needs root; WB_WIREBRIDGE = the wirebridge binary,
 # WB_UDPFLOOD = the load tool (both set by tests/bench/CMakeLists.txt).
@@ -21,7 +21,7 @@ for ext in txt csv json png raw.csv; do
     [ -s "$OUT/latest.$ext" ] || fail "no latest.$ext written"
 done
 [ "$(head -c 4 "$OUT/latest.png" | od -An -c | tr -d ' ')" = "211PNG" ] || fail "latest.png is not a PNG"
-grep -q '^== UDP transport, AES-256-GCM' "$OUT/stdout" || fail "no table printed"
+grep -q '^== UDP transport, 1500-byte underlay, AES-256-GCM' "$OUT/stdout" || fail "no table printed (1500-byte underlay by default)"
 grep -q 'openvpn<->openvpn' "$OUT/stdout" || fail "the table has no openvpn<->openvpn column"
 grep -q '^flood 64 B, <=1% loss' "$OUT/stdout" || fail "the table has no flood 64 B row"
 
@@ -45,6 +45,7 @@ done
 # Every rate the search reports passed its loss bound (1 %), for all four pairs and both sizes.
 jq -e '[.results[] | select(.metric == "rate64_loss_pct" or .metric == "rate1400_loss_pct") | .median]
     | length == 8 and all(.[]; . <= 1)' "$OUT/latest.json" >/dev/null || fail "JSON: a rate's loss is above 1 %"
+jq -e '.meta.underlay_mtus == "1500"' "$OUT/latest.json" >/dev/null || fail "JSON: the underlay MTU is not 1500 in meta"
 jq -e '.meta.rate_steps == 2 and .meta.rate_step_s == 0.5' "$OUT/latest.json" >/dev/null || fail "JSON: rate search not in meta"
 jq -e '.openssl_speed | length == 3 and all(.[]; .bytes_per_s > 0)' "$OUT/latest.json" >/dev/null \
     || fail "JSON: openssl speed bound missing"

@@ -30,7 +30,7 @@ expect "--json " wirebridge flows --j
 expect "tls-auth tls-crypt " wirebridge genkey tls
 expect "--config " wirebridge run --c
 # Whatever is offered, the binary takes: every command's --help, and status's options.
-for c in run check status flows genkey; do
+for c in run check cleanup modules status flows genkey; do
     if "$wb" "$c" --help | grep -q "^usage: wirebridge $c"; then echo "PASS $c --help"
     else echo "FAIL $c --help"; failed=$((failed + 1)); fi
 done

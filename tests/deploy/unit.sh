@@ -25,6 +25,8 @@ check "a watchdog (WatchdogSec=)" grep -qE '^WatchdogSec=[1-9][0-9]*s?$' "$unit"
 check "RuntimeDirectory per instance" has 'RuntimeDirectory=wirebridge/%i'
 check "SystemCallFilter=@system-service" has 'SystemCallFilter=@system-service'
 check "LimitNOFILE above 1024" bash -c "[ \"\$(sed -n 's/^LimitNOFILE=//p' '$unit')\" -gt 1024 ]"
+check "a memory bound (MemoryMax=)" grep -qE '^MemoryMax=[1-9][0-9]*[KMG]$' "$unit"
+check "a task bound (TasksMax=)" grep -qE '^TasksMax=[1-9][0-9]*$' "$unit"
 if command -v systemd-analyze >/dev/null; then
     # Every syscall of the service set, its groups expanded (read whole: no early-closed pipes).
     systemd-analyze syscall-filter @system-service >"$tmp/filter" 2>/dev/null

@@ -24,6 +24,10 @@
 # askpass-wbclient (an encrypted client key opened with the askpass file). Each refused client is
 # told why (the TLS alert, or AUTH_FAILED for nocipher-wbserver: no common data cipher), not left
 # to time out.
+# MTU (wirebridge tunnel.mssfix, on by default as openvpn 2.6's `mssfix 1492 mtu`): mss-wbclient,
+# mss-wbserver: a 1500-byte underlay, openvpn with --mssfix 0 so that only wirebridge clamps; TCP
+# crosses both ways and neither namespace fragmented or reassembled a single outer packet;
+# mss0-wbclient: the same with `mssfix: 0` here fragments (the check can fail).
 # Prints PASS/FAIL per case and "N passed, N failed".
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -37,7 +41,7 @@ while [ $# -gt 0 ]; do
         --only) ONLY=$2; shift 2 ;;
         --list) LIST=1; shift ;;
         --keep) KEEP=1; shift ;;
-        -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "compat.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -45,7 +49,8 @@ done
 CASES=(ta256-wbclient ta384-wbclient-tcp ta512-wbserver ta-mismatch-wbclient
        complzo-wbclient pushcomplzo-wbclient lz4v2-wbclient lz4-wbclient
        complzo-wbserver stubv2-wbserver lz4v2-wbserver
-       nocipher-wbserver noeku-wbserver rctclient-wbserver x509name-wbclient crl-wbserver tlsmin-wbserver askpass-wbclient)
+       nocipher-wbserver noeku-wbserver rctclient-wbserver x509name-wbclient crl-wbserver tlsmin-wbserver askpass-wbclient
+       mss-wbclient mss-wbserver mss0-wbclient)
 selected=()
 for c in "${CASES[@]}"; do
     if [ -z "$ONLY" ] || [[ $c =~ $ONLY ]]; then selected+=("$c"); fi
@@ -86,6 +91,44 @@ compressed_transfer() {
     after=$(ip netns exec "$rx_ns" cat "/sys/class/net/$rx_dev/statistics/rx_bytes")
     log "underlay took in $((after - before)) bytes for the $size-byte compressible file"
     ((after - before < size / 2)) || die "the underlay carried $((after - before)) bytes for $size: the peer did not compress" || return 1
+}
+
+# ip_frag_counters: IPv4 fragments created + reassemblies needed, summed over both namespaces.
+ip_frag_counters() {
+    local ns sum=0 v
+    for ns in "$NS_A" "$NS_B"; do
+        v=$(ip netns exec "$ns" awk '/^Ip: / { if (!h) { for (i = 2; i <= NF; i++) n[i] = $i; h = 1; next }
+            for (i = 2; i <= NF; i++) if (n[i] == "FragCreates" || n[i] == "ReasmReqds") s += $i; print s + 0; exit }' /proc/net/snmp)
+        sum=$((sum + v))
+    done
+    echo "$sum"
+}
+
+# mss_case ROLE EXPECT (none | some): a 1500-byte underlay, openvpn not clamping; the transfers
+# both ways fragment no outer packet (none) or do (some: wirebridge's clamping turned off).
+mss_case() {
+    UNDERLAY_MTU=1500
+    if [ "$1" = wbclient ]; then OVPN_SERVER_EXTRA=(--mssfix 0); else OVPN_CLIENT_EXTRA=(--mssfix 0); fi
+    local before after
+    if [ "$1" = wbclient ]; then SERVER_IMPL=openvpn CLIENT_IMPL=wirebridge; else SERVER_IMPL=wirebridge CLIENT_IMPL=openvpn; fi
+    setup_underlay && start_server && start_client || return 1
+    wait_tunnel 40 || return 1
+    check_ping_and_arp || return 1
+    before=$(ip_frag_counters)
+    transfer "$NS_B" "$NS_A" $TUN_SERVER_IP 5001 "$WORK/data5m" || return 1
+    transfer "$NS_A" "$NS_B" "$CLIENT_TUN_IP" 5002 "$WORK/data5m" || return 1
+    after=$(ip_frag_counters)
+    log "outer IPv4 fragments created + reassembled during the transfers: $((after - before))"
+    if [ "$2" = none ]; then
+        [ $((after - before)) = 0 ] || die "the underlay fragmented $((after - before)) packets" || return 1
+        # AES-256-GCM, DATA_V2, UDP over IPv4: the limit openvpn 2.6 computes for TAP (mss_fix:1368).
+        local wblog
+        wblog=$LOGS/wirebridge-$([ "$1" = wbclient ] && echo client || echo server).log
+        grep -q ", mss 1368" "$wblog" || die "wirebridge's log does not say mss 1368" || return 1
+        log "$(grep -m1 ", mss 1368" "$wblog")"
+    else
+        [ $((after - before)) -gt 100 ] || die "only $((after - before)) fragments without clamping: the check sees nothing" || return 1
+    fi
 }
 
 # pki_variant NAME: a copy of the PKI for one case (its client certificate or key replaced).
@@ -231,6 +274,9 @@ case_run() {
             printf 'wb compat secret\n' > "$PKI/askpass"
             WB_CLIENT_TUNNEL="  askpass: $PKI/askpass"
             up_and_transfer wbclient ;;
+        mss-wbclient) mss_case wbclient none ;;
+        mss-wbserver) mss_case wbserver none ;;
+        mss0-wbclient) WB_CLIENT_TUNNEL="  mssfix: 0"; mss_case wbclient some ;;
         *) die "unknown case $1" ;;
     esac
 }

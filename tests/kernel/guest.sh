@@ -90,7 +90,10 @@ for s in $WB_SCENARIOS; do
 	report "INFO scenario $name"
 	out=/tmp/scenario.$name.out
 	start=$SECONDS
-	timeout -k 5 "$WB_TIMEOUT" bash "$s" >"$out" 2>&1 &
+	# A scenario may ask for a longer bound in its header ("# wb-timeout: SECONDS").
+	limit=$(sed -n 's/^# wb-timeout: \([0-9][0-9]*\)$/\1/p' "$s" | head -n 1)
+	limit=${limit:-$WB_TIMEOUT}
+	timeout -k 5 "$limit" bash "$s" >"$out" 2>&1 &
 	spid=$!
 	tail -n +1 -f "$out" --pid=$spid &
 	tpid=$!
@@ -105,7 +108,7 @@ for s in $WB_SCENARIOS; do
 	done <"$out"
 	if [ "$rc" -ne 0 ]; then
 		why="exited with $rc"
-		[ "$rc" -eq 124 ] && why="timed out after ${WB_TIMEOUT}s"
+		[ "$rc" -eq 124 ] && why="timed out after ${limit}s"
 		report "FAIL $name: script $why"
 		failed=$((failed + 1))
 	fi

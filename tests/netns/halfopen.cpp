@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "app/runner_common.hpp"
+#include "io/clock.hpp"
 #include "app/tunnel_setup.hpp"
 #include "config/loader.hpp"
 #include "io/udp_socket.hpp"
@@ -58,7 +59,7 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "socket %d failed\n", i);
             return 1;
         }
-        auto sess = session::Session::create(*scfg, app::now_ms());
+        auto sess = session::Session::create(*scfg, io::now_ms());
         if (!sess) {
             std::fprintf(stderr, "%s\n", sess.error().message.c_str());
             return 1;
@@ -66,7 +67,7 @@ int main(int argc, char** argv) {
         halves.push_back(Half{std::move(*s), std::move(*sess)});
     }
     for (auto& h : halves) {
-        h.session->start(app::now_ms());
+        h.session->start(io::now_ms());
         std::vector<std::uint8_t> out;
         if (h.session->pop_output(out)) {
             [[maybe_unused]] auto r = ::send(h.sock.fd(), out.data(), out.size(), 0);
@@ -74,9 +75,9 @@ int main(int argc, char** argv) {
         }
     }
     io::DatagramBatch rx(4, 2048);
-    const auto end = app::now_ms() + std::int64_t{seconds} * 1000;
+    const auto end = io::now_ms() + std::int64_t{seconds} * 1000;
     std::vector<pollfd> fds(halves.size());
-    while (app::now_ms() < end) {
+    while (io::now_ms() < end) {
         for (std::size_t i = 0; i < halves.size(); ++i) fds[i] = pollfd{halves[i].sock.fd(), POLLIN, 0};
         if (poll(fds.data(), fds.size(), 200) < 0) break;
         for (std::size_t i = 0; i < halves.size(); ++i) {
@@ -86,7 +87,7 @@ int main(int argc, char** argv) {
             if (!n) continue;
             for (std::size_t k = 0; k < *n; ++k) {
                 h.answered = true;
-                h.session->on_packet(rx.data(k), app::now_ms());
+                h.session->on_packet(rx.data(k), io::now_ms());
             }
             std::vector<std::uint8_t> out;
             while (h.session->pop_output(out)) {

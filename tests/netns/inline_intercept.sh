@@ -12,10 +12,11 @@
 #   ${T}e 192.0.2.10/24   ${T}l ─┐ bridge ${T}b 192.0.2.2/24 ┌─ ${T}w ── ${T}r0 192.0.2.1/24           203.0.113.10/24
 #   default via 192.0.2.1 ───────┤ + TAP ${T}t (join_bridge) ├──────────     ${T}r1 203.0.113.1/24 ── 203.0.113.20/24
 #                                └ wirebridge (client, no   ┘                                          default via .1
-#                                  server: tunnel flows go into the TAP and stop there)
+#                                  server: tunnel flows are routed towards the TAP and stop there)
 #
 # Interest: dst 203.0.113.20/32 is queued (tunnel); udp dport 5022 bypasses; 203.0.113.10 is
-# unselected. Needs root. Env: WB_WIREBRIDGE.
+# unselected. Needs root. Env: WB_WIREBRIDGE; WB_INLINE_FASTPATH=1 (the VM scenario 72, xt_GWMARK
+# loaded) also enables the fast path.
 TEST=inline_intercept
 . "$(dirname "$0")/lib.sh"
 
@@ -69,8 +70,10 @@ table bridge foreign {
 }
 EOF
 tables_before=$(on box nft list tables bridge)
-# What the box routes into the TAP (the tunnel decision); -o takes the name before it exists.
-on box iptables -A FORWARD -o "${T}t" -p udp --dport 5001
+# What the box routes by the tunnel decision: with join_bridge the TAP is a port of the bridge, so
+# table 1194's route is through the bridge (the TAP is reached by its forwarding database;
+# tests/netns/inline_uplink_join.sh has a real hub behind it). -o takes the name before it exists.
+on box iptables -A FORWARD -o "${T}b" -p udp --dport 5001
 tapped() { on box iptables -w -nvxL FORWARD | awk '/dpt:5001$/ {print $1; exit}'; }
 tapped_ge() { [ "$(tapped)" -ge "$1" ]; }
 
@@ -96,6 +99,7 @@ interest:
     - {proto: udp, dport: 5022, action: bypass}
 control: {socket: $WORK/box.sock}
 log: {level: debug}
+$([ "${WB_INLINE_FASTPATH:-0}" = 1 ] && echo "fastpath: {enabled: true, reply_mark: 0x32, orig_mark: 0x33}")
 EOF
 }
 flow() { status box --json | jq -r ".flows.$1"; }
@@ -134,8 +138,10 @@ check "bypass: 5 datagrams reach the router untouched ($(rcount bypass_as_sent) 
 check "bypass: nothing queued" test "$(flow queued)" = "$queued0"
 send 5001 10
 check "selected: the first packet queued, decided tunnel" wait_for 5 decided
-check "selected: all 10 datagrams routed into the TAP" wait_for 5 tapped_ge 10
-log "routed into the TAP: $(tapped); queued: $(flow queued)"
+check "selected: all 10 datagrams routed by the tunnel decision (table 1194, through the bridge to the TAP)" wait_for 5 tapped_ge 10
+check "selected: table 1194 routes through the bridge (join_bridge)" \
+    matches "$(ip -n "$T-box" route show table 1194)" "^default dev ${T}b"
+log "routed: $(tapped); queued: $(flow queued)"
 check "selected: the router saw none of them ($(rcount selected))" test "$(rcount selected)" = 0
 check "selected: the bridge table counted them" \
     matches "$(on box nft list table bridge wb_box)" "counter packets (1[0-9]|[2-9][0-9])"

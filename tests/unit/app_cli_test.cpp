@@ -23,6 +23,11 @@ TEST(Cli, Commands) {
     EXPECT_EQ(r.command.kind, Command::Kind::cleanup);
     EXPECT_EQ(r.command.config_file, "/etc/wirebridge/site.yaml");
     EXPECT_FALSE(parse({"cleanup"}).ok);
+    r = parse({"modules", "-c", "/etc/wirebridge/site.yaml"});
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.command.kind, Command::Kind::modules);
+    EXPECT_EQ(r.command.config_file, "/etc/wirebridge/site.yaml");
+    EXPECT_FALSE(parse({"modules"}).ok);
     r = parse({"genkey", "tls-crypt", "tc.key"});
     ASSERT_TRUE(r.ok);
     EXPECT_EQ(r.command.key_kind, "tls-crypt");

@@ -59,6 +59,32 @@ TEST(HostSetupPlan, FastpathWantsModulesAndBridgeNetfilter) {
                                                "net/ipv4/conf/br0/rp_filter=0", "net/ipv4/conf/tap0/rp_filter=0"}));
 }
 
+TEST(HostSetupPlan, GatewayAloneWantsTheBridgesRpFilterOff) {
+    config::Config c;
+    c.tunnel.device = "tap0";
+    config::BridgeConfig b;
+    b.name = "br0";
+    b.ports = {"lan0", "wan0"};
+    b.gateway = config::IpAddress{};
+    c.bridge = b;
+    std::vector<std::string> paths;
+    for (const auto& s : app::wanted_sysctls(c)) paths.push_back(s.path + "=" + s.value);
+    EXPECT_EQ(paths, (std::vector<std::string>{"net/ipv4/conf/br0/rp_filter=0"}));
+}
+
+TEST_F(FakeProcSys, LoadModulesSaysWhatItLoadedAndNothingWhenNoneNeeded) {
+    config::Config c = inline_box();
+    auto none = app::load_modules(c, root_.string(), "/bin/false");
+    ASSERT_TRUE(none) << none.error().message;
+    EXPECT_TRUE(none->empty());
+    if (std::filesystem::exists("/sys/module/xt_GWMARK") || std::filesystem::exists("/sys/module/br_netfilter"))
+        GTEST_SKIP() << "the modules are loaded here";
+    c.fastpath.enabled = true;
+    auto loaded = app::load_modules(c, root_.string(), "/bin/true");  // a modprobe that succeeds
+    ASSERT_TRUE(loaded) << loaded.error().message;
+    EXPECT_EQ(*loaded, (std::vector<std::string>{"loaded kernel module br_netfilter", "loaded kernel module xt_GWMARK"}));
+}
+
 TEST(HostSetupPlan, PlainTunnelWantsNothing) {
     config::Config c;
     c.tunnel.device = "tap0";

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "app/log.hpp"
+#include "common/log.hpp"
 #include "app/service_notify.hpp"
 
 using namespace wirebridge;
@@ -154,9 +154,9 @@ TEST(ServiceStatusLine, PeersKeysAndReloads) {
 
 TEST(Log, JournalLinesCarryThePriorityAndNoTimestamp) {
     const auto t = std::chrono::system_clock::time_point(std::chrono::seconds(3600 + 62));
-    EXPECT_EQ(app::format_log_line(app::LogLevel::error, "tunnel down", true, t), "<3>tunnel down\n");
-    EXPECT_EQ(app::format_log_line(app::LogLevel::warn, "w", true, t), "<4>w\n");
-    EXPECT_EQ(app::format_log_line(app::LogLevel::info, "i", true, t), "<6>i\n");
-    EXPECT_EQ(app::format_log_line(app::LogLevel::debug, "d", true, t), "<7>d\n");
-    EXPECT_EQ(app::format_log_line(app::LogLevel::warn, "w", false, t), "01:01:02.000 warn w\n");
+    EXPECT_EQ(format_log_line(LogLevel::error, "tunnel down", true, t), "<3>tunnel down\n");
+    EXPECT_EQ(format_log_line(LogLevel::warn, "w", true, t), "<4>w\n");
+    EXPECT_EQ(format_log_line(LogLevel::info, "i", true, t), "<6>i\n");
+    EXPECT_EQ(format_log_line(LogLevel::debug, "d", true, t), "<7>d\n");
+    EXPECT_EQ(format_log_line(LogLevel::warn, "w", false, t), "01:01:02.000 warn w\n");
 }

@@ -416,6 +416,29 @@ TEST_F(ConfigLoaderTest, Compress) {
     EXPECT_NE(e.message.find("tunnel.compress must be none, comp-lzo"), std::string::npos) << e.message;
 }
 
+TEST_F(ConfigLoaderTest, MssfixAndTunMtu) {
+    auto r = load(kClient);
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_FALSE(r.config->tunnel.mssfix);  // OpenVPN 2.6's default, decided with tun_mtu
+    EXPECT_EQ(r.config->tunnel.tun_mtu, 1500u);
+    const std::pair<const char*, std::pair<unsigned, const char*>> good[] = {
+        {"0", {0, "payload"}}, {"1450", {1450, "payload"}}, {"'1492 mtu'", {1492, "mtu"}}, {"1400 fixed", {1400, "fixed"}}};
+    for (const auto& [text, want] : good) {
+        r = load(std::string(kClient) + "  mssfix: " + text + "\n  tun_mtu: 1400\n");
+        ASSERT_TRUE(r.ok()) << text << dump(r);
+        ASSERT_TRUE(r.config->tunnel.mssfix);
+        EXPECT_EQ(r.config->tunnel.mssfix->size, want.first);
+        EXPECT_EQ(r.config->tunnel.mssfix->mode, want.second);
+        EXPECT_EQ(r.config->tunnel.tun_mtu, 1400u);
+    }
+    for (const char* bad : {"100", "1492 udp", "1492 mtu x", "big"}) {
+        auto e = only_error(std::string(kClient) + "  mssfix: " + bad + "\n");
+        EXPECT_NE(e.message.find("tunnel.mssfix must be 0 (off)"), std::string::npos) << e.message;
+    }
+    auto e = only_error(std::string(kClient) + "  tun_mtu: 9000\n");
+    EXPECT_NE(e.message.find("tunnel.tun_mtu must be a whole number from 576 to 1500"), std::string::npos) << e.message;
+}
+
 TEST_F(ConfigLoaderTest, KeepaliveAndMarksAndInterest) {
     EXPECT_NE(only_error(std::string(kClient) + "  keepalive: {interval: 10, timeout: 15}\n").message.find("twice the interval"),
               std::string::npos);
@@ -602,6 +625,37 @@ TEST_F(ConfigLoaderTest, LimitsSectionDefaultsKeysAndRefusals) {
     EXPECT_NE(u.message.find("unknown key 'max_halfopen'"), std::string::npos) << u.to_string();
 }
 
+TEST_F(ConfigLoaderTest, BridgeGatewayAndUplinkKeys) {
+    const std::string br = "bridge: {name: br0, ports: [lan0, wan0], address: 192.0.2.2/24";
+    auto r = load(std::string(kClient) + br + ", gateway: 192.0.2.1}\n");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    ASSERT_TRUE(r.config->bridge->gateway);
+    EXPECT_EQ(r.config->bridge->gateway->to_string(), "192.0.2.1");
+    EXPECT_EQ(r.config->bridge->uplink_table, 1193u);
+    EXPECT_EQ(r.config->bridge->uplink_mark, 0x40000u);
+    r = load(std::string(kClient) + br + ", gateway: 192.0.2.1, uplink_table: 2000, uplink_mark: 0x100}\n");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_EQ(r.config->bridge->uplink_table, 2000u);
+    EXPECT_EQ(r.config->bridge->uplink_mark, 0x100u);
+    r = load(std::string(kClient) + "bridge: {name: br0, ports: [lan0], address: '2001:db8:1::2/64', gateway: 'fe80::1'}\n");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    auto has = [&](const std::string& yaml, const std::string& what) {
+        const auto e = only_error(yaml);
+        EXPECT_NE(e.message.find(what), std::string::npos) << e.to_string();
+    };
+    has(std::string(kClient) + "bridge: {name: br0, ports: [lan0], gateway: 192.0.2.1}\n", "needs bridge.address");
+    has(std::string(kClient) + br + ", gateway: '2001:db8::1'}\n", "not of the same family");
+    has(std::string(kClient) + br + ", gateway: 192.0.2.2}\n", "the box's own address");
+    has(std::string(kClient) + br + ", gateway: 192.0.2.300}\n", "bridge.gateway");
+    has(std::string(kClient) + br + ", gateway: 192.0.2.1, uplink_table: 254}\n", "kernel's own tables");
+    has(std::string(kClient) + br + ", gateway: 192.0.2.1, uplink_mark: 0x10000}\n", "decision bits");
+    has(std::string(kClient) + br + ", gateway: 192.0.2.1, uplink_table: 1195}\ninterest: {rules: [{dst: 10.0.0.0/8}]}\n",
+        "interest.table or the interest rules' priorities");
+    has(std::string(kClient) + br + ", gateway: 192.0.2.1, uplink_mark: 0x32}\n" +
+            "fastpath: {enabled: true, reply_mark: 0x32, orig_mark: 0x33}\n",
+        "shares bits with fastpath");
+}
+
 TEST_F(ConfigLoaderTest, InlineKeysRemoveOnStopAndRequireModule) {
     auto r = load(kClient);
     ASSERT_TRUE(r.ok()) << dump(r);
@@ -621,3 +675,29 @@ TEST_F(ConfigLoaderTest, InlineKeysRemoveOnStopAndRequireModule) {
                   .message.find("true or false"),
               std::string::npos);
 }
+
+namespace {
+
+TEST_F(ConfigLoaderTest, ControlMetricsIsOffByDefaultAndTakesAnAddressLiteral) {
+    auto off = load(std::string(kClient));
+    ASSERT_TRUE(off.ok()) << dump(off);
+    EXPECT_FALSE(off.config->control.metrics.has_value());
+
+    auto v4 = load(std::string(kClient) + "control: {metrics: \"127.0.0.1:9433\"}\n");
+    ASSERT_TRUE(v4.ok()) << dump(v4);
+    ASSERT_TRUE(v4.config->control.metrics);
+    EXPECT_EQ(v4.config->control.metrics->host, "127.0.0.1");
+    EXPECT_EQ(v4.config->control.metrics->port, 9433);
+
+    auto v6 = load(std::string(kClient) + "control: {metrics: \"[::1]:80\"}\n");
+    ASSERT_TRUE(v6.ok()) << dump(v6);
+    EXPECT_EQ(v6.config->control.metrics->host, "::1");
+
+    for (const char* bad : {"\"localhost:9433\"", "\"127.0.0.1\"", "\"127.0.0.1:0\"", "[1, 2]"}) {
+        auto e = only_error(std::string(kClient) + "control: {metrics: " + bad + "}\n");
+        EXPECT_NE(e.message.find("control.metrics"), std::string::npos) << bad << ": " << e.message;
+        EXPECT_EQ(e.column, 20) << bad;
+    }
+}
+
+}  // namespace

@@ -288,3 +288,62 @@ TEST(DataChannel, ThreadsSealAndOpenOneKey) {
     for (auto& t : th) t.join();
     for (std::size_t i = 0; i < got.size(); ++i) ASSERT_EQ(got[i].load(), 1) << "packet " << i;
 }
+
+namespace {
+// An Ethernet frame with an IPv4 TCP SYN announcing MSS 1460 (checksum not filled: only the
+// option's value is checked here; proto_mss_clamp_test checks the checksum).
+std::vector<std::uint8_t> syn_frame() {
+    std::vector<std::uint8_t> f(14 + 20 + 24, 0);
+    f[12] = 0x08;
+    f[14] = 0x45;
+    f[14 + 3] = 44;  // total length
+    f[14 + 9] = 6;   // TCP
+    f[34 + 12] = 6 << 4;
+    f[34 + 13] = 0x02;  // SYN
+    f[34 + 20] = 2;
+    f[34 + 21] = 4;
+    f[34 + 22] = 0x05;
+    f[34 + 23] = 0xb4;
+    return f;
+}
+std::uint16_t mss_of(std::span<const std::uint8_t> f) { return static_cast<std::uint16_t>((f[56] << 8) | f[57]); }
+}  // namespace
+
+TEST(DataChannel, ClampsMssOfSynsBothWays) {
+    DataChannel a, b;
+    KeyPairMaterial m;
+    const std::size_t len = crypto::aead_key_size(crypto::AeadCipher::Aes256Gcm);
+    m.a_to_b = keys(0x10, len);
+    m.b_to_a = keys(0x20, len);
+    KeyInstall ka{0, crypto::AeadCipher::Aes256Gcm, 7, true, &m.a_to_b, &m.b_to_a, m.a_ids};
+    ka.mss_limit = 1368;
+    KeyInstall kb{0, crypto::AeadCipher::Aes256Gcm, 7, true, &m.b_to_a, &m.a_to_b, m.b_ids};
+    kb.mss_limit = 1300;
+    ASSERT_TRUE(a.install(ka));
+    ASSERT_TRUE(b.install(kb));
+    a.set_primary(0);
+    b.set_primary(0);
+    // a clamps what it sends; b clamps again on receipt (to its own, lower limit).
+    auto pkt = seal(a, syn_frame());
+    std::span<std::uint8_t> payload;
+    DataChannel plain;  // a receiver without clamping sees what a sent
+    KeyInstall kp = kb;
+    kp.mss_limit = 0;
+    ASSERT_TRUE(plain.install(kp));
+    auto copy = pkt;
+    ASSERT_EQ(plain.open(copy, 100, payload), DataDrop::none);
+    EXPECT_EQ(mss_of(payload), 1368);
+    ASSERT_EQ(b.open(pkt, 100, payload), DataDrop::none);
+    EXPECT_EQ(mss_of(payload), 1300);
+    EXPECT_EQ(a.mss_clamped(), 1u);
+    EXPECT_EQ(b.mss_clamped(), 1u);
+    // Batch receive clamps too; a frame that is not a SYN passes unchanged.
+    auto pkt2 = seal(b, syn_frame());
+    DataChannel::Opened o;
+    ASSERT_EQ(a.open_unrecorded(pkt2, o), DataDrop::none);
+    EXPECT_EQ(mss_of(o.payload), 1300);  // b's limit on send, below a's
+    const auto other = frame(60, 9);
+    auto pkt3 = seal(a, other);
+    ASSERT_EQ(b.open(pkt3, 100, payload), DataDrop::none);
+    EXPECT_EQ(std::vector<std::uint8_t>(payload.begin(), payload.end()), other);
+}

@@ -293,6 +293,43 @@ void forge_icmp(int raw, std::uint8_t type, std::uint8_t code, std::uint16_t fro
     dst.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     ASSERT_EQ(sendto(raw, pkt, sizeof pkt, 0, reinterpret_cast<sockaddr*>(&dst), sizeof dst), static_cast<ssize_t>(sizeof pkt));
 }
+
+TEST(UdpSocket, ADatagramSentAfterAForgedIcmpErrorIsNotLost) {
+    // The kernel reports a queued ICMP error on the next send, which then sends nothing: the
+    // socket tries once more, so a forged error costs no datagram.
+    const int raw = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP);
+    if (raw < 0) GTEST_SKIP() << "needs CAP_NET_RAW to forge ICMP: " << std::strerror(errno);
+    auto any = SocketAddress::from_numeric("127.0.0.1", 0);
+    auto client = UdpSocket::open(*any);
+    auto server = UdpSocket::open(*any);
+    ASSERT_TRUE(client && server);
+    auto client_addr = client->local_address();
+    auto server_addr = server->local_address();
+    ASSERT_TRUE(client_addr && server_addr);
+    ASSERT_TRUE(client->connect(*server_addr));
+    SoftErrorCounter errors{0};
+    client->count_soft_errors_in(&errors);
+    DatagramBatch in(4, 64);
+    for (int round = 0; round < 3; ++round) {
+        const std::uint64_t before = errors.load();
+        forge_icmp(raw, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, client_addr->port(), server_addr->port());
+        for (int i = 0; i < 100 && errors.load() == before; ++i) {
+            DatagramBatch out(1, 64);
+            std::memcpy(out.next_buffer().data(), "data", 4);
+            out.push(4, *server_addr);
+            auto sent = client->send(out);
+            ASSERT_TRUE(sent) << sent.error().message;
+            EXPECT_EQ(*sent, 0u);  // sent, not left for later
+            ASSERT_TRUE(wait_readable(server->fd()));
+            auto n = server->receive(in);
+            ASSERT_TRUE(n);
+            ASSERT_EQ(*n, 1u) << "round " << round << ", datagram " << i;
+        }
+        EXPECT_GT(errors.load(), before) << "the forged error was never reported (round " << round << ")";
+    }
+    close(raw);
+}
+
 }  // namespace
 
 // A connected client socket (what a site uses) given forged ICMP errors: protocol unreachable

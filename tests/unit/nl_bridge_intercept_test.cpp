@@ -58,8 +58,9 @@ TEST(BridgeInterceptTextTest, ScriptReplacesInOneTransactionBypassFirst) {
     const std::string t = intercept_install_text(plan(), true);
     const char* want[] = {
         "delete table bridge wb_branch_a\ntable bridge wb_branch_a {\n\tflags owner\n",
-        "type filter hook prerouting priority dstnat; policy accept;\n",
+        "type filter hook prerouting priority 10; policy accept;\n",
         "meta pkttype != other return\n",
+        "icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, nd-redirect } return\n",
         "iifname \"tap0\" return\n",
         "meta l4proto tcp tcp dport 22 return\n",
         "ip daddr 10.20.0.0/16 meta pkttype set host ether daddr set 02:00:00:00:00:01 counter\n",

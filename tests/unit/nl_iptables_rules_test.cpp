@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 #include <sched.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -145,6 +147,35 @@ TEST(RunToolTest, ReportsExitAndOutput) {
     auto slow = run_tool({"sleep", "5"}, {}, 200);
     ASSERT_FALSE(slow);
     EXPECT_EQ(slow.error().code, ETIMEDOUT);
+}
+
+TEST(RunToolTest, ProgramsAreFoundInFixedDirectoriesNeverThroughPath) {
+    // A directory put first in PATH holds a "cat" that would say "hijacked": it is never run.
+    char tmpl[] = "/tmp/wb_run_tool_XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    const std::string dir = tmpl, fake = dir + "/cat";
+    {
+        std::FILE* f = std::fopen(fake.c_str(), "w");
+        ASSERT_NE(f, nullptr);
+        std::fputs("#!/bin/sh\necho hijacked\n", f);
+        std::fclose(f);
+        ASSERT_EQ(chmod(fake.c_str(), 0755), 0);
+    }
+    const char* old = std::getenv("PATH");
+    const std::string saved = old ? old : "";
+    setenv("PATH", (dir + ":" + saved).c_str(), 1);
+    auto r = run_tool({"cat"}, "real\n");
+    setenv("PATH", saved.c_str(), 1);
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(*r, "real\n");
+    EXPECT_EQ(resolve_tool("cat").rfind("/", 0), 0u) << resolve_tool("cat");
+    EXPECT_EQ(resolve_tool(fake), fake);  // a path is taken as it is
+    EXPECT_EQ(resolve_tool("wb-no-such-tool"), "");
+    auto missing = run_tool({"wb-no-such-tool"}, {});
+    ASSERT_FALSE(missing);
+    EXPECT_EQ(missing.error().code, ENOENT);
+    std::remove(fake.c_str());
+    rmdir(dir.c_str());
 }
 
 class IptablesRulesKernelTest : public ::testing::Test {

@@ -81,6 +81,11 @@ for ipt in iptables-nft ip6tables-nft; do
 	nse wbk-app "$ipt" -t mangle -A PREROUTING -m physdev --physdev-in wbkpt \
 		-j GWMARK --reply-mark 0x32/0xfffcffff
 done
+# The quiet UDP flows must outlive a slow run (TCG under load): conntrack's
+# 30 s for an unanswered UDP flow would end them, and their cache entries
+# with them, before the failover.
+nse wbk-app sysctl -q -w net.netfilter.nf_conntrack_udp_timeout=600 \
+	net.netfilter.nf_conntrack_udp_timeout_stream=600 >/dev/null
 
 ip -n wbk-lan addr add 192.0.2.10/24 dev wbkl0
 ip -n wbk-lan addr add 2001:db8:1::10/64 dev wbkl0 nodad

@@ -1,0 +1,149 @@
+// DataWorker: the worker thread's loop (TAP queue -> seal -> socket; socket -> open -> TAP) 
+#include "datapath/data_worker.hpp"
+
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "common/log.hpp"
+#include "datapath/pump_common.hpp"
+#include "io/clock.hpp"
+#include "proto/data_packet.hpp"
+#include "proto/keepalive.hpp"
+
+namespace wirebridge::datapath {
+
+DataWorker::DataWorker(const Setup& setup, io::EventLoop loop, io::UdpSocket socket)
+    : setup_(setup), loop_(std::move(loop)), socket_(std::move(socket)),
+      reader_(*setup.tap, setup.queue), writer_(*setup.tap, setup.queue), follower_(*setup.keys),
+      tx_(std::max<std::size_t>(setup.send_block, 1), kPacketBuffer) {
+    if (setup_.receive) {
+        rx_ = std::make_unique<io::DatagramBatch>(kBatch, io::kGroBufferSize);
+        opened_.resize(kBatch * 4);
+    }
+    lengths_.resize(tx_.capacity());
+}
+
+Result<std::unique_ptr<DataWorker>> DataWorker::start(const Setup& setup, io::UdpSocket socket) {
+    if (!setup.tap || !setup.keys || !setup.mailbox || setup.queue >= setup.tap->queue_count())
+        return fail("data worker: incomplete set-up", EINVAL);
+    auto loop = io::EventLoop::create();
+    if (!loop) return fail(loop.error());
+    std::unique_ptr<DataWorker> w(new DataWorker(setup, std::move(*loop), std::move(socket)));
+    // A wake-up: the keys changed, pick up the new set now (and let go of the old one).
+    if (auto r = w->thread_.attach(w->loop_, [p = w.get()] { p->follower_.refresh(p->dc_); }); !r) return fail(r.error());
+    // The reader's probe: frames it already took (rest of a batch, of a split super-frame) do not
+    // make the queue readable again, so the loop comes back for them at once.
+    if (auto r = w->loop_.add_fd(
+            setup.tap->fd(setup.queue), EPOLLIN, [p = w.get()](std::uint32_t) { p->on_tap(); },
+            [p = w.get()] { return p->reader_.pending(); });
+        !r)
+        return fail(r.error());
+    log_worker_io_path(setup.index, setup.tap->name(), setup.queue, w->writer_, w->reader_);
+    if (setup.receive) {
+        if (auto r = w->loop_.add_fd(w->socket_.fd(), EPOLLIN, [p = w.get()](std::uint32_t) { p->on_socket(); }); !r)
+            return fail(r.error());
+    }
+    w->follower_.refresh(w->dc_);
+    w->thread_.start([p = w.get()] { p->run(); });
+    return w;
+}
+
+DataWorker::~DataWorker() { stop(); }
+
+void DataWorker::wake() { thread_.wake(); }
+
+void DataWorker::stop() { thread_.stop(); }
+
+void DataWorker::run() {
+    if (auto r = loop_.run(); !r) fail_worker(r.error().message);
+    follower_.drop(dc_);  // contexts freed (and their keys wiped) on the worker's own thread
+    traffic_.publish(dc_.counters());
+}
+
+void DataWorker::fail_worker(const std::string& why) {
+    log_error("worker " + std::to_string(setup_.index) + ": " + why);
+    failed_.store(true, std::memory_order_release);
+    const std::string msg = "worker " + std::to_string(setup_.index) + ": " + why;
+    setup_.mailbox->post(WorkerMailbox::Kind::error, std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(msg.data()), msg.size()));
+    loop_.stop();
+}
+
+void DataWorker::on_tap() {
+    follower_.refresh(dc_);
+    const std::size_t block = tx_.capacity();
+    for (int rounds = 0; rounds < 4; ++rounds) {
+        // Read the batch first, so that it takes exactly as many packet ids as it has frames.
+        std::size_t got = 0;
+        while (got < block) {
+            auto r = reader_.read_frame(tx_.buffer_ahead(got).subspan(datapath::kHeadroom, kMaxFrame));
+            if (!r) return fail_worker(r.error().message);
+            if (r->would_block) break;
+            lengths_[got++] = static_cast<std::uint32_t>(r->bytes);
+        }
+        if (got == 0) break;
+        if (dc_.ready()) {  // no keys: the frames are dropped like on a down link
+            dc_.reserve(got);
+            for (std::size_t i = 0; i < got; ++i) {
+                const std::size_t at = i - tx_.size();  // frame i is in slot i; pushed ones moved up
+                std::span<std::uint8_t> buf = tx_.buffer_ahead(at);
+                const std::size_t n = dc_.seal(buf, lengths_[i]);
+                if (n == 0) continue;
+                if (at != 0) std::memmove(tx_.next_buffer().data(), buf.data(), n);
+                tx_.push(n, setup_.peer);
+            }
+            dc_.release();
+            if (tx_.size() > 0) {
+                auto s = socket_.send(tx_);
+                if (!s) log_debug(s.error().message);
+                tx_.clear();  // what the socket did not take is dropped: UDP is lossy anyway
+            }
+        }
+        if (got < block) break;
+    }
+    traffic_.publish(dc_.counters());
+}
+
+void DataWorker::on_socket() {
+    follower_.refresh(dc_);
+    for (int rounds = 0; rounds < 8; ++rounds) {
+        auto n = socket_.receive(*rx_);
+        if (!n) {
+            const std::string msg = n.error().message;
+            setup_.mailbox->post(WorkerMailbox::Kind::error, std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(msg.data()), msg.size()));
+            break;
+        }
+        if (*n == 0) break;
+        if (opened_.size() < *n) opened_.resize(*n);  // grows once to the largest GRO batch seen
+        const std::int64_t now_sec = io::now_ms() / 1000;
+        for (std::size_t i = 0; i < *n; ++i) {
+            std::span<std::uint8_t> pkt = rx_->data(i);
+            datapath::DataChannel::Opened& o = opened_[i];
+            if (!proto::is_data_packet(pkt)) {
+                o = datapath::DataChannel::Opened{};
+                o.drop = datapath::DataDrop::count_;  // not ours: for the session
+                setup_.mailbox->post(WorkerMailbox::Kind::packet, pkt);
+                continue;
+            }
+            if (dc_.open_unrecorded(pkt, o) == datapath::DataDrop::no_key)
+                setup_.mailbox->post(WorkerMailbox::Kind::packet, pkt);  // the session may know it
+        }
+        dc_.accept_batch(std::span<datapath::DataChannel::Opened>(opened_.data(), *n), now_sec);
+        for (std::size_t i = 0; i < *n; ++i) {
+            const datapath::DataChannel::Opened& o = opened_[i];
+            if (o.drop != datapath::DataDrop::none) continue;
+            if (proto::is_ping(o.payload) || proto::is_occ(o.payload)) {
+                setup_.mailbox->post(WorkerMailbox::Kind::payload, o.payload);
+            } else if (o.payload.size() >= 14) {
+                if (auto w = writer_.write_frame(o.payload); !w) return fail_worker(w.error().message);
+            }
+        }
+        if (auto w = writer_.flush(); !w) return fail_worker(w.error().message);
+    }
+    traffic_.publish(dc_.counters());
+}
+
+WorkerTraffic DataWorker::traffic() const { return traffic_.load(); }
+
+}  // namespace wirebridge::datapath

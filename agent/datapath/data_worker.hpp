@@ -1,0 +1,92 @@
+// DataWorker: one data path thread of the client: a TAP queue, its own event loop, crypto contexts and counters.
+//
+// The client with `tunnel.workers: N` (N > 1, UDP) runs N of these next to the main thread, which
+// keeps the session (control channel, keepalive, rekeys), the status and the signals:
+//
+//   TAP queue k --(TapReader)--> worker k: seal (ids: one block per batch) --sendmmsg--> shared socket
+//   shared socket --recvmmsg--> worker 0: open, replay window (one lock per batch) --(TapWriter)--> TAP queue 0
+//   worker 0 --mailbox--> main: control packets, data packets of a key not installed yet, ping/OCC
+//
+// Sending is parallel: the kernel spreads the frames it sends into the TAP over the queues by flow
+// hash, so one flow stays on one worker and in order; workers interleave only different flows,
+// and their packet ids by at most one id block, inside the peer's 64-id replay window. Receiving is
+// done by worker 0 alone: the client's socket is connected to one server, so all traffic is one
+// 4-tuple, and several readers of it would hand consecutive segments of one TCP flow to different
+// threads and TAP queues, which reorders them (TCP takes that for loss). See docs/PERFORMANCE.md.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "datapath/data_worker_keys.hpp"
+#include "datapath/worker_mailbox.hpp"
+#include "datapath/worker_thread.hpp"
+#include "datapath/worker_traffic.hpp"
+#include "common/result.hpp"
+#include "datapath/data_channel.hpp"
+#include "io/event_loop.hpp"
+#include "io/fd.hpp"
+#include "io/tap_device.hpp"
+#include "io/tap_reader.hpp"
+#include "io/tap_writer.hpp"
+#include "io/udp_socket.hpp"
+
+namespace wirebridge::datapath {
+
+class DataWorker {
+public:
+    struct Setup {
+        unsigned index = 0;
+        io::TapDevice* tap = nullptr;
+        unsigned queue = 0;
+        bool receive = false;           // reads the socket (one worker does)
+        std::size_t send_block = 32;    // ids per batch: bounded so reordering stays in the peer's window
+        const WorkerKeys* keys = nullptr;
+        WorkerMailbox* mailbox = nullptr;
+        io::SocketAddress peer;         // the server (the socket is connected to it)
+    };
+    // Builds the worker's loop and buffers and starts its thread; `socket` is its own handle on the
+    // shared UDP socket (UdpSocket::share()).
+    static Result<std::unique_ptr<DataWorker>> start(const Setup& setup, io::UdpSocket socket);
+    ~DataWorker();
+    DataWorker(const DataWorker&) = delete;
+    DataWorker& operator=(const DataWorker&) = delete;
+
+    // The keys changed: the worker picks up the new set now (and lets go of the old one).
+    void wake();
+    // Stops the loop and joins the thread (its key set is dropped first). Idempotent.
+    void stop();
+    bool failed() const { return failed_.load(std::memory_order_acquire); }
+    WorkerTraffic traffic() const;
+    unsigned index() const { return setup_.index; }
+
+private:
+    DataWorker(const Setup& setup, io::EventLoop loop, io::UdpSocket socket);
+    void run();
+    void on_tap();
+    void on_socket();
+    void fail_worker(const std::string& why);
+
+    Setup setup_;
+    io::EventLoop loop_;
+    io::UdpSocket socket_;
+    io::TapReader reader_;
+    io::TapWriter writer_;
+    datapath::DataChannel dc_;
+    KeyFollower follower_;
+    std::atomic<bool> failed_{false};
+
+    io::DatagramBatch tx_;
+    std::unique_ptr<io::DatagramBatch> rx_;  // worker 0 only (64 KB GRO buffers)
+    std::vector<datapath::DataChannel::Opened> opened_;
+    std::vector<std::uint32_t> lengths_;
+
+    TrafficSlot traffic_;  // published copies of dc_.counters() (written by the worker after each batch)
+    WorkerThread thread_;  // last: destroyed first, so the thread is joined before the members it uses go
+};
+
+}  // namespace wirebridge::datapath

@@ -1,0 +1,263 @@
+// HubWorker: the hub worker's loop (socket k -> open -> switch -> TAP queue k / clients; TAP queue k -> switch -> seal -> socket k).
+#include "datapath/hub_worker.hpp"
+
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "common/log.hpp"
+#include "datapath/pump_common.hpp"
+#include "io/clock.hpp"
+#include "proto/data_packet.hpp"
+#include "proto/keepalive.hpp"
+
+namespace wirebridge::datapath {
+
+namespace {
+
+constexpr std::size_t kTxBatch = 64;
+
+}  // namespace
+
+HubWorker::HubWorker(const Setup& setup, io::EventLoop loop, io::UdpSocket socket)
+    : setup_(setup), loop_(std::move(loop)), socket_(std::move(socket)),
+      reader_(*setup.tap, setup.index), writer_(*setup.tap, setup.index), peers_(*setup.directory),
+      batch_(kTxBatch), rx_(kBatch, io::kGroBufferSize), tx_(kTxBatch, kPacketBuffer) {
+    opened_.resize(kBatch * 4);
+    opened_by_.resize(kBatch * 4);
+    tap_buf_.resize(kBatch * kPacketBuffer);
+    touched_.reserve(64);
+}
+
+Result<std::unique_ptr<HubWorker>> HubWorker::start(const Setup& setup, io::UdpSocket socket) {
+    if (!setup.tap || !setup.directory || !setup.sw || !setup.switch_mutex || !setup.mailbox ||
+        setup.index >= setup.tap->queue_count())
+        return fail("hub worker: incomplete set-up", EINVAL);
+    auto loop = io::EventLoop::create();
+    if (!loop) return fail(loop.error());
+    std::unique_ptr<HubWorker> w(new HubWorker(setup, std::move(*loop), std::move(socket)));
+    HubWorker* p = w.get();
+    // A wake-up: the directory changed, refresh now (lets go of gone clients' keys at once).
+    if (auto r = w->thread_.attach(w->loop_, [p] { p->peers_.refresh(); }); !r) return fail(r.error());
+    // The reader's probe: frames it already took (rest of a batch, of a split super-frame) do not
+    // make the queue readable again, so the loop comes back for them at once.
+    if (auto r = w->loop_.add_fd(
+            setup.tap->fd(setup.index), EPOLLIN, [p](std::uint32_t) { p->on_tap(); }, [p] { return p->reader_.pending(); });
+        !r)
+        return fail(r.error());
+    log_worker_io_path(setup.index, setup.tap->name(), setup.index, w->writer_, w->reader_);
+    if (auto r = w->loop_.add_fd(w->socket_.fd(), EPOLLIN, [p](std::uint32_t) { p->on_socket(); }); !r)
+        return fail(r.error());
+    w->peers_.refresh();
+    w->thread_.start([p] { p->run(); });
+    return w;
+}
+
+HubWorker::~HubWorker() { stop(); }
+
+void HubWorker::wake() { thread_.wake(); }
+
+void HubWorker::stop() { thread_.stop(); }
+
+void HubWorker::run() {
+    if (auto r = loop_.run(); !r) fail_worker(r.error().message);
+    publish();
+    peers_.drop();  // contexts freed (keys wiped) on the worker's own thread
+}
+
+void HubWorker::fail_worker(const std::string& why) {
+    const std::string msg = "worker " + std::to_string(setup_.index) + ": " + why;
+    setup_.mailbox->post(WorkerMailbox::Kind::error,
+                         std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(msg.data()), msg.size()));
+    loop_.stop();
+}
+
+void HubWorker::on_socket() {
+    peers_.refresh();
+    for (int rounds = 0; rounds < 8; ++rounds) {
+        auto got = socket_.receive(rx_);
+        if (!got) {
+            log_debug("worker " + std::to_string(setup_.index) + ": " + got.error().message);
+            break;
+        }
+        const std::size_t n = *got;
+        if (n == 0) break;
+        if (opened_.size() < n) {  // grows once to the largest GRO batch seen
+            opened_.resize(n);
+            opened_by_.resize(n);
+        }
+        ++stamp_;
+        touched_.clear();
+        batch_.clear();
+        for (std::size_t i = 0; i < n; ++i) {
+            std::span<std::uint8_t> pkt = rx_.data(i);
+            const io::SocketAddress& from = rx_.peer(i);
+            datapath::DataChannel::Opened& o = opened_[i];
+            o = datapath::DataChannel::Opened{};
+            o.drop = datapath::DataDrop::count_;  // not opened here
+            opened_by_[i] = nullptr;
+            // DATA_V2 carries the peer-id; the address must match too (as the single-thread hub).
+            if (pkt.size() >= 4 && proto::opcode_of(pkt[0]) == static_cast<unsigned>(proto::Opcode::data_v2)) {
+                const std::uint32_t id = (std::uint32_t{pkt[1]} << 16) | (std::uint32_t{pkt[2]} << 8) | pkt[3];
+                WorkerPeer* wp = peers_.find(id);
+                if (wp && wp->dc.ready() && wp->shared->addr == from) {
+                    if (wp->dc.open_unrecorded(pkt, o) != datapath::DataDrop::no_key) {
+                        opened_by_[i] = wp;
+                        if (wp->stamp != stamp_) {
+                            wp->stamp = stamp_;
+                            touched_.push_back(wp);
+                        }
+                        continue;
+                    }
+                }
+            }
+            // Control packets, new clients, keys this worker has not seen yet: the session's.
+            ++local_.mailed;
+            setup_.mailbox->post(WorkerMailbox::Kind::packet, pkt, from);
+        }
+        // The replay windows: one lock per run of one client's packets (GRO hands runs).
+        const std::int64_t now = io::now_ms();
+        for (std::size_t i = 0; i < n;) {
+            WorkerPeer* wp = opened_by_[i];
+            std::size_t j = i + 1;
+            while (j < n && opened_by_[j] == wp) ++j;
+            if (wp) wp->dc.accept_batch(std::span<datapath::DataChannel::Opened>(opened_.data() + i, j - i), now / 1000);
+            i = j;
+        }
+        for (std::size_t i = 0; i < n; ++i) {
+            WorkerPeer* wp = opened_by_[i];
+            const datapath::DataChannel::Opened& o = opened_[i];
+            if (!wp || o.drop != datapath::DataDrop::none) continue;
+            if (proto::is_ping(o.payload) || proto::is_occ(o.payload)) {
+                ++local_.mailed;
+                setup_.mailbox->post(WorkerMailbox::Kind::payload, o.payload, rx_.peer(i), wp->shared->peer_id);
+                continue;
+            }
+            ++local_.packets_in;
+            // The header before the payload is ours to overwrite (a VLAN tag on the way to the TAP).
+            const std::size_t headroom = datapath::DataChannel::headroom_of(rx_.data(i), o.payload);
+            if (batch_.full()) {
+                batch_.decide(*setup_.sw, *setup_.switch_mutex, now);
+                output();
+                batch_.clear();
+            }
+            batch_.add(wp->shared->peer_id, o.payload, headroom);
+        }
+        if (batch_.size() > 0) batch_.decide(*setup_.sw, *setup_.switch_mutex, now);
+        output();
+        publish();
+    }
+}
+
+void HubWorker::on_tap() {
+    peers_.refresh();
+    for (int rounds = 0; rounds < 4; ++rounds) {
+        ++stamp_;
+        touched_.clear();
+        batch_.clear();
+        std::size_t got = 0;
+        while (got < kBatch) {
+            std::uint8_t* slot = tap_buf_.data() + got * kPacketBuffer;
+            auto r = reader_.read_frame(std::span<std::uint8_t>(slot + datapath::kHeadroom, kMaxFrame));
+            if (!r) return fail_worker(r.error().message);
+            if (r->would_block) break;
+            batch_.add(datapath::kTapPort, std::span<std::uint8_t>(slot + datapath::kHeadroom, r->bytes), datapath::kHeadroom);
+            ++got;
+        }
+        if (got == 0) break;
+        local_.frames_from_tap += got;
+        batch_.decide(*setup_.sw, *setup_.switch_mutex, io::now_ms());
+        output();
+        publish();
+        if (got < kBatch) break;
+    }
+}
+
+void HubWorker::output() {
+    // Id blocks: one reservation per client per batch, no bigger than the block, so that the
+    // reordering a client sees from N interleaving workers stays inside its 64-id replay window.
+    for (const HubSwitchBatch::Frame& f : batch_.frames()) {
+        for (const datapath::Port p : batch_.sends(f)) {
+            WorkerPeer* wp = peers_.find(p);
+            if (!wp) continue;
+            if (wp->stamp != stamp_) {
+                wp->stamp = stamp_;
+                wp->pending_sends = 0;
+                touched_.push_back(wp);
+            }
+            ++wp->pending_sends;
+        }
+    }
+    for (WorkerPeer* wp : touched_)
+        if (wp->pending_sends) wp->dc.reserve(std::min<std::size_t>(wp->pending_sends, setup_.send_block));
+    for (const HubSwitchBatch::Frame& f : batch_.frames()) {
+        const std::span<const std::uint8_t> frame(f.out, f.out_len);
+        for (const datapath::Port p : batch_.sends(f))
+            if (WorkerPeer* wp = peers_.find(p)) seal_to(*wp, frame);
+        // After the clients: a VLAN tag goes in place over the bytes they were sent.
+        if (f.to_tap) {
+            const auto t = HubSwitchBatch::tap_frame(f);
+            if (t.empty()) continue;
+            if (auto w = writer_.write_frame(t); !w) {
+                if (++tap_write_failures_ == 1 || tap_write_failures_ % 1000 == 0)
+                    log_warn("worker " + std::to_string(setup_.index) + ": " + w.error().message + " (" +
+                             std::to_string(tap_write_failures_) + " failed write(s) so far: tap_write drops)");
+                std::lock_guard<std::mutex> g(*setup_.switch_mutex);  // a failure only, not per frame
+                setup_.sw->count_drop(f.in, datapath::SwitchDrop::tap_write);
+            } else {
+                ++local_.frames_to_tap;
+            }
+        }
+    }
+    for (WorkerPeer* wp : touched_) {
+        if (wp->pending_sends) wp->dc.release();
+        wp->pending_sends = 0;
+    }
+    if (auto w = writer_.flush(); !w) {
+        ++tap_write_failures_;
+        std::lock_guard<std::mutex> g(*setup_.switch_mutex);
+        setup_.sw->count_drop(datapath::kTapPort, datapath::SwitchDrop::tap_write);
+    }
+    send_tx();
+}
+
+void HubWorker::seal_to(WorkerPeer& p, std::span<const std::uint8_t> frame) {
+    if (!p.dc.ready() || frame.empty() || frame.size() > kMaxFrame) return;
+    if (tx_.full()) send_tx();
+    std::span<std::uint8_t> buf = tx_.next_buffer();
+    std::memcpy(buf.data() + datapath::kHeadroom, frame.data(), frame.size());
+    const std::size_t n = p.dc.seal(buf, frame.size());
+    if (n == 0) return;
+    tx_.push(n, p.shared->addr);
+    ++local_.packets_out;
+}
+
+void HubWorker::send_tx() {
+    if (tx_.size() == 0) return;
+    if (auto r = socket_.send(tx_); !r) log_debug("worker " + std::to_string(setup_.index) + ": " + r.error().message);
+    tx_.clear();  // what the socket did not take is dropped: UDP is lossy anyway
+}
+
+void HubWorker::publish() {
+    for (WorkerPeer* wp : touched_) wp->shared->traffic[setup_.index].publish(wp->dc.counters());
+    touched_.clear();
+    packets_in_.store(local_.packets_in, std::memory_order_relaxed);
+    packets_out_.store(local_.packets_out, std::memory_order_relaxed);
+    from_tap_.store(local_.frames_from_tap, std::memory_order_relaxed);
+    to_tap_.store(local_.frames_to_tap, std::memory_order_relaxed);
+    mailed_.store(local_.mailed, std::memory_order_relaxed);
+}
+
+HubWorkerCounts HubWorker::counts() const {
+    HubWorkerCounts c;
+    c.packets_in = packets_in_.load(std::memory_order_relaxed);
+    c.packets_out = packets_out_.load(std::memory_order_relaxed);
+    c.frames_from_tap = from_tap_.load(std::memory_order_relaxed);
+    c.frames_to_tap = to_tap_.load(std::memory_order_relaxed);
+    c.mailed = mailed_.load(std::memory_order_relaxed);
+    return c;
+}
+
+}  // namespace wirebridge::datapath

@@ -1,0 +1,107 @@
+// UplinkRoute: the agent's private uplink table and its mark rule, installed and undone.
+#include "nl/uplink_route.hpp"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+
+namespace wirebridge::nl {
+
+namespace {
+
+bool gone(const Error& e) { return e.code == ENOENT || e.code == ESRCH || e.code == ENODEV; }
+
+}  // namespace
+
+PolicyRule uplink_rule(const UplinkPlan& p) {
+    return PolicyRule{.family = p.gateway.family, .priority = p.priority, .fwmark = p.mark, .fwmask = p.mark,
+                      .action = PolicyRule::Action::lookup, .table = p.table};
+}
+
+bool is_uplink_rule(const UplinkPlan& p, const PolicyRule& r) {
+    return r.priority == p.priority && r.fwmark == p.mark && r.fwmask == p.mark && r.action == PolicyRule::Action::lookup;
+}
+
+Result<unsigned> remove_uplink_rules(const UplinkPlan& plan) {
+    auto rtnl = Rtnetlink::open();
+    if (!rtnl) return fail(rtnl.error());
+    unsigned removed = 0;
+    for (int family : {AF_INET, AF_INET6}) {
+        auto existing = rtnl->rules(family);
+        if (!existing) {
+            if (family == AF_INET6) continue;  // a kernel without IPv6
+            return fail(existing.error());
+        }
+        for (const PolicyRule& r : *existing) {
+            if (!is_uplink_rule(plan, r)) continue;
+            if (auto d = rtnl->delete_rule(r); !d && !gone(d.error())) return fail(d.error());
+            ++removed;
+        }
+    }
+    return removed;
+}
+
+UplinkRoute::~UplinkRoute() {
+    if (installed()) (void)remove();
+}
+
+Result<void> UplinkRoute::apply(const UplinkPlan& plan) {
+    if (plan.device.empty() || (plan.gateway.family != AF_INET && plan.gateway.family != AF_INET6))
+        return fail("uplink: no bridge or no gateway");
+    auto rtnl = Rtnetlink::open();
+    if (!rtnl) return fail(rtnl.error());
+    if (installed_ && *installed_ == plan) {
+        // The route goes with the bridge going down; the rule stays. Replace is idempotent.
+        return rtnl->replace_gateway_route(plan.table, plan.device, plan.gateway, plan.source);
+    }
+    if (installed_)
+        if (auto r = remove(); !r) return r;
+    replaced_stale_ = false;
+    installed_ = plan;
+    auto undo = [this] { (void)remove(); };
+    if (auto r = rtnl->replace_gateway_route(plan.table, plan.device, plan.gateway, plan.source); !r) {
+        undo();
+        return r;
+    }
+    route_added_ = true;
+    auto existing = rtnl->rules(plan.gateway.family);
+    if (!existing) {
+        undo();
+        return fail(existing.error());
+    }
+    for (const PolicyRule& r : *existing) {
+        if (!is_uplink_rule(plan, r)) continue;
+        if (auto d = rtnl->delete_rule(r); !d && !gone(d.error())) {
+            undo();
+            return d;
+        }
+        replaced_stale_ = true;
+    }
+    if (auto r = rtnl->add_rule(uplink_rule(plan)); !r) {
+        undo();
+        return r;
+    }
+    rule_added_ = true;
+    return {};
+}
+
+Result<void> UplinkRoute::remove() {
+    if (!installed_) return {};
+    const UplinkPlan plan = *installed_;
+    installed_.reset();
+    auto rtnl = Rtnetlink::open();
+    if (!rtnl) return fail(rtnl.error());
+    Result<void> result;
+    if (rule_added_) {
+        rule_added_ = false;
+        if (auto r = rtnl->delete_rule(uplink_rule(plan)); !r && !gone(r.error())) result = r;
+    }
+    if (route_added_) {
+        route_added_ = false;
+        if (auto r = rtnl->delete_gateway_route(plan.gateway.family, plan.table, plan.device); !r && !gone(r.error()) && result)
+            result = r;
+    }
+    return result;
+}
+
+}  // namespace wirebridge::nl

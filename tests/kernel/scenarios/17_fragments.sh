@@ -1,0 +1,99 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# 17_fragments.sh - no black hole for IPv4 replies that need fragmenting,
+# in a box with no route to the LAN (where the normal path would lose them):
+#   - a reply larger than the LAN port's MTU without DF is sent in fragments
+#     (fragmented), and the LAN host reassembles it;
+#   - a reply the remote host sent in fragments, which the appliance's
+#     conntrack reassembled, is sent again in fragments no larger than the
+#     largest received (refragmented);
+#   - one whose fragments are larger than the LAN port's MTU is answered with
+#     "fragmentation needed" (icmp_sent), as the stack does, and the sender's
+#     next try gets through.
+# IPv6 (no fragmenting on the way there): a datagram the remote host sent
+# in fragments is refragmented likewise, and one whose fragments are too
+# big for the LAN port is answered with "packet too big".
+# Topology: appliance.sh; wbk-rem sends without DF (ip_no_pmtu_disc=1).
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../appliance.sh"
+need_gwmark
+UDP=$WB_UDPTOOL
+t=fragments
+
+appliance_up
+sysctl_ns wbk-rem net.ipv4.ip_no_pmtu_disc=1
+check "$t-rule" appliance_rule iptables-nft
+check "$t-rule-v6" appliance_rule ip6tables-nft
+
+# reasm_oks NS: datagrams NS reassembled (Ip ReasmOKs).
+reasm_oks() {
+	nse "$1" awk '/^Ip:/ { if (!n++) { split($0, h); next }
+		for (i = 1; i <= NF; i++) if (h[i] == "ReasmOKs") print $i }' /proc/net/snmp
+}
+got() { grep -qxF "$1" /tmp/$t.recv; }
+
+rm -f /tmp/$t.recv
+nse wbk-lan $UDP recv "$LAN4" 7070 /tmp/$t.recv &
+wait_until 10 grep -q ready /tmp/$t.recv
+# The LAN host's datagram opens the connection (the appliance learns it).
+nse wbk-lan $UDP send "$LAN4" 7070 "$REM4" 7071 hello
+check "$t-learned" wait_until 5 sh -c "ip netns exec wbk-app grep -q '^ipv4 udp $LAN4 7070 $REM4 7071 ' /proc/net/gwmark/flows"
+
+# 1. Too big for the LAN port, no DF: fragmented by the fast path.
+ip -n wbk-app link set wbkp0 mtu 1280
+a1400=$(head -c 1400 /dev/zero | tr '\0' a)
+frag0=$(gw_stat wbk-app fragmented) reasm0=$(reasm_oks wbk-lan)
+nse wbk-rem $UDP send "$REM4" 7071 "$LAN4" 7070 "$a1400"
+check "$t-no-df-delivered" wait_until 5 got "$a1400" || gw_dump wbk-app
+check_gt "$t-no-df-fragmented" "$(gw_stat wbk-app fragmented)" "$frag0"
+check_gt "$t-no-df-reassembled-by-lan-host" "$(reasm_oks wbk-lan)" "$reasm0"
+
+# 2. Sent in fragments by the remote host (MTU 1500), reassembled by the
+# appliance's conntrack, refragmented by the fast path.
+ip -n wbk-app link set wbkp0 mtu 1500
+b3000=$(head -c 3000 /dev/zero | tr '\0' b)
+refrag0=$(gw_stat wbk-app refragmented) reasm0=$(reasm_oks wbk-lan)
+nse wbk-rem $UDP send "$REM4" 7071 "$LAN4" 7070 "$b3000"
+check "$t-reassembled-delivered" wait_until 5 got "$b3000" || gw_dump wbk-app
+check_gt "$t-reassembled-refragmented" "$(gw_stat wbk-app refragmented)" "$refrag0"
+check_gt "$t-reassembled-reassembled-by-lan-host" "$(reasm_oks wbk-lan)" "$reasm0"
+
+# 3. Its fragments (1500) are larger than the LAN port's MTU (1280): the
+# sender is told, lowers its path MTU, and its next try gets through.
+ip -n wbk-app link set wbkp0 mtu 1280
+c3000=$(head -c 3000 /dev/zero | tr '\0' c)
+d3000=$(head -c 3000 /dev/zero | tr '\0' d)
+icmp0=$(gw_stat wbk-app icmp_sent)
+nse wbk-rem $UDP send "$REM4" 7071 "$LAN4" 7070 "$c3000"
+check_fails "$t-too-big-fragments-not-delivered" wait_until 2 got "$c3000"
+check_gt "$t-too-big-fragments-icmp" "$(gw_stat wbk-app icmp_sent)" "$icmp0"
+nse wbk-rem $UDP send "$REM4" 7071 "$LAN4" 7070 "$d3000"
+check "$t-too-big-fragments-retry-delivered" wait_until 5 got "$d3000" || gw_dump wbk-app
+
+# IPv6: the remote host fragments (1500), the appliance reassembles and
+# refragments; then the LAN port's MTU is below those fragments: "packet
+# too big", and the sender's next try, in smaller fragments, gets through.
+ip -n wbk-app link set wbkp0 mtu 1500
+rm -f /tmp/$t.recv6
+nse wbk-lan $UDP recv "$LAN6" 7070 /tmp/$t.recv6 &
+wait_until 10 grep -q ready /tmp/$t.recv6
+got6() { grep -qxF "$1" /tmp/$t.recv6; }
+nse wbk-lan $UDP send "$LAN6" 7070 "$REM6" 7071 hello
+check "$t-v6-learned" wait_until 5 sh -c "ip netns exec wbk-app grep -q '^ipv6 udp $LAN6 7070 $REM6 7071 ' /proc/net/gwmark/flows"
+e3000=$(head -c 3000 /dev/zero | tr '\0' e)
+refrag0=$(gw_stat wbk-app refragmented)
+nse wbk-rem $UDP send "$REM6" 7071 "$LAN6" 7070 "$e3000"
+check "$t-v6-reassembled-delivered" wait_until 5 got6 "$e3000" || gw_dump wbk-app
+check_gt "$t-v6-reassembled-refragmented" "$(gw_stat wbk-app refragmented)" "$refrag0"
+ip -n wbk-app link set wbkp0 mtu 1280
+f3000=$(head -c 3000 /dev/zero | tr '\0' f)
+g3000=$(head -c 3000 /dev/zero | tr '\0' g)
+icmp0=$(gw_stat wbk-app icmp_sent)
+nse wbk-rem $UDP send "$REM6" 7071 "$LAN6" 7070 "$f3000"
+check_fails "$t-v6-too-big-fragments-not-delivered" wait_until 2 got6 "$f3000"
+check_gt "$t-v6-too-big-fragments-icmp" "$(gw_stat wbk-app icmp_sent)" "$icmp0"
+nse wbk-rem $UDP send "$REM6" 7071 "$LAN6" 7070 "$g3000"
+check "$t-v6-too-big-fragments-retry-delivered" wait_until 5 got6 "$g3000" || gw_dump wbk-app
+
+check_eq "$t-no-errors" 0 "$(gw_stat wbk-app errors)"
+rm -f /tmp/$t.recv /tmp/$t.recv6
