@@ -34,6 +34,14 @@ TEST(Cli, Commands) {
     EXPECT_EQ(r.command.key_file, "tc.key");
     EXPECT_EQ(parse({"--help"}).command.kind, Command::Kind::help);
     EXPECT_EQ(parse({"--version"}).command.kind, Command::Kind::version);
+    r = parse({"import", "office.ovpn", "-o", "/etc/wirebridge/office.yaml", "--site", "office"});
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.command.kind, Command::Kind::import_ovpn);
+    EXPECT_EQ(r.command.import_file, "office.ovpn");
+    EXPECT_EQ(r.command.config_file, "/etc/wirebridge/office.yaml");
+    EXPECT_EQ(r.command.site, "office");
+    EXPECT_NE(parse({"import"}).error.find("needs the OpenVPN config file"), std::string::npos);
+    EXPECT_NE(parse({"import", "a.ovpn", "b.ovpn"}).error.find("unexpected 'b.ovpn'"), std::string::npos);
 }
 
 TEST(Cli, UsageErrors) {
@@ -80,7 +88,7 @@ TEST(Cli, StatusAndFlows) {
 }
 
 TEST(Cli, PerCommandHelp) {
-    for (const char* cmd : {"run", "check", "status", "flows", "genkey"}) {
+    for (const char* cmd : {"run", "check", "status", "flows", "genkey", "import"}) {
         auto r = parse({cmd, "--help"});
         ASSERT_TRUE(r.ok) << cmd << ": " << r.error;
         EXPECT_EQ(r.command.kind, Command::Kind::help);
