@@ -23,11 +23,11 @@ const char* data_drop_name(DataDrop d) {
     return "?";
 }
 
-Result<void> DataChannel::install(const KeyInstall& k, std::shared_ptr<proto::SharedReplayWindow> replay) {
-    if (k.key_id >= slots_.size() || !k.send || !k.recv || !k.send_packet_id) return fail("incomplete data keys", EINVAL);
-    auto enc = crypto::AeadEncryptor::create(k.cipher, *k.send);
+Result<void> DataChannel::install(const session::DataKeys& k, std::shared_ptr<proto::SharedReplayWindow> replay) {
+    if (k.key_id >= slots_.size() || !k.send_packet_id) return fail("incomplete data keys", EINVAL);
+    auto enc = crypto::AeadEncryptor::create(k.cipher, k.send);
     if (!enc) return fail(enc.error());
-    auto dec = crypto::AeadDecryptor::create(k.cipher, *k.recv);
+    auto dec = crypto::AeadDecryptor::create(k.cipher, k.recv);
     if (!dec) return fail(dec.error());
     Slot& s = slots_[k.key_id];
     s.used = true;
