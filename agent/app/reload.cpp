@@ -130,6 +130,7 @@ ReloadPlan plan_reload(const config::Config& running, const config::Config& next
     diff("tunnel.device", a.device, b.device, true);
     diff("tunnel.address", a.address, b.address, true);
     diff("tunnel.join_bridge", a.join_bridge, b.join_bridge, true);
+    diff("tunnel.tun_mtu", a.tun_mtu, b.tun_mtu, true);
     diff("bridge", running.bridge, next.bridge, true);
     diff("control.socket", running.control.socket, next.control.socket, true);
     diff("control.metrics", running.control.metrics, next.control.metrics, true);
@@ -165,6 +166,12 @@ ReloadPlan plan_reload(const config::Config& running, const config::Config& next
     tls |= diff("tunnel.tls_crypt", a.tls_crypt, b.tls_crypt);
     tls |= diff("tunnel.tls_auth", a.tls_auth, b.tls_auth);
     tls |= diff("tunnel.data_ciphers", a.data_ciphers, b.data_ciphers);
+    tls |= diff("tunnel.data_ciphers_fallback", a.data_ciphers_fallback, b.data_ciphers_fallback);
+    tls |= diff("tunnel.auth", a.auth, b.auth);
+    auto mss = [](const config::TunnelConfig& t) {
+        return t.mssfix ? std::to_string(t.mssfix->size) + " " + t.mssfix->mode : std::string("default");
+    };
+    tls |= diff("tunnel.mssfix", mss(a), mss(b));
     tls |= diff("tunnel.compress", a.compress, b.compress);
     tls |= diff("tunnel.remote_cert_tls", a.remote_cert_tls, b.remote_cert_tls);
     tls |= diff("tunnel.verify_x509_name", a.verify_x509_name, b.verify_x509_name);

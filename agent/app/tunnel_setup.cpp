@@ -94,6 +94,8 @@ Result<session::SessionConfig> make_session_config(const config::Config& c) {
         s.wrap.digest = crypto::parse_digest(t.tls_auth->digest).value_or(crypto::Digest::Sha1);
     }
     s.data_ciphers = t.data_ciphers;
+    s.data_ciphers_fallback = t.data_ciphers_fallback;
+    s.auth = crypto::parse_digest(t.auth).value_or(crypto::Digest::Sha1);
     if (t.compress == "comp-lzo") s.compression = proto::CompressionFraming::comp_lzo;
     else if (t.compress != "none") s.compression = proto::compression_of({"compress", t.compress});
     // --mssfix; unset: OpenVPN 2.6's default, `1492 mtu` with the default 1500-byte tun-mtu, else

@@ -8,7 +8,7 @@ const char* to_string(Transport t) { return t == Transport::udp ? "udp" : "tcp";
 const char* to_string(FailMode f) { return f == FailMode::open ? "open" : "closed"; }
 
 const std::vector<std::string>& supported_ciphers() {
-    static const std::vector<std::string> all{"AES-256-GCM", "AES-128-GCM", "CHACHA20-POLY1305"};
+    static const std::vector<std::string> all{"AES-256-GCM", "AES-128-GCM", "CHACHA20-POLY1305", "AES-256-CBC", "AES-128-CBC"};
     return all;
 }
 

@@ -124,6 +124,10 @@ struct TunnelConfig {
     std::optional<AuthVerifyConfig> auth_user_pass_verify;  // server: the program that checks them
     // Canonical OpenVPN names, in preference order.
     std::vector<std::string> data_ciphers{"AES-256-GCM", "AES-128-GCM", "CHACHA20-POLY1305"};
+    // --data-ciphers-fallback: the cipher for a peer that negotiates none; "" = none.
+    std::string data_ciphers_fallback;
+    // --auth: the data channel's HMAC with a CBC cipher (SHA1, SHA256, SHA384, SHA512).
+    std::string auth = "SHA1";
     // Compression framing, as OpenVPN's `comp-lzo` / `compress ALG` (never compresses, decompresses
     // what the peer sends): none, comp-lzo, lzo, stub, lz4, stub-v2, lz4-v2.
     std::string compress = "none";

@@ -335,7 +335,7 @@ void Validator::parse_tunnel(const Entry& e, Config& c) {
                            {"role", "proto", "local", "remote", "device", "address", "pool", "join_bridge", "ca",
                             "cert", "key", "tls_crypt", "tls_auth", "remote_cert_tls", "verify_x509_name", "crl", "tls_version_min",
                             "askpass", "data_ciphers", "compress", "keepalive", "reneg_seconds",
-                             "mssfix", "tun_mtu",
+                             "mssfix", "tun_mtu", "auth", "data_ciphers_fallback",
                              "peer_fingerprint", "dh", "auth_user_pass", "auth_user_pass_verify",
                             "workers", "client_to_client", "duplicate_cn", "mac_age", "max_macs_per_client", "multicast_limit", "vlan",
                             "clients"});
@@ -430,7 +430,7 @@ void Validator::parse_tunnel(const Entry& e, Config& c) {
                                        [&](const std::string& s) { return lower(s) == lower(item.Scalar()); });
                 if (it == all.end()) {
                     error(item.Mark(), "unknown data cipher '" + item.Scalar() +
-                                           "' (supported: AES-256-GCM, AES-128-GCM, CHACHA20-POLY1305)");
+                                           "' (supported: AES-256-GCM, AES-128-GCM, CHACHA20-POLY1305, AES-256-CBC, AES-128-CBC)");
                 } else if (std::find(chosen.begin(), chosen.end(), *it) != chosen.end()) {
                     error(item.Mark(), "tunnel.data_ciphers lists " + *it + " twice");
                 } else {
@@ -504,6 +504,26 @@ void Validator::parse_tunnel(const Entry& e, Config& c) {
                 error(n->value.Mark(), "tunnel.mssfix must be 0 (off), a size from 576 to 9000, 'SIZE mtu' or "
                                        "'SIZE fixed' (OpenVPN's --mssfix), not '" + *v + "'");
             else t.mssfix = MssfixConfig{static_cast<unsigned>(n_size), mode.empty() ? "payload" : mode};
+        }
+    }
+    if (auto* n = find(m, "data_ciphers_fallback")) {
+        if (auto v = text(*n, "tunnel.data_ciphers_fallback")) {
+            const auto& all = supported_ciphers();
+            auto it = std::find_if(all.begin(), all.end(), [&](const std::string& s) { return lower(s) == lower(*v); });
+            if (it == all.end())
+                error(n->value.Mark(), "tunnel.data_ciphers_fallback must be one of AES-256-GCM, AES-128-GCM, "
+                                       "CHACHA20-POLY1305, AES-256-CBC, AES-128-CBC, not '" + *v + "'");
+            else t.data_ciphers_fallback = *it;
+        }
+    }
+    if (auto* n = find(m, "auth")) {
+        if (auto v = text(*n, "tunnel.auth")) {
+            std::string u;
+            for (char ch : *v)
+                if (ch != '-') u.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(ch))));
+            if (u != "SHA1" && u != "SHA256" && u != "SHA384" && u != "SHA512")
+                error(n->value.Mark(), "tunnel.auth must be SHA1, SHA256, SHA384 or SHA512 (OpenVPN's --auth), not '" + *v + "'");
+            else t.auth = u;
         }
     }
     if (auto* n = find(m, "tun_mtu"))

@@ -15,6 +15,7 @@ namespace wirebridge::control {
 namespace {
 
 constexpr auto kClientTimeout = std::chrono::seconds(5);
+constexpr std::size_t kMaxDrain = 64 * 1024;  // read and dropped after the answer, at most
 constexpr std::string_view kMetricsType = "text/plain; version=0.0.4; charset=utf-8";
 
 std::string answer_for(const HttpParseResult& p, const MetricsServer::Body& body) {
@@ -92,6 +93,7 @@ void MetricsServer::on_client(int fd) {
     auto it = clients_.find(fd);
     if (it == clients_.end()) return;
     Client& c = it->second;
+    if (c.draining) return drain(fd);
     if (c.answered) return write_answer(fd);
     // Never more than one byte past the limit, so the parser always sees an over-long head.
     char buf[2048];
@@ -125,9 +127,29 @@ void MetricsServer::write_answer(int fd) {
         }
         break;  // the client went away
     }
-    // All written: half-close so the client sees the end, then forget it.
+    // All written: half-close so the client sees the end, then read and discard what it still
+    // sends until it closes (a lingering close: closing with unread bytes would send a reset that
+    // can destroy the answer before the client reads it, e.g. a 414 to a client still sending).
+    // Bounded by kMaxDrain bytes and the client's timeout.
     shutdown(fd, SHUT_WR);
-    drop(fd);
+    c.draining = true;
+    if (!loop_.modify_fd(fd, EPOLLIN)) return drop(fd);
+    drain(fd);
+}
+
+void MetricsServer::drain(int fd) {
+    auto it = clients_.find(fd);
+    if (it == clients_.end()) return;
+    Client& c = it->second;
+    char buf[2048];
+    for (;;) {
+        const ssize_t n = recv(fd, buf, sizeof(buf), 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EAGAIN) return;  // more may come; the timeout ends it
+        if (n <= 0) return drop(fd);           // the client closed (or an error)
+        c.drained += static_cast<std::size_t>(n);
+        if (c.drained > kMaxDrain) return drop(fd);
+    }
 }
 
 void MetricsServer::drop(int fd) {

@@ -15,7 +15,7 @@ namespace wirebridge::control {
 
 // Runs on the agent's event loop and never blocks it: sockets are non-blocking, a request head is
 // read with parse_http_request (at most kMaxHttpHead bytes), one response is written as the
-// client takes it and the connection is closed. A client is dropped 5 s after it connected
+// client takes it, then the connection is half-closed and closed when the client closes it. A client is dropped 5 s after it connected
 // whatever it did, and at most kMaxClients are served at once (more are closed at accept). There
 // is no authentication or TLS: bind it to a loopback or management address.
 //   GET|HEAD /metrics   200, text/plain; version=0.0.4 (the body from `body()`)
@@ -40,6 +40,7 @@ private:
     void on_accept();
     void on_client(int fd);
     void write_answer(int fd);
+    void drain(int fd);
     void drop(int fd);
 
     struct Client {
@@ -47,6 +48,8 @@ private:
         std::string out;
         std::size_t out_off = 0;
         bool answered = false;
+        bool draining = false;  // answered and half-closed: reading until the client closes
+        std::size_t drained = 0;
         io::TimerId timeout = 0;
     };
     io::EventLoop& loop_;

@@ -25,14 +25,25 @@ const char* data_drop_name(DataDrop d) {
 
 Result<void> DataChannel::install(const session::DataKeys& k, std::shared_ptr<proto::SharedReplayWindow> replay) {
     if (k.key_id >= slots_.size() || !k.send_packet_id) return fail("incomplete data keys", EINVAL);
-    auto enc = crypto::AeadEncryptor::create(k.cipher, k.send);
-    if (!enc) return fail(enc.error());
-    auto dec = crypto::AeadDecryptor::create(k.cipher, k.recv);
-    if (!dec) return fail(dec.error());
+    Slot fresh;
+    if (k.cbc) {
+        auto enc = crypto::CbcEncryptor::create(*k.cbc, crypto::CbcKeys{k.send.key.clone(), k.send_hmac.clone()});
+        if (!enc) return fail(enc.error());
+        auto dec = crypto::CbcDecryptor::create(*k.cbc, crypto::CbcKeys{k.recv.key.clone(), k.recv_hmac.clone()});
+        if (!dec) return fail(dec.error());
+        fresh.cbc_enc.emplace(std::move(*enc));
+        fresh.cbc_dec.emplace(std::move(*dec));
+    } else {
+        auto enc = crypto::AeadEncryptor::create(k.cipher, k.send);
+        if (!enc) return fail(enc.error());
+        auto dec = crypto::AeadDecryptor::create(k.cipher, k.recv);
+        if (!dec) return fail(dec.error());
+        fresh.enc.emplace(std::move(*enc));
+        fresh.dec.emplace(std::move(*dec));
+    }
     Slot& s = slots_[k.key_id];
+    s = std::move(fresh);
     s.used = true;
-    s.enc.emplace(std::move(*enc));
-    s.dec.emplace(std::move(*dec));
     s.replay = replay ? std::move(replay) : std::make_shared<proto::SharedReplayWindow>();
     s.send_id = k.send_packet_id;
     s.compression = k.compression;
@@ -113,6 +124,14 @@ std::size_t DataChannel::seal(std::span<std::uint8_t> buf, std::size_t payload_l
         ++counters_.drops[static_cast<std::size_t>(DataDrop::packet_id_wrap)];
         return 0;
     }
+    if (s.cbc_enc) {  // the packet is laid out from buf[0]; the payload moves behind HMAC, IV and id
+        std::copy(s.header, s.header + s.header_len, buf.begin());
+        const std::size_t n = s.cbc_enc->seal(buf, s.header_len, kHeadroom, payload_len, id);
+        if (n == 0) return 0;
+        ++counters_.packets_out;
+        counters_.bytes_out += frame_len;
+        return n;
+    }
     std::span<std::uint8_t> pkt = buf.subspan(start, kHeadroom - start + payload_len);
     std::copy(s.header, s.header + s.header_len, pkt.begin());
     if (s.enc->seal(pkt, s.header_len, id) != crypto::AeadStatus::Ok) return 0;
@@ -132,12 +151,17 @@ DataDrop DataChannel::open(std::span<std::uint8_t> packet, std::int64_t now_sec,
     const std::size_t header_len = proto::opcode_of(packet[0]) == static_cast<unsigned>(proto::Opcode::data_v2) ? crypto::kDataV2HeaderSize
                                                                                          : crypto::kDataV1HeaderSize;
     if (packet.size() < header_len + crypto::kAeadOverhead) return drop(DataDrop::truncated);
-    // Check the id before decrypting (cheap refusal of replays), record it only once authentic.
-    const std::uint32_t id = (std::uint32_t{packet[header_len]} << 24) | (std::uint32_t{packet[header_len + 1]} << 16) |
-                             (std::uint32_t{packet[header_len + 2]} << 8) | packet[header_len + 3];
-    if (s.replay->check(id, now_sec) != proto::Drop::none) return drop(DataDrop::replay);
     crypto::AeadOpened opened;
-    if (s.dec->open(packet, header_len, opened) != crypto::AeadStatus::Ok) return drop(DataDrop::auth_failed);
+    if (s.cbc_dec) {  // the id is encrypted: authenticated and decrypted first
+        const crypto::AeadStatus st = s.cbc_dec->open(packet, header_len, opened);
+        if (st != crypto::AeadStatus::Ok) return drop(st == crypto::AeadStatus::TooShort ? DataDrop::truncated : DataDrop::auth_failed);
+    } else {
+        // Check the id before decrypting (cheap refusal of replays), record it only once authentic.
+        const std::uint32_t id = (std::uint32_t{packet[header_len]} << 24) | (std::uint32_t{packet[header_len + 1]} << 16) |
+                                 (std::uint32_t{packet[header_len + 2]} << 8) | packet[header_len + 3];
+        if (s.replay->check(id, now_sec) != proto::Drop::none) return drop(DataDrop::replay);
+        if (s.dec->open(packet, header_len, opened) != crypto::AeadStatus::Ok) return drop(DataDrop::auth_failed);
+    }
     // Decided again under the lock: another worker may have taken this id meanwhile.
     if (s.replay->accept(opened.packet_id, now_sec) != proto::Drop::none) return drop(DataDrop::replay);
     payload = opened.payload;
@@ -163,7 +187,9 @@ DataDrop DataChannel::open_unrecorded(std::span<std::uint8_t> packet, Opened& ou
                                                                                          : crypto::kDataV1HeaderSize;
     if (packet.size() < header_len + crypto::kAeadOverhead) return out.drop = count_drop(DataDrop::truncated);
     crypto::AeadOpened opened;
-    if (s.dec->open(packet, header_len, opened) != crypto::AeadStatus::Ok) return out.drop = count_drop(DataDrop::auth_failed);
+    const crypto::AeadStatus st = s.cbc_dec ? s.cbc_dec->open(packet, header_len, opened) : s.dec->open(packet, header_len, opened);
+    if (st != crypto::AeadStatus::Ok)
+        return out.drop = count_drop(st == crypto::AeadStatus::TooShort ? DataDrop::truncated : DataDrop::auth_failed);
     out.packet_id = opened.packet_id;
     out.payload = opened.payload;
     // Unframed before the replay window records the id: a packet that does not decode is dropped

@@ -25,6 +25,7 @@
 
 #include "common/result.hpp"
 #include "crypto/aead.hpp"
+#include "crypto/cbc_hmac.hpp"
 #include "proto/compression.hpp"
 #include "proto/constants.hpp"
 #include "proto/mss_clamp.hpp"
@@ -62,7 +63,8 @@ public:
 
     // buf holds the payload at [kHeadroom, kHeadroom + payload_len); returns the packet length
     // (the packet starts at buf[0]) or 0 when there is no key or the payload does not fit. With
-    // compression framing, buf needs proto::kFramingRoom bytes past the payload.
+    // compression framing, buf needs proto::kFramingRoom bytes past the payload; with a CBC key,
+    // kCbcRoom bytes (HMAC, IV, packet-id and padding take more than kHeadroom).
     std::size_t seal(std::span<std::uint8_t> buf, std::size_t payload_len);
 
     // Takes the next `count` send ids of the primary key with one fetch_add (bounded by
@@ -72,6 +74,8 @@ public:
     void reserve(std::size_t count);
     void release();
     static constexpr std::size_t kMaxIdBlock = 64;
+    static constexpr std::size_t kCbcRoom = crypto::kMaxDigestSize + crypto::kCbcBlockSize + crypto::kPacketIdSize +
+                                            crypto::kCbcMaxPadding + proto::kFramingRoom;
 
     // packet: a whole DATA_V1/V2 packet. On DataDrop::none, payload points inside it, or (a
     // packet a peer compressed) into this DataChannel's decompression ring: valid until the next
@@ -109,6 +113,8 @@ private:
         std::size_t header_len = crypto::kDataV2HeaderSize;
         std::optional<crypto::AeadEncryptor> enc;
         std::optional<crypto::AeadDecryptor> dec;
+        std::optional<crypto::CbcEncryptor> cbc_enc;  // instead of enc/dec with a CBC key
+        std::optional<crypto::CbcDecryptor> cbc_dec;
         std::shared_ptr<proto::SharedReplayWindow> replay;  // 8 KB: allocated once per key, not per packet
         std::shared_ptr<std::atomic<std::uint32_t>> send_id;
         proto::CompressionFraming compression = proto::CompressionFraming::none;

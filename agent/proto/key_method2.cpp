@@ -88,6 +88,17 @@ Drop parse_key_method2(ByteSpan in, bool sender_is_tls_client, KeyMethod2& out, 
     return Drop::none;
 }
 
+std::string options_string_cipher(std::string_view options) {
+    while (!options.empty()) {
+        const size_t comma = options.find(',');
+        std::string_view item = options.substr(0, comma);
+        if (item.substr(0, 7) == "cipher ") return std::string(item.substr(7));
+        if (comma == std::string_view::npos) break;
+        options.remove_prefix(comma + 1);
+    }
+    return {};
+}
+
 std::string options_string(bool tls_client, bool tcp, size_t tun_mtu, bool compression) {
     // 2.6 still computes link-mtu from the BF-CBC/SHA1 defaults; peers only warn on mismatch.
     std::string s = "V4,dev-type tap,link-mtu " + std::to_string(tun_mtu + 73) + ",tun-mtu " +

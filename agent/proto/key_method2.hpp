@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "proto/bytes.hpp"
@@ -42,5 +43,9 @@ Drop parse_key_method2(ByteSpan in, bool sender_is_tls_client, KeyMethod2& out, 
 // compression: a compression framing is active; OpenVPN then adds ",comp-lzo" whatever the algorithm
 // (a 2.6 server's `compress migrate` reads it to push "comp-lzo no").
 std::string options_string(bool tls_client, bool tcp, size_t tun_mtu = 1500, bool compression = false);
+
+// The cipher a peer's options string names (",cipher AES-256-CBC,"), or "" (OpenVPN's
+// remote_ciphername: what a 2.3/2.4 client without IV_CIPHERS runs).
+std::string options_string_cipher(std::string_view options);
 
 }  // namespace wirebridge::proto

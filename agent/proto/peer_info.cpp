@@ -72,6 +72,25 @@ std::vector<std::string> PeerInfo::ciphers() const {
     return out;
 }
 
+std::vector<std::string> PeerInfo::ncp_ciphers() const {
+    if (get("IV_CIPHERS")) return ciphers();
+    const auto ncp = get("IV_NCP");
+    unsigned v = 0;
+    if (ncp) std::from_chars(ncp->data(), ncp->data() + ncp->size(), v);
+    if (v >= 2) return {"AES-256-GCM", "AES-128-GCM"};
+    return {};
+}
+
+std::string choose_server_cipher(const std::vector<std::string>& ours, const PeerInfo& client, const std::string& remote_cipher,
+                                 const std::string& fallback) {
+    const std::string remote = client.get("IV_CIPHERS") ? std::string() : remote_cipher;  // IV_CIPHERS wins
+    std::vector<std::string> theirs = client.ncp_ciphers();
+    if (!remote.empty()) theirs.push_back(remote);
+    std::string chosen = negotiate_cipher(ours, theirs);
+    if (chosen.empty() && theirs.empty()) chosen = fallback;
+    return chosen;
+}
+
 PeerInfo PeerInfo::for_pull_client(const std::vector<std::string>& ciphers, std::string_view version, bool tls_ekm) {
     PeerInfo pi;
     pi.set("IV_VER", std::string(version));

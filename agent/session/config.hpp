@@ -34,6 +34,11 @@ struct SessionConfig {
     WrapConfig wrap;
     // Client: sent as IV_CIPHERS. Server: preference order for the choice (2.6 rule).
     std::vector<std::string> data_ciphers = {"AES-256-GCM", "AES-128-GCM", "CHACHA20-POLY1305"};
+    // --data-ciphers-fallback: the cipher used with a peer that negotiates none (a server that
+    // pushes no cipher; a client that sends neither IV_CIPHERS, IV_NCP nor a `cipher` option).
+    std::string data_ciphers_fallback;
+    // --auth: the HMAC of the data channel with a CBC cipher (AEAD ciphers have their own tag).
+    crypto::Digest auth = crypto::Digest::Sha1;
     size_t tls_mtu = proto::kDefaultTlsMtu;   // largest control packet, wrap included
     uint32_t hand_window_s = 60;
     uint32_t tls_timeout_ms = proto::kInitialRetransmitMs;

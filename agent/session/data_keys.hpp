@@ -4,8 +4,10 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 #include "crypto/aead.hpp"
+#include "crypto/cbc_hmac.hpp"
 #include "proto/constants.hpp"
 #include "proto/control_message.hpp"
 
@@ -28,6 +30,11 @@ struct DataKeys {
     uint16_t mss_limit = 0;
     crypto::AeadKeys send;
     crypto::AeadKeys recv;
+    // CBC + HMAC instead of AEAD (a cipher such as AES-256-CBC negotiated with an older peer): the
+    // cipher and `auth` digest, and the HMAC keys; the cipher keys are then send.key / recv.key
+    // (implicit_iv unused).
+    std::optional<crypto::CbcSuite> cbc;
+    crypto::SecureBytes send_hmac, recv_hmac;
     std::shared_ptr<std::atomic<uint32_t>> send_packet_id;  // last id used; starts at 0
 
     DataKeys clone() const {
@@ -42,6 +49,9 @@ struct DataKeys {
         k.send.implicit_iv = send.implicit_iv;
         k.recv.key = recv.key.clone();
         k.recv.implicit_iv = recv.implicit_iv;
+        k.cbc = cbc;
+        k.send_hmac = send_hmac.clone();
+        k.recv_hmac = recv_hmac.clone();
         k.send_packet_id = send_packet_id;
         return k;
     }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "crypto/aead.hpp"
+#include "crypto/cbc_hmac.hpp"
 #include "crypto/tls_session.hpp"
 #include "proto/key_method2.hpp"
 #include "proto/reliable.hpp"
@@ -50,6 +51,10 @@ struct KeyState {
     std::optional<DataKeys> keys;
     std::optional<crypto::AeadEncryptor> enc;
     std::optional<crypto::AeadDecryptor> dec;
+    std::optional<crypto::CbcEncryptor> cbc_enc;  // instead of enc/dec with a CBC cipher
+    std::optional<crypto::CbcDecryptor> cbc_dec;
+    bool can_send() const { return enc.has_value() || cbc_enc.has_value(); }
+    bool can_open() const { return dec.has_value() || cbc_dec.has_value(); }
     proto::ReplayWindow replay;
     uint64_t bytes = 0;  // data bytes both ways, for reneg-bytes
 

@@ -188,6 +188,9 @@ private:
 
     // Negotiated once (key_id 0), reused by renegotiations.
     std::optional<crypto::AeadCipher> cipher_;
+    std::optional<crypto::CbcSuite> cbc_;  // a CBC cipher negotiated instead (cipher_ unset)
+    // Takes a negotiated cipher name: AEAD, or CBC with cfg_.auth; false if it is neither.
+    bool set_cipher(std::string_view name);
     std::string cipher_name_;
     std::string peer_cn_;
     bool ekm_ = false;

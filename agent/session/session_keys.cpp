@@ -1,4 +1,6 @@
 // Session, keys and data: cipher negotiation, EKM/PRF derivation, key rotation, data packets, timers.
+#include <strings.h>
+
 #include <algorithm>
 
 #include "crypto/prf.hpp"
@@ -19,20 +21,39 @@ constexpr int64_t sec(TimeMs t) { return t / 1000; }
 constexpr TimeMs ms(uint64_t s) { return static_cast<TimeMs>(s) * 1000; }
 }  // namespace
 
+bool Session::set_cipher(std::string_view name) {
+    cipher_.reset();
+    cbc_.reset();
+    if (auto a = crypto::parse_aead_cipher(name)) {
+        cipher_ = a;
+        cipher_name_ = std::string(crypto::aead_cipher_name(*a));
+        return true;
+    }
+    if (auto c = crypto::parse_cbc_cipher(name)) {
+        cbc_ = crypto::CbcSuite{*c, cfg_.auth};
+        cipher_name_ = std::string(crypto::cbc_cipher_name(*c)) + " with " + std::string(crypto::digest_name(cfg_.auth));
+        return true;
+    }
+    return false;
+}
+
 bool Session::server_negotiate(KeyState& ks) {
     const proto::PeerInfo pi = proto::PeerInfo::parse(ks.peer_km.peer_info);
     peer_iv_proto_ = pi.iv_proto();
     std::vector<std::string> ours;
     for (const auto& c : cfg_.data_ciphers)
-        if (crypto::parse_aead_cipher(c)) ours.push_back(c);
-    const std::string chosen = proto::negotiate_cipher(ours, pi.ciphers());
-    if (chosen.empty()) {
-        fail_session(SessionError::no_common_cipher, "the client offers none of our data ciphers (IV_CIPHERS=" +
-                                                         std::string(pi.get("IV_CIPHERS").value_or("")) + ")");
+        if (crypto::parse_aead_cipher(c) || crypto::parse_cbc_cipher(c)) ours.push_back(c);
+    // As OpenVPN 2.6: IV_CIPHERS; for a 2.4-era client IV_NCP and its options' cipher; fallback.
+    const std::string remote = proto::options_string_cipher(ks.peer_km.options);
+    const std::string chosen = proto::choose_server_cipher(ours, pi, remote, cfg_.data_ciphers_fallback);
+    if (chosen.empty() || !set_cipher(chosen)) {
+        fail_session(SessionError::no_common_cipher,
+                     "the client offers none of our data ciphers (IV_CIPHERS=" + std::string(pi.get("IV_CIPHERS").value_or("")) +
+                         (pi.get("IV_CIPHERS") ? "" : ", IV_NCP=" + std::string(pi.get("IV_NCP").value_or("")) + ", cipher " +
+                                                          (remote.empty() ? std::string("none") : remote)) +
+                         ")");
         return false;
     }
-    cipher_ = crypto::parse_aead_cipher(chosen);
-    cipher_name_ = std::string(crypto::aead_cipher_name(*cipher_));
     ekm_ = (peer_iv_proto_ & proto::iv_proto_tls_key_export) != 0;
     cc_exit_ = (peer_iv_proto_ & proto::iv_proto_cc_exit_notify) != 0;
     data_v2_ = (peer_iv_proto_ & proto::iv_proto_data_v2) != 0;
@@ -41,9 +62,9 @@ bool Session::server_negotiate(KeyState& ks) {
 }
 
 void Session::send_push_reply(KeyState& ks, TimeMs now) {
-    if (!cipher_) return;
+    if (!cipher_ && !cbc_) return;
     proto::PushOptions o = cfg_.push;
-    o.cipher = cipher_name_;
+    o.cipher = cbc_ ? std::string(crypto::cbc_cipher_name(cbc_->cipher)) : cipher_name_;
     if (data_v2_) o.peer_id = peer_id_;
     o.tls_ekm = ekm_;
     o.cc_exit = cc_exit_;  // with bit 7 the flags go as protocol-flags, else key-derivation
@@ -59,16 +80,18 @@ void Session::apply_push_reply(KeyState& ks, TimeMs now) {
     pushed_ = push_assembler_.options();
     push_reply_done_ = true;
     next_push_request_ = proto::kNever;
-    if (!pushed_.cipher) {
-        fail_session(SessionError::bad_push_reply, "PUSH_REPLY without a cipher (the server has no data-ciphers match)");
+    // A server that pushes no cipher (before 2.4, or without NCP) uses its --cipher: ours is then
+    // data-ciphers-fallback, as OpenVPN 2.6's client.
+    if (!pushed_.cipher && cfg_.data_ciphers_fallback.empty()) {
+        fail_session(SessionError::bad_push_reply, "PUSH_REPLY without a cipher (an old server? set data_ciphers_fallback "
+                                                   "to its cipher)");
         return;
     }
-    const auto c = crypto::parse_aead_cipher(*pushed_.cipher);
-    const bool offered = std::any_of(cfg_.data_ciphers.begin(), cfg_.data_ciphers.end(), [&](const std::string& s) {
-        return c && crypto::parse_aead_cipher(s) == c;
-    });
-    if (!c || !offered) {
-        fail_session(SessionError::bad_push_reply, "the server pushed cipher " + *pushed_.cipher + ", which we did not offer");
+    const std::string want = pushed_.cipher.value_or(cfg_.data_ciphers_fallback);
+    const bool offered = !pushed_.cipher || std::any_of(cfg_.data_ciphers.begin(), cfg_.data_ciphers.end(),
+                                                        [&](const std::string& s) { return strcasecmp(s.c_str(), want.c_str()) == 0; });
+    if (!offered || !set_cipher(want)) {
+        fail_session(SessionError::bad_push_reply, "the server pushed cipher " + want + ", which we did not offer");
         return;
     }
     if (pushed_.compression == proto::CompressionFraming::unsupported) {
@@ -78,8 +101,6 @@ void Session::apply_push_reply(KeyState& ks, TimeMs now) {
     }
     // A push overrides the configured framing (as openvpn's pushed comp-lzo/compress do).
     if (pushed_.compression != proto::CompressionFraming::none) compression_ = pushed_.compression;
-    cipher_ = c;
-    cipher_name_ = std::string(crypto::aead_cipher_name(*c));
     ekm_ = pushed_.tls_ekm;
     cc_exit_ = pushed_.cc_exit;
     data_v2_ = pushed_.peer_id.has_value();
@@ -94,7 +115,7 @@ void Session::apply_push_reply(KeyState& ks, TimeMs now) {
 }
 
 bool Session::derive_keys(KeyState& ks) {
-    if (!cipher_) {
+    if (!cipher_ && !cbc_) {
         fail_session(SessionError::key_derivation, "no data cipher negotiated");
         return false;
     }
@@ -121,10 +142,21 @@ bool Session::derive_keys(KeyState& ks) {
         block = *b;
     }
     const crypto::Role role = cfg_.role == Role::client ? crypto::Role::Client : crypto::Role::Server;
-    crypto::DataChannelKeys dk = crypto::split_key_block(block.span(), role, *cipher_);
     DataKeys k;
     k.key_id = ks.key_id;
-    k.cipher = *cipher_;
+    if (cbc_) {
+        crypto::CbcChannelKeys ck = crypto::split_cbc_key_block(block.span(), role, *cbc_);
+        k.cbc = cbc_;
+        k.send.key = std::move(ck.send.cipher_key);
+        k.recv.key = std::move(ck.recv.cipher_key);
+        k.send_hmac = std::move(ck.send.hmac_key);
+        k.recv_hmac = std::move(ck.recv.hmac_key);
+    } else {
+        crypto::DataChannelKeys dk = crypto::split_key_block(block.span(), role, *cipher_);
+        k.cipher = *cipher_;
+        k.send = std::move(dk.send);
+        k.recv = std::move(dk.recv);
+    }
     k.peer_id = peer_id_;
     k.data_v2 = data_v2_;
     k.compression = compression_;
@@ -133,18 +165,31 @@ bool Session::derive_keys(KeyState& ks) {
     over.ipv6 = cfg_.link_ipv6;
     over.data_v2 = data_v2_;
     over.framing = proto::framing_overhead(compression_);
-    k.mss_limit = proto::mss_limit(cfg_.mssfix, over);
-    k.send = std::move(dk.send);
-    k.recv = std::move(dk.recv);
-    k.send_packet_id = std::make_shared<std::atomic<uint32_t>>(0);
-    auto enc = crypto::AeadEncryptor::create(k.cipher, k.send);
-    auto dec = crypto::AeadDecryptor::create(k.cipher, k.recv);
-    if (!enc || !dec) {
-        fail_session(SessionError::key_derivation, (!enc ? enc.error() : dec.error()).message);
-        return false;
+    if (cbc_) {
+        over.hmac_size = crypto::digest_size(cbc_->digest);
+        over.cbc_block = crypto::kCbcBlockSize;
     }
-    ks.enc.emplace(std::move(*enc));
-    ks.dec.emplace(std::move(*dec));
+    k.mss_limit = proto::mss_limit(cfg_.mssfix, over);
+    k.send_packet_id = std::make_shared<std::atomic<uint32_t>>(0);
+    if (cbc_) {
+        auto enc = crypto::CbcEncryptor::create(*cbc_, crypto::CbcKeys{k.send.key.clone(), k.send_hmac.clone()});
+        auto dec = crypto::CbcDecryptor::create(*cbc_, crypto::CbcKeys{k.recv.key.clone(), k.recv_hmac.clone()});
+        if (!enc || !dec) {
+            fail_session(SessionError::key_derivation, (!enc ? enc.error() : dec.error()).message);
+            return false;
+        }
+        ks.cbc_enc.emplace(std::move(*enc));
+        ks.cbc_dec.emplace(std::move(*dec));
+    } else {
+        auto enc = crypto::AeadEncryptor::create(k.cipher, k.send);
+        auto dec = crypto::AeadDecryptor::create(k.cipher, k.recv);
+        if (!enc || !dec) {
+            fail_session(SessionError::key_derivation, (!enc ? enc.error() : dec.error()).message);
+            return false;
+        }
+        ks.enc.emplace(std::move(*enc));
+        ks.dec.emplace(std::move(*dec));
+    }
     ks.keys.emplace(std::move(k));
     event(EventType::keys_ready, ks.key_id);
     return true;
@@ -195,7 +240,7 @@ Session::Input Session::on_data(std::span<uint8_t> packet, TimeMs now) {
     proto::ByteSpan body;
     if ((in.drop = proto::parse_data_header(packet, h, body)) != Drop::none) return in;
     KeyState* ks = find_key(h.key_id);
-    if (!ks || !ks->dec) {
+    if (!ks || !ks->can_open()) {
         in.drop = Drop::no_keys;
         return in;
     }
@@ -204,7 +249,7 @@ Session::Input Session::on_data(std::span<uint8_t> packet, TimeMs now) {
         return in;
     }
     crypto::AeadOpened o;
-    const crypto::AeadStatus st = ks->dec->open(packet, h.length(), o);
+    const crypto::AeadStatus st = ks->cbc_dec ? ks->cbc_dec->open(packet, h.length(), o) : ks->dec->open(packet, h.length(), o);
     if (st == crypto::AeadStatus::TooShort) in.drop = Drop::truncated;
     else if (st != crypto::AeadStatus::Ok) in.drop = Drop::auth_failed;
     if (in.drop != Drop::none) return in;
@@ -239,7 +284,7 @@ void Session::on_data_payload(proto::ByteSpan payload, TimeMs now) {
 }
 
 bool Session::encrypt_frame(proto::ByteSpan payload, std::vector<uint8_t>& out, TimeMs now) {
-    if (!current_ || !current_->enc || gone_) return false;
+    if (!current_ || !current_->can_send() || gone_) return false;
     KeyState& ks = *current_;
     const DataKeys& k = *ks.keys;
     proto::DataHeader h{k.data_v2 ? Opcode::data_v2 : Opcode::data_v1, ks.key_id, k.peer_id};
@@ -254,7 +299,16 @@ bool Session::encrypt_frame(proto::ByteSpan payload, std::vector<uint8_t>& out, 
     if (len == 0) return false;
     out.resize(at + len);
     const uint32_t id = k.send_packet_id->fetch_add(1) + 1;
-    if (ks.enc->seal(out, h.length(), id) != crypto::AeadStatus::Ok) return false;
+    if (ks.cbc_enc) {
+        // CBC: HMAC, IV and padding make the packet longer than the AEAD layout laid out above.
+        const size_t framed = len;
+        out.resize(h.length() + crypto::cbc_overhead_before(ks.cbc_enc->suite()) + framed + crypto::kCbcMaxPadding);
+        const size_t n = ks.cbc_enc->seal(out, h.length(), at, framed, id);
+        if (n == 0) return false;
+        out.resize(n);
+    } else if (ks.enc->seal(out, h.length(), id) != crypto::AeadStatus::Ok) {
+        return false;
+    }
     note_data_sent(payload.size(), now);
     return true;
 }
@@ -308,7 +362,7 @@ void Session::close(TimeMs now) {
         flush(now);
         exit_on_ack_ = true;
         next_exit_notify_ = now + 2000;  // give up waiting for the ack after this
-    } else if (current_ && current_->enc) {
+    } else if (current_ && current_->can_send()) {
         exit_notifications_left_ = std::max<uint32_t>(1, cfg_.exit_notify_count);
         next_exit_notify_ = now;
         check_timers(now);

@@ -28,6 +28,10 @@
 # mss-wbserver: a 1500-byte underlay, openvpn with --mssfix 0 so that only wirebridge clamps; TCP
 # crosses both ways and neither namespace fragmented or reassembled a single outer packet;
 # mss0-wbclient: the same with `mssfix: 0` here fragments (the check can fail).
+# CBC + HMAC data channel (wirebridge data_ciphers with AES-*-CBC, tunnel.auth = openvpn --auth):
+# cbc-wbclient, cbc-wbserver (AES-256-CBC + SHA256, negotiated through data-ciphers both ways),
+# cbc128-wbclient-tcp (AES-128-CBC + SHA512 over TCP); each moves 5 MB both ways and openvpn's log
+# names the CBC cipher it uses.
 # Prints PASS/FAIL per case and "N passed, N failed".
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -41,7 +45,7 @@ while [ $# -gt 0 ]; do
         --only) ONLY=$2; shift 2 ;;
         --list) LIST=1; shift ;;
         --keep) KEEP=1; shift ;;
-        -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "compat.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -50,7 +54,7 @@ CASES=(ta256-wbclient ta384-wbclient-tcp ta512-wbserver ta-mismatch-wbclient
        complzo-wbclient pushcomplzo-wbclient lz4v2-wbclient lz4-wbclient
        complzo-wbserver stubv2-wbserver lz4v2-wbserver
        nocipher-wbserver noeku-wbserver rctclient-wbserver x509name-wbclient crl-wbserver tlsmin-wbserver askpass-wbclient
-       mss-wbclient mss-wbserver mss0-wbclient)
+       mss-wbclient mss-wbserver mss0-wbclient cbc-wbclient cbc-wbserver cbc128-wbclient-tcp)
 selected=()
 for c in "${CASES[@]}"; do
     if [ -z "$ONLY" ] || [[ $c =~ $ONLY ]]; then selected+=("$c"); fi
@@ -129,6 +133,16 @@ mss_case() {
     else
         [ $((after - before)) -gt 100 ] || die "only $((after - before)) fragments without clamping: the check sees nothing" || return 1
     fi
+}
+
+# cbc_in_use SIDE CIPHER DIGEST: openvpn's log (SIDE server|client) shows the data channel keyed
+# with the CBC cipher and the HMAC digest, and wirebridge's log names the same.
+cbc_in_use() {
+    local olog=$LOGS/openvpn-$1.log wblog
+    wblog=$LOGS/wirebridge-$([ "$1" = server ] && echo client || echo server).log
+    grep -q "Data Channel: cipher '$2', auth '$3'" "$olog" || die "openvpn's log does not show data channel $2 with $3" || return 1
+    grep -q "cipher $2 with $3" "$wblog" || die "wirebridge's log does not name $2 with $3" || return 1
+    log "openvpn: $(grep -m1 "Data Channel: cipher" "$olog")"
 }
 
 # pki_variant NAME: a copy of the PKI for one case (its client certificate or key replaced).
@@ -277,6 +291,15 @@ case_run() {
         mss-wbclient) mss_case wbclient none ;;
         mss-wbserver) mss_case wbserver none ;;
         mss0-wbclient) WB_CLIENT_TUNNEL="  mssfix: 0"; mss_case wbclient some ;;
+        cbc-wbclient)
+            CIPHER=AES-256-CBC OVPN_SERVER_EXTRA=(--auth SHA256) WB_CLIENT_TUNNEL="  auth: SHA256"
+            up_and_transfer wbclient && cbc_in_use server AES-256-CBC SHA256 ;;
+        cbc-wbserver)
+            CIPHER=AES-256-CBC OVPN_CLIENT_EXTRA=(--auth SHA256) WB_SERVER_TUNNEL="  auth: SHA256"
+            up_and_transfer wbserver && cbc_in_use client AES-256-CBC SHA256 ;;
+        cbc128-wbclient-tcp)
+            CIPHER=AES-128-CBC PROTO=tcp OVPN_SERVER_EXTRA=(--auth SHA512) WB_CLIENT_TUNNEL="  auth: SHA512"
+            up_and_transfer wbclient && cbc_in_use server AES-128-CBC SHA512 ;;
         *) die "unknown case $1" ;;
     esac
 }

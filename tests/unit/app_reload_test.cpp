@@ -91,7 +91,7 @@ TEST(ReloadPlan, ServerRefusesWhatTheProcessSetUp) {
         {"tunnel.local (0.0.0.0:1194 -> 0.0.0.0:1195)", [](config::Config& c) { c.tunnel.local->port = 1195; }},
         {"tunnel.device (tap0 -> tap9)", [](config::Config& c) { c.tunnel.device = "tap9"; }},
         {"tunnel.pool", [](config::Config& c) { c.tunnel.pool->prefix = 25; }},
-        {"bridge (none -> br0 [eth1])", [](config::Config& c) { c.bridge = config::BridgeConfig{"br0", {"eth1"}, {}}; }},
+        {"bridge (none -> br0 [eth1])", [](config::Config& c) { c.bridge = config::BridgeConfig{"br0", {"eth1"}, {}, false, {}}; }},
         {"control.socket", [](config::Config& c) { c.control.socket = "/tmp/x.sock"; }},
         {"tunnel.role (server -> client)", [](config::Config& c) { c.tunnel.role = config::Role::client; }},
         {"interest (none -> queue 0", [](config::Config& c) { c.interest = config::InterestConfig{}; }},

@@ -439,6 +439,22 @@ TEST_F(ConfigLoaderTest, MssfixAndTunMtu) {
     EXPECT_NE(e.message.find("tunnel.tun_mtu must be a whole number from 576 to 1500"), std::string::npos) << e.message;
 }
 
+TEST_F(ConfigLoaderTest, CbcCiphersAuthAndFallback) {
+    auto r = load(kClient);
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_EQ(r.config->tunnel.auth, "SHA1");  // OpenVPN's --auth default
+    EXPECT_EQ(r.config->tunnel.data_ciphers_fallback, "");
+    r = load(std::string(kClient) + "  data_ciphers: [aes-256-gcm, AES-256-CBC]\n  auth: sha-256\n"
+                                    "  data_ciphers_fallback: aes-128-cbc\n");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_EQ(r.config->tunnel.data_ciphers, (std::vector<std::string>{"AES-256-GCM", "AES-256-CBC"}));
+    EXPECT_EQ(r.config->tunnel.auth, "SHA256");
+    EXPECT_EQ(r.config->tunnel.data_ciphers_fallback, "AES-128-CBC");
+    EXPECT_NE(only_error(std::string(kClient) + "  auth: MD5\n").message.find("tunnel.auth must be SHA1"), std::string::npos);
+    EXPECT_NE(only_error(std::string(kClient) + "  data_ciphers_fallback: BF-CBC\n").message.find("tunnel.data_ciphers_fallback must be"),
+              std::string::npos);
+}
+
 TEST_F(ConfigLoaderTest, KeepaliveAndMarksAndInterest) {
     EXPECT_NE(only_error(std::string(kClient) + "  keepalive: {interval: 10, timeout: 15}\n").message.find("twice the interval"),
               std::string::npos);

@@ -95,3 +95,37 @@ TEST(PeerInfo, ParseBuildNegotiate) {
 
 }  // namespace
 }  // namespace wirebridge::proto
+
+using wirebridge::proto::choose_server_cipher;
+using wirebridge::proto::options_string_cipher;
+using wirebridge::proto::PeerInfo;
+
+TEST(PeerInfo, WhatA24ClientSupports) {
+    // OpenVPN 2.6's server view: IV_CIPHERS wins; IV_NCP=2 alone means the two GCM ciphers; an
+    // older client is known only by the cipher in its options string.
+    EXPECT_EQ(PeerInfo::parse("IV_NCP=2\nIV_CIPHERS=AES-256-CBC\n").ncp_ciphers(), std::vector<std::string>{"AES-256-CBC"});
+    EXPECT_EQ(PeerInfo::parse("IV_VER=2.4.12\nIV_NCP=2\n").ncp_ciphers(), (std::vector<std::string>{"AES-256-GCM", "AES-128-GCM"}));
+    EXPECT_TRUE(PeerInfo::parse("IV_VER=2.3.18\n").ncp_ciphers().empty());
+    EXPECT_EQ(options_string_cipher("V4,dev-type tap,link-mtu 1602,tun-mtu 1500,proto UDPv4,cipher AES-256-CBC,auth SHA256,"
+                                    "keysize 256,key-method 2,tls-client"),
+              "AES-256-CBC");
+    EXPECT_EQ(options_string_cipher("V4,dev-type tap,tls-client"), "");
+}
+
+TEST(PeerInfo, ServerChoosesAs26) {
+    const std::vector<std::string> ours{"AES-256-GCM", "AES-256-CBC"};
+    // A 2.6 client: IV_CIPHERS only, its options' cipher ignored.
+    EXPECT_EQ(choose_server_cipher(ours, PeerInfo::parse("IV_CIPHERS=AES-256-CBC\n"), "AES-256-GCM", ""), "AES-256-CBC");
+    EXPECT_EQ(choose_server_cipher(ours, PeerInfo::parse("IV_CIPHERS=CHACHA20-POLY1305\n"), "AES-256-CBC", "AES-256-CBC"), "");
+    // A 2.4 client (IV_NCP=2, no IV_CIPHERS, `cipher AES-256-CBC`): GCM first, as 2.6 pushes it.
+    EXPECT_EQ(choose_server_cipher(ours, PeerInfo::parse("IV_NCP=2\n"), "AES-256-CBC", ""), "AES-256-GCM");
+    // A 2.4 client against a CBC-only server: its options' cipher.
+    EXPECT_EQ(choose_server_cipher({"AES-256-CBC"}, PeerInfo::parse("IV_NCP=2\n"), "AES-256-CBC", ""), "AES-256-CBC");
+    // A 2.3 client (no NCP): only its options' cipher; a cipher we do not list is no match, and
+    // the fallback is not used for a client that said what it runs.
+    EXPECT_EQ(choose_server_cipher(ours, PeerInfo::parse("IV_VER=2.3.18\n"), "AES-256-CBC", ""), "AES-256-CBC");
+    EXPECT_EQ(choose_server_cipher(ours, PeerInfo::parse("IV_VER=2.3.18\n"), "BF-CBC", "AES-128-CBC"), "");
+    // Nothing announced at all: --data-ciphers-fallback, or nothing.
+    EXPECT_EQ(choose_server_cipher(ours, PeerInfo::parse(""), "", "AES-128-CBC"), "AES-128-CBC");
+    EXPECT_EQ(choose_server_cipher(ours, PeerInfo::parse(""), "", ""), "");
+}

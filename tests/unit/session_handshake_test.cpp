@@ -145,6 +145,49 @@ TEST(HandshakeWire, NoCommonCipherFailsTheServer) {
     EXPECT_NE(c->message.find("no shared cipher"), std::string::npos) << c->message;
 }
 
+TEST(HandshakeWire, CbcCipherNegotiatedAndCarriesFrames) {
+    // The server prefers GCM but the client offers only AES-256-CBC (as `data-ciphers
+    // AES-256-CBC` + `auth SHA256`): CBC + HMAC keys on both sides, frames cross both ways, and the
+    // MSS limit counts HMAC, IV and padding.
+    SessionConfig cc = make_config(Role::client, WrapMode::tls_crypt, {"AES-256-CBC"});
+    cc.auth = crypto::Digest::Sha256;
+    SessionConfig sc = make_config(Role::server, WrapMode::tls_crypt, {"AES-256-GCM", "AES-256-CBC"});
+    sc.auth = crypto::Digest::Sha256;
+    Link link(make(std::move(cc)), make(std::move(sc)));
+    link.client().start(kT0);
+    ASSERT_TRUE(link.run_until([&] { return both_up(link); }, 10000));
+    EXPECT_EQ(link.client().cipher_name(), "AES-256-CBC with SHA256");
+    EXPECT_EQ(link.server().cipher_name(), "AES-256-CBC with SHA256");
+    auto ck = link.client().export_keys(0);
+    auto sk = link.server().export_keys(0);
+    ASSERT_TRUE(ck && sk && ck->cbc && sk->cbc);
+    EXPECT_EQ(ck->cbc->digest, crypto::Digest::Sha256);
+    EXPECT_EQ(ck->send_hmac.size(), 32u);
+    EXPECT_EQ(ck->mss_limit, 1331);
+    ASSERT_TRUE(link.send_frame(true, std::vector<uint8_t>(1514, 3)));
+    // HMAC (32) + IV (16) + CBC(id + 1514 + padding) after the 4-byte header.
+    EXPECT_EQ(link.sent_by_client.back().size(), 4u + 32u + 16u + 1520u);
+    ASSERT_TRUE(link.send_frame(false, std::vector<uint8_t>(60, 4)));
+    link.advance(50);
+    ASSERT_EQ(link.server_frames().size(), 1u);
+    EXPECT_EQ(link.server_frames()[0], std::vector<uint8_t>(1514, 3));
+    ASSERT_EQ(link.client_frames().size(), 1u);
+    EXPECT_EQ(link.client_frames()[0], std::vector<uint8_t>(60, 4));
+}
+
+TEST(HandshakeWire, AuthMismatchWithCbcCarriesNothing) {
+    // OpenVPN does not negotiate `auth`: with different digests the HMAC never verifies.
+    SessionConfig cc = make_config(Role::client, WrapMode::none, {"AES-128-CBC"});
+    cc.auth = crypto::Digest::Sha512;
+    SessionConfig sc = make_config(Role::server, WrapMode::none, {"AES-128-CBC"});
+    Link link(make(std::move(cc)), make(std::move(sc)));
+    link.client().start(kT0);
+    ASSERT_TRUE(link.run_until([&] { return both_up(link); }, 10000));
+    ASSERT_TRUE(link.send_frame(true, std::vector<uint8_t>(100, 1)));
+    link.advance(50);
+    EXPECT_TRUE(link.server_frames().empty());
+}
+
 TEST(HandshakeWire, ServerPushesItsCompressionFraming) {
     // The server pushes the stub of its framing; the client takes it over its own setting, and
     // both export keys with the same framing for the data path.
