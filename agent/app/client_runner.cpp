@@ -168,7 +168,7 @@ void ClientRunner::on_socket(std::uint32_t events) {
                 if (!(rx_.peer(i) == peer_)) continue;  // only the server we talk to
                 on_packet(rx_.data(i));
             }
-            [[maybe_unused]] auto w = tap_writer_.flush();
+            if (auto w = tap_writer_.flush(); !w) tap_write_.failed("TAP " + tap_.name(), w.error());
             pump_session();
         }
         flush_udp();
@@ -185,7 +185,7 @@ void ClientRunner::on_socket(std::uint32_t events) {
         auto r = tcp_->read([this](std::span<std::uint8_t> p) {
             if (session_) on_packet(p);
         });
-        [[maybe_unused]] auto w = tap_writer_.flush();
+        if (auto w = tap_writer_.flush(); !w) tap_write_.failed("TAP " + tap_.name(), w.error());
         if (!r) return schedule_reconnect(r.error().message);
         if (!*r) return schedule_reconnect("the server closed the TCP connection");
         pump_session();
@@ -207,7 +207,7 @@ void ClientRunner::on_packet(std::span<std::uint8_t> pkt) {
                 keepalive_bytes_in_ += payload.size();
                 session_->on_data_payload(payload, now);
             } else if (payload.size() >= 14) {
-                [[maybe_unused]] auto w = tap_writer_.write_frame(payload);
+                if (auto w = tap_writer_.write_frame(payload); !w) tap_write_.failed("TAP " + tap_.name(), w.error());
             }
             return;
         }
@@ -218,7 +218,7 @@ void ClientRunner::on_packet(std::span<std::uint8_t> pkt) {
     }
     const session::Session::Input in = session_->on_packet(pkt, now);
     if (!in.frame.empty() && !proto::is_ping(in.frame) && !proto::is_occ(in.frame)) {
-        [[maybe_unused]] auto w = tap_writer_.write_frame(in.frame);
+        if (auto w = tap_writer_.write_frame(in.frame); !w) tap_write_.failed("TAP " + tap_.name(), w.error());
     }
 }
 
@@ -327,9 +327,7 @@ void ClientRunner::handle_event(session::Event& ev) {
             // This thread and the workers share the key's receive window (and send counter).
             auto published = worker_keys_.install(std::move(*k));
             if (!published) break;
-            const session::DataKeys& d = published->keys;
-            datapath::KeyInstall ki{d.key_id, d.cipher, d.peer_id, d.data_v2, &d.send, &d.recv, d.send_packet_id, d.compression, d.mss_limit, d.cbc, &d.send_hmac, &d.recv_hmac};
-            if (auto r = dc_.install(ki, published->replay); !r) log_error("data keys: " + r.error().message);
+            if (auto r = dc_.install(published->keys, published->replay); !r) log_error("data keys: " + r.error().message);
             else log_debug("data keys ready for key_id " + std::to_string(ev.key_id));
             wake_workers();
             break;
@@ -430,6 +428,10 @@ control::Status ClientRunner::status() const {
     st.last_reload = last_reload_;
     // ICMP errors (forgeable by anyone on the path) and other transient socket errors, ignored.
     if (const std::uint64_t e = socket_errors_.load(std::memory_order_relaxed)) st.drops["socket_error"] = e;
+    // Frames the TAP refused, by this thread and the workers (as the hub counts them).
+    std::uint64_t tap_write = tap_write_.count() + past_tap_write_;
+    for (const auto& w : workers_) tap_write += w->tap_write_drops();
+    if (tap_write) st.drops["tap_write"] = tap_write;
     if (session_ && dc_.ready()) {
         control::PeerStatus p;
         p.name = "server";
@@ -616,6 +618,7 @@ void ClientRunner::stop_workers() {
         log_info("worker " + std::to_string(w->index()) + " stopped: " + std::to_string(t.packets_out) + " packets sealed, " +
                  std::to_string(t.packets_in) + " opened");
         past_traffic_.add(t);
+        past_tap_write_ += w->tap_write_drops();
     }
     workers_.clear();
     if (traffic_timer_) loop_.cancel_timer(traffic_timer_);

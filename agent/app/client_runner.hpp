@@ -11,6 +11,7 @@
 
 #include "datapath/data_worker.hpp"
 #include "datapath/data_worker_keys.hpp"
+#include "datapath/pump_common.hpp"
 #include "io/tcp_link.hpp"
 #include "config/config.hpp"
 #include "control/status.hpp"
@@ -117,6 +118,8 @@ private:
     std::vector<std::unique_ptr<datapath::DataWorker>> workers_;
     datapath::WorkerTraffic past_traffic_;  // of workers stopped since
     datapath::WorkerTraffic told_session_;
+    datapath::TapWriteFailures tap_write_;  // frames the TAP refused on this thread
+    std::uint64_t past_tap_write_ = 0;      // ... and on workers stopped since
     io::TimerId traffic_timer_ = 0;
     std::uint64_t keepalive_in_ = 0, keepalive_bytes_in_ = 0;  // pings/OCC opened: not traffic
 

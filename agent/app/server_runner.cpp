@@ -365,8 +365,10 @@ void ServerRunner::on_tcp(int fd, std::uint32_t events) {
 void ServerRunner::on_packet(const session::PeerAddress& from, std::span<std::uint8_t> pkt) {
     const proto::TimeMs now = now_ms();
     // DATA_V2 carries the peer-id: the fast path finds the client without the dispatcher.
-    if (pkt.size() >= 4 && proto::opcode_of(pkt[0]) == static_cast<unsigned>(proto::Opcode::data_v2)) {
-        const std::uint32_t peer_id = (std::uint32_t{pkt[1]} << 16) | (std::uint32_t{pkt[2]} << 8) | pkt[3];
+    proto::DataHeader h;
+    proto::ByteSpan body;
+    if (proto::parse_data_header(pkt, h, body) == proto::Drop::none && h.opcode == proto::Opcode::data_v2) {
+        const std::uint32_t peer_id = h.peer_id;
         auto it = peers_.find(peer_id);
         if (it != peers_.end() && it->second->addr == from && it->second->dc.ready()) {
             std::span<std::uint8_t> payload;
@@ -413,10 +415,8 @@ void ServerRunner::deliver(datapath::Port in, std::span<std::uint8_t> frame, std
 
 void ServerRunner::tap_write_failed(datapath::Port in, const Error& e) {
     // Called with the switch guard held (deliver) or from flush(); with workers flush() takes it.
-    switch_.count_drop(in, datapath::SwitchDrop::tap_write);
-    const std::uint64_t n = switch_.drops()[static_cast<std::size_t>(datapath::SwitchDrop::tap_write)];
-    // Each failure is counted; the log says the first and then every 1000th, not one line a frame.
-    if (n == 1 || n % 1000 == 0) log_warn(e.message + " (" + std::to_string(n) + " failed write(s) so far: tap_write drops)");
+    switch_.count_drop(in, datapath::SwitchDrop::tap_write);  // per port, in status
+    tap_write_.failed("TAP " + tap_.name(), e);                // the log: the first and every 1000th
 }
 
 void ServerRunner::ensure_port(std::uint32_t peer_id) {
@@ -537,14 +537,11 @@ void ServerRunner::pump() {
                     directory_->publish();
                     wake_workers();
                     if (!published) break;
-                    const session::DataKeys& dk = published->keys;
-                    datapath::KeyInstall ki{dk.key_id, dk.cipher, dk.peer_id, dk.data_v2, &dk.send, &dk.recv, dk.send_packet_id, dk.compression, dk.mss_limit, dk.cbc, &dk.send_hmac, &dk.recv_hmac};
-                    if (auto r = peer->dc.install(ki, published->replay); !r)
+                    if (auto r = peer->dc.install(published->keys, published->replay); !r)
                         log_error("data keys for peer " + std::to_string(id) + ": " + r.error().message);
                     break;
                 }
-                datapath::KeyInstall ki{k->key_id, k->cipher, k->peer_id, k->data_v2, &k->send, &k->recv, k->send_packet_id, k->compression, k->mss_limit, k->cbc, &k->send_hmac, &k->recv_hmac};
-                if (auto r = peer->dc.install(ki); !r) log_error("data keys for peer " + std::to_string(id) + ": " + r.error().message);
+                if (auto r = peer->dc.install(*k); !r) log_error("data keys for peer " + std::to_string(id) + ": " + r.error().message);
                 break;
             }
             case EventType::keys_primary:

@@ -24,6 +24,7 @@
 #include "control/status.hpp"
 #include "datapath/data_channel.hpp"
 #include "datapath/l2_switch.hpp"
+#include "datapath/pump_common.hpp"
 #include "io/event_loop.hpp"
 #include "io/tap_device.hpp"
 #include "io/tap_reader.hpp"
@@ -121,6 +122,7 @@ private:
     io::TapWriter tap_writer_{tap_};
     io::Fd sigfd_;
     datapath::L2Switch switch_;
+    datapath::TapWriteFailures tap_write_;
 
     io::SoftErrorCounter socket_errors_{0};  // transient UDP socket errors, all sockets (status: socket_error)
     std::optional<io::UdpSocket> udp_;

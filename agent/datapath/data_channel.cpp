@@ -23,21 +23,20 @@ const char* data_drop_name(DataDrop d) {
     return "?";
 }
 
-Result<void> DataChannel::install(const KeyInstall& k, std::shared_ptr<proto::SharedReplayWindow> replay) {
-    if (k.key_id >= slots_.size() || !k.send || !k.recv || !k.send_packet_id) return fail("incomplete data keys", EINVAL);
+Result<void> DataChannel::install(const session::DataKeys& k, std::shared_ptr<proto::SharedReplayWindow> replay) {
+    if (k.key_id >= slots_.size() || !k.send_packet_id) return fail("incomplete data keys", EINVAL);
     Slot fresh;
     if (k.cbc) {
-        if (!k.send_hmac || !k.recv_hmac) return fail("incomplete CBC data keys", EINVAL);
-        auto enc = crypto::CbcEncryptor::create(*k.cbc, crypto::CbcKeys{k.send->key.clone(), k.send_hmac->clone()});
+        auto enc = crypto::CbcEncryptor::create(*k.cbc, crypto::CbcKeys{k.send.key.clone(), k.send_hmac.clone()});
         if (!enc) return fail(enc.error());
-        auto dec = crypto::CbcDecryptor::create(*k.cbc, crypto::CbcKeys{k.recv->key.clone(), k.recv_hmac->clone()});
+        auto dec = crypto::CbcDecryptor::create(*k.cbc, crypto::CbcKeys{k.recv.key.clone(), k.recv_hmac.clone()});
         if (!dec) return fail(dec.error());
         fresh.cbc_enc.emplace(std::move(*enc));
         fresh.cbc_dec.emplace(std::move(*dec));
     } else {
-        auto enc = crypto::AeadEncryptor::create(k.cipher, *k.send);
+        auto enc = crypto::AeadEncryptor::create(k.cipher, k.send);
         if (!enc) return fail(enc.error());
-        auto dec = crypto::AeadDecryptor::create(k.cipher, *k.recv);
+        auto dec = crypto::AeadDecryptor::create(k.cipher, k.recv);
         if (!dec) return fail(dec.error());
         fresh.enc.emplace(std::move(*enc));
         fresh.dec.emplace(std::move(*dec));

@@ -30,33 +30,11 @@
 #include "proto/constants.hpp"
 #include "proto/mss_clamp.hpp"
 #include "proto/replay_window.hpp"
+#include "session/data_keys.hpp"
 
 namespace wirebridge::datapath {
 
 inline constexpr std::size_t kHeadroom = crypto::kDataV2HeaderSize + crypto::kAeadOverhead;
-
-// What the session exported for one key_id (session::DataKeys carries the same fields).
-struct KeyInstall {
-    std::uint8_t key_id = 0;
-    crypto::AeadCipher cipher = crypto::AeadCipher::Aes256Gcm;
-    std::uint32_t peer_id = proto::kUndefinedPeerId;
-    bool data_v2 = true;
-    const crypto::AeadKeys* send = nullptr;
-    const crypto::AeadKeys* recv = nullptr;
-    // Shared with the session (it sends pings/OCC with the same key): the last id used. The data
-    // channel takes ids with a compare-exchange that stops at 2^32 - 1 (never wraps).
-    std::shared_ptr<std::atomic<std::uint32_t>> send_packet_id;
-    // The payload's compression framing (compression.hpp): added on seal, removed (or the payload
-    // decompressed) on open.
-    proto::CompressionFraming compression = proto::CompressionFraming::none;
-    // TCP MSS limit (--mssfix, proto::mss_limit): SYNs are clamped both ways; 0 = never.
-    std::uint16_t mss_limit = 0;
-    // CBC + HMAC instead of AEAD (cipher unused): send->key / recv->key are the cipher keys, these
-    // the HMAC keys (cbc_hmac.hpp draws the packet).
-    std::optional<crypto::CbcSuite> cbc = std::nullopt;
-    const crypto::SecureBytes* send_hmac = nullptr;
-    const crypto::SecureBytes* recv_hmac = nullptr;
-};
 
 // Why a packet did not become a payload; indexes DataChannel::Counters::drops.
 // bad_compression: authentic, but a framing marker or compressed block that does not decode.
@@ -70,10 +48,13 @@ public:
         std::array<std::uint64_t, static_cast<std::size_t>(DataDrop::count_)> drops{};
     };
 
-    Result<void> install(const KeyInstall& k) { return install(k, nullptr); }
+    // The keys of one key_id as the session exported them (the one key type from the session to
+    // the data path). The send counter is shared with the session (it sends pings/OCC with the
+    // same key): the data channel takes ids with a compare-exchange that stops at 2^32 - 1.
+    Result<void> install(const session::DataKeys& k) { return install(k, nullptr); }
     // With the receive window shared by every DataChannel (worker) that opens packets of this key
     // (null: a window of its own).
-    Result<void> install(const KeyInstall& k, std::shared_ptr<proto::SharedReplayWindow> replay);
+    Result<void> install(const session::DataKeys& k, std::shared_ptr<proto::SharedReplayWindow> replay);
     void set_primary(std::uint8_t key_id);
     void retire(std::uint8_t key_id);
     void clear();

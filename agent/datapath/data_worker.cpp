@@ -136,14 +136,16 @@ void DataWorker::on_socket() {
             if (proto::is_ping(o.payload) || proto::is_occ(o.payload)) {
                 setup_.mailbox->post(WorkerMailbox::Kind::payload, o.payload);
             } else if (o.payload.size() >= 14) {
-                if (auto w = writer_.write_frame(o.payload); !w) return fail_worker(w.error().message);
+                if (auto w = writer_.write_frame(o.payload); !w) tap_write_.failed(who(), w.error());
             }
         }
-        if (auto w = writer_.flush(); !w) return fail_worker(w.error().message);
+        if (auto w = writer_.flush(); !w) tap_write_.failed(who(), w.error());
     }
     traffic_.publish(dc_.counters());
 }
 
 WorkerTraffic DataWorker::traffic() const { return traffic_.load(); }
+
+std::string DataWorker::who() const { return "worker " + std::to_string(setup_.index); }
 
 }  // namespace wirebridge::datapath

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "datapath/data_worker_keys.hpp"
+#include "datapath/pump_common.hpp"
 #include "datapath/worker_mailbox.hpp"
 #include "datapath/worker_thread.hpp"
 #include "datapath/worker_traffic.hpp"
@@ -63,6 +64,8 @@ public:
     bool failed() const { return failed_.load(std::memory_order_acquire); }
     WorkerTraffic traffic() const;
     unsigned index() const { return setup_.index; }
+    // Frames the TAP refused (dropped and counted, the worker goes on): status tap_write drops.
+    std::uint64_t tap_write_drops() const { return tap_write_.count(); }
 
 private:
     DataWorker(const Setup& setup, io::EventLoop loop, io::UdpSocket socket);
@@ -70,6 +73,7 @@ private:
     void on_tap();
     void on_socket();
     void fail_worker(const std::string& why);
+    std::string who() const;
 
     Setup setup_;
     io::EventLoop loop_;
@@ -79,6 +83,7 @@ private:
     datapath::DataChannel dc_;
     KeyFollower follower_;
     std::atomic<bool> failed_{false};
+    TapWriteFailures tap_write_;
 
     io::DatagramBatch tx_;
     std::unique_ptr<io::DatagramBatch> rx_;  // worker 0 only (64 KB GRO buffers)

@@ -60,9 +60,7 @@ bool KeyFollower::refresh(datapath::DataChannel& dc) {
         dc.retire(id);
         serials_[id] = 0;
         if (!k) continue;
-        const auto& d = k->keys;
-        datapath::KeyInstall ki{d.key_id, d.cipher, d.peer_id, d.data_v2, &d.send, &d.recv, d.send_packet_id, d.compression, d.mss_limit, d.cbc, &d.send_hmac, &d.recv_hmac};
-        if (!dc.install(ki, k->replay)) {
+        if (!dc.install(k->keys, k->replay)) {
             ok = false;
             continue;
         }

@@ -99,9 +99,10 @@ void HubWorker::on_socket() {
             o.drop = datapath::DataDrop::count_;  // not opened here
             opened_by_[i] = nullptr;
             // DATA_V2 carries the peer-id; the address must match too (as the single-thread hub).
-            if (pkt.size() >= 4 && proto::opcode_of(pkt[0]) == static_cast<unsigned>(proto::Opcode::data_v2)) {
-                const std::uint32_t id = (std::uint32_t{pkt[1]} << 16) | (std::uint32_t{pkt[2]} << 8) | pkt[3];
-                WorkerPeer* wp = peers_.find(id);
+            proto::DataHeader h;
+            proto::ByteSpan body;
+            if (proto::parse_data_header(pkt, h, body) == proto::Drop::none && h.opcode == proto::Opcode::data_v2) {
+                WorkerPeer* wp = peers_.find(h.peer_id);
                 if (wp && wp->dc.ready() && wp->shared->addr == from) {
                     if (wp->dc.open_unrecorded(pkt, o) != datapath::DataDrop::no_key) {
                         opened_by_[i] = wp;
@@ -201,9 +202,7 @@ void HubWorker::output() {
             const auto t = HubSwitchBatch::tap_frame(f);
             if (t.empty()) continue;
             if (auto w = writer_.write_frame(t); !w) {
-                if (++tap_write_failures_ == 1 || tap_write_failures_ % 1000 == 0)
-                    log_warn("worker " + std::to_string(setup_.index) + ": " + w.error().message + " (" +
-                             std::to_string(tap_write_failures_) + " failed write(s) so far: tap_write drops)");
+                tap_write_.failed("worker " + std::to_string(setup_.index), w.error());
                 std::lock_guard<std::mutex> g(*setup_.switch_mutex);  // a failure only, not per frame
                 setup_.sw->count_drop(f.in, datapath::SwitchDrop::tap_write);
             } else {
@@ -216,7 +215,7 @@ void HubWorker::output() {
         wp->pending_sends = 0;
     }
     if (auto w = writer_.flush(); !w) {
-        ++tap_write_failures_;
+        tap_write_.failed("worker " + std::to_string(setup_.index), w.error());
         std::lock_guard<std::mutex> g(*setup_.switch_mutex);
         setup_.sw->count_drop(datapath::kTapPort, datapath::SwitchDrop::tap_write);
     }

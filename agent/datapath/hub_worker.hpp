@@ -24,6 +24,7 @@
 
 #include "datapath/hub_peers.hpp"
 #include "datapath/hub_switch_batch.hpp"
+#include "datapath/pump_common.hpp"
 #include "datapath/worker_mailbox.hpp"
 #include "datapath/worker_thread.hpp"
 #include "common/result.hpp"
@@ -94,7 +95,7 @@ private:
     std::vector<std::uint8_t> tap_buf_;  // kBatch frames read from the TAP, with headroom each
     std::vector<WorkerPeer*> touched_;   // clients of this batch: id blocks, counters
     std::uint64_t stamp_ = 0;
-    std::uint64_t tap_write_failures_ = 0;
+    TapWriteFailures tap_write_;  // the log's count; the switch counts the drops per port
     HubWorkerCounts local_;
 
     std::atomic<std::uint64_t> packets_in_{0}, packets_out_{0}, from_tap_{0}, to_tap_{0}, mailed_{0};

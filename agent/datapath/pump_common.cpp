@@ -5,6 +5,12 @@
 
 namespace wirebridge::datapath {
 
+void TapWriteFailures::failed(const std::string& who, const Error& e) {
+    const std::uint64_t n = n_.fetch_add(1, std::memory_order_relaxed) + 1;
+    if (n == 1 || n % 1000 == 0)
+        log_warn(who + ": " + e.message + " (" + std::to_string(n) + " failed write(s) so far: tap_write drops)");
+}
+
 void log_worker_io_path(unsigned index, const std::string& tap_name, unsigned queue, const io::TapWriter& writer,
                         io::TapReader& reader) {
     const std::string who = "worker " + std::to_string(index) + ": TAP " + tap_name + " queue " + std::to_string(queue);

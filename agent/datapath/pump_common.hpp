@@ -2,8 +2,12 @@
 // I/O path a worker's queue takes.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <string>
+
+#include "common/result.hpp"
 
 #include "io/tap_reader.hpp"
 #include "io/tap_writer.hpp"
@@ -14,6 +18,20 @@ namespace wirebridge::datapath {
 inline constexpr std::size_t kMaxFrame = 1600;
 inline constexpr std::size_t kPacketBuffer = 2048;
 inline constexpr std::size_t kBatch = 32;
+
+// A frame the TAP refused (EIO while the device is down, ENOBUFS, ...), the same in every pump:
+// the frame is dropped and counted (status: tap_write drops), the data path goes on, and the log
+// says the first failure and then every 1000th, not one line a frame. The count may be read from
+// another thread (status).
+class TapWriteFailures {
+public:
+    // Counts one failure; logs (warn) "<who>: <error> (N failed write(s) so far: tap_write drops)" when due.
+    void failed(const std::string& who, const Error& e);
+    std::uint64_t count() const { return n_.load(std::memory_order_relaxed); }
+
+private:
+    std::atomic<std::uint64_t> n_{0};
+};
 
 // Says which TAP I/O path a data path worker's queue takes (reads: once its first batch decides).
 // Worker 0 says it at info level; the others, the same code on the same kernel, at debug.

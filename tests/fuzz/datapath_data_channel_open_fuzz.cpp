@@ -40,6 +40,23 @@ crypto::AeadKeys keys(uint8_t fill, size_t len) {
     return out;
 }
 
+// The session's key type for one direction pair (copies of the material, the shared counter).
+session::DataKeys data_keys(uint8_t key_id, crypto::AeadCipher cipher, const crypto::AeadKeys& send,
+                            const crypto::AeadKeys& recv, std::shared_ptr<std::atomic<uint32_t>> ids,
+                            proto::CompressionFraming framing) {
+    session::DataKeys k;
+    k.key_id = key_id;
+    k.cipher = cipher;
+    k.peer_id = 7;
+    k.compression = framing;
+    k.send.key = send.key.clone();
+    k.send.implicit_iv = send.implicit_iv;
+    k.recv.key = recv.key.clone();
+    k.recv.implicit_iv = recv.implicit_iv;
+    k.send_packet_id = std::move(ids);
+    return k;
+}
+
 constexpr crypto::AeadCipher kCiphers[3] = {crypto::AeadCipher::Aes128Gcm, crypto::AeadCipher::Aes256Gcm,
                                             crypto::AeadCipher::Chacha20Poly1305};
 constexpr proto::CompressionFraming kFramings[4] = {proto::CompressionFraming::none, proto::CompressionFraming::comp_lzo,
@@ -61,8 +78,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     DataChannel sender, receiver;
     auto install = [&](uint8_t key_id) {
         const unsigned k = key_id & 1;
-        KeyInstall s{key_id, cipher, 7, true, &a_to_b[k], &b_to_a[k], a_ids, proto::CompressionFraming::none};
-        KeyInstall r{key_id, cipher, 7, true, &b_to_a[k], &a_to_b[k], b_ids, framing};
+        const session::DataKeys s = data_keys(key_id, cipher, a_to_b[k], b_to_a[k], a_ids, proto::CompressionFraming::none);
+        const session::DataKeys r = data_keys(key_id, cipher, b_to_a[k], a_to_b[k], b_ids, framing);
         if (!sender.install(s) || !receiver.install(r)) std::abort();
         sender.set_primary(key_id);
         receiver.set_primary(key_id);

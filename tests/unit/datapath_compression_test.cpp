@@ -10,6 +10,7 @@
 
 #include "proto/compression.hpp"
 #include "datapath/data_channel.hpp"
+#include "datapath_test_keys.hpp"
 
 using namespace wirebridge;
 using namespace wirebridge::datapath;
@@ -170,9 +171,9 @@ TEST(Compression, DataChannelFramesAndDecompresses) {
         auto ids_b = std::make_shared<std::atomic<std::uint32_t>>(0);
         auto ids_raw = std::make_shared<std::atomic<std::uint32_t>>(1000);
         DataChannel a, b, raw;
-        ASSERT_TRUE(a.install(KeyInstall{0, crypto::AeadCipher::Aes256Gcm, 7, true, &ab, &ba, ids_a, fr}));
-        ASSERT_TRUE(b.install(KeyInstall{0, crypto::AeadCipher::Aes256Gcm, 7, true, &ba, &ab, ids_b, fr}));
-        ASSERT_TRUE(raw.install(KeyInstall{0, crypto::AeadCipher::Aes256Gcm, 7, true, &ab, &ba, ids_raw}));
+        ASSERT_TRUE(a.install(wirebridge::test::test_keys(0, crypto::AeadCipher::Aes256Gcm, 7, true, &ab, &ba, ids_a, fr)));
+        ASSERT_TRUE(b.install(wirebridge::test::test_keys(0, crypto::AeadCipher::Aes256Gcm, 7, true, &ba, &ab, ids_b, fr)));
+        ASSERT_TRUE(raw.install(wirebridge::test::test_keys(0, crypto::AeadCipher::Aes256Gcm, 7, true, &ab, &ba, ids_raw)));
         a.set_primary(0);
         raw.set_primary(0);
         auto seal = [](DataChannel& dc, const Bytes& payload) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "datapath/data_channel.hpp"
+#include "datapath_test_keys.hpp"
 
 using namespace wirebridge;
 using namespace wirebridge::datapath;
@@ -33,8 +34,8 @@ void install(DataChannel& a, DataChannel& b, KeyPairMaterial& m, std::uint8_t ke
     const std::size_t len = crypto::aead_key_size(c);
     m.a_to_b = keys(static_cast<std::uint8_t>(0x10 + key_id), len);
     m.b_to_a = keys(static_cast<std::uint8_t>(0x20 + key_id), len);
-    ASSERT_TRUE(a.install(KeyInstall{key_id, c, 7, true, &m.a_to_b, &m.b_to_a, m.a_ids}));
-    ASSERT_TRUE(b.install(KeyInstall{key_id, c, 7, true, &m.b_to_a, &m.a_to_b, m.b_ids}));
+    ASSERT_TRUE(a.install(wirebridge::test::test_keys(key_id, c, 7, true, &m.a_to_b, &m.b_to_a, m.a_ids)));
+    ASSERT_TRUE(b.install(wirebridge::test::test_keys(key_id, c, 7, true, &m.b_to_a, &m.a_to_b, m.b_ids)));
     a.set_primary(key_id);
     b.set_primary(key_id);
 }
@@ -135,7 +136,7 @@ TEST(DataChannel, NoKeyNoSeal) {
     DataChannel a;
     std::vector<std::uint8_t> buf(kHeadroom + 10);
     EXPECT_EQ(a.seal(buf, 10), 0u);
-    EXPECT_FALSE(a.install(KeyInstall{}));
+    EXPECT_FALSE(a.install(wirebridge::test::test_keys()));
 }
 
 namespace {
@@ -150,7 +151,7 @@ TEST(DataChannel, ReservedIdBlocksAreDisjointAndEndWithTheBatch) {
     DataChannel w0, w1, peer;
     KeyPairMaterial m;
     install(w0, peer, m, 1, crypto::AeadCipher::Aes256Gcm);
-    ASSERT_TRUE(w1.install(KeyInstall{1, crypto::AeadCipher::Aes256Gcm, 7, true, &m.a_to_b, &m.b_to_a, m.a_ids}));
+    ASSERT_TRUE(w1.install(wirebridge::test::test_keys(1, crypto::AeadCipher::Aes256Gcm, 7, true, &m.a_to_b, &m.b_to_a, m.a_ids)));
     w1.set_primary(1);
     w0.reserve(4);  // ids 1..4
     w1.reserve(3);  // ids 5..7
@@ -194,10 +195,10 @@ TEST(DataChannel, BatchAcceptSharesTheWindowBetweenWorkers) {
     auto window = std::make_shared<proto::SharedReplayWindow>();
     m.a_to_b = keys(0x31, 32);
     m.b_to_a = keys(0x41, 32);
-    ASSERT_TRUE(sender.install(KeyInstall{2, crypto::AeadCipher::Aes256Gcm, 7, true, &m.a_to_b, &m.b_to_a, m.a_ids}));
+    ASSERT_TRUE(sender.install(wirebridge::test::test_keys(2, crypto::AeadCipher::Aes256Gcm, 7, true, &m.a_to_b, &m.b_to_a, m.a_ids)));
     sender.set_primary(2);
-    ASSERT_TRUE(r0.install(KeyInstall{2, crypto::AeadCipher::Aes256Gcm, 7, true, &m.b_to_a, &m.a_to_b, m.b_ids}, window));
-    ASSERT_TRUE(r1.install(KeyInstall{2, crypto::AeadCipher::Aes256Gcm, 7, true, &m.b_to_a, &m.a_to_b, m.b_ids}, window));
+    ASSERT_TRUE(r0.install(wirebridge::test::test_keys(2, crypto::AeadCipher::Aes256Gcm, 7, true, &m.b_to_a, &m.a_to_b, m.b_ids), window));
+    ASSERT_TRUE(r1.install(wirebridge::test::test_keys(2, crypto::AeadCipher::Aes256Gcm, 7, true, &m.b_to_a, &m.a_to_b, m.b_ids), window));
     std::vector<std::vector<std::uint8_t>> pkts;
     sender.reserve(6);
     for (int i = 0; i < 6; ++i) pkts.push_back(seal(sender, frame(80 + i, static_cast<std::uint8_t>(i))));
@@ -244,7 +245,7 @@ TEST(DataChannel, ThreadsSealAndOpenOneKey) {
     for (int w = 0; w < kWorkers; ++w) {
         th.emplace_back([&, w] {
             DataChannel dc;
-            ASSERT_TRUE(dc.install(KeyInstall{0, crypto::AeadCipher::Aes256Gcm, 7, true, &m.a_to_b, &m.b_to_a, m.a_ids}));
+            ASSERT_TRUE(dc.install(wirebridge::test::test_keys(0, crypto::AeadCipher::Aes256Gcm, 7, true, &m.a_to_b, &m.b_to_a, m.a_ids)));
             dc.set_primary(0);
             for (int b = 0; b < kBatches; ++b) {
                 dc.reserve(kPerBatch);
@@ -271,7 +272,7 @@ TEST(DataChannel, ThreadsSealAndOpenOneKey) {
     for (int r = 0; r < 2; ++r) {
         th.emplace_back([&, r] {
             DataChannel dc;
-            ASSERT_TRUE(dc.install(KeyInstall{0, crypto::AeadCipher::Aes256Gcm, 7, true, &m.b_to_a, &m.a_to_b, m.b_ids}, window));
+            ASSERT_TRUE(dc.install(wirebridge::test::test_keys(0, crypto::AeadCipher::Aes256Gcm, 7, true, &m.b_to_a, &m.a_to_b, m.b_ids), window));
             std::vector<DataChannel::Opened> batch(kPerBatch);
             std::vector<std::size_t> index(kPerBatch);
             for (std::size_t first = 0; first < all.size(); first += kPerBatch) {
@@ -315,9 +316,9 @@ TEST(DataChannel, ClampsMssOfSynsBothWays) {
     const std::size_t len = crypto::aead_key_size(crypto::AeadCipher::Aes256Gcm);
     m.a_to_b = keys(0x10, len);
     m.b_to_a = keys(0x20, len);
-    KeyInstall ka{0, crypto::AeadCipher::Aes256Gcm, 7, true, &m.a_to_b, &m.b_to_a, m.a_ids};
+    session::DataKeys ka = wirebridge::test::test_keys(0, crypto::AeadCipher::Aes256Gcm, 7, true, &m.a_to_b, &m.b_to_a, m.a_ids);
     ka.mss_limit = 1368;
-    KeyInstall kb{0, crypto::AeadCipher::Aes256Gcm, 7, true, &m.b_to_a, &m.a_to_b, m.b_ids};
+    session::DataKeys kb = wirebridge::test::test_keys(0, crypto::AeadCipher::Aes256Gcm, 7, true, &m.b_to_a, &m.a_to_b, m.b_ids);
     kb.mss_limit = 1300;
     ASSERT_TRUE(a.install(ka));
     ASSERT_TRUE(b.install(kb));
@@ -327,7 +328,7 @@ TEST(DataChannel, ClampsMssOfSynsBothWays) {
     auto pkt = seal(a, syn_frame());
     std::span<std::uint8_t> payload;
     DataChannel plain;  // a receiver without clamping sees what a sent
-    KeyInstall kp = kb;
+    session::DataKeys kp = kb.clone();
     kp.mss_limit = 0;
     ASSERT_TRUE(plain.install(kp));
     auto copy = pkt;
@@ -358,14 +359,14 @@ TEST(DataChannel, CbcKeysSealOpenAndRefuseReplays) {
     const std::vector<std::uint8_t> h1(32, 0x41), h2(32, 0x42);
     const crypto::SecureBytes ab_hmac{std::span<const std::uint8_t>(h1)}, ba_hmac{std::span<const std::uint8_t>(h2)};
     DataChannel a, b;
-    KeyInstall ka{0, crypto::AeadCipher::Aes256Gcm, 7, true, &m.a_to_b, &m.b_to_a, m.a_ids};
+    session::DataKeys ka = wirebridge::test::test_keys(0, crypto::AeadCipher::Aes256Gcm, 7, true, &m.a_to_b, &m.b_to_a, m.a_ids);
     ka.cbc = suite;
-    ka.send_hmac = &ab_hmac;
-    ka.recv_hmac = &ba_hmac;
-    KeyInstall kb{0, crypto::AeadCipher::Aes256Gcm, 7, true, &m.b_to_a, &m.a_to_b, m.b_ids};
+    ka.send_hmac = ab_hmac.clone();
+    ka.recv_hmac = ba_hmac.clone();
+    session::DataKeys kb = wirebridge::test::test_keys(0, crypto::AeadCipher::Aes256Gcm, 7, true, &m.b_to_a, &m.a_to_b, m.b_ids);
     kb.cbc = suite;
-    kb.send_hmac = &ba_hmac;
-    kb.recv_hmac = &ab_hmac;
+    kb.send_hmac = ba_hmac.clone();
+    kb.recv_hmac = ab_hmac.clone();
     ASSERT_TRUE(a.install(ka));
     ASSERT_TRUE(b.install(kb));
     a.set_primary(0);

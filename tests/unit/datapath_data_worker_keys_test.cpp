@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "datapath/data_worker_keys.hpp"
+#include "datapath_test_keys.hpp"
 
 using namespace wirebridge;
 using namespace wirebridge::datapath;
@@ -51,7 +52,7 @@ TEST(WorkerKeys, FollowersGetOwnContextsAndShareWindowAndCounter) {
     auto k = make_keys(0, 0x11);
     datapath::DataChannel peer;
     auto pk = mirror(k);
-    ASSERT_TRUE(peer.install(datapath::KeyInstall{0, pk.cipher, 3, true, &pk.send, &pk.recv, pk.send_packet_id}));
+    ASSERT_TRUE(peer.install(pk));
     peer.set_primary(0);
     auto published = pub.install(std::move(k));
     ASSERT_TRUE(published);
@@ -100,7 +101,7 @@ TEST(WorkerKeys, SameKeyIdAfterWrapIsANewKey) {
     datapath::DataChannel dc, peer_old, peer_new;
     auto a = make_keys(2, 0x41);
     auto pa = mirror(a);
-    ASSERT_TRUE(peer_old.install(datapath::KeyInstall{2, pa.cipher, 3, true, &pa.send, &pa.recv, pa.send_packet_id}));
+    ASSERT_TRUE(peer_old.install(pa));
     peer_old.set_primary(2);
     pub.install(std::move(a));
     pub.set_primary(2);
@@ -108,7 +109,7 @@ TEST(WorkerKeys, SameKeyIdAfterWrapIsANewKey) {
     pub.retire(2);
     auto b = make_keys(2, 0x51);  // key_id 2 again, other material
     auto pb = mirror(b);
-    ASSERT_TRUE(peer_new.install(datapath::KeyInstall{2, pb.cipher, 3, true, &pb.send, &pb.recv, pb.send_packet_id}));
+    ASSERT_TRUE(peer_new.install(pb));
     peer_new.set_primary(2);
     pub.install(std::move(b));
     pub.set_primary(2);

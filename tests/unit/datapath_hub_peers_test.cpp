@@ -32,8 +32,7 @@ datapath::DataChannel client_of(const session::DataKeys& k, std::unique_ptr<sess
     std::swap(hold->send, hold->recv);
     hold->send_packet_id = std::make_shared<std::atomic<std::uint32_t>>(0);
     datapath::DataChannel dc;
-    EXPECT_TRUE(dc.install(datapath::KeyInstall{hold->key_id, hold->cipher, hold->peer_id, true, &hold->send, &hold->recv,
-                                                hold->send_packet_id}));
+    EXPECT_TRUE(dc.install(*hold));
     dc.set_primary(hold->key_id);
     return dc;
 }
