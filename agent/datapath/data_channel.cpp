@@ -245,6 +245,15 @@ void DataChannel::accept_batch(std::span<Opened> batch, std::int64_t now_sec) {
         if (batch[first].drop != DataDrop::none || (done & (1u << key))) continue;
         done = static_cast<std::uint8_t>(done | (1u << key));
         Slot& s = slots_[key];
+        if (!s.used || !s.replay) {
+            // Retired between open and accept (a worker took a key change mid-batch): not accepted.
+            for (std::size_t i = first; i < batch.size(); ++i)
+                if (batch[i].drop == DataDrop::none && batch[i].key_id == key) {
+                    batch[i].drop = count_drop(DataDrop::no_key);
+                    batch[i].payload = {};
+                }
+            continue;
+        }
         s.replay->locked([&](proto::ReplayWindow& w) {
             for (std::size_t i = first; i < batch.size(); ++i) {
                 Opened& o = batch[i];

@@ -56,6 +56,8 @@ public:
     // (null: a window of its own).
     Result<void> install(const session::DataKeys& k, std::shared_ptr<proto::SharedReplayWindow> replay);
     void set_primary(std::uint8_t key_id);
+    // Whether a key is installed for key_id (the low 3 bits of a data packet's first byte).
+    bool has_key(std::uint8_t key_id) const { return key_id < slots_.size() && slots_[key_id].used; }
     void retire(std::uint8_t key_id);
     void clear();
     bool ready() const { return primary_ >= 0; }

@@ -106,8 +106,8 @@ void DataWorker::on_tap() {
 }
 
 void DataWorker::on_socket() {
-    follower_.refresh(dc_);
     for (int rounds = 0; rounds < 8; ++rounds) {
+        follower_.refresh(dc_);  // between batches: a key published meanwhile is used at once
         auto n = socket_.receive(*rx_);
         if (!n) {
             const std::string msg = n.error().message;
@@ -126,6 +126,9 @@ void DataWorker::on_socket() {
                 setup_.mailbox->post(WorkerMailbox::Kind::packet, pkt);
                 continue;
             }
+            // A key published after this round's refresh (the peer switched at once): take it now,
+            // rather than count the packet as no_key and hand it to the session.
+            if (!dc_.has_key(static_cast<std::uint8_t>(proto::key_id_of(pkt[0])))) follower_.refresh(dc_);
             if (dc_.open_unrecorded(pkt, o) == datapath::DataDrop::no_key)
                 setup_.mailbox->post(WorkerMailbox::Kind::packet, pkt);  // the session may know it
         }
