@@ -139,6 +139,7 @@ struct xt_gwmark_tginfo {
  *   fragmented 0
  *   refragmented 0
  *   evicted_unconfirmed 0
+ *   fragmented_options 0
  *   entries 17
  *   max_entries 65536
  *   reply_mark 0x00000032/0xffffffff
@@ -199,6 +200,10 @@ struct xt_gwmark_tginfo {
  *                packet came (a scan probe, a dropped packet). Eviction
  *                takes these first, then flows not assured, and assured
  *                ones only for an assured newcomer
+ *   fragmented_options an IPv4 reply with IP options was sent in fragments
+ *                (also in fragmented or refragmented): every option went
+ *                into the first fragment, only those with the copied flag
+ *                into the others (RFC 791, as the kernel's ip_fragment())
  */
 #define GWMARK_PROC_DIR		"gwmark"	/* under /proc/net/ */
 #define GWMARK_PROC_STATS	"stats"
@@ -210,7 +215,8 @@ struct xt_gwmark_tginfo {
 	"mac_updates", "fallback", "evicted", "errors", "mac_moves",	\
 	"learn_dropped", "alloc_failed", "icmp_sent", "hop_refused",	\
 	"rules_added", "rules_removed", "unselected", "total_dropped",	\
-	"fragmented", "refragmented", "evicted_unconfirmed"
+	"fragmented", "refragmented", "evicted_unconfirmed",		\
+	"fragmented_options"
 
 /* Gauge and selector lines that follow the counters. */
 #define GWMARK_STAT_ENTRIES	"entries"

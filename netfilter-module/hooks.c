@@ -137,6 +137,7 @@ static unsigned int gwmark_hook_reply(struct gwmark_net *gn,
 	struct gwmark_xmit_to to;
 	struct gwmark_hop hop;
 	unsigned int verdict;
+	bool options;
 	int in_port;
 
 	flow = gwmark_cache_find(gn, ct);
@@ -195,12 +196,18 @@ static unsigned int gwmark_hook_reply(struct gwmark_net *gn,
 		   is_valid_ether_addr(hop.gateway) ? hop.gateway : NULL;
 	to.vlan_proto = hop.vlan_proto;
 	to.vlan_tci = hop.vlan_tci;
+	/* Read now: once sent, the packet is gone. */
+	options = to.fragment && state->pf == NFPROTO_IPV4 &&
+		  ip_hdr(skb)->ihl > 5;
 	verdict = gwmark_hook_send(gn, skb, state, &to, sel, true,
 				   GWMARK_STAT_REPLY_XMIT);
-	if (to.fragment && verdict == NF_STOLEN)
+	if (to.fragment && verdict == NF_STOLEN) {
 		gwmark_stat_inc(gn, check == GWMARK_CHECK_FRAGMENT ?
 				GWMARK_STAT_FRAGMENTED :
 				GWMARK_STAT_REFRAGMENTED);
+		if (options)
+			gwmark_stat_inc(gn, GWMARK_STAT_FRAGMENTED_OPTIONS);
+	}
 	return verdict;
 
 fallback:

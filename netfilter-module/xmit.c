@@ -76,20 +76,20 @@ static enum gwmark_xmit_check gwmark_xmit_check_ipv4(struct sk_buff *skb,
 	/*
 	 * Reassembled by nf_defrag: like ip_fragment(), send it again in
 	 * fragments no larger than the largest received, and answer "too
-	 * big" if those cannot pass. Fragments with IP options are left to
-	 * the stack (the options of later fragments need rewriting).
+	 * big" if those cannot pass. IP options are copied into the
+	 * fragments as RFC 791 says (gwmark_xmit_fragments4()).
 	 */
 	if (IPCB(skb)->frag_max_size) {
 		if (IPCB(skb)->frag_max_size > dev->mtu)
 			return GWMARK_CHECK_TOO_BIG;
-		return iph->ihl == 5 ? GWMARK_CHECK_REFRAGMENT : GWMARK_CHECK_NO;
+		return GWMARK_CHECK_REFRAGMENT;
 	}
 	if (gwmark_xmit_fits(skb, dev))
 		return GWMARK_CHECK_OK;
 	if (iph->frag_off & htons(IP_DF))
 		return GWMARK_CHECK_TOO_BIG;
 	/* No DF: fragment it, as a router does. */
-	if (skb_is_gso(skb) || iph->ihl != 5 || dev->mtu < 68)
+	if (skb_is_gso(skb) || dev->mtu < 68)
 		return GWMARK_CHECK_NO;
 	return GWMARK_CHECK_FRAGMENT;
 }
@@ -144,11 +144,10 @@ static enum gwmark_xmit_check gwmark_xmit_check_ipv6(struct sk_buff *skb,
  * ICMP error (gwmark_xmit_icmp()), since a routeless box's normal path could
  * not. A forwarded IPv4 packet that is too big without DF, or a datagram
  * reassembled by conntrack, is sent in fragments (GWMARK_CHECK_FRAGMENT,
- * _REFRAGMENT). Everything else the normal path handles better is
- * GWMARK_CHECK_NO: IPv4 with options that would need fragmenting,
- * multicast and link-local
- * destinations, packets not addressed to this host's MAC, anything too big
- * at LOCAL_OUT.
+ * _REFRAGMENT), IP options included (RFC 791's copy rule). Everything else
+ * the normal path handles better is GWMARK_CHECK_NO: multicast and
+ * link-local destinations, packets not addressed to this host's MAC,
+ * anything too big at LOCAL_OUT.
  *
  * Return: see enum gwmark_xmit_check.
  */
@@ -271,34 +270,28 @@ static enum gwmark_xmit_result gwmark_xmit_frame(struct sk_buff *skb,
 }
 
 /*
- * Send an IPv4 packet (no options) as fragments that fit the output MTU
- * and, for a datagram conntrack reassembled, the largest fragment received
- * (IPCB frag_max_size), with the kernel's own fragmenter (ip_frag_init()/
- * ip_frag_next(), which need no route, as the bridge's conntrack uses
- * them). DF is kept on the fragments when every received fragment had it
- * (IPSKB_FRAG_PMTU). Consumes @skb once it has started.
+ * A family's fragmenter: the next fragment of @skb (or an ERR_PTR), @state
+ * being that family's state, which counts the bytes left.
  */
-static enum gwmark_xmit_result gwmark_xmit_fragments(struct sk_buff *skb,
+typedef struct sk_buff *(*gwmark_frag_next_t)(struct sk_buff *skb, void *state);
+
+/*
+ * Send @skb as the fragments @next cuts, each through gwmark_xmit_frame(),
+ * until *@left (in @state) is 0. Consumes @skb. Any fragment lost loses the
+ * datagram, as in ip_do_fragment().
+ */
+static enum gwmark_xmit_result gwmark_xmit_frag_send(struct sk_buff *skb,
 						     const struct gwmark_xmit_to *to,
-						     __be16 proto)
+						     __be16 proto,
+						     gwmark_frag_next_t next,
+						     void *state,
+						     const unsigned int *left)
 {
 	enum gwmark_xmit_result res = GWMARK_XMIT_SENT;
-	unsigned int hlen = ip_hdrlen(skb);
-	unsigned int mtu = to->dev->mtu;
-	struct ip_frag_state state;
 	struct sk_buff *frag;
 
-	if (IPCB(skb)->frag_max_size && IPCB(skb)->frag_max_size < mtu)
-		mtu = IPCB(skb)->frag_max_size;
-	if (mtu < hlen + 8)
-		return GWMARK_XMIT_DROP;
-	if (skb->ip_summed == CHECKSUM_PARTIAL && skb_checksum_help(skb))
-		return GWMARK_XMIT_DROP;
-
-	ip_frag_init(skb, hlen, LL_RESERVED_SPACE(to->dev), mtu - hlen,
-		     IPCB(skb)->flags & IPSKB_FRAG_PMTU, &state);
-	while (state.left > 0) {
-		frag = ip_frag_next(skb, &state);
+	while (*left > 0) {
+		frag = next(skb, state);
 		if (IS_ERR(frag)) {
 			res = GWMARK_XMIT_LOST;
 			break;
@@ -321,6 +314,101 @@ static enum gwmark_xmit_result gwmark_xmit_fragments(struct sk_buff *skb,
 }
 
 /*
+ * RFC 791: an option without the "copied" flag goes in the first fragment
+ * only. Once that fragment is cut, the ones in @skb's header (which the later
+ * fragments copy) become no-operations, as ip_options_fragment() does them
+ * inside ip_do_fragment(); ip_frag_next() alone leaves them. The walk stops
+ * at a malformed option: the list came in so and is left so.
+ */
+static void gwmark_frag4_strip_options(struct sk_buff *skb)
+{
+	u8 *opt = skb_network_header(skb) + sizeof(struct iphdr);
+	int left = ip_hdrlen(skb) - sizeof(struct iphdr);
+	int len;
+
+	while (left > 0 && *opt != IPOPT_END) {
+		if (*opt == IPOPT_NOOP) {
+			opt++;
+			left--;
+			continue;
+		}
+		if (left < 2)
+			break;
+		len = opt[1];
+		if (len < 2 || len > left)
+			break;
+		if (!IPOPT_COPIED(*opt))
+			memset(opt, IPOPT_NOOP, len);
+		opt += len;
+		left -= len;
+	}
+}
+
+/**
+ * struct gwmark_frag4 - the IPv4 fragmenter's state
+ * @state:     ip_frag_next()'s
+ * @strip_options: the datagram starts here (offset 0) and has options: strip
+ *             the not-copied ones after the first fragment
+ */
+struct gwmark_frag4 {
+	struct ip_frag_state state;
+	bool strip_options;
+};
+
+static struct sk_buff *gwmark_frag4_next(struct sk_buff *skb, void *arg)
+{
+	struct gwmark_frag4 *f = arg;
+	struct sk_buff *frag = ip_frag_next(skb, &f->state);
+
+	if (!IS_ERR(frag) && f->strip_options) {
+		gwmark_frag4_strip_options(skb);
+		f->strip_options = false;
+	}
+	return frag;
+}
+
+static struct sk_buff *gwmark_frag6_next(struct sk_buff *skb, void *arg)
+{
+	return ip6_frag_next(skb, arg);
+}
+
+/*
+ * Send an IPv4 packet as fragments that fit the output MTU and, for a
+ * datagram conntrack reassembled, the largest fragment received (IPCB
+ * frag_max_size), with the kernel's own fragmenter (ip_frag_init()/
+ * ip_frag_next(), which need no route, as the bridge's conntrack uses
+ * them). IP options go into every fragment, except, after the first, those
+ * without the copied flag (RFC 791). DF is kept on the fragments when every
+ * received fragment had it (IPSKB_FRAG_PMTU). Consumes @skb once it has
+ * started.
+ */
+static enum gwmark_xmit_result gwmark_xmit_fragments4(struct sk_buff *skb,
+						      const struct gwmark_xmit_to *to,
+						      __be16 proto)
+{
+	unsigned int hlen = ip_hdrlen(skb);
+	unsigned int mtu = to->dev->mtu;
+	struct gwmark_frag4 f;
+
+	if (IPCB(skb)->frag_max_size && IPCB(skb)->frag_max_size < mtu)
+		mtu = IPCB(skb)->frag_max_size;
+	if (mtu < hlen + 8)
+		return GWMARK_XMIT_DROP;
+	if (skb->ip_summed == CHECKSUM_PARTIAL && skb_checksum_help(skb))
+		return GWMARK_XMIT_DROP;
+	/* The options are rewritten in place: a private, linear header. */
+	if (skb_ensure_writable(skb, skb_network_offset(skb) + hlen))
+		return GWMARK_XMIT_DROP;
+
+	f.strip_options = hlen > sizeof(struct iphdr) &&
+			  !(ip_hdr(skb)->frag_off & htons(IP_OFFSET));
+	ip_frag_init(skb, hlen, LL_RESERVED_SPACE(to->dev), mtu - hlen,
+		     IPCB(skb)->flags & IPSKB_FRAG_PMTU, &f.state);
+	return gwmark_xmit_frag_send(skb, to, proto, gwmark_frag4_next, &f,
+				     &f.state.left);
+}
+
+/*
  * Send an IPv6 datagram that conntrack reassembled as fragments no larger
  * than the largest one received (IP6CB frag_max_size), as ip6_fragment()
  * would, with the kernel's own fragmenter (ip6_frag_init()/ip6_frag_next(),
@@ -331,11 +419,9 @@ static enum gwmark_xmit_result gwmark_xmit_fragments6(struct sk_buff *skb,
 						      const struct gwmark_xmit_to *to,
 						      __be16 proto)
 {
-	enum gwmark_xmit_result res = GWMARK_XMIT_SENT;
 	unsigned int mtu = IP6CB(skb)->frag_max_size;
 	struct net_device *dev = to->dev;
 	struct ip6_frag_state state;
-	struct sk_buff *frag;
 	__be32 frag_id;
 	u8 *prevhdr;
 	int hlen;
@@ -352,27 +438,8 @@ static enum gwmark_xmit_result gwmark_xmit_fragments6(struct sk_buff *skb,
 	ip6_frag_init(skb, hlen, mtu - hlen - sizeof(struct frag_hdr),
 		      dev->needed_tailroom, LL_RESERVED_SPACE(dev), prevhdr,
 		      *prevhdr, frag_id, &state);
-	while (state.left > 0) {
-		frag = ip6_frag_next(skb, &state);
-		if (IS_ERR(frag)) {
-			res = GWMARK_XMIT_LOST;
-			break;
-		}
-		switch (gwmark_xmit_frame(frag, to, proto)) {
-		case GWMARK_XMIT_SENT:
-			break;
-		case GWMARK_XMIT_DROP:
-			kfree_skb(frag);
-			fallthrough;
-		default:
-			res = GWMARK_XMIT_LOST;
-		}
-	}
-	if (res == GWMARK_XMIT_SENT)
-		consume_skb(skb);
-	else
-		kfree_skb(skb);
-	return res;
+	return gwmark_xmit_frag_send(skb, to, proto, gwmark_frag6_next, &state,
+				     &state.left);
 }
 
 /**
@@ -413,7 +480,7 @@ enum gwmark_xmit_result gwmark_xmit(struct sk_buff *skb, u8 pf,
 	skb->mark &= ~clear_mask;
 	if (to->fragment)
 		return pf == NFPROTO_IPV4 ?
-		       gwmark_xmit_fragments(skb, to, proto) :
+		       gwmark_xmit_fragments4(skb, to, proto) :
 		       gwmark_xmit_fragments6(skb, to, proto);
 	return gwmark_xmit_frame(skb, to, proto);
 }

@@ -8,6 +8,11 @@
  *   udptool send SRC SPORT DST DPORT TEXT  one datagram from SRC:SPORT; the
  *                                          socket is transparent, so SRC need
  *                                          not be a local address
+ *   udptool send-opts SRC SPORT DST DPORT TEXT
+ *                                          the same over IPv4 with two IP
+ *                                          options: record route (not
+ *                                          copied into fragments, RFC 791)
+ *                                          and router alert (copied)
  *   udptool flows DST N                    N datagrams, each from a new
  *                                          (source port, destination port)
  *                                          pair: N new connections; prints
@@ -111,12 +116,15 @@ static int udptool_recv(char **argv)
 	}
 }
 
-static int udptool_send(char **argv)
+static int udptool_send(char **argv, int with_options)
 {
 	union udptool_addr src, dst;
 	socklen_t slen = udptool_addr_parse(argv[0], argv[1], &src);
 	socklen_t dlen = udptool_addr_parse(argv[2], argv[3], &dst);
 	int s = udptool_socket(dst.sa.sa_family), one = 1;
+	/* Record route with one slot (type 7, the sender fills it), router alert (type 148),
+	 * end of list: 12 bytes. */
+	static const unsigned char opts[12] = { 7, 7, 4, 0, 0, 0, 0, 148, 4, 0, 0, 0 };
 
 	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (dst.sa.sa_family == AF_INET)
@@ -125,6 +133,11 @@ static int udptool_send(char **argv)
 		setsockopt(s, SOL_IPV6, IPV6_TRANSPARENT, &one, sizeof(one));
 	if (bind(s, &src.sa, slen) < 0) {
 		perror("udptool: bind");
+		return 1;
+	}
+	if (with_options && (dst.sa.sa_family != AF_INET ||
+			     setsockopt(s, SOL_IP, IP_OPTIONS, opts, sizeof(opts)) < 0)) {
+		perror("udptool: IP_OPTIONS");
 		return 1;
 	}
 	if (sendto(s, argv[4], strlen(argv[4]), 0, &dst.sa, dlen) < 0) {
@@ -243,12 +256,14 @@ int main(int argc, char **argv)
 	if (argc == 5 && !strcmp(argv[1], "recv"))
 		return udptool_recv(argv + 2);
 	if (argc == 7 && !strcmp(argv[1], "send"))
-		return udptool_send(argv + 2);
+		return udptool_send(argv + 2, 0);
+	if (argc == 7 && !strcmp(argv[1], "send-opts"))
+		return udptool_send(argv + 2, 1);
 	if (argc == 4 && !strcmp(argv[1], "flows"))
 		return udptool_flows(argv + 2);
 	if (argc == 5 && !strcmp(argv[1], "announce"))
 		return udptool_announce(argv + 2);
 	fprintf(stderr,
-		"usage: udptool recv ADDR PORT FILE | send SRC SPORT DST DPORT TEXT | flows DST N | announce DEV ADDR MAC\n");
+		"usage: udptool recv ADDR PORT FILE | send[-opts] SRC SPORT DST DPORT TEXT | flows DST N | announce DEV ADDR MAC\n");
 	return 2;
 }
