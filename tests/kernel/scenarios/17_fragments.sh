@@ -69,20 +69,9 @@ check "$t-reassembled-delivered" wait_until 5 got "$b3000" || gw_dump wbk-app
 check_gt "$t-reassembled-refragmented" "$(gw_stat wbk-app refragmented)" "$refrag0"
 check_gt "$t-reassembled-reassembled-by-lan-host" "$(reasm_oks wbk-lan)" "$reasm0"
 
-# 3. Its fragments (1500) are larger than the LAN port's MTU (1280): the
-# sender is told, lowers its path MTU, and its next try gets through.
-ip -n wbk-app link set wbkp0 mtu 1280
-c3000=$(head -c 3000 /dev/zero | tr '\0' c)
-d3000=$(head -c 3000 /dev/zero | tr '\0' d)
-icmp0=$(gw_stat wbk-app icmp_sent)
-nse wbk-rem $UDP send "$REM4" 7071 "$LAN4" 7070 "$c3000"
-check_fails "$t-too-big-fragments-not-delivered" wait_until 2 got "$c3000"
-check_gt "$t-too-big-fragments-icmp" "$(gw_stat wbk-app icmp_sent)" "$icmp0"
-nse wbk-rem $UDP send "$REM4" 7071 "$LAN4" 7070 "$d3000"
-check "$t-too-big-fragments-retry-delivered" wait_until 5 got "$d3000" || gw_dump wbk-app
-
-# 4. IP options. The LAN host counts, before its own defrag, fragments with
-# and without each option.
+# 3. IP options (before any "fragmentation needed" has lowered the sender's path MTU,
+# so the first datagram arrives whole). The LAN host counts, before its own defrag,
+# fragments with and without each option.
 nse wbk-lan nft -f - <<'EOF'
 table ip wbkfrag {
 	counter first_rr { }
@@ -116,6 +105,7 @@ opts_case() {
 		"$(( $(nft_count later_ra) - a0 ))"
 }
 # Sent whole (1240 bytes, below the sender's path MTU), too big for a 1000-byte port.
+echo "# sender's route: $(nse wbk-rem ip route get "$LAN4" | tr '\n' ' ')"
 ip -n wbk-app link set wbkp0 mtu 1000
 opts_case options-fragmented "$(head -c 1200 /dev/zero | tr '\0' h)" fragmented
 # Fragmented by the sender (whose own stack strips record route from the later ones),
@@ -123,6 +113,18 @@ opts_case options-fragmented "$(head -c 1200 /dev/zero | tr '\0' h)" fragmented
 ip -n wbk-app link set wbkp0 mtu 1500
 opts_case options-refragmented "$(head -c 3000 /dev/zero | tr '\0' i)" refragmented
 nse wbk-lan nft delete table ip wbkfrag
+
+# 4. Its fragments (1500) are larger than the LAN port's MTU (1280): the
+# sender is told, lowers its path MTU, and its next try gets through.
+ip -n wbk-app link set wbkp0 mtu 1280
+c3000=$(head -c 3000 /dev/zero | tr '\0' c)
+d3000=$(head -c 3000 /dev/zero | tr '\0' d)
+icmp0=$(gw_stat wbk-app icmp_sent)
+nse wbk-rem $UDP send "$REM4" 7071 "$LAN4" 7070 "$c3000"
+check_fails "$t-too-big-fragments-not-delivered" wait_until 2 got "$c3000"
+check_gt "$t-too-big-fragments-icmp" "$(gw_stat wbk-app icmp_sent)" "$icmp0"
+nse wbk-rem $UDP send "$REM4" 7071 "$LAN4" 7070 "$d3000"
+check "$t-too-big-fragments-retry-delivered" wait_until 5 got "$d3000" || gw_dump wbk-app
 
 # IPv6: the remote host fragments (1500), the appliance reassembles and
 # refragments; then the LAN port's MTU is below those fragments: "packet
