@@ -24,9 +24,9 @@ die() { say "$*"; exit 2; }
 # needs (virtio, 9p). Building all of Debian's modules would triple the build time.
 KEEP_DIRS="net/core net/ipv4 net/ipv6 net/netfilter net/bridge net/8021q net/802 net/llc
 	net/sched net/packet net/unix net/9p fs/9p drivers/virtio drivers/char/hw_random"
-# The top-level drivers/net/Kconfig only (veth, tun, dummy, macvlan, virtio_net), not the
-# hardware drivers in its subfolders.
-KEEP_FILES="drivers/net/Kconfig"
+# The top-level net/Kconfig (br_netfilter) and drivers/net/Kconfig (veth, tun, dummy,
+# macvlan, virtio_net), not the hardware drivers in the latter's subfolders.
+KEEP_FILES="net/Kconfig drivers/net/Kconfig"
 
 mkdir -p "$CACHE/debs"
 exec 8>"$CACHE/.debug-kernel.lock"
