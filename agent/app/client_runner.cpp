@@ -217,6 +217,9 @@ void ClientRunner::on_packet(std::span<std::uint8_t> pkt) {
         }
     }
     const session::Session::Input in = session_->on_packet(pkt, now);
+    // The one drop an operator can fix (another key or digest on the server); the others are
+    // duplicates and strays, counted in the status (control_<reason>).
+    if (in.drop == proto::Drop::auth_failed) control_drop_log_.note(in.drop, now, [&] { return peer_.to_string(); });
     if (!in.frame.empty() && !proto::is_ping(in.frame) && !proto::is_occ(in.frame)) {
         if (auto w = tap_writer_.write_frame(in.frame); !w) tap_write_.failed("TAP " + tap_.name(), w.error());
     }
@@ -244,6 +247,11 @@ void ClientRunner::on_tap() {
             session_->note_data_sent(r->bytes, now);
             if (udp_) tx_.push(n, peer_);
             else if (tcp_) tcp_->queue(std::span<const std::uint8_t>(buf.data(), n));
+            while (udp_ && dc_.fragments_pending()) {  // --fragment: the rest of a frame cut in pieces
+                if (tx_.full()) flush_udp();
+                const std::size_t m = dc_.seal_fragment(tx_.next_buffer());
+                if (m != 0) tx_.push(m, peer_);
+            }
         }
         flush_udp();
         if (tcp_) {
@@ -358,6 +366,15 @@ void ClientRunner::handle_event(session::Event& ev) {
                     else msg += ", address " + *p.ifconfig_local + "/" + std::to_string(prefix) + " on " + tap_.name();
                 }
             }
+            // A pushed tun-mtu sizes the TAP as OpenVPN 2.6 does (else the configured one, again:
+            // a previous server may have pushed another); more than 1500 does not fit our buffers.
+            if (const unsigned mtu = p.tun_mtu.value_or(cfg_.tunnel.tun_mtu); mtu < 576 || mtu > 1500) {
+                log_warn("the server pushed tun-mtu " + std::to_string(mtu) + "; not applied (576-1500 only)");
+            } else if (auto r = tap_.set_mtu(mtu); !r) {
+                log_error(r.error().message);
+            } else if (p.tun_mtu) {
+                msg += ", tun-mtu " + std::to_string(mtu) + " (pushed)";
+            }
             if (session_->compression() != proto::CompressionFraming::none)
                 msg += std::string(", compression framing ") + proto::compression_name(session_->compression()) +
                        " (never compressing; decompressing what the server compresses)";
@@ -432,6 +449,10 @@ control::Status ClientRunner::status() const {
     std::uint64_t tap_write = tap_write_.count() + past_tap_write_;
     for (const auto& w : workers_) tap_write += w->tap_write_drops();
     if (tap_write) st.drops["tap_write"] = tap_write;
+    if (session_)  // the current session's control channel: e.g. auth_failed, a server with another tls-auth key
+        for (std::size_t i = 1; i < proto::kDropCount; ++i)
+            if (const std::uint64_t n = session_->counters().drops[i])
+                st.drops[std::string("control_") + proto::drop_name(static_cast<proto::Drop>(i))] += n;
     if (session_ && dc_.ready()) {
         control::PeerStatus p;
         p.name = "server";
@@ -545,6 +566,7 @@ void ClientRunner::reconnect_now() {
 
 unsigned ClientRunner::wanted_workers() const {
     if (cfg_.tunnel.proto != config::Transport::udp) return 1;  // one stream: one reader, one writer
+    if (cfg_.tunnel.fragment) return 1;  // --fragment: cut and reassembled on one thread (DataChannel)
     unsigned n = cfg_.tunnel.workers;
     if (n == 0) {
         const long cores = sysconf(_SC_NPROCESSORS_ONLN);

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "app/drop_log.hpp"
 #include "datapath/data_worker.hpp"
 #include "datapath/data_worker_keys.hpp"
 #include "datapath/pump_common.hpp"
@@ -119,6 +120,7 @@ private:
     datapath::WorkerTraffic past_traffic_;  // of workers stopped since
     datapath::WorkerTraffic told_session_;
     datapath::TapWriteFailures tap_write_;  // frames the TAP refused on this thread
+    DropLog control_drop_log_{"control packet dropped"};  // a server with another tls-auth/tls-crypt key
     std::uint64_t past_tap_write_ = 0;      // ... and on workers stopped since
     io::TimerId traffic_timer_ = 0;
     std::uint64_t keepalive_in_ = 0, keepalive_bytes_in_ = 0;  // pings/OCC opened: not traffic

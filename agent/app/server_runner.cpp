@@ -49,6 +49,7 @@ ServerRunner::~ServerRunner() { stop_workers(); }
 unsigned ServerRunner::wanted_workers() const {
     // TCP: one byte stream per client, cut into packets in order by one reader (refused at load).
     if (cfg_.tunnel.proto != config::Transport::udp) return 1;
+    if (cfg_.tunnel.fragment) return 1;  // --fragment: cut and reassembled on one thread (DataChannel)
     unsigned n = cfg_.tunnel.workers;
     if (n == 0) {
         const long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -389,6 +390,7 @@ void ServerRunner::on_packet(const session::PeerAddress& from, std::span<std::ui
         }
     }
     const session::ServerDispatcher::Input in = d_->on_datagram(from, pkt, now);
+    if (in.drop != proto::Drop::none && !in.session) pre_session_log_.note(in.drop, now, [&] { return to_socket(from).to_string(); });
     if (in.frame.empty() || proto::is_ping(in.frame) || proto::is_occ(in.frame) || !peers_.count(in.peer_id)) return;
     // The session decrypted in place: the frame is inside pkt, which is ours to write.
     if (in.frame.data() < pkt.data() || in.frame.data() + in.frame.size() > pkt.data() + pkt.size()) return;
@@ -437,6 +439,11 @@ void ServerRunner::send_to_peer(std::uint32_t peer_id, Peer& p, std::span<const 
     if (session::Session* s = d_->find(peer_id)) s->note_data_sent(frame.size(), now_ms());
     if (udp_) {
         tx_.push(n, to_socket(p.addr));
+        while (p.dc.fragments_pending()) {  // --fragment: the rest of a frame cut in pieces
+            if (tx_.full()) flush();
+            const std::size_t m = p.dc.seal_fragment(tx_.next_buffer());
+            if (m != 0) tx_.push(m, to_socket(p.addr));
+        }
     } else {
         send_packet(p.addr, std::span<const std::uint8_t>(buf.data(), n));
     }

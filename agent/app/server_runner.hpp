@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "app/drop_log.hpp"
 #include "datapath/hub_peers.hpp"
 #include "datapath/hub_worker.hpp"
 #include "io/tcp_link.hpp"
@@ -123,6 +124,7 @@ private:
     io::Fd sigfd_;
     datapath::L2Switch switch_;
     datapath::TapWriteFailures tap_write_;
+    DropLog pre_session_log_{"pre-session drop"};  // packets no session took: why, rate-limited
 
     io::SoftErrorCounter socket_errors_{0};  // transient UDP socket errors, all sockets (status: socket_error)
     std::optional<io::UdpSocket> udp_;

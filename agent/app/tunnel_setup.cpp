@@ -98,9 +98,15 @@ Result<session::SessionConfig> make_session_config(const config::Config& c) {
     s.auth = crypto::parse_digest(t.auth).value_or(crypto::Digest::Sha1);
     if (t.compress == "comp-lzo") s.compression = proto::CompressionFraming::comp_lzo;
     else if (t.compress != "none") s.compression = proto::compression_of({"compress", t.compress});
-    // --mssfix; unset: OpenVPN 2.6's default, `1492 mtu` with the default 1500-byte tun-mtu, else
-    // the TAP's MTU as the fixed packet size.
-    if (!t.mssfix) s.mssfix = t.tun_mtu == 1500 ? proto::MssFix{proto::MssFix::Mode::mtu, 1492}
+    if (t.fragment) {
+        s.fragment = static_cast<std::uint16_t>(t.fragment->size);
+        s.fragment_mtu = t.fragment->mtu;
+    }
+    // --mssfix; unset: OpenVPN 2.6's default, the --fragment size when set (options.c), else
+    // `1492 mtu` with the default 1500-byte tun-mtu, else the TAP's MTU as the fixed packet size.
+    if (!t.mssfix && t.fragment)
+        s.mssfix = proto::MssFix{t.fragment->mtu ? proto::MssFix::Mode::mtu : proto::MssFix::Mode::payload, s.fragment};
+    else if (!t.mssfix) s.mssfix = t.tun_mtu == 1500 ? proto::MssFix{proto::MssFix::Mode::mtu, 1492}
                                                 : proto::MssFix{proto::MssFix::Mode::fixed, static_cast<std::uint16_t>(t.tun_mtu)};
     else if (t.mssfix->size == 0) s.mssfix = proto::MssFix{proto::MssFix::Mode::off, 0};
     else s.mssfix = proto::MssFix{t.mssfix->mode == "mtu"     ? proto::MssFix::Mode::mtu

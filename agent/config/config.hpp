@@ -85,6 +85,12 @@ struct MssfixConfig {
     std::string mode = "mtu";  // payload | mtu | fixed
 };
 
+// --fragment N [mtu]: N counts the UDP payload, or with `mtu` the outer IP packet.
+struct FragmentConfig {
+    unsigned size = 0;
+    bool mtu = false;
+};
+
 // Per-client settings of a server, by the client certificate's common name.
 struct ClientConfig {
     std::string name;
@@ -135,6 +141,8 @@ struct TunnelConfig {
     // 1500-byte tun_mtu, else `tun_mtu fixed`).
     std::optional<MssfixConfig> mssfix;
     unsigned tun_mtu = 1500;  // the TAP's MTU, as --tun-mtu
+    // OpenVPN's --fragment (UDP only; unset or size 0: off).
+    std::optional<FragmentConfig> fragment;
     KeepaliveConfig keepalive;
     unsigned reneg_seconds = 3600;  // 0 disables time-based renegotiation
     // Client, UDP: data path threads, each with its own TAP queue (docs/PERFORMANCE.md); 0 = one per

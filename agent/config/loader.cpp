@@ -79,6 +79,11 @@ private:
     void parse_tunnel(const Entry& e, Config& c);
     std::vector<const Entry*> parse_switch(const Entries& m, TunnelConfig& t);
     void parse_pool(const Entry& e, Config& c);
+    void parse_mtu(const Entries& m, TunnelConfig& t);
+    bool parse_link(const Entries& m, const YAML::Mark& here, TunnelConfig& t);
+    void parse_tls(const Entries& m, const YAML::Mark& here, TunnelConfig& t);
+    void parse_data_channel(const Entries& m, TunnelConfig& t);
+    void parse_timers(const Entries& m, TunnelConfig& t);
     std::vector<const Entry*> parse_openvpn_extras(const Entries& m, TunnelConfig& t);
     void parse_fastpath(const Entry& e, Config& c);
     void parse_interest(const Entry& e, Config& c);
@@ -335,12 +340,70 @@ void Validator::parse_tunnel(const Entry& e, Config& c) {
                            {"role", "proto", "local", "remote", "device", "address", "pool", "join_bridge", "ca",
                             "cert", "key", "tls_crypt", "tls_auth", "remote_cert_tls", "verify_x509_name", "crl", "tls_version_min",
                             "askpass", "data_ciphers", "compress", "keepalive", "reneg_seconds",
-                             "mssfix", "tun_mtu", "auth", "data_ciphers_fallback",
+                             "mssfix", "tun_mtu", "fragment", "auth", "data_ciphers_fallback",
                              "peer_fingerprint", "dh", "auth_user_pass", "auth_user_pass_verify",
                             "workers", "client_to_client", "duplicate_cn", "mac_age", "max_macs_per_client", "multicast_limit", "vlan",
                             "clients"});
     TunnelConfig& t = c.tunnel;
     const auto here = e.key.Mark();
+    const bool role_ok = parse_link(m, here, t);
+    const Entry* local = find(m, "local");
+    const Entry* remote = find(m, "remote");
+    if (auto* n = find(m, "address")) t.address = cidr(n->value, "tunnel.address");
+    const Entry* pool = find(m, "pool");
+    if (pool) parse_pool(*pool, c);
+    const Entry* join = find(m, "join_bridge");
+    if (join) {
+        if (auto v = boolean(*join, "tunnel.join_bridge")) t.join_bridge = *v;
+        if (t.join_bridge && !c.bridge) error(join->value.Mark(), "tunnel.join_bridge is true but there is no bridge section");
+    }
+    parse_tls(m, here, t);
+    parse_data_channel(m, t);
+    parse_mtu(m, t);
+    parse_timers(m, t);
+    const Entry* workers = find(m, "workers");
+    if (workers)
+        if (auto v = number(*workers, "tunnel.workers", 0, 64)) t.workers = static_cast<unsigned>(*v);
+    const Entry* c2c = find(m, "client_to_client");
+    if (c2c)
+        if (auto v = boolean(*c2c, "tunnel.client_to_client")) t.client_to_client = *v;
+    const Entry* dup_cn = find(m, "duplicate_cn");
+    if (dup_cn)
+        if (auto v = boolean(*dup_cn, "tunnel.duplicate_cn")) t.duplicate_cn = *v;
+
+    const std::vector<const Entry*> switch_keys = parse_switch(m, t);
+    const std::vector<const Entry*> openvpn_keys = parse_openvpn_extras(m, t);
+
+    if (!role_ok) return;
+    if (t.role == Role::client) {
+        for (const Entry* k : switch_keys)
+            error(k->key.Mark(), "tunnel." + k->key.as<std::string>() + " is only for a server (its virtual switch)");
+        if (!remote) error(here, "tunnel.role is client but there is no 'remote' (the servers to connect to)");
+        if (pool) error(pool->key.Mark(), "tunnel.pool is only for a server (a client gets its address pushed)");
+        for (const Entry* k : openvpn_keys)
+            if (k->key.Scalar() == "dh" || k->key.Scalar() == "auth_user_pass_verify")
+                error(k->key.Mark(), "tunnel." + k->key.Scalar() + " is only for a server");
+        if (c2c && t.client_to_client) error(c2c->key.Mark(), "tunnel.client_to_client is only for a server");
+        if (dup_cn)
+            error(dup_cn->key.Mark(),
+                  "tunnel.duplicate_cn is only for a server (it says whether clients may share a certificate CN)");
+    } else {
+        // UDP: one SO_REUSEPORT socket and TAP queue per worker. TCP: one byte stream per client,
+        // cut into packets in order by one reader, so the hub's data path stays one thread.
+        if (workers && t.workers != 1 && t.proto == Transport::tcp)
+            error(workers->key.Mark(), "tunnel.workers must be 1 on a server with proto tcp (each client is one TCP "
+                                       "byte stream, read in order by one thread); data path workers need proto udp");
+        if (!local) error(here, "tunnel.role is server but there is no 'local' (the address and port to listen on)");
+        for (const Entry* k : openvpn_keys)
+            if (k->key.Scalar() == "auth_user_pass")
+                error(k->key.Mark(), "tunnel.auth_user_pass is only for a client (a server checks them with auth_user_pass_verify)");
+        if (remote) error(remote->key.Mark(), "tunnel.remote is only for a client (a server listens on 'local')");
+    }
+}
+
+// The link: role, transport, endpoints and the TAP device. False when the role is missing or wrong
+// (the role checks are then skipped).
+bool Validator::parse_link(const Entries& m, const YAML::Mark& here, TunnelConfig& t) {
     bool role_ok = false;
     if (auto* n = find(m, "role")) {
         if (auto v = text(*n, "tunnel.role")) {
@@ -362,10 +425,8 @@ void Validator::parse_tunnel(const Entry& e, Config& c) {
             else error(n->value.Mark(), "tunnel.proto must be udp or tcp, not '" + *v + "'");
         }
     }
-    const Entry* local = find(m, "local");
-    if (local) t.local = endpoint(local->value, "tunnel.local", false);
-    const Entry* remote = find(m, "remote");
-    if (remote) {
+    if (const Entry* local = find(m, "local")) t.local = endpoint(local->value, "tunnel.local", false);
+    if (const Entry* remote = find(m, "remote")) {
         if (auto items = list(*remote, "tunnel.remote")) {
             for (const auto& item : *items)
                 if (auto ep = endpoint(item, "tunnel.remote", true)) t.remote.push_back(*ep);
@@ -379,14 +440,11 @@ void Validator::parse_tunnel(const Entry& e, Config& c) {
             else error(n->value.Mark(), "tunnel.device: " + why);
         }
     }
-    if (auto* n = find(m, "address")) t.address = cidr(n->value, "tunnel.address");
-    const Entry* pool = find(m, "pool");
-    if (pool) parse_pool(*pool, c);
-    const Entry* join = find(m, "join_bridge");
-    if (join) {
-        if (auto v = boolean(*join, "tunnel.join_bridge")) t.join_bridge = *v;
-        if (t.join_bridge && !c.bridge) error(join->value.Mark(), "tunnel.join_bridge is true but there is no bridge section");
-    }
+    return role_ok;
+}
+
+// The TLS side: certificates and key, the control channel's wrap, and the peer checks.
+void Validator::parse_tls(const Entries& m, const YAML::Mark& here, TunnelConfig& t) {
     for (const auto& [name, field] : {std::pair<const char*, std::string*>{"ca", &t.ca}, {"cert", &t.cert}, {"key", &t.key}}) {
         if (auto* n = find(m, name)) *field = file_path(*n, std::string("tunnel.") + name, "-----BEGIN ");
         else if (std::string(name) != "ca" || !find(m, "peer_fingerprint"))
@@ -415,30 +473,6 @@ void Validator::parse_tunnel(const Entry& e, Config& c) {
                 }
             }
             t.tls_auth = ta;
-        }
-    }
-    if (auto* n = find(m, "data_ciphers")) {
-        if (auto items = list(*n, "tunnel.data_ciphers")) {
-            std::vector<std::string> chosen;
-            for (const auto& item : *items) {
-                if (!item.IsScalar()) {
-                    error(item.Mark(), "tunnel.data_ciphers entries must be cipher names, not " + std::string(kind(item)));
-                    continue;
-                }
-                const auto& all = supported_ciphers();
-                auto it = std::find_if(all.begin(), all.end(),
-                                       [&](const std::string& s) { return lower(s) == lower(item.Scalar()); });
-                if (it == all.end()) {
-                    error(item.Mark(), "unknown data cipher '" + item.Scalar() +
-                                           "' (supported: AES-256-GCM, AES-128-GCM, CHACHA20-POLY1305, AES-256-CBC, AES-128-CBC)");
-                } else if (std::find(chosen.begin(), chosen.end(), *it) != chosen.end()) {
-                    error(item.Mark(), "tunnel.data_ciphers lists " + *it + " twice");
-                } else {
-                    chosen.push_back(*it);
-                }
-            }
-            if (items->empty()) error(n->value.Mark(), "tunnel.data_ciphers is empty; list at least one cipher");
-            else if (!chosen.empty()) t.data_ciphers = chosen;
         }
     }
     if (auto* n = find(m, "remote_cert_tls")) {
@@ -482,28 +516,40 @@ void Validator::parse_tunnel(const Entry& e, Config& c) {
         }
     }
     if (auto* n = find(m, "askpass")) t.askpass = file_path(*n, "tunnel.askpass", nullptr);
+}
+
+// The data channel: ciphers (negotiated or fallback), the CBC HMAC, compression framing.
+void Validator::parse_data_channel(const Entries& m, TunnelConfig& t) {
+    if (auto* n = find(m, "data_ciphers")) {
+        if (auto items = list(*n, "tunnel.data_ciphers")) {
+            std::vector<std::string> chosen;
+            for (const auto& item : *items) {
+                if (!item.IsScalar()) {
+                    error(item.Mark(), "tunnel.data_ciphers entries must be cipher names, not " + std::string(kind(item)));
+                    continue;
+                }
+                const auto& all = supported_ciphers();
+                auto it = std::find_if(all.begin(), all.end(),
+                                       [&](const std::string& s) { return lower(s) == lower(item.Scalar()); });
+                if (it == all.end()) {
+                    error(item.Mark(), "unknown data cipher '" + item.Scalar() +
+                                           "' (supported: AES-256-GCM, AES-128-GCM, CHACHA20-POLY1305, AES-256-CBC, AES-128-CBC)");
+                } else if (std::find(chosen.begin(), chosen.end(), *it) != chosen.end()) {
+                    error(item.Mark(), "tunnel.data_ciphers lists " + *it + " twice");
+                } else {
+                    chosen.push_back(*it);
+                }
+            }
+            if (items->empty()) error(n->value.Mark(), "tunnel.data_ciphers is empty; list at least one cipher");
+            else if (!chosen.empty()) t.data_ciphers = chosen;
+        }
+    }
     if (auto* n = find(m, "compress")) {
         if (auto v = text(*n, "tunnel.compress")) {
             static const char* const known[] = {"none", "comp-lzo", "lzo", "stub", "lz4", "stub-v2", "lz4-v2"};
             if (std::find(std::begin(known), std::end(known), *v) != std::end(known)) t.compress = *v;
             else error(n->value.Mark(), "tunnel.compress must be none, comp-lzo, lzo, stub, lz4, stub-v2 or lz4-v2 "
                                         "(OpenVPN's comp-lzo / compress ALG), not '" + *v + "'");
-        }
-    }
-    if (auto* n = find(m, "mssfix")) {
-        // As --mssfix: "N", "N mtu" or "N fixed"; 0 turns clamping off.
-        if (auto v = text(*n, "tunnel.mssfix")) {
-            std::istringstream in(*v);
-            std::string size, mode, extra;
-            in >> size >> mode >> extra;
-            unsigned long n_size = 0;
-            const auto [end, ec] = std::from_chars(size.data(), size.data() + size.size(), n_size);
-            const bool number_ok = !size.empty() && ec == std::errc{} && end == size.data() + size.size() &&
-                                   (n_size == 0 || (n_size >= 576 && n_size <= 9000));
-            if (!number_ok || !extra.empty() || !(mode.empty() || mode == "mtu" || mode == "fixed"))
-                error(n->value.Mark(), "tunnel.mssfix must be 0 (off), a size from 576 to 9000, 'SIZE mtu' or "
-                                       "'SIZE fixed' (OpenVPN's --mssfix), not '" + *v + "'");
-            else t.mssfix = MssfixConfig{static_cast<unsigned>(n_size), mode.empty() ? "payload" : mode};
         }
     }
     if (auto* n = find(m, "data_ciphers_fallback")) {
@@ -526,8 +572,10 @@ void Validator::parse_tunnel(const Entry& e, Config& c) {
             else t.auth = u;
         }
     }
-    if (auto* n = find(m, "tun_mtu"))
-        if (auto v = number(*n, "tunnel.tun_mtu", 576, 1500)) t.tun_mtu = static_cast<unsigned>(*v);
+}
+
+// Keepalive and renegotiation.
+void Validator::parse_timers(const Entries& m, TunnelConfig& t) {
     if (auto* n = find(m, "keepalive")) {
         if (is_map(n->value, "tunnel.keepalive")) {
             const auto km = entries(n->value, "tunnel.keepalive", {"interval", "timeout"});
@@ -548,43 +596,42 @@ void Validator::parse_tunnel(const Entry& e, Config& c) {
     }
     if (auto* n = find(m, "reneg_seconds"))
         if (auto v = number(*n, "tunnel.reneg_seconds", 0, 7 * 86400)) t.reneg_seconds = static_cast<unsigned>(*v);
-    const Entry* workers = find(m, "workers");
-    if (workers)
-        if (auto v = number(*workers, "tunnel.workers", 0, 64)) t.workers = static_cast<unsigned>(*v);
-    const Entry* c2c = find(m, "client_to_client");
-    if (c2c)
-        if (auto v = boolean(*c2c, "tunnel.client_to_client")) t.client_to_client = *v;
-    const Entry* dup_cn = find(m, "duplicate_cn");
-    if (dup_cn)
-        if (auto v = boolean(*dup_cn, "tunnel.duplicate_cn")) t.duplicate_cn = *v;
+}
 
-    const std::vector<const Entry*> switch_keys = parse_switch(m, t);
-    const std::vector<const Entry*> openvpn_keys = parse_openvpn_extras(m, t);
-
-    if (!role_ok) return;
-    if (t.role == Role::client) {
-        for (const Entry* k : switch_keys)
-            error(k->key.Mark(), "tunnel." + k->key.as<std::string>() + " is only for a server (its virtual switch)");
-        if (!remote) error(here, "tunnel.role is client but there is no 'remote' (the servers to connect to)");
-        if (pool) error(pool->key.Mark(), "tunnel.pool is only for a server (a client gets its address pushed)");
-        for (const Entry* k : openvpn_keys)
-            if (k->key.Scalar() == "dh" || k->key.Scalar() == "auth_user_pass_verify")
-                error(k->key.Mark(), "tunnel." + k->key.Scalar() + " is only for a server");
-        if (c2c && t.client_to_client) error(c2c->key.Mark(), "tunnel.client_to_client is only for a server");
-        if (dup_cn)
-            error(dup_cn->key.Mark(),
-                  "tunnel.duplicate_cn is only for a server (it says whether clients may share a certificate CN)");
-    } else {
-        // UDP: one SO_REUSEPORT socket and TAP queue per worker. TCP: one byte stream per client,
-        // cut into packets in order by one reader, so the hub's data path stays one thread.
-        if (workers && t.workers != 1 && t.proto == Transport::tcp)
-            error(workers->key.Mark(), "tunnel.workers must be 1 on a server with proto tcp (each client is one TCP "
-                                       "byte stream, read in order by one thread); data path workers need proto udp");
-        if (!local) error(here, "tunnel.role is server but there is no 'local' (the address and port to listen on)");
-        for (const Entry* k : openvpn_keys)
-            if (k->key.Scalar() == "auth_user_pass")
-                error(k->key.Mark(), "tunnel.auth_user_pass is only for a client (a server checks them with auth_user_pass_verify)");
-        if (remote) error(remote->key.Mark(), "tunnel.remote is only for a client (a server listens on 'local')");
+// The MTU keys (OpenVPN's --mssfix, --tun-mtu, --fragment), each "SIZE [mode]" as OpenVPN writes it.
+void Validator::parse_mtu(const Entries& m, TunnelConfig& t) {
+    // "N" or "N MODE" with N 0 (off) or min..max and MODE one of modes; nullopt (reported) otherwise.
+    auto size_mode = [&](const Entry& n, const std::string& what, const std::vector<std::string>& modes,
+                         const std::string& usage) -> std::optional<std::pair<unsigned, std::string>> {
+        auto v = text(n, what);
+        if (!v) return std::nullopt;
+        std::istringstream in(*v);
+        std::string size, mode, extra;
+        in >> size >> mode >> extra;
+        unsigned long n_size = 0;
+        const auto [end, ec] = std::from_chars(size.data(), size.data() + size.size(), n_size);
+        const bool number_ok = !size.empty() && ec == std::errc{} && end == size.data() + size.size() &&
+                               (n_size == 0 || (n_size >= 576 && n_size <= 9000));
+        if (!number_ok || !extra.empty() || !(mode.empty() || std::find(modes.begin(), modes.end(), mode) != modes.end())) {
+            error(n.value.Mark(), what + " must be " + usage + ", not '" + *v + "'");
+            return std::nullopt;
+        }
+        return std::pair<unsigned, std::string>{static_cast<unsigned>(n_size), mode};
+    };
+    if (auto* n = find(m, "mssfix"))
+        // As --mssfix: "N", "N mtu" or "N fixed"; 0 turns clamping off.
+        if (auto v = size_mode(*n, "tunnel.mssfix", {"mtu", "fixed"},
+                               "0 (off), a size from 576 to 9000, 'SIZE mtu' or 'SIZE fixed' (OpenVPN's --mssfix)"))
+            t.mssfix = MssfixConfig{v->first, v->second.empty() ? "payload" : v->second};
+    if (auto* n = find(m, "tun_mtu"))
+        if (auto v = number(*n, "tunnel.tun_mtu", 576, 1500)) t.tun_mtu = static_cast<unsigned>(*v);
+    if (auto* n = find(m, "fragment")) {
+        // As --fragment: "N" or "N mtu"; UDP only, as OpenVPN ("--fragment can only be used with --proto udp").
+        if (auto v = size_mode(*n, "tunnel.fragment", {"mtu"}, "0 (off), a size from 576 to 9000 or 'SIZE mtu' (OpenVPN's --fragment)")) {
+            if (v->first != 0 && t.proto != Transport::udp)
+                error(n->key.Mark(), "tunnel.fragment needs proto udp (OpenVPN's --fragment cuts datagrams; TCP needs none)");
+            else if (v->first != 0) t.fragment = FragmentConfig{v->first, v->second == "mtu"};
+        }
     }
 }
 

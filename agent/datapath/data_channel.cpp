@@ -3,8 +3,10 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 
+#include "crypto/random.hpp"
 #include "proto/data_packet.hpp"
 
 namespace wirebridge::datapath {
@@ -18,6 +20,8 @@ const char* data_drop_name(DataDrop d) {
         case DataDrop::replay: return "replay";
         case DataDrop::packet_id_wrap: return "packet_id_wrap";
         case DataDrop::bad_compression: return "bad_compression";
+        case DataDrop::bad_fragment: return "bad_fragment";
+        case DataDrop::fragment_held: return "fragment_held";
         case DataDrop::count_: break;
     }
     return "?";
@@ -48,6 +52,7 @@ Result<void> DataChannel::install(const session::DataKeys& k, std::shared_ptr<pr
     s.send_id = k.send_packet_id;
     s.compression = k.compression;
     s.mss_limit = k.mss_limit;
+    s.fragment = k.fragment;
     proto::DataHeader h;
     h.opcode = k.data_v2 ? proto::Opcode::data_v2 : proto::Opcode::data_v1;
     h.key_id = k.key_id;
@@ -106,6 +111,7 @@ std::optional<std::uint8_t> DataChannel::primary() const {
 }
 
 std::size_t DataChannel::seal(std::span<std::uint8_t> buf, std::size_t payload_len) {
+    frag_out_at_ = frag_out_len_ = 0;  // a new frame: what was left of the last one is dropped
     if (primary_ < 0 || buf.size() < kHeadroom + payload_len) return 0;
     Slot& s = slots_[primary_];
     const std::size_t frame_len = payload_len;
@@ -114,6 +120,52 @@ std::size_t DataChannel::seal(std::span<std::uint8_t> buf, std::size_t payload_l
         payload_len = proto::frame_uncompressed(s.compression, buf, kHeadroom, payload_len);
         if (payload_len == 0) return 0;
     }
+    if (s.fragment) {
+        // OpenVPN cuts after the compression framing and before encryption (forward.c encrypt_sign).
+        if (payload_len > s.fragment) {
+            const std::size_t piece = proto::fragment_piece_size(payload_len, s.fragment);
+            if (piece == 0 || payload_len > proto::kMaxReassembled) return 0;  // more than 32 pieces
+            frag_out_.resize(proto::kMaxReassembled);
+            std::memcpy(frag_out_.data(), buf.data() + kHeadroom, payload_len);
+            if (!frag_seq_random_) {
+                frag_seq_ = static_cast<std::uint8_t>(crypto::random_u64());
+                frag_seq_random_ = true;
+            }
+            ++frag_seq_;
+            frag_next_id_ = 0;
+            frag_piece_ = piece;
+            frag_out_len_ = payload_len;
+            const std::size_t n = seal_fragment(buf);
+            if (n != 0) counters_.bytes_out += frame_len;  // the frame counts once
+            return n;
+        }
+        payload_len = proto::add_whole_fragment_header(buf, kHeadroom, payload_len);
+        if (payload_len == 0) return 0;
+    }
+    return seal_framed(s, buf, payload_len, frame_len);
+}
+
+std::size_t DataChannel::seal_fragment(std::span<std::uint8_t> buf) {
+    if (!fragments_pending() || primary_ < 0 || !slots_[primary_].fragment) {
+        frag_out_at_ = frag_out_len_ = 0;
+        return 0;
+    }
+    const std::size_t n = std::min(frag_piece_, frag_out_len_ - frag_out_at_);
+    if (buf.size() < kHeadroom + proto::kFragmentHeader + n) {
+        frag_out_at_ = frag_out_len_ = 0;
+        return 0;
+    }
+    const bool last = frag_out_at_ + n == frag_out_len_;
+    const proto::FragmentHeader h{last ? proto::FragmentType::last : proto::FragmentType::not_last, frag_seq_, frag_next_id_++,
+                                  static_cast<std::uint16_t>(frag_piece_)};
+    proto::write_fragment_header(h, buf.subspan(kHeadroom).first<proto::kFragmentHeader>());
+    std::memcpy(buf.data() + kHeadroom + proto::kFragmentHeader, frag_out_.data() + frag_out_at_, n);
+    frag_out_at_ += n;
+    ++fragments_sent_;
+    return seal_framed(slots_[primary_], buf, proto::kFragmentHeader + n, 0);
+}
+
+std::size_t DataChannel::seal_framed(Slot& s, std::span<std::uint8_t> buf, std::size_t payload_len, std::size_t frame_len) {
     // DATA_V1 has a 1-byte header: shift the start so the payload stays where the caller put it.
     const std::size_t start = crypto::kDataV2HeaderSize - s.header_len;
     std::uint64_t next = 0;
@@ -127,14 +179,20 @@ std::size_t DataChannel::seal(std::span<std::uint8_t> buf, std::size_t payload_l
     if (s.cbc_enc) {  // the packet is laid out from buf[0]; the payload moves behind HMAC, IV and id
         std::copy(s.header, s.header + s.header_len, buf.begin());
         const std::size_t n = s.cbc_enc->seal(buf, s.header_len, kHeadroom, payload_len, id);
-        if (n == 0) return 0;
+        if (n == 0) {
+            frag_out_at_ = frag_out_len_ = 0;  // the rest of a cut frame is useless without this piece
+            return 0;
+        }
         ++counters_.packets_out;
         counters_.bytes_out += frame_len;
         return n;
     }
     std::span<std::uint8_t> pkt = buf.subspan(start, kHeadroom - start + payload_len);
     std::copy(s.header, s.header + s.header_len, pkt.begin());
-    if (s.enc->seal(pkt, s.header_len, id) != crypto::AeadStatus::Ok) return 0;
+    if (s.enc->seal(pkt, s.header_len, id) != crypto::AeadStatus::Ok) {
+        frag_out_at_ = frag_out_len_ = 0;
+        return 0;
+    }
     if (start != 0) std::copy(pkt.begin(), pkt.end(), buf.begin());
     ++counters_.packets_out;
     counters_.bytes_out += frame_len;
@@ -165,6 +223,9 @@ DataDrop DataChannel::open(std::span<std::uint8_t> packet, std::int64_t now_sec,
     // Decided again under the lock: another worker may have taken this id meanwhile.
     if (s.replay->accept(opened.packet_id, now_sec) != proto::Drop::none) return drop(DataDrop::replay);
     payload = opened.payload;
+    if (s.fragment)
+        if (const DataDrop d = defragment(payload, now_sec); d != DataDrop::none)
+            return d == DataDrop::fragment_held ? d : drop(d);
     if (s.compression != proto::CompressionFraming::none)
         if (const DataDrop d = unframe(s, payload); d != DataDrop::none) return drop(d);
     clamp(s, payload);
@@ -192,6 +253,14 @@ DataDrop DataChannel::open_unrecorded(std::span<std::uint8_t> packet, Opened& ou
         return out.drop = count_drop(st == crypto::AeadStatus::TooShort ? DataDrop::truncated : DataDrop::auth_failed);
     out.packet_id = opened.packet_id;
     out.payload = opened.payload;
+    if (s.fragment) {
+        // Reassembly changes state, so it must follow the replay window's verdict: open() does it,
+        // on the one thread --fragment runs on. Here (a batch of workers) only whole payloads pass.
+        if (!proto::strip_whole_fragment(out.payload)) {
+            out.payload = {};
+            return out.drop = count_drop(DataDrop::bad_fragment);
+        }
+    }
     // Unframed before the replay window records the id: a packet that does not decode is dropped
     // either way, and a later copy of it would be refused as a replay or fail again.
     if (s.compression != proto::CompressionFraming::none)
@@ -201,6 +270,31 @@ DataDrop DataChannel::open_unrecorded(std::span<std::uint8_t> packet, Opened& ou
         }
     clamp(s, out.payload);
     return DataDrop::none;
+}
+
+DataDrop DataChannel::defragment(std::span<std::uint8_t>& payload, std::int64_t now_sec) {
+    switch (reassembler_.feed(payload, now_sec)) {
+        case proto::FragmentReassembler::Verdict::whole: return DataDrop::none;
+        case proto::FragmentReassembler::Verdict::pending: return DataDrop::fragment_held;
+        case proto::FragmentReassembler::Verdict::bad: return DataDrop::bad_fragment;
+        case proto::FragmentReassembler::Verdict::complete: break;
+    }
+    // Into a ring slot: its headroom lets the hub put a VLAN tag in front, and the next fragment
+    // of this peer may reuse the reassembler's buffer before the payload is delivered.
+    std::uint8_t* slot = take_ring_slot();
+    if (!slot || payload.size() > proto::kMaxDecompressed) return DataDrop::bad_fragment;
+    std::memcpy(slot + kRingHeadroom, payload.data(), payload.size());
+    payload = std::span<std::uint8_t>(slot + kRingHeadroom, payload.size());
+    ++reassembled_;
+    return DataDrop::none;
+}
+
+std::uint8_t* DataChannel::take_ring_slot() {
+    if (ring_used_ == ring_.size()) {
+        if (ring_.size() == kMaxRingSlots) return nullptr;
+        ring_.push_back(std::make_unique<std::uint8_t[]>(kRingHeadroom + proto::kMaxDecompressed));
+    }
+    return ring_[ring_used_++].get();
 }
 
 DataDrop DataChannel::unframe(const Slot& s, std::span<std::uint8_t>& payload) {

@@ -13,6 +13,10 @@
 // counter (an atomic; a worker takes a block of ids with one fetch_add per batch: reserve()) and
 // the receive replay window (proto::SharedReplayWindow; a batch records its ids under one lock:
 // open_unrecorded() for each packet, then accept_batch()). Counters stay per DataChannel.
+//
+// OpenVPN's --fragment (a key with DataKeys::fragment set) runs on one thread only (the runners
+// take workers as 1): seal() then sends the first fragment of a frame too large for one packet
+// and seal_fragment() the others, and open() reassembles (proto/fragment.hpp).
 #pragma once
 
 #include <array>
@@ -28,6 +32,7 @@
 #include "crypto/cbc_hmac.hpp"
 #include "proto/compression.hpp"
 #include "proto/constants.hpp"
+#include "proto/fragment.hpp"
 #include "proto/mss_clamp.hpp"
 #include "proto/replay_window.hpp"
 #include "session/data_keys.hpp"
@@ -38,7 +43,11 @@ inline constexpr std::size_t kHeadroom = crypto::kDataV2HeaderSize + crypto::kAe
 
 // Why a packet did not become a payload; indexes DataChannel::Counters::drops.
 // bad_compression: authentic, but a framing marker or compressed block that does not decode.
-enum class DataDrop : std::uint8_t { none = 0, truncated, no_key, auth_failed, replay, packet_id_wrap, bad_compression, count_ };
+// bad_fragment: authentic, but a fragment header or fragment that fragment.c would refuse.
+// fragment_held: a fragment kept for reassembly (not a drop: never counted, nothing to deliver).
+enum class DataDrop : std::uint8_t {
+    none = 0, truncated, no_key, auth_failed, replay, packet_id_wrap, bad_compression, bad_fragment, fragment_held, count_
+};
 const char* data_drop_name(DataDrop d);
 
 class DataChannel {
@@ -68,6 +77,11 @@ public:
     // compression framing, buf needs proto::kFramingRoom bytes past the payload; with a CBC key,
     // kCbcRoom bytes (HMAC, IV, packet-id and padding take more than kHeadroom).
     std::size_t seal(std::span<std::uint8_t> buf, std::size_t payload_len);
+    // --fragment: after a seal() that cut its frame, the next fragment sealed into buf (laid out
+    // as seal() lays out a packet; 0 when none is left). Callers loop until fragments_pending()
+    // is false; a new seal() drops what is left.
+    bool fragments_pending() const { return frag_out_at_ < frag_out_len_; }
+    std::size_t seal_fragment(std::span<std::uint8_t> buf);
 
     // Takes the next `count` send ids of the primary key with one fetch_add (bounded by
     // kMaxIdBlock); the following seal() calls use them. Whatever a batch did not use is dropped
@@ -99,6 +113,8 @@ public:
     const Counters& counters() const { return counters_; }
     std::uint64_t mss_clamped() const { return mss_clamped_; }  // SYNs whose MSS was lowered, both ways
     std::uint64_t decompressed() const { return decompressed_; }  // packets a peer had compressed
+    std::uint64_t fragments_sent() const { return fragments_sent_; }  // --fragment: pieces of cut frames
+    std::uint64_t reassembled() const { return reassembled_; }        // --fragment: payloads put together
 
     // Writable bytes before a payload that open()/open_unrecorded() returned for `packet` (the
     // header it no longer needs, or the ring slot's headroom): room for a VLAN tag put in place.
@@ -121,7 +137,14 @@ private:
         std::shared_ptr<std::atomic<std::uint32_t>> send_id;
         proto::CompressionFraming compression = proto::CompressionFraming::none;
         std::uint16_t mss_limit = 0;
+        std::uint16_t fragment = 0;  // largest payload in one packet (--fragment), 0: no fragment header
     };
+    // Encrypts buf[kHeadroom, kHeadroom + payload_len) (framed) with the primary key.
+    std::size_t seal_framed(Slot& s, std::span<std::uint8_t> buf, std::size_t payload_len, std::size_t frame_len);
+    // --fragment on receive: strips the header, or reassembles into a ring slot (payload moves there).
+    DataDrop defragment(std::span<std::uint8_t>& payload, std::int64_t now_sec);
+    // A decompression ring slot for the next payload (nullptr: the ring is full).
+    std::uint8_t* take_ring_slot();
     // Removes the slot's framing from an authentic payload; a drop reason when it does not decode.
     DataDrop unframe(const Slot& s, std::span<std::uint8_t>& payload);
     static std::uint32_t take_ids(std::atomic<std::uint32_t>& counter, std::size_t want, std::uint64_t& first);
@@ -142,6 +165,14 @@ private:
     bool ring_reset_ = false;  // accept_batch() ran: the next open_unrecorded() starts a new batch
     std::uint64_t decompressed_ = 0;
     std::uint64_t mss_clamped_ = 0;
+    // --fragment: the frame being sent in pieces (frag_out_at_ .. frag_out_len_ left), and what
+    // the peer cut. The seq id starts at random, as OpenVPN's, so a restart is unlikely to collide.
+    std::vector<std::uint8_t> frag_out_;
+    std::size_t frag_out_at_ = 0, frag_out_len_ = 0, frag_piece_ = 0;
+    std::uint8_t frag_seq_ = 0, frag_next_id_ = 0;
+    bool frag_seq_random_ = false;
+    proto::FragmentReassembler reassembler_;
+    std::uint64_t fragments_sent_ = 0, reassembled_ = 0;
     void clamp(const Slot& s, std::span<std::uint8_t> frame) {
         if (s.mss_limit && proto::clamp_mss(frame, s.mss_limit) == proto::MssResult::clamped) ++mss_clamped_;
     }

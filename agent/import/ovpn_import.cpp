@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <map>
 #include <optional>
 #include <set>
@@ -86,6 +87,7 @@ public:
 
 private:
     std::string at(const Directive& d) const { return "line " + std::to_string(d.line) + ": " + d.name + (d.args.empty() ? "" : " " + join(d.args)); }
+    void mtu_option(const Directive& d);
     void map(const Directive& d, const std::string& key) { r_.mapped.push_back(at(d) + " -> " + key); }
     void ignore(const Directive& d, const std::string& why) { r_.ignored.push_back(at(d) + ": " + why); }
     void refuse(const Directive& d, const std::string& why) { r_.refused.push_back(at(d) + ": " + why); }
@@ -482,8 +484,8 @@ void Converter::one(const Directive& d) {
         n == "mute-replay-warnings" || n == "suppress-timestamps" || n == "machine-readable-output" || n == "cd" ||
         n == "chroot" || n == "management" || n == "management-query-passwords" || n == "setenv" || n == "setenv-safe" ||
         n == "ignore-unknown-option" || n == "sndbuf" || n == "rcvbuf" || n == "txqueuelen" || n == "fast-io" ||
-        n == "tmp-dir" || n == "mlock" || n == "nice" || n == "replay-window" || (n == "mssfix" && a.empty()) ||
-        (n == "tun-mtu" && a.size() == 1 && a[0] == "1500") || n == "connect-freq" || n == "connect-freq-initial" ||
+        n == "tmp-dir" || n == "mlock" || n == "nice" || n == "replay-window" ||
+        n == "connect-freq" || n == "connect-freq-initial" ||
         n == "pull-filter" || n == "route-delay" || n == "route-method" || n == "ip-win32" || n == "register-dns" ||
         n == "block-outside-dns" || n == "key-method")
         return ignore(d, "no effect on the tunnel (logging, process, tuning or platform details); wirebridge has its own");
@@ -495,12 +497,39 @@ void Converter::one(const Directive& d) {
         return refuse(d, "scripts other than auth-user-pass-verify are not run");
     if (n == "client-config-dir" || n == "ccd-exclusive")
         return refuse(d, "per-client files are not read: per-client VLAN and MAC limits are tunnel.clients");
-    if (n == "fragment" || n == "mssfix" || n == "tun-mtu" || n == "link-mtu" || n == "tun-mtu-extra" || n == "mtu-disc")
-        return refuse(d, "not mapped by the importer: set the MTU options by hand (docs/OPENVPN.md)");
+    if (n == "tun-mtu" || n == "mssfix" || n == "fragment") return mtu_option(d);
+    if (n == "link-mtu") return refuse(d, "deprecated in OpenVPN 2.6 and not supported: give tun-mtu instead");
+    if (n == "tun-mtu-extra" || n == "mtu-disc" || n == "mtu-test")
+        return refuse(d, "not supported (wirebridge counts 32 bytes for the Ethernet header, as OpenVPN's default)");
     if (n == "http-proxy" || n == "socks-proxy" || n == "port-share" || n == "dev-node" || n == "lladdr" ||
         n == "bind" || n == "mark" || n == "bind-dev")
         return refuse(d, "not supported");
     refuse(d, "unknown to the importer");
+}
+
+// tun-mtu N, mssfix [N [mtu|fixed]], fragment N [mtu]: the same values and modes as the YAML keys
+// (config/loader.cpp parse_mtu), so what maps here also loads.
+void Converter::mtu_option(const Directive& d) {
+    const std::string& n = d.name;
+    const auto& a = d.args;
+    if (n == "mssfix" && a.empty()) return ignore(d, "OpenVPN's default, which wirebridge applies too");
+    if (!args(d, 1, n == "tun-mtu" ? 1 : 2)) return;
+    unsigned long v = 0;
+    const auto [end, ec] = std::from_chars(a[0].data(), a[0].data() + a[0].size(), v);
+    const bool number = ec == std::errc{} && end == a[0].data() + a[0].size();
+    if (n == "tun-mtu") {
+        if (!number || v < 576 || v > 1500) return refuse(d, "wirebridge's TAP MTU is 576 to 1500 (its frame buffers hold a 1500-byte MTU frame)");
+        if (v == 1500) return ignore(d, "the default");
+        tunnel_["tun_mtu"] = a[0];
+        return map(d, "tunnel.tun_mtu");
+    }
+    const std::string mode = a.size() > 1 ? a[1] : "";
+    const bool mode_ok = mode.empty() || mode == "mtu" || (n == "mssfix" && mode == "fixed");
+    if (!number || (v != 0 && (v < 576 || v > 9000)) || !mode_ok)
+        return refuse(d, "wirebridge takes 0 or 576 to 9000" + std::string(n == "mssfix" ? " with mtu or fixed" : " with mtu"));
+    const std::string key = n == "mssfix" ? "mssfix" : "fragment";
+    tunnel_[key] = mode.empty() ? a[0] : q(a[0] + " " + mode);
+    map(d, "tunnel." + key + (n == "fragment" ? " (UDP only; the peer needs fragment too)" : ""));
 }
 
 ImportResult Converter::run() {
@@ -615,7 +644,7 @@ ImportResult Converter::run() {
     if (address_) y += "  address: " + *address_ + "\n";
     static const char* const order[] = {"ca", "cert", "key", "peer_fingerprint", "askpass", "dh", "tls_auth", "tls_crypt",
                                         "remote_cert_tls", "verify_x509_name", "crl", "tls_version_min", "data_ciphers",
-                                        "compress", "keepalive", "reneg_seconds", "auth_user_pass", "auth_user_pass_verify",
+                                        "compress", "mssfix", "tun_mtu", "fragment", "keepalive", "reneg_seconds", "auth_user_pass", "auth_user_pass_verify",
                                         "client_to_client", "duplicate_cn"};
     for (const char* k : order)
         if (auto it = tunnel_.find(k); it != tunnel_.end()) y += std::string("  ") + k + ": " + it->second + "\n";

@@ -61,6 +61,10 @@ struct SessionConfig {
     // family it counts (the server sets it per client from the client's address).
     proto::MssFix mssfix;
     bool link_ipv6 = false;
+    // --fragment N [mtu] (UDP; 0: off): every data payload carries OpenVPN's fragment header and
+    // the data path cuts what would not fit in N bytes (proto/fragment.hpp).
+    uint16_t fragment = 0;
+    bool fragment_mtu = false;
     // Server: what to push to this client (peer_id, ifconfig...; cipher/flags are filled in).
     proto::PushOptions push;
     uint32_t peer_id = 0;                     // server: the DATA_V2 peer-id assigned to this client

@@ -28,6 +28,9 @@ struct DataKeys {
     proto::CompressionFraming compression = proto::CompressionFraming::none;
     // The TCP MSS limit (proto::mss_limit for this key's cipher and framing; 0 = no clamping).
     uint16_t mss_limit = 0;
+    // --fragment: the largest payload sent in one packet (proto::max_fragment_size); 0: no
+    // fragment header at all.
+    uint16_t fragment = 0;
     crypto::AeadKeys send;
     crypto::AeadKeys recv;
     // CBC + HMAC instead of AEAD (a cipher such as AES-256-CBC negotiated with an older peer): the
@@ -45,6 +48,7 @@ struct DataKeys {
         k.data_v2 = data_v2;
         k.compression = compression;
         k.mss_limit = mss_limit;
+        k.fragment = fragment;
         k.send.key = send.key.clone();
         k.send.implicit_iv = send.implicit_iv;
         k.recv.key = recv.key.clone();

@@ -191,6 +191,16 @@ bool ServerDispatcher::room_for_half_open(const PeerAddress& from) {
     return true;
 }
 
+bool ServerDispatcher::reverify(Client& c, Session::AdmitRequest& req) {
+    const UserPassVerdict v = cfg_.verify_user_pass(UserPassCheck{req.username, req.password, c.session->peer_common_name(), c.from, req.peer_info});
+    if (v.ok) return true;
+    refuse(Refusal::auth_failed);
+    req.auth_failed = true;
+    req.client_reason = v.client_reason;
+    req.why = "username '" + req.username + "' refused by auth_user_pass_verify at a renegotiation: " + v.why;
+    return false;
+}
+
 bool ServerDispatcher::admit(Client& c, Session::AdmitRequest& req) {
     const std::string& cn = c.session->peer_common_name();
     if (cfg_.verify_user_pass) {
@@ -247,6 +257,7 @@ ServerDispatcher::Client* ServerDispatcher::add_client(const PeerAddress& from, 
     c->from = from;
     Client* raw = c.get();
     raw->session->set_admit([this, raw](Session::AdmitRequest& req) { return admit(*raw, req); });
+    if (cfg_.verify_user_pass) raw->session->set_reverify([this, raw](Session::AdmitRequest& req) { return reverify(*raw, req); });
     by_addr_[from] = std::move(c);
     return raw;
 }

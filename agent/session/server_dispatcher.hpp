@@ -143,6 +143,7 @@ private:
     SessionConfig session_config_for(const PeerAddress& from) const;
     // Session::Admit for c: a peer-id and a pool address, within max_clients.
     bool admit(Client& c, Session::AdmitRequest& req);
+    bool reverify(Client& c, Session::AdmitRequest& req);  // auth_user_pass_verify again (renegotiation)
     void refuse(Refusal r) { ++refusals_[static_cast<size_t>(r)]; }
     void release(Client& c);
     // check_duplicates: a tunnel_up among c's events removes older sessions of c's CN first.

@@ -109,6 +109,10 @@ public:
     };
     using Admit = std::function<bool(AdmitRequest& request)>;
     void set_admit(Admit admit) { admit_ = std::move(admit); }
+    // Server: checks the credentials a client sends again at each renegotiation, as OpenVPN runs
+    // auth-user-pass-verify again (peer_id and push of the request are not used). A refusal
+    // (auth_failed) ends the session with AUTH_FAILED, as the first one does.
+    void set_reverify(Admit reverify) { reverify_ = std::move(reverify); }
     // Server: the client has authenticated and was admitted (has its peer-id).
     bool admitted() const { return admitted_; }
 
@@ -159,6 +163,7 @@ private:
     void flush_key(KeyState& ks, TimeMs now);
     void emit_control(KeyState& ks, proto::Opcode op, uint32_t msg_id, proto::ByteSpan payload);
     void send_text(KeyState& ks, std::string_view text, TimeMs now);
+    void refuse_auth(KeyState& ks, const AdmitRequest& req, TimeMs now);  // AUTH_FAILED, then end
     std::unique_ptr<KeyState> new_key_state(uint8_t key_id, TimeMs now);
 
     // keys.cpp
@@ -206,6 +211,7 @@ private:
     TimeMs next_push_request_ = proto::kNever;
 
     Admit admit_;
+    Admit reverify_;
     bool admitted_ = false;
     bool tunnel_up_ = false;
     bool gone_ = false;

@@ -325,24 +325,21 @@ void Session::key_exchange_done(KeyState& ks, TimeMs now) {
         next_push_request_ = now + TimeMs{cfg_.push_request_interval_s} * 1000;
         return;
     }
+    if (ks.key_id != 0 && cfg_.role == Role::server && reverify_) {
+        uint32_t id = cfg_.peer_id;
+        AdmitRequest req{ks.peer_km.username, ks.peer_km.password, ks.peer_km.peer_info, id, cfg_.push, {}, false, {}};
+        if (!reverify_(req)) {
+            if (req.auth_failed) return refuse_auth(ks, req, now);
+            return fail_session(SessionError::refused, req.why);
+        }
+    }
     if (ks.key_id == 0 && cfg_.role == Role::server && !admitted_) {
         // Authenticated: only now does the client take a peer-id and an address.
         if (admit_) {
             uint32_t id = cfg_.peer_id;
             AdmitRequest req{ks.peer_km.username, ks.peer_km.password, ks.peer_km.peer_info, id, cfg_.push, {}, false, {}};
             const bool ok = admit_(req);
-            if (!ok && req.auth_failed) {
-                // As OpenVPN's send_auth_failed: the client reads why and stops; we end once it acked.
-                send_text(ks, req.client_reason.empty() ? "AUTH_FAILED" : "AUTH_FAILED," + req.client_reason, now);
-                flush_key(ks, now);
-                admit_ = nullptr;
-                closing_ = true;
-                exit_on_ack_ = true;
-                next_exit_notify_ = now + 2000;
-                close_error_ = SessionError::auth_failed;
-                close_message_ = req.why;
-                return;
-            }
+            if (!ok && req.auth_failed) return refuse_auth(ks, req, now);
             if (!ok) {
                 fail_session(SessionError::refused, req.why);
                 return;
@@ -360,6 +357,19 @@ void Session::key_exchange_done(KeyState& ks, TimeMs now) {
         tunnel_up_ = true;
         event(EventType::tunnel_up, ks.key_id);
     }
+}
+
+void Session::refuse_auth(KeyState& ks, const AdmitRequest& req, TimeMs now) {
+    // As OpenVPN's send_auth_failed: the client reads why and stops; we end once it acked.
+    send_text(ks, req.client_reason.empty() ? "AUTH_FAILED" : "AUTH_FAILED," + req.client_reason, now);
+    flush_key(ks, now);
+    admit_ = nullptr;
+    reverify_ = nullptr;
+    closing_ = true;
+    exit_on_ack_ = true;
+    next_exit_notify_ = now + 2000;
+    close_error_ = SessionError::auth_failed;
+    close_message_ = req.why;
 }
 
 void Session::send_text(KeyState& ks, std::string_view text, TimeMs) {

@@ -5,6 +5,7 @@
 
 #include "crypto/prf.hpp"
 #include "proto/compression.hpp"
+#include "proto/fragment.hpp"
 #include "proto/data_packet.hpp"
 #include "proto/keepalive.hpp"
 #include "proto/mss_clamp.hpp"
@@ -169,6 +170,10 @@ bool Session::derive_keys(KeyState& ks) {
         over.hmac_size = crypto::digest_size(cbc_->digest);
         over.cbc_block = crypto::kCbcBlockSize;
     }
+    if (cfg_.fragment) {
+        k.fragment = std::max<uint16_t>(proto::max_fragment_size(cfg_.fragment, cfg_.fragment_mtu, over), 1);
+        over.framing += proto::kFragmentHeader;  // every packet carries it (mssfix counts it, as 2.6)
+    }
     k.mss_limit = proto::mss_limit(cfg_.mssfix, over);
     k.send_packet_id = std::make_shared<std::atomic<uint32_t>>(0);
     if (cbc_) {
@@ -254,6 +259,12 @@ Session::Input Session::on_data(std::span<uint8_t> packet, TimeMs now) {
     else if (st != crypto::AeadStatus::Ok) in.drop = Drop::auth_failed;
     if (in.drop != Drop::none) return in;
     if ((in.drop = ks->replay.accept(o.packet_id, sec(now))) != Drop::none) return in;
+    if (ks->keys && ks->keys->fragment && !proto::strip_whole_fragment(o.payload)) {
+        // --fragment: this path (pings, a key's first packets) takes whole payloads only; the data
+        // path's DataChannel reassembles fragments.
+        in.drop = Drop::bad_message;
+        return in;
+    }
     if (ks->keys && ks->keys->compression != proto::CompressionFraming::none) {
         // Uncompressed framing only: this path carries pings and the first packets of a key, which
         // a peer does not compress (the data path's DataChannel decompresses the rest).
@@ -289,13 +300,15 @@ bool Session::encrypt_frame(proto::ByteSpan payload, std::vector<uint8_t>& out, 
     const DataKeys& k = *ks.keys;
     proto::DataHeader h{k.data_v2 ? Opcode::data_v2 : Opcode::data_v1, ks.key_id, k.peer_id};
     const size_t at = h.length() + crypto::kAeadOverhead;
-    out.resize(at + payload.size() + proto::kFramingRoom);
+    out.resize(at + payload.size() + proto::kFramingRoom + proto::kFragmentHeader);
     proto::encode_data_header(h, out);
     std::copy(payload.begin(), payload.end(), out.begin() + static_cast<long>(at));
     if (!proto::is_ping(payload) && !proto::is_occ(payload))
         proto::clamp_mss(std::span<uint8_t>(out).subspan(at, payload.size()), k.mss_limit);
     // Pings and OCC messages carry the compression framing too (OpenVPN frames every payload).
-    const size_t len = proto::frame_uncompressed(k.compression, out, at, payload.size());
+    size_t len = proto::frame_uncompressed(k.compression, out, at, payload.size());
+    // --fragment: a ping or OCC message is never cut, but carries the header like every payload.
+    if (len != 0 && k.fragment) len = proto::add_whole_fragment_header(out, at, len);
     if (len == 0) return false;
     out.resize(at + len);
     const uint32_t id = k.send_packet_id->fetch_add(1) + 1;

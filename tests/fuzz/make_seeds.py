@@ -133,6 +133,20 @@ def main():
         + attr(4, struct.pack("=I", 3))
     put("nl_rtnetlink_reply_fuzz", "routes", b"\x03" + nlmsg(24, route, 2) + done)
 
+    # proto_fragment_reassemble_fuzz (issue 18): mode byte 0 (raw payloads: length, time step,
+    # bytes) or 1 (round trip: max, order seed, payload).
+    def frag(t, seq, fid, size=0):
+        return struct.pack("!I", t | (seq << 2) | (fid << 10) | ((size // 4) << 15 if t == 2 else 0))
+
+    body = bytes(range(200))
+    raw = b""
+    for f in (frag(0, 0, 0) + body[:40], frag(1, 3, 0) + body[:100], frag(2, 3, 1, 100) + body[100:150],
+              frag(1, 200, 0) + body[:16], frag(3, 0, 0) + body[:8]):
+        raw += bytes([len(f), 1]) + f
+    put("proto_fragment_reassemble_fuzz", "raw_mix", b"\x00" + raw)
+    put("proto_fragment_reassemble_fuzz", "round_trip_1400", b"\x01" + bytes([60, 9]) + bytes(i % 251 for i in range(1400)))
+    put("proto_fragment_reassemble_fuzz", "round_trip_small", b"\x01" + bytes([0, 3]) + bytes(range(256)) * 2)
+
 
 if __name__ == "__main__":
     main()

@@ -7,7 +7,8 @@
 #
 # tls-auth digests (openvpn --auth, wirebridge tls_auth.digest): ta256-wbclient, ta384-wbclient-tcp,
 # ta512-wbserver; ta-mismatch-wbclient: a SHA512 server refuses a SHA1 client (openvpn logs the
-# HMAC failure, no tunnel).
+# HMAC failure, no tunnel); ta-mismatch-wbserver: a SHA1 hub refuses a SHA512 openvpn client, logs
+# it once (rate-limited, with a hint) and counts it (status pre_session_auth_failed).
 # Compression framing (openvpn comp-lzo / compress; wirebridge tunnel.compress, never compresses):
 # complzo-wbclient (`comp-lzo no` on the server and `compress: comp-lzo` here), pushcomplzo-wbclient
 # (the server pushes "comp-lzo no", nothing configured here), lz4v2-wbclient and lz4-wbclient (the
@@ -28,6 +29,12 @@
 # mss-wbserver: a 1500-byte underlay, openvpn with --mssfix 0 so that only wirebridge clamps; TCP
 # crosses both ways and neither namespace fragmented or reassembled a single outer packet;
 # mss0-wbclient: the same with `mssfix: 0` here fragments (the check can fail).
+# Fragmentation (openvpn --fragment 1300 on both sides, wirebridge tunnel.fragment: 1300): frag-wbclient,
+# frag-wbserver: 1450-byte pings (1492-byte frames, cut in two by the sender, reassembled by the
+# receiver) and 5 MB of TCP cross both ways, no datagram on the underlay carries more than 1300
+# bytes and no outer IP fragment is made; neither side logs a fragment error.
+# tunmtu-wbclient: an openvpn server with tun-mtu 1400 pushes it; the site sizes its TAP to 1400 and
+# 1372-byte pings that must not be fragmented (1400-byte IP packets) cross, 1373 bytes do not.
 # CBC + HMAC data channel (wirebridge data_ciphers with AES-*-CBC, tunnel.auth = openvpn --auth):
 # cbc-wbclient, cbc-wbserver (AES-256-CBC + SHA256, negotiated through data-ciphers both ways),
 # cbc128-wbclient-tcp (AES-128-CBC + SHA512 over TCP); each moves 5 MB both ways and openvpn's log
@@ -45,16 +52,16 @@ while [ $# -gt 0 ]; do
         --only) ONLY=$2; shift 2 ;;
         --list) LIST=1; shift ;;
         --keep) KEEP=1; shift ;;
-        -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "compat.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
 done
 
-CASES=(ta256-wbclient ta384-wbclient-tcp ta512-wbserver ta-mismatch-wbclient
+CASES=(ta256-wbclient ta384-wbclient-tcp ta512-wbserver ta-mismatch-wbclient ta-mismatch-wbserver
        complzo-wbclient pushcomplzo-wbclient lz4v2-wbclient lz4-wbclient
        complzo-wbserver stubv2-wbserver lz4v2-wbserver
        nocipher-wbserver noeku-wbserver rctclient-wbserver x509name-wbclient crl-wbserver tlsmin-wbserver askpass-wbclient
-       mss-wbclient mss-wbserver mss0-wbclient cbc-wbclient cbc-wbserver cbc128-wbclient-tcp)
+       mss-wbclient mss-wbserver mss0-wbclient frag-wbclient frag-wbserver tunmtu-wbclient cbc-wbclient cbc-wbserver cbc128-wbclient-tcp)
 selected=()
 for c in "${CASES[@]}"; do
     if [ -z "$ONLY" ] || [[ $c =~ $ONLY ]]; then selected+=("$c"); fi
@@ -108,10 +115,9 @@ ip_frag_counters() {
     echo "$sum"
 }
 
-# mss_case ROLE EXPECT (none | some): a 1500-byte underlay, openvpn not clamping; the transfers
+# mss_case ROLE EXPECT (none | some): the 1500-byte underlay, openvpn not clamping; the transfers
 # both ways fragment no outer packet (none) or do (some: wirebridge's clamping turned off).
 mss_case() {
-    UNDERLAY_MTU=1500
     if [ "$1" = wbclient ]; then OVPN_SERVER_EXTRA=(--mssfix 0); else OVPN_CLIENT_EXTRA=(--mssfix 0); fi
     local before after
     if [ "$1" = wbclient ]; then SERVER_IMPL=openvpn CLIENT_IMPL=wirebridge; else SERVER_IMPL=wirebridge CLIENT_IMPL=openvpn; fi
@@ -133,6 +139,55 @@ mss_case() {
     else
         [ $((after - before)) -gt 100 ] || die "only $((after - before)) fragments without clamping: the check sees nothing" || return 1
     fi
+}
+
+# hub_auth_failed_at_least N: the hub's status counts N or more pre_session_auth_failed.
+hub_auth_failed_at_least() {
+    local n
+    n=$("$WIREBRIDGE" status --json -c "$LOGS/server.yaml" | grep -o '"pre_session_auth_failed":[0-9]*' | cut -d: -f2)
+    [ "${n:-0}" -ge "$1" ]
+}
+
+# udp_over_1300: datagrams of more than 1300 bytes of UDP payload (IP length > 1328) that
+# reached INPUT in the namespaces (a counting rule is added on the first call).
+udp_over_1300() {
+    local ns sum=0 v
+    for ns in "$NS_A" "$NS_B"; do
+        ip netns exec "$ns" iptables -C INPUT -p udp -m length --length 1329:65535 2>/dev/null ||
+            ip netns exec "$ns" iptables -A INPUT -p udp -m length --length 1329:65535
+        v=$(ip netns exec "$ns" iptables -nvxL INPUT | awk '/length 1329:65535/ { s += $1 } END { print s + 0 }')
+        sum=$((sum + v))
+    done
+    echo "$sum"
+}
+
+# frag_case ROLE: both sides run fragment 1300 (see the header).
+frag_case() {
+    OVPN_SERVER_EXTRA=(--fragment 1300) OVPN_CLIENT_EXTRA=(--fragment 1300)
+    WB_SERVER_TUNNEL="  fragment: 1300" WB_CLIENT_TUNNEL="  fragment: 1300"
+    if [ "$1" = wbclient ]; then SERVER_IMPL=openvpn CLIENT_IMPL=wirebridge; else SERVER_IMPL=wirebridge CLIENT_IMPL=openvpn; fi
+    setup_underlay || return 1
+    # wirebridge sends a batch of equal datagrams as one UDP GSO packet, which a veth carries whole
+    # (a NIC would cut it): one segment a packet, so that the length match sees each datagram.
+    ina ip link set "${T}u0" gso_max_segs 1 && inb ip link set "${T}u1" gso_max_segs 1 || return 1
+    start_server && start_client || return 1
+    wait_tunnel 40 || return 1
+    check_ping_and_arp || return 1
+    local big0 frag0 big frag
+    big0=$(udp_over_1300) frag0=$(ip_frag_counters)
+    ina ping -c5 -i0.2 -s 1450 -W2 "$CLIENT_TUN_IP" >/dev/null || die "1450-byte pings server -> client" || return 1
+    inb ping -c5 -i0.2 -s 1450 -W2 "$TUN_SERVER_IP" >/dev/null || die "1450-byte pings client -> server" || return 1
+    transfer "$NS_B" "$NS_A" $TUN_SERVER_IP 5001 "$WORK/data5m" || return 1
+    transfer "$NS_A" "$NS_B" "$CLIENT_TUN_IP" 5002 "$WORK/data5m" || return 1
+    big=$(( $(udp_over_1300) - big0 )) frag=$(( $(ip_frag_counters) - frag0 ))
+    log "datagrams over 1300 bytes: $big; outer IPv4 fragments: $frag"
+    [ "$big" = 0 ] || die "$big datagrams carried more than 1300 bytes" || return 1
+    [ "$frag" = 0 ] || die "the underlay fragmented $frag packets" || return 1
+    ! grep -q "FRAG_IN error\|FRAG_OUT error\|FRAG TTL" "$LOGS"/openvpn-*.log || die "openvpn: $(grep -m1 FRAG "$LOGS"/openvpn-*.log)" || return 1
+    local yaml json
+    yaml=$LOGS/$([ "$1" = wbclient ] && echo client || echo server).yaml
+    json=$("$WIREBRIDGE" status --json -c "$yaml") || die "wirebridge status failed" || return 1
+    ! grep -q '"bad_fragment"' <<<"$json" || die "wirebridge dropped fragments: $json" || return 1
 }
 
 # cbc_in_use SIDE CIPHER DIGEST: openvpn's log (SIDE server|client) shows the data channel keyed
@@ -206,6 +261,17 @@ case_run() {
             wait_for 30 "openvpn to refuse the SHA1 tls-auth HMAC" grep -q "authentication failed\|cannot locate HMAC" "$LOGS/openvpn-server.log" || return 1
             ! have_client_ip || die "the client got an address through a mismatched tls-auth" || return 1
             log "openvpn refused the mismatched digest: $(grep -m1 "authentication failed\|cannot locate HMAC" "$LOGS/openvpn-server.log")" ;;
+        ta-mismatch-wbserver)
+            WRAP=tls-auth SERVER_IMPL=wirebridge CLIENT_IMPL=openvpn
+            setup_underlay && start_server || return 1
+            TA_DIGEST=SHA512
+            start_client || return 1
+            wait_for 30 "the hub to log the mismatched HMAC" grep -q "pre-session drop: auth_failed from .*tls-auth/tls-crypt HMAC" "$LOGS/wirebridge-server.log" || return 1
+            ! have_client_ip || die "the client got an address through a mismatched tls-auth" || return 1
+            # openvpn retries every few seconds: more drops, still one line (rate-limited).
+            wait_for 30 "a second pre-session drop counted" hub_auth_failed_at_least 2 || return 1
+            [ "$(grep -c "pre-session drop: auth_failed" "$LOGS/wirebridge-server.log")" = 1 ] || die "the drop is logged more than once a minute" || return 1
+            log "hub: $(grep -m1 "pre-session drop" "$LOGS/wirebridge-server.log")" ;;
         complzo-wbclient)
             OVPN_SERVER_EXTRA=(--comp-lzo no) WB_CLIENT_TUNNEL="  compress: comp-lzo"; up_and_transfer wbclient ;;
         pushcomplzo-wbclient)
@@ -291,6 +357,21 @@ case_run() {
         mss-wbclient) mss_case wbclient none ;;
         mss-wbserver) mss_case wbserver none ;;
         mss0-wbclient) WB_CLIENT_TUNNEL="  mssfix: 0"; mss_case wbclient some ;;
+        frag-wbclient) frag_case wbclient ;;
+        frag-wbserver) frag_case wbserver ;;
+        tunmtu-wbclient)
+            OVPN_SERVER_EXTRA=(--tun-mtu 1400 --push "tun-mtu 1400")
+            SERVER_IMPL=openvpn CLIENT_IMPL=wirebridge
+            setup_underlay && start_server && start_client || return 1
+            wait_tunnel 40 || return 1
+            ina ip link set "$TAP_S" mtu 1400
+            wait_for 10 "the site's TAP at the pushed MTU 1400" sh -c "[ \$(ip netns exec $NS_B cat /sys/class/net/$TAP_C/mtu) = 1400 ]" || return 1
+            grep -q "tun-mtu 1400 (pushed)" "$LOGS/wirebridge-client.log" || die "wirebridge's log does not say tun-mtu 1400 (pushed)" || return 1
+            check_ping_and_arp || return 1
+            inb ping -c3 -i0.2 -M do -s 1372 -W2 "$TUN_SERVER_IP" >/dev/null || die "1400-byte packets do not cross" || return 1
+            ! inb ping -c1 -M do -s 1373 -W2 "$TUN_SERVER_IP" >/dev/null 2>&1 || die "a 1401-byte packet left a 1400-byte TAP" || return 1
+            transfer "$NS_B" "$NS_A" $TUN_SERVER_IP 5001 "$WORK/data5m" || return 1
+            transfer "$NS_A" "$NS_B" "$CLIENT_TUN_IP" 5002 "$WORK/data5m" ;;
         cbc-wbclient)
             CIPHER=AES-256-CBC OVPN_SERVER_EXTRA=(--auth SHA256) WB_CLIENT_TUNNEL="  auth: SHA256"
             up_and_transfer wbclient && cbc_in_use server AES-256-CBC SHA256 ;;

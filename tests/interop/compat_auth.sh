@@ -11,6 +11,9 @@
 #   by the hub's auth_user_pass_verify program (via-env / via-file), which sees username, password,
 #   common_name, untrusted_ip/port, IV_ variables; a wrong password is refused and the client is
 #   told AUTH_FAILED,REASON (from auth_failed_reason_file) at once.
+# userpass-reneg-wbserver: the hub renegotiates every 4 s and runs the program again each time, as
+#   OpenVPN does; once the program refuses the password, the next renegotiation tells the client
+#   AUTH_FAILED and ends its session.
 # bridgepool-wbserver: the hub's pool as server-bridge GW MASK START END (range .100-.150 of the
 #   LAN's /24, route-gateway pushed); a client killed without notice and restarted gets its address
 #   back, and again after the hub restarts (tunnel.pool.persist, OpenVPN's ifconfig-pool-persist).
@@ -37,12 +40,12 @@ while [ $# -gt 0 ]; do
         --only) ONLY=$2; shift 2 ;;
         --list) LIST=1; shift ;;
         --keep) KEEP=1; shift ;;
-        -h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "compat_auth.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
 done
 
-CASES=(userpass-wbclient userpass-env-wbserver userpass-file-wbserver bridgepool-wbserver nopool-wbserver
+CASES=(userpass-wbclient userpass-env-wbserver userpass-file-wbserver userpass-reneg-wbserver bridgepool-wbserver nopool-wbserver
        fingerprint-wbclient fingerprint-wbserver dh-wbserver import-wbclient import-wbserver)
 selected=()
 for c in "${CASES[@]}"; do
@@ -225,6 +228,22 @@ case_run() {
             grep -q "AUTH_FAILED,wrong password for site" "$LOGS/openvpn-client.log" || die "the client was not told the program's reason" || return 1
             # The via-file and reason files are gone.
             [ -z "$(ls /tmp/wirebridge-up-* /tmp/wirebridge-reason-* 2>/dev/null | grep -v "^$")" ] || log "note: other wirebridge temp files exist in /tmp" ;;
+        userpass-reneg-wbserver)
+            SERVER_IMPL=wirebridge CLIENT_IMPL=openvpn RENEG=4
+            write_verify_script "$WORK/verify.sh" "$LOGS/verify.log"
+            printf 'site\nright pass\n' > "$WORK/up-right"
+            WB_SERVER_TUNNEL="  auth_user_pass_verify: {command: $WORK/verify.sh, method: via-env, timeout: 20}"
+            OVPN_CLIENT_EXTRA=(--auth-user-pass "$WORK/up-right")
+            setup_underlay && start_server && start_client || return 1
+            wait_tunnel 40 || return 1
+            check_ping_and_arp || return 1
+            wait_for 20 "the program run again at renegotiations" sh -c "[ \$(wc -l < $LOGS/verify.log) -ge 3 ]" || return 1
+            ina ping -c2 -W2 "$CLIENT_TUN_IP" >/dev/null || die "no traffic after the renegotiations" || return 1
+            log "the program ran $(wc -l < "$LOGS/verify.log") times; now it refuses the password"
+            sed -i 's/"right pass"/"new pass"/' "$WORK/verify.sh"
+            wait_for 20 "the hub to refuse the client at a renegotiation" grep -q "refused by auth_user_pass_verify at a renegotiation" "$LOGS/wirebridge-server.log" || return 1
+            wait_for 10 "the client to be told AUTH_FAILED" grep -q "AUTH_FAILED" "$LOGS/openvpn-client.log" || return 1
+            log "hub: $(grep -m1 "at a renegotiation" "$LOGS/wirebridge-server.log")" ;;
         bridgepool-wbserver)
             SERVER_IMPL=wirebridge CLIENT_IMPL=openvpn
             setup_underlay || return 1

@@ -6,7 +6,7 @@
 #   netns ${T}a  (server side)                          netns ${T}b  (client side)
 #  +-------------------------------+                   +-------------------------------+
 #  | ${T}u0 $PAIR_NET.1/24  ========|==== veth pair ====|======== ${T}u1 $PAIR_NET.2/24  |
-#  | (underlay, MTU 1600 or UNDERLAY_MTU, UDP/TCP 1194)  |                               |
+#  | (underlay, MTU 1500 or UNDERLAY_MTU, UDP/TCP 1194)  |                               |
 #  | VPN server -- TAP ${T}ts        |  <- tunnel L2 ->  | TAP ${T}tc -- VPN client       |
 #  |          $PAIR_TUN_NET.1/24     |                   | (pushed $PAIR_TUN_NET.x/24)    |
 #  +-------------------------------+                   +-------------------------------+
@@ -96,10 +96,10 @@ setup_underlay() {
     ip link add "${T}u0" netns "$NS_A" type veth peer name "${T}u1" netns "$NS_B" || return 1
     ina ip addr add "$SERVER_IP/24" dev "${T}u0"
     inb ip addr add "$CLIENT_IP/24" dev "${T}u1"
-    # A full 1514-byte frame plus tunnel overhead fits without underlay fragmentation;
-    # UNDERLAY_MTU=1500 gives what an Internet path gives (mssfix cases).
-    ina ip link set "${T}u0" mtu "${UNDERLAY_MTU:-1600}" up
-    inb ip link set "${T}u1" mtu "${UNDERLAY_MTU:-1600}" up
+    # 1500: what an Internet path gives (full frames plus tunnel overhead are IP-fragmented, TCP
+    # is clamped by mssfix). UNDERLAY_MTU=1600 (a full frame fits whole) only where a case says why.
+    ina ip link set "${T}u0" mtu "${UNDERLAY_MTU:-1500}" up
+    inb ip link set "${T}u1" mtu "${UNDERLAY_MTU:-1500}" up
     ina ip link set lo up
     inb ip link set lo up
 }

@@ -439,6 +439,34 @@ TEST_F(ConfigLoaderTest, MssfixAndTunMtu) {
     EXPECT_NE(e.message.find("tunnel.tun_mtu must be a whole number from 576 to 1500"), std::string::npos) << e.message;
 }
 
+TEST_F(ConfigLoaderTest, Fragment) {
+    auto r = load(kClient);
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_FALSE(r.config->tunnel.fragment);  // off, as OpenVPN
+    r = load(std::string(kClient) + "  fragment: 1300\n");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    ASSERT_TRUE(r.config->tunnel.fragment);
+    EXPECT_EQ(r.config->tunnel.fragment->size, 1300u);
+    EXPECT_FALSE(r.config->tunnel.fragment->mtu);
+    r = load(std::string(kClient) + "  fragment: 1400 mtu\n");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    ASSERT_TRUE(r.config->tunnel.fragment);
+    EXPECT_TRUE(r.config->tunnel.fragment->mtu);
+    r = load(std::string(kClient) + "  fragment: 0\n");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_FALSE(r.config->tunnel.fragment);
+    for (const char* bad : {"100", "1300 fixed", "1300 mtu x", "big"}) {
+        auto e = only_error(std::string(kClient) + "  fragment: " + bad + "\n");
+        EXPECT_NE(e.message.find("tunnel.fragment must be 0 (off), a size from 576 to 9000 or 'SIZE mtu'"), std::string::npos)
+            << e.message;
+    }
+    // As OpenVPN: "--fragment can only be used with --proto udp".
+    std::string tcp = kClient;
+    tcp.replace(tcp.find("proto: udp"), 10, "proto: tcp");
+    auto e = only_error(tcp + "  fragment: 1300\n");
+    EXPECT_NE(e.message.find("tunnel.fragment needs proto udp"), std::string::npos) << e.message;
+}
+
 TEST_F(ConfigLoaderTest, CbcCiphersAuthAndFallback) {
     auto r = load(kClient);
     ASSERT_TRUE(r.ok()) << dump(r);

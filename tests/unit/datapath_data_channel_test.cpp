@@ -398,3 +398,79 @@ TEST(DataChannel, CbcKeysSealOpenAndRefuseReplays) {
     p4[10] ^= 1;
     EXPECT_EQ(a.open(p4, 100, payload), DataDrop::auth_failed);
 }
+
+// --fragment: every payload carries the 4-byte header; a frame too large for one packet goes out
+// as several (seal + seal_fragment), each at most the fragment size, and is reassembled by open()
+// in any order; a lost piece loses only its frame.
+TEST(DataChannelFragment, CutsWhatDoesNotFitAndReassemblesIt) {
+    DataChannel a, b;
+    KeyPairMaterial m;
+    const std::size_t klen = crypto::aead_key_size(crypto::AeadCipher::Aes256Gcm);
+    m.a_to_b = keys(0x31, klen);
+    m.b_to_a = keys(0x32, klen);
+    auto ka = wirebridge::test::test_keys(0, crypto::AeadCipher::Aes256Gcm, 7, true, &m.a_to_b, &m.b_to_a, m.a_ids);
+    auto kb = wirebridge::test::test_keys(0, crypto::AeadCipher::Aes256Gcm, 7, true, &m.b_to_a, &m.a_to_b, m.b_ids);
+    // `fragment 1300` with AES-GCM and DATA_V2: at most 1272 payload bytes a packet.
+    ka.fragment = kb.fragment = proto::max_fragment_size(1300, false, proto::TunnelOverhead{});
+    ASSERT_EQ(ka.fragment, 1272);
+    ASSERT_TRUE(a.install(ka));
+    ASSERT_TRUE(b.install(kb));
+    a.set_primary(0);
+    b.set_primary(0);
+
+    // All the packets one frame becomes.
+    auto seal_all = [&](const std::vector<std::uint8_t>& f) {
+        std::vector<std::vector<std::uint8_t>> pkts{seal(a, f)};
+        while (a.fragments_pending()) {
+            std::vector<std::uint8_t> buf(2048);
+            const std::size_t n = a.seal_fragment(buf);
+            EXPECT_NE(n, 0u);
+            buf.resize(n);
+            pkts.push_back(buf);
+        }
+        return pkts;
+    };
+    auto open = [&](std::vector<std::uint8_t>& pkt, std::vector<std::uint8_t>* got) {
+        std::span<std::uint8_t> payload;
+        const DataDrop d = b.open(pkt, 10, payload);
+        if (d == DataDrop::none && got) got->assign(payload.begin(), payload.end());
+        return d;
+    };
+
+    const auto small = frame(200, 1);
+    auto one = seal_all(small);
+    ASSERT_EQ(one.size(), 1u);
+    EXPECT_EQ(one[0].size(), kHeadroom + proto::kFragmentHeader + small.size());  // the WHOLE header
+    std::vector<std::uint8_t> got;
+    ASSERT_EQ(open(one[0], &got), DataDrop::none);
+    EXPECT_EQ(got, small);
+
+    const auto big = frame(1514, 2);
+    auto pieces = seal_all(big);
+    ASSERT_EQ(pieces.size(), 2u);
+    for (const auto& p : pieces) EXPECT_LE(p.size(), 1300u);
+    EXPECT_EQ(a.fragments_sent(), 2u);
+    std::swap(pieces[0], pieces[1]);  // the last piece first
+    EXPECT_EQ(open(pieces[0], nullptr), DataDrop::fragment_held);
+    ASSERT_EQ(open(pieces[1], &got), DataDrop::none);
+    EXPECT_EQ(got, big);
+    EXPECT_EQ(b.reassembled(), 1u);
+
+    // One piece of the next frame lost: that frame never arrives, the one after does.
+    auto lost = seal_all(frame(1400, 3));
+    EXPECT_EQ(open(lost[0], nullptr), DataDrop::fragment_held);
+    auto next = seal_all(frame(1500, 4));
+    for (std::size_t i = 0; i + 1 < next.size(); ++i) EXPECT_EQ(open(next[i], nullptr), DataDrop::fragment_held);
+    ASSERT_EQ(open(next.back(), &got), DataDrop::none);
+    EXPECT_EQ(got, frame(1500, 4));
+    EXPECT_EQ(b.counters().drops[static_cast<std::size_t>(DataDrop::fragment_held)], 0u);  // not a drop
+
+    // A peer without --fragment sends no header: its payload is refused, not taken as a fragment.
+    DataChannel plain;
+    ASSERT_TRUE(plain.install(wirebridge::test::test_keys(0, crypto::AeadCipher::Aes256Gcm, 7, true, &m.a_to_b, &m.b_to_a,
+                                                          std::make_shared<std::atomic<std::uint32_t>>(100))));
+    plain.set_primary(0);
+    auto bare = seal(plain, frame(60, 5));  // payload starts 0x05 ...: a TEST or bad header
+    std::span<std::uint8_t> payload;
+    EXPECT_EQ(b.open(bare, 10, payload), DataDrop::bad_fragment);
+}

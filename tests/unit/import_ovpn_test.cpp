@@ -111,6 +111,25 @@ TEST(OvpnImport, TunAndBehaviourChangesAreRefused) {
     EXPECT_TRUE(has(convert_ovpn(*parse_ovpn("client\ndev tap\nremote a\nfoo-bar 1\n"), opts()).refused, "unknown to the importer"));
 }
 
+// The MTU options map to the YAML keys with OpenVPN's values and modes; what wirebridge cannot do
+// (a TAP MTU above 1500, link-mtu, a mode it lacks) is refused, never dropped silently.
+TEST(OvpnImport, MtuOptionsMap) {
+    auto r = convert_ovpn(*parse_ovpn("client\ndev tap\nremote a\ntun-mtu 1400\nmssfix 1360 fixed\nfragment 1300\n"), opts());
+    ASSERT_TRUE(r.ok()) << r.refused[0];
+    EXPECT_NE(r.yaml.find("  mssfix: \"1360 fixed\"\n  tun_mtu: 1400\n  fragment: 1300\n"), std::string::npos) << r.yaml;
+    EXPECT_TRUE(has(r.mapped, "line 4: tun-mtu 1400 -> tunnel.tun_mtu"));
+    EXPECT_TRUE(has(r.mapped, "line 6: fragment 1300 -> tunnel.fragment"));
+    r = convert_ovpn(*parse_ovpn("client\ndev tap\nremote a\nmssfix\ntun-mtu 1500\nfragment 1400 mtu\nmssfix 0\n"), opts());
+    ASSERT_TRUE(r.ok()) << r.refused[0];
+    EXPECT_NE(r.yaml.find("  mssfix: 0\n"), std::string::npos) << r.yaml;
+    EXPECT_NE(r.yaml.find("  fragment: \"1400 mtu\"\n"), std::string::npos) << r.yaml;
+    EXPECT_EQ(r.yaml.find("tun_mtu"), std::string::npos) << r.yaml;  // 1500 is the default
+    EXPECT_TRUE(has(r.ignored, "line 4: mssfix: OpenVPN's default"));
+    for (const char* bad : {"tun-mtu 9000", "tun-mtu x", "mssfix 1400 udp", "mssfix 100", "fragment 1300 fixed", "link-mtu 1573",
+                            "tun-mtu-extra 32", "mtu-disc yes"})
+        EXPECT_FALSE(convert_ovpn(*parse_ovpn(std::string("client\ndev tap\nremote a\n") + bad + "\n"), opts()).ok()) << bad;
+}
+
 TEST(OvpnImport, InlineBlocksBecomeFiles) {
     auto f = parse_ovpn(read("../fuzz/corpus/import_ovpn_parse_fuzz/inline_quotes"));
     ASSERT_TRUE(f);
