@@ -3,7 +3,6 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -19,7 +18,7 @@ namespace wirebridge::control {
 namespace {
 
 constexpr size_t kMaxLine = 256;
-constexpr auto kClientTimeout = std::chrono::seconds(2);
+constexpr std::chrono::milliseconds kClientTimeout = std::chrono::seconds(2);
 
 Result<sockaddr_un> unix_address(const std::string& path) {
     sockaddr_un a{};
@@ -73,118 +72,59 @@ Result<std::unique_ptr<ControlServer>> ControlServer::listen(io::EventLoop& loop
         unlink(path.c_str());
     }
 
-    std::unique_ptr<ControlServer> s(new ControlServer(loop, path, std::move(handler)));
-    s->listen_fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (s->listen_fd_ < 0) return fail_errno("cannot create the control socket");
+    io::Fd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!fd.valid()) return fail_errno("cannot create the control socket");
     // Root and the agent's group (0660) from the moment it exists: made under a restrictive umask,
     // not chmod'ed afterwards (which leaves a window with the process umask's mode).
     const mode_t old_mask = umask(0117);
-    const int bound = bind(s->listen_fd_, reinterpret_cast<sockaddr*>(&*addr), sizeof(*addr));
+    const int bound = bind(fd.get(), reinterpret_cast<sockaddr*>(&*addr), sizeof(*addr));
     const int bind_errno = errno;
     umask(old_mask);
     if (bound < 0) return fail_errno("cannot bind control socket " + path, bind_errno);
-    if (::listen(s->listen_fd_, 16) < 0) return fail_errno("cannot listen on " + path);
+    // Bound: from here on the server owns the path (its destructor unlinks it).
+    std::unique_ptr<ControlServer> s(new ControlServer(path, std::move(handler)));
+    if (::listen(fd.get(), 16) < 0) return fail_errno("cannot listen on " + path);
     ControlServer* self = s.get();
-    if (auto r = loop.add_fd(s->listen_fd_, EPOLLIN, [self](uint32_t) { self->on_accept(); });
-        !r)
-        return fail(r.error());
+    auto l = io::StreamListener::watch(loop, std::move(fd), kMaxClients, kClientTimeout,
+                                       {[self](int c) { self->on_client(c); }, [self](int c) { self->clients_.erase(c); }});
+    if (!l) return fail(l.error());
+    s->listener_ = std::move(*l);
     return s;
 }
 
 ControlServer::~ControlServer() {
-    if (accept_pause_) loop_.cancel_timer(accept_pause_);
-    while (!clients_.empty()) drop(clients_.begin()->first);
-    if (listen_fd_ >= 0) {
-        loop_.remove_fd(listen_fd_);
-        close(listen_fd_);
-        unlink(path_.c_str());
-    }
-}
-
-void ControlServer::on_accept() {
-    for (;;) {
-        int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-            // Out of descriptors (or memory): the connection stays queued and the level-triggered
-            // listener readable. Stop watching it for a second rather than spin.
-            if ((errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) && !accept_pause_) {
-                [[maybe_unused]] auto m = loop_.modify_fd(listen_fd_, 0);
-                accept_pause_ = loop_.add_timer(std::chrono::seconds(1), [this] {
-                    accept_pause_ = 0;
-                    [[maybe_unused]] auto r = loop_.modify_fd(listen_fd_, EPOLLIN);
-                });
-            }
-            return;  // EAGAIN, or a client that went away: nothing to do
-        }
-        if (clients_.size() >= kMaxClients) {
-            close(fd);  // busy: served clients finish or time out within 2 s
-            continue;
-        }
-        if (!loop_.add_fd(fd, EPOLLIN, [this, fd](uint32_t) { on_client(fd); })) {
-            close(fd);
-            continue;
-        }
-        Client& c = clients_[fd];
-        c.timeout = loop_.add_timer(kClientTimeout, [this, fd] {
-            clients_[fd].timeout = 0;
-            drop(fd);
-        });
-    }
+    listener_.reset();  // its clients first, while clients_ still stands
+    unlink(path_.c_str());
 }
 
 void ControlServer::on_client(int fd) {
-    auto it = clients_.find(fd);
-    if (it == clients_.end()) return;
-    if (it->second.answered) return write_answer(fd);
+    Client& c = clients_[fd];
+    if (c.answered) return write_answer(fd);
     char buf[kMaxLine];
     ssize_t n = recv(fd, buf, sizeof(buf), 0);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
-    if (n > 0) it->second.line.append(buf, static_cast<size_t>(n));
-    std::string& line = it->second.line;
+    if (n > 0) c.line.append(buf, static_cast<size_t>(n));
+    std::string& line = c.line;
     size_t nl = line.find('\n');
     if (nl == std::string::npos && n > 0 && line.size() <= kMaxLine) return;  // need more
     if (line.size() > kMaxLine && nl == std::string::npos) {
-        it->second.out = "error: command line too long\n";
-        it->second.answered = true;
+        c.out = "error: command line too long\n";
+        c.answered = true;
         write_answer(fd);
         return;
     }
     std::string command = line.substr(0, nl == std::string::npos ? line.size() : nl);
     while (!command.empty() && (command.back() == '\r' || command.back() == ' '))
         command.pop_back();
-    it->second.out = command == "ping" ? std::string("pong\n") : handler_(command);
-    it->second.answered = true;
+    c.out = command == "ping" ? std::string("pong\n") : handler_(command);
+    c.answered = true;
     write_answer(fd);
 }
 
 void ControlServer::write_answer(int fd) {
-    auto it = clients_.find(fd);
-    if (it == clients_.end()) return;
-    Client& c = it->second;
-    while (c.out_off < c.out.size()) {
-        const ssize_t n = send(fd, c.out.data() + c.out_off, c.out.size() - c.out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n > 0) {
-            c.out_off += static_cast<size_t>(n);
-            continue;
-        }
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && errno == EAGAIN) {
-            // The rest when the client reads; its 2 s timeout still bounds it.
-            [[maybe_unused]] auto m = loop_.modify_fd(fd, EPOLLOUT);
-            return;
-        }
-        break;  // the client went away
-    }
-    drop(fd);
-}
-
-void ControlServer::drop(int fd) {
-    auto it = clients_.find(fd);
-    if (it == clients_.end()) return;
-    if (it->second.timeout != 0) loop_.cancel_timer(it->second.timeout);
-    loop_.remove_fd(fd);
-    close(fd);
-    clients_.erase(it);
+    Client& c = clients_[fd];
+    if (listener_->send_some(fd, c.out, c.out_off) == io::StreamListener::Sent::later) return;
+    listener_->drop(fd);  // all written, or the client went away
 }
 
 Result<std::string> control_request(const std::string& path, const std::string& command,

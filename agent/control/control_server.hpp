@@ -8,6 +8,7 @@
 
 #include "common/result.hpp"
 #include "io/event_loop.hpp"
+#include "io/stream_listener.hpp"
 
 namespace wirebridge::control {
 
@@ -34,27 +35,21 @@ public:
     static constexpr std::size_t kMaxClients = 16;
 
 private:
-    ControlServer(io::EventLoop& loop, std::string path, Handler handler)
-        : loop_(loop), path_(std::move(path)), handler_(std::move(handler)) {}
-    void on_accept();
+    ControlServer(std::string path, Handler handler) : path_(std::move(path)), handler_(std::move(handler)) {}
     void on_client(int fd);
     // Writes what the socket takes of the client's answer; drops the client when all is out.
     void write_answer(int fd);
-    void drop(int fd);
 
     struct Client {
         std::string line;
         std::string out;  // the answer, while the socket has no room for all of it
         std::size_t out_off = 0;
         bool answered = false;
-        io::TimerId timeout = 0;
     };
-    io::TimerId accept_pause_ = 0;
-    io::EventLoop& loop_;
     std::string path_;
     Handler handler_;
-    int listen_fd_ = -1;
     std::unordered_map<int, Client> clients_;
+    std::unique_ptr<io::StreamListener> listener_;  // last: its clients go before clients_
 };
 
 // Sends one command and returns the answer (client side of the protocol above).

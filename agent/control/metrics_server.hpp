@@ -10,6 +10,7 @@
 #include "common/result.hpp"
 #include "io/event_loop.hpp"
 #include "io/socket_address.hpp"
+#include "io/stream_listener.hpp"
 
 namespace wirebridge::control {
 
@@ -36,12 +37,10 @@ public:
     static constexpr std::size_t kMaxClients = 16;
 
 private:
-    MetricsServer(io::EventLoop& loop, Body body) : loop_(loop), body_(std::move(body)) {}
-    void on_accept();
+    explicit MetricsServer(Body body) : body_(std::move(body)) {}
     void on_client(int fd);
     void write_answer(int fd);
     void drain(int fd);
-    void drop(int fd);
 
     struct Client {
         std::string in;
@@ -50,14 +49,11 @@ private:
         bool answered = false;
         bool draining = false;  // answered and half-closed: reading until the client closes
         std::size_t drained = 0;
-        io::TimerId timeout = 0;
     };
-    io::EventLoop& loop_;
     Body body_;
     io::SocketAddress address_;
-    int listen_fd_ = -1;
-    io::TimerId accept_pause_ = 0;
     std::unordered_map<int, Client> clients_;
+    std::unique_ptr<io::StreamListener> listener_;  // last: its clients go before clients_
 };
 
 }  // namespace wirebridge::control

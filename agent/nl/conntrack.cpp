@@ -1,14 +1,11 @@
 // Conntrack over libmnl: events, dump and mark updates, messages read and built by hand.
 #include "nl/conntrack.hpp"
-#include "nl/netlink_buffer.hpp"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <libmnl/libmnl.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include <cerrno>
 #include <cstring>
@@ -103,22 +100,6 @@ Result<ConntrackEntry> entry_of(const nlmsghdr* nlh, const nlattr** tuple_attr =
     return e;
 }
 
-mnl_socket* open_socket(unsigned groups, unsigned& port, const char* what, int& err) {
-    mnl_socket* s = mnl_socket_open(NETLINK_NETFILTER);
-    if (s == nullptr) {
-        err = errno;
-        return nullptr;
-    }
-    if (mnl_socket_bind(s, groups, MNL_SOCKET_AUTOPID) < 0) {
-        err = errno;
-        mnl_socket_close(s);
-        return nullptr;
-    }
-    (void)what;
-    port = mnl_socket_get_portid(s);
-    return s;
-}
-
 }  // namespace
 
 Result<ConntrackEntry> parse_conntrack_message(std::span<const uint8_t> msg) {
@@ -132,44 +113,26 @@ Result<ConntrackEntry> parse_conntrack_message(std::span<const uint8_t> msg) {
 
 Result<ConntrackEvents> ConntrackEvents::open() {
     ConntrackEvents ev;
-    int err = 0;
-    ev.sock_ = open_socket(NF_NETLINK_CONNTRACK_NEW | NF_NETLINK_CONNTRACK_DESTROY, ev.port_, "events", err);
-    if (ev.sock_ == nullptr) {
-        if (err == EPERM) return fail("cannot follow conntrack events: needs CAP_NET_ADMIN", EPERM);
-        return fail_errno("cannot follow conntrack events (is nf_conntrack_netlink available?)", err);
+    auto sock = NetlinkSocket::open(NETLINK_NETFILTER, NF_NETLINK_CONNTRACK_NEW | NF_NETLINK_CONNTRACK_DESTROY, kBufSize,
+                                    "a conntrack events");
+    if (!sock) {
+        if (sock.error().code == EPERM) return fail("cannot follow conntrack events: needs CAP_NET_ADMIN", EPERM);
+        return fail("cannot follow conntrack events (is nf_conntrack_netlink available?): " + sock.error().message,
+                    sock.error().code);
     }
-    int fd = mnl_socket_get_fd(ev.sock_);
+    ev.sock_ = std::move(*sock);
     // A burst of new flows must not overflow us: room for some thousands of events.
     int size = 4 << 20;
-    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
-        (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-    if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) return fail_errno("cannot make the conntrack socket non-blocking");
-    ev.rx_ = std::make_unique<char[]>(kBufSize);
+    if (setsockopt(ev.fd(), SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+        (void)setsockopt(ev.fd(), SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
     return ev;
 }
 
-ConntrackEvents::ConntrackEvents(ConntrackEvents&& o) noexcept
-    : sock_(o.sock_), port_(o.port_), rx_(std::move(o.rx_)), stats_(o.stats_) {
-    o.sock_ = nullptr;
-}
+ConntrackEvents::ConntrackEvents(ConntrackEvents&&) noexcept = default;
+ConntrackEvents& ConntrackEvents::operator=(ConntrackEvents&&) noexcept = default;
+ConntrackEvents::~ConntrackEvents() = default;
 
-ConntrackEvents& ConntrackEvents::operator=(ConntrackEvents&& o) noexcept {
-    if (this != &o) {
-        if (sock_) mnl_socket_close(sock_);
-        sock_ = o.sock_;
-        port_ = o.port_;
-        rx_ = std::move(o.rx_);
-        stats_ = o.stats_;
-        o.sock_ = nullptr;
-    }
-    return *this;
-}
-
-ConntrackEvents::~ConntrackEvents() {
-    if (sock_) mnl_socket_close(sock_);
-}
-
-int ConntrackEvents::fd() const { return mnl_socket_get_fd(sock_); }
+int ConntrackEvents::fd() const { return sock_.fd(); }
 
 Result<size_t> ConntrackEvents::process(const Handler& handler, size_t max_messages) {
     struct Ctx {
@@ -186,21 +149,11 @@ Result<size_t> ConntrackEvents::process(const Handler& handler, size_t max_messa
         }
         return MNL_CB_OK;
     };
-    for (size_t i = 0; i < max_messages; ++i) {
-        ssize_t n = recv(fd(), rx_.get(), kBufSize, MSG_DONTWAIT);
-        if (n < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-            if (errno == ENOBUFS) {
-                ++stats_.overruns;
-                continue;
-            }
-            if (errno == EINTR) continue;
-            return fail_errno("cannot read conntrack events");
-        }
-        if (!netlink_lengths_ok(rx_.get(), static_cast<size_t>(n))) continue;  // malformed: dropped whole
-        mnl_cb_run(rx_.get(), static_cast<size_t>(n), 0, 0, cb, &ctx);
-    }
+    NetlinkSocket::DrainCounts counts;
+    auto r = sock_.drain(max_messages, cb, &ctx, false, counts, "cannot read conntrack events");
+    stats_.overruns += counts.overruns;
     stats_.events += ctx.handled;
+    if (!r) return fail(r.error());
     return ctx.handled;
 }
 
@@ -208,34 +161,15 @@ Result<size_t> ConntrackEvents::process(const Handler& handler, size_t max_messa
 
 Result<ConntrackTable> ConntrackTable::open() {
     ConntrackTable t;
-    int err = 0;
-    t.sock_ = open_socket(0, t.port_, "table", err);
-    if (t.sock_ == nullptr) return fail_errno("cannot open a conntrack socket", err);
-    t.buf_ = std::make_unique<char[]>(kBufSize);
-    t.seq_ = static_cast<unsigned>(time(nullptr));
+    auto sock = NetlinkSocket::open(NETLINK_NETFILTER, 0, kBufSize, "a conntrack");
+    if (!sock) return fail(sock.error());
+    t.sock_ = std::move(*sock);
     return t;
 }
 
-ConntrackTable::ConntrackTable(ConntrackTable&& o) noexcept
-    : sock_(o.sock_), port_(o.port_), seq_(o.seq_), buf_(std::move(o.buf_)) {
-    o.sock_ = nullptr;
-}
-
-ConntrackTable& ConntrackTable::operator=(ConntrackTable&& o) noexcept {
-    if (this != &o) {
-        if (sock_) mnl_socket_close(sock_);
-        sock_ = o.sock_;
-        port_ = o.port_;
-        seq_ = o.seq_;
-        buf_ = std::move(o.buf_);
-        o.sock_ = nullptr;
-    }
-    return *this;
-}
-
-ConntrackTable::~ConntrackTable() {
-    if (sock_) mnl_socket_close(sock_);
-}
+ConntrackTable::ConntrackTable(ConntrackTable&&) noexcept = default;
+ConntrackTable& ConntrackTable::operator=(ConntrackTable&&) noexcept = default;
+ConntrackTable::~ConntrackTable() = default;
 
 Result<RemarkResult> ConntrackTable::remark(uint32_t mask, const Decide& decide) {
     // What names an entry in an update: its original tuple (copied as the kernel sent it, so
@@ -253,15 +187,13 @@ Result<RemarkResult> ConntrackTable::remark(uint32_t mask, const Decide& decide)
     } ctx{&decide, mask, {}, {}};
 
     // 1. Dump; remember the tuples to change (a dump cannot be interleaved with updates).
-    auto* nlh = mnl_nlmsg_put_header(buf_.get());
+    auto* nlh = mnl_nlmsg_put_header(sock_.buffer());
     nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET;
     nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-    nlh->nlmsg_seq = ++seq_;
     auto* nfh = static_cast<nfgenmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(nfgenmsg)));
     nfh->nfgen_family = AF_UNSPEC;
     nfh->version = NFNETLINK_V0;
     nfh->res_id = 0;
-    if (mnl_socket_sendto(sock_, nlh, nlh->nlmsg_len) < 0) return fail_errno("cannot dump the conntrack table");
     auto cb = [](const nlmsghdr* m, void* data) -> int {
         auto& c = *static_cast<Ctx*>(data);
         const nlattr* tuple = nullptr;
@@ -278,24 +210,13 @@ Result<RemarkResult> ConntrackTable::remark(uint32_t mask, const Decide& decide)
         c.pending.push_back({bytes(tuple), bytes(zone), static_cast<uint8_t>(e->orig.family), *want & c.mask});
         return MNL_CB_OK;
     };
-    for (;;) {
-        ssize_t n = mnl_socket_recvfrom(sock_, buf_.get(), kBufSize);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return fail_errno("cannot read the conntrack dump");
-        }
-        if (!netlink_lengths_ok(buf_.get(), static_cast<size_t>(n))) return fail("conntrack dump: malformed answer from the kernel", EPROTO);
-        int r = mnl_cb_run(buf_.get(), static_cast<size_t>(n), seq_, port_, cb, &ctx);
-        if (r == MNL_CB_STOP) break;
-        if (r < 0) return fail_errno("conntrack dump failed");
-    }
+    if (auto r = sock_.transact(nlh, "cannot dump the conntrack table", cb, &ctx); !r) return fail(r.error());
 
     // 2. Update each: the kernel applies (mark & ~mask) | value (CTA_MARK_MASK).
     for (Pending& p : ctx.pending) {
-        nlh = mnl_nlmsg_put_header(buf_.get());
+        nlh = mnl_nlmsg_put_header(sock_.buffer());
         nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_NEW;
         nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-        nlh->nlmsg_seq = ++seq_;
         nfh = static_cast<nfgenmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(nfgenmsg)));
         nfh->nfgen_family = p.family;
         nfh->version = NFNETLINK_V0;
@@ -307,15 +228,12 @@ Result<RemarkResult> ConntrackTable::remark(uint32_t mask, const Decide& decide)
         }
         mnl_attr_put_u32(nlh, CTA_MARK, htonl(p.mark));
         mnl_attr_put_u32(nlh, CTA_MARK_MASK, htonl(mask));
-        if (mnl_socket_sendto(sock_, nlh, nlh->nlmsg_len) < 0) return fail_errno("cannot update a conntrack entry");
-        ssize_t n = mnl_socket_recvfrom(sock_, buf_.get(), kBufSize);
-        if (n < 0) return fail_errno("cannot read the conntrack update's answer");
-        if (mnl_cb_run(buf_.get(), static_cast<size_t>(n), seq_, port_, nullptr, nullptr) < 0) {
-            if (errno == ENOENT) {
+        if (auto r = sock_.transact(nlh, "cannot update a conntrack entry's mark"); !r) {
+            if (r.error().code == ENOENT) {
                 ++ctx.result.gone;
                 continue;
             }
-            return fail_errno("cannot update a conntrack entry's mark");
+            return fail(r.error());
         }
         ++ctx.result.changed;
     }

@@ -10,8 +10,7 @@
 
 #include "common/result.hpp"
 #include "nl/flow_tuple.hpp"
-
-struct mnl_socket;
+#include "nl/netlink_socket.hpp"
 
 namespace wirebridge::nl {
 
@@ -47,9 +46,7 @@ public:
 
 private:
     ConntrackEvents() = default;
-    mnl_socket* sock_ = nullptr;
-    unsigned port_ = 0;
-    std::unique_ptr<char[]> rx_;
+    NetlinkSocket sock_;
     ConntrackEventStats stats_;
 };
 
@@ -76,10 +73,7 @@ public:
 
 private:
     ConntrackTable() = default;
-    mnl_socket* sock_ = nullptr;
-    unsigned port_ = 0;
-    unsigned seq_ = 0;
-    std::unique_ptr<char[]> buf_;
+    NetlinkSocket sock_;
 };
 
 }  // namespace wirebridge::nl

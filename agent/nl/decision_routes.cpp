@@ -14,9 +14,6 @@ constexpr uint32_t kMainTable = 254;  // RT_TABLE_MAIN
 
 int slot(int family) { return family == AF_INET ? 0 : 1; }
 
-// Not there any more (the device went, someone removed it): nothing left to undo.
-bool gone(const Error& e) { return e.code == ENOENT || e.code == ESRCH || e.code == ENODEV; }
-
 }  // namespace
 
 std::vector<PolicyRule> decision_rules(const DecisionRoutesPlan& p, int family) {
@@ -78,13 +75,9 @@ Result<void> DecisionRoutes::install(Rtnetlink& rtnl, const DecisionRoutesPlan& 
         families_.push_back(family);
     }
     for (int family : families_) {
-        auto existing = rtnl.rules(family);
-        if (!existing) return fail(existing.error());
-        for (const PolicyRule& r : *existing) {
-            if (!is_decision_rule(plan, r)) continue;
-            if (auto d = rtnl.delete_rule(r); !d && !gone(d.error())) return d;
-            replaced_stale_ = true;
-        }
+        auto stale = rtnl.delete_rules(family, [&plan](const PolicyRule& r) { return is_decision_rule(plan, r); });
+        if (!stale) return fail(stale.error());
+        if (*stale > 0) replaced_stale_ = true;
         for (const PolicyRule& r : decision_rules(plan, family)) {
             if (auto a = rtnl.add_rule(r); !a) return a;
             rules_.push_back(r);
@@ -96,7 +89,7 @@ Result<void> DecisionRoutes::install(Rtnetlink& rtnl, const DecisionRoutesPlan& 
 Result<void> DecisionRoutes::uninstall(Rtnetlink& rtnl) {
     Result<void> result;
     auto keep_first = [&result](Result<void> r) {
-        if (!r && !gone(r.error()) && result) result = r;
+        if (!r && !is_gone(r.error()) && result) result = r;
     };
     for (const PolicyRule& r : rules_) keep_first(rtnl.delete_rule(r));
     rules_.clear();
@@ -121,7 +114,7 @@ Result<unsigned> DecisionRoutes::restore_routes() {
     if (!rtnl) return fail(rtnl.error());
     auto li = rtnl->link(installed_->routed_via());
     if (!li) {
-        if (gone(li.error())) return 0u;  // the TAP is gone: the agent stops anyway
+        if (is_gone(li.error())) return 0u;  // the TAP is gone: the agent stops anyway
         return fail(li.error());
     }
     if (!li->up) return 0u;  // a down device takes no routes; its coming up brings us back
@@ -150,20 +143,7 @@ Result<void> DecisionRoutes::remove() {
 Result<unsigned> remove_decision_rules(const DecisionRoutesPlan& plan) {
     auto rtnl = Rtnetlink::open();
     if (!rtnl) return fail(rtnl.error());
-    unsigned removed = 0;
-    for (int family : {AF_INET, AF_INET6}) {
-        auto existing = rtnl->rules(family);
-        if (!existing) {
-            if (family == AF_INET6) continue;  // a kernel without IPv6
-            return fail(existing.error());
-        }
-        for (const PolicyRule& r : *existing) {
-            if (!is_decision_rule(plan, r)) continue;
-            if (auto d = rtnl->delete_rule(r); !d && !gone(d.error())) return fail(d.error());
-            ++removed;
-        }
-    }
-    return removed;
+    return rtnl->delete_rules([&plan](const PolicyRule& r) { return is_decision_rule(plan, r); });
 }
 
 }  // namespace wirebridge::nl

@@ -1,6 +1,5 @@
 // LinkEvents: a libmnl socket bound to RTMGRP_LINK, drained without blocking.
 #include "nl/link_events.hpp"
-#include "nl/netlink_buffer.hpp"
 
 #include <libmnl/libmnl.h>
 #include <linux/if_link.h>
@@ -8,22 +7,16 @@
 #include <sys/socket.h>
 
 #include <cerrno>
-#include <cstring>
-#include <vector>
 
 namespace wirebridge::nl {
 
-void LinkEvents::Closer::operator()(mnl_socket* s) const { mnl_socket_close(s); }
-
 Result<LinkEvents> LinkEvents::open() {
-    mnl_socket* s = mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (s == nullptr) return fail_errno("link notifications: netlink socket");
-    LinkEvents ev(s);
-    if (mnl_socket_bind(s, RTMGRP_LINK, MNL_SOCKET_AUTOPID) < 0) return fail_errno("link notifications: bind to RTMGRP_LINK");
-    return ev;
+    auto s = NetlinkSocket::open(NETLINK_ROUTE, RTMGRP_LINK, MNL_SOCKET_BUFFER_SIZE, "the link notifications'");
+    if (!s) return fail(s.error());
+    return LinkEvents(std::move(*s));
 }
 
-int LinkEvents::fd() const { return mnl_socket_get_fd(sock_.get()); }
+int LinkEvents::fd() const { return sock_.fd(); }
 
 namespace {
 
@@ -51,24 +44,12 @@ int on_message(const nlmsghdr* nlh, void* data) {
 
 Result<bool> LinkEvents::drain(const std::string& device) {
     // Bounded: a notification storm is handled over several loop rounds, the socket stays readable.
-    std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+    // Notifications carry sequence 0 and come from the kernel (port 0): no checks to make.
     Seen seen{&device};
-    for (int i = 0; i < 64; ++i) {
-        const ssize_t n = mnl_socket_recvfrom(sock_.get(), buf.data(), buf.size());
-        if (n < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-            if (errno == EINTR) continue;
-            if (errno == ENOBUFS) {  // overrun: notifications were lost
-                seen.named = true;
-                continue;
-            }
-            return fail_errno("link notifications: recv");
-        }
-        // Notifications carry sequence 0 and come from the kernel (port 0): no checks to make.
-        if (!netlink_lengths_ok(buf.data(), static_cast<size_t>(n))) continue;  // malformed: dropped whole
-        if (mnl_cb_run(buf.data(), static_cast<size_t>(n), 0, 0, on_message, &seen) < 0 && errno != ENOENT)
-            return fail_errno("link notifications: parse");
-    }
+    NetlinkSocket::DrainCounts counts;
+    if (auto r = sock_.drain(64, on_message, &seen, false, counts, "link notifications: recv"); !r) return fail(r.error());
+    if (counts.error != 0 && counts.error != ENOENT) return fail_errno("link notifications: parse", counts.error);
+    if (counts.overruns != 0) seen.named = true;  // notifications were lost: the caller looks itself
     return seen.named;
 }
 

@@ -1,12 +1,10 @@
 // LinkEvents: rtnetlink link notifications (RTNLGRP_LINK) for the event loop: did a device change?
 #pragma once
 
-#include <memory>
 #include <string>
 
 #include "common/result.hpp"
-
-struct mnl_socket;
+#include "nl/netlink_socket.hpp"
 
 namespace wirebridge::nl {
 
@@ -23,11 +21,8 @@ public:
     Result<bool> drain(const std::string& device);
 
 private:
-    struct Closer {
-        void operator()(mnl_socket* s) const;
-    };
-    explicit LinkEvents(mnl_socket* s) : sock_(s) {}
-    std::unique_ptr<mnl_socket, Closer> sock_;
+    explicit LinkEvents(NetlinkSocket s) : sock_(std::move(s)) {}
+    NetlinkSocket sock_;
 };
 
 }  // namespace wirebridge::nl

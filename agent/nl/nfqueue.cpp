@@ -1,9 +1,7 @@
 // NfQueue over libmnl and libnetfilter_queue's message helpers: bind, configure, verdicts in batches.
 #include "nl/nfqueue.hpp"
-#include "nl/netlink_buffer.hpp"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <libmnl/libmnl.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
@@ -11,6 +9,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 extern "C" {
@@ -99,36 +98,21 @@ int on_packet(const nlmsghdr* nlh, void* data) {
 Result<NfQueue> NfQueue::open(const NfQueueOptions& options) {
     NfQueue q;
     q.queue_ = options.queue;
-    q.sock_ = mnl_socket_open(NETLINK_NETFILTER);
-    if (q.sock_ == nullptr) return fail_errno("cannot open a netfilter netlink socket");
-    if (mnl_socket_bind(q.sock_, 0, MNL_SOCKET_AUTOPID) < 0)
-        return fail_errno("cannot bind the netfilter netlink socket");
-    q.port_ = mnl_socket_get_portid(q.sock_);
-    q.rx_ = std::make_unique<char[]>(kRxSize);
+    auto sock = NetlinkSocket::open(NETLINK_NETFILTER, 0, kRxSize, "a netfilter netlink");
+    if (!sock) return fail(sock.error());
+    q.sock_ = std::move(*sock);
     q.tx_ = std::make_unique<char[]>(kTxSize);
+    // Configuration waits for acks; from then on process() reads without blocking.
     if (auto r = q.configure(options); !r) return fail(r.error());
-    // Configuration waited for acks; from here on the socket never blocks the event loop.
-    int fd = mnl_socket_get_fd(q.sock_);
-    if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
-        return fail_errno("cannot make the queue socket non-blocking");
     return q;
-}
-
-Result<void> NfQueue::send_config(nlmsghdr* nlh, const char* what) {
-    nlh->nlmsg_flags |= NLM_F_ACK;
-    if (mnl_socket_sendto(sock_, nlh, nlh->nlmsg_len) < 0) return fail_errno(what);
-    ssize_t n = mnl_socket_recvfrom(sock_, rx_.get(), kRxSize);
-    if (n < 0) return fail_errno(what);
-    if (mnl_cb_run(rx_.get(), static_cast<size_t>(n), 0, port_, nullptr, nullptr) < 0)
-        return fail_errno(what);
-    return {};
 }
 
 Result<void> NfQueue::configure(const NfQueueOptions& o) {
     const std::string q = "NFQUEUE " + std::to_string(o.queue);
     nlmsghdr* nlh = nfq_nlmsg_put(tx_.get(), NFQNL_MSG_CONFIG, o.queue);
     nfq_nlmsg_cfg_put_cmd(nlh, AF_INET, NFQNL_CFG_CMD_BIND);
-    if (auto r = send_config(nlh, ("cannot bind " + q).c_str()); !r) {
+    nlh->nlmsg_flags |= NLM_F_ACK;
+    if (auto r = sock_.transact(nlh, "cannot bind " + q); !r) {
         if (r.error().code == EBUSY)
             return fail(q + " is already bound by another process", EBUSY);
         if (r.error().code == EPERM)
@@ -152,64 +136,33 @@ Result<void> NfQueue::send_params(const NfQueueOptions& o, uint32_t flags, const
     nfq_nlmsg_cfg_put_qmaxlen(nlh, o.max_len);
     mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(flags));
     mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(flags));
-    return send_config(nlh, ("cannot configure " + q).c_str());
+    nlh->nlmsg_flags |= NLM_F_ACK;
+    return sock_.transact(nlh, "cannot configure " + q);
 }
 
-NfQueue::NfQueue(NfQueue&& o) noexcept
-    : sock_(o.sock_), queue_(o.queue_), port_(o.port_), rx_(std::move(o.rx_)),
-      tx_(std::move(o.tx_)), stats_(o.stats_) {
-    o.sock_ = nullptr;
-}
+NfQueue::NfQueue(NfQueue&&) noexcept = default;
+NfQueue& NfQueue::operator=(NfQueue&&) noexcept = default;
+NfQueue::~NfQueue() = default;
 
-NfQueue& NfQueue::operator=(NfQueue&& o) noexcept {
-    if (this != &o) {
-        close();
-        sock_ = o.sock_;
-        queue_ = o.queue_;
-        port_ = o.port_;
-        rx_ = std::move(o.rx_);
-        tx_ = std::move(o.tx_);
-        stats_ = o.stats_;
-        o.sock_ = nullptr;
-    }
-    return *this;
-}
-
-NfQueue::~NfQueue() { close(); }
-
-void NfQueue::close() {
-    // Closing the socket unbinds the queue; the kernel then applies --queue-bypass (or drops).
-    if (sock_ != nullptr) mnl_socket_close(sock_);
-    sock_ = nullptr;
-}
-
-int NfQueue::fd() const { return mnl_socket_get_fd(sock_); }
+int NfQueue::fd() const { return sock_.fd(); }
 
 Result<size_t> NfQueue::process(const Handler& handler, size_t max_packets) {
     mnl_nlmsg_batch* batch = mnl_nlmsg_batch_start(tx_.get(), kBatchLimit);
     ProcessContext ctx{&handler, batch, queue_, 0};
+    NetlinkSocket::DrainCounts counts;
+    Result<void> read = sock_.drain(
+        SIZE_MAX, on_packet, &ctx, true, counts, "cannot read from NFQUEUE " + std::to_string(queue_),
+        [&] { return ctx.handled < max_packets && mnl_nlmsg_batch_size(batch) + kVerdictRoom < kBatchLimit; });
+    stats_.overruns += counts.overruns;
+    stats_.received += ctx.handled;
     Result<size_t> result = size_t{0};
-    while (ctx.handled < max_packets && mnl_nlmsg_batch_size(batch) + kVerdictRoom < kBatchLimit) {
-        ssize_t n = recv(fd(), rx_.get(), kRxSize, MSG_DONTWAIT);
-        if (n < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-            if (errno == ENOBUFS) {
-                ++stats_.overruns;
-                continue;
-            }
-            if (errno == EINTR) continue;
-            result = fail_errno("cannot read from NFQUEUE " + std::to_string(queue_));
-            break;
-        }
-        size_t before = ctx.handled;
-        if (!netlink_lengths_ok(rx_.get(), static_cast<size_t>(n))) continue;  // malformed: dropped whole
-        mnl_cb_run(rx_.get(), static_cast<size_t>(n), 0, port_, on_packet, &ctx);
-        stats_.received += ctx.handled - before;
-    }
+    if (!read) result = fail(read.error());
     if (!mnl_nlmsg_batch_is_empty(batch)) {
         // Every packet we took must get its verdict, even if a read failed after it.
-        if (mnl_socket_sendto(sock_, mnl_nlmsg_batch_head(batch), mnl_nlmsg_batch_size(batch)) < 0)
-            result = fail_errno("cannot send verdicts to NFQUEUE " + std::to_string(queue_));
+        if (auto r = sock_.send(mnl_nlmsg_batch_head(batch), mnl_nlmsg_batch_size(batch),
+                                "cannot send verdicts to NFQUEUE " + std::to_string(queue_));
+            !r)
+            result = fail(r.error());
         else
             stats_.verdicts += ctx.handled;
     }

@@ -9,8 +9,8 @@
 #include <string>
 
 #include "common/result.hpp"
+#include "nl/netlink_socket.hpp"
 
-struct mnl_socket;
 struct nlmsghdr;
 
 namespace wirebridge::nl {
@@ -78,14 +78,11 @@ public:
 private:
     NfQueue() = default;
     Result<void> configure(const NfQueueOptions& options);
-    Result<void> send_config(::nlmsghdr* nlh, const char* what);
     Result<void> send_params(const NfQueueOptions& o, uint32_t flags, const std::string& q);
-    void close();
 
-    mnl_socket* sock_ = nullptr;
+    // Closing the socket unbinds the queue; the kernel then applies --queue-bypass (or drops).
+    NetlinkSocket sock_;
     uint16_t queue_ = 0;
-    unsigned port_ = 0;
-    std::unique_ptr<char[]> rx_;
     std::unique_ptr<char[]> tx_;
     NfQueueStats stats_;
 };

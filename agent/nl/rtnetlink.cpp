@@ -87,54 +87,18 @@ bool IfAddress::operator==(const IfAddress& o) const {
 
 Result<Rtnetlink> Rtnetlink::open() {
     Rtnetlink r;
-    r.sock_ = mnl_socket_open(NETLINK_ROUTE);
-    if (r.sock_ == nullptr) return fail_errno("cannot open an rtnetlink socket");
-    if (mnl_socket_bind(r.sock_, 0, MNL_SOCKET_AUTOPID) < 0)
-        return fail_errno("cannot bind the rtnetlink socket");
-    r.port_ = mnl_socket_get_portid(r.sock_);
-    r.seq_ = static_cast<unsigned>(time(nullptr));
-    r.buf_ = std::make_unique<char[]>(kBufSize);
+    auto sock = NetlinkSocket::open(NETLINK_ROUTE, 0, kBufSize, "an rtnetlink");
+    if (!sock) return fail(sock.error());
+    r.sock_ = std::move(*sock);
     return r;
 }
 
-Rtnetlink::Rtnetlink(Rtnetlink&& o) noexcept
-    : sock_(o.sock_), port_(o.port_), seq_(o.seq_), buf_(std::move(o.buf_)) {
-    o.sock_ = nullptr;
-}
-
-Rtnetlink& Rtnetlink::operator=(Rtnetlink&& o) noexcept {
-    if (this != &o) {
-        if (sock_ != nullptr) mnl_socket_close(sock_);
-        sock_ = o.sock_;
-        port_ = o.port_;
-        seq_ = o.seq_;
-        buf_ = std::move(o.buf_);
-        o.sock_ = nullptr;
-    }
-    return *this;
-}
-
-Rtnetlink::~Rtnetlink() {
-    if (sock_ != nullptr) mnl_socket_close(sock_);
-}
-
-Result<void> Rtnetlink::transact(nlmsghdr* nlh, const std::string& what, Callback cb,
-                                 void* data) {
-    nlh->nlmsg_seq = ++seq_;
-    if (mnl_socket_sendto(sock_, nlh, nlh->nlmsg_len) < 0) return fail_errno(what);
-    unsigned seq = nlh->nlmsg_seq;
-    for (;;) {
-        ssize_t n = mnl_socket_recvfrom(sock_, buf_.get(), kBufSize);
-        if (n < 0) return fail_errno(what);
-        if (!netlink_lengths_ok(buf_.get(), static_cast<size_t>(n))) return fail(what + ": malformed answer from the kernel", EPROTO);
-        int ret = mnl_cb_run(buf_.get(), static_cast<size_t>(n), seq, port_, cb, data);
-        if (ret == MNL_CB_ERROR) return fail_errno(what);
-        if (ret == MNL_CB_STOP) return {};
-    }
-}
+Rtnetlink::Rtnetlink(Rtnetlink&&) noexcept = default;
+Rtnetlink& Rtnetlink::operator=(Rtnetlink&&) noexcept = default;
+Rtnetlink::~Rtnetlink() = default;
 
 nlmsghdr* Rtnetlink::begin_link(uint16_t type, uint16_t flags, int index) {
-    nlmsghdr* nlh = mnl_nlmsg_put_header(buf_.get());
+    nlmsghdr* nlh = mnl_nlmsg_put_header(sock_.buffer());
     nlh->nlmsg_type = type;
     nlh->nlmsg_flags = NLM_F_REQUEST | flags;
     auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
@@ -185,7 +149,7 @@ int parse_link(const nlmsghdr* nlh, void* data) {
 Result<std::vector<LinkInfo>> Rtnetlink::links() {
     nlmsghdr* nlh = begin_link(RTM_GETLINK, NLM_F_DUMP, 0);
     std::vector<LinkInfo> out;
-    auto r = transact(nlh, "cannot list network devices", parse_link, &out);
+    auto r = sock_.transact(nlh, "cannot list network devices", parse_link, &out);
     if (!r) return fail(r.error());
     return out;
 }
@@ -197,7 +161,7 @@ Result<LinkInfo> Rtnetlink::link(const std::string& name) {
     nlmsghdr* nlh = begin_link(RTM_GETLINK, NLM_F_ACK, 0);
     mnl_attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
     std::vector<LinkInfo> out;
-    auto r = transact(nlh, "device " + name, parse_link, &out);
+    auto r = sock_.transact(nlh, "device " + name, parse_link, &out);
     if (!r) {
         if (r.error().code == ENODEV) return fail("device " + name + " does not exist", ENODEV);
         return fail(r.error());
@@ -214,14 +178,14 @@ Result<void> Rtnetlink::create_bridge(const std::string& name) {
     nlattr* linkinfo = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
     mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge");
     mnl_attr_nest_end(nlh, linkinfo);
-    return transact(nlh, "cannot create bridge " + name);
+    return sock_.transact(nlh, "cannot create bridge " + name);
 }
 
 Result<void> Rtnetlink::delete_link(const std::string& name) {
     auto li = link(name);
     if (!li) return fail(li.error());
     nlmsghdr* nlh = begin_link(RTM_DELLINK, NLM_F_ACK, li->index);
-    return transact(nlh, "cannot delete device " + name);
+    return sock_.transact(nlh, "cannot delete device " + name);
 }
 
 Result<void> Rtnetlink::change_link(const std::string& name, const std::string& what,
@@ -234,7 +198,7 @@ Result<void> Rtnetlink::change_link(const std::string& name, const std::string& 
     ifi->ifi_change = change;
     if (master >= 0) mnl_attr_put_u32(nlh, IFLA_MASTER, static_cast<uint32_t>(master));
     if (mtu != 0) mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
-    return transact(nlh, what);
+    return sock_.transact(nlh, what);
 }
 
 Result<void> Rtnetlink::set_up(const std::string& name, bool up) {
@@ -264,7 +228,7 @@ Result<void> Rtnetlink::set_group(const std::string& name, uint32_t group) {
     if (!li) return fail(li.error());
     nlmsghdr* nlh = begin_link(RTM_NEWLINK, NLM_F_ACK, li->index);
     mnl_attr_put_u32(nlh, IFLA_GROUP, group);
-    return transact(nlh, "cannot put " + name + " in interface group " + std::to_string(group));
+    return sock_.transact(nlh, "cannot put " + name + " in interface group " + std::to_string(group));
 }
 
 namespace {
@@ -303,14 +267,14 @@ int parse_addr(const nlmsghdr* nlh, void* data) {
 Result<std::vector<IfAddress>> Rtnetlink::addresses(const std::string& name) {
     auto li = link(name);
     if (!li) return fail(li.error());
-    nlmsghdr* nlh = mnl_nlmsg_put_header(buf_.get());
+    nlmsghdr* nlh = mnl_nlmsg_put_header(sock_.buffer());
     nlh->nlmsg_type = RTM_GETADDR;
     nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
     auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
     ifa->ifa_family = AF_UNSPEC;
     std::vector<IfAddress> out;
     AddrDump dump{li->index, &out};
-    auto r = transact(nlh, "cannot list the addresses of " + name, parse_addr, &dump);
+    auto r = sock_.transact(nlh, "cannot list the addresses of " + name, parse_addr, &dump);
     if (!r) return fail(r.error());
     return out;
 }
@@ -333,21 +297,21 @@ void put_addr(nlmsghdr* nlh, const IfAddress& addr, int index) {
 Result<void> Rtnetlink::add_address(const std::string& name, const IfAddress& addr) {
     auto li = link(name);
     if (!li) return fail(li.error());
-    nlmsghdr* nlh = mnl_nlmsg_put_header(buf_.get());
+    nlmsghdr* nlh = mnl_nlmsg_put_header(sock_.buffer());
     nlh->nlmsg_type = RTM_NEWADDR;
     nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK;
     put_addr(nlh, addr, li->index);
-    return transact(nlh, "cannot add address " + addr.to_string() + " to " + name);
+    return sock_.transact(nlh, "cannot add address " + addr.to_string() + " to " + name);
 }
 
 Result<void> Rtnetlink::delete_address(const std::string& name, const IfAddress& addr) {
     auto li = link(name);
     if (!li) return fail(li.error());
-    nlmsghdr* nlh = mnl_nlmsg_put_header(buf_.get());
+    nlmsghdr* nlh = mnl_nlmsg_put_header(sock_.buffer());
     nlh->nlmsg_type = RTM_DELADDR;
     nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
     put_addr(nlh, addr, li->index);
-    return transact(nlh, "cannot remove address " + addr.to_string() + " from " + name);
+    return sock_.transact(nlh, "cannot remove address " + addr.to_string() + " from " + name);
 }
 
 std::string PolicyRule::to_string() const {
@@ -477,14 +441,14 @@ int parse_route(const nlmsghdr* nlh, void* data) {
 
 Result<std::vector<PolicyRule>> Rtnetlink::rules(int family) {
     if (!valid_family(family)) return fail("rules: family must be IPv4 or IPv6", EINVAL);
-    nlmsghdr* nlh = mnl_nlmsg_put_header(buf_.get());
+    nlmsghdr* nlh = mnl_nlmsg_put_header(sock_.buffer());
     nlh->nlmsg_type = RTM_GETRULE;
     nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
     auto* frh = static_cast<fib_rule_hdr*>(mnl_nlmsg_put_extra_header(nlh, sizeof(fib_rule_hdr)));
     frh->family = static_cast<uint8_t>(family);
     std::vector<PolicyRule> out;
     RuleDump dump{family, &out};
-    auto r = transact(nlh, "cannot list the policy rules", parse_rule, &dump);
+    auto r = sock_.transact(nlh, "cannot list the policy rules", parse_rule, &dump);
     if (!r) return fail(r.error());
     return out;
 }
@@ -492,24 +456,51 @@ Result<std::vector<PolicyRule>> Rtnetlink::rules(int family) {
 Result<void> Rtnetlink::add_rule(const PolicyRule& rule) {
     if (!valid_family(rule.family) || rule.action == PolicyRule::Action::other)
         return fail("cannot add rule " + rule.to_string() + ": not a rule the agent writes", EINVAL);
-    nlmsghdr* nlh = put_rule(buf_.get(), RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK, rule);
-    return transact(nlh, "cannot add rule " + rule.to_string());
+    nlmsghdr* nlh = put_rule(sock_.buffer(), RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK, rule);
+    return sock_.transact(nlh, "cannot add rule " + rule.to_string());
+}
+
+Result<unsigned> Rtnetlink::delete_matching(int family, const RuleMatch& match, bool family_optional) {
+    auto existing = rules(family);
+    if (!existing) {
+        if (family_optional) return 0u;
+        return fail(existing.error());
+    }
+    unsigned removed = 0;
+    for (const PolicyRule& r : *existing) {
+        if (!match(r)) continue;
+        if (auto d = delete_rule(r); !d && !is_gone(d.error())) return fail(d.error());
+        ++removed;
+    }
+    return removed;
+}
+
+Result<unsigned> Rtnetlink::delete_rules(int family, const RuleMatch& match) {
+    return delete_matching(family, match, false);
+}
+
+Result<unsigned> Rtnetlink::delete_rules(const RuleMatch& match) {
+    auto v4 = delete_matching(AF_INET, match, false);
+    if (!v4) return v4;
+    auto v6 = delete_matching(AF_INET6, match, true);  // a kernel without IPv6
+    if (!v6) return v6;
+    return *v4 + *v6;
 }
 
 Result<void> Rtnetlink::delete_rule(const PolicyRule& rule) {
     if (!valid_family(rule.family) || rule.action == PolicyRule::Action::other)
         return fail("cannot delete rule " + rule.to_string() + ": not a rule the agent writes", EINVAL);
-    nlmsghdr* nlh = put_rule(buf_.get(), RTM_DELRULE, NLM_F_ACK, rule);
-    return transact(nlh, "cannot delete rule " + rule.to_string());
+    nlmsghdr* nlh = put_rule(sock_.buffer(), RTM_DELRULE, NLM_F_ACK, rule);
+    return sock_.transact(nlh, "cannot delete rule " + rule.to_string());
 }
 
 Result<void> Rtnetlink::replace_default_route(int family, uint32_t table, const std::string& device) {
     if (!valid_family(family)) return fail("routes: family must be IPv4 or IPv6", EINVAL);
     auto li = link(device);
     if (!li) return fail(li.error());
-    nlmsghdr* nlh = put_default_route(buf_.get(), RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE | NLM_F_ACK, family,
+    nlmsghdr* nlh = put_default_route(sock_.buffer(), RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE | NLM_F_ACK, family,
                                       table, li->index);
-    return transact(nlh, std::string("cannot add ") + (family == AF_INET6 ? "IPv6 " : "IPv4 ") + "route default dev " +
+    return sock_.transact(nlh, std::string("cannot add ") + (family == AF_INET6 ? "IPv6 " : "IPv4 ") + "route default dev " +
                              device + " table " + std::to_string(table));
 }
 
@@ -517,8 +508,8 @@ Result<void> Rtnetlink::delete_default_route(int family, uint32_t table, const s
     if (!valid_family(family)) return fail("routes: family must be IPv4 or IPv6", EINVAL);
     auto li = link(device);
     if (!li) return fail(li.error());
-    nlmsghdr* nlh = put_default_route(buf_.get(), RTM_DELROUTE, NLM_F_ACK, family, table, li->index);
-    return transact(nlh, std::string("cannot delete ") + (family == AF_INET6 ? "IPv6 " : "IPv4 ") +
+    nlmsghdr* nlh = put_default_route(sock_.buffer(), RTM_DELROUTE, NLM_F_ACK, family, table, li->index);
+    return sock_.transact(nlh, std::string("cannot delete ") + (family == AF_INET6 ? "IPv6 " : "IPv4 ") +
                              "route default dev " + device + " table " + std::to_string(table));
 }
 
@@ -529,7 +520,7 @@ Result<void> Rtnetlink::replace_gateway_route(uint32_t table, const std::string&
     if (source.family != 0 && source.family != family) return fail("routes: gateway and source differ in family", EINVAL);
     auto li = link(device);
     if (!li) return fail(li.error());
-    nlmsghdr* nlh = put_default_route(buf_.get(), RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE | NLM_F_ACK, family,
+    nlmsghdr* nlh = put_default_route(sock_.buffer(), RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE | NLM_F_ACK, family,
                                       table, li->index);
     auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_get_payload(nlh));
     // A route through a gateway is universe scope; onlink: the gateway is on DEVICE's segment
@@ -539,7 +530,7 @@ Result<void> Rtnetlink::replace_gateway_route(uint32_t table, const std::string&
     const size_t len = family == AF_INET ? 4 : 16;
     mnl_attr_put(nlh, RTA_GATEWAY, len, gateway.bytes);
     if (source.family != 0) mnl_attr_put(nlh, RTA_PREFSRC, len, source.bytes);
-    return transact(nlh, std::string("cannot add ") + (family == AF_INET6 ? "IPv6 " : "IPv4 ") + "route default via " +
+    return sock_.transact(nlh, std::string("cannot add ") + (family == AF_INET6 ? "IPv6 " : "IPv4 ") + "route default via " +
                              gateway.to_string().substr(0, gateway.to_string().find('/')) + " dev " + device + " table " + std::to_string(table));
 }
 
@@ -549,14 +540,14 @@ Result<void> Rtnetlink::delete_gateway_route(int family, uint32_t table, const s
 
 Result<std::vector<RouteInfo>> Rtnetlink::routes(int family, uint32_t table) {
     if (!valid_family(family)) return fail("routes: family must be IPv4 or IPv6", EINVAL);
-    nlmsghdr* nlh = mnl_nlmsg_put_header(buf_.get());
+    nlmsghdr* nlh = mnl_nlmsg_put_header(sock_.buffer());
     nlh->nlmsg_type = RTM_GETROUTE;
     nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
     auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
     rtm->rtm_family = static_cast<uint8_t>(family);
     std::vector<RouteInfo> out;
     RouteDump dump{family, table, &out};
-    auto r = transact(nlh, "cannot list the routes of table " + std::to_string(table), parse_route, &dump);
+    auto r = sock_.transact(nlh, "cannot list the routes of table " + std::to_string(table), parse_route, &dump);
     if (!r) return fail(r.error());
     return out;
 }

@@ -2,16 +2,19 @@
 #pragma once
 
 #include <net/if.h>
+#include <sys/socket.h>
 
+#include <cerrno>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "common/result.hpp"
+#include "nl/netlink_socket.hpp"
 
-struct mnl_socket;
 struct nlmsghdr;
 
 namespace wirebridge::nl {
@@ -73,6 +76,10 @@ void decode_addresses(std::span<const uint8_t> reply, int index, std::vector<IfA
 void decode_rules(std::span<const uint8_t> reply, int family, std::vector<PolicyRule>& out);
 void decode_routes(std::span<const uint8_t> reply, int family, uint32_t table, std::vector<RouteInfo>& out);
 
+// What an undo meets when the thing is not there any more (the device went, someone removed it):
+// nothing left to undo.
+inline bool is_gone(const Error& e) { return e.code == ENOENT || e.code == ESRCH || e.code == ENODEV; }
+
 // One rtnetlink socket. Each call is one request and waits for the kernel's answer (acked), so
 // an error names the request that failed. Not thread-safe; set-up runs on one thread.
 class Rtnetlink {
@@ -105,6 +112,12 @@ public:
     Result<std::vector<PolicyRule>> rules(int family);
     Result<void> add_rule(const PolicyRule& rule);
     Result<void> delete_rule(const PolicyRule& rule);
+    // Deletes every rule of `family` that `match` selects (a rule gone meanwhile counts as
+    // deleted); how many. For replacing or cleaning up what a killed run left.
+    using RuleMatch = std::function<bool(const PolicyRule&)>;
+    Result<unsigned> delete_rules(int family, const RuleMatch& match);
+    // The same in both families; a kernel without IPv6 (its rules cannot be listed) is passed over.
+    Result<unsigned> delete_rules(const RuleMatch& match);
 
     // `default dev DEVICE table TABLE`, created or replacing the table's default route.
     Result<void> replace_default_route(int family, uint32_t table, const std::string& device);
@@ -121,19 +134,13 @@ public:
 
 private:
     Rtnetlink() = default;
-    // Sends one request and runs the answer (or dump) through cb; returns the kernel's error.
-    using Callback = int (*)(const nlmsghdr*, void*);
-    Result<void> transact(nlmsghdr* nlh, const std::string& what, Callback cb = nullptr,
-                          void* data = nullptr);
+    Result<unsigned> delete_matching(int family, const RuleMatch& match, bool family_optional);
     // Starts a request in buf_: header plus an ifinfomsg for the device (index 0: none yet).
     nlmsghdr* begin_link(uint16_t type, uint16_t flags, int index);
     Result<void> change_link(const std::string& name, const std::string& what,
                              unsigned flags, unsigned change, int master, unsigned mtu);
 
-    mnl_socket* sock_ = nullptr;
-    unsigned port_ = 0;
-    unsigned seq_ = 0;
-    std::unique_ptr<char[]> buf_;
+    NetlinkSocket sock_;
 };
 
 }  // namespace wirebridge::nl

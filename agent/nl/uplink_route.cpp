@@ -7,12 +7,6 @@
 
 namespace wirebridge::nl {
 
-namespace {
-
-bool gone(const Error& e) { return e.code == ENOENT || e.code == ESRCH || e.code == ENODEV; }
-
-}  // namespace
-
 PolicyRule uplink_rule(const UplinkPlan& p) {
     return PolicyRule{.family = p.gateway.family, .priority = p.priority, .fwmark = p.mark, .fwmask = p.mark,
                       .action = PolicyRule::Action::lookup, .table = p.table};
@@ -25,20 +19,7 @@ bool is_uplink_rule(const UplinkPlan& p, const PolicyRule& r) {
 Result<unsigned> remove_uplink_rules(const UplinkPlan& plan) {
     auto rtnl = Rtnetlink::open();
     if (!rtnl) return fail(rtnl.error());
-    unsigned removed = 0;
-    for (int family : {AF_INET, AF_INET6}) {
-        auto existing = rtnl->rules(family);
-        if (!existing) {
-            if (family == AF_INET6) continue;  // a kernel without IPv6
-            return fail(existing.error());
-        }
-        for (const PolicyRule& r : *existing) {
-            if (!is_uplink_rule(plan, r)) continue;
-            if (auto d = rtnl->delete_rule(r); !d && !gone(d.error())) return fail(d.error());
-            ++removed;
-        }
-    }
-    return removed;
+    return rtnl->delete_rules([&plan](const PolicyRule& r) { return is_uplink_rule(plan, r); });
 }
 
 UplinkRoute::~UplinkRoute() {
@@ -64,19 +45,12 @@ Result<void> UplinkRoute::apply(const UplinkPlan& plan) {
         return r;
     }
     route_added_ = true;
-    auto existing = rtnl->rules(plan.gateway.family);
-    if (!existing) {
+    auto stale = rtnl->delete_rules(plan.gateway.family, [&plan](const PolicyRule& r) { return is_uplink_rule(plan, r); });
+    if (!stale) {
         undo();
-        return fail(existing.error());
+        return fail(stale.error());
     }
-    for (const PolicyRule& r : *existing) {
-        if (!is_uplink_rule(plan, r)) continue;
-        if (auto d = rtnl->delete_rule(r); !d && !gone(d.error())) {
-            undo();
-            return d;
-        }
-        replaced_stale_ = true;
-    }
+    replaced_stale_ = *stale > 0;
     if (auto r = rtnl->add_rule(uplink_rule(plan)); !r) {
         undo();
         return r;
@@ -94,11 +68,11 @@ Result<void> UplinkRoute::remove() {
     Result<void> result;
     if (rule_added_) {
         rule_added_ = false;
-        if (auto r = rtnl->delete_rule(uplink_rule(plan)); !r && !gone(r.error())) result = r;
+        if (auto r = rtnl->delete_rule(uplink_rule(plan)); !r && !is_gone(r.error())) result = r;
     }
     if (route_added_) {
         route_added_ = false;
-        if (auto r = rtnl->delete_gateway_route(plan.gateway.family, plan.table, plan.device); !r && !gone(r.error()) && result)
+        if (auto r = rtnl->delete_gateway_route(plan.gateway.family, plan.table, plan.device); !r && !is_gone(r.error()) && result)
             result = r;
     }
     return result;

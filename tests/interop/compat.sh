@@ -45,38 +45,13 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
 
-ONLY='' LIST=0 KEEP=0
-while [ $# -gt 0 ]; do
-    case $1 in
-        --wirebridge) WIREBRIDGE=$2; shift 2 ;;
-        --only) ONLY=$2; shift 2 ;;
-        --list) LIST=1; shift ;;
-        --keep) KEEP=1; shift ;;
-        -h|--help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) echo "compat.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
-    esac
-done
-
 CASES=(ta256-wbclient ta384-wbclient-tcp ta512-wbserver ta-mismatch-wbclient ta-mismatch-wbserver
        complzo-wbclient pushcomplzo-wbclient lz4v2-wbclient lz4-wbclient
        complzo-wbserver stubv2-wbserver lz4v2-wbserver
        nocipher-wbserver noeku-wbserver rctclient-wbserver x509name-wbclient crl-wbserver tlsmin-wbserver askpass-wbclient
        mss-wbclient mss-wbserver mss0-wbclient frag-wbclient frag-wbserver tunmtu-wbclient cbc-wbclient cbc-wbserver cbc128-wbclient-tcp)
-selected=()
-for c in "${CASES[@]}"; do
-    if [ -z "$ONLY" ] || [[ $c =~ $ONLY ]]; then selected+=("$c"); fi
-done
-if [ $LIST = 1 ]; then printf '%s\n' "${selected[@]}"; exit 0; fi
-[ ${#selected[@]} -gt 0 ] || { echo "compat.sh: no case matches '$ONLY'" >&2; exit 2; }
-[ "$(id -u)" = 0 ] || { echo "compat.sh: needs root (network namespaces, TAP devices)" >&2; exit 2; }
-[ -x "$OPENVPN" ] || { echo "compat.sh: $OPENVPN not found" >&2; exit 2; }
-command -v "$WIREBRIDGE" >/dev/null || { echo "compat.sh: wirebridge binary '$WIREBRIDGE' not found" >&2; exit 2; }
-WIREBRIDGE=$(command -v "$WIREBRIDGE")
-
-WORK=$(mktemp -d /tmp/wb-compat.XXXXXX)
-PKI=$WORK/pki
-trap 'cleanup; [ $KEEP = 1 ] || rm -rf "$WORK"' EXIT
-trap 'exit 130' INT TERM
+wb_case_args compat.sh 2,42 "$@"
+wb_case_prepare compat.sh
 
 up_and_transfer() {  # ROLE (wbclient | wbserver)
     if [ "$1" = wbclient ]; then SERVER_IMPL=openvpn CLIENT_IMPL=wirebridge; else SERVER_IMPL=wirebridge CLIENT_IMPL=openvpn; fi
@@ -200,14 +175,6 @@ cbc_in_use() {
     log "openvpn: $(grep -m1 "Data Channel: cipher" "$olog")"
 }
 
-# pki_variant NAME: a copy of the PKI for one case (its client certificate or key replaced).
-pki_variant() {
-    local d=$WORK/pki-$1
-    rm -rf "$d"
-    cp -r "$WORK/pki" "$d"
-    echo "$d"
-}
-
 # A client certificate of the same CA with key usage but no extended key usage.
 make_noeku_client() {
     (
@@ -233,16 +200,6 @@ make_crl() {
         if [ "${2:-}" = revoke ]; then openssl ca -config ca.cnf -revoke client.crt 2>/dev/null || exit 1; fi
         openssl ca -config ca.cnf -gencrl -out crl.pem.new 2>/dev/null && mv crl.pem.new crl.pem
     )
-}
-
-# refused_by_hub PATTERN: the openvpn client gets no tunnel and the hub's log says why.
-refused_by_hub() {
-    wait_for 30 "the hub to refuse the client ($1)" grep -q "$1" "$LOGS/wirebridge-server.log" || return 1
-    ! have_client_ip || die "the refused client has a tunnel address" || return 1
-    log "hub refused the client: $(grep -m1 "$1" "$LOGS/wirebridge-server.log")"
-    # The client is told (a TLS alert or AUTH_FAILED), well before openvpn's 60 s hand-window.
-    wait_for 5 "the openvpn client to be told why (${2:-alert})" grep -qi "${2:-alert}" "$LOGS/openvpn-client.log" || return 1
-    log "the client was told: $(grep -i -m1 "${2:-alert}" "$LOGS/openvpn-client.log")"
 }
 
 case_run() {
@@ -388,28 +345,4 @@ case_run() {
 make_pki "$PKI" || exit 1
 head -c 5000000 "$PKI/data20m" > "$WORK/data5m"
 yes "wirebridge compat: a line that compresses well, as text and logs do" | head -c 5000000 > "$WORK/text5m"
-passed=0 failed=0
-for c in "${selected[@]}"; do
-    LOGS=$WORK/logs/$c
-    mkdir -p "$LOGS"
-    t0=$SECONDS
-    ( case_run "$c" ) > "$LOGS/case.log" 2>&1
-    rc=$?
-    cleanup
-    if [ $rc = 0 ]; then
-        passed=$((passed + 1))
-        echo "PASS $c ($((SECONDS - t0))s)"
-    else
-        failed=$((failed + 1))
-        echo "FAIL $c ($((SECONDS - t0))s)"
-        sed 's/^/    | /' "$LOGS/case.log" | tail -15
-        for f in "$LOGS"/*-server.log "$LOGS"/*-client.log; do
-            [ -f "$f" ] || continue
-            echo "    --- $(basename "$f") (last lines)"
-            tail -12 "$f" | sed 's/^/    | /'
-        done
-    fi
-done
-echo "$passed passed, $failed failed"
-[ $KEEP = 1 ] && echo "logs kept in $WORK"
-[ $failed = 0 ]
+wb_run_cases

@@ -33,36 +33,11 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
 
-ONLY='' LIST=0 KEEP=0
-while [ $# -gt 0 ]; do
-    case $1 in
-        --wirebridge) WIREBRIDGE=$2; shift 2 ;;
-        --only) ONLY=$2; shift 2 ;;
-        --list) LIST=1; shift ;;
-        --keep) KEEP=1; shift ;;
-        -h|--help) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) echo "compat_auth.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
-    esac
-done
-
 CASES=(userpass-wbclient userpass-env-wbserver userpass-file-wbserver userpass-reneg-wbserver bridgepool-wbserver nopool-wbserver
        fingerprint-wbclient fingerprint-wbserver dh-wbserver import-wbclient import-wbserver)
-selected=()
-for c in "${CASES[@]}"; do
-    if [ -z "$ONLY" ] || [[ $c =~ $ONLY ]]; then selected+=("$c"); fi
-done
-if [ $LIST = 1 ]; then printf '%s\n' "${selected[@]}"; exit 0; fi
-[ ${#selected[@]} -gt 0 ] || { echo "compat_auth.sh: no case matches '$ONLY'" >&2; exit 2; }
-[ "$(id -u)" = 0 ] || { echo "compat_auth.sh: needs root (network namespaces, TAP devices)" >&2; exit 2; }
-[ -x "$OPENVPN" ] || { echo "compat_auth.sh: $OPENVPN not found" >&2; exit 2; }
-command -v "$WIREBRIDGE" >/dev/null || { echo "compat_auth.sh: wirebridge binary '$WIREBRIDGE' not found" >&2; exit 2; }
-WIREBRIDGE=$(command -v "$WIREBRIDGE")
-
-WORK=$(mktemp -d /tmp/wb-compat-auth.XXXXXX)
+wb_case_args compat_auth.sh 2,30 "$@"
+wb_case_prepare compat_auth.sh
 chmod 755 "$WORK"
-PKI=$WORK/pki
-trap 'cleanup; [ $KEEP = 1 ] || rm -rf "$WORK"' EXIT
-trap 'exit 130' INT TERM
 
 transfers() {
     check_ping_and_arp || return 1
@@ -402,47 +377,6 @@ case_run() {
     esac
 }
 
-# pki_variant NAME: a copy of the PKI for one case.
-pki_variant() {
-    local d=$WORK/pki-$1
-    rm -rf "$d"
-    cp -r "$WORK/pki" "$d"
-    echo "$d"
-}
-
-# refused_by_hub PATTERN [TOLD]: no tunnel, the hub's log says why, and the client was told.
-refused_by_hub() {
-    wait_for 30 "the hub to refuse the client ($1)" grep -q "$1" "$LOGS/wirebridge-server.log" || return 1
-    ! have_client_ip || die "the refused client has a tunnel address" || return 1
-    log "hub refused the client: $(grep -m1 "$1" "$LOGS/wirebridge-server.log")"
-    wait_for 5 "the openvpn client to be told why (${2:-alert})" grep -qi "${2:-alert}" "$LOGS/openvpn-client.log" || return 1
-    log "the client was told: $(grep -i -m1 "${2:-alert}" "$LOGS/openvpn-client.log")"
-}
-
 make_pki "$PKI" || exit 1
 head -c 5000000 "$PKI/data20m" > "$WORK/data5m"
-passed=0 failed=0
-for c in "${selected[@]}"; do
-    LOGS=$WORK/logs/$c
-    mkdir -p "$LOGS"
-    t0=$SECONDS
-    ( WB_LOG_LEVEL=debug; case_run "$c" ) > "$LOGS/case.log" 2>&1
-    rc=$?
-    cleanup
-    if [ $rc = 0 ]; then
-        passed=$((passed + 1))
-        echo "PASS $c ($((SECONDS - t0))s)"
-    else
-        failed=$((failed + 1))
-        echo "FAIL $c ($((SECONDS - t0))s)"
-        sed 's/^/    | /' "$LOGS/case.log" | tail -15
-        for f in "$LOGS"/*-server.log "$LOGS"/*-client.log; do
-            [ -f "$f" ] || continue
-            echo "    --- $(basename "$f") (last lines)"
-            tail -12 "$f" | sed 's/^/    | /'
-        done
-    fi
-done
-echo "$passed passed, $failed failed"
-[ $KEEP = 1 ] && echo "logs kept in $WORK"
-[ $failed = 0 ]
+wb_run_cases

@@ -32,12 +32,9 @@ make_pki() {
 start_server() { if [ "$SERVER_IMPL" = openvpn ]; then start_openvpn_server; else start_wirebridge_server; fi; }
 start_client() { if [ "$CLIENT_IMPL" = openvpn ]; then start_openvpn_client; else start_wirebridge_client; fi; }
 
-stop_pid() {  # SIGTERM, bounded wait, then SIGKILL
-    local pid=$1
-    kill "$pid" 2>/dev/null || return 0
-    for _ in $(seq $((100 * ${WB_WAIT_SCALE:-3}))); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null
-    log "pid $pid needed SIGKILL"
+stop_pid() {  # SIGTERM, bounded wait (10 s, scaled), then SIGKILL
+    wb_stop_pid "$1" 10 && return 0
+    log "pid $1 needed SIGKILL"
     return 1
 }
 
@@ -98,4 +95,23 @@ check_status() {
 check_transfers() {
     transfer "$NS_B" "$NS_A" $TUN_SERVER_IP 5001 "$PKI/data20m" || return 1
     transfer "$NS_A" "$NS_B" "$CLIENT_TUN_IP" 5002 "$PKI/data20m" || return 1
+}
+
+# pki_variant NAME: a copy of the PKI for one case (its client certificate or key replaced).
+pki_variant() {
+    local d=$WORK/pki-$1
+    rm -rf "$d"
+    cp -r "$WORK/pki" "$d"
+    echo "$d"
+}
+
+# refused_by_hub PATTERN [TOLD]: the openvpn client gets no tunnel, the hub's log says why (PATTERN),
+# and the client is told (TOLD, default a TLS alert; or AUTH_FAILED), well before openvpn's 60 s
+# hand-window.
+refused_by_hub() {
+    wait_for 30 "the hub to refuse the client ($1)" grep -q "$1" "$LOGS/wirebridge-server.log" || return 1
+    ! have_client_ip || die "the refused client has a tunnel address" || return 1
+    log "hub refused the client: $(grep -m1 "$1" "$LOGS/wirebridge-server.log")"
+    wait_for 5 "the openvpn client to be told why (${2:-alert})" grep -qi "${2:-alert}" "$LOGS/openvpn-client.log" || return 1
+    log "the client was told: $(grep -i -m1 "${2:-alert}" "$LOGS/openvpn-client.log")"
 }

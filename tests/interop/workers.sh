@@ -3,7 +3,7 @@
 # stock `openvpn --mode server`, and wirebridge as the hub with `tunnel.workers: 2` against a stock
 # `openvpn --client` (topology in lib.sh).
 #
-#   workers.sh [--wirebridge PATH] [--keep]
+#   workers.sh [--wirebridge PATH] [--only REGEX] [--list] [--keep]
 #
 # Cases: workers-up: two workers start (two TAP queues), ARP and ping cross, 20 MB each way
 # byte-exact, status counts the workers' traffic. workers-reneg: renegotiation every 3 s under
@@ -21,24 +21,9 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
 
-KEEP=0
-while [ $# -gt 0 ]; do
-    case $1 in
-        --wirebridge) WIREBRIDGE=$2; shift 2 ;;
-        --keep) KEEP=1; shift ;;
-        -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) echo "workers.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
-    esac
-done
-[ "$(id -u)" = 0 ] || { echo "workers.sh: needs root (network namespaces, TAP devices)" >&2; exit 2; }
-[ -x "$OPENVPN" ] || { echo "workers.sh: $OPENVPN not found" >&2; exit 2; }
-command -v "$WIREBRIDGE" >/dev/null || { echo "workers.sh: wirebridge binary '$WIREBRIDGE' not found" >&2; exit 2; }
-WIREBRIDGE=$(command -v "$WIREBRIDGE")
-
-WORK=$(mktemp -d /tmp/wb-workers.XXXXXX)
-PKI=$WORK/pki
-trap 'cleanup; [ $KEEP = 1 ] || rm -rf "$WORK"' EXIT
-trap 'exit 130' INT TERM
+CASES=(workers-up workers-reneg workers-reload workers-stop hub-up hub-reneg)
+wb_case_args workers.sh 2,19 "$@"
+wb_case_prepare workers.sh
 
 WORKERS=2
 # The pair's client (tests/lib/vpn_pair.sh) gets the workers key in its tunnel section.
@@ -187,38 +172,16 @@ case_hub_reneg() {
     return 0
 }
 
+case_run() {
+    case $1 in
+        workers-up) case_up ;;
+        workers-reneg) case_reneg ;;
+        workers-reload) case_reload ;;
+        workers-stop) case_stop ;;
+        hub-up) case_hub_up ;;
+        hub-reneg) case_hub_reneg ;;
+    esac
+}
+
 make_pki "$PKI" || exit 1
-passed=0 failed=0
-for c in workers-up workers-reneg workers-reload workers-stop hub-up hub-reneg; do
-    LOGS=$WORK/logs/$c
-    mkdir -p "$LOGS"
-    t0=$SECONDS
-    (
-        case $c in
-            workers-up) case_up ;;
-            workers-reneg) case_reneg ;;
-            workers-reload) case_reload ;;
-            workers-stop) case_stop ;;
-            hub-up) case_hub_up ;;
-            hub-reneg) case_hub_reneg ;;
-        esac
-    ) > "$LOGS/case.log" 2>&1
-    rc=$?
-    cleanup
-    if [ $rc = 0 ]; then
-        passed=$((passed + 1))
-        echo "PASS $c ($((SECONDS - t0))s)"
-    else
-        failed=$((failed + 1))
-        echo "FAIL $c ($((SECONDS - t0))s)"
-        sed 's/^/    | /' "$LOGS/case.log" | tail -15
-        for f in "$LOGS"/*-server.log "$LOGS"/*-client.log; do
-            [ -f "$f" ] || continue
-            echo "    --- $(basename "$f") (last lines)"
-            tail -12 "$f" | sed 's/^/    | /'
-        done
-    fi
-done
-echo "$passed passed, $failed failed"
-[ $KEEP = 1 ] && echo "logs kept in $WORK"
-[ $failed = 0 ]
+wb_run_cases

@@ -22,6 +22,9 @@
 # "  workers: 2"), TA_DIGEST (tls-auth's HMAC: openvpn --auth, wirebridge tls_auth.digest; empty:
 # the default SHA1), OVPN_SERVER_EXTRA and OVPN_CLIENT_EXTRA (arrays of more openvpn arguments).
 
+# shellcheck source=base.sh
+. "$(dirname "${BASH_SOURCE[0]}")/base.sh"
+
 : "${PAIR_PREFIX:?set PAIR_PREFIX before sourcing vpn_pair.sh}"
 : "${PAIR_NET:?set PAIR_NET before sourcing vpn_pair.sh}"
 : "${PAIR_TUN_NET:?set PAIR_TUN_NET before sourcing vpn_pair.sh}"
@@ -45,22 +48,16 @@ PROTO=udp CIPHER=AES-256-GCM WRAP=tls-crypt RENEG=0 KEEPALIVE="10 60" OVPN_EXIT_
 WB_SERVER_TUNNEL='' WB_CLIENT_TUNNEL= TA_DIGEST=''
 OVPN_SERVER_EXTRA=() OVPN_CLIENT_EXTRA=()
 
-log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
+log() { say "$@"; }
 ina() { ip netns exec "$NS_A" "$@"; }
 inb() { ip netns exec "$NS_B" "$@"; }
 
-# wait_for SECONDS DESCRIPTION COMMAND...: polls every 0.1 s, bounded; says what timed out.
+# wait_for SECONDS DESCRIPTION COMMAND...: polls COMMAND, bounded (base.sh); says what timed out.
 wait_for() {
     local limit=$1 what=$2
     shift 2
-    # A bound, not a delay: WB_WAIT_SCALE (default 3) stretches it for slow or busy machines.
-    limit=$((limit * ${WB_WAIT_SCALE:-3}))
-    local end=$((SECONDS + limit))
-    while ((SECONDS < end)); do
-        if "$@" >/dev/null 2>&1; then return 0; fi
-        sleep 0.1
-    done
-    log "timed out after ${limit}s waiting for: $what"
+    wb_wait "$limit" "$@" && return 0
+    log "timed out after $((limit * ${WB_WAIT_SCALE:-3}))s waiting for: $what"
     return 1
 }
 
@@ -107,20 +104,12 @@ setup_underlay() {
 # pair_teardown: stops what PIDS holds (SIGTERM, 5 s, SIGKILL), anything else left in our two
 # namespaces, and deletes them.
 pair_teardown() {
-    local pid ns
+    local pid
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
-    for pid in "${PIDS[@]}"; do
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$pid" 2>/dev/null
-    done
+    for pid in "${PIDS[@]}"; do WB_WAIT_SCALE=1 wb_stop_pid "$pid" 5; done
     PIDS=()
     SERVER_PID='' CLIENT_PID=''
-    for ns in "$NS_A" "$NS_B"; do
-        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
-    done
-    ip netns del "$NS_A" 2>/dev/null
-    ip netns del "$NS_B" 2>/dev/null
-    return 0
+    wb_ns_del "$NS_A" "$NS_B"
 }
 
 # --- peers -----------------------------------------------------------------------------------------

@@ -16,6 +16,8 @@
 # namespaces. Needs root. WB_WIREBRIDGE names the binary under test (ctest sets it).
 
 set -euo pipefail
+# shellcheck source=../lib/base.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/base.sh"
 
 : "${WB_WIREBRIDGE:?set WB_WIREBRIDGE to the wirebridge binary (ctest -L netns does)}"
 WB=$WB_WIREBRIDGE
@@ -26,12 +28,12 @@ LAN=10.77.0          # the one LAN subnet every host and appliance is on (/24)
 WAN=172.31.77        # the underlay (/24); appliance I is $WAN.I, the hub is $WAN.1
 HUB_WAN=$WAN.1
 PORT=1194
-NSS=()               # namespaces made by this run
 declare -A PID=()    # agent name -> pid of its wirebridge
 declare -A CAP=()    # capture id -> pid
 FAILED=0
 
-log() { printf '[%s %s] %s\n' "$(date +%T)" "$TEST" "$*"; }
+WB_TEST=$TEST
+log() { say "$@" 2>&1; }  # on stdout, with the test's output
 # Logs of every agent, for a failure's context.
 dump_logs() {
     local f
@@ -73,34 +75,14 @@ wbn_finish() {
     log "PASS"
 }
 
-# wait_for SECONDS CMD...: polls CMD every 0.2 s until it succeeds; fails when time runs out.
-wait_for() {
-    local limit=$1
-    shift
-    # A bound, not a delay: WB_WAIT_SCALE (default 3) stretches it for slow or busy machines.
-    limit=$((limit * ${WB_WAIT_SCALE:-3}))
-    local end=$((SECONDS + limit))
-    until "$@" >/dev/null 2>&1; do
-        [ "$SECONDS" -lt "$end" ] || return 1
-        sleep 0.2
-    done
-}
-
+# wait_for SECONDS CMD...: polls CMD until it succeeds; fails when time runs out (base.sh).
+wait_for() { wb_wait "$@"; }
 # wait_pid PID SECONDS: waits for one of our children to exit; its status, or 124 on timeout.
-wait_pid() {
-    local pid=$1 i rc=0
-    for ((i = 0; i < $2 * ${WB_WAIT_SCALE:-3} * 10; i++)); do  # a bound: stretched like wait_for's
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -0 "$pid" 2>/dev/null && return 124
-    wait "$pid" || rc=$?
-    return "$rc"
-}
+wait_pid() { wb_wait_pid "$@"; }
 
 cleanup() {
     set +e
-    local name pid ns
+    local name pid
     for name in "${!CAP[@]}"; do kill -TERM "${CAP[$name]}" 2>/dev/null; done
     for name in "${!PID[@]}"; do kill -TERM "${PID[$name]}" 2>/dev/null; done
     for name in "${!PID[@]}"; do
@@ -108,11 +90,8 @@ cleanup() {
         wait_pid "$pid" 5 >/dev/null 2>&1
         kill -KILL "$pid" 2>/dev/null
     done
-    for ns in "${NSS[@]}"; do
-        # Anything else still running in our own namespaces (a ping, a capture) goes with them.
-        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
-        ip netns del "$ns" 2>/dev/null
-    done
+    # Anything else still running in our own namespaces (a ping, a capture) goes with them.
+    wb_ns_del_all
     if [ -n "${WBN_KEEP:-}" ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
@@ -124,11 +103,7 @@ on() {
     shift
     ip netns exec "$T-$n" "$@"
 }
-wbn_ns() {
-    ip netns add "$T-$1"
-    NSS+=("$T-$1")
-    ip -n "$T-$1" link set lo up
-}
+wbn_ns() { wb_ns_add "$T-$1"; }
 # The underlay: one plain bridge every appliance's ${T}w is wired to.
 wbn_underlay() {
     wbn_ns wan
@@ -405,14 +380,7 @@ audit_gone() {
     return "$ok"
 }
 # teardown_all: deletes this run's namespaces now (what the trap would do), for audit_gone.
-teardown_all() {
-    local ns pid
-    for ns in "${NSS[@]}"; do
-        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
-        ip netns del "$ns" 2>/dev/null || true
-    done
-    NSS=()
-}
+teardown_all() { wb_ns_del_all; }
 
 # --- small predicates for check/require ------------------------------------------------------------
 has_line() { grep -qxF -- "$2" <<<"$1"; }      # TEXT LINE: TEXT has LINE as a whole line

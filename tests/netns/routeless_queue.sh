@@ -17,6 +17,8 @@
 # flow must not.
 # Needs root. Env: WB_WIREBRIDGE (the binary).
 set -euo pipefail
+# shellcheck source=../lib/base.sh
+. "$(dirname "$0")/../lib/base.sh"
 
 wb=${WB_WIREBRIDGE:?set WB_WIREBRIDGE to the wirebridge binary}
 tag=rtq$$
@@ -28,7 +30,7 @@ failures=0
 cleanup() {
     set +e
     for pid in "${pids[@]}"; do kill -CONT "$pid" 2>/dev/null; kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
-    for ns in "$lan" "$app" "$rem"; do ip netns del "$ns" 2>/dev/null; done
+    wb_ns_del_all
     rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
@@ -36,16 +38,7 @@ trap cleanup EXIT INT TERM
 ok() { echo "PASS $*"; }
 bad() { echo "FAIL $*"; failures=$((failures + 1)); }
 check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
-wait_for() {
-    local limit=$1; shift
-    # A bound, not a delay: WB_WAIT_SCALE (default 3) stretches it for slow or busy machines.
-    limit=$((limit * ${WB_WAIT_SCALE:-3}))
-    local end=$((SECONDS + limit))
-    until "$@" >/dev/null 2>&1; do
-        [ $SECONDS -lt $end ] || return 1
-        sleep 0.1
-    done
-}
+wait_for() { wb_wait "$@"; }
 
 python=$(command -v python3)
 # UDP receiver in rem: one line "PORT PAYLOAD" per datagram, on ports 5001..5009 and 5022.
@@ -94,7 +87,7 @@ tapped() {
 tapped_ge() { [ "$(tapped "$1")" -ge "$2" ]; }
 
 echo "== namespaces"
-for ns in "$lan" "$app" "$rem"; do ip netns add "$ns"; ip -n "$ns" link set lo up; done
+for ns in "$lan" "$app" "$rem"; do wb_ns_add "$ns"; done
 ip link add lan0 netns "$lan" type veth peer name lan0 netns "$app"
 ip link add rem0 netns "$app" type veth peer name rem0 netns "$rem"
 ip -n "$lan" addr add 10.98.1.10/24 dev lan0
