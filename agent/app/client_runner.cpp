@@ -401,6 +401,7 @@ control::Status ClientRunner::status() const {
     std::uint64_t tap_write = tap_write_.count() + past_tap_write_;
     for (const auto& w : workers_) tap_write += w->tap_write_drops();
     if (tap_write) st.drops["tap_write"] = tap_write;
+    if (mailbox_) add_mailbox_drops(*mailbox_, st);
     if (session_ && dc_.ready()) {
         control::PeerStatus p;
         p.name = "server";

@@ -712,6 +712,7 @@ control::Status ServerRunner::status() const {
     for (std::size_t i = 1; i < drops.size(); ++i)
         if (drops[i]) st.drops[datapath::switch_drop_name(static_cast<datapath::SwitchDrop>(i))] += drops[i];
     if (const std::uint64_t e = socket_errors_.load(std::memory_order_relaxed)) st.drops["socket_error"] = e;
+    if (mailbox_) add_mailbox_drops(*mailbox_, st);
     if (tcp_refused_) st.drops["tcp_connection_limit"] = tcp_refused_;
     if (tcp_accept_errors_) st.drops["tcp_accept_failed"] = tcp_accept_errors_;
     if (tcp_timeouts_) st.drops["tcp_handshake_timeout"] = tcp_timeouts_;

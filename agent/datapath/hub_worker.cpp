@@ -19,6 +19,22 @@ namespace {
 
 constexpr std::size_t kTxBatch = 64;
 
+// What a client that is not established yet may send the hub: its resets, and control or ack
+// packets of the handshake (the stateless cookie's echo included).
+bool may_start_session(std::span<const std::uint8_t> pkt) {
+    if (pkt.empty()) return false;
+    switch (static_cast<proto::Opcode>(proto::opcode_of(pkt[0]))) {
+        case proto::Opcode::control_hard_reset_client_v2:
+        case proto::Opcode::control_hard_reset_client_v3:
+        case proto::Opcode::control_v1:
+        case proto::Opcode::ack_v1:
+        case proto::Opcode::control_wkc_v1:
+            return true;
+        default:
+            return false;
+    }
+}
+
 }  // namespace
 
 HubWorker::HubWorker(const Setup& setup, std::optional<io::EventLoop> own_loop, io::UdpSocket socket)
@@ -144,9 +160,18 @@ void HubWorker::on_socket() {
                     }
                 }
             }
-            // Control packets, new clients, keys this worker has not seen yet: the session's.
+            // Control packets, new clients, keys this worker has not seen yet: the session's. From an
+            // unknown address only what may open or continue a handshake can be (a client's reset,
+            // control or ack packets); the rest is refused here, and what is left gets the
+            // unknown sources' half of the mailbox.
+            const bool known = peers_.knows(from);
+            if (!known && !may_start_session(pkt)) {
+                setup_.mailbox->count_filtered();
+                continue;
+            }
             ++local_.mailed;
-            setup_.mailbox->post(WorkerMailbox::Kind::packet, pkt, from);
+            setup_.mailbox->post(WorkerMailbox::Kind::packet, pkt, from, 0,
+                                 known ? WorkerMailbox::Source::peer : WorkerMailbox::Source::unknown);
         }
         // The replay windows: one lock per run of one client's packets (GRO hands runs).
         const std::int64_t now = io::now_ms();
