@@ -104,11 +104,8 @@ void ClientRunner::connect_next() {
         if (auto c = udp_->connect(peer_); !c) return schedule_reconnect(c.error().message);
         if (auto g = udp_->enable_gro(); !g) return schedule_reconnect(g.error().message);
         sock_fd_ = udp_->fd();
-        start_workers();
-        // With workers, worker 0 reads the socket (and mails the session what is for it).
-        if (workers_.empty())
-            if (auto r = loop_.add_fd(sock_fd_, EPOLLIN, [this](std::uint32_t ev) { on_socket(ev); }); !r)
-                return schedule_reconnect(r.error().message);
+        // The data path: worker 0 reads the socket (and mails the session what is for it).
+        if (!start_workers()) return schedule_reconnect("the data path could not start");
     } else {
         auto s = io::TcpStream::connect(peer_, local, uplink_mark(cfg_));
         if (!s) return schedule_reconnect(s.error().message);
@@ -137,7 +134,6 @@ void ClientRunner::teardown() {
     tcp_.reset();
     session_.reset();
     dc_.clear();
-    tx_.clear();
     if (session_timer_) loop_.cancel_timer(session_timer_);
     session_timer_ = 0;
     armed_for_ = proto::kNever;
@@ -158,22 +154,8 @@ void ClientRunner::schedule_reconnect(const std::string& why) {
     reconnect_timer_ = loop_.add_timer(std::chrono::seconds(delay), [this] { connect_next(); });
 }
 
+// TCP: the stream (UDP is the data path workers').
 void ClientRunner::on_socket(std::uint32_t events) {
-    if (udp_) {
-        for (int rounds = 0; rounds < 8 && udp_; ++rounds) {
-            auto n = udp_->receive(rx_);
-            if (!n) return schedule_reconnect(n.error().message);
-            if (*n == 0) break;
-            for (std::size_t i = 0; i < *n && session_; ++i) {
-                if (!(rx_.peer(i) == peer_)) continue;  // only the server we talk to
-                on_packet(rx_.data(i));
-            }
-            if (auto w = tap_writer_.flush(); !w) tap_write_.failed("TAP " + tap_.name(), w.error());
-            pump_session();
-        }
-        flush_udp();
-        return;
-    }
     if (!tcp_) return;
     if (!tcp_->connected() && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
         if (auto r = tcp_->finish_connect(); !r) return schedule_reconnect(r.error().message);
@@ -230,8 +212,7 @@ void ClientRunner::on_tap() {
     for (int rounds = 0; rounds < 4; ++rounds) {
         std::size_t got = 0;
         while (got < kBatchSize) {
-            if (udp_ && tx_.full()) break;
-            std::span<std::uint8_t> buf = udp_ ? tx_.next_buffer() : std::span<std::uint8_t>(frame_buf_);
+            std::span<std::uint8_t> buf(frame_buf_);
             auto r = tap_reader_.read_frame(buf.subspan(datapath::kHeadroom, kMaxFrame));
             if (!r) {
                 log_error(r.error().message);
@@ -245,15 +226,8 @@ void ClientRunner::on_tap() {
             const std::size_t n = dc_.seal(buf, r->bytes);
             if (n == 0) continue;
             session_->note_data_sent(r->bytes, now);
-            if (udp_) tx_.push(n, peer_);
-            else if (tcp_) tcp_->queue(std::span<const std::uint8_t>(buf.data(), n));
-            while (udp_ && dc_.fragments_pending()) {  // --fragment: the rest of a frame cut in pieces
-                if (tx_.full()) flush_udp();
-                const std::size_t m = dc_.seal_fragment(tx_.next_buffer());
-                if (m != 0) tx_.push(m, peer_);
-            }
+            if (tcp_) tcp_->queue(std::span<const std::uint8_t>(buf.data(), n));
         }
-        flush_udp();
         if (tcp_) {
             if (auto r = tcp_->flush(); !r) return schedule_reconnect(r.error().message);
             update_tap_interest();
@@ -267,14 +241,6 @@ void ClientRunner::on_tap() {
 // not make its fd readable again: the probe has the loop come back for them at once.
 Result<void> ClientRunner::watch_tap(std::uint32_t events) {
     return loop_.add_fd(tap_.fd(), events, [this](std::uint32_t) { on_tap(); }, [this] { return tap_reader_.pending(); });
-}
-
-void ClientRunner::flush_udp() {
-    if (!udp_ || tx_.size() == 0) return;
-    auto r = udp_->send(tx_);
-    if (!r) log_debug(r.error().message);
-    // What the socket does not take now is dropped: UDP is a lossy link anyway.
-    tx_.clear();
 }
 
 void ClientRunner::send_packet(std::span<const std::uint8_t> pkt) {
@@ -322,7 +288,6 @@ void ClientRunner::arm_timer() {
         sync_traffic();  // the workers' traffic counts for keepalive and reneg-bytes
         session_->on_timer(now_ms());
         pump_session();
-        flush_udp();
     });
 }
 
@@ -433,7 +398,6 @@ void ClientRunner::on_signal() {
     // Explicit exit notify, then stop; bounded in case the notification never completes.
     session_->close(now_ms());
     pump_session();
-    flush_udp();
     stop_timer_ = loop_.add_timer(std::chrono::seconds(3), [this] { loop_.stop(); });
 }
 
@@ -453,6 +417,7 @@ control::Status ClientRunner::status() const {
         for (std::size_t i = 1; i < proto::kDropCount; ++i)
             if (const std::uint64_t n = session_->counters().drops[i])
                 st.drops[std::string("control_") + proto::drop_name(static_cast<proto::Drop>(i))] += n;
+    if (mailbox_) add_mailbox_drops(*mailbox_, st);
     if (session_ && dc_.ready()) {
         control::PeerStatus p;
         p.name = "server";
@@ -512,13 +477,8 @@ Result<std::string> ClientRunner::reload(const config::Config& next) {
     std::string summary = "reloaded: " + plan.summary();
     if (workers_changed && udp_ && !plan.reconnect && !reconnect_pending_) {
         // The session stays: the workers stop (joined) and start again with the current keys.
-        const bool had = !workers_.empty();
         stop_workers();
-        start_workers();
-        if (had && workers_.empty() && sock_fd_ >= 0)
-            if (auto r = loop_.add_fd(sock_fd_, EPOLLIN, [this](std::uint32_t ev) { on_socket(ev); }); !r)
-                log_error(r.error().message);
-        if (!had && !workers_.empty()) loop_.remove_fd(sock_fd_);
+        if (!start_workers()) schedule_reconnect("the data path could not start again");
     }
     if (workers_changed) summary += "; data path workers: " + std::to_string(std::max<unsigned>(wanted_workers(), 1));
     if (plan.reconnect && !stopping_) {
@@ -534,7 +494,6 @@ Result<std::string> ClientRunner::reload(const config::Config& next) {
             // peer_gone that follows reconnects. Bounded in case the notification is never acked.
             session_->close(now_ms());
             pump_session();
-            flush_udp();
             stop_timer_ = loop_.add_timer(std::chrono::seconds(3), [this] {
                 stop_timer_ = 0;
                 if (reconnect_pending_) reconnect_now();
@@ -575,12 +534,30 @@ unsigned ClientRunner::wanted_workers() const {
     return std::min(n, 64u);
 }
 
-void ClientRunner::start_workers() {
-    if (!workers_.empty() || wanted_workers() <= 1 || !udp_ || !mailbox_) return;
-    // No worker runs now, so the TAP's queue list may grow (a reload raised tunnel.workers).
-    if (auto r = tap_.add_queues(wanted_workers()); !r) log_warn(r.error().message);
-    const unsigned n = std::min(wanted_workers(), tap_.queue_count());
-    if (n <= 1) return;
+bool ClientRunner::start_workers() {
+    if (!workers_.empty()) return true;
+    if (!udp_ || !mailbox_) return false;
+    unsigned n = 1;
+    if (wanted_workers() > 1) {
+        // No worker runs now, so the TAP's queue list may grow (a reload raised tunnel.workers).
+        if (auto r = tap_.add_queues(wanted_workers()); !r) log_warn(r.error().message);
+        n = std::min(wanted_workers(), tap_.queue_count());
+    }
+    loop_.remove_fd(tap_.fd());  // queue 0 is worker 0's
+    if (n > 1 && !launch_workers(n)) {
+        log_warn("could not start " + std::to_string(n) + " data path workers; the data path stays on one thread");
+        n = 1;
+    }
+    if (n == 1 && !launch_workers(1)) {
+        if (auto r = watch_tap(tap_reading_ ? EPOLLIN : 0u); !r) log_error(r.error().message);
+        return false;
+    }
+    if (!traffic_timer_) traffic_tick();
+    return true;
+}
+
+// n == 1: the one worker runs on this thread's loop; n > 1: each on its own thread.
+bool ClientRunner::launch_workers(unsigned n) {
     // Interleaved senders reorder ids by up to one block per other worker: keep that inside the
     // peer's replay window (64 ids in OpenVPN's default).
     const std::size_t block = std::max<std::size_t>(1, std::min<std::size_t>(kBatch, proto::kReplayBacktrack / n));
@@ -603,6 +580,7 @@ void ClientRunner::start_workers() {
         setup.keys = &worker_keys_;
         setup.mailbox = mailbox_.get();
         setup.peer = peer_;
+        setup.host_loop = n == 1 ? &loop_ : nullptr;
         auto w = datapath::DataWorker::start(setup, std::move(*sock));
         if (!w) {
             log_warn("worker " + std::to_string(k) + ": " + w.error().message);
@@ -611,14 +589,14 @@ void ClientRunner::start_workers() {
         workers_.push_back(std::move(*w));
     }
     if (workers_.size() < n) {
-        log_warn("could not start " + std::to_string(n) + " data path workers; the data path stays on one thread");
-        stop_workers();
-        return;
+        retire_workers();
+        for (unsigned q = 1; q < tap_.queue_count(); ++q) [[maybe_unused]] auto d = tap_.set_queue_attached(q, false);
+        return false;
     }
-    loop_.remove_fd(tap_.fd());  // worker 0 reads queue 0
-    if (!traffic_timer_) traffic_tick();
-    log_info("data path: " + std::to_string(n) + " workers (TAP queues 0-" + std::to_string(n - 1) + ", id blocks of " +
-             std::to_string(block) + ")");
+    if (n > 1)
+        log_info("data path: " + std::to_string(n) + " workers (TAP queues 0-" + std::to_string(n - 1) + ", id blocks of " +
+                 std::to_string(block) + ")");
+    return true;
 }
 
 // Keepalive and reneg-bytes need the workers' traffic; once a second is enough for both (the
@@ -631,23 +609,28 @@ void ClientRunner::traffic_tick() {
     });
 }
 
-void ClientRunner::stop_workers() {
-    if (workers_.empty()) return;
+// Stops and joins the workers; what they counted is kept for the status and the session.
+void ClientRunner::retire_workers() {
     sync_traffic();
     for (auto& w : workers_) w->stop();  // joined: nothing touches the TAP queues or keys after this
     for (auto& w : workers_) {
         const datapath::WorkerTraffic t = w->traffic();
-        log_info("worker " + std::to_string(w->index()) + " stopped: " + std::to_string(t.packets_out) + " packets sealed, " +
-                 std::to_string(t.packets_in) + " opened");
+        if (workers_.size() > 1)
+            log_info("worker " + std::to_string(w->index()) + " stopped: " + std::to_string(t.packets_out) +
+                     " packets sealed, " + std::to_string(t.packets_in) + " opened");
         past_traffic_.add(t);
         past_tap_write_ += w->tap_write_drops();
     }
     workers_.clear();
+}
+
+void ClientRunner::stop_workers() {
+    if (workers_.empty()) return;
+    retire_workers();
     if (traffic_timer_) loop_.cancel_timer(traffic_timer_);
     traffic_timer_ = 0;
     for (unsigned q = 1; q < tap_.queue_count(); ++q) [[maybe_unused]] auto d = tap_.set_queue_attached(q, false);
-    // Queue 0 is this thread's again.
-    loop_.remove_fd(tap_.fd());
+    // Queue 0 is this thread's again (frames read while no session runs are dropped).
     if (auto r = watch_tap(tap_reading_ ? EPOLLIN : 0u); !r)
         log_error(r.error().message);
     // Mail the stopped workers left (control packets in flight) is dropped like a lost datagram:
@@ -671,6 +654,9 @@ void ClientRunner::on_mail() {
         switch (m.kind) {
             case datapath::WorkerMailbox::Kind::packet:
                 on_packet(m.bytes);
+                // Its events now (keys_ready installs the key): a data packet of the new key mailed
+                // right behind it is then opened by the data channel, and counted.
+                pump_session();
                 break;
             case datapath::WorkerMailbox::Kind::payload:
                 ++keepalive_in_;

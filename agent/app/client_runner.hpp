@@ -57,7 +57,6 @@ private:
     void on_packet(std::span<std::uint8_t> pkt);
     void on_tap();
     void send_packet(std::span<const std::uint8_t> pkt);
-    void flush_udp();
     void pump_session();
     void handle_event(session::Event& ev);
     void arm_timer();
@@ -66,9 +65,12 @@ private:
     // Registers the TAP (queue 0) with the loop, with the reader's pending() as its probe.
     Result<void> watch_tap(std::uint32_t events);
     void reconnect_now();
-    // Workers (tunnel.workers > 1, UDP): see datapath/data_worker.hpp.
+    // The UDP data path: datapath::DataWorker, one on this loop or (tunnel.workers > 1) one per
+    // thread. False if not even one could start.
     unsigned wanted_workers() const;
-    void start_workers();
+    bool start_workers();
+    bool launch_workers(unsigned n);
+    void retire_workers();
     void stop_workers();
     void wake_workers();
     void on_mail();
@@ -125,8 +127,6 @@ private:
     io::TimerId traffic_timer_ = 0;
     std::uint64_t keepalive_in_ = 0, keepalive_bytes_in_ = 0;  // pings/OCC opened: not traffic
 
-    io::DatagramBatch rx_{kBatchSize, io::kGroBufferSize};
-    io::DatagramBatch tx_{kBatchSize, 2048};
     std::vector<std::uint8_t> frame_buf_;
     std::vector<std::uint8_t> out_scratch_;
     static constexpr std::size_t kBatchSize = 32;

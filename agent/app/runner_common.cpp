@@ -13,4 +13,11 @@ void add_traffic(const datapath::DataChannel& dc, control::PeerStatus& peer, con
         if (c.drops[i] != 0) status.drops[datapath::data_drop_name(static_cast<datapath::DataDrop>(i))] += c.drops[i];
 }
 
+void add_mailbox_drops(const datapath::WorkerMailbox& mailbox, control::Status& status) {
+    using Source = datapath::WorkerMailbox::Source;
+    if (const std::uint64_t n = mailbox.dropped(Source::peer)) status.drops["mailbox_full"] += n;
+    if (const std::uint64_t n = mailbox.dropped(Source::unknown)) status.drops["mailbox_full_unknown"] += n;
+    if (const std::uint64_t n = mailbox.filtered()) status.drops["mailbox_filtered"] += n;
+}
+
 }  // namespace wirebridge::app

@@ -60,7 +60,7 @@ unsigned ServerRunner::wanted_workers() const {
 
 // One socket, or (workers) a SO_REUSEPORT group of one socket per worker, all bound to `local`
 // at once: the kernel spreads clients over the group by 4-tuple, so every member must be read.
-// This thread keeps a dup of member 0 for its control output (sends only).
+// The workers take the group; this thread keeps a dup of member 0 for its control output (sends only).
 Result<void> ServerRunner::open_udp(const io::SocketAddress& local) {
     const unsigned n = workers_wanted_ > 1 ? std::min(workers_wanted_, tap_.queue_count()) : 1;
     for (unsigned k = 0; k < n; ++k) {
@@ -69,11 +69,6 @@ Result<void> ServerRunner::open_udp(const io::SocketAddress& local) {
         if (auto g = s->enable_gro(); !g) log_warn(g.error().message);
         s->count_soft_errors_in(&socket_errors_);
         group_.push_back(std::move(*s));
-    }
-    if (n == 1) {
-        udp_.emplace(std::move(group_[0]));
-        group_.clear();
-        return {};
     }
     auto mine = group_[0].share();
     if (!mine) return fail(mine.error());
@@ -99,12 +94,21 @@ int ServerRunner::run() {
             log_error(s.error().message);
             return 1;
         }
-        if (!group_.empty() && !start_workers()) {
-            // Sockets 1..N-1 are closed: the group is member 0 alone, which this thread now reads.
+        if (group_.size() > 1 && !start_workers()) {
+            // Sockets 1..N-1 are closed: the group is member 0 alone, read by one worker on this loop.
             log_warn("could not start " + std::to_string(workers_wanted_) + " data path workers; the data path stays on one thread");
             for (unsigned q = 1; q < tap_.queue_count(); ++q) [[maybe_unused]] auto d = tap_.set_queue_attached(q, false);
+            auto one = udp_->share();
+            if (!one) {
+                log_error(one.error().message);
+                return 1;
+            }
+            group_.push_back(std::move(*one));
         }
-        if (workers_.empty()) reg = loop_.add_fd(udp_->fd(), EPOLLIN, [this](std::uint32_t) { on_udp(); });
+        if (workers_.empty() && !start_workers()) {
+            log_error("the data path could not start");
+            return 1;
+        }
     } else {
         auto l = io::TcpListener::open(*local);
         if (!l) {
@@ -115,7 +119,7 @@ int ServerRunner::run() {
         reg = loop_.add_fd(listener_->fd(), EPOLLIN, [this](std::uint32_t) { on_accept(); });
     }
     if (reg) reg = loop_.add_fd(sigfd_.get(), EPOLLIN, [this](std::uint32_t) { on_signal(); });
-    // With workers, worker 0 reads queue 0.
+    // UDP: worker 0 reads queue 0. TCP: this thread does.
     // The reader's probe: frames it already took (rest of a batch, of a split super-frame) do not
     // make the TAP readable again, so the loop comes back for them at once.
     if (reg && workers_.empty()) {
@@ -167,6 +171,7 @@ bool ServerRunner::start_workers() {
         setup.sw = &switch_;
         setup.switch_mutex = &switch_mutex_;
         setup.mailbox = mailbox_.get();
+        setup.host_loop = n == 1 ? &loop_ : nullptr;
         auto w = datapath::HubWorker::start(setup, std::move(group_[k]));
         if (!w) {
             log_warn("worker " + std::to_string(k) + ": " + w.error().message);
@@ -179,8 +184,9 @@ bool ServerRunner::start_workers() {
     group_.clear();
     past_counts_.assign(n, datapath::HubWorkerCounts{});
     traffic_tick();
-    log_info("data path: " + std::to_string(n) + " workers (TAP queues 0-" + std::to_string(n - 1) +
-             ", one SO_REUSEPORT socket each, id blocks of " + std::to_string(block) + ")");
+    if (n > 1)
+        log_info("data path: " + std::to_string(n) + " workers (TAP queues 0-" + std::to_string(n - 1) +
+                 ", one SO_REUSEPORT socket each, id blocks of " + std::to_string(block) + ")");
     return true;
 }
 
@@ -196,7 +202,8 @@ void ServerRunner::stop_workers() {
     for (auto& w : workers_) {
         const datapath::HubWorkerCounts c = w->counts();
         past_counts_[w->index()] = c;
-        log_info("worker " + std::to_string(w->index()) + " stopped: " + std::to_string(c.packets_in) + " packets opened, " +
+        if (workers_.size() > 1)
+            log_info("worker " + std::to_string(w->index()) + " stopped: " + std::to_string(c.packets_in) + " packets opened, " +
                  std::to_string(c.packets_out) + " sealed, " + std::to_string(c.frames_from_tap) + " frames from its TAP queue, " +
                  std::to_string(c.frames_to_tap) + " to it");
     }
@@ -221,6 +228,9 @@ void ServerRunner::on_mail() {
         switch (m.kind) {
             case datapath::WorkerMailbox::Kind::packet:
                 on_packet(to_peer(m.from), m.bytes);
+                // Its events now (keys_ready installs the key): a data packet of the new key mailed
+                // right behind it is then opened by the data channel, and counted.
+                pump();
                 break;
             case datapath::WorkerMailbox::Kind::payload: {
                 auto it = peers_.find(m.peer_id);
@@ -262,20 +272,6 @@ void ServerRunner::sync_traffic() {
             if (t.bytes_out > peer->told.bytes_out) s->note_data_sent(t.bytes_out - peer->told.bytes_out, now);
         }
         peer->told = t;
-    }
-}
-
-void ServerRunner::on_udp() {
-    for (int rounds = 0; rounds < 8; ++rounds) {
-        auto n = udp_->receive(rx_);
-        if (!n) {
-            log_error(n.error().message);
-            break;
-        }
-        if (*n == 0) break;
-        for (std::size_t i = 0; i < *n; ++i) on_packet(to_peer(rx_.peer(i)), rx_.data(i));
-        pump();
-        flush();
     }
 }
 
@@ -429,24 +425,15 @@ void ServerRunner::ensure_port(std::uint32_t peer_id) {
     switch_.set_port(peer_id, port_settings(cfg_.tunnel, cn));
 }
 
+// TCP, and the rare frames this thread opens over UDP (a key the workers did not have yet).
 void ServerRunner::send_to_peer(std::uint32_t peer_id, Peer& p, std::span<const std::uint8_t> frame) {
     if (!p.dc.ready() || frame.size() > kMaxFrame) return;
-    if (udp_ && tx_.full()) flush();
-    std::span<std::uint8_t> buf = udp_ ? tx_.next_buffer() : std::span<std::uint8_t>(buf_);
+    std::span<std::uint8_t> buf(buf_);
     std::memcpy(buf.data() + datapath::kHeadroom, frame.data(), frame.size());
     const std::size_t n = p.dc.seal(buf, frame.size());
     if (n == 0) return;
     if (session::Session* s = d_->find(peer_id)) s->note_data_sent(frame.size(), now_ms());
-    if (udp_) {
-        tx_.push(n, to_socket(p.addr));
-        while (p.dc.fragments_pending()) {  // --fragment: the rest of a frame cut in pieces
-            if (tx_.full()) flush();
-            const std::size_t m = p.dc.seal_fragment(tx_.next_buffer());
-            if (m != 0) tx_.push(m, to_socket(p.addr));
-        }
-    } else {
-        send_packet(p.addr, std::span<const std::uint8_t>(buf.data(), n));
-    }
+    send_packet(p.addr, std::span<const std::uint8_t>(buf.data(), n));
 }
 
 void ServerRunner::on_tap() {
@@ -484,10 +471,6 @@ void ServerRunner::flush() {
     if (auto w = tap_writer_.flush(); !w) {
         const auto guard = switch_guard();
         tap_write_failed(datapath::kTapPort, w.error());
-    }
-    if (udp_ && tx_.size() > 0) {
-        if (auto r = udp_->send(tx_); !r) log_debug(r.error().message);
-        tx_.clear();
     }
     std::vector<int> broken;
     for (auto& [fd, link] : tcp_) {
@@ -731,6 +714,7 @@ control::Status ServerRunner::status() const {
     for (std::size_t i = 1; i < drops.size(); ++i)
         if (drops[i]) st.drops[datapath::switch_drop_name(static_cast<datapath::SwitchDrop>(i))] += drops[i];
     if (const std::uint64_t e = socket_errors_.load(std::memory_order_relaxed)) st.drops["socket_error"] = e;
+    if (mailbox_) add_mailbox_drops(*mailbox_, st);
     if (tcp_refused_) st.drops["tcp_connection_limit"] = tcp_refused_;
     if (tcp_accept_errors_) st.drops["tcp_accept_failed"] = tcp_accept_errors_;
     if (tcp_timeouts_) st.drops["tcp_handshake_timeout"] = tcp_timeouts_;
@@ -742,6 +726,7 @@ control::Status ServerRunner::status() const {
     for (std::size_t i = 0; i < refused.size(); ++i)
         if (refused[i]) st.drops[session::refusal_name(static_cast<session::Refusal>(i))] += refused[i];
     for (const auto& w : workers_) {
+        if (workers_.size() == 1) break;  // one thread: the peers' counts say it all
         const datapath::HubWorkerCounts c = w->counts();
         st.workers.push_back(control::WorkerStatus{w->index(), c.packets_in, c.packets_out, c.frames_from_tap, c.frames_to_tap});
     }

@@ -74,7 +74,6 @@ private:
         datapath::WorkerTraffic told;
     };
 
-    void on_udp();
     void on_accept();
     void on_tcp(int fd, std::uint32_t events);
     void close_tcp(int fd, const std::string& why);
@@ -95,7 +94,8 @@ private:
     void pump();
     void arm_timer();
     void on_signal();
-    // Workers (tunnel.workers > 1, UDP): see datapath/hub_worker.hpp.
+    // The UDP data path: datapath::HubWorker, one on this loop or (tunnel.workers > 1) one per
+    // thread (see datapath/hub_worker.hpp).
     unsigned wanted_workers() const;
     Result<void> open_udp(const io::SocketAddress& local);
     bool start_workers();
@@ -144,11 +144,9 @@ private:
 
     static constexpr std::size_t kBatchSize = 32;
     static constexpr std::size_t kMailboxCapacity = 1024;  // workers' mails held at most (one per client handshake or ping at a time: room for many clients)
-    io::DatagramBatch rx_{kBatchSize, io::kGroBufferSize};
-    io::DatagramBatch tx_{kBatchSize, 2048};
     std::vector<std::uint8_t> buf_;
 
-    // Workers (empty with one thread). Declared last: destroyed (joined) before what they use.
+    // Workers (UDP; empty with TCP). Declared last: destroyed (joined) before what they use.
     unsigned workers_wanted_ = 1;  // fixed at start; a reload cannot change it
     mutable std::mutex switch_mutex_;
     std::vector<io::UdpSocket> group_;  // the SO_REUSEPORT sockets, until their workers take them

@@ -254,12 +254,10 @@ DataDrop DataChannel::open_unrecorded(std::span<std::uint8_t> packet, Opened& ou
     out.packet_id = opened.packet_id;
     out.payload = opened.payload;
     if (s.fragment) {
-        // Reassembly changes state, so it must follow the replay window's verdict: open() does it,
-        // on the one thread --fragment runs on. Here (a batch of workers) only whole payloads pass.
-        if (!proto::strip_whole_fragment(out.payload)) {
-            out.payload = {};
-            return out.drop = count_drop(DataDrop::bad_fragment);
-        }
+        // Reassembly changes state, so it waits for the replay window's verdict (accept_batch);
+        // --fragment runs on one worker, so that state is this thread's alone. Unframing follows it.
+        out.fragmented = true;
+        return DataDrop::none;
     }
     // Unframed before the replay window records the id: a packet that does not decode is dropped
     // either way, and a later copy of it would be refused as a replay or fail again.
@@ -269,6 +267,14 @@ DataDrop DataChannel::open_unrecorded(std::span<std::uint8_t> packet, Opened& ou
             return out.drop = count_drop(d);
         }
     clamp(s, out.payload);
+    return DataDrop::none;
+}
+
+DataDrop DataChannel::unfragment(const Slot& s, std::span<std::uint8_t>& payload, std::int64_t now_sec) {
+    if (const DataDrop d = defragment(payload, now_sec); d != DataDrop::none) return d;
+    if (s.compression != proto::CompressionFraming::none)
+        if (const DataDrop d = unframe(s, payload); d != DataDrop::none) return d;
+    clamp(s, payload);
     return DataDrop::none;
 }
 
@@ -357,6 +363,12 @@ void DataChannel::accept_batch(std::span<Opened> batch, std::int64_t now_sec) {
                     o.payload = {};
                     continue;
                 }
+                if (o.fragmented)
+                    if (const DataDrop d = unfragment(s, o.payload, now_sec); d != DataDrop::none) {
+                        o.drop = d == DataDrop::fragment_held ? d : count_drop(d);
+                        o.payload = {};
+                        continue;
+                    }
                 ++counters_.packets_in;
                 counters_.bytes_in += o.payload.size();
             }

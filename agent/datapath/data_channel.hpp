@@ -16,7 +16,7 @@
 //
 // OpenVPN's --fragment (a key with DataKeys::fragment set) runs on one thread only (the runners
 // take workers as 1): seal() then sends the first fragment of a frame too large for one packet
-// and seal_fragment() the others, and open() reassembles (proto/fragment.hpp).
+// and seal_fragment() the others; open() and accept_batch() reassemble (proto/fragment.hpp).
 #pragma once
 
 #include <array>
@@ -81,6 +81,7 @@ public:
     // as seal() lays out a packet; 0 when none is left). Callers loop until fragments_pending()
     // is false; a new seal() drops what is left.
     bool fragments_pending() const { return frag_out_at_ < frag_out_len_; }
+    bool fragmenting() const { return primary_ >= 0 && slots_[primary_].fragment != 0; }
     std::size_t seal_fragment(std::span<std::uint8_t> buf);
 
     // Takes the next `count` send ids of the primary key with one fetch_add (bounded by
@@ -106,6 +107,7 @@ public:
         std::uint8_t key_id = 0;
         std::uint32_t packet_id = 0;
         std::span<std::uint8_t> payload;
+        bool fragmented = false;  // --fragment: reassembled (and unframed) by accept_batch()
     };
     DataDrop open_unrecorded(std::span<std::uint8_t> packet, Opened& out);
     void accept_batch(std::span<Opened> batch, std::int64_t now_sec);
@@ -143,6 +145,8 @@ private:
     std::size_t seal_framed(Slot& s, std::span<std::uint8_t> buf, std::size_t payload_len, std::size_t frame_len);
     // --fragment on receive: strips the header, or reassembles into a ring slot (payload moves there).
     DataDrop defragment(std::span<std::uint8_t>& payload, std::int64_t now_sec);
+    // accept_batch()'s part for an authentic --fragment payload: reassembly, unframing, MSS clamp.
+    DataDrop unfragment(const Slot& s, std::span<std::uint8_t>& payload, std::int64_t now_sec);
     // A decompression ring slot for the next payload (nullptr: the ring is full).
     std::uint8_t* take_ring_slot();
     // Removes the slot's framing from an authentic payload; a drop reason when it does not decode.

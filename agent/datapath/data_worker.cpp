@@ -14,10 +14,10 @@
 
 namespace wirebridge::datapath {
 
-DataWorker::DataWorker(const Setup& setup, io::EventLoop loop, io::UdpSocket socket)
-    : setup_(setup), loop_(std::move(loop)), socket_(std::move(socket)),
-      reader_(*setup.tap, setup.queue), writer_(*setup.tap, setup.queue), follower_(*setup.keys),
-      tx_(std::max<std::size_t>(setup.send_block, 1), kPacketBuffer) {
+DataWorker::DataWorker(const Setup& setup, std::optional<io::EventLoop> own_loop, io::UdpSocket socket)
+    : setup_(setup), own_loop_(std::move(own_loop)), loop_(own_loop_ ? &*own_loop_ : setup.host_loop),
+      socket_(std::move(socket)), reader_(*setup.tap, setup.queue), writer_(*setup.tap, setup.queue),
+      follower_(*setup.keys), tx_(std::max<std::size_t>(setup.send_block, 1), kPacketBuffer) {
     if (setup_.receive) {
         rx_ = std::make_unique<io::DatagramBatch>(kBatch, io::kGroBufferSize);
         opened_.resize(kBatch * 4);
@@ -28,36 +28,65 @@ DataWorker::DataWorker(const Setup& setup, io::EventLoop loop, io::UdpSocket soc
 Result<std::unique_ptr<DataWorker>> DataWorker::start(const Setup& setup, io::UdpSocket socket) {
     if (!setup.tap || !setup.keys || !setup.mailbox || setup.queue >= setup.tap->queue_count())
         return fail("data worker: incomplete set-up", EINVAL);
-    auto loop = io::EventLoop::create();
-    if (!loop) return fail(loop.error());
-    std::unique_ptr<DataWorker> w(new DataWorker(setup, std::move(*loop), std::move(socket)));
-    // A wake-up: the keys changed, pick up the new set now (and let go of the old one).
-    if (auto r = w->thread_.attach(w->loop_, [p = w.get()] { p->follower_.refresh(p->dc_); }); !r) return fail(r.error());
+    std::optional<io::EventLoop> own;
+    if (!setup.host_loop) {
+        auto loop = io::EventLoop::create();
+        if (!loop) return fail(loop.error());
+        own.emplace(std::move(*loop));
+    }
+    std::unique_ptr<DataWorker> w(new DataWorker(setup, std::move(own), std::move(socket)));
+    // A wake-up: the keys changed, pick up the new set now (and let go of the old one). On the
+    // host loop a wake-up is a plain call.
+    if (w->own_loop_)
+        if (auto r = w->thread_.attach(*w->loop_, [p = w.get()] { p->follower_.refresh(p->dc_); }); !r)
+            return fail(r.error());
+    if (auto r = w->watch(); !r) return fail(r.error());
+    log_worker_io_path(setup.index, setup.tap->name(), setup.queue, w->writer_, w->reader_);
+    w->follower_.refresh(w->dc_);
+    if (w->own_loop_) w->thread_.start([p = w.get()] { p->run(); });
+    return w;
+}
+
+Result<void> DataWorker::watch() {
     // The reader's probe: frames it already took (rest of a batch, of a split super-frame) do not
     // make the queue readable again, so the loop comes back for them at once.
-    if (auto r = w->loop_.add_fd(
-            setup.tap->fd(setup.queue), EPOLLIN, [p = w.get()](std::uint32_t) { p->on_tap(); },
-            [p = w.get()] { return p->reader_.pending(); });
+    if (auto r = loop_->add_fd(
+            setup_.tap->fd(setup_.queue), EPOLLIN, [this](std::uint32_t) { on_tap(); }, [this] { return reader_.pending(); });
         !r)
-        return fail(r.error());
-    log_worker_io_path(setup.index, setup.tap->name(), setup.queue, w->writer_, w->reader_);
-    if (setup.receive) {
-        if (auto r = w->loop_.add_fd(w->socket_.fd(), EPOLLIN, [p = w.get()](std::uint32_t) { p->on_socket(); }); !r)
-            return fail(r.error());
+        return r;
+    watching_ = true;
+    if (setup_.receive) {
+        if (auto r = loop_->add_fd(socket_.fd(), EPOLLIN, [this](std::uint32_t) { on_socket(); }); !r) {
+            loop_->remove_fd(setup_.tap->fd(setup_.queue));
+            watching_ = false;
+            return r;
+        }
     }
-    w->follower_.refresh(w->dc_);
-    w->thread_.start([p = w.get()] { p->run(); });
-    return w;
+    return {};
 }
 
 DataWorker::~DataWorker() { stop(); }
 
-void DataWorker::wake() { thread_.wake(); }
+void DataWorker::wake() {
+    if (own_loop_) thread_.wake();
+    else if (watching_) follower_.refresh(dc_);
+}
 
-void DataWorker::stop() { thread_.stop(); }
+void DataWorker::stop() {
+    if (own_loop_) return thread_.stop();
+    if (!watching_) return;
+    loop_->remove_fd(setup_.tap->fd(setup_.queue));
+    if (setup_.receive) loop_->remove_fd(socket_.fd());
+    watching_ = false;
+    finish();
+}
 
 void DataWorker::run() {
-    if (auto r = loop_.run(); !r) fail_worker(r.error().message);
+    if (auto r = loop_->run(); !r) fail_worker(r.error().message);
+    finish();
+}
+
+void DataWorker::finish() {
     follower_.drop(dc_);  // contexts freed (and their keys wiped) on the worker's own thread
     traffic_.publish(dc_.counters());
 }
@@ -67,12 +96,16 @@ void DataWorker::fail_worker(const std::string& why) {
     failed_.store(true, std::memory_order_release);
     const std::string msg = "worker " + std::to_string(setup_.index) + ": " + why;
     setup_.mailbox->post(WorkerMailbox::Kind::error, std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(msg.data()), msg.size()));
-    loop_.stop();
+    // A thread's own loop ends; on the host loop the worker only lets go of its fds (the host,
+    // told by the mail, stops it).
+    if (own_loop_) loop_->stop();
+    else stop();
 }
 
 void DataWorker::on_tap() {
     follower_.refresh(dc_);
-    const std::size_t block = tx_.capacity();
+    // --fragment: one frame a round, its pieces taking the batch's next slots.
+    const std::size_t block = dc_.fragmenting() ? 1 : tx_.capacity();
     for (int rounds = 0; rounds < 4; ++rounds) {
         // Read the batch first, so that it takes exactly as many packet ids as it has frames.
         std::size_t got = 0;
@@ -92,6 +125,13 @@ void DataWorker::on_tap() {
                 if (n == 0) continue;
                 if (at != 0) std::memmove(tx_.next_buffer().data(), buf.data(), n);
                 tx_.push(n, setup_.peer);
+                while (dc_.fragments_pending()) {  // block is 1: the rest of the batch is this frame's
+                    if (tx_.full()) {
+                        if (auto s = socket_.send(tx_); !s) log_debug(s.error().message);
+                        tx_.clear();
+                    }
+                    if (const std::size_t m = dc_.seal_fragment(tx_.next_buffer()); m != 0) tx_.push(m, setup_.peer);
+                }
             }
             dc_.release();
             if (tx_.size() > 0) {

@@ -1,7 +1,9 @@
-// DataWorker: one data path thread of the client: a TAP queue, its own event loop, crypto contexts and counters.
+// DataWorker: the client's data path (UDP): a TAP queue, an event loop, crypto contexts and counters.
 //
-// The client with `tunnel.workers: N` (N > 1, UDP) runs N of these next to the main thread, which
-// keeps the session (control channel, keepalive, rekeys), the status and the signals:
+// The client always pumps through these. With `tunnel.workers: N` (N > 1) it runs N of them, each
+// on a thread and loop of its own, next to the main thread, which keeps the session (control
+// channel, keepalive, rekeys), the status and the signals. With one, the single worker runs on the
+// main thread's own loop (Setup::host_loop): the same code, no thread, no second loop.
 //
 //   TAP queue k --(TapReader)--> worker k: seal (ids: one block per batch) --sendmmsg--> shared socket
 //   shared socket --recvmmsg--> worker 0: open, replay window (one lock per batch) --(TapWriter)--> TAP queue 0
@@ -20,6 +22,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "datapath/data_worker_keys.hpp"
@@ -49,9 +52,12 @@ public:
         const WorkerKeys* keys = nullptr;
         WorkerMailbox* mailbox = nullptr;
         io::SocketAddress peer;         // the server (the socket is connected to it)
+        // Single-thread mode: the worker's fds go on this loop (the caller's), no thread is started,
+        // and wake()/stop() must come from the thread running that loop.
+        io::EventLoop* host_loop = nullptr;
     };
-    // Builds the worker's loop and buffers and starts its thread; `socket` is its own handle on the
-    // shared UDP socket (UdpSocket::share()).
+    // Builds the worker's loop and buffers and starts its thread (or joins host_loop); `socket` is
+    // its own handle on the shared UDP socket (UdpSocket::share()).
     static Result<std::unique_ptr<DataWorker>> start(const Setup& setup, io::UdpSocket socket);
     ~DataWorker();
     DataWorker(const DataWorker&) = delete;
@@ -59,7 +65,8 @@ public:
 
     // The keys changed: the worker picks up the new set now (and lets go of the old one).
     void wake();
-    // Stops the loop and joins the thread (its key set is dropped first). Idempotent.
+    // Stops the loop and joins the thread (its key set is dropped first); in single-thread mode,
+    // takes the worker's fds off the host loop. Idempotent.
     void stop();
     bool failed() const { return failed_.load(std::memory_order_acquire); }
     WorkerTraffic traffic() const;
@@ -68,15 +75,19 @@ public:
     std::uint64_t tap_write_drops() const { return tap_write_.count(); }
 
 private:
-    DataWorker(const Setup& setup, io::EventLoop loop, io::UdpSocket socket);
+    DataWorker(const Setup& setup, std::optional<io::EventLoop> own_loop, io::UdpSocket socket);
+    Result<void> watch();
     void run();
+    void finish();
     void on_tap();
     void on_socket();
     void fail_worker(const std::string& why);
     std::string who() const;
 
     Setup setup_;
-    io::EventLoop loop_;
+    std::optional<io::EventLoop> own_loop_;  // threaded mode only
+    io::EventLoop* loop_;                     // own_loop_ or setup_.host_loop
+    bool watching_ = false;                   // single-thread mode: its fds are on the host loop
     io::UdpSocket socket_;
     io::TapReader reader_;
     io::TapWriter writer_;

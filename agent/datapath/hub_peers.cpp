@@ -71,6 +71,12 @@ void PeerFollower::drop() {
     seen_ = 0;
 }
 
+bool PeerFollower::knows(const io::SocketAddress& addr) const {
+    for (const auto& p : peers_)
+        if (p && p->shared->addr == addr) return true;
+    return false;
+}
+
 std::size_t PeerFollower::size() const {
     std::size_t n = 0;
     for (const auto& p : peers_) n += p ? 1 : 0;

@@ -87,6 +87,9 @@ public:
     WorkerPeer* find(std::uint32_t peer_id) {
         return peer_id < peers_.size() ? peers_[peer_id].get() : nullptr;
     }
+    // Is `addr` an established client's address? A walk over the clients: only for what the worker
+    // mails (rare but for floods; a hub has tens of clients, not thousands).
+    bool knows(const io::SocketAddress& addr) const;
     // Lets go of every client (contexts freed, keys wiped once nobody else holds them).
     void drop();
     std::size_t size() const;

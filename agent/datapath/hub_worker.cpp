@@ -19,12 +19,28 @@ namespace {
 
 constexpr std::size_t kTxBatch = 64;
 
+// What a client that is not established yet may send the hub: its resets, and control or ack
+// packets of the handshake (the stateless cookie's echo included).
+bool may_start_session(std::span<const std::uint8_t> pkt) {
+    if (pkt.empty()) return false;
+    switch (static_cast<proto::Opcode>(proto::opcode_of(pkt[0]))) {
+        case proto::Opcode::control_hard_reset_client_v2:
+        case proto::Opcode::control_hard_reset_client_v3:
+        case proto::Opcode::control_v1:
+        case proto::Opcode::ack_v1:
+        case proto::Opcode::control_wkc_v1:
+            return true;
+        default:
+            return false;
+    }
+}
+
 }  // namespace
 
-HubWorker::HubWorker(const Setup& setup, io::EventLoop loop, io::UdpSocket socket)
-    : setup_(setup), loop_(std::move(loop)), socket_(std::move(socket)),
-      reader_(*setup.tap, setup.index), writer_(*setup.tap, setup.index), peers_(*setup.directory),
-      batch_(kTxBatch), rx_(kBatch, io::kGroBufferSize), tx_(kTxBatch, kPacketBuffer) {
+HubWorker::HubWorker(const Setup& setup, std::optional<io::EventLoop> own_loop, io::UdpSocket socket)
+    : setup_(setup), own_loop_(std::move(own_loop)), loop_(own_loop_ ? &*own_loop_ : setup.host_loop),
+      socket_(std::move(socket)), reader_(*setup.tap, setup.index), writer_(*setup.tap, setup.index),
+      peers_(*setup.directory), batch_(kTxBatch), rx_(kBatch, io::kGroBufferSize), tx_(kTxBatch, kPacketBuffer) {
     opened_.resize(kBatch * 4);
     opened_by_.resize(kBatch * 4);
     tap_buf_.resize(kBatch * kPacketBuffer);
@@ -35,34 +51,61 @@ Result<std::unique_ptr<HubWorker>> HubWorker::start(const Setup& setup, io::UdpS
     if (!setup.tap || !setup.directory || !setup.sw || !setup.switch_mutex || !setup.mailbox ||
         setup.index >= setup.tap->queue_count())
         return fail("hub worker: incomplete set-up", EINVAL);
-    auto loop = io::EventLoop::create();
-    if (!loop) return fail(loop.error());
-    std::unique_ptr<HubWorker> w(new HubWorker(setup, std::move(*loop), std::move(socket)));
+    std::optional<io::EventLoop> own;
+    if (!setup.host_loop) {
+        auto loop = io::EventLoop::create();
+        if (!loop) return fail(loop.error());
+        own.emplace(std::move(*loop));
+    }
+    std::unique_ptr<HubWorker> w(new HubWorker(setup, std::move(own), std::move(socket)));
     HubWorker* p = w.get();
-    // A wake-up: the directory changed, refresh now (lets go of gone clients' keys at once).
-    if (auto r = w->thread_.attach(w->loop_, [p] { p->peers_.refresh(); }); !r) return fail(r.error());
+    // A wake-up: the directory changed, refresh now (lets go of gone clients' keys at once). On the
+    // host loop a wake-up is a plain call.
+    if (w->own_loop_)
+        if (auto r = w->thread_.attach(*w->loop_, [p] { p->peers_.refresh(); }); !r) return fail(r.error());
+    if (auto r = w->watch(); !r) return fail(r.error());
+    log_worker_io_path(setup.index, setup.tap->name(), setup.index, w->writer_, w->reader_);
+    w->peers_.refresh();
+    if (w->own_loop_) w->thread_.start([p] { p->run(); });
+    return w;
+}
+
+Result<void> HubWorker::watch() {
     // The reader's probe: frames it already took (rest of a batch, of a split super-frame) do not
     // make the queue readable again, so the loop comes back for them at once.
-    if (auto r = w->loop_.add_fd(
-            setup.tap->fd(setup.index), EPOLLIN, [p](std::uint32_t) { p->on_tap(); }, [p] { return p->reader_.pending(); });
-        !r)
-        return fail(r.error());
-    log_worker_io_path(setup.index, setup.tap->name(), setup.index, w->writer_, w->reader_);
-    if (auto r = w->loop_.add_fd(w->socket_.fd(), EPOLLIN, [p](std::uint32_t) { p->on_socket(); }); !r)
-        return fail(r.error());
-    w->peers_.refresh();
-    w->thread_.start([p] { p->run(); });
-    return w;
+    const int tap_fd = setup_.tap->fd(setup_.index);
+    if (auto r = loop_->add_fd(tap_fd, EPOLLIN, [this](std::uint32_t) { on_tap(); }, [this] { return reader_.pending(); }); !r)
+        return r;
+    if (auto r = loop_->add_fd(socket_.fd(), EPOLLIN, [this](std::uint32_t) { on_socket(); }); !r) {
+        loop_->remove_fd(tap_fd);
+        return r;
+    }
+    watching_ = true;
+    return {};
 }
 
 HubWorker::~HubWorker() { stop(); }
 
-void HubWorker::wake() { thread_.wake(); }
+void HubWorker::wake() {
+    if (own_loop_) thread_.wake();
+    else if (watching_) peers_.refresh();
+}
 
-void HubWorker::stop() { thread_.stop(); }
+void HubWorker::stop() {
+    if (own_loop_) return thread_.stop();
+    if (!watching_) return;
+    loop_->remove_fd(setup_.tap->fd(setup_.index));
+    loop_->remove_fd(socket_.fd());
+    watching_ = false;
+    finish();
+}
 
 void HubWorker::run() {
-    if (auto r = loop_.run(); !r) fail_worker(r.error().message);
+    if (auto r = loop_->run(); !r) fail_worker(r.error().message);
+    finish();
+}
+
+void HubWorker::finish() {
     publish();
     peers_.drop();  // contexts freed (keys wiped) on the worker's own thread
 }
@@ -71,7 +114,10 @@ void HubWorker::fail_worker(const std::string& why) {
     const std::string msg = "worker " + std::to_string(setup_.index) + ": " + why;
     setup_.mailbox->post(WorkerMailbox::Kind::error,
                          std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(msg.data()), msg.size()));
-    loop_.stop();
+    // A thread's own loop ends; on the host loop the worker only lets go of its fds (the host,
+    // told by the mail, stops).
+    if (own_loop_) loop_->stop();
+    else stop();
 }
 
 void HubWorker::on_socket() {
@@ -114,9 +160,18 @@ void HubWorker::on_socket() {
                     }
                 }
             }
-            // Control packets, new clients, keys this worker has not seen yet: the session's.
+            // Control packets, new clients, keys this worker has not seen yet: the session's. From an
+            // unknown address only what may open or continue a handshake can be (a client's reset,
+            // control or ack packets); the rest is refused here, and what is left gets the
+            // unknown sources' half of the mailbox.
+            const bool known = peers_.knows(from);
+            if (!known && !may_start_session(pkt)) {
+                setup_.mailbox->count_filtered();
+                continue;
+            }
             ++local_.mailed;
-            setup_.mailbox->post(WorkerMailbox::Kind::packet, pkt, from);
+            setup_.mailbox->post(WorkerMailbox::Kind::packet, pkt, from, 0,
+                                 known ? WorkerMailbox::Source::peer : WorkerMailbox::Source::unknown);
         }
         // The replay windows: one lock per run of one client's packets (GRO hands runs).
         const std::int64_t now = io::now_ms();
@@ -230,6 +285,10 @@ void HubWorker::seal_to(WorkerPeer& p, std::span<const std::uint8_t> frame) {
     const std::size_t n = p.dc.seal(buf, frame.size());
     if (n == 0) return;
     tx_.push(n, p.shared->addr);
+    while (p.dc.fragments_pending()) {  // --fragment: the rest of a frame cut in pieces
+        if (tx_.full()) send_tx();
+        if (const std::size_t m = p.dc.seal_fragment(tx_.next_buffer()); m != 0) tx_.push(m, p.shared->addr);
+    }
     ++local_.packets_out;
 }
 

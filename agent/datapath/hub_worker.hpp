@@ -1,8 +1,10 @@
-// HubWorker: one data path thread of the hub (server role): a TAP queue, a SO_REUSEPORT socket, its own contexts.
+// HubWorker: the hub's (server role's) data path (UDP): a TAP queue, a socket, its own contexts.
 //
-// The server with `tunnel.workers: N` (N > 1, UDP) runs N of these; the main thread keeps the
-// sessions (dispatcher: control channel, TLS, keepalive, rekeys, pool), the status and the
-// signals, and reads neither the TAP nor a socket of the group:
+// The server always pumps through these. With `tunnel.workers: N` (N > 1) it runs N of them, each
+// on a thread and loop of its own with a SO_REUSEPORT socket; with one, the single worker runs on
+// the main thread's own loop (Setup::host_loop). The main thread keeps the sessions (dispatcher:
+// control channel, TLS, keepalive, rekeys, pool), the status and the signals, and reads neither
+// the TAP nor a socket of the group:
 //
 //   socket k (SO_REUSEPORT: the kernel spreads clients by 4-tuple, one client -> one socket, in order)
 //     --recvmmsg--> worker k: find the client by peer-id + address, open with its own contexts,
@@ -20,6 +22,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "datapath/hub_peers.hpp"
@@ -56,6 +59,9 @@ public:
         datapath::L2Switch* sw = nullptr;
         std::mutex* switch_mutex = nullptr;
         WorkerMailbox* mailbox = nullptr;
+        // Single-thread mode: the worker's fds go on this loop (the caller's), no thread is started,
+        // and wake()/stop() must come from the thread running that loop.
+        io::EventLoop* host_loop = nullptr;
     };
     // `socket`: this worker's member of the SO_REUSEPORT group (GRO on), read by it alone.
     static Result<std::unique_ptr<HubWorker>> start(const Setup& setup, io::UdpSocket socket);
@@ -64,13 +70,15 @@ public:
     HubWorker& operator=(const HubWorker&) = delete;
 
     void wake();  // the directory changed: refresh now (lets go of gone clients' keys at once)
-    void stop();  // joined; idempotent
+    void stop();  // joined (single-thread mode: its fds taken off the host loop); idempotent
     HubWorkerCounts counts() const;
     unsigned index() const { return setup_.index; }
 
 private:
-    HubWorker(const Setup& setup, io::EventLoop loop, io::UdpSocket socket);
+    HubWorker(const Setup& setup, std::optional<io::EventLoop> own_loop, io::UdpSocket socket);
+    Result<void> watch();
     void run();
+    void finish();
     void on_socket();
     void on_tap();
     // Seals the batch's frames for their clients, writes the TAP's, sends; publishes counters.
@@ -81,7 +89,9 @@ private:
     void fail_worker(const std::string& why);
 
     Setup setup_;
-    io::EventLoop loop_;
+    std::optional<io::EventLoop> own_loop_;  // threaded mode only
+    io::EventLoop* loop_;                     // own_loop_ or setup_.host_loop
+    bool watching_ = false;                   // single-thread mode: its fds are on the host loop
     io::UdpSocket socket_;
     io::TapReader reader_;
     io::TapWriter writer_;

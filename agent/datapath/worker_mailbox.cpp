@@ -29,10 +29,15 @@ Result<std::unique_ptr<WorkerMailbox>> WorkerMailbox::create(std::size_t capacit
 }
 
 bool WorkerMailbox::post(Kind kind, std::span<const std::uint8_t> bytes, const io::SocketAddress& from,
-                         std::uint32_t peer_id) {
+                         std::uint32_t peer_id, Source source) {
+    // Half the box stays free for established peers, whatever unknown sources send.
+    const std::size_t room = source == Source::peer ? capacity_ : capacity_ / 2;
     {
         std::lock_guard<std::mutex> g(mutex_);
-        if (mails_.size() >= capacity_) return false;
+        if (mails_.size() >= room) {
+            dropped_[static_cast<std::size_t>(source)].fetch_add(1, std::memory_order_relaxed);
+            return false;
+        }
         mails_.push_back(Mail{kind, std::vector<std::uint8_t>(bytes.begin(), bytes.end()), from, peer_id});
     }
     signal_wake_fd(event_.get());

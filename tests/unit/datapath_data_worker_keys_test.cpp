@@ -16,24 +16,8 @@ using namespace wirebridge::datapath;
 
 namespace {
 
-session::DataKeys make_keys(std::uint8_t key_id, std::uint8_t fill) {
-    session::DataKeys k;
-    k.key_id = key_id;
-    k.peer_id = 3;
-    std::vector<std::uint8_t> a(32, fill), b(32, static_cast<std::uint8_t>(fill + 1));
-    k.send.key = crypto::SecureBytes(std::span<const std::uint8_t>(a));
-    k.recv.key = crypto::SecureBytes(std::span<const std::uint8_t>(b));
-    k.send_packet_id = std::make_shared<std::atomic<std::uint32_t>>(0);
-    return k;
-}
-
-// The peer's view of the same keys (send and receive swapped).
-session::DataKeys mirror(const session::DataKeys& k) {
-    session::DataKeys m = k.clone();
-    std::swap(m.send, m.recv);
-    m.send_packet_id = std::make_shared<std::atomic<std::uint32_t>>(0);
-    return m;
-}
+using test::fill_keys;
+using test::mirror_keys;
 
 std::vector<std::uint8_t> seal(datapath::DataChannel& dc, std::size_t len) {
     std::vector<std::uint8_t> buf(datapath::kHeadroom + len, 0x5a);
@@ -49,9 +33,9 @@ TEST(WorkerKeys, FollowersGetOwnContextsAndShareWindowAndCounter) {
     datapath::DataChannel w0, w1;
     EXPECT_TRUE(f0.refresh(w0));
     EXPECT_FALSE(w0.ready());
-    auto k = make_keys(0, 0x11);
+    auto k = fill_keys(0, 0x11);
     datapath::DataChannel peer;
-    auto pk = mirror(k);
+    auto pk = mirror_keys(k);
     ASSERT_TRUE(peer.install(pk));
     peer.set_primary(0);
     auto published = pub.install(std::move(k));
@@ -78,10 +62,10 @@ TEST(WorkerKeys, RetiredKeysAreFreedWhenTheLastWorkerLetsGo) {
     WorkerKeys pub;
     KeyFollower f(pub);
     datapath::DataChannel dc;
-    std::weak_ptr<const PublishedKey> old = pub.install(make_keys(0, 0x21));
+    std::weak_ptr<const PublishedKey> old = pub.install(fill_keys(0, 0x21));
     pub.set_primary(0);
     ASSERT_TRUE(f.refresh(dc));
-    pub.install(make_keys(1, 0x31));  // rekey
+    pub.install(fill_keys(1, 0x31));  // rekey
     pub.set_primary(1);
     pub.retire(0);
     EXPECT_FALSE(old.expired());  // the worker's set still has it
@@ -99,16 +83,16 @@ TEST(WorkerKeys, SameKeyIdAfterWrapIsANewKey) {
     WorkerKeys pub;
     KeyFollower f(pub);
     datapath::DataChannel dc, peer_old, peer_new;
-    auto a = make_keys(2, 0x41);
-    auto pa = mirror(a);
+    auto a = fill_keys(2, 0x41);
+    auto pa = mirror_keys(a);
     ASSERT_TRUE(peer_old.install(pa));
     peer_old.set_primary(2);
     pub.install(std::move(a));
     pub.set_primary(2);
     ASSERT_TRUE(f.refresh(dc));
     pub.retire(2);
-    auto b = make_keys(2, 0x51);  // key_id 2 again, other material
-    auto pb = mirror(b);
+    auto b = fill_keys(2, 0x51);  // key_id 2 again, other material
+    auto pb = mirror_keys(b);
     ASSERT_TRUE(peer_new.install(pb));
     peer_new.set_primary(2);
     pub.install(std::move(b));
@@ -125,7 +109,7 @@ TEST(WorkerKeys, SameKeyIdAfterWrapIsANewKey) {
 // pattern of a rekey under traffic); run under ASan/TSan this catches use-after-free and races.
 TEST(WorkerKeys, RekeysUnderAWorkingThread) {
     WorkerKeys pub;
-    pub.install(make_keys(0, 1));
+    pub.install(fill_keys(0, 1));
     pub.set_primary(0);
     std::atomic<bool> done{false};
     std::atomic<std::uint64_t> sealed{0};
@@ -144,7 +128,7 @@ TEST(WorkerKeys, RekeysUnderAWorkingThread) {
     });
     for (int i = 1; i <= 200; ++i) {
         const auto id = static_cast<std::uint8_t>(i % proto::kKeyIdCount);
-        pub.install(make_keys(id, static_cast<std::uint8_t>(i)));
+        pub.install(fill_keys(id, static_cast<std::uint8_t>(i)));
         pub.set_primary(id);
         pub.retire(static_cast<std::uint8_t>((i + proto::kKeyIdCount - 2) % proto::kKeyIdCount));
         std::this_thread::yield();

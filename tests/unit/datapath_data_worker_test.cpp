@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "datapath/data_worker.hpp"
+#include "datapath_test_keys.hpp"
 #include "io/tap_device.hpp"
 #include "io/udp_socket.hpp"
 
@@ -30,24 +31,8 @@ namespace {
 
 void sh(const std::string& cmd) { ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd; }
 
-session::DataKeys make_keys(std::uint8_t key_id, std::uint8_t fill) {
-    session::DataKeys k;
-    k.key_id = key_id;
-    k.peer_id = 3;
-    std::vector<std::uint8_t> a(32, fill), b(32, static_cast<std::uint8_t>(fill + 1));
-    k.send.key = crypto::SecureBytes(std::span<const std::uint8_t>(a));
-    k.recv.key = crypto::SecureBytes(std::span<const std::uint8_t>(b));
-    k.send_packet_id = std::make_shared<std::atomic<std::uint32_t>>(0);
-    return k;
-}
-
-// The server's view of the same keys (send and receive swapped, its own counter).
-session::DataKeys mirror(const session::DataKeys& k) {
-    session::DataKeys m = k.clone();
-    std::swap(m.send, m.recv);
-    m.send_packet_id = std::make_shared<std::atomic<std::uint32_t>>(0);
-    return m;
-}
+using test::fill_keys;
+using test::mirror_keys;
 
 // An ARP request for 10.98.0.1 (the TAP's address) from 10.98.0.<host>, MAC 02:00:00:00:01:<host>.
 Bytes arp_request(std::uint8_t host) {
@@ -77,7 +62,13 @@ protected:
     }
 
     // n workers on a TAP of n queues (worker 0 reads the socket), keys 0 published and primary.
-    void start(unsigned n) {
+    // on_host: one worker on a loop of the test's own thread (the runners' single-thread mode).
+    void start(unsigned n, bool on_host = false) {
+        if (on_host) {
+            auto l = io::EventLoop::create();
+            ASSERT_TRUE(l);
+            host.emplace(std::move(*l));
+        }
         auto t = io::TapDevice::open("wbdw0", n);
         ASSERT_TRUE(t) << t.error().message;
         tap.emplace(std::move(*t));
@@ -112,6 +103,7 @@ protected:
             setup.keys = &keys;
             setup.mailbox = mailbox.get();
             setup.peer = server_addr;
+            setup.host_loop = host ? &*host : nullptr;
             auto sock = client->share();
             ASSERT_TRUE(sock);
             auto w = DataWorker::start(setup, std::move(*sock));
@@ -122,8 +114,8 @@ protected:
 
     // A new key on both ends, primary at once (as the session's keys_ready + keys_primary).
     std::shared_ptr<const PublishedKey> rekey(std::uint8_t key_id, std::uint8_t fill) {
-        auto k = make_keys(key_id, fill);
-        EXPECT_TRUE(server_dc.install(mirror(k)));
+        auto k = fill_keys(key_id, fill);
+        EXPECT_TRUE(server_dc.install(mirror_keys(k)));
         server_dc.set_primary(key_id);
         auto published = keys.install(std::move(k));
         keys.set_primary(key_id);
@@ -154,7 +146,8 @@ protected:
         const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
         while (got.hosts.size() < want && std::chrono::steady_clock::now() < end) {
             pollfd p{server->fd(), POLLIN, 0};
-            poll(&p, 1, 50);
+            poll(&p, 1, host ? 1 : 50);
+            run_host();
             auto n = server->receive(rx);
             if (!n || *n == 0) continue;
             for (std::size_t i = 0; i < *n; ++i) {
@@ -180,16 +173,25 @@ protected:
         return t;
     }
 
+    // Single-thread mode: the worker works when its host loop runs (here: the test's thread).
+    void run_host() {
+        if (host) {
+            ASSERT_TRUE(host->run_once(std::chrono::milliseconds(5)));
+        }
+    }
+
     template <typename Pred>
-    static bool wait_for(Pred pred, int ms = 3000) {
+    bool wait_for(Pred pred, int ms = 3000) {
         const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
         while (!pred()) {
             if (std::chrono::steady_clock::now() >= end) return false;
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            if (host) run_host();
+            else std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
         return true;
     }
 
+    std::optional<io::EventLoop> host;  // before the workers: they leave it when they stop
     std::optional<io::TapDevice> tap;
     std::optional<io::UdpSocket> server, client;
     io::SocketAddress server_addr, client_addr;
@@ -291,4 +293,30 @@ TEST_F(DataWorkerTest, ReplayIsRefusedAcrossThreads) {
     // A fresh packet is still fine on that thread.
     Bytes fresh = seal(arp_request(8));
     EXPECT_EQ(main_dc.open(fresh, 0, payload), DataDrop::none);
+}
+
+// The runners' single-thread mode: the same worker on a loop it does not own (no thread); frames
+// cross both ways, a refused TAP write is counted, a key change is taken at once (wake() is a
+// plain call), and stop() takes its fds off the loop.
+TEST_F(DataWorkerTest, OneWorkerOnTheHostLoop) {
+    start(1, true);
+    if (HasFatalFailure()) return;
+    for (std::uint8_t h = 2; h < 12; ++h) send(seal(arp_request(h)));
+    Received got = receive(10, 5000);
+    EXPECT_EQ(std::set<std::uint8_t>(got.hosts.begin(), got.hosts.end()).size(), 10u);
+    EXPECT_EQ(got.refused, 0u);
+    ASSERT_TRUE(tap->set_up(false));
+    send(seal(arp_request(30)));
+    EXPECT_TRUE(wait_for([&] { return workers[0]->tap_write_drops() >= 1; }));
+    EXPECT_FALSE(workers[0]->failed());
+    ASSERT_TRUE(tap->set_up(true));
+    rekey(1, 0x41);
+    send(seal(arp_request(31)));
+    got = receive(1, 5000);
+    ASSERT_EQ(got.key_ids.size(), 1u);
+    EXPECT_EQ(got.key_ids[0], 1);
+    EXPECT_EQ(traffic().drops[static_cast<std::size_t>(DataDrop::no_key)], 0u);
+    workers[0]->stop();
+    send(seal(arp_request(32)));
+    EXPECT_EQ(receive(1, 300).hosts.size(), 0u);  // nobody reads the socket any more
 }

@@ -4,6 +4,9 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <span>
+#include <utility>
+#include <vector>
 
 #include "crypto/aead.hpp"
 #include "proto/compression.hpp"
@@ -33,6 +36,27 @@ inline session::DataKeys test_keys(std::uint8_t key_id = 0, crypto::AeadCipher c
     }
     k.send_packet_id = std::move(ids);
     return k;
+}
+
+// AES-256-GCM keys of `key_id` filled with `fill` (send) and `fill + 1` (receive), peer-id 3, a
+// fresh send counter: one end of a link whose other end is mirror_keys() of it.
+inline session::DataKeys fill_keys(std::uint8_t key_id, std::uint8_t fill) {
+    session::DataKeys k;
+    k.key_id = key_id;
+    k.peer_id = 3;
+    std::vector<std::uint8_t> a(32, fill), b(32, static_cast<std::uint8_t>(fill + 1));
+    k.send.key = crypto::SecureBytes(std::span<const std::uint8_t>(a));
+    k.recv.key = crypto::SecureBytes(std::span<const std::uint8_t>(b));
+    k.send_packet_id = std::make_shared<std::atomic<std::uint32_t>>(0);
+    return k;
+}
+
+// The peer's view of the same keys (send and receive swapped, its own send counter).
+inline session::DataKeys mirror_keys(const session::DataKeys& k) {
+    session::DataKeys m = k.clone();
+    std::swap(m.send, m.recv);
+    m.send_packet_id = std::make_shared<std::atomic<std::uint32_t>>(0);
+    return m;
 }
 
 }  // namespace wirebridge::test
