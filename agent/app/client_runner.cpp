@@ -96,6 +96,7 @@ void ClientRunner::connect_next() {
         if (!s) return schedule_reconnect(s.error().message);
         udp_.emplace(std::move(*s));
         udp_->count_soft_errors_in(&socket_errors_);
+        udp_->count_refusals_in(&refusals_);
         // The uplink (bridge.gateway): the mark picks the agent's own table before connect routes.
         if (const std::uint32_t mark = uplink_mark(cfg_); mark != 0)
             if (setsockopt(udp_->fd(), SOL_SOCKET, SO_MARK, &mark, sizeof mark) != 0)
@@ -265,6 +266,7 @@ void ClientRunner::update_tap_interest() {
 
 void ClientRunner::pump_session() {
     if (!session_) return;
+    session_->note_refusals(refusals_.load(std::memory_order_relaxed), now_ms());  // a crashed server (issue 16)
     while (session_ && session_->pop_output(out_scratch_)) send_packet(out_scratch_);
     if (tcp_) {
         if (auto r = tcp_->flush(); !r) return schedule_reconnect(r.error().message);
@@ -373,6 +375,9 @@ void ClientRunner::handle_event(session::Event& ev) {
         }
         case EventType::info:
             log_info("server says: " + ev.message);
+            break;
+        case EventType::notice:
+            log_warn("server " + peer_.to_string() + ": " + ev.message);
             break;
     }
 }

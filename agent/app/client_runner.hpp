@@ -98,6 +98,7 @@ private:
     datapath::DataChannel dc_;
     std::optional<io::UdpSocket> udp_;
     io::SoftErrorCounter socket_errors_{0};  // of every UDP socket of this run (see status())
+    io::SoftErrorCounter refusals_{0};       // of those, ICMP port unreachable (Session::note_refusals)
     std::optional<io::TcpLink> tcp_;
     io::SocketAddress peer_;
     int sock_fd_ = -1;

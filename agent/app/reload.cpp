@@ -221,6 +221,11 @@ ReloadPlan plan_reload(const config::Config& running, const config::Config& next
     diff("limits.reset_burst", unsigned{la.reset_burst}, unsigned{lb.reset_burst}, true);
     diff("limits.reset_rate_per_source", unsigned{la.reset_rate_per_source}, unsigned{lb.reset_rate_per_source}, true);
     diff("limits.reset_burst_per_source", unsigned{la.reset_burst_per_source}, unsigned{lb.reset_burst_per_source}, true);
+    // Each session keeps the budgets it started with: a change would apply to some clients only.
+    diff("limits.push_request_burst", unsigned{la.push_request_burst}, unsigned{lb.push_request_burst}, true);
+    diff("limits.push_request_interval", unsigned{la.push_request_interval}, unsigned{lb.push_request_interval}, true);
+    diff("limits.soft_reset_burst", unsigned{la.soft_reset_burst}, unsigned{lb.soft_reset_burst}, true);
+    diff("limits.soft_reset_interval", unsigned{la.soft_reset_interval}, unsigned{lb.soft_reset_interval}, true);
     p.switch_settings = sw;
     p.duplicate_cn = diff("tunnel.duplicate_cn", a.duplicate_cn, b.duplicate_cn);
     return p;

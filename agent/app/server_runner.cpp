@@ -604,6 +604,9 @@ void ServerRunner::pump() {
             case EventType::info:
                 log_info("client " + std::to_string(id) + " says: " + ev.message);
                 break;
+            case EventType::notice:
+                log_warn("client " + to_socket(pe.from).to_string() + " (peer-id " + std::to_string(id) + "): " + ev.message);
+                break;
         }
     }
     arm_timer();
@@ -722,6 +725,11 @@ control::Status ServerRunner::status() const {
     const session::SessionCounters& pre = d_->counters();
     for (std::size_t i = 1; i < proto::kDropCount; ++i)
         if (pre.drops[i]) st.drops[std::string("pre_session_") + proto::drop_name(static_cast<proto::Drop>(i))] += pre.drops[i];
+    // Authenticated clients beyond their control-channel budgets; restarts negotiated beside.
+    const session::ServerDispatcher::PeerLimitCounts lim = d_->peer_limits_hit();
+    if (lim.push_requests) st.drops["push_request_limit"] = lim.push_requests;
+    if (lim.soft_resets) st.drops["soft_reset_limit"] = lim.soft_resets;
+    if (lim.cert_changes) st.drops["cert_changed"] = lim.cert_changes;
     const auto& refused = d_->refusals();
     for (std::size_t i = 0; i < refused.size(); ++i)
         if (refused[i]) st.drops[session::refusal_name(static_cast<session::Refusal>(i))] += refused[i];

@@ -120,6 +120,10 @@ Result<session::SessionConfig> make_session_config(const config::Config& c) {
     // and gives up on a client after 2*T itself (Session does the pushing and the doubling).
     s.ping_s = t.keepalive.interval;
     s.ping_restart_s = t.keepalive.timeout;
+    s.limits.push_reply_burst = c.limits.push_request_burst;
+    s.limits.push_reply_period_ms = c.limits.push_request_interval * 1000;
+    s.limits.soft_reset_burst = c.limits.soft_reset_burst;
+    s.limits.soft_reset_period_ms = c.limits.soft_reset_interval * 1000;
     return s;
 }
 

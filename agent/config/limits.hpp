@@ -22,6 +22,11 @@ struct LimitsConfig {
     // Server, the virtual switch (authenticated sites).
     std::uint32_t mac_move_limit = 2;   // MACs one client may take over from other clients per second; 0 = no limit
     bool allow_tagged_frames = false;   // VLAN tagging off: pass clients' 802.1Q/802.1ad frames to the TAP
+    // Server, an authenticated client's control channel (session/peer_limits.hpp).
+    std::uint32_t push_request_burst = 3;     // repeated PUSH_REQUESTs answered at once
+    std::uint32_t push_request_interval = 5;  //   then one every this many seconds; 0 = no limit
+    std::uint32_t soft_reset_burst = 4;       // renegotiations a client may start at once
+    std::uint32_t soft_reset_interval = 2;    //   then one every this many seconds; 0 = no limit
 };
 
 }  // namespace wirebridge::config

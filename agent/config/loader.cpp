@@ -979,6 +979,10 @@ void Validator::parse_limits(const Entry& e, Config& c) {
         {"tcp_max_connections", &LimitsConfig::tcp_max_connections, 1, 1000000},
         {"tcp_max_per_source", &LimitsConfig::tcp_max_per_source, 1, 1000000},
         {"tcp_handshake_timeout", &LimitsConfig::tcp_handshake_timeout, 1, 3600},
+        {"push_request_burst", &LimitsConfig::push_request_burst, 1, 1000},
+        {"push_request_interval", &LimitsConfig::push_request_interval, 0, 3600},
+        {"soft_reset_burst", &LimitsConfig::soft_reset_burst, 1, 1000},
+        {"soft_reset_interval", &LimitsConfig::soft_reset_interval, 0, 3600},
     };
     std::vector<std::string> allowed;
     for (const Key& k : keys) allowed.push_back(k.name);

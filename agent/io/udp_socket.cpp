@@ -124,6 +124,7 @@ Result<UdpSocket> UdpSocket::share() const {
     s.gro_ = gro_;
     s.gso_ = gso_;
     s.soft_errors_ = soft_errors_;
+    s.refusals_ = refusals_;
     return s;
 }
 
@@ -146,7 +147,7 @@ Result<std::size_t> UdpSocket::receive(DatagramBatch& batch) {
         if (n >= 0) break;
         if (errno == EAGAIN || errno == EINTR) return std::size_t{0};
         if (!is_transient_socket_error(errno)) return fail_errno("recvmmsg");
-        note_soft_error();
+        note_soft_error(errno);
     }
     if (n < 0) return std::size_t{0};
     for (int i = 0; i < n; ++i) batch.peers_[i].length = batch.msgs_[i].msg_hdr.msg_namelen;
@@ -204,7 +205,7 @@ Result<std::size_t> UdpSocket::send_gso(DatagramBatch& batch, std::size_t from) 
                 // unreachable), reported once and then cleared: only a second refusal in a row
                 // means this kernel or device cannot do GSO.
                 if (errno != EINVAL && errno != EIO && !retried) {
-                    note_soft_error();
+                    note_soft_error(errno);
                     retried = true;
                     continue;
                 }
@@ -214,7 +215,7 @@ Result<std::size_t> UdpSocket::send_gso(DatagramBatch& batch, std::size_t from) 
                 return send_plain(batch, done);
             }
             if (is_transient_socket_error(errno)) {
-                note_soft_error();
+                note_soft_error(errno);
                 if (!retried) {  // a queued ICMP error, reported once (as in send_plain)
                     retried = true;
                     continue;
@@ -243,7 +244,7 @@ Result<std::size_t> UdpSocket::send_plain(DatagramBatch& batch, std::size_t from
             // then sends nothing: try that datagram once more, or every forged error would cost
             // a datagram. One that still cannot go is dropped like on a lossy link.
             if (is_transient_socket_error(errno)) {
-                note_soft_error();
+                note_soft_error(errno);
                 if (!retried) {
                     retried = true;
                     continue;
@@ -285,13 +286,13 @@ Result<std::size_t> UdpSocket::send(DatagramBatch& batch) {
 Result<IoCount> UdpSocket::send_to(std::span<const std::uint8_t> data, const SocketAddress& to) {
     ssize_t n = sendto(fd(), data.data(), data.size(), MSG_DONTWAIT, to.get(), to.length);
     if (n < 0 && is_transient_socket_error(errno)) {  // a queued ICMP error: once more (send_plain)
-        note_soft_error();
+        note_soft_error(errno);
         n = sendto(fd(), data.data(), data.size(), MSG_DONTWAIT, to.get(), to.length);
     }
     if (n < 0) {
         if (errno == EAGAIN || errno == EINTR) return IoCount{0, true};
         if (is_transient_socket_error(errno)) {
-            note_soft_error();
+            note_soft_error(errno);
             return IoCount{0, false};
         }
         return fail_errno("sendto " + to.to_string());

@@ -5,6 +5,7 @@
 #include <sys/uio.h>
 
 #include <cstddef>
+#include <cerrno>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -115,10 +116,14 @@ public:
     // receive and send go on as if a datagram was lost, and count them here (may be null).
     // Handles made by share() count into the same counter.
     void count_soft_errors_in(SoftErrorCounter* counter) { soft_errors_ = counter; }
+    // Of those, ECONNREFUSED (ICMP port unreachable: nobody listens at the peer's port) also
+    // here (may be null): a client reacts to a run of them (Session::note_refusals).
+    void count_refusals_in(SoftErrorCounter* counter) { refusals_ = counter; }
 
 private:
-    void note_soft_error() {
+    void note_soft_error(int err) {
         if (soft_errors_) soft_errors_->fetch_add(1, std::memory_order_relaxed);
+        if (refusals_ && err == ECONNREFUSED) refusals_->fetch_add(1, std::memory_order_relaxed);
     }
     Result<std::size_t> send_plain(DatagramBatch& batch, std::size_t from);
     Result<std::size_t> send_gso(DatagramBatch& batch, std::size_t from);
@@ -129,6 +134,7 @@ private:
     bool gro_ = false;
     bool gso_ = true;  // off for good once the kernel refuses a GSO send
     SoftErrorCounter* soft_errors_ = nullptr;
+    SoftErrorCounter* refusals_ = nullptr;
 };
 
 }  // namespace wirebridge::io

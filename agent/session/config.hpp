@@ -13,6 +13,7 @@
 #include "proto/constants.hpp"
 #include "proto/control_message.hpp"
 #include "proto/mss_clamp.hpp"
+#include "session/peer_limits.hpp"
 
 namespace wirebridge::session {
 
@@ -68,6 +69,12 @@ struct SessionConfig {
     // Server: what to push to this client (peer_id, ifconfig...; cipher/flags are filled in).
     proto::PushOptions push;
     uint32_t peer_id = 0;                     // server: the DATA_V2 peer-id assigned to this client
+    PeerLimits limits;                        // server: PUSH_REQUEST and SOFT_RESET budgets of the client
+    // Client: after a run of refusals (ICMP port unreachable: the server's process is gone) with
+    // nothing authentic heard for max(refused_grace_min_ms, 2 x ping + 1 s), restart without waiting
+    // for ping-restart. 0: only ping-restart decides.
+    uint32_t refused_restart_after = 2;
+    uint32_t refused_grace_min_ms = 3000;
 };
 
 }  // namespace wirebridge::session

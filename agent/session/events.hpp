@@ -37,6 +37,7 @@ enum class EventType : uint8_t {
     keys_retired,  // Event::key_id must no longer be used (lame duck expired or replaced)
     peer_gone,     // the session is over (Event::error says why); drop it or restart
     info,          // INFO / INFO_PRE / AUTH_PENDING text from the peer (Event::message)
+    notice,        // something the owner should log (Event::message): a refused renegotiation
 };
 
 struct Event {
@@ -55,6 +56,11 @@ struct SessionCounters {
     uint64_t data_in = 0, data_out = 0, data_bytes_in = 0, data_bytes_out = 0;
     uint64_t renegotiations = 0;  // started, by either side
     uint64_t handshakes = 0;      // key negotiations completed (the first and every renegotiation)
+    // Server: what an authenticated client asked for beyond its budget (session/peer_limits.hpp).
+    uint64_t push_requests_limited = 0;  // PUSH_REQUESTs not answered
+    uint64_t soft_resets_limited = 0;    // renegotiations the client started, refused
+    uint64_t cert_changes_refused = 0;   // renegotiations refused: the peer's certificate changed
+    uint64_t refusals = 0;               // client: ICMP port unreachable reports noted (note_refusals)
 
     void drop(proto::Drop d) { ++drops[static_cast<size_t>(d)]; }
     uint64_t dropped(proto::Drop d) const { return drops[static_cast<size_t>(d)]; }

@@ -42,6 +42,7 @@ struct KeyState {
     std::vector<uint8_t> tls_out;  // ciphertext not yet cut into CONTROL_V1 messages
     size_t tls_out_pos = 0;
     std::vector<uint8_t> plain_in; // TLS plaintext not yet parsed
+    bool cert_checked = false;     // the peer's certificate compared with the first handshake's
     bool km2_sent = false;
     bool km2_received = false;
     proto::KeyMethod2 local_km;

@@ -45,28 +45,19 @@ ServerDispatcher::Input ServerDispatcher::on_datagram(const PeerAddress& from, s
     auto it = by_addr_.find(from);
     if (it != by_addr_.end() && !it->second->session->gone()) {
         Client& c = *it->second;
-        // A new client reset from a known address with another session id: the client restarted.
-        bool restarted = false;
-        if (!packet.empty() && proto::opcode_of(packet[0]) == static_cast<unsigned>(Opcode::control_hard_reset_client_v2)) {
-            std::vector<uint8_t> plain;
-            proto::ControlPacket p;
-            if (wrap_.unwrap(packet, plain, sec(now), false) == Drop::none &&
-                proto::parse_control_packet(plain, p) == Drop::none && !(p.own_sid == c.session->peer_session_id()))
-                restarted = true;
-        }
-        if (!restarted) {
-            const Session::Input si = c.session->on_packet(packet, now);
-            in.drop = si.drop;
-            in.frame = si.frame;
-            in.session = c.session.get();
-            in.peer_id = c.peer_id;
-            drain(c);
-            return in;
-        }
-        release(c);
-        report_gone(c, SessionError::peer_exit, "the client restarted with a new session id");
-        by_addr_.erase(it);
-        it = by_addr_.end();
+        // A control packet of another session id from a known address: the client restarted (or
+        // someone forges its address). The new session is negotiated beside the old one, which
+        // carries the data until the new one has authenticated (ServerDispatcher::admit).
+        if (!packet.empty() && !proto::is_data_packet(packet) && packet.size() > proto::kSessionIdLen &&
+            std::memcmp(packet.data() + 1, c.session->peer_session_id().bytes.data(), proto::kSessionIdLen) != 0)
+            return on_new_session(from, packet, now);
+        const Session::Input si = c.session->on_packet(packet, now);
+        in.drop = si.drop;
+        in.frame = si.frame;
+        in.session = c.session.get();
+        in.peer_id = c.peer_id;
+        drain(c);
+        return in;
     }
     if (it != by_addr_.end() && it->second->session->gone()) {
         in.drop = Drop::state;  // removed at the next on_timer()
@@ -140,15 +131,100 @@ Drop ServerDispatcher::answer_reset(const PeerAddress& from, const proto::Contro
     return Drop::none;
 }
 
-ServerDispatcher::Input ServerDispatcher::accept_cookie(const PeerAddress& from, std::span<uint8_t> packet,
-                                                        const proto::ControlPacket& p, TimeMs now) {
+ServerDispatcher::Input ServerDispatcher::on_new_session(const PeerAddress& from, std::span<uint8_t> packet, TimeMs now) {
     Input in;
+    auto pit = pending_.find(from);
+    Client* pending = pit == pending_.end() ? nullptr : pit->second.get();
+    if (pending && !pending->session->gone() &&
+        std::memcmp(packet.data() + 1, pending->session->peer_session_id().bytes.data(), proto::kSessionIdLen) == 0) {
+        const Session::Input si = pending->session->on_packet(packet, now);
+        in.drop = si.drop;
+        in.session = pending->session.get();
+        drain(*pending);
+        settle(from);
+        return in;
+    }
+    std::vector<uint8_t> plain;
+    proto::ControlPacket p;
+    Drop d = wrap_.unwrap(packet, plain, sec(now), false);
+    if (d == Drop::none) d = proto::parse_control_packet(plain, p);
+    if (d == Drop::none && p.key_id != 0) d = Drop::bad_key_id;
+    if (d == Drop::none && p.opcode == Opcode::control_hard_reset_client_v2 && cfg_.session.transport == Transport::udp) {
+        // As from an unknown address: a stateless, rate-limited reply; nothing is kept yet.
+        Refusal why{};
+        if (!reset_limiter_.allow(from.sa(), from.len, now, why)) {
+            refuse(why);
+            d = Drop::state;
+        } else {
+            d = answer_reset(from, p, now);
+        }
+    } else if (d == Drop::none && (p.opcode == Opcode::control_hard_reset_client_v2 ||
+                                   ((p.opcode == Opcode::control_v1 || p.opcode == Opcode::ack_v1) &&
+                                    cfg_.session.transport == Transport::udp))) {
+        // TCP: the reset itself starts the session; UDP: the echo of our cookie does. One pending
+        // session per address: a newer one replaces it.
+        std::unique_ptr<Session> s;
+        if (p.opcode == Opcode::control_hard_reset_client_v2) {
+            if (auto r = Session::create(session_config_for(from), now); r) s = std::move(*r);
+        } else if (verify_cookie(from, p, now)) {
+            if (auto r = Session::create_from_cookie(session_config_for(from), p.own_sid, p.peer_sid, now); r) s = std::move(*r);
+        } else {
+            d = Drop::bad_session_id;
+        }
+        if (d == Drop::none && pending) {
+            release(*pending);
+            pending_.erase(from);
+            pending = nullptr;
+        }
+        if (d == Drop::none && s && room_for_half_open(from)) {
+            Client* c = add_client(from, std::move(s), true);
+            ++replacements_started_;
+            const Session::Input si = c->session->on_packet(packet, now);
+            drain(*c);
+            in.drop = si.drop;
+            in.session = c->session.get();
+            settle(from);
+            return in;
+        }
+        if (d == Drop::none) d = Drop::state;
+    } else if (d == Drop::none) {
+        d = Drop::bad_session_id;
+    }
+    in.drop = d;
+    counters_.drop(d);
+    return in;
+}
+
+void ServerDispatcher::settle(const PeerAddress& from) {
+    auto pit = pending_.find(from);
+    if (pit == pending_.end()) return;
+    Client& p = *pit->second;
+    if (p.session->gone()) {
+        drain(p, false);
+        release(p);
+        pending_.erase(pit);
+        return;
+    }
+    if (p.peer_id == proto::kUndefinedPeerId) return;  // not admitted yet
+    // Admitted: admit() already retired the old session; the new one takes its place.
+    p.pending = false;
+    by_addr_[from] = std::move(pit->second);
+    pending_.erase(pit);
+}
+
+bool ServerDispatcher::verify_cookie(const PeerAddress& from, const proto::ControlPacket& p, TimeMs now) {
     // As openvpn's check_session_hmac_and_pkt_id: our cookie echoed, only early ids acked/sent.
     bool ok = p.acks.count > 0 && p.message_id <= 1 &&
               cookie_.verify(p.peer_sid.bytes, p.own_sid.bytes, from.sa(), sec(now),
                              static_cast<int>(cfg_.session.hand_window_s));
     for (uint8_t i = 0; ok && i < p.acks.count; ++i) ok = p.acks.ids[i] <= 1;
-    if (!ok) {
+    return ok;
+}
+
+ServerDispatcher::Input ServerDispatcher::accept_cookie(const PeerAddress& from, std::span<uint8_t> packet,
+                                                        const proto::ControlPacket& p, TimeMs now) {
+    Input in;
+    if (!verify_cookie(from, p, now)) {
         in.drop = Drop::bad_session_id;
         counters_.drop(in.drop);
         return in;
@@ -182,8 +258,9 @@ bool ServerDispatcher::room_for_half_open(const PeerAddress& from) {
     // Bounded by max_half_open: a scan is cheap, and a new session is rare (it costs a cookie echo).
     const SourcePrefix mine = SourcePrefix::host(from.sa(), from.len);
     size_t same = 0;
-    for (const auto& [a, c] : by_addr_)
-        if (c->peer_id == proto::kUndefinedPeerId && !c->session->gone() && SourcePrefix::host(a.sa(), a.len) == mine) ++same;
+    for (const auto* m : {&by_addr_, &pending_})
+        for (const auto& [a, c] : *m)
+            if (c->peer_id == proto::kUndefinedPeerId && !c->session->gone() && SourcePrefix::host(a.sa(), a.len) == mine) ++same;
     if (same >= cfg_.limits.max_half_open_per_source) {
         refuse(Refusal::half_open_source);
         return false;
@@ -213,6 +290,7 @@ bool ServerDispatcher::admit(Client& c, Session::AdmitRequest& req) {
             return false;
         }
     }
+    if (c.pending) retire_replaced(c);
     if (by_peer_id_.size() >= cfg_.limits.max_clients) {
         refuse(Refusal::max_clients);
         req.why = "max_clients (" + std::to_string(cfg_.limits.max_clients) + ") clients are connected";
@@ -251,15 +329,50 @@ bool ServerDispatcher::admit(Client& c, Session::AdmitRequest& req) {
     return true;
 }
 
-ServerDispatcher::Client* ServerDispatcher::add_client(const PeerAddress& from, std::unique_ptr<Session> s) {
+ServerDispatcher::Client* ServerDispatcher::add_client(const PeerAddress& from, std::unique_ptr<Session> s, bool pending) {
     auto c = std::make_unique<Client>();
     c->session = std::move(s);
     c->from = from;
+    c->pending = pending;
     Client* raw = c.get();
     raw->session->set_admit([this, raw](Session::AdmitRequest& req) { return admit(*raw, req); });
     if (cfg_.verify_user_pass) raw->session->set_reverify([this, raw](Session::AdmitRequest& req) { return reverify(*raw, req); });
-    by_addr_[from] = std::move(c);
+    (pending ? pending_ : by_addr_)[from] = std::move(c);
     return raw;
+}
+
+void ServerDispatcher::retire_replaced(const Client& fresh) {
+    auto it = by_addr_.find(fresh.from);
+    if (it == by_addr_.end()) return;
+    // Called from inside the fresh session (its admission): nothing up the stack holds the old one.
+    Client& old = *it->second;
+    release(old);
+    if (!old.session->gone())
+        report_gone(old, SessionError::peer_exit, "replaced by a new session from the same address (the client restarted)");
+    ++replacements_done_;
+    keep_counts(old);
+    by_addr_.erase(it);
+}
+
+void ServerDispatcher::keep_counts(const Client& c) {
+    const SessionCounters& k = c.session->counters();
+    gone_limits_.push_requests += k.push_requests_limited;
+    gone_limits_.soft_resets += k.soft_resets_limited;
+    gone_limits_.cert_changes += k.cert_changes_refused;
+}
+
+ServerDispatcher::PeerLimitCounts ServerDispatcher::peer_limits_hit() const {
+    PeerLimitCounts n = gone_limits_;
+    for (const auto* m : {&by_addr_, &pending_})
+        for (const auto& [a, c] : *m) {
+            const SessionCounters& k = c->session->counters();
+            n.push_requests += k.push_requests_limited;
+            n.soft_resets += k.soft_resets_limited;
+            n.cert_changes += k.cert_changes_refused;
+        }
+    n.replacements_started = replacements_started_;
+    n.replacements_done = replacements_done_;
+    return n;
 }
 
 void ServerDispatcher::release(Client& c) {
@@ -314,17 +427,27 @@ void ServerDispatcher::drop_duplicates(const Client& fresh) {
         report_gone(old, SessionError::local_exit,
                     "replaced by a new connection with the same certificate CN '" + cn + "' (peer-id " +
                         std::to_string(fresh.peer_id) + ")");
+        keep_counts(old);
         it = by_addr_.erase(it);
     }
 }
 
 void ServerDispatcher::on_timer(TimeMs now) {
+    // Pending sessions first: one admitted now retires its old session from by_addr_.
+    std::vector<PeerAddress> due;
+    for (auto& [a, c] : pending_) {
+        if (c->session->next_deadline() <= now) c->session->on_timer(now);
+        drain(*c);
+        due.push_back(a);
+    }
+    for (const PeerAddress& a : due) settle(a);
     for (auto it = by_addr_.begin(); it != by_addr_.end();) {
         Client& c = *it->second;
         if (c.session->next_deadline() <= now) c.session->on_timer(now);
         drain(c);
         if (c.session->gone()) {
             release(c);
+            keep_counts(c);
             it = by_addr_.erase(it);
         } else {
             ++it;
@@ -334,7 +457,8 @@ void ServerDispatcher::on_timer(TimeMs now) {
 
 TimeMs ServerDispatcher::next_deadline() const {
     TimeMs d = proto::kNever;
-    for (const auto& [addr, c] : by_addr_) d = std::min(d, c->session->gone() ? 0 : c->session->next_deadline());
+    for (const auto* m : {&by_addr_, &pending_})
+        for (const auto& [addr, c] : *m) d = std::min(d, c->session->gone() ? 0 : c->session->next_deadline());
     return d;
 }
 
@@ -372,6 +496,11 @@ Result<void> ServerDispatcher::set_session_template(SessionConfig session, TimeM
 }
 
 void ServerDispatcher::close_all(TimeMs now) {
+    for (auto& [addr, c] : pending_) {
+        release(*c);
+        c->session.reset();
+    }
+    pending_.clear();
     for (auto& [addr, c] : by_addr_) {
         c->session->close(now);
         drain(*c);

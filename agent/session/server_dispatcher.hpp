@@ -15,6 +15,9 @@
 // port, its old process dead) are removed at once, without an exit notification, each reported as
 // peer_gone (local_exit, "replaced by ...") before the new one's tunnel_up; their peer-ids and pool
 // addresses are free at once.
+// A client reset (or cookie echo) of a new session id from an address that has a running session
+// does not end that session: the new one is negotiated beside it (one per address) and replaces
+// it only once authenticated; until then the old one carries the data.
 // Before authentication a client holds only its Session (TLS state): no peer-id, no pool address
 // (Session::set_admit assigns them after TLS and key-method 2, as OpenVPN does). Reset replies are
 // rate-limited and half-open sessions capped (session/admission.hpp); what was refused is counted
@@ -111,8 +114,15 @@ public:
     const SessionCounters& counters() const { return counters_; }  // drops before a session exists
     // Peers refused by an admission limit, by Refusal.
     const std::array<uint64_t, kRefusalCount>& refusals() const { return refusals_; }
-    // Sessions that have not authenticated yet.
-    size_t half_open() const { return by_addr_.size() - by_peer_id_.size(); }
+    // Sessions that have not authenticated yet (replacements negotiating beside a session included).
+    size_t half_open() const { return by_addr_.size() + pending_.size() - by_peer_id_.size(); }
+    // What authenticated clients asked for beyond their budgets (session/peer_limits.hpp), over
+    // every session, those gone included; and the sessions negotiated beside a running one.
+    struct PeerLimitCounts {
+        uint64_t push_requests = 0, soft_resets = 0, cert_changes = 0;
+        uint64_t replacements_started = 0, replacements_done = 0;
+    };
+    PeerLimitCounts peer_limits_hit() const;
     void close_all(TimeMs now);
     // A new template for the sessions of clients that connect from now on (SIGHUP: TLS files,
     // control-channel wrap, ciphers, keepalive, reneg). Sessions already running keep theirs. The
@@ -131,12 +141,21 @@ private:
         uint32_t peer_id = proto::kUndefinedPeerId;  // assigned at admission (after authentication)
         std::optional<uint32_t> address;
         bool gone_reported = false;
+        bool pending = false;  // negotiating beside the running session of its address (pending_)
     };
 
     explicit ServerDispatcher(ServerConfig cfg, ControlWrap wrap) : cfg_(std::move(cfg)), wrap_(std::move(wrap)) {}
     proto::Drop answer_reset(const PeerAddress& from, const proto::ControlPacket& p, TimeMs now);
     Input accept_cookie(const PeerAddress& from, std::span<uint8_t> packet, const proto::ControlPacket& p, TimeMs now);
-    Client* add_client(const PeerAddress& from, std::unique_ptr<Session> s);
+    Client* add_client(const PeerAddress& from, std::unique_ptr<Session> s, bool pending = false);
+    // A control packet of a new session id from an address that has a running session.
+    Input on_new_session(const PeerAddress& from, std::span<uint8_t> packet, TimeMs now);
+    bool verify_cookie(const PeerAddress& from, const proto::ControlPacket& p, TimeMs now);
+    // The pending session of `from`: dropped if it failed, moved into by_addr_ once admitted.
+    void settle(const PeerAddress& from);
+    // At the admission of a pending session: the session it replaces goes (peer_gone first).
+    void retire_replaced(const Client& fresh);
+    void keep_counts(const Client& c);
     // A half-open session may start for `from` (max_half_open, per source prefix); counts a refusal.
     bool room_for_half_open(const PeerAddress& from);
     // The template with the client's outer address family (--mssfix counts its header).
@@ -159,6 +178,11 @@ private:
     std::array<uint64_t, kRefusalCount> refusals_{};
     std::map<PeerAddress, std::unique_ptr<Client>> by_addr_;
     std::map<uint32_t, Client*> by_peer_id_;
+    // At most one per address: a client that restarted, negotiating while its old session (same
+    // address) still carries the data. Half-open caps count them.
+    std::map<PeerAddress, std::unique_ptr<Client>> pending_;
+    PeerLimitCounts gone_limits_;
+    uint64_t replacements_started_ = 0, replacements_done_ = 0;
     std::deque<Output> out_;
     std::deque<PeerEvent> events_;
     SessionCounters counters_;

@@ -116,6 +116,13 @@ public:
     // Server: the client has authenticated and was admitted (has its peer-id).
     bool admitted() const { return admitted_; }
 
+    // Client: the socket's count of ICMP port-unreachable reports (all of this run). A run of them
+    // with nothing authentic heard since ends the session sooner than ping-restart
+    // (SessionConfig::refused_restart_after).
+    void note_refusals(uint64_t total, TimeMs now);
+    // A control-channel text message on the current key (tools and tests that play a peer).
+    void send_control_message(std::string_view text, TimeMs now);
+
     // Starts a renegotiation now (also triggered by the timers).
     void renegotiate(TimeMs now);
     // Explicit exit notify: a server sends RESTART, a client EXIT (cc-exit agreed) on the control
@@ -155,6 +162,8 @@ private:
     void deliver(KeyState& ks, proto::ReliableMessage& m, TimeMs now);
     void advance_tls(KeyState& ks, TimeMs now);
     void collect_ciphertext(KeyState& ks);
+    // False (the key fails, counted, a notice) if a renegotiation shows another certificate.
+    bool check_peer_certificate(KeyState& ks);
     void handle_plaintext(KeyState& ks, TimeMs now);
     void handle_text(KeyState& ks, std::string_view text, TimeMs now);
     void send_key_method2(KeyState& ks);
@@ -198,6 +207,7 @@ private:
     bool set_cipher(std::string_view name);
     std::string cipher_name_;
     std::string peer_cn_;
+    std::optional<crypto::Fingerprint> peer_cert_;  // of the first handshake: a renegotiation must show it again
     bool ekm_ = false;
     bool cc_exit_ = false;
     bool data_v2_ = true;
@@ -209,6 +219,18 @@ private:
     bool push_reply_done_ = false;
     bool push_reply_sent_ = false;
     TimeMs next_push_request_ = proto::kNever;
+
+    PeriodBucket push_gate_;        // server: PUSH_REQUESTs answered after the first reply
+    PeriodBucket soft_reset_gate_;  // server: renegotiations the client starts
+    static constexpr uint64_t kRefusalsUnknown = ~uint64_t{0};
+    uint64_t refusals_seen_ = 0;    // client: note_refusals() total at the last authentic packet
+    uint64_t refusals_total_ = kRefusalsUnknown;
+    TimeMs refusal_mark_ = 0;       // last_received_ when refusals_seen_ was taken
+    // The refusal rule's grace: nothing authentic heard for this long (0: the rule is off).
+    TimeMs refused_grace_ms() const;
+    // Enough refusals since the last authentic packet; and nothing heard for the grace, too.
+    bool refusal_run() const;
+    bool refusal_run_over(TimeMs now) const;
 
     Admit admit_;
     Admit reverify_;

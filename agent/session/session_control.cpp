@@ -14,6 +14,9 @@ using proto::Opcode;
 
 namespace {
 constexpr size_t kMaxPlaintextBuffered = 64 * 1024;
+// TLS output the peer has not taken yet (not acked, so not cut into messages): a handshake's
+// certificates are a few KB; a peer that never acks what it asks for must not grow it without end.
+constexpr size_t kMaxTlsOutBuffered = 64 * 1024;
 constexpr int64_t sec(TimeMs t) { return t / 1000; }
 }  // namespace
 
@@ -33,6 +36,8 @@ Result<std::unique_ptr<Session>> Session::create(SessionConfig cfg, TimeMs now) 
     if (auto r = crypto::random_bytes(s->own_sid_.bytes); !r) return fail(r.error());
     s->last_received_ = now;
     s->last_data_sent_ = now;
+    s->push_gate_ = PeriodBucket(s->cfg_.limits.push_reply_period_ms, s->cfg_.limits.push_reply_burst);
+    s->soft_reset_gate_ = PeriodBucket(s->cfg_.limits.soft_reset_period_ms, s->cfg_.limits.soft_reset_burst);
     if (s->cfg_.role == Role::server) {
         s->ping_s_ = s->cfg_.ping_s;
         // openvpn's server doubles the pushed ping-restart for itself (keepalive 10 60 -> 120).
@@ -126,6 +131,13 @@ KeyState* Session::key_for_control(const proto::ControlPacket& p, TimeMs now, Dr
     case Opcode::control_soft_reset_v1:
         // The peer starts a renegotiation with the next key_id.
         if (!current_ || current_->phase != KeyState::Phase::active || p.key_id == 0) return nullptr;
+        // Each one is a new TLS handshake: a storm is refused beyond the budget (the peer's
+        // retransmission comes back once a token is there).
+        if (!soft_reset_gate_.take(now)) {
+            ++counters_.soft_resets_limited;
+            why = Drop::state;
+            return nullptr;
+        }
         next_ = new_key_state(p.key_id, now);
         ++counters_.renegotiations;
         return next_.get();
@@ -202,6 +214,7 @@ void Session::deliver(KeyState& ks, proto::ReliableMessage& m, TimeMs now) {
 void Session::advance_tls(KeyState& ks, TimeMs now) {
     if (!ks.tls || ks.phase == KeyState::Phase::pre_start || ks.phase == KeyState::Phase::failed) return;
     if (ks.tls->handshake_done()) {
+        if (!ks.cert_checked && !check_peer_certificate(ks)) return;
         if (cfg_.role == Role::client && !ks.km2_sent) send_key_method2(ks);
         auto pt = ks.tls->read_plaintext();
         if (!pt) {
@@ -219,13 +232,36 @@ void Session::advance_tls(KeyState& ks, TimeMs now) {
     collect_ciphertext(ks);
 }
 
+bool Session::check_peer_certificate(KeyState& ks) {
+    ks.cert_checked = true;
+    const auto cert = ks.tls->peer_certificate();
+    if (!cert) return true;
+    if (!peer_cert_) {
+        peer_cert_ = cert->sha256;
+        peer_cn_ = cert->common_name;
+        return true;
+    }
+    if (*peer_cert_ == cert->sha256) return true;
+    // As OpenVPN (tls_lock_cert_hash_set): the peer stays who it was at the first handshake, or
+    // the new key is not made (no key-method 2 goes out). The keys in use go on until they expire.
+    ks.phase = KeyState::Phase::failed;
+    ++counters_.cert_changes_refused;
+    event(EventType::notice, ks.key_id, SessionError::none,
+          "renegotiation refused: the peer's certificate changed (CN '" + peer_cn_ + "' -> '" + cert->common_name + "')");
+    return false;
+}
+
 void Session::collect_ciphertext(KeyState& ks) {
     if (!ks.tls) return;
     std::vector<uint8_t> ct = ks.tls->take_ciphertext();
     if (ct.empty()) return;
-    if (ks.tls_out_pos == ks.tls_out.size()) {
-        ks.tls_out.clear();
-        ks.tls_out_pos = 0;
+    // What was already cut into messages goes, so the buffer holds only what waits.
+    ks.tls_out.erase(ks.tls_out.begin(), ks.tls_out.begin() + static_cast<long>(ks.tls_out_pos));
+    ks.tls_out_pos = 0;
+    if (ks.tls_out.size() + ct.size() > kMaxTlsOutBuffered) {
+        fail_session(SessionError::control_overflow,
+                     "the peer left more than " + std::to_string(kMaxTlsOutBuffered / 1024) + " KiB of control output unacknowledged");
+        return;
     }
     ks.tls_out.insert(ks.tls_out.end(), ct.begin(), ct.end());
 }
@@ -290,7 +326,13 @@ void Session::handle_text(KeyState& ks, std::string_view text, TimeMs now) {
     const proto::ControlMessage m = proto::classify_control_message(text);
     switch (m.kind) {
     case K::push_request:
-        if (cfg_.role == Role::server && !closing_) send_push_reply(ks, now);
+        if (cfg_.role != Role::server || closing_) break;
+        // The first is always answered; repeats (a lost reply, or a storm) within the budget.
+        if (push_reply_sent_ && !push_gate_.take(now)) {
+            ++counters_.push_requests_limited;
+            break;
+        }
+        send_push_reply(ks, now);
         break;
     case K::push_reply:
         if (cfg_.role != Role::client || push_reply_done_) break;
@@ -317,8 +359,6 @@ void Session::handle_text(KeyState& ks, std::string_view text, TimeMs now) {
 
 void Session::key_exchange_done(KeyState& ks, TimeMs now) {
     ks.phase = KeyState::Phase::active;
-    if (ks.tls && peer_cn_.empty())
-        if (auto cert = ks.tls->peer_certificate()) peer_cn_ = cert->common_name;
     if (ks.key_id == 0 && cfg_.role == Role::client) {
         // Keys come with PUSH_REPLY (cipher, peer-id, EKM); ask for it now and every 5 s.
         send_text(ks, "PUSH_REQUEST", now);
@@ -380,6 +420,12 @@ void Session::send_text(KeyState& ks, std::string_view text, TimeMs) {
         return;
     }
     collect_ciphertext(ks);
+}
+
+void Session::send_control_message(std::string_view text, TimeMs now) {
+    if (!current_ || gone_) return;
+    send_text(*current_, text, now);
+    flush(now);
 }
 
 void Session::flush(TimeMs now) {

@@ -349,6 +349,32 @@ void Session::note_data_received(size_t bytes, TimeMs now) {
     check_reneg_bytes(now);
 }
 
+void Session::note_refusals(uint64_t total, TimeMs) {
+    if (refusals_total_ == kRefusalsUnknown) refusals_total_ = refusals_seen_ = total;  // earlier sessions' run
+    // Refusals count from the last authentic packet on: one from the peer ends the run.
+    if (last_received_ != refusal_mark_) {
+        refusals_seen_ = refusals_total_;
+        refusal_mark_ = last_received_;
+    }
+    if (total > refusals_total_) counters_.refusals += total - refusals_total_;
+    refusals_total_ = std::max(refusals_total_, total);
+}
+
+TimeMs Session::refused_grace_ms() const {
+    if (cfg_.role != Role::client || cfg_.transport != Transport::udp || cfg_.refused_restart_after == 0) return 0;
+    // Twice the ping interval: a live server sends at least every ping seconds, so a forged ICMP
+    // error (anyone on the path can send one) alone never ends a session whose server answers.
+    const TimeMs g = std::max<TimeMs>(cfg_.refused_grace_min_ms, 2 * ms(ping_s_) + 1000);
+    return ping_restart_s_ && g >= ms(ping_restart_s_) ? 0 : g;
+}
+
+bool Session::refusal_run() const {
+    return refused_grace_ms() != 0 && refusals_total_ != kRefusalsUnknown && last_received_ == refusal_mark_ &&
+           refusals_total_ - refusals_seen_ >= cfg_.refused_restart_after;
+}
+
+bool Session::refusal_run_over(TimeMs now) const { return refusal_run() && now - last_received_ >= refused_grace_ms(); }
+
 void Session::check_reneg_bytes(TimeMs now) {
     if (cfg_.reneg_bytes && current_ && current_->keys && !next_ && current_->bytes >= cfg_.reneg_bytes)
         renegotiate(now);
@@ -433,6 +459,13 @@ void Session::check_timers(TimeMs now) {
         fail_session(SessionError::ping_timeout, "nothing received for " + std::to_string(ping_restart_s_) + " s");
         return;
     }
+    if (refusal_run_over(now)) {
+        fail_session(SessionError::ping_timeout,
+                     std::to_string(refusals_total_ - refusals_seen_) +
+                         " datagrams refused (ICMP port unreachable: no server listening) and nothing received for " +
+                         std::to_string((now - last_received_) / 1000) + " s");
+        return;
+    }
     if (ping_s_ && now - last_data_sent_ >= ms(ping_s_)) {
         send_data_payload(proto::kPingMagic, now);
     }
@@ -460,6 +493,7 @@ TimeMs Session::next_deadline() const {
     if (cfg_.role == Role::client && !push_reply_done_) d = std::min(d, next_push_request_);
     if (tunnel_up_) {
         if (ping_restart_s_) d = std::min(d, last_received_ + ms(ping_restart_s_));
+        if (refusal_run()) d = std::min(d, last_received_ + refused_grace_ms());
         if (ping_s_) d = std::min(d, last_data_sent_ + ms(ping_s_));
         if (current_ && current_->keys && !next_ && cfg_.reneg_seconds)
             d = std::min(d, current_->established + ms(cfg_.reneg_seconds));

@@ -6,7 +6,7 @@
 # and h2 pings hH. Figures (bounds asserted): each attempt counted by the hub (mac_sticky,
 # mac_move_limit, multicast_limit, tagged_client against what h3 sent), the MAC moves allowed, the
 # storm frames that reached h1, and the other sites' ping loss. (The PUSH_REQUEST / SOFT_RESET storm of the issue is
-# not here: those limits are not implemented yet.)
+# control_storm.sh.)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 

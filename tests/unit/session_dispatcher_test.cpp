@@ -177,6 +177,54 @@ TEST(Dispatcher, ClientRestartReplacesItsSession) {
     EXPECT_TRUE(restart_reported);
 }
 
+TEST(Dispatcher, AResetFromAConnectedAddressLeavesItsSessionUpUntilTheNewOneIsUp) {
+    Hub hub(WrapMode::tls_crypt);
+    hub.add_client(WrapMode::tls_crypt, 40035);
+    ASSERT_TRUE(hub.run([&] { return hub.clients[0]->established(); }, 10000));
+    const uint32_t first_id = hub.clients[0]->peer_id();
+    // Someone holding the wrap key sends client resets (and echoes the cookie) from the site's
+    // address, then stops before TLS is done: the site's session carries data all along.
+    std::unique_ptr<Session> site = std::move(hub.clients[0]);
+    for (int round = 0; round < 3; ++round) {
+        auto intruder = Session::create(make_config(Role::client, WrapMode::tls_crypt), hub.now);
+        ASSERT_TRUE(intruder);
+        hub.clients[0] = std::move(*intruder);
+        hub.clients[0]->start(hub.now);
+        size_t sent = 0;
+        hub.client_tap = [&](size_t, std::vector<uint8_t>&) { return ++sent <= 2; };  // reset, cookie echo
+        hub.run([] { return false; }, 300);
+        hub.client_tap = {};
+        EXPECT_EQ(hub.server->size(), 1u);
+        std::vector<uint8_t> pkt;
+        ASSERT_TRUE(site->encrypt_frame(std::vector<uint8_t>(64, 9), pkt, hub.now));
+        const auto in = hub.server->on_datagram(hub.addrs[0], pkt, hub.now);
+        EXPECT_EQ(in.drop, proto::Drop::none);
+        EXPECT_EQ(in.peer_id, first_id);
+        EXPECT_EQ(in.frame.size(), 64u);
+    }
+    EXPECT_LE(hub.server->half_open(), 1u);  // one pending session per address, the newest
+    for (const auto& e : hub.events) EXPECT_NE(e.event.type, EventType::peer_gone) << e.event.message;
+    EXPECT_GE(hub.server->peer_limits_hit().replacements_started, 3u);
+    // A real restart: the new session completes and only then replaces the old one.
+    auto fresh = Session::create(make_config(Role::client, WrapMode::tls_crypt), hub.now);
+    ASSERT_TRUE(fresh);
+    hub.clients[0] = std::move(*fresh);
+    hub.clients[0]->start(hub.now);
+    ASSERT_TRUE(hub.run([&] { return hub.clients[0]->established(); }, 10000));
+    EXPECT_EQ(hub.server->size(), 1u);
+    EXPECT_EQ(hub.server->half_open(), 0u);
+    EXPECT_EQ(hub.server->peer_limits_hit().replacements_done, 1u);
+    size_t gone = 0;
+    for (const auto& e : hub.events) gone += e.event.type == EventType::peer_gone && e.peer_id == first_id;
+    EXPECT_EQ(gone, 1u);
+    std::vector<uint8_t> pkt;
+    ASSERT_TRUE(hub.clients[0]->encrypt_frame(std::vector<uint8_t>(64, 9), pkt, hub.now));
+    EXPECT_EQ(hub.server->on_datagram(hub.addrs[0], pkt, hub.now).frame.size(), 64u);
+    // The old session's packets are no longer accepted.
+    ASSERT_TRUE(site->encrypt_frame(std::vector<uint8_t>(64, 9), pkt, hub.now));
+    EXPECT_TRUE(hub.server->on_datagram(hub.addrs[0], pkt, hub.now).frame.empty());
+}
+
 TEST(Dispatcher, SameCnFromAnotherAddressReplacesTheOldSession) {
     // A site restarted from another source port (its old process dead, no exit notification): the
     // old session goes when the new one is up, not at the keepalive timeout, as openvpn without

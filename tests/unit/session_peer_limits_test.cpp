@@ -1,0 +1,118 @@
+// Peer limits: PUSH_REQUEST and SOFT_RESET storms from an authenticated peer are refused beyond
+// their budget and counted; a client reacts to a run of refusals (ICMP port unreachable) sooner
+// than ping-restart, but not to refusals while its server still speaks.
+#include <gtest/gtest.h>
+
+#include "session/peer_limits.hpp"
+#include "session_test_util.hpp"
+
+namespace wirebridge::session::test {
+namespace {
+
+std::unique_ptr<Link> up(const std::function<void(SessionConfig&)>& tweak_client = {}) {
+    SessionConfig cc = make_config(Role::client, WrapMode::tls_crypt);
+    if (tweak_client) tweak_client(cc);
+    auto c = Session::create(std::move(cc), kT0);
+    auto s = Session::create(make_config(Role::server, WrapMode::tls_crypt), kT0);
+    EXPECT_TRUE(c && s);
+    auto link = std::make_unique<Link>(std::move(c.value()), std::move(s.value()));
+    link->client().start(kT0);
+    EXPECT_TRUE(link->run_until([&] { return link->client().established() && link->server().established(); }, 10000));
+    return link;
+}
+
+TEST(PeriodBucket, BurstThenOneAPeriod) {
+    PeriodBucket b(2000, 3);
+    int taken = 0;
+    for (int i = 0; i < 10; ++i) taken += b.take(kT0);
+    EXPECT_EQ(taken, 3);
+    EXPECT_FALSE(b.take(kT0 + 1999));
+    EXPECT_TRUE(b.take(kT0 + 2000));
+    EXPECT_FALSE(b.take(kT0 + 2001));
+    // A long pause refills the burst, never more.
+    taken = 0;
+    for (int i = 0; i < 10; ++i) taken += b.take(kT0 + 60000);
+    EXPECT_EQ(taken, 3);
+    PeriodBucket unlimited(0, 0);
+    for (int i = 0; i < 100; ++i) EXPECT_TRUE(unlimited.take(kT0));
+}
+
+TEST(PeerLimits, PushRequestStormIsAnsweredWithinItsBudget) {
+    auto link = up();
+    const size_t replies_before = link->sent_by_server.size();
+    // 200 PUSH_REQUESTs over 2 s: the first few are answered (burst 3, then one per 5 s).
+    for (int i = 0; i < 200; ++i) {
+        link->client().send_control_message("PUSH_REQUEST", link->now());
+        link->advance(10);
+    }
+    link->advance(3000);
+    const SessionCounters& k = link->server().counters();
+    EXPECT_GE(k.push_requests_limited, 195u);
+    EXPECT_LE(k.push_requests_limited, 198u);  // the client's own first PUSH_REQUEST took a token too
+    EXPECT_FALSE(link->server().gone());
+    EXPECT_FALSE(link->client().gone());
+    // The server's control output stayed small: acks, and a handful of replies.
+    EXPECT_LT(link->sent_by_server.size() - replies_before, 260u);
+    // Frames still cross.
+    ASSERT_TRUE(link->send_frame(true, std::vector<uint8_t>(60, 3)));
+    link->advance(100);
+    EXPECT_FALSE(link->server_frames().empty());
+}
+
+TEST(PeerLimits, SoftResetStormIsRefusedBeyondItsBudget) {
+    auto link = up();
+    const uint64_t handshakes_before = link->server().counters().handshakes;
+    // The client starts a renegotiation whenever it has none under way, for 6 s.
+    const TimeMs start = link->now();
+    while (link->now() < start + 6000) {
+        link->client().renegotiate(link->now());
+        link->advance(50);
+    }
+    const SessionCounters& k = link->server().counters();
+    const uint64_t done = k.handshakes - handshakes_before;
+    EXPECT_GE(done, 4u);
+    EXPECT_LE(done, 4u + 6000 / 2000 + 1);  // burst 4, then one every 2 s
+    EXPECT_GE(k.soft_resets_limited, 1u);
+    EXPECT_FALSE(link->server().gone());
+    ASSERT_TRUE(link->send_frame(true, std::vector<uint8_t>(60, 4)));
+    link->advance(100);
+    EXPECT_FALSE(link->server_frames().empty());
+}
+
+TEST(PeerLimits, ARunOfRefusalsEndsTheClientSessionSoonerThanPingRestart) {
+    auto link = up();
+    Session& c = link->client();
+    ASSERT_EQ(c.counters().errors[static_cast<size_t>(SessionError::ping_timeout)], 0u);
+    // The server's process is gone: nothing more reaches the client, its sends are refused.
+    link->tap = [](bool, std::vector<uint8_t>&) { return false; };
+    const TimeMs dead = link->now();
+    uint64_t refused = 100;  // refusals of earlier sessions of this run do not count
+    c.note_refusals(refused, link->now());
+    link->run_until([&] {
+        c.note_refusals(++refused, link->now());
+        return c.gone();
+    }, 60000);
+    ASSERT_TRUE(c.gone());
+    // Pushed keepalive 10/60: ping-restart would take 60 s; twice the ping interval + 1 s here.
+    EXPECT_LE(link->now() - dead, 21000 + 100);
+    EXPECT_GE(link->now() - dead, 20000);
+    EXPECT_EQ(c.counters().errors[static_cast<size_t>(SessionError::ping_timeout)], 1u);
+}
+
+TEST(PeerLimits, RefusalsWhileTheServerSpeaksEndNothing) {
+    auto link = up();
+    Session& c = link->client();
+    // Forged ICMP errors, 10 a second for 60 s, while the server's pings arrive.
+    uint64_t refused = 0;
+    const TimeMs start = link->now();
+    while (link->now() < start + 60000) {
+        refused += 1;
+        c.note_refusals(refused, link->now());
+        link->advance(100);
+    }
+    EXPECT_FALSE(c.gone());
+    EXPECT_EQ(c.counters().refusals, refused - 1);  // the first note is the baseline
+}
+
+}  // namespace
+}  // namespace wirebridge::session::test
