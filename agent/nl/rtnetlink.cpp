@@ -128,9 +128,22 @@ Result<void> Rtnetlink::transact(nlmsghdr* nlh, const std::string& what, Callbac
         if (n < 0) return fail_errno(what);
         if (!netlink_lengths_ok(buf_.get(), static_cast<size_t>(n))) return fail(what + ": malformed answer from the kernel", EPROTO);
         int ret = mnl_cb_run(buf_.get(), static_cast<size_t>(n), seq, port_, cb, data);
+        if (ret == MNL_CB_ERROR && errno == EINTR) return drain_interrupted_dump(seq, what);
         if (ret == MNL_CB_ERROR) return fail_errno(what);
         if (ret == MNL_CB_STOP) return {};
     }
+}
+
+// The kernel flags a dump that raced a change (NLM_F_DUMP_INTR; libmnl says EINTR): its answer may
+// be incomplete. The rest of it is read and dropped, so the socket is clean for the caller's retry.
+Result<void> Rtnetlink::drain_interrupted_dump(unsigned seq, const std::string& what) {
+    for (int i = 0; i < 1024; ++i) {  // a bound: a dump is a few buffers
+        ssize_t n = mnl_socket_recvfrom(sock_, buf_.get(), kBufSize);
+        if (n < 0) break;
+        int ret = mnl_cb_run(buf_.get(), static_cast<size_t>(n), seq, port_, nullptr, nullptr);
+        if (ret == MNL_CB_STOP || (ret == MNL_CB_ERROR && errno != EINTR)) break;
+    }
+    return fail(Error{EINTR, what + ": the kernel's answer raced a change (dump interrupted)"});
 }
 
 nlmsghdr* Rtnetlink::begin_link(uint16_t type, uint16_t flags, int index) {
@@ -308,11 +321,16 @@ Result<std::vector<IfAddress>> Rtnetlink::addresses(const std::string& name) {
     nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
     auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
     ifa->ifa_family = AF_UNSPEC;
-    std::vector<IfAddress> out;
-    AddrDump dump{li->index, &out};
-    auto r = transact(nlh, "cannot list the addresses of " + name, parse_addr, &dump);
-    if (!r) return fail(r.error());
-    return out;
+    const std::vector<char> request(reinterpret_cast<const char*>(nlh), reinterpret_cast<const char*>(nlh) + nlh->nlmsg_len);
+    // Addresses come and go while a device is set up (IPv6 link-local): an interrupted dump is asked again.
+    for (int attempt = 0;; ++attempt) {
+        std::vector<IfAddress> out;
+        AddrDump dump{li->index, &out};
+        std::memcpy(buf_.get(), request.data(), request.size());
+        auto r = transact(reinterpret_cast<nlmsghdr*>(buf_.get()), "cannot list the addresses of " + name, parse_addr, &dump);
+        if (r) return out;
+        if (r.error().code != EINTR || attempt == 4) return fail(r.error());
+    }
 }
 
 namespace {
