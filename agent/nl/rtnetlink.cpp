@@ -118,6 +118,21 @@ Rtnetlink::~Rtnetlink() {
     if (sock_ != nullptr) mnl_socket_close(sock_);
 }
 
+namespace {
+
+// The kernel flags a dump that raced a change (NLM_F_DUMP_INTR; libmnl says EINTR): its answer may
+// be incomplete. The rest of it is read and dropped, so the socket is clean for the caller's retry.
+void drain_interrupted_dump(mnl_socket* sock, char* buf, unsigned seq, unsigned port) {
+    for (int i = 0; i < 1024; ++i) {  // a bound: a dump is a few buffers
+        ssize_t n = mnl_socket_recvfrom(sock, buf, kBufSize);
+        if (n < 0) break;
+        int ret = mnl_cb_run(buf, static_cast<size_t>(n), seq, port, nullptr, nullptr);
+        if (ret == MNL_CB_STOP || (ret == MNL_CB_ERROR && errno != EINTR)) break;
+    }
+}
+
+}  // namespace
+
 Result<void> Rtnetlink::transact(nlmsghdr* nlh, const std::string& what, Callback cb,
                                  void* data) {
     nlh->nlmsg_seq = ++seq_;
@@ -128,23 +143,16 @@ Result<void> Rtnetlink::transact(nlmsghdr* nlh, const std::string& what, Callbac
         if (n < 0) return fail_errno(what);
         if (!netlink_lengths_ok(buf_.get(), static_cast<size_t>(n))) return fail(what + ": malformed answer from the kernel", EPROTO);
         int ret = mnl_cb_run(buf_.get(), static_cast<size_t>(n), seq, port_, cb, data);
-        if (ret == MNL_CB_ERROR && errno == EINTR) return drain_interrupted_dump(seq, what);
+        if (ret == MNL_CB_ERROR && errno == EINTR) {
+            drain_interrupted_dump(sock_, buf_.get(), seq, port_);
+            return fail(Error{EINTR, what + ": the kernel's answer raced a change (dump interrupted)"});
+        }
         if (ret == MNL_CB_ERROR) return fail_errno(what);
         if (ret == MNL_CB_STOP) return {};
     }
 }
 
-// The kernel flags a dump that raced a change (NLM_F_DUMP_INTR; libmnl says EINTR): its answer may
-// be incomplete. The rest of it is read and dropped, so the socket is clean for the caller's retry.
-Result<void> Rtnetlink::drain_interrupted_dump(unsigned seq, const std::string& what) {
-    for (int i = 0; i < 1024; ++i) {  // a bound: a dump is a few buffers
-        ssize_t n = mnl_socket_recvfrom(sock_, buf_.get(), kBufSize);
-        if (n < 0) break;
-        int ret = mnl_cb_run(buf_.get(), static_cast<size_t>(n), seq, port_, nullptr, nullptr);
-        if (ret == MNL_CB_STOP || (ret == MNL_CB_ERROR && errno != EINTR)) break;
-    }
-    return fail(Error{EINTR, what + ": the kernel's answer raced a change (dump interrupted)"});
-}
+
 
 nlmsghdr* Rtnetlink::begin_link(uint16_t type, uint16_t flags, int index) {
     nlmsghdr* nlh = mnl_nlmsg_put_header(buf_.get());

@@ -125,8 +125,6 @@ private:
     using Callback = int (*)(const nlmsghdr*, void*);
     Result<void> transact(nlmsghdr* nlh, const std::string& what, Callback cb = nullptr,
                           void* data = nullptr);
-    // After a dump the kernel flagged as interrupted: reads the rest away; an EINTR error.
-    Result<void> drain_interrupted_dump(unsigned seq, const std::string& what);
     // Starts a request in buf_: header plus an ifinfomsg for the device (index 0: none yet).
     nlmsghdr* begin_link(uint16_t type, uint16_t flags, int index);
     Result<void> change_link(const std::string& name, const std::string& what,
