@@ -154,7 +154,7 @@ EOF
 echo "== systemd as PID 1"
 SYSTEMD_UNIT_PATH=$SD/units SYSTEMD_GENERATOR_PATH=$SD/none SYSTEMD_ENVIRONMENT_GENERATOR_PATH=$SD/none \
     container=wbtest bash -c 'echo $$ >"$1/cgroup.procs" && exec unshare --pid --fork --mount-proc --uts --cgroup -- \
-        sh -c "mount -t cgroup2 wbcgns /sys/fs/cgroup && exec $2 --unit=wbtest.target --log-target=console --log-level=info"' \
+        sh -c "umount -l /sys/fs/cgroup 2>/dev/null; mount -t cgroup2 wbcgns /sys/fs/cgroup && exec $2 --unit=wbtest.target --log-target=console --log-level=info"' \
     sd "$CG/$T.sd" "$SYSTEMD" >"$SD/systemd.log" 2>&1 &
 SD_PID=$!
 ln -s "$SD/systemd.log" "$WORK/systemd.log"
