@@ -152,8 +152,6 @@ Result<void> Rtnetlink::transact(nlmsghdr* nlh, const std::string& what, Callbac
     }
 }
 
-
-
 nlmsghdr* Rtnetlink::begin_link(uint16_t type, uint16_t flags, int index) {
     nlmsghdr* nlh = mnl_nlmsg_put_header(buf_.get());
     nlh->nlmsg_type = type;
