@@ -64,6 +64,7 @@ mkdir "$CG/$T.sd" || die "cannot make cgroup $CG/$T.sd"
 
 # The PID namespace dies with its PID 1 (systemd), taking every service with it.
 sd_kill() {
+    set +e  # an exit trap: a leftover cgroup directory must not turn a passed run into exit 1
     local init
     if [ -n "$SD_PID" ]; then
         init=$(cat "/proc/$SD_PID/task/$SD_PID/children" 2>/dev/null | awk '{print $1}')
