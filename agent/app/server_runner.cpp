@@ -13,6 +13,7 @@
 #include "app/runner_common.hpp"
 #include "io/signals.hpp"
 #include "app/tunnel_setup.hpp"
+#include "app/uplink.hpp"
 #include "proto/data_packet.hpp"
 #include "proto/keepalive.hpp"
 
@@ -66,6 +67,7 @@ Result<void> ServerRunner::open_udp(const io::SocketAddress& local) {
     for (unsigned k = 0; k < n; ++k) {
         auto s = io::UdpSocket::open(local, n > 1);
         if (!s) return fail(s.error());
+        if (auto m = mark_uplink_socket(s->fd(), cfg_); !m) return fail(m.error());  // a hub inline
         if (auto g = s->enable_gro(); !g) log_warn(g.error().message);
         s->count_soft_errors_in(&socket_errors_);
         group_.push_back(std::move(*s));
@@ -113,6 +115,10 @@ int ServerRunner::run() {
         auto l = io::TcpListener::open(*local);
         if (!l) {
             log_error(l.error().message);
+            return 1;
+        }
+        if (auto m = mark_uplink_socket(l->fd(), cfg_); !m) {  // a hub inline: accepted ones inherit it
+            log_error(m.error().message);
             return 1;
         }
         listener_.emplace(std::move(*l));

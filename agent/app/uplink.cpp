@@ -1,11 +1,25 @@
-// The uplink plan from the config.
+// The uplink plan and the tunnel socket's mark from the config (bridge.gateway).
 #include "app/uplink.hpp"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
 
 namespace wirebridge::app {
 
 std::uint32_t uplink_mark(const config::Config& cfg) {
-    if (!cfg.bridge || !cfg.bridge->gateway || cfg.tunnel.role != config::Role::client) return 0;
+    if (!cfg.bridge || !cfg.bridge->gateway) return 0;
     return cfg.bridge->uplink_mark;
+}
+
+Result<void> mark_uplink_socket(int fd, const config::Config& cfg) {
+    const std::uint32_t mark = uplink_mark(cfg);
+    if (mark == 0) return {};
+    if (setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) != 0)
+        return fail(std::string("SO_MARK on the tunnel socket (bridge.gateway): ") + std::strerror(errno));
+    return {};
 }
 
 Result<nl::UplinkPlan> uplink_plan(const config::Config& cfg) {

@@ -1054,8 +1054,6 @@ Config Validator::run(const YAML::Node& root) {
                                    std::to_string(c.interest->rule_priority) + " and the next two); choose another");
         if (c.fastpath.enabled && ((c.fastpath.reply_mark | c.fastpath.orig_mark) & b.uplink_mark))
             error(root.Mark(), "bridge.uplink_mark shares bits with fastpath.reply_mark or orig_mark; choose another");
-        if (c.tunnel.role != Role::client)
-            error(root.Mark(), "bridge.gateway is for a client (its tunnel to the hub); a server does not use it yet");
     }
     return c;
 }

@@ -53,6 +53,17 @@ Result<void> NetlinkSocket::transact(nlmsghdr* nlh, const std::string& what, Mes
         if (!netlink_lengths_ok(buf_.get(), static_cast<std::size_t>(n)))
             return fail(what + ": malformed answer from the kernel", EPROTO);
         const int ret = mnl_cb_run(buf_.get(), static_cast<std::size_t>(n), seq, port_, cb, data);
+        if (ret == MNL_CB_ERROR && errno == EINTR) {
+            // The kernel flagged a dump that raced a change (NLM_F_DUMP_INTR): its answer may be
+            // incomplete. The rest is read away so the socket is clean for the caller's retry.
+            for (int i = 0; i < 1024; ++i) {  // a bound: a dump is a few datagrams
+                const ssize_t m = mnl_socket_recvfrom(sock_.get(), buf_.get(), size_);
+                if (m < 0 || !netlink_lengths_ok(buf_.get(), static_cast<std::size_t>(m))) break;
+                const int r = mnl_cb_run(buf_.get(), static_cast<std::size_t>(m), seq, port_, nullptr, nullptr);
+                if (r == MNL_CB_STOP || (r == MNL_CB_ERROR && errno != EINTR)) break;
+            }
+            return fail(Error{EINTR, what + ": the kernel's answer raced a change (dump interrupted)"});
+        }
         if (ret == MNL_CB_ERROR) return fail_errno(what);
         if (ret == MNL_CB_STOP) return {};
     }

@@ -272,11 +272,16 @@ Result<std::vector<IfAddress>> Rtnetlink::addresses(const std::string& name) {
     nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
     auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
     ifa->ifa_family = AF_UNSPEC;
-    std::vector<IfAddress> out;
-    AddrDump dump{li->index, &out};
-    auto r = sock_.transact(nlh, "cannot list the addresses of " + name, parse_addr, &dump);
-    if (!r) return fail(r.error());
-    return out;
+    const std::vector<char> request(reinterpret_cast<const char*>(nlh), reinterpret_cast<const char*>(nlh) + nlh->nlmsg_len);
+    // Addresses come and go while a device is set up (IPv6 link-local): an interrupted dump is asked again.
+    for (int attempt = 0;; ++attempt) {
+        std::vector<IfAddress> out;
+        AddrDump dump{li->index, &out};
+        std::memcpy(sock_.buffer(), request.data(), request.size());
+        auto r = sock_.transact(reinterpret_cast<nlmsghdr*>(sock_.buffer()), "cannot list the addresses of " + name, parse_addr, &dump);
+        if (r) return out;
+        if (r.error().code != EINTR || attempt == 4) return fail(r.error());
+    }
 }
 
 namespace {

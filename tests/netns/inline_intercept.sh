@@ -118,9 +118,25 @@ for i in range(int(sys.argv[3])):
 EOF
 }
 
+# unit_lines KEY: the packaged unit's KEY= command lines (deploy/systemd/wirebridge@.service) as
+# systemd would run them for this test's instance: the prefix (+, -, ...) dropped, the installed
+# binary and /etc/wirebridge/%i.yaml replaced by the binary under test and this test's config.
+# (tests/kernel/inline_systemd.sh runs the unit itself under systemd, in the VM.)
+UNIT=$(dirname "$0")/../../deploy/systemd/wirebridge@.service
+unit_lines() {
+    sed -n "s/^$1=[-+!@:]*//p" "$UNIT" |
+        sed -e "s|^/usr/sbin/wirebridge |$WB |" -e "s|/etc/wirebridge/%i\.yaml|$WORK/box.yaml|g"
+}
+
 echo "== failure open"
 write_config open
-require "wirebridge check accepts the config" "$WB" check -c "$WORK/box.yaml"
+# The unit's ExecStartPre= lines, in order (check, then modules), must pass before ExecStart=.
+n=0
+while IFS= read -r line; do
+    n=$((n + 1))
+    require "the unit's ExecStartPre #$n passes: ${line#"$WB" }" on box $line
+done < <(unit_lines ExecStartPre)
+check "the unit has its two ExecStartPre= lines (check, modules)" test "$n" = 2
 wbn_start box
 require "the agent installs its bridge table within 20 s" wait_for 20 intercepting
 check "the bridge holds lan, wan and the TAP" test "$(ip -n "$T-box" -o link show master "${T}b" | wc -l)" = 3
@@ -195,8 +211,10 @@ wbn_stop box KILL || true
 check "closed, SIGKILL: the table stays" has_table
 check "closed, SIGKILL: selected traffic does not reach the router" unreachable h "$SEL"
 check "closed, SIGKILL: unselected traffic still does" reach h "$UNSEL" 5
-cleaned=$(on box "$WB" cleanup -c "$WORK/box.yaml" 2>&1) || true
-log "wirebridge cleanup: $(echo "$cleaned" | tr '\n' ';')"
+stop_post=$(unit_lines ExecStopPost)
+require "the unit has one ExecStopPost= line, wirebridge cleanup" matches "$stop_post" "^$WB cleanup -c $WORK/box.yaml\$"
+cleaned=$(on box $stop_post 2>&1) || true
+log "the unit's ExecStopPost ($stop_post): $(echo "$cleaned" | tr '\n' ';')"
 check "cleanup (ExecStopPost): the killed run's chains and policy rules removed, the table kept (closed)" \
     bash -c "grep -q 'removed chains WB-box' <<<'$cleaned' && grep -qE 'removed [36] policy rules' <<<'$cleaned' &&
              grep -q 'kept table bridge wb_box' <<<'$cleaned' && ! ip netns exec $T-box iptables-save -t mangle | grep -q WB-"

@@ -18,7 +18,7 @@
 # 10.20.0.0/16 is queued and tunnelled. Needs root. Env: WB_WIREBRIDGE; WB_INLINE_FASTPATH=1
 # (the VM scenario, xt_GWMARK loaded) also enables the fast path and checks that replies from the
 # remote LAN come back through it (reply_xmit grows) carrying the host's gateway MAC.
-TEST=inline_uplink$([ "${WB_INLINE_JOIN:-false}" = true ] && echo _join)
+TEST=inline_uplink$([ "${WB_INLINE_JOIN:-false}" = true ] && echo _join)$([ "${WB_INLINE_PROTO:-udp}" = tcp ] && echo _tcp)
 . "$(dirname "$0")/lib.sh"
 
 REM=10.20.0.5 NET=203.0.113.20 GW=192.0.2.1 UPGW=203.0.113.254
@@ -27,7 +27,9 @@ FASTPATH=${WB_INLINE_FASTPATH:-0}
 # false: the TAP has 10.20.0.2/16 and the remote LAN routes back to it; true: the TAP is a port of
 # the box's bridge (one segment with the remote LAN, which routes back through 192.0.2.2 on-link).
 JOIN=${WB_INLINE_JOIN:-false}
-log "join_bridge: $JOIN, fast path: $FASTPATH"
+# udp, or tcp: the box's tunnel is a TCP connection to the hub (the marked socket connects).
+PROTO=${WB_INLINE_PROTO:-udp}
+log "join_bridge: $JOIN, fast path: $FASTPATH, tunnel over $PROTO"
 
 echo "== namespaces"
 log "tag $T, scratch $WORK, $("$WB" --version)"
@@ -129,7 +131,7 @@ site: hub
 bridge: {name: ${T}hb, ports: [${T}hl], address: 10.20.0.1/16, remove_on_stop: true}
 tunnel:
   role: server
-  proto: udp
+  proto: $PROTO
   local: 203.0.113.1:$PORT
   device: ${T}ht
   pool: 10.200.77.0/24
@@ -153,7 +155,7 @@ bridge:
   gateway: $GW
 tunnel:
   role: client
-  proto: udp
+  proto: $PROTO
   remote: [203.0.113.1:$PORT]
   device: ${T}t
 $([ "$JOIN" = true ] || echo "  address: 10.20.0.2/16")
@@ -191,8 +193,12 @@ check "unmarked, the hub is unreachable from the box (no route)" \
     bash -c "! ip -n $T-box route get 203.0.113.1 >/dev/null 2>&1"
 check "marked 0x40000, the hub is reached via $GW" \
     matches "$(ip -n "$T-box" route get 203.0.113.1 mark 0x40000)" "via $GW dev ${T}b"
-check "the agent's socket carries the mark (ss)" \
-    matches "$(on box ss -uanpe 2>/dev/null | grep -i wirebridge || on box ss -uane)" "fwmark:0x40000"
+ssopt=-uanpe
+[ "$PROTO" = tcp ] && ssopt=-tanpe
+check "the agent's $PROTO socket carries the mark (ss)" \
+    matches "$(on box ss "$ssopt" 2>/dev/null | grep -i wirebridge || on box ss "${ssopt%p*}e")" "fwmark:0x40000"
+[ "$PROTO" = tcp ] && check "the tunnel is a TCP connection to the hub, established from the box's address" \
+    matches "$(on box ss -Htn state established dst 203.0.113.1:$PORT)" "192\.0\.2\.2:[0-9]+ +203\.0\.113\.1:$PORT"
 check "the box resolved the gateway to r1's MAC" \
     matches "$(ip -n "$T-box" neigh show "$GW")" "lladdr $R1MAC"
 check "the box's log says how the uplink goes" grep -q "uplink: the tunnel's socket carries mark 0x40000" "$WORK/box.log"

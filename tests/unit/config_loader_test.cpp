@@ -683,6 +683,10 @@ TEST_F(ConfigLoaderTest, BridgeGatewayAndUplinkKeys) {
     EXPECT_EQ(r.config->bridge->uplink_mark, 0x100u);
     r = load(std::string(kClient) + "bridge: {name: br0, ports: [lan0], address: '2001:db8:1::2/64', gateway: 'fe80::1'}\n");
     ASSERT_TRUE(r.ok()) << dump(r);
+    // A hub placed inline answers its sites through the same table (docs/INLINE.md).
+    r = load(std::string(kServer) + br + ", gateway: 192.0.2.1}\n");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    ASSERT_TRUE(r.config->bridge->gateway);
     auto has = [&](const std::string& yaml, const std::string& what) {
         const auto e = only_error(yaml);
         EXPECT_NE(e.message.find(what), std::string::npos) << e.to_string();
