@@ -184,12 +184,16 @@ kv=$(uname -r)
 kmaj=${kv%%.*} kmin=${kv#*.}
 kmin=${kmin%%[!0-9]*}
 if [ "$kmaj" -gt 6 ] || { [ "$kmaj" -eq 6 ] && [ "$kmin" -ge 4 ]; }; then
-	want_reads="info TAP wbktap reads: io_uring batches of up to 16 RWF_NOWAIT reads a call"
+	want_reads="reads: io_uring batches of up to 16 RWF_NOWAIT reads a call"
 else
-	want_reads="info TAP wbktap reads: read(), one call a frame: this kernel's TAP refuses RWF_NOWAIT reads through io_uring ("
+	want_reads="reads: read(), one call a frame: this kernel's TAP refuses RWF_NOWAIT reads through io_uring ("
 fi
-check tap-read-path-logged grep -qF -- "$want_reads" "$W/app.log" || grep -F 'TAP wbktap' "$W/app.log" | sed 's/^/# app: /'
-check_eq tap-read-path-logged-once 1 "$(grep -c 'TAP wbktap reads:' "$W/app.log")"
+# The data path's worker reads the TAP (over UDP the one worker runs on the main loop): its lines
+# say "worker 0: TAP wbktap queue 0 reads: ...".
+tap_read_lines() { grep -E 'info (worker [0-9]+: )?TAP wbktap (queue [0-9]+ )?reads: ' "$W/app.log"; }
+tap_read_path_logged() { tap_read_lines | grep -qF -- "$want_reads"; }
+check tap-read-path-logged tap_read_path_logged || grep -F 'TAP wbktap' "$W/app.log" | sed 's/^/# app: /'
+check_eq tap-read-path-logged-once 1 "$(tap_read_lines | wc -l)"
 check tap-write-path-logged grep -qF -- "info TAP wbktap writes: io_uring batches of up to 65 writes a call" "$W/app.log"
 # One ping run is one flow: its first packet was queued, the other four stayed in the kernel.
 check_eq one-packet-queued-per-flow "$((q0 + 1))" "$(flows_num queued)"
