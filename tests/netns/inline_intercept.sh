@@ -131,11 +131,13 @@ unit_lines() {
 echo "== failure open"
 write_config open
 # The unit's ExecStartPre= lines, in order (check, then modules), must pass before ExecStart=.
+# (From a file, not a process substitution: the kernel VM's initramfs has no /dev/fd.)
+unit_lines ExecStartPre >"$WORK/exec-start-pre"
 n=0
 while IFS= read -r line; do
     n=$((n + 1))
     require "the unit's ExecStartPre #$n passes: ${line#"$WB" }" on box $line
-done < <(unit_lines ExecStartPre)
+done <"$WORK/exec-start-pre"
 check "the unit has its two ExecStartPre= lines (check, modules)" test "$n" = 2
 wbn_start box
 require "the agent installs its bridge table within 20 s" wait_for 20 intercepting
