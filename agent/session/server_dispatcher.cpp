@@ -72,9 +72,7 @@ ServerDispatcher::Input ServerDispatcher::on_datagram(const PeerAddress& from, s
     }
     std::vector<uint8_t> plain;
     proto::ControlPacket p;
-    Drop d = wrap_.unwrap(packet, plain, sec(now), false);
-    if (d == Drop::none) d = proto::parse_control_packet(plain, p);
-    if (d == Drop::none && p.key_id != 0) d = Drop::bad_key_id;
+    Drop d = open_first_control(packet, now, plain, p);
     if (d == Drop::none) {
         if (p.opcode == Opcode::control_hard_reset_client_v2) {
             if (cfg_.session.transport == Transport::tcp) {
@@ -112,6 +110,16 @@ ServerDispatcher::Input ServerDispatcher::on_datagram(const PeerAddress& from, s
     return in;
 }
 
+// A control packet that may open a session (a reset, a cookie echo): unwrapped with the shared
+// key, parsed, and of key id 0; or why not.
+Drop ServerDispatcher::open_first_control(std::span<const uint8_t> packet, TimeMs now, std::vector<uint8_t>& plain,
+                                          proto::ControlPacket& p) {
+    Drop d = wrap_.unwrap(packet, plain, sec(now), false);
+    if (d == Drop::none) d = proto::parse_control_packet(plain, p);
+    if (d == Drop::none && p.key_id != 0) d = Drop::bad_key_id;
+    return d;
+}
+
 Drop ServerDispatcher::answer_reset(const PeerAddress& from, const proto::ControlPacket& p, TimeMs now) {
     if (p.message_id != 0 || p.acks.count != 0) return Drop::bad_message;
     const auto sid = cookie_.compute(p.own_sid.bytes, from.sa(), sec(now), static_cast<int>(cfg_.session.hand_window_s));
@@ -146,9 +154,7 @@ ServerDispatcher::Input ServerDispatcher::on_new_session(const PeerAddress& from
     }
     std::vector<uint8_t> plain;
     proto::ControlPacket p;
-    Drop d = wrap_.unwrap(packet, plain, sec(now), false);
-    if (d == Drop::none) d = proto::parse_control_packet(plain, p);
-    if (d == Drop::none && p.key_id != 0) d = Drop::bad_key_id;
+    Drop d = open_first_control(packet, now, plain, p);
     if (d == Drop::none && p.opcode == Opcode::control_hard_reset_client_v2 && cfg_.session.transport == Transport::udp) {
         // As from an unknown address: a stateless, rate-limited reply; nothing is kept yet.
         Refusal why{};

@@ -145,6 +145,8 @@ private:
     };
 
     explicit ServerDispatcher(ServerConfig cfg, ControlWrap wrap) : cfg_(std::move(cfg)), wrap_(std::move(wrap)) {}
+    proto::Drop open_first_control(std::span<const uint8_t> packet, TimeMs now, std::vector<uint8_t>& plain,
+                                   proto::ControlPacket& p);
     proto::Drop answer_reset(const PeerAddress& from, const proto::ControlPacket& p, TimeMs now);
     Input accept_cookie(const PeerAddress& from, std::span<uint8_t> packet, const proto::ControlPacket& p, TimeMs now);
     Client* add_client(const PeerAddress& from, std::unique_ptr<Session> s, bool pending = false);
