@@ -166,8 +166,14 @@ void ClientRunner::on_socket(std::uint32_t events) {
     if (!tcp_) return;
     if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
         auto r = tcp_->read([this](std::span<std::uint8_t> p) {
-            if (session_) on_packet(p);
+            if (session_) on_packet(p, true);
         });
+        if (r && *r && !held_.empty()) {
+            pump_session();  // the keys the read's control packets made: installed now
+            for (auto& p : held_)
+                if (session_) on_packet(p);
+        }
+        held_.clear();
         if (auto w = tap_writer_.flush(); !w) tap_write_.failed("TAP " + tap_.name(), w.error());
         if (!r) return schedule_reconnect(r.error().message);
         if (!*r) return schedule_reconnect("the server closed the TCP connection");
@@ -178,8 +184,15 @@ void ClientRunner::on_socket(std::uint32_t events) {
     update_tap_interest();
 }
 
-void ClientRunner::on_packet(std::span<std::uint8_t> pkt) {
+void ClientRunner::on_packet(std::span<std::uint8_t> pkt, bool may_hold) {
     const proto::TimeMs now = now_ms();
+    // Data is opened by the data channel only (the session opens none).
+    if (proto::is_data_packet(pkt) && !dc_.has_key(pkt[0] & proto::kKeyIdMask) && may_hold && held_.size() < kHeldData) {
+        // TCP: the control packet that made this key may have come in the same read, its
+        // keys_ready not handled yet; the packet waits for pump_session() (on_socket).
+        held_.emplace_back(pkt.begin(), pkt.end());
+        return;
+    }
     if (proto::is_data_packet(pkt) && dc_.ready()) {
         std::span<std::uint8_t> payload;
         const datapath::DataDrop d = dc_.open(pkt, now / 1000, payload);
@@ -199,13 +212,11 @@ void ClientRunner::on_packet(std::span<std::uint8_t> pkt) {
             return;
         }
     }
+    // Control packets; a data packet the data channel has no key for is refused (no_keys) and counted.
     const session::Session::Input in = session_->on_packet(pkt, now);
     // The one drop an operator can fix (another key or digest on the server); the others are
     // duplicates and strays, counted in the status (control_<reason>).
     if (in.drop == proto::Drop::auth_failed) control_drop_log_.note(in.drop, now, [&] { return peer_.to_string(); });
-    if (!in.frame.empty() && !proto::is_ping(in.frame) && !proto::is_occ(in.frame)) {
-        if (auto w = tap_writer_.write_frame(in.frame); !w) tap_write_.failed("TAP " + tap_.name(), w.error());
-    }
 }
 
 void ClientRunner::on_tap() {

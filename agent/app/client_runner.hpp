@@ -54,7 +54,9 @@ private:
     void schedule_reconnect(const std::string& why);
     void teardown();
     void on_socket(std::uint32_t events);
-    void on_packet(std::span<std::uint8_t> pkt);
+    // may_hold (TCP reads): a data packet of a key the data channel does not have yet is kept in
+    // held_ until the read's control packets' events were handled.
+    void on_packet(std::span<std::uint8_t> pkt, bool may_hold = false);
     void on_tap();
     void send_packet(std::span<const std::uint8_t> pkt);
     void pump_session();
@@ -96,6 +98,8 @@ private:
 
     std::unique_ptr<session::Session> session_;
     datapath::DataChannel dc_;
+    static constexpr std::size_t kHeldData = 64;
+    std::vector<std::vector<std::uint8_t>> held_;
     std::optional<io::UdpSocket> udp_;
     io::SoftErrorCounter socket_errors_{0};  // of every UDP socket of this run (see status())
     io::SoftErrorCounter refusals_{0};       // of those, ICMP port unreachable (Session::note_refusals)

@@ -367,11 +367,13 @@ void ServerRunner::on_tcp(int fd, std::uint32_t events) {
 
 void ServerRunner::on_packet(const session::PeerAddress& from, std::span<std::uint8_t> pkt) {
     const proto::TimeMs now = now_ms();
-    // DATA_V2 carries the peer-id: the fast path finds the client without the dispatcher.
+    // Data is opened here, by the client's DataChannel (the one data decryption): DATA_V2 names
+    // the client by its peer-id, DATA_V1 (a client without peer-id) by its address. What it cannot
+    // open for want of a key goes to the dispatcher, which counts it (the session opens no data).
     proto::DataHeader h;
     proto::ByteSpan body;
-    if (proto::parse_data_header(pkt, h, body) == proto::Drop::none && h.opcode == proto::Opcode::data_v2) {
-        const std::uint32_t peer_id = h.peer_id;
+    if (proto::parse_data_header(pkt, h, body) == proto::Drop::none) {
+        const std::uint32_t peer_id = h.opcode == proto::Opcode::data_v2 ? h.peer_id : d_->peer_id_of(from);
         auto it = peers_.find(peer_id);
         if (it != peers_.end() && it->second->addr == from && it->second->dc.ready()) {
             std::span<std::uint8_t> payload;
@@ -393,16 +395,12 @@ void ServerRunner::on_packet(const session::PeerAddress& from, std::span<std::ui
     }
     const session::ServerDispatcher::Input in = d_->on_datagram(from, pkt, now);
     if (in.drop != proto::Drop::none && !in.session) pre_session_log_.note(in.drop, now, [&] { return to_socket(from).to_string(); });
-    if (in.frame.empty() || proto::is_ping(in.frame) || proto::is_occ(in.frame) || !peers_.count(in.peer_id)) return;
-    // The session decrypted in place: the frame is inside pkt, which is ours to write.
-    if (in.frame.data() < pkt.data() || in.frame.data() + in.frame.size() > pkt.data() + pkt.size()) return;
-    const std::size_t at = static_cast<std::size_t>(in.frame.data() - pkt.data());
-    deliver(in.peer_id, pkt.subspan(at, in.frame.size()), at);
 }
 
 void ServerRunner::deliver(datapath::Port in, std::span<std::uint8_t> frame, std::size_t headroom) {
-    // Workers: this thread delivers only the rare frames the session opened (a key the workers
-    // did not have yet); the decision's spans are the switch's, so the lock covers their use too.
+    // Workers: this thread delivers only the rare frames its own DataChannel opened (mailed: a key
+    // the workers did not have yet, or DATA_V1); the decision's spans are the switch's, so the lock
+    // covers their use too.
     const auto guard = switch_guard();
     const datapath::L2Switch::Decision d = switch_.forward(in, frame, headroom, now_ms());
     for (const datapath::Port p : d.clients) {

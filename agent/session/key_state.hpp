@@ -11,7 +11,6 @@
 #include "crypto/tls_session.hpp"
 #include "proto/key_method2.hpp"
 #include "proto/reliable.hpp"
-#include "proto/replay_window.hpp"
 #include "session/data_keys.hpp"
 
 namespace wirebridge::session {
@@ -48,15 +47,12 @@ struct KeyState {
     proto::KeyMethod2 local_km;
     proto::KeyMethod2 peer_km;
 
-    // Data channel, once keys exist.
+    // Data channel, once keys exist. The session seals its pings and OCC messages with `enc` (or
+    // `cbc_enc`); every data packet is opened by the data path (datapath::DataChannel).
     std::optional<DataKeys> keys;
     std::optional<crypto::AeadEncryptor> enc;
-    std::optional<crypto::AeadDecryptor> dec;
-    std::optional<crypto::CbcEncryptor> cbc_enc;  // instead of enc/dec with a CBC cipher
-    std::optional<crypto::CbcDecryptor> cbc_dec;
+    std::optional<crypto::CbcEncryptor> cbc_enc;  // instead of enc with a CBC cipher
     bool can_send() const { return enc.has_value() || cbc_enc.has_value(); }
-    bool can_open() const { return dec.has_value() || cbc_dec.has_value(); }
-    proto::ReplayWindow replay;
     uint64_t bytes = 0;  // data bytes both ways, for reneg-bytes
 
     bool has_keys() const { return keys.has_value(); }

@@ -40,6 +40,11 @@ Session* ServerDispatcher::find(const PeerAddress& from) const {
     return it == by_addr_.end() ? nullptr : it->second->session.get();
 }
 
+uint32_t ServerDispatcher::peer_id_of(const PeerAddress& from) const {
+    auto it = by_addr_.find(from);
+    return it == by_addr_.end() ? proto::kUndefinedPeerId : it->second->peer_id;
+}
+
 ServerDispatcher::Input ServerDispatcher::on_datagram(const PeerAddress& from, std::span<uint8_t> packet, TimeMs now) {
     Input in;
     auto it = by_addr_.find(from);
@@ -53,7 +58,6 @@ ServerDispatcher::Input ServerDispatcher::on_datagram(const PeerAddress& from, s
             return on_new_session(from, packet, now);
         const Session::Input si = c.session->on_packet(packet, now);
         in.drop = si.drop;
-        in.frame = si.frame;
         in.session = c.session.get();
         in.peer_id = c.peer_id;
         drain(c);

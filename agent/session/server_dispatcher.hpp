@@ -4,7 +4,8 @@
 //
 // Driving it (sans-IO, like Session):
 //   auto d = ServerDispatcher::create(cfg, now);
-//   on each datagram:  auto in = d->on_datagram(from, bytes, now);   // in.frame: decrypted user frame
+//   on each control datagram (data: the data path's DataChannel; peer_id_of() for DATA_V1):
+//                      auto in = d->on_datagram(from, bytes, now);
 //   when now >= d->next_deadline():  d->on_timer(now);
 //   then:  while (d->pop_output(o)) sendto(o.to, o.bytes);
 //          while (d->pop_event(e)) handle(e.peer_id, e.event);        // keys_ready: d->find(peer_id)->export_keys(...)
@@ -89,7 +90,6 @@ public:
         proto::Drop drop = proto::Drop::none;
         Session* session = nullptr;       // the client's session, if any
         uint32_t peer_id = proto::kUndefinedPeerId;
-        proto::ByteSpan frame;
     };
     Input on_datagram(const PeerAddress& from, std::span<uint8_t> packet, TimeMs now);
     void on_timer(TimeMs now);
@@ -110,6 +110,9 @@ public:
 
     Session* find(uint32_t peer_id) const;
     Session* find(const PeerAddress& from) const;
+    // The peer-id of the admitted client at `from` (kUndefinedPeerId: none): how a DATA_V1 packet,
+    // which carries no peer-id, finds its client's data channel.
+    uint32_t peer_id_of(const PeerAddress& from) const;
     size_t size() const { return by_addr_.size(); }
     const SessionCounters& counters() const { return counters_; }  // drops before a session exists
     // Peers refused by an admission limit, by Refusal.

@@ -5,18 +5,18 @@
 //   auto s = Session::create(cfg, now_ms);          // Result<std::unique_ptr<Session>>
 //   s->start(now_ms);                               // client: queues HARD_RESET_CLIENT_V2
 //   loop:
-//     on a datagram / a whole TCP packet (after proto::StreamFramer):
-//         Session::Input in = s->on_packet(bytes, now_ms);   // bytes: mutable (decrypted in place)
-//         if (!in.frame.empty()) tap_write(in.frame);        // only when the session decrypts data
+//     on a control datagram / a whole TCP packet (after proto::StreamFramer):
+//         Session::Input in = s->on_packet(bytes, now_ms);   // bytes: mutable (unwrapped in place)
 //     when now_ms >= s->next_deadline():  s->on_timer(now_ms);
 //     after either:  while (s->pop_output(pkt)) send(pkt);   // UDP: one datagram; TCP: frame it
 //                    while (s->pop_event(ev)) handle(ev);
 //
-// Data path split: the session negotiates keys; the data path (another thread) may seal/open
-// DATA_V2 packets itself with export_keys(key_id) on keys_ready/keys_primary events, and must
-// then report traffic with note_data_sent()/note_data_received() (keepalive, reneg-bytes) and hand
-// decrypted non-frame payloads (ping, OCC) to on_data_payload(). Or the owner sends every packet,
-// data included, through on_packet() and encrypt_frame() (tests, simple deployments).
+// Data path split: the session negotiates keys; the data path (datapath::DataChannel, installed
+// with export_keys(key_id) on keys_ready/keys_primary/keys_retired events) seals and opens the data
+// packets, reports traffic with note_data_sent()/note_data_received() (keepalive, reneg-bytes) and
+// hands decrypted non-frame payloads (ping, OCC) to on_data_payload(). The session opens no data
+// packet: one given to on_packet() is refused as no_keys (the data path had no key for it). It
+// seals its own pings and OCC messages (encrypt_frame()).
 //
 // Events: keys_ready -> keys_primary (send with this key_id from now on) -> keys_retired (forget
 // it); tunnel_up once (client: carries the pushed options; apply ifconfig); peer_gone ends the
@@ -64,7 +64,6 @@ public:
 
     struct Input {
         proto::Drop drop = proto::Drop::none;  // why the packet was refused (also counted)
-        proto::ByteSpan frame;                 // a decrypted user frame (inside the caller's buffer)
     };
     Input on_packet(std::span<uint8_t> packet, TimeMs now);
     void on_timer(TimeMs now);
@@ -181,7 +180,6 @@ private:
     void apply_push_reply(KeyState& ks, TimeMs now);
     void send_push_reply(KeyState& ks, TimeMs now);
     bool server_negotiate(KeyState& ks);
-    Input on_data(std::span<uint8_t> packet, TimeMs now);
     bool send_data_payload(proto::ByteSpan payload, TimeMs now);
     void check_timers(TimeMs now);
     void check_reneg_bytes(TimeMs now);

@@ -104,7 +104,7 @@ Session::Input Session::on_packet(std::span<uint8_t> packet, TimeMs now) {
     if (gone_) {
         in.drop = Drop::state;
     } else if (proto::is_data_packet(packet)) {
-        in = on_data(packet, now);
+        in.drop = Drop::no_keys;  // data is the data path's (DataChannel): it had no key for this one
     } else {
         const Drop d = wrap_.unwrap(packet, unwrapped_, sec(now));
         in.drop = d == Drop::none ? on_control(unwrapped_, now) : d;

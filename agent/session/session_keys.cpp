@@ -177,23 +177,20 @@ bool Session::derive_keys(KeyState& ks) {
     k.mss_limit = proto::mss_limit(cfg_.mssfix, over);
     k.send_packet_id = std::make_shared<std::atomic<uint32_t>>(0);
     if (cbc_) {
+        // The session seals its own pings and OCC messages; opening is the data path's.
         auto enc = crypto::CbcEncryptor::create(*cbc_, crypto::CbcKeys{k.send.key.clone(), k.send_hmac.clone()});
-        auto dec = crypto::CbcDecryptor::create(*cbc_, crypto::CbcKeys{k.recv.key.clone(), k.recv_hmac.clone()});
-        if (!enc || !dec) {
-            fail_session(SessionError::key_derivation, (!enc ? enc.error() : dec.error()).message);
+        if (!enc) {
+            fail_session(SessionError::key_derivation, enc.error().message);
             return false;
         }
         ks.cbc_enc.emplace(std::move(*enc));
-        ks.cbc_dec.emplace(std::move(*dec));
     } else {
         auto enc = crypto::AeadEncryptor::create(k.cipher, k.send);
-        auto dec = crypto::AeadDecryptor::create(k.cipher, k.recv);
-        if (!enc || !dec) {
-            fail_session(SessionError::key_derivation, (!enc ? enc.error() : dec.error()).message);
+        if (!enc) {
+            fail_session(SessionError::key_derivation, enc.error().message);
             return false;
         }
         ks.enc.emplace(std::move(*enc));
-        ks.dec.emplace(std::move(*dec));
     }
     ks.keys.emplace(std::move(k));
     event(EventType::keys_ready, ks.key_id);
@@ -237,55 +234,6 @@ void Session::set_keepalive(uint32_t ping_s, uint32_t ping_restart_s) {
 
 TimeMs Session::key_established() const {
     return current_ && current_->keys ? current_->established : proto::kNever;
-}
-
-Session::Input Session::on_data(std::span<uint8_t> packet, TimeMs now) {
-    Input in;
-    proto::DataHeader h;
-    proto::ByteSpan body;
-    if ((in.drop = proto::parse_data_header(packet, h, body)) != Drop::none) return in;
-    KeyState* ks = find_key(h.key_id);
-    if (!ks || !ks->can_open()) {
-        in.drop = Drop::no_keys;
-        return in;
-    }
-    if (h.opcode == Opcode::data_v2 && data_v2_ && h.peer_id != peer_id_) {
-        in.drop = Drop::bad_peer_id;
-        return in;
-    }
-    crypto::AeadOpened o;
-    const crypto::AeadStatus st = ks->cbc_dec ? ks->cbc_dec->open(packet, h.length(), o) : ks->dec->open(packet, h.length(), o);
-    if (st == crypto::AeadStatus::TooShort) in.drop = Drop::truncated;
-    else if (st != crypto::AeadStatus::Ok) in.drop = Drop::auth_failed;
-    if (in.drop != Drop::none) return in;
-    if ((in.drop = ks->replay.accept(o.packet_id, sec(now))) != Drop::none) return in;
-    if (ks->keys && ks->keys->fragment && !proto::strip_whole_fragment(o.payload)) {
-        // --fragment: this path (pings, a key's first packets) takes whole payloads only; the data
-        // path's DataChannel reassembles fragments.
-        in.drop = Drop::bad_message;
-        return in;
-    }
-    if (ks->keys && ks->keys->compression != proto::CompressionFraming::none) {
-        // Uncompressed framing only: this path carries pings and the first packets of a key, which
-        // a peer does not compress (the data path's DataChannel decompresses the rest).
-        bool compressed = false;
-        if (!proto::unframe(ks->keys->compression, o.payload, {}, compressed)) {
-            in.drop = Drop::bad_message;
-            return in;
-        }
-    }
-    ++counters_.data_in;
-    counters_.data_bytes_in += o.payload.size();
-    ks->bytes += o.payload.size();
-    last_received_ = now;
-    if (ks == current_.get()) check_reneg_bytes(now);
-    if (proto::is_ping(o.payload) || proto::is_occ(o.payload)) {
-        on_data_payload(o.payload, now);
-        return in;
-    }
-    proto::clamp_mss(o.payload, ks->keys ? ks->keys->mss_limit : 0);
-    in.frame = o.payload;
-    return in;
 }
 
 void Session::on_data_payload(proto::ByteSpan payload, TimeMs now) {

@@ -30,6 +30,9 @@ struct Hub {
     std::vector<ServerDispatcher::PeerEvent> events;
     TimeMs now = kT0;
     size_t server_frames = 0;
+    ServerDispatcher::Input last_input;
+    std::map<PeerAddress, DataFollower> at_server;  // by client address
+    std::map<size_t, DataFollower> at_client;
     std::function<bool(size_t, std::vector<uint8_t>&)> client_tap;  // client index -> keep?
 
     explicit Hub(WrapMode wrap, Transport t = Transport::udp, bool duplicate_cn = false, AdmissionLimits limits = {},
@@ -61,17 +64,35 @@ struct Hub {
             if (!clients[i]) continue;
             while (clients[i]->pop_output(p)) {
                 if (client_tap && !client_tap(i, p)) continue;
-                auto in = server->on_datagram(addrs[i], p, now);
-                if (!in.frame.empty()) ++server_frames;
+                if (to_server(i, p)) ++server_frames;
             }
         }
         ServerDispatcher::Output o;
         while (server->pop_output(o)) {
             for (size_t i = 0; i < clients.size(); ++i)
-                if (clients[i] && addrs[i] == o.to) clients[i]->on_packet(o.bytes, now);
+                if (clients[i] && addrs[i] == o.to) to_client(i, o.bytes);
         }
         ServerDispatcher::PeerEvent e;
         while (server->pop_event(e)) events.push_back(std::move(e));
+    }
+    // As the hub's runner takes client i's packet: data is opened by the client's data channel (its
+    // session found by address, as for DATA_V1), the rest goes to the dispatcher (last_input). The
+    // payload frame's length (0: none).
+    size_t to_server(size_t i, std::vector<uint8_t>& p) {
+        size_t n = 0;
+        Session* s = server->find(addrs[i]);
+        if (s && server->peer_id_of(addrs[i]) != proto::kUndefinedPeerId && at_server[addrs[i]].open(*s, p, now, &n)) return n;
+        last_input = server->on_datagram(addrs[i], p, now);
+        return 0;
+    }
+    void to_client(size_t i, std::vector<uint8_t>& p) {
+        if (!at_client[i].open(*clients[i], p, now)) clients[i]->on_packet(p, now);
+    }
+    // A frame sealed by client i's session (or `from`'s, sent from client i's address).
+    size_t frame_from(size_t i, Session& from, uint8_t fill = 1) {
+        std::vector<uint8_t> pkt;
+        EXPECT_TRUE(from.encrypt_frame(std::vector<uint8_t>(64, fill), pkt, now));
+        return to_server(i, pkt);
     }
     bool run(const std::function<bool()>& done, TimeMs limit) {
         const TimeMs end = now + limit;
@@ -104,19 +125,20 @@ TEST(Dispatcher, ThreeClientsGetDistinctPeerIdsAndAddresses) {
     EXPECT_EQ(ids, (std::set<uint32_t>{0, 1, 2}));
     EXPECT_EQ(ips, (std::set<std::string>{"10.200.0.2", "10.200.0.3", "10.200.0.4"}));
     EXPECT_EQ(hub.server->size(), 3u);
-    // Frames from each client reach the server through the dispatcher.
+    // Frames from each client reach the hub: its address names its peer-id (what a DATA_V1 packet
+    // goes by), whose data channel opens them.
     for (size_t i = 0; i < 3; ++i) {
-        std::vector<uint8_t> pkt;
-        ASSERT_TRUE(hub.clients[i]->encrypt_frame(std::vector<uint8_t>(64, 1), pkt, hub.now));
-        auto in = hub.server->on_datagram(hub.addrs[i], pkt, hub.now);
-        EXPECT_EQ(in.drop, proto::Drop::none);
-        EXPECT_EQ(in.peer_id, hub.clients[i]->peer_id());
-        EXPECT_EQ(in.frame.size(), 64u);
+        EXPECT_EQ(hub.server->peer_id_of(hub.addrs[i]), hub.clients[i]->peer_id());
+        EXPECT_EQ(hub.frame_from(i, *hub.clients[i]), 64u);
     }
-    // A client's packet from another address is not accepted as that client's.
+    EXPECT_EQ(hub.server->peer_id_of(addr(49999)), proto::kUndefinedPeerId);
+    // A client's packet from another address is not accepted as that client's: the session opens
+    // no data, and the address has no session.
     std::vector<uint8_t> pkt;
     ASSERT_TRUE(hub.clients[0]->encrypt_frame(std::vector<uint8_t>(64, 1), pkt, hub.now));
-    EXPECT_NE(hub.server->on_datagram(addr(49999), pkt, hub.now).drop, proto::Drop::none);
+    EXPECT_EQ(hub.server->on_datagram(addr(49999), pkt, hub.now).drop, proto::Drop::no_keys);
+    ASSERT_TRUE(hub.clients[0]->encrypt_frame(std::vector<uint8_t>(64, 1), pkt, hub.now));
+    EXPECT_EQ(hub.server->on_datagram(hub.addrs[0], pkt, hub.now).drop, proto::Drop::no_keys);
 }
 
 AdmissionLimits no_reset_limit() {
@@ -195,12 +217,8 @@ TEST(Dispatcher, AResetFromAConnectedAddressLeavesItsSessionUpUntilTheNewOneIsUp
         hub.run([] { return false; }, 300);
         hub.client_tap = {};
         EXPECT_EQ(hub.server->size(), 1u);
-        std::vector<uint8_t> pkt;
-        ASSERT_TRUE(site->encrypt_frame(std::vector<uint8_t>(64, 9), pkt, hub.now));
-        const auto in = hub.server->on_datagram(hub.addrs[0], pkt, hub.now);
-        EXPECT_EQ(in.drop, proto::Drop::none);
-        EXPECT_EQ(in.peer_id, first_id);
-        EXPECT_EQ(in.frame.size(), 64u);
+        EXPECT_EQ(hub.server->peer_id_of(hub.addrs[0]), first_id);
+        EXPECT_EQ(hub.frame_from(0, *site, 9), 64u);
     }
     EXPECT_LE(hub.server->half_open(), 1u);  // one pending session per address, the newest
     for (const auto& e : hub.events) EXPECT_NE(e.event.type, EventType::peer_gone) << e.event.message;
@@ -217,12 +235,9 @@ TEST(Dispatcher, AResetFromAConnectedAddressLeavesItsSessionUpUntilTheNewOneIsUp
     size_t gone = 0;
     for (const auto& e : hub.events) gone += e.event.type == EventType::peer_gone && e.peer_id == first_id;
     EXPECT_EQ(gone, 1u);
-    std::vector<uint8_t> pkt;
-    ASSERT_TRUE(hub.clients[0]->encrypt_frame(std::vector<uint8_t>(64, 9), pkt, hub.now));
-    EXPECT_EQ(hub.server->on_datagram(hub.addrs[0], pkt, hub.now).frame.size(), 64u);
+    EXPECT_EQ(hub.frame_from(0, *hub.clients[0], 9), 64u);
     // The old session's packets are no longer accepted.
-    ASSERT_TRUE(site->encrypt_frame(std::vector<uint8_t>(64, 9), pkt, hub.now));
-    EXPECT_TRUE(hub.server->on_datagram(hub.addrs[0], pkt, hub.now).frame.empty());
+    EXPECT_EQ(hub.frame_from(0, *site, 9), 0u);
 }
 
 TEST(Dispatcher, SameCnFromAnotherAddressReplacesTheOldSession) {
@@ -260,11 +275,8 @@ TEST(Dispatcher, SameCnFromAnotherAddressReplacesTheOldSession) {
     ASSERT_GE(gone_at, 0);
     EXPECT_LT(gone_at, up_at);
     // The old client's data is no longer taken.
-    std::vector<uint8_t> pkt;
-    ASSERT_TRUE(hub.clients[a]->encrypt_frame(std::vector<uint8_t>(64, 1), pkt, hub.now));
-    auto in = hub.server->on_datagram(hub.addrs[a], pkt, hub.now);
-    EXPECT_NE(in.drop, proto::Drop::none);
-    EXPECT_TRUE(in.frame.empty());
+    EXPECT_EQ(hub.frame_from(a, *hub.clients[a]), 0u);
+    EXPECT_NE(hub.last_input.drop, proto::Drop::none);
     // Its peer-id and pool address are free at once: the next client (same CN again) gets them.
     hub.clients[a].reset();
     const size_t c = hub.add_client(WrapMode::tls_crypt, 40062);

@@ -1,6 +1,7 @@
 // Test helpers for session tests: a throw-away PKI made with the openssl CLI at test time, and an
 // in-memory wire between two sessions that drops, reorders, duplicates and corrupts packets,
-// driven by a fake clock.
+// driven by a fake clock. Each end opens data packets as a runner does: with the data path's
+// DataChannel, installed from the session's keys on its key events (the session opens no data).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -20,6 +21,9 @@
 
 #include "crypto/static_key.hpp"
 #include "crypto/tls_context.hpp"
+#include "datapath/data_channel.hpp"
+#include "proto/data_packet.hpp"
+#include "proto/keepalive.hpp"
 #include "session/session.hpp"
 
 namespace wirebridge::session::test {
@@ -123,6 +127,42 @@ inline SessionConfig make_config(Role role, WrapMode wrap, std::vector<std::stri
 
 inline constexpr TimeMs kT0 = 1000000;  // fake clock start (ms)
 
+// A data channel for a harness that does not follow a session's key events (the dispatcher
+// tests'): it takes a key from the session when a packet's key_id has none, and starts over when
+// another session (another session id) takes the place it serves. open() takes a packet as a
+// runner does: a data packet is opened by the data channel (a ping or OCC message goes to the
+// session; a payload frame's length is returned in frame_len); false: not data, or no key for it
+// (the caller hands it to the session, which refuses data as no_keys).
+class DataFollower {
+public:
+    bool open(Session& s, std::vector<uint8_t>& pkt, TimeMs now, size_t* frame_len = nullptr) {
+        if (frame_len) *frame_len = 0;
+        if (!proto::is_data_packet(pkt)) return false;
+        if (&s != session_ || s.own_session_id().bytes != sid_) {
+            dc_.clear();
+            session_ = &s;
+            sid_ = s.own_session_id().bytes;
+        }
+        const uint8_t key_id = pkt[0] & proto::kKeyIdMask;
+        if (!dc_.has_key(key_id)) {
+            auto k = s.export_keys(key_id);
+            if (!k || !dc_.install(*k)) return false;
+        }
+        std::span<uint8_t> payload;
+        if (dc_.open(pkt, now / 1000, payload) != datapath::DataDrop::none) return true;  // refused, counted
+        s.note_data_received(payload.size(), now);
+        if (proto::is_ping(payload) || proto::is_occ(payload)) s.on_data_payload(payload, now);
+        else if (frame_len) *frame_len = payload.size();
+        return true;
+    }
+    const datapath::DataChannel& channel() const { return dc_; }
+
+private:
+    const Session* session_ = nullptr;
+    decltype(proto::SessionId{}.bytes) sid_{};
+    datapath::DataChannel dc_;
+};
+
 // Impairments applied to each packet independently (per mille).
 struct Noise {
     unsigned drop = 0, duplicate = 0, reorder = 0, corrupt = 0;
@@ -161,9 +201,7 @@ public:
             while (!wire_.empty() && wire_.begin()->first <= now_) {
                 auto [to_client, bytes] = wire_.begin()->second;
                 wire_.erase(wire_.begin());
-                Session& s = to_client ? *a_ : *b_;
-                auto in = s.on_packet(bytes, now_);
-                if (!in.frame.empty()) (to_client ? fr_a_ : fr_b_).emplace_back(in.frame.begin(), in.frame.end());
+                deliver(to_client, bytes);
             }
             if (a_->next_deadline() <= now_) a_->on_timer(now_);
             if (b_->next_deadline() <= now_) b_->on_timer(now_);
@@ -181,6 +219,25 @@ public:
         return true;
     }
     void inject(bool to_client, std::vector<uint8_t> bytes) { wire_.emplace(now_ + 1, std::make_pair(to_client, std::move(bytes))); }
+    // Each end's data channel (as its runner keeps it) and what it refused, by reason.
+    datapath::DataChannel& client_data() { return dc_a_; }
+    datapath::DataChannel& server_data() { return dc_b_; }
+
+    // A packet arrives at one end as a runner takes it: data to the data channel (a payload frame
+    // is delivered, a ping or OCC message goes to the session), control to the session.
+    void deliver(bool to_client, std::vector<uint8_t>& bytes) {
+        Session& s = to_client ? *a_ : *b_;
+        datapath::DataChannel& dc = to_client ? dc_a_ : dc_b_;
+        if (proto::is_data_packet(bytes) && dc.has_key(bytes[0] & proto::kKeyIdMask)) {
+            std::span<uint8_t> payload;
+            if (dc.open(bytes, now_ / 1000, payload) != datapath::DataDrop::none) return;
+            s.note_data_received(payload.size(), now_);
+            if (proto::is_ping(payload) || proto::is_occ(payload)) s.on_data_payload(payload, now_);
+            else (to_client ? fr_a_ : fr_b_).emplace_back(payload.begin(), payload.end());
+            return;
+        }
+        s.on_packet(bytes, now_);
+    }
     std::vector<std::vector<uint8_t>> sent_by_client, sent_by_server;  // every packet put on the wire
 
 private:
@@ -189,8 +246,27 @@ private:
         while (a_->pop_output(p)) put(false, std::move(p));
         while (b_->pop_output(p)) put(true, std::move(p));
         Event e;
-        while (a_->pop_event(e)) ev_a_.push_back(std::move(e));
-        while (b_->pop_event(e)) ev_b_.push_back(std::move(e));
+        while (a_->pop_event(e)) {
+            follow_keys(*a_, dc_a_, e);
+            ev_a_.push_back(std::move(e));
+        }
+        while (b_->pop_event(e)) {
+            follow_keys(*b_, dc_b_, e);
+            ev_b_.push_back(std::move(e));
+        }
+    }
+    // The runners' handling of the key events.
+    static void follow_keys(Session& s, datapath::DataChannel& dc, const Event& e) {
+        switch (e.type) {
+            case EventType::keys_ready:
+                if (auto k = s.export_keys(e.key_id)) {
+                    EXPECT_TRUE(dc.install(*k));
+                }
+                break;
+            case EventType::keys_primary: dc.set_primary(e.key_id); break;
+            case EventType::keys_retired: dc.retire(e.key_id); break;
+            default: break;
+        }
     }
     void put(bool to_client, std::vector<uint8_t> p) {
         (to_client ? sent_by_server : sent_by_client).push_back(p);
@@ -211,6 +287,7 @@ private:
     std::multimap<TimeMs, std::pair<bool, std::vector<uint8_t>>> wire_;
     std::vector<Event> ev_a_, ev_b_;
     std::vector<std::vector<uint8_t>> fr_a_, fr_b_;
+    datapath::DataChannel dc_a_, dc_b_;
 };
 
 inline bool has_event(const std::vector<Event>& evs, EventType t) {
