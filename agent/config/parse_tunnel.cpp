@@ -2,23 +2,15 @@
 // hub's switch settings.
 #include "config/validator.hpp"
 
-#include <arpa/inet.h>
-#include <pwd.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
-#include <fstream>
-#include <functional>
 #include <set>
 #include <sstream>
 
-#include "config/suggest.hpp"
-#include "crypto/static_key.hpp"
 #include "crypto/tls_context.hpp"
 
 namespace wirebridge::config::detail {

@@ -2,10 +2,7 @@
 // endpoints and file paths, each reporting what is wrong and where.
 #include "config/validator.hpp"
 
-#include <arpa/inet.h>
-#include <pwd.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -13,13 +10,9 @@
 #include <charconv>
 #include <cstring>
 #include <fstream>
-#include <functional>
-#include <set>
-#include <sstream>
 
 #include "config/suggest.hpp"
 #include "crypto/static_key.hpp"
-#include "crypto/tls_context.hpp"
 
 namespace wirebridge::config::detail {
 
