@@ -508,7 +508,7 @@ void Converter::one(const Directive& d) {
 }
 
 // tun-mtu N, mssfix [N [mtu|fixed]], fragment N [mtu]: the same values and modes as the YAML keys
-// (config/loader.cpp parse_mtu), so what maps here also loads.
+// (config/parse_tunnel.cpp parse_mtu), so what maps here also loads.
 void Converter::mtu_option(const Directive& d) {
     const std::string& n = d.name;
     const auto& a = d.args;

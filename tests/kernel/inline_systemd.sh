@@ -78,19 +78,7 @@ sd_kill() {
 trap 'sd_kill; cleanup' EXIT
 
 echo "== namespaces (as tests/netns/inline_intercept.sh)"
-for n in h box r up; do wbn_ns "$n"; done
-ip link add "${T}e" netns "$T-h" type veth peer name "${T}l" netns "$T-box"
-ip link add "${T}w" netns "$T-box" type veth peer name "${T}r0" netns "$T-r"
-ip link add "${T}r1" netns "$T-r" type veth peer name "${T}u0" netns "$T-up"
-ip -n "$T-h" addr add 192.0.2.10/24 dev "${T}e"
-ip -n "$T-r" addr add 192.0.2.1/24 dev "${T}r0"
-ip -n "$T-r" addr add 203.0.113.1/24 dev "${T}r1"
-ip -n "$T-up" addr add "$UNSEL/24" dev "${T}u0"
-ip -n "$T-up" addr add "$SEL/24" dev "${T}u0"
-for pair in "h ${T}e" "r ${T}r0" "r ${T}r1" "up ${T}u0"; do set -- $pair; ip -n "$T-$1" link set "$2" up; done
-ip -n "$T-h" route add default via 192.0.2.1
-ip -n "$T-up" route add default via 203.0.113.1
-on r sysctl -q -w net.ipv4.ip_forward=1
+wbn_inline_wire
 on r nft -f - <<EOF
 table netdev inl {
     counter selected {}
@@ -101,15 +89,6 @@ table netdev inl {
 }
 EOF
 rcount() { on r nft list counter netdev inl "$1" | awk '/packets/ {print $2; exit}'; }
-send() {  # COUNT: datagrams of one selected flow from the host
-    on h python3 - "$SEL" 5001 "$1" <<'EOF'
-import socket, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-for i in range(int(sys.argv[3])):
-    s.sendto(b"x%d" % i, (sys.argv[1], int(sys.argv[2])))
-    time.sleep(0.02)
-EOF
-}
 
 echo "== the package's files, where it puts them (an overlay each on the VM's read-only root)"
 overlay() {  # DIR
@@ -142,26 +121,7 @@ EOF
 ln -s "$SD/box.log" "$WORK/box.log"   # dump_logs shows it
 wbn_pki box
 cp "$WORK"/{ca.crt,box.crt,box.key} /etc/wirebridge/
-cat >/etc/wirebridge/box.yaml <<EOF
-site: box
-bridge: {name: ${T}b, ports: [${T}l, ${T}w], address: 192.0.2.2/24}
-tunnel:
-  role: client
-  proto: udp
-  remote: [127.0.0.1:1194]
-  device: ${T}t
-  join_bridge: true
-  ca: /etc/wirebridge/ca.crt
-  cert: /etc/wirebridge/box.crt
-  key: /etc/wirebridge/box.key
-interest:
-  queue: 3
-  rules:
-    - {dst: $SEL/32}
-$([ "${WB_INLINE_FASTPATH:-0}" = 1 ] && echo "fastpath: {enabled: true, reply_mark: 0x32, orig_mark: 0x33}")
-control: {socket: $SOCK}
-log: {level: debug}
-EOF
+wbn_inline_box_yaml /etc/wirebridge/box.yaml /etc/wirebridge "$SOCK" open  # open: the default, as the unit runs it
 
 echo "== systemd as PID 1"
 SYSTEMD_UNIT_PATH=$SD/units SYSTEMD_GENERATOR_PATH=$SD/none SYSTEMD_ENVIRONMENT_GENERATOR_PATH=$SD/none \
@@ -194,7 +154,7 @@ if [ "${WB_INLINE_FASTPATH:-0}" = 1 ]; then
 fi
 require "the agent's bridge table is installed" wait_for 10 intercepting
 check "the agent runs in the box's netns under systemd (drop-in)" test -n "$(agent_pid)"
-send 5
+inline_send 5001 5
 check "selected traffic is taken off the wire (the router saw $(rcount selected))" test "$(rcount selected)" = 0
 
 ip netns exec "$T-h" ping -i 0.05 -w 600 "$UNSEL" >"$WORK/ping.txt" 2>&1 &
@@ -244,7 +204,7 @@ check "stop: no chain or policy rule of the agent left" \
 check "stop: the bridge, its two ports and the address stay" \
     test "$(ip -n "$T-box" -o link show master "${T}b" | wc -l)" = 2 -a -n "$(ip -n "$T-box" addr show "${T}b" | grep 192.0.2.2/24)"
 sent=$(rcount selected)
-send 3
+inline_send 5001 3
 check "stop: selected traffic goes to the router while no agent runs" test "$(rcount selected)" = $((sent + 3))
 
 echo "== a failed start, then Restart= recovers by itself"

@@ -13,10 +13,8 @@
 #include <memory>
 #include <vector>
 
-#include "app/runner_common.hpp"
+#include "../lib/tool_client.hpp"
 #include "io/clock.hpp"
-#include "app/tunnel_setup.hpp"
-#include "config/loader.hpp"
 #include "io/udp_socket.hpp"
 #include "session/session.hpp"
 
@@ -27,22 +25,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "usage: wb-halfopen CLIENT.yaml COUNT SECONDS\n");
         return 2;
     }
-    const auto loaded = config::load_config(argv[1]);
-    if (!loaded.ok()) {
-        for (const auto& e : loaded.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
-        return 2;
-    }
-    const config::Config& cfg = *loaded.config;
-    auto scfg = app::make_session_config(cfg);
-    if (!scfg) {
-        std::fprintf(stderr, "%s\n", scfg.error().message.c_str());
-        return 2;
-    }
-    auto remote = io::SocketAddress::from_numeric(cfg.tunnel.remote.at(0).host, cfg.tunnel.remote.at(0).port);
-    if (!remote) {
-        std::fprintf(stderr, "%s\n", remote.error().message.c_str());
-        return 2;
-    }
+    const auto client = test_tool::load_tool_client("wb-halfopen", argv[1]);
+    if (!client) return 2;
     const int count = std::atoi(argv[2]);
     const int seconds = std::atoi(argv[3]);
     struct Half {
@@ -52,19 +36,15 @@ int main(int argc, char** argv) {
         bool answered = false;
     };
     std::vector<Half> halves;
-    auto any = io::SocketAddress::from_numeric("0.0.0.0", 0);
     for (int i = 0; i < count; ++i) {
-        auto s = io::UdpSocket::open(*any);
-        if (!s || !s->connect(*remote)) {
+        auto s = client->connected_socket();
+        if (!s) {
             std::fprintf(stderr, "socket %d failed\n", i);
             return 1;
         }
-        auto sess = session::Session::create(*scfg, io::now_ms());
-        if (!sess) {
-            std::fprintf(stderr, "%s\n", sess.error().message.c_str());
-            return 1;
-        }
-        halves.push_back(Half{std::move(*s), std::move(*sess)});
+        auto sess = client->new_session();
+        if (!sess) return 1;
+        halves.push_back(Half{std::move(*s), std::move(sess)});
     }
     for (auto& h : halves) {
         h.session->start(io::now_ms());

@@ -40,12 +40,7 @@ on r sysctl -q -w net.ipv4.ip_forward=1
 
 wbn_pki site
 cat >"$WORK/box.yaml" <<EOF
-site: hub
-bridge:
-  name: ${T}b
-  ports: [${T}l, ${T}w]
-  address: 192.0.2.2/24
-  gateway: $GW
+$(wbn_inline_bridge hub)
 tunnel:
   role: server
   proto: $PROTO
@@ -54,11 +49,7 @@ tunnel:
   address: $HUBTAP/24
   pool: 10.200.77.0/24
   join_bridge: false
-  ca: $WORK/ca.crt
-  cert: $WORK/hub.crt
-  key: $WORK/hub.key
-  tls_crypt: $WORK/tc.key
-  keepalive: {interval: 2, timeout: 20}
+$(wbn_tunnel_creds hub)
 control: {socket: $WORK/box.sock}
 log: {level: debug}
 EOF
@@ -69,11 +60,7 @@ tunnel:
   proto: $PROTO
   remote: [192.0.2.2:$PORT]
   device: ${T}t
-  ca: $WORK/ca.crt
-  cert: $WORK/site.crt
-  key: $WORK/site.key
-  tls_crypt: $WORK/tc.key
-  keepalive: {interval: 2, timeout: 20}
+$(wbn_tunnel_creds site)
 control: {socket: $WORK/site.sock}
 log: {level: info}
 EOF

@@ -23,19 +23,7 @@ TEST=inline_intercept
 SEL=203.0.113.20 UNSEL=203.0.113.10
 
 echo "== namespaces"
-for n in h box r up; do wbn_ns "$n"; done
-ip link add "${T}e" netns "$T-h" type veth peer name "${T}l" netns "$T-box"
-ip link add "${T}w" netns "$T-box" type veth peer name "${T}r0" netns "$T-r"
-ip link add "${T}r1" netns "$T-r" type veth peer name "${T}u0" netns "$T-up"
-ip -n "$T-h" addr add 192.0.2.10/24 dev "${T}e"
-ip -n "$T-r" addr add 192.0.2.1/24 dev "${T}r0"
-ip -n "$T-r" addr add 203.0.113.1/24 dev "${T}r1"
-ip -n "$T-up" addr add "$UNSEL/24" dev "${T}u0"
-ip -n "$T-up" addr add "$SEL/24" dev "${T}u0"
-for pair in "h ${T}e" "r ${T}r0" "r ${T}r1" "up ${T}u0"; do set -- $pair; ip -n "$T-$1" link set "$2" up; done
-ip -n "$T-h" route add default via 192.0.2.1
-ip -n "$T-up" route add default via 203.0.113.1
-on r sysctl -q -w net.ipv4.ip_forward=1
+wbn_inline_wire
 HMAC=$(mac_of h "${T}e") RMAC=$(mac_of r "${T}r0")
 host_routes() { ip -n "$T-h" route show | sed 's/ linkdown//'; }  # "linkdown" until the box's port is up
 host_routes_before=$(host_routes)
@@ -78,45 +66,12 @@ tapped() { on box iptables -w -nvxL FORWARD | awk '/dpt:5001$/ {print $1; exit}'
 tapped_ge() { [ "$(tapped)" -ge "$1" ]; }
 
 wbn_pki box
-write_config() {  # FAILURE
-    cat >"$WORK/box.yaml" <<EOF
-site: box
-bridge: {name: ${T}b, ports: [${T}l, ${T}w], address: 192.0.2.2/24}
-tunnel:
-  role: client
-  proto: udp
-  remote: [127.0.0.1:1194]
-  device: ${T}t
-  join_bridge: true
-  ca: $WORK/ca.crt
-  cert: $WORK/box.crt
-  key: $WORK/box.key
-interest:
-  queue: 3
-  failure: $1
-  rules:
-    - {dst: $SEL/32}
-    - {proto: udp, dport: 5022, action: bypass}
-control: {socket: $WORK/box.sock}
-log: {level: debug}
-$([ "${WB_INLINE_FASTPATH:-0}" = 1 ] && echo "fastpath: {enabled: true, reply_mark: 0x32, orig_mark: 0x33}")
-EOF
-}
+write_config() { wbn_inline_box_yaml "$WORK/box.yaml" "$WORK" "$WORK/box.sock" "$1" "{proto: udp, dport: 5022, action: bypass}"; }  # FAILURE
 flow() { status box --json | jq -r ".flows.$1"; }
 intercepting() { [ "$(flow intercept_rules)" = 1 ]; }
 decided() { [ "$(flow decided_tunnel)" -ge 1 ]; }
 has_table() { on box nft list tables bridge | grep -q "table bridge wb_box$"; }
 no_table() { ! has_table; }
-# send PORT COUNT: COUNT datagrams of one flow from the host to SEL:PORT.
-send() {
-    on h python3 - "$SEL" "$1" "$2" <<'EOF'
-import socket, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-for i in range(int(sys.argv[3])):
-    s.sendto(b"x%d" % i, (sys.argv[1], int(sys.argv[2])))
-    time.sleep(0.02)
-EOF
-}
 
 # unit_lines KEY: the packaged unit's KEY= command lines (deploy/systemd/wirebridge@.service) as
 # systemd would run them for this test's instance: the prefix (+, -, ...) dropped, the installed
@@ -150,11 +105,11 @@ on h ping -c 5 -i 0.2 -W 1 "$UNSEL" >/dev/null
 check "unselected frames reach the router untouched (host MAC, router MAC, TTL 64): $(rcount unsel_as_sent) of $(rcount unsel_all)" \
     test "$(rcount unsel_as_sent)" = "$(rcount unsel_all)" -a "$(rcount unsel_all)" -ge 5
 queued0=$(flow queued)
-send 5022 5
+inline_send 5022 5
 check "bypass: 5 datagrams reach the router untouched ($(rcount bypass_as_sent) of $(rcount bypass_all))" \
     test "$(rcount bypass_as_sent)" = 5 -a "$(rcount bypass_all)" = 5
 check "bypass: nothing queued" test "$(flow queued)" = "$queued0"
-send 5001 10
+inline_send 5001 10
 check "selected: the first packet queued, decided tunnel" wait_for 5 decided
 check "selected: all 10 datagrams routed by the tunnel decision (table 1194, through the bridge to the TAP)" wait_for 5 tapped_ge 10
 check "selected: table 1194 routes through the bridge (join_bridge)" \
@@ -178,7 +133,7 @@ sent=$(rcount selected)
 wbn_start box
 require "restart: the table is back within 20 s" wait_for 20 intercepting
 check "restart: the killed run's chains were replaced (logged)" grep -q "of an earlier run (not cleaned up) were replaced" "$WORK/box.log"
-send 5001 3
+inline_send 5001 3
 check "restart: selected traffic is taken off the wire again" test "$(rcount selected)" = "$sent"
 check "SIGTERM: the agent exits 0" wbn_stop box
 check "SIGTERM: the bridge table is removed, the foreign one stays as it was" \

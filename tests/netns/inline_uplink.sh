@@ -136,23 +136,14 @@ tunnel:
   device: ${T}ht
   pool: 10.200.77.0/24
   join_bridge: true
-  ca: $WORK/ca.crt
-  cert: $WORK/hub.crt
-  key: $WORK/hub.key
-  tls_crypt: $WORK/tc.key
-  keepalive: {interval: 2, timeout: 20}
+$(wbn_tunnel_creds hub)
 control: {socket: $WORK/hub.sock}
 log: {level: info}
 EOF
 fastpath=
 [ "$FASTPATH" = 1 ] && fastpath="fastpath: {enabled: true, reply_mark: 0x32, orig_mark: 0x33}"
 cat >"$WORK/box.yaml" <<EOF
-site: box
-bridge:
-  name: ${T}b
-  ports: [${T}l, ${T}w]
-  address: 192.0.2.2/24
-  gateway: $GW
+$(wbn_inline_bridge box)
 tunnel:
   role: client
   proto: $PROTO
@@ -160,11 +151,7 @@ tunnel:
   device: ${T}t
 $([ "$JOIN" = true ] || echo "  address: 10.20.0.2/16")
   join_bridge: $JOIN
-  ca: $WORK/ca.crt
-  cert: $WORK/box.crt
-  key: $WORK/box.key
-  tls_crypt: $WORK/tc.key
-  keepalive: {interval: 2, timeout: 20}
+$(wbn_tunnel_creds box)
 $fastpath
 interest:
   queue: 4

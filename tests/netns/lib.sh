@@ -21,6 +21,7 @@ set -euo pipefail
 
 : "${WB_WIREBRIDGE:?set WB_WIREBRIDGE to the wirebridge binary (ctest -L netns does)}"
 WB=$WB_WIREBRIDGE
+WBN_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TEST=${TEST:-$(basename "$0" .sh)}
 T=${WBN_TAG:-wn$(($$ % 100000))}
 WORK=$(mktemp -d "/tmp/$T.XXXX")
@@ -131,6 +132,83 @@ wbn_host() {
 }
 mac_of() { ip -n "$T-$1" -j link show "$2" | jq -r '.[0].address'; }
 
+# wbn_inline_wire: the inline topology of tests/netns/inline_intercept.sh and
+# tests/kernel/inline_systemd.sh (drawn in both): LAN host h (${T}e 192.0.2.10/24, default via the
+# router) cabled to the box's ${T}l; the box's ${T}w to router r (${T}r0 192.0.2.1/24, ${T}r1
+# 203.0.113.1/24, forwarding); ns up on ${T}u0 with $UNSEL/24 and $SEL/24 (default via the router).
+# The box's two ports are left down and unaddressed: the agent's bridge takes them.
+wbn_inline_wire() {
+    local n pair
+    for n in h box r up; do wbn_ns "$n"; done
+    ip link add "${T}e" netns "$T-h" type veth peer name "${T}l" netns "$T-box"
+    ip link add "${T}w" netns "$T-box" type veth peer name "${T}r0" netns "$T-r"
+    ip link add "${T}r1" netns "$T-r" type veth peer name "${T}u0" netns "$T-up"
+    ip -n "$T-h" addr add 192.0.2.10/24 dev "${T}e"
+    ip -n "$T-r" addr add 192.0.2.1/24 dev "${T}r0"
+    ip -n "$T-r" addr add 203.0.113.1/24 dev "${T}r1"
+    ip -n "$T-up" addr add "$UNSEL/24" dev "${T}u0"
+    ip -n "$T-up" addr add "$SEL/24" dev "${T}u0"
+    for pair in "h ${T}e" "r ${T}r0" "r ${T}r1" "up ${T}u0"; do
+        set -- $pair
+        ip -n "$T-$1" link set "$2" up
+    done
+    ip -n "$T-h" route add default via 192.0.2.1
+    ip -n "$T-up" route add default via 203.0.113.1
+    on r sysctl -q -w net.ipv4.ip_forward=1
+}
+# wbn_inline_box_yaml FILE DIR SOCKET FAILURE [RULE]: the box's config for wbn_inline_wire: the
+# bridge ${T}b over ${T}l and ${T}w with 192.0.2.2/24; a client with no server (127.0.0.1:1194:
+# tunnel flows are routed towards its TAP ${T}t, a port of the bridge, and stop there) whose PKI
+# is in DIR (ca.crt, box.crt, box.key); control socket SOCKET; interest on queue 3 with failure
+# FAILURE selecting dst $SEL/32 and RULE (one more rule, a flow mapping); the fast path too with
+# WB_INLINE_FASTPATH=1 (xt_GWMARK loaded, the VM).
+wbn_inline_box_yaml() {
+    cat >"$1" <<EOF
+site: box
+bridge: {name: ${T}b, ports: [${T}l, ${T}w], address: 192.0.2.2/24}
+tunnel:
+  role: client
+  proto: udp
+  remote: [127.0.0.1:1194]
+  device: ${T}t
+  join_bridge: true
+  ca: $2/ca.crt
+  cert: $2/box.crt
+  key: $2/box.key
+interest:
+  queue: 3
+  failure: $4
+  rules:
+    - {dst: $SEL/32}
+${5:+    - $5}
+control: {socket: $3}
+log: {level: debug}
+$([ "${WB_INLINE_FASTPATH:-0}" = 1 ] && echo "fastpath: {enabled: true, reply_mark: 0x32, orig_mark: 0x33}")
+EOF
+}
+# wbn_inline_bridge SITE: the head of an inline box's config whose uplink is the LAN's router
+# (bridge.gateway $GW): site SITE, the bridge ${T}b over ${T}l and ${T}w with 192.0.2.2/24.
+wbn_inline_bridge() {
+    cat <<EOF
+site: $1
+bridge:
+  name: ${T}b
+  ports: [${T}l, ${T}w]
+  address: 192.0.2.2/24
+  gateway: $GW
+EOF
+}
+# inline_send PORT COUNT: COUNT datagrams of one flow from the LAN host h to $SEL:PORT, 20 ms apart.
+inline_send() {
+    on h python3 - "$SEL" "$1" "$2" <<'EOF'
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(int(sys.argv[3])):
+    s.sendto(b"x%d" % i, (sys.argv[1], int(sys.argv[2])))
+    time.sleep(0.02)
+EOF
+}
+
 # --- PKI -------------------------------------------------------------------------------------------
 # wbn_pki NAME...: a CA, a serverAuth certificate for "hub", a clientAuth certificate for every
 # other NAME (its CN is NAME), and a tls-crypt key, all in $WORK.
@@ -156,6 +234,18 @@ wbn_pki() {
 }
 
 # --- configs ---------------------------------------------------------------------------------------
+# wbn_tunnel_creds NAME [INTERVAL TIMEOUT]: the tunnel lines every config of these tests shares: the
+# CA, certificate and key of NAME that wbn_pki made, its tls-crypt key, and keepalive (INTERVAL s,
+# default 2; TIMEOUT s, default 20). For a tunnel section's heredoc: $(wbn_tunnel_creds NAME).
+wbn_tunnel_creds() {
+    cat <<EOF
+  ca: $WORK/ca.crt
+  cert: $WORK/$1.crt
+  key: $WORK/$1.key
+  tls_crypt: $WORK/tc.key
+  keepalive: {interval: ${2:-2}, timeout: ${3:-20}}
+EOF
+}
 # wbn_hub_yaml CLIENT_TO_CLIENT [EXTRA_TUNNEL_LINES]: $WORK/hub.yaml, bridge ${T}b over ${T}l with
 # $LAN.250, listening on $HUB_WAN. EXTRA lines are added to the tunnel section (indented by 2).
 wbn_hub_yaml() {
@@ -169,12 +259,8 @@ tunnel:
   device: ${T}t
   pool: 10.200.77.0/24
   join_bridge: true
-  ca: $WORK/ca.crt
-  cert: $WORK/hub.crt
-  key: $WORK/hub.key
-  tls_crypt: $WORK/tc.key
   data_ciphers: [AES-256-GCM, CHACHA20-POLY1305]
-  keepalive: {interval: ${KEEPALIVE_INTERVAL:-2}, timeout: ${KEEPALIVE_TIMEOUT:-10}}
+$(wbn_tunnel_creds "hub" "${KEEPALIVE_INTERVAL:-2}" "${KEEPALIVE_TIMEOUT:-10}")
   client_to_client: $1
 ${2:-}
 control: {socket: $WORK/hub.sock}
@@ -193,12 +279,8 @@ tunnel:
   remote: [$HUB_WAN:$PORT]
   device: ${T}t
   join_bridge: true
-  ca: $WORK/ca.crt
-  cert: $WORK/$1.crt
-  key: $WORK/$1.key
-  tls_crypt: $WORK/tc.key
   data_ciphers: [AES-256-GCM, CHACHA20-POLY1305]
-  keepalive: {interval: ${KEEPALIVE_INTERVAL:-2}, timeout: ${KEEPALIVE_TIMEOUT:-10}}
+$(wbn_tunnel_creds "$1" "${KEEPALIVE_INTERVAL:-2}" "${KEEPALIVE_TIMEOUT:-10}")
 control: {socket: $WORK/$1.sock}
 log: {level: ${LOG_LEVEL:-info}}
 EOF
@@ -267,6 +349,23 @@ wbn_start_hub_and_sites() {
     wbn_wait_bridged "${SITES[@]}"
     wait_for 30 hub_peers_up "${#SITES[@]}" || die "the hub does not list ${#SITES[@]} connected site(s) within 30 s"
 }
+
+# --- a TCP hub under attack from one host ------------------------------------------------------------
+# wbn_tcp_hub_attacked LIMITS: a TCP hub (PROTO=tcp, set before sourcing) with sites s1 and s2 as
+# wbn_hub_and_sites makes them, `limits: {LIMITS}` added to hub.yaml; s2 runs no agent: its
+# namespace is the attacker's host ($WAN.12). Starts the hub, waits until it is bridged, sets
+# hub_pid; s1 is left for the test to start.
+wbn_tcp_hub_attacked() {
+    wbn_hub_and_sites 2 true
+    echo "limits: {$1}" >>"$WORK/hub.yaml"
+    APPLIANCES=(hub s1)
+    wbn_start hub
+    wbn_wait_bridged hub
+    hub_pid=${PID[hub]}
+}
+# tcp_hold N SECONDS [TRICKLE_PERCENT]: N TCP connections from s2 to the hub held for up to
+# SECONDS, idle or trickling (tests/netns/tcp_hold.py says what it prints).
+tcp_hold() { on s2 python3 "$WBN_DIR/tcp_hold.py" "$HUB_WAN" "$PORT" "$@"; }
 
 # --- agents ----------------------------------------------------------------------------------------
 # wbn_start NAME: runs wirebridge with $WORK/NAME.yaml in namespace $T-NAME (log $WORK/NAME.log).

@@ -26,58 +26,18 @@ set -euo pipefail
 PROTO=tcp
 . "$(dirname "$0")/lib.sh"
 
-wbn_hub_and_sites 2 true
-cat >>"$WORK/hub.yaml" <<EOF
-limits: {tcp_max_connections: 40, tcp_max_per_source: 20, tcp_handshake_timeout: 5}
-EOF
-APPLIANCES=(hub s1)  # s2 runs no agent: its namespace is the attacker's host
-wbn_start hub
-wbn_wait_bridged hub
-hub_pid=${PID[hub]}
+wbn_tcp_hub_attacked "tcp_max_connections: 40, tcp_max_per_source: 20, tcp_handshake_timeout: 5"
 fds() { ls "/proc/$hub_pid/fd" | wc -l; }
 drop_of() { status hub --json | jq ".drops.$1 // 0"; }
 above() { [ "$(drop_of "$1")" -gt "$2" ]; }
 fds_before=$(fds)
 
-# idle_connections N SECONDS: N connections held open (sending nothing) for SECONDS; prints how
-# many the hub closed (EOF or reset) and how many were closed within 1 s of connecting.
-idle_connections() {
-    on s2 python3 - "$HUB_WAN" "$PORT" "$1" "$2" <<'EOF'
-import socket, sys, time, select
-host, port, n, secs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
-socks, opened, closed_at = [], {}, {}
-for _ in range(n):
-    s = socket.socket()
-    s.settimeout(2)
-    try:
-        s.connect((host, port))
-    except OSError:
-        continue
-    s.setblocking(False)
-    opened[s] = time.time()
-    socks.append(s)
-end = time.time() + secs
-while time.time() < end and len(closed_at) < len(socks):
-    live = [s for s in socks if s not in closed_at]
-    r, _, _ = select.select(live, [], [], 0.2)
-    for s in r:
-        try:
-            data = s.recv(1)
-        except OSError:
-            data = b""
-        if not data:
-            closed_at[s] = time.time()
-early = sum(1 for s, t in closed_at.items() if t - opened[s] < 1.0)
-print(f"{len(socks)} connected, {len(closed_at)} closed by the hub, {early} within 1 s")
-EOF
-}
-
 log "1. 60 idle connections from $WAN.12, held up to 12 s"
-out=$(idle_connections 60 12)
+out=$(tcp_hold 60 12 | tail -n 1)
 log "$out"
-connected=$(echo "$out" | awk '{print $1}')
-closed=$(echo "$out" | awk '{print $3}')
-early=$(echo "$out" | awk '{print $(NF-3)}')
+connected=$(grep -oE '^[0-9]+ connected' <<<"$out" | cut -d' ' -f1)
+closed=$(grep -oE '[0-9]+ closed' <<<"$out" | cut -d' ' -f1)
+early=$(grep -oE '[0-9]+ within 1 s' <<<"$out" | cut -d' ' -f1)
 check "the hub closed every idle connection ($closed of $connected)" test "$closed" = "$connected"
 check "those over the per-source cap at once ($early >= 40)" test "$early" -ge 40
 check "drops.tcp_connection_limit counts them ($(drop_of tcp_connection_limit))" above tcp_connection_limit 39
@@ -90,7 +50,7 @@ limit=$(($(fds) + 2))
 soft_before=$(prlimit --pid "$hub_pid" --nofile --noheadings --output SOFT)
 prlimit --pid "$hub_pid" --nofile="$limit:"  # the soft limit only: raising a hard one back needs CAP_SYS_RESOURCE
 cpu() { awk '{print $14 + $15}' "/proc/$hub_pid/stat"; }
-idle_connections 10 4 >"$WORK/emfile.out" &
+tcp_hold 10 4 >"$WORK/emfile.out" &
 flooder=$!
 sleep 1  # a fixed span on purpose: the CPU the hub uses over it is what is measured
 c0=$(cpu)

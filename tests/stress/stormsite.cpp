@@ -14,8 +14,7 @@
 #include <memory>
 #include <vector>
 
-#include "app/tunnel_setup.hpp"
-#include "config/loader.hpp"
+#include "../lib/tool_client.hpp"
 #include "io/clock.hpp"
 #include "io/udp_socket.hpp"
 #include "proto/control_packet.hpp"
@@ -58,33 +57,19 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "usage: wb-stormsite SITE.yaml PUSH_COUNT SOFT_RESET_COUNT SECONDS\n");
         return 2;
     }
-    const auto loaded = config::load_config(argv[1]);
-    if (!loaded.ok()) {
-        for (const auto& e : loaded.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
-        return 2;
-    }
-    const config::Config& cfg = *loaded.config;
-    auto scfg = app::make_session_config(cfg);
-    auto remote = io::SocketAddress::from_numeric(cfg.tunnel.remote.at(0).host, cfg.tunnel.remote.at(0).port);
-    auto any = io::SocketAddress::from_numeric("0.0.0.0", 0);
-    if (!scfg || !remote || !any) {
-        std::fprintf(stderr, "wb-stormsite: bad configuration\n");
-        return 2;
-    }
+    const auto client = test_tool::load_tool_client("wb-stormsite", argv[1]);
+    if (!client) return 2;
     const int push_count = std::atoi(argv[2]);
     const int reset_count = std::atoi(argv[3]);
     const std::int64_t storm_ms = std::int64_t{std::atoi(argv[4])} * 1000;
-    auto sock = io::UdpSocket::open(*any);
-    if (!sock || !sock->connect(*remote)) {
+    auto sock = client->connected_socket();
+    if (!sock) {
         std::fprintf(stderr, "wb-stormsite: no socket\n");
         return 1;
     }
-    auto sess = session::Session::create(*scfg, io::now_ms());
-    if (!sess) {
-        std::fprintf(stderr, "%s\n", sess.error().message.c_str());
-        return 1;
-    }
-    Site site{std::move(*sock), std::move(*sess)};
+    auto sess = client->new_session();
+    if (!sess) return 1;
+    Site site{std::move(*sock), std::move(sess)};
     site.session->start(io::now_ms());
     const auto up_by = io::now_ms() + 30000;
     while (!site.session->established() && !site.session->gone() && io::now_ms() < up_by) site.pump(50);
@@ -112,7 +97,7 @@ int main(int argc, char** argv) {
 
     // The other half: SOFT_RESETs for key ids 1..7 in turn, each a packet of its own, with a
     // control-channel wrap of our own (the hub's replay window takes its newer time stamp).
-    auto wrap = session::ControlWrap::create(scfg->wrap, session::Role::client, io::now_ms() / 1000 + 1);
+    auto wrap = session::ControlWrap::create(client->session_config.wrap, session::Role::client, io::now_ms() / 1000 + 1);
     if (!wrap) {
         std::fprintf(stderr, "%s\n", wrap.error().message.c_str());
         return 1;

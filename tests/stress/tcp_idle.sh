@@ -12,65 +12,12 @@ PROTO=tcp
 N=${N:-1000}
 TIMEOUT_S=10
 
-wbn_hub_and_sites 2 true
-cat >>"$WORK/hub.yaml" <<EOF
-limits: {tcp_max_connections: 2000, tcp_max_per_source: 2000, tcp_handshake_timeout: $TIMEOUT_S}
-EOF
-APPLIANCES=(hub s1)  # s2 runs no agent: its namespace is the attacker's host
 ulimit -n 8192       # the hub and the attacker hold over 1,000 sockets each
-wbn_start hub
-wbn_wait_bridged hub
-hub_pid=${PID[hub]}
+wbn_tcp_hub_attacked "tcp_max_connections: 2000, tcp_max_per_source: 2000, tcp_handshake_timeout: $TIMEOUT_S"
 fds0=$(fd_count "$hub_pid")
 
 log "$N connections from $WAN.12: 60 % silent, 40 % trickling a byte every 2 s"
-on s2 python3 - "$HUB_WAN" "$PORT" "$N" $((TIMEOUT_S * 3)) >"$WORK/flood.out" 2>&1 <<'PY' &
-import select, socket, sys, time
-host, port, n, secs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
-socks, opened, closed = [], {}, {}
-for i in range(n):
-    s = socket.socket()
-    s.settimeout(2)
-    try:
-        s.connect((host, port))
-    except OSError:
-        continue
-    s.setblocking(False)
-    opened[s] = time.time()
-    socks.append(s)
-print(f"connected {len(socks)}", flush=True)
-trickle = socks[: len(socks) * 2 // 5]
-end = time.time() + secs
-next_trickle = time.time()
-step = 0
-poller = select.poll()
-by_fd = {s.fileno(): s for s in socks}
-for s in socks:
-    poller.register(s, select.POLLIN)
-while time.time() < end and len(closed) < len(socks):
-    if time.time() >= next_trickle:
-        # A 1280-byte packet announced (length prefix 0x0500), then its bytes one by one.
-        byte = b"\x05" if step == 0 else b"\x00" if step == 1 else b"\x38"
-        step += 1
-        for s in trickle:
-            if s not in closed:
-                try:
-                    s.send(byte)
-                except OSError:
-                    pass
-        next_trickle += 2
-    for fd, _ in poller.poll(200):
-        s = by_fd[fd]
-        try:
-            data = s.recv(64)
-        except OSError:
-            data = b""
-        if not data:
-            closed[s] = time.time()
-            poller.unregister(s)
-ages = sorted(closed[s] - opened[s] for s in closed)
-print(f"{len(socks)} connected, {len(closed)} closed, slowest after {ages[-1] if ages else 0:.1f} s")
-PY
+tcp_hold "$N" $((TIMEOUT_S * 3)) 40 >"$WORK/flood.out" 2>&1 &
 flood=$!
 connected() { grep -q '^connected' "$WORK/flood.out"; }
 require "the attacker connected" wait_for 120 connected
