@@ -380,7 +380,11 @@ void Session::authorize_key(KeyState& ks, TimeMs now) {
         AdmitRequest req{ks.peer_km.username, ks.peer_km.password, ks.peer_km.peer_info, id, cfg_.push, {}, false, {}, false};
         if (!reverify_(req)) {
             if (req.pending) {
-                ks.auth_pending = true;  // the keys in use go on meanwhile
+                // The keys in use go on meanwhile; the new ones open what the client sends with
+                // them already (a wirebridge site switches at once; a 2.6 client keeps its old key
+                // for the hand-window), and carry what we send only after the verdict.
+                if (!ks.keys && !derive_keys(ks)) return;
+                ks.auth_pending = true;
                 return;
             }
             if (req.auth_failed) return refuse_auth(ks, req, now);
@@ -408,7 +412,7 @@ void Session::authorize_key(KeyState& ks, TimeMs now) {
         }
         admitted_ = true;
     }
-    if (!derive_keys(ks)) return;
+    if (!ks.keys && !derive_keys(ks)) return;
     promote(ks, now);
     if (ks.key_id == 0) {
         if (peer_iv_proto_ & proto::iv_proto_request_push) send_push_reply(ks, now);

@@ -604,10 +604,15 @@ TEST(Dispatcher, UserPassCheckAtRenegotiationKeepsTheOldKeyMeanwhile) {
     EXPECT_TRUE(server_side->auth_pending());
     hub.run([] { return false; }, 3000);
     EXPECT_EQ(server_side->primary_key_id(), old_key);
-    // The hub still sends with the key in use (the pending one has no data keys yet).
+    // The hub still sends with the key in use; what the site already sends with the new key
+    // (it switched once its key exchange was done) is opened.
     std::vector<uint8_t> frame(60, 0x17), pkt;
     ASSERT_TRUE(server_side->encrypt_frame(frame, pkt, hub.now));
+    EXPECT_EQ(pkt[0] & 7, *old_key);
     EXPECT_FALSE(hub.clients[c]->on_packet(pkt, hub.now).frame.empty());
+    ASSERT_TRUE(hub.clients[c]->encrypt_frame(frame, pkt, hub.now));
+    EXPECT_NE(pkt[0] & 7, *old_key);
+    EXPECT_FALSE(hub.server->on_datagram(hub.addrs[c], pkt, hub.now).frame.empty());
     const uint64_t first = checks.only();
     checks.running.erase(first);
     hub.server->on_user_pass_verdict(first, UserPassVerdict{true, {}, {}}, hub.now);
