@@ -414,7 +414,7 @@ int cmd_run(const std::string& file) {
     sc.session = std::move(*scfg);
     sc.pool = std::move(pool);
     sc.duplicate_cn = cfg.tunnel.duplicate_cn;
-    app::configure_server(cfg, sc);
+    const std::shared_ptr<app::UserPassChecks> checks = app::configure_server(cfg, sc);
     sc.limits.max_clients = cfg.limits.max_clients;
     sc.limits.max_half_open = cfg.limits.max_half_open;
     sc.limits.max_half_open_per_source = cfg.limits.max_half_open_per_source;
@@ -429,13 +429,19 @@ int cmd_run(const std::string& file) {
         return 1;
     }
     app::ServerRunner runner(cfg, std::move(*d), std::move(*loop), std::move(*tap));
+    if (checks)
+        checks->attach(runner.loop(), [&runner](std::uint64_t ticket, session::UserPassVerdict v) {
+            runner.user_pass_verdict(ticket, std::move(v));
+        });
     auto routeless = start_routeless(cfg, runner.loop());
     if (!routeless) {
+        if (checks) checks->detach();
         appliance.undo();
         return 1;
     }
     install_sighup(runner, file, routeless->get());
     int rc = run_with_control(runner, cfg, routeless->get());
+    if (checks) checks->detach();  // programs still running are killed while the loop is there
     if (*routeless) (*routeless)->stop();
     appliance.stop(cfg);
     return rc;

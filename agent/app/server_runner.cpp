@@ -499,6 +499,12 @@ void ServerRunner::flush() {
     }
 }
 
+void ServerRunner::user_pass_verdict(std::uint64_t ticket, session::UserPassVerdict verdict) {
+    d_->on_user_pass_verdict(ticket, std::move(verdict), now_ms());
+    pump();
+    flush();
+}
+
 void ServerRunner::pump() {
     session::ServerDispatcher::Output o;
     while (d_->pop_output(o)) send_packet(o.to, o.bytes);

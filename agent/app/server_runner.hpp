@@ -56,6 +56,10 @@ public:
     // Logs and returns a one-line summary of what changed (or the refusal as the error).
     Result<std::string> reload(const config::Config& next);
 
+    // The verdict of an auth_user_pass_verify check (app/user_pass_checks.hpp): the client's
+    // session goes on, admitted or told AUTH_FAILED.
+    void user_pass_verdict(std::uint64_t ticket, session::UserPassVerdict verdict);
+
     // For the control socket: the loop to serve it on, and a snapshot of the tunnel.
     io::EventLoop& loop() { return loop_; }
     control::Status status() const;

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "common/log.hpp"
+#include "app/user_pass_checks.hpp"
 #include "auth/user_pass.hpp"
 #include "crypto/static_key.hpp"
 #include "crypto/tls_context.hpp"
@@ -156,35 +157,14 @@ Result<std::optional<session::Ipv4Pool>> make_pool(const config::Config& c) {
     return pool;
 }
 
-void configure_server(const config::Config& c, session::ServerConfig& sc) {
+std::shared_ptr<UserPassChecks> configure_server(const config::Config& c, session::ServerConfig& sc) {
     const auto& t = c.tunnel;
     if (t.pool_options.persist) sc.pool_persist = *t.pool_options.persist;
-    if (!t.auth_user_pass_verify) return;
+    if (!t.auth_user_pass_verify) return nullptr;
     const auto& v = *t.auth_user_pass_verify;
-    auto verifier = std::make_shared<auth::UserPassVerifier>(
-        auth::VerifyOptions{v.command, v.method == "via-file", v.timeout, "/tmp"});
-    sc.verify_user_pass = [verifier](const session::UserPassCheck& check) {
-        auth::VerifyRequest r;
-        r.username = check.username;
-        r.password = check.password;
-        r.common_name = check.common_name;
-        r.peer_info = check.peer_info;
-        char ip[INET6_ADDRSTRLEN] = {};
-        const sockaddr* sa = check.from.sa();
-        if (sa->sa_family == AF_INET6) {
-            const auto* s6 = reinterpret_cast<const sockaddr_in6*>(sa);
-            inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof ip);
-            r.untrusted_port = ntohs(s6->sin6_port);
-            r.ipv6 = true;
-        } else if (sa->sa_family == AF_INET) {
-            const auto* s4 = reinterpret_cast<const sockaddr_in*>(sa);
-            inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof ip);
-            r.untrusted_port = ntohs(s4->sin_port);
-        }
-        r.untrusted_ip = ip;
-        const auth::VerifyResult res = verifier->verify(r);
-        return session::UserPassVerdict{res.ok, res.why, res.client_reason};
-    };
+    auto checks = std::make_shared<UserPassChecks>(auth::VerifyOptions{v.command, v.method == "via-file", v.timeout, "/tmp"});
+    checks->wire(sc);
+    return checks;
 }
 
 Result<io::TapDevice> open_tap(const config::Config& c) {

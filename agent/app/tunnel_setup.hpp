@@ -2,8 +2,10 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 
+#include "app/user_pass_checks.hpp"
 #include "common/result.hpp"
 #include "config/config.hpp"
 #include "io/socket_address.hpp"
@@ -19,8 +21,9 @@ Result<session::SessionConfig> make_session_config(const config::Config& c);
 // The server's pool (its own tunnel.address is never handed out); none without tunnel.pool. With
 // tunnel.pool.persist the file is read, and written once to prove it can be.
 Result<std::optional<session::Ipv4Pool>> make_pool(const config::Config& c);
-// The server's pool persist file and auth_user_pass_verify program.
-void configure_server(const config::Config& c, session::ServerConfig& sc);
+// The server's pool persist file and auth_user_pass_verify program: the checks (null without
+// one) must be attached to the runner's loop before it runs (app/user_pass_checks.hpp).
+std::shared_ptr<UserPassChecks> configure_server(const config::Config& c, session::ServerConfig& sc);
 // Opens the TAP named tunnel.device, brings it up and applies tunnel.address if given.
 Result<io::TapDevice> open_tap(const config::Config& c);
 Result<io::SocketAddress> to_socket_address(const config::Endpoint& e);

@@ -2,12 +2,10 @@
 #include "auth/user_pass.hpp"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +14,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 namespace wirebridge::auth {
 
@@ -61,39 +60,13 @@ std::string temp_file(const std::string& dir, const char* what, int* fd_out) {
     return path;
 }
 
-int64_t now_ms() {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
-}
-
-// Waits for pid at most timeout_ms; kills it after. Returns the wait status, or -1 on timeout.
-int wait_bounded(pid_t pid, int64_t timeout_ms) {
-    const int64_t end = now_ms() + timeout_ms;
-    const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-    for (;;) {
-        int status = 0;
-        const pid_t r = ::waitpid(pid, &status, WNOHANG);
-        if (r == pid) {
-            if (pidfd >= 0) ::close(pidfd);
-            return status;
-        }
-        if (r < 0 && errno != EINTR) break;
-        const int64_t left = end - now_ms();
-        if (left <= 0) break;
-        if (pidfd >= 0) {
-            pollfd p{pidfd, POLLIN, 0};
-            ::poll(&p, 1, static_cast<int>(left));
-        } else {
-            ::usleep(static_cast<useconds_t>(std::min<int64_t>(left, 10) * 1000));
-        }
-    }
-    ::kill(pid, SIGKILL);
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (pidfd >= 0) ::close(pidfd);
-    return -1;
+// Reads the first line of a reason file (printable, at most 200 bytes); "" if none.
+std::string reason_line(const std::string& path) {
+    if (path.empty()) return {};
+    std::ifstream in(path);
+    std::string line;
+    if (!in || !std::getline(in, line)) return {};
+    return printable(line.substr(0, 200));
 }
 
 }  // namespace
@@ -139,40 +112,128 @@ std::vector<std::string> UserPassVerifier::environment(const VerifyRequest& r) c
     return env;
 }
 
-VerifyResult UserPassVerifier::verify(const VerifyRequest& r) const {
-    VerifyResult res;
-    if (o_.command.empty()) {
-        res.why = "no command configured";
-        return res;
+VerifyRun::VerifyRun(VerifyRun&& o) noexcept
+    : program_(std::move(o.program_)),
+      pid_(std::exchange(o.pid_, -1)),
+      pidfd_(std::exchange(o.pidfd_, -1)),
+      state_(o.state_),
+      up_file_(std::move(o.up_file_)),
+      reason_file_(std::move(o.reason_file_)),
+      control_file_(std::move(o.control_file_)),
+      result_(std::move(o.result_)) {
+    o.up_file_.clear();
+    o.reason_file_.clear();
+    o.control_file_.clear();
+}
+
+VerifyRun::~VerifyRun() {
+    kill_and_reap();
+    remove_files();
+    if (pidfd_ >= 0) ::close(pidfd_);
+}
+
+void VerifyRun::kill_and_reap() {
+    if (pid_ > 0) {
+        // SIGKILL cannot be caught: waiting for it is short (the program is our child). Its
+        // process group goes too: what a shell script started (a sleep, a curl) dies with it.
+        ::kill(-pid_, SIGKILL);
+        ::kill(pid_, SIGKILL);
+        int status = 0;
+        while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+        }
+        pid_ = -1;
     }
+}
+
+void VerifyRun::remove_files() {
+    for (std::string* f : {&up_file_, &reason_file_, &control_file_}) {
+        if (!f->empty()) ::unlink(f->c_str());
+        f->clear();
+    }
+}
+
+void VerifyRun::finish(bool ok, std::string why) {
+    state_ = State::done;
+    result_.ok = ok;
+    result_.why = std::move(why);
+    if (!ok) result_.client_reason = reason_line(reason_file_);
+    remove_files();
+}
+
+VerifyRun::State VerifyRun::reap() {
+    if (state_ != State::running) return state_;
+    int status = 0;
+    pid_t r;
+    while ((r = ::waitpid(pid_, &status, WNOHANG)) < 0 && errno == EINTR) {
+    }
+    if (r == 0) return State::running;
+    pid_ = -1;
+    if (r < 0) {
+        finish(false, program_ + ": cannot wait for it: " + std::strerror(errno));
+    } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        finish(true, {});
+    } else if (WIFEXITED(status) && WEXITSTATUS(status) == 2) {
+        // Deferred: the via-file goes now (as OpenVPN), the control and reason files stay.
+        state_ = State::deferred;
+        if (!up_file_.empty()) ::unlink(up_file_.c_str());
+        up_file_.clear();
+        return poll_control() ? State::done : State::deferred;
+    } else if (WIFEXITED(status)) {
+        finish(false, program_ + " exited with status " + std::to_string(WEXITSTATUS(status)));
+    } else {
+        finish(false, program_ + " was killed by signal " + std::to_string(WTERMSIG(status)));
+    }
+    return state_;
+}
+
+std::optional<VerifyResult> VerifyRun::poll_control() {
+    if (state_ == State::done) return result_;
+    if (state_ != State::deferred) return std::nullopt;
+    const int fd = ::open(control_file_.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return std::nullopt;
+    char c = 0;
+    const ssize_t n = ::read(fd, &c, 1);
+    ::close(fd);
+    // As OpenVPN's key_state_test_auth_control_file: the first byte, '1' or '0'; anything else waits.
+    if (n != 1 || (c != '1' && c != '0')) return std::nullopt;
+    finish(c == '1', c == '1' ? std::string() : program_ + " deferred, then wrote 0 (refused) into auth_control_file");
+    return result_;
+}
+
+VerifyResult VerifyRun::kill_timed_out(unsigned timeout_s) {
+    kill_and_reap();
+    finish(false, program_ + " did not exit within " + std::to_string(timeout_s) + " s (killed)");
+    return result_;
+}
+
+Result<VerifyRun> UserPassVerifier::start(const VerifyRequest& r) const {
+    if (o_.command.empty()) return fail("no command configured");
+    VerifyRun run;
+    run.program_ = o_.command[0];
     std::vector<std::string> env = environment(r);
     std::vector<std::string> args = o_.command;
-    std::string up_file, reason_file;
     int fd = -1;
     if (o_.via_file) {
-        up_file = temp_file(o_.tmp_dir, "up", &fd);
-        if (up_file.empty()) {
-            res.why = "cannot create the via-file in " + o_.tmp_dir + ": " + std::strerror(errno);
-            return res;
-        }
+        run.up_file_ = temp_file(o_.tmp_dir, "up", &fd);
+        if (run.up_file_.empty()) return fail("cannot create the via-file in " + o_.tmp_dir + ": " + std::strerror(errno));
         std::string content = r.username + "\n" + r.password + "\n";
         const bool ok = write_all(fd, content);
         wipe(content);
         ::close(fd);
-        if (!ok) {
-            ::unlink(up_file.c_str());
-            res.why = "cannot write the via-file " + up_file;
-            return res;
-        }
-        args.push_back(up_file);
+        if (!ok) return fail("cannot write the via-file " + run.up_file_);
+        args.push_back(run.up_file_);
     } else {
         env.push_back("password=" + r.password);
     }
-    reason_file = temp_file(o_.tmp_dir, "reason", &fd);
-    if (!reason_file.empty()) {
-        ::close(fd);
-        env.push_back("auth_failed_reason_file=" + reason_file);
-    }
+    // As OpenVPN's key_state_gen_auth_control_files: both made (empty) before the program runs.
+    run.reason_file_ = temp_file(o_.tmp_dir, "reason", &fd);
+    if (run.reason_file_.empty()) return fail("cannot create auth_failed_reason_file in " + o_.tmp_dir + ": " + std::strerror(errno));
+    ::close(fd);
+    run.control_file_ = temp_file(o_.tmp_dir, "acf", &fd);
+    if (run.control_file_.empty()) return fail("cannot create auth_control_file in " + o_.tmp_dir + ": " + std::strerror(errno));
+    ::close(fd);
+    env.push_back("auth_failed_reason_file=" + run.reason_file_);
+    env.push_back("auth_control_file=" + run.control_file_);
 
     std::vector<char*> argv, envp;
     for (auto& a : args) argv.push_back(a.data());
@@ -190,43 +251,19 @@ VerifyResult UserPassVerifier::verify(const VerifyRequest& r) const {
     sigfillset(&all);
     posix_spawnattr_setsigmask(&attr, &none);      // the agent blocks signals for its signalfd
     posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setpgroup(&attr, 0);            // its own process group, killed whole at the timeout
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
     pid_t pid = -1;
     const int err = posix_spawn(&pid, argv[0], &fa, &attr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
     for (auto& e : env)
         if (e.rfind("password=", 0) == 0) wipe(e);
-
-    if (err != 0) {
-        res.why = "cannot run " + o_.command[0] + ": " + std::strerror(err);
-    } else {
-        const int status = wait_bounded(pid, int64_t{o_.timeout_s} * 1000);
-        if (status < 0) {
-            res.why = o_.command[0] + " did not exit within " + std::to_string(o_.timeout_s) + " s (killed)";
-        } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-            res.ok = true;
-        } else if (WIFEXITED(status) && WEXITSTATUS(status) == 2) {
-            res.why = o_.command[0] + " exited with status 2 (deferred authentication, which wirebridge does not support)";
-        } else if (WIFEXITED(status)) {
-            res.why = o_.command[0] + " exited with status " + std::to_string(WEXITSTATUS(status));
-        } else {
-            res.why = o_.command[0] + " was killed by signal " + std::to_string(WTERMSIG(status));
-        }
-    }
-    if (!up_file.empty()) ::unlink(up_file.c_str());
-    if (!reason_file.empty()) {
-        if (!res.ok) {
-            std::ifstream in(reason_file);
-            std::string line;
-            if (in && std::getline(in, line)) {
-                line = printable(line.substr(0, 200));
-                res.client_reason = line;
-            }
-        }
-        ::unlink(reason_file.c_str());
-    }
-    return res;
+    if (err != 0) return fail("cannot run " + o_.command[0] + ": " + std::strerror(err), err);
+    run.pid_ = pid;
+    run.pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+    if (run.pidfd_ >= 0) ::fcntl(run.pidfd_, F_SETFD, FD_CLOEXEC);
+    return run;
 }
 
 }  // namespace wirebridge::auth

@@ -44,6 +44,8 @@ struct KeyState {
     bool cert_checked = false;     // the peer's certificate compared with the first handshake's
     bool km2_sent = false;
     bool km2_received = false;
+    bool auth_pending = false;     // server: key-method 2 done, the admit/reverify verdict not yet known
+    proto::TimeMs started = 0;
     proto::KeyMethod2 local_km;
     proto::KeyMethod2 peer_km;
 

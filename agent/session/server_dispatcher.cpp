@@ -278,25 +278,65 @@ bool ServerDispatcher::room_for_half_open(const PeerAddress& from) {
     return true;
 }
 
+std::optional<UserPassVerdict> ServerDispatcher::user_pass_verdict(Client& c, Session::AdmitRequest& req) {
+    if (c.verdict) {
+        std::optional<UserPassVerdict> v = std::move(c.verdict);
+        c.verdict.reset();
+        return v;
+    }
+    if (!c.check) {
+        const uint64_t ticket = ++next_ticket_;
+        auto v = cfg_.start_user_pass_check(ticket, UserPassCheck{req.username, req.password, c.session->peer_common_name(), c.from, req.peer_info});
+        if (v) return v;
+        c.check = ticket;
+        checks_[ticket] = &c;
+    }
+    req.pending = true;
+    return std::nullopt;
+}
+
+void ServerDispatcher::cancel_check(Client& c) {
+    if (!c.check) return;
+    checks_.erase(c.check);
+    if (cfg_.cancel_user_pass_check) cfg_.cancel_user_pass_check(c.check);
+    c.check = 0;
+}
+
+void ServerDispatcher::on_user_pass_verdict(uint64_t ticket, UserPassVerdict verdict, TimeMs now) {
+    auto it = checks_.find(ticket);
+    if (it == checks_.end()) return;  // its client is gone
+    Client& c = *it->second;
+    checks_.erase(it);
+    c.check = 0;
+    if (c.session->gone()) return;
+    c.verdict = std::move(verdict);
+    c.session->resume_admission(now);
+    c.verdict.reset();
+    drain(c);
+    if (c.pending) settle(c.from);
+}
+
 bool ServerDispatcher::reverify(Client& c, Session::AdmitRequest& req) {
-    const UserPassVerdict v = cfg_.verify_user_pass(UserPassCheck{req.username, req.password, c.session->peer_common_name(), c.from, req.peer_info});
-    if (v.ok) return true;
+    const auto v = user_pass_verdict(c, req);
+    if (!v) return false;  // pending
+    if (v->ok) return true;
     refuse(Refusal::auth_failed);
     req.auth_failed = true;
-    req.client_reason = v.client_reason;
-    req.why = "username '" + req.username + "' refused by auth_user_pass_verify at a renegotiation: " + v.why;
+    req.client_reason = v->client_reason;
+    req.why = "username '" + req.username + "' refused by auth_user_pass_verify at a renegotiation: " + v->why;
     return false;
 }
 
 bool ServerDispatcher::admit(Client& c, Session::AdmitRequest& req) {
     const std::string& cn = c.session->peer_common_name();
-    if (cfg_.verify_user_pass) {
-        const UserPassVerdict v = cfg_.verify_user_pass(UserPassCheck{req.username, req.password, cn, c.from, req.peer_info});
-        if (!v.ok) {
+    if (cfg_.start_user_pass_check) {
+        const auto v = user_pass_verdict(c, req);
+        if (!v) return false;  // pending
+        if (!v->ok) {
             refuse(Refusal::auth_failed);
             req.auth_failed = true;
-            req.client_reason = v.client_reason;
-            req.why = "username '" + req.username + "' refused by auth_user_pass_verify: " + v.why;
+            req.client_reason = v->client_reason;
+            req.why = "username '" + req.username + "' refused by auth_user_pass_verify: " + v->why;
             return false;
         }
     }
@@ -346,7 +386,7 @@ ServerDispatcher::Client* ServerDispatcher::add_client(const PeerAddress& from, 
     c->pending = pending;
     Client* raw = c.get();
     raw->session->set_admit([this, raw](Session::AdmitRequest& req) { return admit(*raw, req); });
-    if (cfg_.verify_user_pass) raw->session->set_reverify([this, raw](Session::AdmitRequest& req) { return reverify(*raw, req); });
+    if (cfg_.start_user_pass_check) raw->session->set_reverify([this, raw](Session::AdmitRequest& req) { return reverify(*raw, req); });
     (pending ? pending_ : by_addr_)[from] = std::move(c);
     return raw;
 }
@@ -387,6 +427,7 @@ ServerDispatcher::PeerLimitCounts ServerDispatcher::peer_limits_hit() const {
 
 void ServerDispatcher::release(Client& c) {
     drain(c, false);
+    cancel_check(c);
     if (c.peer_id != proto::kUndefinedPeerId) {
         auto it = by_peer_id_.find(c.peer_id);
         if (it != by_peer_id_.end() && it->second == &c) by_peer_id_.erase(it);
@@ -403,6 +444,11 @@ void ServerDispatcher::drain(Client& c, bool check_duplicates) {
     }
     PeerEvent e;
     while (c.session->pop_event(e.event)) {
+        // Its auth-pending window ended before the check's verdict (Session refused it).
+        if (e.event.type == EventType::peer_gone && c.check && e.event.error == SessionError::auth_failed) {
+            refuse(Refusal::auth_failed);
+            cancel_check(c);
+        }
         if (check_duplicates && e.event.type == EventType::tunnel_up && !cfg_.duplicate_cn) drop_duplicates(c);
         e.peer_id = c.peer_id;
         e.from = c.from;

@@ -75,9 +75,16 @@ struct ServerConfig {
     SessionConfig session;            // template for every client (role server)
     std::optional<Ipv4Pool> pool;     // addresses to push as `ifconfig`
     std::string pool_persist;         // ifconfig-pool-persist file, rewritten when a CN gets an address; "": none
-    // auth-user-pass-verify: called once per client after its certificate and key exchange, before
-    // it takes a peer-id or an address (the dispatcher waits for it). Unset: no password check.
-    std::function<UserPassVerdict(const UserPassCheck&)> verify_user_pass;
+    // auth-user-pass-verify, run outside the dispatcher (the hub's event loop watches the program):
+    // start_user_pass_check(ticket, check) is called once per client after its certificate and key
+    // exchange, before it takes a peer-id or an address, and again at each renegotiation. It returns
+    // at once: a verdict (the check could not even start), or nullopt while the check runs; the
+    // client's session then waits "auth pending" (its TLS state only, counted half-open; other
+    // clients go on) until on_user_pass_verdict(ticket, ...) brings the verdict, or its
+    // auth-pending window ends (Session::AdmitRequest). cancel_user_pass_check(ticket): the client
+    // went before its verdict (stop the program, forget the ticket). Unset: no password check.
+    std::function<std::optional<UserPassVerdict>(uint64_t ticket, const UserPassCheck&)> start_user_pass_check;
+    std::function<void(uint64_t ticket)> cancel_user_pass_check;
     AdmissionLimits limits;           // max_clients, half-open caps, reset reply budgets
     bool duplicate_cn = false;        // true: clients with the same CN may be connected together
 };
@@ -127,6 +134,11 @@ public:
     };
     PeerLimitCounts peer_limits_hit() const;
     void close_all(TimeMs now);
+    // The verdict of the user-pass check started as `ticket`: the client's session goes on (admitted
+    // or refused with AUTH_FAILED). A ticket whose client is gone (cancelled) is ignored.
+    void on_user_pass_verdict(uint64_t ticket, UserPassVerdict verdict, TimeMs now);
+    // User-pass checks running (clients waiting "auth pending").
+    size_t user_pass_checks() const { return checks_.size(); }
     // A new template for the sessions of clients that connect from now on (SIGHUP: TLS files,
     // control-channel wrap, ciphers, keepalive, reneg). Sessions already running keep theirs. The
     // role and transport must not change.
@@ -145,6 +157,8 @@ private:
         std::optional<uint32_t> address;
         bool gone_reported = false;
         bool pending = false;  // negotiating beside the running session of its address (pending_)
+        uint64_t check = 0;    // the ticket of its user-pass check while that runs (0: none)
+        std::optional<UserPassVerdict> verdict;  // the check's verdict, for the hook called again
     };
 
     explicit ServerDispatcher(ServerConfig cfg, ControlWrap wrap) : cfg_(std::move(cfg)), wrap_(std::move(wrap)) {}
@@ -168,6 +182,10 @@ private:
     // Session::Admit for c: a peer-id and a pool address, within max_clients.
     bool admit(Client& c, Session::AdmitRequest& req);
     bool reverify(Client& c, Session::AdmitRequest& req);  // auth_user_pass_verify again (renegotiation)
+    // c's user-pass verdict for req: the one its check came back with, or the check is started
+    // (nullopt, req.pending set, unless the check answered at once).
+    std::optional<UserPassVerdict> user_pass_verdict(Client& c, Session::AdmitRequest& req);
+    void cancel_check(Client& c);
     void refuse(Refusal r) { ++refusals_[static_cast<size_t>(r)]; }
     void release(Client& c);
     // check_duplicates: a tunnel_up among c's events removes older sessions of c's CN first.
@@ -193,6 +211,8 @@ private:
     SessionCounters counters_;
     std::vector<uint8_t> scratch_;
     std::string persist_error_;
+    std::map<uint64_t, Client*> checks_;  // user-pass checks running, by ticket
+    uint64_t next_ticket_ = 0;
 };
 
 }  // namespace wirebridge::session

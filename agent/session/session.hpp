@@ -96,6 +96,12 @@ public:
     // The request carries the client's key-method 2 username/password and peer-info; a refusal
     // for its credentials (auth_failed) tells the client "AUTH_FAILED[,client_reason]" and ends
     // the session once that is acked (at most ~2 s), as an OpenVPN server does.
+    // A check that goes on outside the call (auth-user-pass-verify run asynchronously, or deferred
+    // by its program) returns false with `pending` set: the key then waits in "auth pending" (no
+    // data keys, PUSH_REQUESTs not answered, as OpenVPN's PUSH_MSG_REQUEST_DEFERRED) until the owner
+    // calls resume_admission(), which calls the hook again for the verdict. A key still pending
+    // after min(hand_window, reneg_seconds / 2) from its start (OpenVPN's auth_deferred_expire) is
+    // refused with AUTH_FAILED.
     struct AdmitRequest {
         const std::string& username;
         const std::string& password;
@@ -105,6 +111,7 @@ public:
         std::string why;             // for the hub's log
         bool auth_failed = false;
         std::string client_reason;   // sent after "AUTH_FAILED,"
+        bool pending = false;        // the verdict comes later: call resume_admission() then
     };
     using Admit = std::function<bool(AdmitRequest& request)>;
     void set_admit(Admit admit) { admit_ = std::move(admit); }
@@ -114,6 +121,10 @@ public:
     void set_reverify(Admit reverify) { reverify_ = std::move(reverify); }
     // Server: the client has authenticated and was admitted (has its peer-id).
     bool admitted() const { return admitted_; }
+    // Server: a key waits for the verdict of its admit/reverify hook (AdmitRequest::pending).
+    bool auth_pending() const;
+    // Server: the verdict a pending hook waited for is known: the hook is called again for it.
+    void resume_admission(TimeMs now);
 
     // Client: the socket's count of ICMP port-unreachable reports (all of this run). A run of them
     // with nothing authentic heard since ends the session sooner than ping-restart
@@ -167,6 +178,10 @@ private:
     void handle_text(KeyState& ks, std::string_view text, TimeMs now);
     void send_key_method2(KeyState& ks);
     void key_exchange_done(KeyState& ks, TimeMs now);
+    // Server: the admit/reverify hooks for ks, then its keys (or it waits: ks.auth_pending).
+    void authorize_key(KeyState& ks, TimeMs now);
+    // The end of the auth-pending window of a key (OpenVPN's auth_deferred_expire).
+    TimeMs auth_expire(const KeyState& ks) const;
     void flush(TimeMs now);
     void flush_key(KeyState& ks, TimeMs now);
     void emit_control(KeyState& ks, proto::Opcode op, uint32_t msg_id, proto::ByteSpan payload);

@@ -76,6 +76,7 @@ Result<std::unique_ptr<Session>> Session::create_from_cookie(SessionConfig cfg, 
 
 std::unique_ptr<KeyState> Session::new_key_state(uint8_t key_id, TimeMs now) {
     auto ks = std::make_unique<KeyState>(key_id, cfg_.tls_timeout_ms, now + TimeMs{cfg_.hand_window_s} * 1000);
+    ks->started = now;
     auto tls = crypto::TlsSession::create(cfg_.tls);
     if (tls) {
         ks->tls = std::move(*tls);
@@ -130,7 +131,7 @@ KeyState* Session::key_for_control(const proto::ControlPacket& p, TimeMs now, Dr
         return current_.get();
     case Opcode::control_soft_reset_v1:
         // The peer starts a renegotiation with the next key_id.
-        if (!current_ || current_->phase != KeyState::Phase::active || p.key_id == 0) return nullptr;
+        if (!current_ || current_->phase != KeyState::Phase::active || !current_->keys || p.key_id == 0) return nullptr;
         // Each one is a new TLS handshake: a storm is refused beyond the budget (the peer's
         // retransmission comes back once a token is there).
         if (!soft_reset_gate_.take(now)) {
@@ -327,6 +328,9 @@ void Session::handle_text(KeyState& ks, std::string_view text, TimeMs now) {
     switch (m.kind) {
     case K::push_request:
         if (cfg_.role != Role::server || closing_) break;
+        // Not admitted yet (its credentials are being checked): not answered, as OpenVPN's
+        // PUSH_MSG_REQUEST_DEFERRED; the client asks again.
+        if (!admitted_) break;
         // The first is always answered; repeats (a lost reply, or a storm) within the budget.
         if (push_reply_sent_ && !push_gate_.take(now)) {
             ++counters_.push_requests_limited;
@@ -365,20 +369,38 @@ void Session::key_exchange_done(KeyState& ks, TimeMs now) {
         next_push_request_ = now + TimeMs{cfg_.push_request_interval_s} * 1000;
         return;
     }
-    if (ks.key_id != 0 && cfg_.role == Role::server && reverify_) {
+    if (cfg_.role == Role::server) return authorize_key(ks, now);
+    if (!derive_keys(ks)) return;
+    promote(ks, now);
+}
+
+void Session::authorize_key(KeyState& ks, TimeMs now) {
+    if (ks.key_id != 0 && reverify_) {
         uint32_t id = cfg_.peer_id;
-        AdmitRequest req{ks.peer_km.username, ks.peer_km.password, ks.peer_km.peer_info, id, cfg_.push, {}, false, {}};
+        AdmitRequest req{ks.peer_km.username, ks.peer_km.password, ks.peer_km.peer_info, id, cfg_.push, {}, false, {}, false};
         if (!reverify_(req)) {
+            if (req.pending) {
+                // The keys in use go on meanwhile; the new ones open what the client sends with
+                // them already (a wirebridge site switches at once; a 2.6 client keeps its old key
+                // for the hand-window), and carry what we send only after the verdict.
+                if (!ks.keys && !derive_keys(ks)) return;
+                ks.auth_pending = true;
+                return;
+            }
             if (req.auth_failed) return refuse_auth(ks, req, now);
             return fail_session(SessionError::refused, req.why);
         }
     }
-    if (ks.key_id == 0 && cfg_.role == Role::server && !admitted_) {
+    if (ks.key_id == 0 && !admitted_) {
         // Authenticated: only now does the client take a peer-id and an address.
         if (admit_) {
             uint32_t id = cfg_.peer_id;
-            AdmitRequest req{ks.peer_km.username, ks.peer_km.password, ks.peer_km.peer_info, id, cfg_.push, {}, false, {}};
+            AdmitRequest req{ks.peer_km.username, ks.peer_km.password, ks.peer_km.peer_info, id, cfg_.push, {}, false, {}, false};
             const bool ok = admit_(req);
+            if (!ok && req.pending) {
+                ks.auth_pending = true;
+                return;
+            }
             if (!ok && req.auth_failed) return refuse_auth(ks, req, now);
             if (!ok) {
                 fail_session(SessionError::refused, req.why);
@@ -390,13 +412,35 @@ void Session::key_exchange_done(KeyState& ks, TimeMs now) {
         }
         admitted_ = true;
     }
-    if (!derive_keys(ks)) return;
+    if (!ks.keys && !derive_keys(ks)) return;
     promote(ks, now);
-    if (ks.key_id == 0 && cfg_.role == Role::server) {
+    if (ks.key_id == 0) {
         if (peer_iv_proto_ & proto::iv_proto_request_push) send_push_reply(ks, now);
         tunnel_up_ = true;
         event(EventType::tunnel_up, ks.key_id);
     }
+}
+
+bool Session::auth_pending() const {
+    return (current_ && current_->auth_pending) || (next_ && next_->auth_pending);
+}
+
+void Session::resume_admission(TimeMs now) {
+    for (KeyState* ks : {current_.get(), next_.get()}) {
+        if (gone_ || closing_) return;
+        if (!ks || !ks->auth_pending) continue;
+        ks->auth_pending = false;
+        authorize_key(*ks, now);
+    }
+    if (!gone_) flush(now);
+}
+
+TimeMs Session::auth_expire(const KeyState& ks) const {
+    // OpenVPN 2.6 (auth_deferred_expire_window): the hand-window, or half the renegotiation
+    // period when that is shorter, from the key's start.
+    uint32_t s = cfg_.hand_window_s;
+    if (cfg_.reneg_seconds && cfg_.reneg_seconds / 2 < s) s = cfg_.reneg_seconds / 2;
+    return ks.started + TimeMs{s} * 1000;
 }
 
 void Session::refuse_auth(KeyState& ks, const AdmitRequest& req, TimeMs now) {

@@ -383,6 +383,18 @@ void Session::check_timers(TimeMs now) {
         fail_session(SessionError::local_exit, "closed");
         return;
     }
+    // A verdict on the client's credentials not known in time: refused, as OpenVPN refuses a
+    // deferred authentication past auth_deferred_expire (AUTH_FAILED).
+    for (KeyState* ks : {current_.get(), next_.get()}) {
+        if (!ks || !ks->auth_pending || now < auth_expire(*ks)) continue;
+        ks->auth_pending = false;
+        uint32_t id = cfg_.peer_id;
+        AdmitRequest req{ks->peer_km.username, ks->peer_km.password, ks->peer_km.peer_info, id, cfg_.push, {}, true, {}, false};
+        req.why = "username '" + ks->peer_km.username + "': no verdict on the credentials within " +
+                  std::to_string((auth_expire(*ks) - ks->started) / 1000) + " s (hand-window)";
+        refuse_auth(*ks, req, now);
+        return;
+    }
     // Handshake deadlines.
     if (current_ && !current_->keys && now >= current_->must_negotiate) {
         fail_session(SessionError::handshake_timeout, "no key exchange within hand-window");
@@ -432,6 +444,7 @@ TimeMs Session::next_deadline() const {
         if (!ks) continue;
         d = std::min(d, ks->send.deadline());
         if (!ks->keys) d = std::min(d, ks->must_negotiate);
+        if (ks->auth_pending && !closing_) d = std::min(d, auth_expire(*ks));
         if (ks->expires != proto::kNever) d = std::min(d, ks->expires);
     }
     if (closing_) {

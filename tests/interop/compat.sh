@@ -16,13 +16,17 @@
 # compressible 5 MB crosses byte-exact while the client's underlay receives less than half of it,
 # so the peer compressed and we decompressed), complzo-wbserver (an openvpn client with `comp-lzo
 # no`), stubv2-wbserver (the hub pushes "compress stub-v2" to a client with no compression option),
-# lz4v2-wbserver (a client that compresses and ignores the pushed stub: the hub decompresses).
+# lz4v2-wbserver (a client that compresses and ignores the pushed stub: the hub decompresses);
+# lzo-wbclient, lzo-wbserver: the same with LZO (`comp-lzo yes` and allow-compression yes on the
+# openvpn side: liblzo2 decompresses here).
 # TLS options: noeku-wbserver (a client certificate without EKU is accepted by the hub's default,
 # as by openvpn's server), rctclient-wbserver (remote_cert_tls: client refuses it), x509name-wbclient
 # (verify_x509_name name-prefix and subject accept the server, a wrong name refuses it), crl-wbserver
 # (crl: the client connects, is revoked, the CRL is rewritten, SIGHUP, the client is refused),
 # tlsmin-wbserver (tls_version_min 1.3 refuses a client capped at TLS 1.2, accepts it uncapped),
-# askpass-wbclient (an encrypted client key opened with the askpass file). Each refused client is
+# askpass-wbclient (an encrypted client key opened with the askpass file), rctserver-wbclient (an
+# openvpn server presenting a client certificate of the CA without EKU is refused by the site's
+# default remote_cert_tls: server, and accepted with remote_cert_tls: none). Each refused client is
 # told why (the TLS alert, or AUTH_FAILED for nocipher-wbserver: no common data cipher), not left
 # to time out.
 # MTU (wirebridge tunnel.mssfix, on by default as openvpn 2.6's `mssfix 1492 mtu`): mss-wbclient,
@@ -39,6 +43,9 @@
 # cbc-wbclient, cbc-wbserver (AES-256-CBC + SHA256, negotiated through data-ciphers both ways),
 # cbc128-wbclient-tcp (AES-128-CBC + SHA512 over TCP); each moves 5 MB both ways and openvpn's log
 # names the CBC cipher it uses.
+# pushignored-wbclient: an openvpn server pushes route, route-gateway, dhcp-option and
+# redirect-gateway; the site names the ones it does not apply in one log line, adds no route and no
+# default route, and traffic passes.
 # Prints PASS/FAIL per case and "N passed, N failed".
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -47,10 +54,11 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 
 CASES=(ta256-wbclient ta384-wbclient-tcp ta512-wbserver ta-mismatch-wbclient ta-mismatch-wbserver
        complzo-wbclient pushcomplzo-wbclient lz4v2-wbclient lz4-wbclient
-       complzo-wbserver stubv2-wbserver lz4v2-wbserver
-       nocipher-wbserver noeku-wbserver rctclient-wbserver x509name-wbclient crl-wbserver tlsmin-wbserver askpass-wbclient
-       mss-wbclient mss-wbserver mss0-wbclient frag-wbclient frag-wbserver tunmtu-wbclient cbc-wbclient cbc-wbserver cbc128-wbclient-tcp)
-wb_case_args compat.sh 2,42 "$@"
+       complzo-wbserver stubv2-wbserver lz4v2-wbserver lzo-wbclient lzo-wbserver
+       nocipher-wbserver noeku-wbserver rctclient-wbserver rctserver-wbclient x509name-wbclient crl-wbserver tlsmin-wbserver askpass-wbclient
+       mss-wbclient mss-wbserver mss0-wbclient frag-wbclient frag-wbserver tunmtu-wbclient cbc-wbclient cbc-wbserver cbc128-wbclient-tcp
+       pushignored-wbclient)
+wb_case_args compat.sh 2,49 "$@"
 wb_case_prepare compat.sh
 
 up_and_transfer() {  # ROLE (wbclient | wbserver)
@@ -249,6 +257,50 @@ case_run() {
             WB_SERVER_TUNNEL="  compress: lz4-v2"
             up_and_transfer wbserver || return 1
             compressed_transfer "$NS_B" "$NS_A" "$TUN_SERVER_IP" 5003 "$NS_A" "${T}u0" ;;
+        lzo-wbclient)
+            OVPN_SERVER_EXTRA=(--allow-compression yes --comp-lzo yes --push "comp-lzo yes")
+            up_and_transfer wbclient || return 1
+            grep -q "compression: 'lzo'" "$LOGS/openvpn-server.log" || die "openvpn does not say it uses LZO" || return 1
+            compressed_transfer "$NS_A" "$NS_B" "$CLIENT_TUN_IP" 5003 "$NS_B" "${T}u1" ;;
+        lzo-wbserver)
+            OVPN_CLIENT_EXTRA=(--allow-compression yes --comp-lzo yes --pull-filter ignore comp-lzo)
+            WB_SERVER_TUNNEL="  compress: comp-lzo"
+            up_and_transfer wbserver || return 1
+            compressed_transfer "$NS_B" "$NS_A" "$TUN_SERVER_IP" 5003 "$NS_A" "${T}u0" ;;
+        rctserver-wbclient)
+            # The server shows a client certificate of the CA with key usage and no EKU (what a
+            # site holding one could do to pose as the hub; OpenSSL's own purpose check lets a
+            # certificate without EKU pass, so only remote_cert_tls stops it).
+            PKI=$(pki_variant noeku)
+            cp "$PKI/client.crt" "$PKI/site.crt" && cp "$PKI/client.key" "$PKI/site.key" && make_noeku_client "$PKI" || return 1
+            mv "$PKI/client.crt" "$PKI/fake.crt" && mv "$PKI/client.key" "$PKI/fake.key" || return 1
+            mv "$PKI/site.crt" "$PKI/client.crt" && mv "$PKI/site.key" "$PKI/client.key" || return 1  # the site keeps its own
+            SERVER_IMPL=openvpn CLIENT_IMPL=wirebridge
+            OVPN_SERVER_EXTRA=(--cert "$PKI/fake.crt" --key "$PKI/fake.key")
+            setup_underlay && start_server && start_client || return 1
+            wait_for 30 "the site to refuse the server's certificate" grep -q "remote-cert-tls server" "$LOGS/wirebridge-client.log" || return 1
+            ! have_client_ip || die "the site took a tunnel from a server with a client certificate" || return 1
+            log "site refused: $(grep -m1 "remote-cert-tls server" "$LOGS/wirebridge-client.log")"
+            stop_pid "$CLIENT_PID"
+            wait_for 10 "client TAP gone" sh -c "! ip netns exec $NS_B ip link show $TAP_C"
+            WB_CLIENT_TUNNEL="  remote_cert_tls: none"
+            start_client || return 1
+            wait_tunnel 40 || return 1
+            check_ping_and_arp || return 1
+            transfer "$NS_B" "$NS_A" $TUN_SERVER_IP 5001 "$WORK/data5m" || return 1 ;;
+        pushignored-wbclient)
+            OVPN_SERVER_EXTRA=(--push "route 10.99.0.0 255.255.0.0" --push "dhcp-option DNS 10.92.0.1"
+                               --push "redirect-gateway def1" --push "route-ipv6 2001:db8:99::/48")
+            up_and_transfer wbclient || return 1
+            local line
+            line=$(grep "pushed options wirebridge does not apply" "$LOGS/wirebridge-client.log")
+            [ "$(grep -c "pushed options wirebridge does not apply" "$LOGS/wirebridge-client.log")" = 1 ] || die "not one line: $line" || return 1
+            local o
+            for o in "route 10.99.0.0 255.255.0.0" "dhcp-option DNS 10.92.0.1" "redirect-gateway def1" "route-ipv6 2001:db8:99::/48"; do
+                grep -qF "$o" <<<"$line" || die "the line does not name '$o': $line" || return 1
+            done
+            ! inb ip route show | grep -q "10.99.0.0\|^default\|0.0.0.0/1" || die "a pushed route was applied: $(inb ip route show)" || return 1
+            log "site: $line" ;;
         nocipher-wbserver)
             SERVER_IMPL=wirebridge CLIENT_IMPL=openvpn
             CIPHER=AES-128-GCM OVPN_CLIENT_EXTRA=(--data-ciphers AES-256-GCM)

@@ -11,6 +11,13 @@
 #   by the hub's auth_user_pass_verify program (via-env / via-file), which sees username, password,
 #   common_name, untrusted_ip/port, IV_ variables; a wrong password is refused and the client is
 #   told AUTH_FAILED,REASON (from auth_failed_reason_file) at once.
+# userpass-deferred-wbserver: the hub's program defers (exit status 2, OpenVPN 2.6's deferred
+#   authentication) and leaves a job that writes 1 or 0 into $auth_control_file 3 s later: the right
+#   password gets its tunnel only after that job decided, a wrong one is told AUTH_FAILED with the
+#   text the job wrote into $auth_failed_reason_file.
+# userpass-slow-wbserver: one client's program takes 12 s; meanwhile the hub answers another
+#   client's pings (from a third namespace, no loss) and that client's restart (a full handshake
+#   with its own program run) completes; then the slow client gets its tunnel too.
 # userpass-reneg-wbserver: the hub renegotiates every 4 s and runs the program again each time, as
 #   OpenVPN does; once the program refuses the password, the next renegotiation tells the client
 #   AUTH_FAILED and ends its session.
@@ -33,11 +40,37 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
 
-CASES=(userpass-wbclient userpass-env-wbserver userpass-file-wbserver userpass-reneg-wbserver bridgepool-wbserver nopool-wbserver
+CASES=(userpass-wbclient userpass-env-wbserver userpass-file-wbserver userpass-deferred-wbserver userpass-slow-wbserver
+       userpass-reneg-wbserver bridgepool-wbserver nopool-wbserver
        fingerprint-wbclient fingerprint-wbserver dh-wbserver import-wbclient import-wbserver)
-wb_case_args compat_auth.sh 2,30 "$@"
+wb_case_args compat_auth.sh 2,37 "$@"
 wb_case_prepare compat_auth.sh
 chmod 755 "$WORK"
+
+# A third namespace for a second client (userpass-slow-wbserver): ${T}c, reaching the hub's
+# underlay address through ${T}u2/${T}u3 ($PAIR_NET -> .1 of the next /24).
+NS_C=${T}c
+TAP_X=${T}tx
+C_NET=${PAIR_NET%.*}.$((${PAIR_NET##*.} + 1))
+cleanup() { pair_teardown; wb_ns_del "$NS_C"; }
+
+setup_third() {
+    ip netns add "$NS_C" || return 1
+    ip link add "${T}u2" netns "$NS_A" type veth peer name "${T}u3" netns "$NS_C" || return 1
+    ina ip addr add "$C_NET.1/24" dev "${T}u2" && ina ip link set "${T}u2" up || return 1
+    ip -n "$NS_C" addr add "$C_NET.2/24" dev "${T}u3" && ip -n "$NS_C" link set "${T}u3" up && ip -n "$NS_C" link set lo up || return 1
+    ip -n "$NS_C" route add "$PAIR_NET.0/24" via "$C_NET.1"
+}
+
+# start_second_client USERPASS_FILE: stock openvpn in ${T}c with the same certificate.
+start_second_client() {
+    ip netns exec "$NS_C" "$OPENVPN" --client --dev "$TAP_X" --dev-type tap --proto udp --remote "$SERVER_IP" $PORT \
+        --nobind --ca "$PKI/ca.crt" --cert "$PKI/client.crt" --key "$PKI/client.key" --remote-cert-tls server \
+        $(ovpn_wrap_args 1) --data-ciphers "$CIPHER" --connect-retry 1 1 --verb 3 --auth-user-pass "$1" \
+        > "$LOGS/openvpn-client2.log" 2>&1 &
+    PIDS+=($!)
+}
+second_client_ip() { ip -n "$NS_C" -4 -o addr show dev "$TAP_X" 2>/dev/null | awk '{print $4}' | cut -d/ -f1 | grep "^${PAIR_TUN_NET//./\\.}\."; }
 
 transfers() {
     check_ping_and_arp || return 1
@@ -147,6 +180,39 @@ wb_ss_yaml() {  # FILE ROLE FINGERPRINT
     } > "$1"
 }
 
+# The deferring program: exit status 2 at once; a job decides 3 s later through auth_control_file.
+write_deferred_script() {  # FILE LOG
+    cat > "$1" <<SCRIPT
+#!/bin/sh
+echo "start user=\$username acf=\${auth_control_file:+set}" >> "$2"
+(
+    sleep 3
+    if [ "\$username" = site ] && [ "\$password" = "right pass" ]; then
+        echo "decided 1 user=\$username" >> "$2"
+        echo 1 > "\$auth_control_file"
+    else
+        echo "deferred refusal for \$username" > "\$auth_failed_reason_file"
+        echo "decided 0 user=\$username" >> "$2"
+        echo 0 > "\$auth_control_file"
+    fi
+) < /dev/null > /dev/null 2>&1 &
+exit 2
+SCRIPT
+    chmod 755 "$1"
+}
+
+# The slow program: user "slow" takes 12 s, the others none.
+write_slow_script() {  # FILE LOG
+    cat > "$1" <<SCRIPT
+#!/bin/sh
+echo "start user=\$username" >> "$2"
+[ "\$username" = slow ] && sleep 12
+echo "done user=\$username" >> "$2"
+[ "\$password" = "right pass" ]
+SCRIPT
+    chmod 755 "$1"
+}
+
 client_restart_same_address() {  # what: the client is killed without notice and comes back
     local before=$CLIENT_TUN_IP
     kill -9 "$CLIENT_PID"
@@ -203,6 +269,62 @@ case_run() {
             grep -q "AUTH_FAILED,wrong password for site" "$LOGS/openvpn-client.log" || die "the client was not told the program's reason" || return 1
             # The via-file and reason files are gone.
             [ -z "$(ls /tmp/wirebridge-up-* /tmp/wirebridge-reason-* 2>/dev/null | grep -v "^$")" ] || log "note: other wirebridge temp files exist in /tmp" ;;
+        userpass-deferred-wbserver)
+            SERVER_IMPL=wirebridge CLIENT_IMPL=openvpn
+            write_deferred_script "$WORK/verify.sh" "$LOGS/verify.log"
+            printf 'site\nright pass\n' > "$WORK/up-right"
+            printf 'site\nwrong pass\n' > "$WORK/up-wrong"
+            WB_SERVER_TUNNEL="  auth_user_pass_verify: {command: $WORK/verify.sh, method: via-env, timeout: 20}"
+            OVPN_CLIENT_EXTRA=(--auth-user-pass "$WORK/up-right")
+            setup_underlay && start_server && start_client || return 1
+            wait_tunnel 40 || return 1
+            # No tunnel before the job wrote its verdict (a hub taking status 2 as success fails here).
+            grep -q "decided 1 user=site" "$LOGS/verify.log" || die "the client got its tunnel before the deferred verdict: $(cat "$LOGS/verify.log")" || return 1
+            grep -q "start user=site acf=set" "$LOGS/verify.log" || die "the program saw no auth_control_file" || return 1
+            grep -q "deferred (exit status 2); waiting for" "$LOGS/wirebridge-server.log" || die "the hub did not log the deferral" || return 1
+            log "hub: $(grep -m1 "deferred (exit status 2)" "$LOGS/wirebridge-server.log")"
+            transfers || return 1
+            stop_pid "$CLIENT_PID"
+            wait_for 10 "client TAP gone" sh -c "! ip netns exec $NS_B ip link show $TAP_C"
+            OVPN_CLIENT_EXTRA=(--auth-user-pass "$WORK/up-wrong")
+            start_client || return 1
+            wait_for 30 "the deferred refusal" grep -q "decided 0 user=site" "$LOGS/verify.log" || return 1
+            refused_by_hub "refused by auth_user_pass_verify" "AUTH_FAILED" || return 1
+            grep -q "AUTH_FAILED,deferred refusal for site" "$LOGS/openvpn-client.log" || die "the client was not told the job's reason" || return 1 ;;
+        userpass-slow-wbserver)
+            SERVER_IMPL=wirebridge CLIENT_IMPL=openvpn
+            write_slow_script "$WORK/verify.sh" "$LOGS/verify.log"
+            printf 'site\nright pass\n' > "$WORK/up-right"
+            printf 'slow\nright pass\n' > "$WORK/up-slow"
+            WB_SERVER_TUNNEL="  auth_user_pass_verify: {command: $WORK/verify.sh, method: via-env, timeout: 30}
+  duplicate_cn: true"
+            OVPN_CLIENT_EXTRA=(--auth-user-pass "$WORK/up-right")
+            setup_underlay && setup_third && start_server && start_client || return 1
+            wait_tunnel 40 || return 1
+            check_ping_and_arp || return 1
+            start_second_client "$WORK/up-slow"
+            wait_for 20 "the slow program to start" grep -q "start user=slow" "$LOGS/verify.log" || return 1
+            # While it runs: 20 pings to the first client, none lost.
+            local got
+            got=$(ina ping -c 20 -i 0.2 -W 1 "$CLIENT_TUN_IP" | awk '/packets transmitted/ { print $4 }')
+            log "pings during the slow program: $got of 20 answered"
+            [ "${got:-0}" -ge 20 ] || die "only ${got:-0} of 20 pings answered while the slow program ran" || return 1
+            ! grep -q "done user=slow" "$LOGS/verify.log" || die "the slow program ended before the pings did: the check proves nothing" || return 1
+            # And a full handshake: the first client restarts and gets its tunnel back.
+            kill -9 "$CLIENT_PID"
+            wait_for 10 "client gone" sh -c "! kill -0 $CLIENT_PID"
+            inb ip link del "$TAP_C" 2>/dev/null
+            start_openvpn_client || return 1
+            wait_tunnel 40 || return 1
+            ! grep -q "done user=slow" "$LOGS/verify.log" || die "the restarted client got its tunnel only after the slow program ended" || return 1
+            log "the first client reconnected while the slow program still ran"
+            ina ping -c3 -i0.2 -W2 "$CLIENT_TUN_IP" >/dev/null || die "no ping to the reconnected client" || return 1
+            # Then the slow one is admitted.
+            wait_for 40 "the second client's address" second_client_ip || return 1
+            local ip2
+            ip2=$(second_client_ip)
+            ina ping -c3 -i0.2 -W2 "$ip2" >/dev/null || die "no ping to the second client at $ip2" || return 1
+            log "the slow client got $ip2 after its program ended" ;;
         userpass-reneg-wbserver)
             SERVER_IMPL=wirebridge CLIENT_IMPL=openvpn RENEG=4
             write_verify_script "$WORK/verify.sh" "$LOGS/verify.log"

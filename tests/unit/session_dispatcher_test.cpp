@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <optional>
 #include <set>
 
 #include "session/server_dispatcher.hpp"
@@ -405,7 +407,8 @@ TEST(Dispatcher, MaxClientsRefusesAtAdmission) {
 TEST(Dispatcher, UserPassVerifyAdmitsAndRefusesWithAuthFailed) {
     std::vector<std::string> seen;
     Hub hub(WrapMode::tls_crypt, Transport::udp, true, no_reset_limit(), [&](ServerConfig& sc) {
-        sc.verify_user_pass = [&](const UserPassCheck& c) {
+        // A check that answers at once (as when the program cannot even start).
+        sc.start_user_pass_check = [&](uint64_t, const UserPassCheck& c) -> std::optional<UserPassVerdict> {
             seen.push_back(c.username + "/" + c.password + "/" + c.common_name);
             EXPECT_NE(c.peer_info.find("IV_VER="), std::string::npos);
             if (c.password == "right") return UserPassVerdict{true, {}, {}};
@@ -454,6 +457,188 @@ TEST(Dispatcher, UserPassVerifyAdmitsAndRefusesWithAuthFailed) {
         }
     EXPECT_TRUE(logged);
     EXPECT_TRUE(hub.clients[0]->established());
+}
+
+// The asynchronous check as the hub runs it: start() returns at once, the verdict comes later.
+struct AsyncChecks {
+    std::map<uint64_t, std::string> running;  // ticket -> password
+    std::vector<uint64_t> cancelled;
+    void wire(ServerConfig& sc) {
+        sc.start_user_pass_check = [this](uint64_t t, const UserPassCheck& c) -> std::optional<UserPassVerdict> {
+            if (c.password == "fast") return UserPassVerdict{true, {}, {}};
+            running[t] = c.password;
+            return std::nullopt;
+        };
+        sc.cancel_user_pass_check = [this](uint64_t t) {
+            cancelled.push_back(t);
+            running.erase(t);
+        };
+    }
+    uint64_t only() const { return running.size() == 1 ? running.begin()->first : 0; }
+};
+
+size_t add_user(Hub& hub, uint16_t port, const std::string& password) {
+    SessionConfig cc = make_config(Role::client, WrapMode::tls_crypt);
+    cc.username = "site";
+    cc.password = password;
+    auto s = Session::create(std::move(cc), hub.now);
+    EXPECT_TRUE(s);
+    hub.clients.push_back(std::move(*s));
+    hub.addrs.push_back(addr(port));
+    hub.clients.back()->start(hub.now);
+    return hub.clients.size() - 1;
+}
+
+Event gone_event(Session& s) {
+    Event e, gone;
+    while (s.pop_event(e))
+        if (e.type == EventType::peer_gone) gone = e;
+    return gone;
+}
+
+// While one client's check runs ("auth pending"), it holds no peer-id or address, its PUSH_REQUESTs
+// go unanswered, and another client connects and passes traffic; the verdict then admits it.
+TEST(Dispatcher, UserPassCheckPendingThenAdmittedWhileOthersGoOn) {
+    AsyncChecks checks;
+    Hub hub(WrapMode::tls_crypt, Transport::udp, true, no_reset_limit(), [&](ServerConfig& sc) { checks.wire(sc); });
+    const size_t slow = add_user(hub, 40210, "slow");
+    ASSERT_TRUE(hub.run([&] { return checks.only() != 0; }, 10000));
+    const uint64_t ticket = checks.only();
+    EXPECT_EQ(hub.server->user_pass_checks(), 1u);
+    EXPECT_EQ(hub.server->half_open(), 1u);  // counted against max_half_open
+    Session* pending = hub.server->find(hub.addrs[slow]);
+    ASSERT_NE(pending, nullptr);
+    EXPECT_TRUE(pending->auth_pending());
+    EXPECT_FALSE(pending->admitted());
+
+    const size_t fast = add_user(hub, 40211, "fast");
+    ASSERT_TRUE(hub.run([&] { return hub.clients[fast]->established(); }, 10000));
+    EXPECT_EQ(*hub.clients[fast]->pushed().ifconfig_local, "10.200.0.2");
+    std::vector<uint8_t> frame(100, 0x42), pkt;
+    ASSERT_TRUE(hub.clients[fast]->encrypt_frame(frame, pkt, hub.now));
+    EXPECT_FALSE(hub.server->on_datagram(hub.addrs[fast], pkt, hub.now).frame.empty());
+
+    // 12 s of PUSH_REQUESTs (every 5 s) from the pending client: none answered.
+    ASSERT_FALSE(hub.run([&] { return hub.clients[slow]->established(); }, 12000));
+    EXPECT_TRUE(pending->auth_pending());
+
+    hub.server->on_user_pass_verdict(ticket, UserPassVerdict{true, {}, {}}, hub.now);
+    EXPECT_EQ(hub.server->user_pass_checks(), 0u);
+    ASSERT_TRUE(hub.run([&] { return hub.clients[slow]->established(); }, 10000));
+    EXPECT_EQ(*hub.clients[slow]->pushed().ifconfig_local, "10.200.0.3");
+    EXPECT_TRUE(hub.clients[fast]->established());
+    EXPECT_TRUE(checks.cancelled.empty());
+    // A verdict for a ticket no longer running changes nothing.
+    hub.server->on_user_pass_verdict(ticket, UserPassVerdict{false, "late", {}}, hub.now);
+    hub.run([] { return false; }, 1000);
+    EXPECT_TRUE(hub.clients[slow]->established());
+    EXPECT_EQ(hub.server->refusals()[static_cast<size_t>(Refusal::auth_failed)], 0u);
+}
+
+TEST(Dispatcher, UserPassCheckRefusedLaterTellsAuthFailed) {
+    AsyncChecks checks;
+    Hub hub(WrapMode::tls_crypt, Transport::udp, true, no_reset_limit(), [&](ServerConfig& sc) { checks.wire(sc); });
+    const size_t c = add_user(hub, 40220, "slow");
+    ASSERT_TRUE(hub.run([&] { return checks.only() != 0; }, 10000));
+    hub.server->on_user_pass_verdict(checks.only(), UserPassVerdict{false, "deferred, then 0", "account locked"}, hub.now);
+    Event gone;
+    ASSERT_TRUE(hub.run([&] { gone = gone_event(*hub.clients[c]); return gone.type == EventType::peer_gone; }, 10000));
+    EXPECT_EQ(gone.error, SessionError::auth_failed);
+    EXPECT_EQ(gone.message, "AUTH_FAILED,account locked");
+    EXPECT_EQ(hub.server->refusals()[static_cast<size_t>(Refusal::auth_failed)], 1u);
+    ASSERT_TRUE(hub.run([&] { return hub.server->size() == 0; }, 5000));
+    EXPECT_EQ(hub.server->half_open(), 0u);
+}
+
+// No verdict within the auth-pending window (OpenVPN: min(hand-window, reneg-sec / 2) from the
+// key's start): AUTH_FAILED, the check is cancelled, a late verdict is ignored.
+TEST(Dispatcher, UserPassCheckWithoutVerdictExpiresWithAuthFailed) {
+    AsyncChecks checks;
+    Hub hub(WrapMode::tls_crypt, Transport::udp, true, no_reset_limit(), [&](ServerConfig& sc) {
+        checks.wire(sc);
+        sc.session.reneg_seconds = 40;  // the window is 20 s, not the 60 s hand-window
+    });
+    const size_t c = add_user(hub, 40230, "slow");
+    const TimeMs t0 = hub.now;
+    ASSERT_TRUE(hub.run([&] { return checks.only() != 0; }, 10000));
+    const uint64_t ticket = checks.only();
+    Event gone;
+    ASSERT_TRUE(hub.run([&] { gone = gone_event(*hub.clients[c]); return gone.type == EventType::peer_gone; }, 30000));
+    EXPECT_GE(hub.now - t0, 19000);
+    EXPECT_LE(hub.now - t0, 23000);
+    EXPECT_EQ(gone.error, SessionError::auth_failed);
+    EXPECT_EQ(gone.message, "AUTH_FAILED");
+    ASSERT_TRUE(hub.run([&] { return hub.server->size() == 0; }, 5000));
+    EXPECT_EQ(checks.cancelled, std::vector<uint64_t>{ticket});
+    EXPECT_EQ(hub.server->user_pass_checks(), 0u);
+    EXPECT_EQ(hub.server->refusals()[static_cast<size_t>(Refusal::auth_failed)], 1u);
+    bool logged = false;
+    for (const auto& e : hub.events)
+        logged |= e.event.type == EventType::peer_gone && e.event.message.find("no verdict on the credentials within 20 s") != std::string::npos;
+    EXPECT_TRUE(logged);
+    hub.server->on_user_pass_verdict(ticket, UserPassVerdict{true, {}, {}}, hub.now);  // ignored
+    EXPECT_EQ(hub.server->size(), 0u);
+}
+
+// A client that goes while its check runs: the check is cancelled.
+TEST(Dispatcher, UserPassCheckCancelledWhenTheClientGoes) {
+    AsyncChecks checks;
+    Hub hub(WrapMode::tls_crypt, Transport::udp, true, no_reset_limit(), [&](ServerConfig& sc) { checks.wire(sc); });
+    const size_t c = add_user(hub, 40240, "slow");
+    ASSERT_TRUE(hub.run([&] { return checks.only() != 0; }, 10000));
+    const uint64_t ticket = checks.only();
+    hub.server->close_all(hub.now);
+    ASSERT_TRUE(hub.run([&] { return hub.server->size() == 0; }, 10000));
+    EXPECT_EQ(checks.cancelled, std::vector<uint64_t>{ticket});
+    (void)c;
+}
+
+// At a renegotiation the check runs again; the keys in use carry data meanwhile.
+TEST(Dispatcher, UserPassCheckAtRenegotiationKeepsTheOldKeyMeanwhile) {
+    AsyncChecks checks;
+    bool defer = false;
+    Hub hub(WrapMode::tls_crypt, Transport::udp, true, no_reset_limit(), [&](ServerConfig& sc) {
+        checks.wire(sc);
+        auto start = sc.start_user_pass_check;
+        sc.start_user_pass_check = [&defer, start](uint64_t t, const UserPassCheck& c) -> std::optional<UserPassVerdict> {
+            if (!defer) return UserPassVerdict{true, {}, {}};
+            return start(t, c);
+        };
+    });
+    const size_t c = add_user(hub, 40250, "slow");
+    ASSERT_TRUE(hub.run([&] { return hub.clients[c]->established(); }, 10000));
+    Session* server_side = hub.server->find(hub.addrs[c]);
+    ASSERT_NE(server_side, nullptr);
+    const auto old_key = server_side->primary_key_id();
+    defer = true;
+    server_side->renegotiate(hub.now);
+    ASSERT_TRUE(hub.run([&] { return checks.only() != 0; }, 10000));
+    EXPECT_TRUE(server_side->auth_pending());
+    hub.run([] { return false; }, 3000);
+    EXPECT_EQ(server_side->primary_key_id(), old_key);
+    // The hub still sends with the key in use; what the site already sends with the new key
+    // (it switched once its key exchange was done) is opened.
+    std::vector<uint8_t> frame(60, 0x17), pkt;
+    ASSERT_TRUE(server_side->encrypt_frame(frame, pkt, hub.now));
+    EXPECT_EQ(pkt[0] & 7, *old_key);
+    EXPECT_FALSE(hub.clients[c]->on_packet(pkt, hub.now).frame.empty());
+    ASSERT_TRUE(hub.clients[c]->encrypt_frame(frame, pkt, hub.now));
+    EXPECT_NE(pkt[0] & 7, *old_key);
+    EXPECT_FALSE(hub.server->on_datagram(hub.addrs[c], pkt, hub.now).frame.empty());
+    const uint64_t first = checks.only();
+    checks.running.erase(first);
+    hub.server->on_user_pass_verdict(first, UserPassVerdict{true, {}, {}}, hub.now);
+    ASSERT_TRUE(hub.run([&] { return server_side->primary_key_id() != old_key; }, 10000));
+    EXPECT_FALSE(server_side->auth_pending());
+    EXPECT_TRUE(hub.clients[c]->established());
+
+    // The next renegotiation's verdict refuses: the session ends with AUTH_FAILED.
+    server_side->renegotiate(hub.now);
+    ASSERT_TRUE(hub.run([&] { return checks.only() != 0; }, 10000));
+    hub.server->on_user_pass_verdict(checks.only(), UserPassVerdict{false, "password changed", {}}, hub.now);
+    Event gone;
+    ASSERT_TRUE(hub.run([&] { gone = gone_event(*hub.clients[c]); return gone.type == EventType::peer_gone; }, 10000));
+    EXPECT_EQ(gone.error, SessionError::auth_failed);
 }
 
 // A CN that reconnects gets its address back, even when others connected in between.
