@@ -516,7 +516,7 @@ TEST(Dispatcher, UserPassCheckPendingThenAdmittedWhileOthersGoOn) {
     EXPECT_EQ(*hub.clients[fast]->pushed().ifconfig_local, "10.200.0.2");
     std::vector<uint8_t> frame(100, 0x42), pkt;
     ASSERT_TRUE(hub.clients[fast]->encrypt_frame(frame, pkt, hub.now));
-    EXPECT_FALSE(hub.server->on_datagram(hub.addrs[fast], pkt, hub.now).frame.empty());
+    EXPECT_EQ(hub.to_server(fast, pkt), 100u);
 
     // 12 s of PUSH_REQUESTs (every 5 s) from the pending client: none answered.
     ASSERT_FALSE(hub.run([&] { return hub.clients[slow]->established(); }, 12000));
@@ -621,10 +621,12 @@ TEST(Dispatcher, UserPassCheckAtRenegotiationKeepsTheOldKeyMeanwhile) {
     std::vector<uint8_t> frame(60, 0x17), pkt;
     ASSERT_TRUE(server_side->encrypt_frame(frame, pkt, hub.now));
     EXPECT_EQ(pkt[0] & 7, *old_key);
-    EXPECT_FALSE(hub.clients[c]->on_packet(pkt, hub.now).frame.empty());
+    size_t opened = 0;
+    EXPECT_TRUE(hub.at_client[c].open(*hub.clients[c], pkt, hub.now, &opened));
+    EXPECT_EQ(opened, 60u);
     ASSERT_TRUE(hub.clients[c]->encrypt_frame(frame, pkt, hub.now));
     EXPECT_NE(pkt[0] & 7, *old_key);
-    EXPECT_FALSE(hub.server->on_datagram(hub.addrs[c], pkt, hub.now).frame.empty());
+    EXPECT_EQ(hub.to_server(c, pkt), 60u);
     const uint64_t first = checks.only();
     checks.running.erase(first);
     hub.server->on_user_pass_verdict(first, UserPassVerdict{true, {}, {}}, hub.now);
