@@ -57,6 +57,9 @@ figure s1_back_after_kill "$(awk -v a="$t0" -v b="$ts1" 'BEGIN {printf "%d", b -
 figure sites_back_after_kill "$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%d", b - a + 0.999}')" \
     "s (both sites; an idle one waits for its keepalive timeout $KEEPALIVE_TIMEOUT s)" -le $((KEEPALIVE_TIMEOUT + 20))
 check "h2 reaches hH after the restart" reach h2 "${ip_of[hH]}" 10
+# The idle site (reported): the refusal rule when two of its pings fell in the hub's down time.
+if grep -q "datagrams refused" "$WORK/s2.log"; then log "s2 (idle) ended its session on a run of refusals"
+else log "s2 (idle) waited for its keepalive timeout ($(grep -c "ended (ping_timeout" "$WORK/s2.log") timeout(s) logged)"; fi
 status hub
 status s1
 
