@@ -696,7 +696,11 @@ void ClientRunner::sync_traffic() {
     const datapath::WorkerTraffic t = worker_traffic();
     const proto::TimeMs now = now_ms();
     if (session_) {
-        if (t.bytes_in > told_session_.bytes_in) session_->note_data_received(t.bytes_in - told_session_.bytes_in, now);
+        // Heard when the worker opened the packet, not now: "nothing heard for" of the refusal
+        // rule and of ping-restart counts from there (a sync up to 1 s later would also end a
+        // run of refusals noted meanwhile). Never before what the session heard itself.
+        const proto::TimeMs heard = std::max(session_->last_received(), t.last_in_ms ? std::min(now, t.last_in_ms) : now);
+        if (t.bytes_in > told_session_.bytes_in) session_->note_data_received(t.bytes_in - told_session_.bytes_in, heard);
         if (t.bytes_out > told_session_.bytes_out) session_->note_data_sent(t.bytes_out - told_session_.bytes_out, now);
     }
     told_session_ = t;

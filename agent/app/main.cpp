@@ -138,7 +138,8 @@ Result<void> drop_to_user(const config::Config& cfg) {
     if (dir != "/" && dir != "/run" && dir != "/tmp" && dir != "/var/run")
         if (auto r = app::hand_over_path(dir, *cfg.user); !r) return r;
     if (auto r = app::hand_over_path(cfg.control.socket, *cfg.user); !r) return r;
-    if (auto r = app::drop_privileges(*cfg.user, app::runtime_capabilities(cfg)); !r)
+    const app::RuntimeCapabilities caps = app::runtime_capabilities(cfg);
+    if (auto r = app::drop_privileges(*cfg.user, caps.daemon, caps.helpers); !r)
         return fail("privilege drop: " + r.error().message);
     log_info("privileges dropped: " + app::describe_credentials());
     return {};

@@ -156,23 +156,28 @@ std::string capability_name(int cap) {
     return "cap_" + std::to_string(cap);
 }
 
-std::vector<int> runtime_capabilities(const config::Config& cfg) {
-    std::vector<int> caps{CAP_NET_ADMIN, CAP_NET_RAW};
+RuntimeCapabilities runtime_capabilities(const config::Config& cfg) {
+    RuntimeCapabilities caps;
+    caps.daemon = {CAP_NET_ADMIN};
     if (cfg.tunnel.local && cfg.tunnel.local->port != 0 && cfg.tunnel.local->port < 1024)
-        caps.push_back(CAP_NET_BIND_SERVICE);
+        caps.daemon.push_back(CAP_NET_BIND_SERVICE);
+    if (cfg.interest) caps.helpers = {CAP_NET_ADMIN, CAP_NET_RAW};  // iptables-restore (nl::run_tool)
     return caps;
 }
 
-Result<void> drop_privileges(const std::string& user, std::span<const int> keep_caps) {
+Result<void> drop_privileges(const std::string& user, std::span<const int> keep_caps, std::span<const int> helper_caps) {
     // Everything that can be refused is refused before the first change.
     const int last = last_cap();
-    std::uint64_t keep = 0;
-    for (int c : keep_caps) {
-        if (c < 0 || c > last)
-            return fail("cannot keep capability " + std::to_string(c) + ": this kernel's highest is " +
-                        std::to_string(last), EINVAL);
-        keep |= std::uint64_t{1} << c;
+    std::uint64_t keep = 0, helpers = 0;
+    for (auto [list, mask] : {std::pair{keep_caps, &keep}, std::pair{helper_caps, &helpers}}) {
+        for (int c : list) {
+            if (c < 0 || c > last)
+                return fail("cannot keep capability " + std::to_string(c) + ": this kernel's highest is " +
+                            std::to_string(last), EINVAL);
+            *mask |= std::uint64_t{1} << c;
+        }
     }
+    const std::uint64_t held = keep | helpers;
     const int threads = thread_count();
     if (threads != 1)
         return fail("privileges must be dropped while the process has one thread (it has " +
@@ -181,14 +186,14 @@ Result<void> drop_privileges(const std::string& user, std::span<const int> keep_
     if (!account) return fail(account.error());
     auto now = get_caps();
     if (!now) return fail(now.error());
-    if (std::uint64_t missing = keep & ~now->permitted)
+    if (std::uint64_t missing = held & ~now->permitted)
         return fail("cannot keep " + cap_list(missing) + ": the process does not hold it now (started without "
                     "root or with a smaller CapabilityBoundingSet?)", EPERM);
 
     // Bounding set first, while CAP_SETPCAP is still effective: nothing exec'd later can regain
     // what is dropped here, even through a file capability or a setuid binary.
     for (int c = 0; c <= last; ++c) {
-        if (keep & (std::uint64_t{1} << c)) continue;
+        if (held & (std::uint64_t{1} << c)) continue;
         if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) != 1) continue;
         if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0)
             return fail_errno("cannot drop " + capability_name(c) + " from the bounding set");
@@ -203,15 +208,11 @@ Result<void> drop_privileges(const std::string& user, std::span<const int> keep_
         return fail_errno("setresuid(" + std::to_string(account->uid) + ")");
     if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0) return fail_errno("prctl(PR_SET_KEEPCAPS, 0)");
 
-    // Inheritable too: the kernel only lets a capability be ambient when it is permitted and
-    // inheritable, and only ambient ones survive execve() for a non-root program.
-    if (auto r = set_caps({keep, keep, keep}); !r) return r;
+    // The helpers' capabilities inheritable (not effective): the kernel only lets a capability be
+    // ambient when it is permitted and inheritable, and only ambient ones survive execve() for a
+    // non-root program; nl::run_tool raises them just around its spawn. Nothing ambient now.
+    if (auto r = set_caps({keep, held, helpers}); !r) return r;
     if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0) return fail_errno("prctl(PR_CAP_AMBIENT_CLEAR_ALL)");
-    for (int c = 0; c <= last; ++c) {
-        if (!(keep & (std::uint64_t{1} << c))) continue;
-        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) != 0)
-            return fail_errno("cannot make " + capability_name(c) + " ambient");
-    }
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return fail_errno("prctl(PR_SET_NO_NEW_PRIVS)");
     // The uid change already did this (fs.suid_dumpable); said again so it does not depend on it.
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) return fail_errno("prctl(PR_SET_DUMPABLE)");
@@ -226,12 +227,13 @@ Result<void> drop_privileges(const std::string& user, std::span<const int> keep_
                     std::to_string(account->gid) + " everywhere");
     auto after = get_caps();
     if (!after) return fail(after.error());
-    if (after->effective != keep || after->permitted != keep)
-        return fail("after the drop the capabilities are " + cap_list(after->permitted) + ", not " + cap_list(keep));
+    if (after->effective != keep || after->permitted != held || after->inheritable != helpers)
+        return fail("after the drop the capabilities are " + cap_list(after->effective) + " (permitted " +
+                    cap_list(after->permitted) + "), not " + cap_list(keep) + " (permitted " + cap_list(held) + ")");
     if (setuid(0) == 0) {
         return fail(account->uid == 0 ? "user '" + user + "' is root (uid 0): that is no privilege drop"
                                       : "after dropping to '" + user + "' setuid(0) still succeeds (kept " +
-                                            cap_list(keep) + ")",
+                                            cap_list(held) + ")",
                     EPERM);
     }
     return {};
@@ -260,7 +262,9 @@ std::string describe_credentials() {
     if (!caps) return out + " caps=? (" + caps.error().message + ")";
     char hex[17];
     std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(caps->effective));
-    return out + " caps=" + cap_list(caps->effective) + " (CapEff=" + hex + ")";
+    out += " caps=" + cap_list(caps->effective) + " (CapEff=" + hex + ")";
+    if (caps->inheritable) out += " helpers=" + cap_list(caps->inheritable & caps->permitted);
+    return out;
 }
 
 }  // namespace wirebridge::app

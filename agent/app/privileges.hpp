@@ -10,17 +10,27 @@
 
 namespace wirebridge::app {
 
-// What the daemon still needs once set-up is done, from <linux/capability.h>:
-//   CAP_NET_ADMIN         bridge undo over rtnetlink, TAP, conntrack marks, NFQUEUE, and the
-//                         iptables-restore run at exit that removes the agent's rules
-//   CAP_NET_RAW           that iptables-restore (the legacy backend opens a raw socket)
-//   CAP_NET_BIND_SERVICE  only when tunnel.local is a port below 1024 (sockets re-made on reload)
-std::vector<int> runtime_capabilities(const config::Config& cfg);
+// What the daemon still needs once set-up is done, from <linux/capability.h>.
+//   daemon (effective and permitted):
+//     CAP_NET_ADMIN         bridge undo and routes over rtnetlink, TAP queues (re)attached,
+//                           conntrack marks, NFQUEUE verdicts, SO_MARK (bridge.gateway)
+//     CAP_NET_BIND_SERVICE  only when tunnel.local is a port below 1024 (sockets re-made on reload)
+//   helpers (permitted and inheritable, not effective; ambient only while nl::run_tool spawns):
+//     CAP_NET_ADMIN, CAP_NET_RAW  only with `interest:`: the iptables-restore that removes or
+//                           rewrites the agent's rules (the legacy backend opens a raw socket)
+// Nothing is ambient otherwise: a program the daemon runs (auth_user_pass_verify) gets none.
+struct RuntimeCapabilities {
+    std::vector<int> daemon;
+    std::vector<int> helpers;
+};
+RuntimeCapabilities runtime_capabilities(const config::Config& cfg);
 
 // Becomes `user` (its uid, primary gid and supplementary groups) for good, with exactly
-// `keep_caps` as permitted, effective, inheritable and ambient capabilities and as the bounding
-// set, so a program the daemon execs (iptables-restore at exit) keeps them too. Sets
-// no_new_privs and leaves the process non-dumpable (no ptrace or core by the same user).
+// `keep_caps` effective, `keep_caps` + `helper_caps` permitted and as the bounding set,
+// `helper_caps` inheritable and nothing ambient: a program the daemon execs gets no capability
+// unless nl::run_tool raises the helper ones as ambient around its spawn (ambient needs them
+// permitted and inheritable). Sets no_new_privs and leaves the process non-dumpable (no ptrace or
+// core by the same user).
 //
 // Must be called while the process has one thread: capabilities are per thread, and a thread
 // left with root's would undo the point. Refused (nothing changed) when the user is unknown, a
@@ -29,7 +39,8 @@ std::vector<int> runtime_capabilities(const config::Config& cfg);
 // error and the process' credentials are then not to be trusted; the caller must exit.
 //
 // Raw capget/capset and prctl (<linux/capability.h>, <linux/prctl.h>), no libcap.
-Result<void> drop_privileges(const std::string& user, std::span<const int> keep_caps);
+Result<void> drop_privileges(const std::string& user, std::span<const int> keep_caps,
+                             std::span<const int> helper_caps = {});
 
 // Gives `path` (the control socket's folder, the socket) to `user` and its primary group, so
 // the daemon can still create and remove the socket after the drop. A symlink is refused.

@@ -51,9 +51,13 @@ std::string text(const std::optional<config::BridgeConfig>& b) {
 }
 std::string text(const std::vector<config::ClientConfig>& clients) {
     std::vector<std::string> s;
-    for (const auto& c : clients)
+    for (const auto& c : clients) {
+        std::string macs;
+        if (c.macs)
+            for (const auto& m : *c.macs) macs += (macs.empty() ? " macs " : ",") + config::to_string(m);
         s.push_back(c.name + (c.vlan ? " vlan " + std::to_string(*c.vlan) : "") +
-                    (c.max_macs ? " max_macs " + std::to_string(*c.max_macs) : ""));
+                    (c.max_macs ? " max_macs " + std::to_string(*c.max_macs) : "") + macs);
+    }
     return "[" + join(s, "; ") + "]";
 }
 std::string text(const config::FastpathConfig& f) {
@@ -256,6 +260,7 @@ datapath::PortSettings port_settings(const config::TunnelConfig& t, const std::s
         if (c.name != common_name) continue;
         ps.vlan = c.vlan;
         if (c.max_macs) ps.max_macs = *c.max_macs;
+        if (c.macs) ps.allowed_macs = std::vector<datapath::Mac>(c.macs->begin(), c.macs->end());
         break;
     }
     return ps;

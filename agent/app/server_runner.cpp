@@ -424,7 +424,7 @@ void ServerRunner::tap_write_failed(datapath::Port in, const Error& e) {
 void ServerRunner::ensure_port(std::uint32_t peer_id) {
     const session::Session* s = d_->find(peer_id);
     const std::string cn = s ? s->peer_common_name() : std::string();
-    // set_port keeps the MACs unless the client's VLAN changes.
+    // set_port keeps the MACs unless the client's VLAN or MAC allowlist changes.
     const auto guard = switch_guard();
     switch_.set_port(peer_id, port_settings(cfg_.tunnel, cn));
 }

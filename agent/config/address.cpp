@@ -5,6 +5,7 @@
 
 #include <cctype>
 #include <charconv>
+#include <cstdio>
 
 namespace wirebridge::config {
 
@@ -154,4 +155,35 @@ bool valid_ifname(std::string_view name, std::string& why) {
     return true;
 }
 
+
+std::optional<MacAddress> parse_mac(std::string_view text, std::string& why) {
+    MacAddress mac{};
+    auto hex = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
+    bool ok = text.size() == 17;
+    for (std::size_t i = 0; ok && i < 6; ++i) {
+        const int hi = hex(text[i * 3]), lo = hex(text[i * 3 + 1]);
+        if (hi < 0 || lo < 0 || (i < 5 && text[i * 3 + 2] != ':')) ok = false;
+        else mac[i] = static_cast<std::uint8_t>(hi << 4 | lo);
+    }
+    if (!ok) {
+        why = "'" + std::string(text) + "' is not a MAC address (six hex pairs separated by ':', e.g. 02:00:5e:10:00:01)";
+        return std::nullopt;
+    }
+    if (mac[0] & 1) {
+        why = "'" + std::string(text) + "' is a group (multicast or broadcast) address: no station sends from one";
+        return std::nullopt;
+    }
+    return mac;
+}
+
+std::string to_string(const MacAddress& mac) {
+    char buf[18];
+    std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+    return buf;
+}
 }  // namespace wirebridge::config

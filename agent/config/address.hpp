@@ -46,5 +46,10 @@ std::optional<Cidr> parse_cidr(std::string_view text, std::string& why);
 std::optional<Endpoint> parse_endpoint(std::string_view text, bool allow_name, std::string& why);
 // Linux interface names: 1..15 bytes, no '/', ':' or whitespace, not "." or "..".
 bool valid_ifname(std::string_view name, std::string& why);
+// A station's Ethernet address, six hex pairs separated by ':' (either case), e.g.
+// 02:00:5e:10:00:01. A group (multicast/broadcast) address is refused: no station sends from one.
+using MacAddress = std::array<std::uint8_t, 6>;
+std::optional<MacAddress> parse_mac(std::string_view text, std::string& why);
+std::string to_string(const MacAddress& mac);
 
 }  // namespace wirebridge::config

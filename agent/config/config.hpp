@@ -92,10 +92,13 @@ struct FragmentConfig {
 };
 
 // Per-client settings of a server, by the client certificate's common name.
+inline constexpr std::size_t kMaxAllowedMacs = 64;  // in one client's `macs` (checked one by one per frame)
 struct ClientConfig {
     std::string name;
     std::optional<std::uint16_t> vlan;  // the client's VLAN when vlan.tagging is on (else vlan.pvid)
     std::optional<unsigned> max_macs;   // overrides max_macs_per_client
+    // Set: the only source MACs the client's frames may have (others are dropped, mac_not_allowed).
+    std::optional<std::vector<MacAddress>> macs = std::nullopt;
 };
 
 struct TunnelConfig {

@@ -482,7 +482,7 @@ std::vector<const Validator::Entry*> Validator::parse_switch(const Entries& m, T
             std::set<std::string> names;
             for (const auto& item : *items) {
                 if (!is_map(item, "a tunnel.clients entry")) continue;
-                const auto cm = entries(item, "a tunnel.clients entry", {"name", "vlan", "max_macs"});
+                const auto cm = entries(item, "a tunnel.clients entry", {"name", "vlan", "max_macs", "macs"});
                 ClientConfig cc;
                 const Entry* name = find(cm, "name");
                 if (!name) {
@@ -501,6 +501,30 @@ std::vector<const Validator::Entry*> Validator::parse_switch(const Entries& m, T
                 }
                 if (auto* i = find(cm, "max_macs"))
                     if (auto v = number(*i, "tunnel.clients max_macs", 1, 65536)) cc.max_macs = static_cast<unsigned>(*v);
+                if (auto* i = find(cm, "macs")) {
+                    if (auto macs = list(*i, "tunnel.clients macs")) {
+                        std::vector<MacAddress> allowed;
+                        for (const auto& mac : *macs) {
+                            std::string why;
+                            if (!mac.IsScalar()) {
+                                error(mac.Mark(), std::string("tunnel.clients macs: each item must be a MAC address, but one is ") + kind(mac));
+                            } else if (auto a = parse_mac(mac.Scalar(), why)) {
+                                if (std::find(allowed.begin(), allowed.end(), *a) != allowed.end())
+                                    error(mac.Mark(), "tunnel.clients macs lists " + to_string(*a) + " twice");
+                                else allowed.push_back(*a);
+                            } else {
+                                error(mac.Mark(), "tunnel.clients macs: " + why);
+                            }
+                        }
+                        if (macs->empty())
+                            error(i->value.Mark(), "tunnel.clients macs is empty: the client could send nothing (leave "
+                                                   "'macs' out for no allowlist)");
+                        else if (allowed.size() > kMaxAllowedMacs)
+                            error(i->value.Mark(), "tunnel.clients macs lists " + std::to_string(allowed.size()) +
+                                                       " MACs; at most " + std::to_string(kMaxAllowedMacs));
+                        cc.macs = std::move(allowed);
+                    }
+                }
                 t.clients.push_back(std::move(cc));
             }
         }

@@ -146,6 +146,7 @@ void DataWorker::on_tap() {
 }
 
 void DataWorker::on_socket() {
+    const std::uint64_t opened_before = dc_.counters().packets_in;
     for (int rounds = 0; rounds < 8; ++rounds) {
         follower_.refresh(dc_);  // between batches: a key published meanwhile is used at once
         auto n = socket_.receive(*rx_);
@@ -184,6 +185,7 @@ void DataWorker::on_socket() {
         }
         if (auto w = writer_.flush(); !w) tap_write_.failed(who(), w.error());
     }
+    if (dc_.counters().packets_in != opened_before) traffic_.note_in(io::now_ms());
     traffic_.publish(dc_.counters());
 }
 

@@ -64,6 +64,7 @@ const char* switch_drop_name(SwitchDrop d) {
         case SwitchDrop::mac_sticky: return "mac_sticky";
         case SwitchDrop::mac_move_limit: return "mac_move_limit";
         case SwitchDrop::tagged_client: return "tagged_client";
+        case SwitchDrop::mac_not_allowed: return "mac_not_allowed";
         case SwitchDrop::count_: break;
     }
     return "unknown";
@@ -189,9 +190,10 @@ void L2Switch::set_port(Port p, const PortSettings& cfg) {
     PortState* ps = port_state(p);
     if (!ps) return add_port(p, cfg);
     const std::uint16_t vlan = ps->vlan;
+    const bool allowlist_changed = ps->cfg.allowed_macs != cfg.allowed_macs;
     ps->cfg = cfg;
     resolve(*ps);
-    if (ps->vlan != vlan) forget_port(p);
+    if (ps->vlan != vlan || allowlist_changed) forget_port(p);
     ensure_capacity();
 }
 
@@ -349,6 +351,12 @@ L2Switch::Decision L2Switch::forward(Port in, std::span<std::uint8_t> frame, std
     } else if ((type == kTpid8021Q || type == kTpid8021ad) && !s_.allow_tagged_frames) {
         // Passed on as it is, the tag would put the frame on that VLAN of a trunk behind the TAP.
         return dropped(SwitchDrop::tagged_client, ps);
+    }
+    if (const auto& allowed = ps->cfg.allowed_macs) {
+        const std::uint8_t* src = frame.data() + 6;
+        const bool listed = std::any_of(allowed->begin(), allowed->end(),
+                                        [src](const Mac& m) { return std::memcmp(m.data(), src, m.size()) == 0; });
+        if (!listed) return dropped(SwitchDrop::mac_not_allowed, ps);
     }
     const std::uint8_t* dst = frame.data();
     const bool group = dst[0] & 1;

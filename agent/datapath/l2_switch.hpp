@@ -30,6 +30,7 @@ enum class SwitchDrop : std::uint8_t {
     mac_sticky,            // a client sent from a MAC that is live on the hub's TAP side (takeover attempt)
     mac_move_limit,        // a client took over MACs of other clients faster than mac_move_limit
     tagged_client,         // VLAN tagging off: a client sent an 802.1Q/802.1ad frame (allow_tagged_frames off)
+    mac_not_allowed,       // a client with a MAC allowlist (tunnel.clients macs) sent from a MAC not in it
     count_
 };
 const char* switch_drop_name(SwitchDrop d);
@@ -51,9 +52,13 @@ struct SwitchSettings {
 };
 
 // Per-client overrides (by certificate common name, resolved by the runner).
+using Mac = std::array<std::uint8_t, 6>;
 struct PortSettings {
     std::optional<std::uint16_t> vlan;
     std::optional<std::uint32_t> max_macs;
+    // Set: the only source MACs this client may send from (a few: checked one by one per frame).
+    std::optional<std::vector<Mac>> allowed_macs = std::nullopt;
+    bool operator==(const PortSettings&) const = default;
 };
 
 // Forwarding, as a learning switch with one VLAN per client (like OpenVPN's --vlan-tagging):
@@ -61,7 +66,8 @@ struct PortSettings {
 //    a MAC that moves between clients is relearned on its new port, at most mac_move_limit a
 //    second per client (counted in mac_moves()); a MAC live on the TAP side (the hub's LAN, its
 //    gateway) is never taken by a client: the frame is dropped (mac_sticky); entries not
-//    refreshed for mac_age_s are gone;
+//    refreshed for mac_age_s are gone; a client with a MAC allowlist (PortSettings::allowed_macs)
+//    sends only from those MACs: any other source is dropped before it is learned (mac_not_allowed);
 //  - tagging off: a client's 802.1Q/802.1ad frame is dropped (tagged_client) unless
 //    allow_tagged_frames, so a site cannot put frames on a VLAN of a trunk behind the TAP;
 //  - from the TAP: a known unicast MAC goes to its client; broadcast, multicast and unknown
@@ -84,7 +90,8 @@ public:
     const SwitchSettings& settings() const { return s_; }
 
     void add_port(Port p, const PortSettings& ps = {});
-    // Changes a port's VLAN or bound (SIGHUP); forgets its MACs if its VLAN changed.
+    // Changes a port's VLAN, bound or MAC allowlist (SIGHUP); forgets its MACs if its VLAN or its
+    // allowlist changed.
     void set_port(Port p, const PortSettings& ps);
     void remove_port(Port p);  // and forgets every MAC learned on it
     const std::vector<Port>& clients() const { return clients_; }

@@ -1,6 +1,8 @@
 // WorkerTraffic / TrafficSlot.
 #include "datapath/worker_traffic.hpp"
 
+#include <algorithm>
+
 namespace wirebridge::datapath {
 
 void WorkerTraffic::add(const WorkerTraffic& o) {
@@ -9,6 +11,7 @@ void WorkerTraffic::add(const WorkerTraffic& o) {
     packets_in += o.packets_in;
     bytes_in += o.bytes_in;
     for (std::size_t i = 0; i < drops.size(); ++i) drops[i] += o.drops[i];
+    last_in_ms = std::max(last_in_ms, o.last_in_ms);
 }
 
 void TrafficSlot::publish(const datapath::DataChannel::Counters& c) {
@@ -26,6 +29,7 @@ WorkerTraffic TrafficSlot::load() const {
     t.packets_in = packets_in.load(std::memory_order_relaxed);
     t.bytes_in = bytes_in.load(std::memory_order_relaxed);
     for (std::size_t i = 0; i < drops.size(); ++i) t.drops[i] = drops[i].load(std::memory_order_relaxed);
+    t.last_in_ms = last_in_ms.load(std::memory_order_relaxed);
     return t;
 }
 

@@ -8,9 +8,14 @@
 #include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <array>
 #include <cctype>
+#include <cstdint>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -231,6 +236,37 @@ std::string resolve_tool(const std::string& name) {
     return {};
 }
 
+namespace {
+
+// After the privilege drop (app::drop_privileges) the tool's capabilities are permitted and
+// inheritable but not ambient, so nothing else the agent runs gets them: ambient only for this
+// thread's spawn, cleared right after (posix_spawn's child takes the calling thread's credentials).
+// As root, or with nothing inheritable, nothing is raised: root's exec gets its own.
+class AmbientForSpawn {
+public:
+    AmbientForSpawn() {
+        __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+        std::array<__user_cap_data_struct, _LINUX_CAPABILITY_U32S_3> data{};
+        if (syscall(SYS_capget, &hdr, data.data()) != 0) return;
+        for (int c = 0; c < 64; ++c) {
+            const auto& d = data[static_cast<std::size_t>(c / 32)];
+            const std::uint32_t bit = 1u << (c % 32);
+            if ((d.inheritable & bit) && (d.permitted & bit) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) == 0)
+                raised_ = true;
+        }
+    }
+    ~AmbientForSpawn() {
+        if (raised_) prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    }
+    AmbientForSpawn(const AmbientForSpawn&) = delete;
+    AmbientForSpawn& operator=(const AmbientForSpawn&) = delete;
+
+private:
+    bool raised_ = false;
+};
+
+}  // namespace
+
 Result<std::string> run_tool(const std::vector<std::string>& argv, std::string_view input, int timeout_ms) {
     if (argv.empty()) return fail("run_tool: no program");
     // Never through PATH: the agent runs as root, and a directory earlier in an inherited PATH
@@ -254,7 +290,11 @@ Result<std::string> run_tool(const std::vector<std::string>& argv, std::string_v
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     pid_t pid = 0;
-    int err = posix_spawn(&pid, program.c_str(), &fa, nullptr, args.data(), environ);
+    int err = 0;
+    {
+        const AmbientForSpawn ambient;
+        err = posix_spawn(&pid, program.c_str(), &fa, nullptr, args.data(), environ);
+    }
     posix_spawn_file_actions_destroy(&fa);
     ::close(in_pipe[0]);
     ::close(out_pipe[1]);

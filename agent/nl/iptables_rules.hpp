@@ -62,7 +62,9 @@ inline constexpr const char* kToolDirs[] = {"/usr/sbin", "/usr/bin", "/sbin", "/
 std::string resolve_tool(const std::string& name);
 
 // Runs argv (no shell; argv[0] as resolve_tool finds it) with `input` on stdin; returns
-// stdout+stderr. Bounded by timeout_ms: a tool that hangs is killed and reported.
+// stdout+stderr. Bounded by timeout_ms: a tool that hangs is killed and reported. After the
+// privilege drop the tool gets the helper capabilities (app::runtime_capabilities) as ambient,
+// raised for its spawn only.
 Result<std::string> run_tool(const std::vector<std::string>& argv, std::string_view input,
                              int timeout_ms = 15000);
 

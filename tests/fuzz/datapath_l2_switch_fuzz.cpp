@@ -80,12 +80,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             sw.apply(s);
             break;
         }
-        case 1: {  // a port comes or goes, or changes VLAN / bound
+        case 1: {  // a port comes or goes, or changes VLAN / bound / MAC allowlist
             const Port p = in.u8() % 6;
             const uint8_t how = in.u8();
             PortSettings ps;
             if (how & 4) ps.vlan = static_cast<uint16_t>(1 + (how >> 4) % 4);
             if (how & 8) ps.max_macs = 1 + (how >> 6);
+            if ((how & 3) == 3) ps.allowed_macs = std::vector<Mac>{{0x02, 0, 0, 0, 0, in.u8()}};  // tunnel.clients macs
             if ((how & 3) == 0) {
                 sw.remove_port(p);
                 ports.erase(p);

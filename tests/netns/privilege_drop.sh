@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Privilege drop (`user:`): a hub and a site that both run as `nobody` after set-up. Each agent's
-# credentials are checked in /proc (uid/gid nobody, only CAP_NET_ADMIN + CAP_NET_RAW effective,
-# nothing else permitted or in the bounding set, no_new_privs), traffic crosses, `wirebridge status`
+# credentials are checked in /proc (uid/gid nobody, only CAP_NET_ADMIN effective and permitted,
+# nothing inheritable or ambient: no interest rules, so no iptables-restore to spawn; nothing else
+# in the bounding set, no_new_privs), traffic crosses, `wirebridge status`
 # answers through the socket handed over to nobody, and SIGTERM still removes the bridges the
 # agents made as root (the undo runs with the kept CAP_NET_ADMIN).
 #
@@ -33,10 +34,17 @@ for a in hub s1; do
     require "$a's agent runs as nobody within 20 s" wait_for 20 dropped "$a"
     pid=${PID[$a]}
     check "$a: gid is nobody's group" test "$(proc_field "$pid" Gid | cut -d' ' -f1)" = "$(id -g nobody)"
-    check "$a: effective capabilities are CAP_NET_ADMIN + CAP_NET_RAW only ($(proc_field "$pid" CapEff))" \
-        test "$(proc_field "$pid" CapEff)" = 0000000000003000
-    check "$a: nothing else permitted ($(proc_field "$pid" CapPrm))" test "$(proc_field "$pid" CapPrm)" = 0000000000003000
-    check "$a: bounding set cut down ($(proc_field "$pid" CapBnd))" test "$(proc_field "$pid" CapBnd)" = 0000000000003000
+    check "$a: effective capabilities are CAP_NET_ADMIN only ($(proc_field "$pid" CapEff))" \
+        test "$(proc_field "$pid" CapEff)" = 0000000000001000
+    check "$a: nothing else permitted ($(proc_field "$pid" CapPrm))" test "$(proc_field "$pid" CapPrm)" = 0000000000001000
+    check "$a: nothing inheritable ($(proc_field "$pid" CapInh))" test "$(proc_field "$pid" CapInh)" = 0000000000000000
+    check "$a: nothing ambient ($(proc_field "$pid" CapAmb))" test "$(proc_field "$pid" CapAmb)" = 0000000000000000
+    check "$a: bounding set cut down ($(proc_field "$pid" CapBnd))" test "$(proc_field "$pid" CapBnd)" = 0000000000001000
+    # Every thread (the workers too) has the same: capabilities are per thread.
+    for task in /proc/"$pid"/task/*; do
+        check "$a: thread $(basename "$task") has CapEff 1000, CapAmb 0" \
+            test "$(proc_field "$pid/task/$(basename "$task")" CapEff) $(proc_field "$pid/task/$(basename "$task")" CapAmb)" = "0000000000001000 0000000000000000"
+    done
     check "$a: no_new_privs set" test "$(proc_field "$pid" NoNewPrivs)" = 1
     check "$a: the log says so" grep -q "privileges dropped: uid=$nobody_uid(nobody)" "$WORK/$a.log"
     check "$a: its control socket belongs to nobody" test "$(stat -c %U "$WORK/$a.sock")" = nobody

@@ -24,6 +24,7 @@
 
 #include <gtest/gtest.h>
 
+#include "nl/iptables_rules.hpp"
 #include "nl/rtnetlink.hpp"
 
 namespace {
@@ -187,8 +188,10 @@ TEST(Privileges, DropToNobodyKeepsExactlyTheGivenCapabilities) {
         for (int i = 0; i < n; ++i)
             if (groups[i] == 0) return "root's group is still a supplementary group";
         const std::string st = own_status();
-        for (const char* f : {"CapEff", "CapPrm", "CapInh", "CapBnd", "CapAmb"})
+        for (const char* f : {"CapEff", "CapPrm", "CapBnd"})
             if (auto e = expect_eq(f, status_field(st, f), want); !e.empty()) return e;
+        for (const char* f : {"CapInh", "CapAmb"})  // no helper capabilities asked for
+            if (auto e = expect_eq(f, status_field(st, f), "0000000000000000"); !e.empty()) return e;
         if (auto e = expect_eq("NoNewPrivs", status_field(st, "NoNewPrivs"), "1"); !e.empty()) return e;
         if (int e = try_link_add("wbpkgbr0"); e != 0)
             return "RTM_NEWLINK with CAP_NET_ADMIN failed: " + std::to_string(e);
@@ -220,28 +223,48 @@ TEST(Privileges, WithoutCapabilitiesLinkAddIsRefused) {
     EXPECT_EQ(err, "");
 }
 
-// What the daemon does at exit: exec iptables-restore to remove its rules. The kept capabilities
-// must reach it (ambient), and nothing more.
-TEST(Privileges, ExecedProgramsInheritTheKeptCapabilities) {
+// What the daemon does at exit with `interest:`: iptables-restore (nl::run_tool) removes its
+// rules. The helper capabilities reach that tool (ambient for its spawn only); any other program
+// the daemon execs (auth_user_pass_verify) gets nothing, and the daemon itself has only its own.
+TEST(Privileges, OnlyRunToolsHelpersGetTheHelperCapabilities) {
     REQUIRE_ROOT();
-    const std::string want = hex_mask({CAP_NET_ADMIN, CAP_NET_RAW});
+    const std::string daemon = hex_mask({CAP_NET_ADMIN});
+    const std::string helpers = hex_mask({CAP_NET_ADMIN, CAP_NET_RAW});
+    const std::string none = "0000000000000000";
     const bool have_iptables = access("/usr/sbin/iptables-restore", X_OK) == 0;
     auto err = in_child([&]() -> std::string {
-        const int keep[] = {CAP_NET_ADMIN, CAP_NET_RAW};
-        if (auto r = app::drop_privileges("nobody", keep); !r) return "drop failed: " + r.error().message;
+        const int keep[] = {CAP_NET_ADMIN};
+        const int helper[] = {CAP_NET_ADMIN, CAP_NET_RAW};
+        if (auto r = app::drop_privileges("nobody", keep, helper); !r) return "drop failed: " + r.error().message;
+        std::string st = own_status();
+        for (auto [f, want] : {std::pair{"CapEff", daemon}, {"CapPrm", helpers}, {"CapInh", helpers},
+                               {"CapBnd", helpers}, {"CapAmb", none}})
+            if (auto e = expect_eq(f, status_field(st, f), want); !e.empty()) return e;
         Ran cat = run_program({"/bin/cat", "/proc/self/status"});
         if (cat.status != 0) return "cat failed: " + cat.output;
-        const std::string st = "\n" + cat.output;
         for (const char* f : {"CapEff", "CapPrm", "CapAmb"})
-            if (auto e = expect_eq(std::string("exec'd ") + f, status_field(st, f), want); !e.empty()) return e;
+            if (auto e = expect_eq(std::string("a program exec'd directly: ") + f, status_field("\n" + cat.output, f), none);
+                !e.empty())
+                return e;
+        auto tool = nl::run_tool({"cat", "/proc/self/status"}, {});
+        if (!tool) return "run_tool cat: " + tool.error().message;
+        for (const char* f : {"CapEff", "CapPrm", "CapAmb"})
+            if (auto e = expect_eq(std::string("run_tool's program: ") + f, status_field("\n" + *tool, f), helpers); !e.empty())
+                return e;
+        st = own_status();
+        if (auto e = expect_eq("CapAmb after run_tool", status_field(st, "CapAmb"), none); !e.empty()) return e;
+        if (auto e = expect_eq("CapEff after run_tool", status_field(st, "CapEff"), daemon); !e.empty()) return e;
         if (!have_iptables) return "";
         const std::string rules =
             "*mangle\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -i wbpkg0 -j MARK --set-mark 0x32\nCOMMIT\n";
-        Ran add = run_program({"/usr/sbin/iptables-restore", "--noflush"}, rules);
-        if (add.status != 0) return "iptables-restore as nobody failed: " + add.output;
-        Ran del = run_program({"/usr/sbin/iptables-restore", "--noflush"},
-                              "*mangle\n-D PREROUTING -i wbpkg0 -j MARK --set-mark 0x32\nCOMMIT\n");
-        if (del.status != 0) return "iptables-restore removing the rule as nobody failed: " + del.output;
+        auto add = nl::run_tool({"iptables-restore", "--noflush"}, rules);
+        if (!add) return "iptables-restore as nobody failed: " + add.error().message;
+        Ran direct = run_program({"/usr/sbin/iptables-restore", "--noflush"},
+                                 "*mangle\n-D PREROUTING -i wbpkg0 -j MARK --set-mark 0x32\nCOMMIT\n");
+        if (direct.status == 0) return "iptables-restore exec'd directly (not by run_tool) had the capabilities";
+        auto del = nl::run_tool({"iptables-restore", "--noflush"},
+                                "*mangle\n-D PREROUTING -i wbpkg0 -j MARK --set-mark 0x32\nCOMMIT\n");
+        if (!del) return "iptables-restore removing the rule as nobody failed: " + del.error().message;
         return "";
     });
     EXPECT_EQ(err, "");
@@ -366,11 +389,15 @@ TEST(Privileges, HandOverPathChownsToTheUser) {
 
 TEST(Privileges, RuntimeCapabilitiesFollowTheConfig) {
     config::Config cfg;
-    EXPECT_EQ(app::runtime_capabilities(cfg), (std::vector<int>{CAP_NET_ADMIN, CAP_NET_RAW}));
+    EXPECT_EQ(app::runtime_capabilities(cfg).daemon, (std::vector<int>{CAP_NET_ADMIN}));
+    EXPECT_TRUE(app::runtime_capabilities(cfg).helpers.empty());
     cfg.tunnel.local = config::Endpoint{"0.0.0.0", 1194, false};
-    EXPECT_EQ(app::runtime_capabilities(cfg), (std::vector<int>{CAP_NET_ADMIN, CAP_NET_RAW}));
+    EXPECT_EQ(app::runtime_capabilities(cfg).daemon, (std::vector<int>{CAP_NET_ADMIN}));
     cfg.tunnel.local->port = 443;
-    EXPECT_EQ(app::runtime_capabilities(cfg), (std::vector<int>{CAP_NET_ADMIN, CAP_NET_RAW, CAP_NET_BIND_SERVICE}));
+    EXPECT_EQ(app::runtime_capabilities(cfg).daemon, (std::vector<int>{CAP_NET_ADMIN, CAP_NET_BIND_SERVICE}));
+    cfg.interest = config::InterestConfig{};  // iptables-restore at exit
+    EXPECT_EQ(app::runtime_capabilities(cfg).helpers, (std::vector<int>{CAP_NET_ADMIN, CAP_NET_RAW}));
+    EXPECT_EQ(app::runtime_capabilities(cfg).daemon, (std::vector<int>{CAP_NET_ADMIN, CAP_NET_BIND_SERVICE}));
 }
 
 TEST(Privileges, NamesAndDescription) {

@@ -534,7 +534,7 @@ TEST_F(ConfigLoaderTest, SwitchKeysLoad) {
                   "  vlan: {tagging: true, pvid: 10}\n"
                   "  clients:\n"
                   "    - {name: branch-a, vlan: 20, max_macs: 8}\n"
-                  "    - {name: branch-b}\n"
+                  "    - {name: branch-b, macs: ['02:00:5E:10:00:01', 52:54:00:aa:bb:cc]}\n"
                   "interest: {failure: closed, rules: [{dst: 10.20.0.0/16}]}\n");
     ASSERT_TRUE(r.ok()) << dump(r);
     const TunnelConfig& t = r.config->tunnel;
@@ -548,6 +548,9 @@ TEST_F(ConfigLoaderTest, SwitchKeysLoad) {
     EXPECT_EQ(t.clients[0].vlan, std::optional<std::uint16_t>(20));
     EXPECT_EQ(t.clients[0].max_macs, std::optional<unsigned>(8));
     EXPECT_FALSE(t.clients[1].vlan);
+    EXPECT_FALSE(t.clients[0].macs);
+    ASSERT_TRUE(t.clients[1].macs);
+    EXPECT_EQ(*t.clients[1].macs, (std::vector<MacAddress>{{0x02, 0x00, 0x5e, 0x10, 0x00, 0x01}, {0x52, 0x54, 0x00, 0xaa, 0xbb, 0xcc}}));
     EXPECT_EQ(r.config->interest->failure, FailMode::closed);
 }
 
@@ -572,6 +575,26 @@ TEST_F(ConfigLoaderTest, SwitchKeysDefaultsAndRefusals) {
               std::string::npos);
     EXPECT_NE(only_error(std::string(kServer) + "  max_macs_per_client: 0\n").message.find("1 to 65536"),
               std::string::npos);
+    // tunnel.clients macs: MAC addresses of stations, each once, at least one.
+    EXPECT_NE(only_error(std::string(kServer) + "  clients: [{name: a, macs: [02:00:00:00:00]}]\n").message.find("not a MAC"),
+              std::string::npos);
+    EXPECT_NE(only_error(std::string(kServer) + "  clients: [{name: a, macs: [02-00-00-00-00-01]}]\n").message.find("not a MAC"),
+              std::string::npos);
+    EXPECT_NE(only_error(std::string(kServer) + "  clients: [{name: a, macs: ['01:00:5e:00:00:01']}]\n").message.find("group"),
+              std::string::npos);
+    EXPECT_NE(only_error(std::string(kServer) + "  clients: [{name: a, macs: ['02:00:00:00:00:01', '02:00:00:00:00:01']}]\n")
+                  .message.find("twice"),
+              std::string::npos);
+    EXPECT_NE(only_error(std::string(kServer) + "  clients: [{name: a, macs: []}]\n").message.find("empty"), std::string::npos);
+    EXPECT_NE(only_error(std::string(kServer) + "  clients: [{name: a, macs: '02:00:00:00:00:01'}]\n").message.find("must be a list"),
+              std::string::npos);
+    std::string many = "  clients: [{name: a, macs: [";
+    for (int i = 0; i < 65; ++i) many += (i ? ", " : "") + std::string("'02:00:00:00:00:") + (i < 16 ? "0" : "") + [&] {
+        char b[3];
+        std::snprintf(b, sizeof b, "%x", i);
+        return std::string(b);
+    }() + "'";
+    EXPECT_NE(only_error(std::string(kServer) + many + "]}]\n").message.find("at most 64"), std::string::npos);
     EXPECT_NE(only_error(std::string(kClient) + "interest: {failure: maybe}\n").message.find("open"), std::string::npos);
 }
 

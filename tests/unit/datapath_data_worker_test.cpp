@@ -20,6 +20,7 @@
 
 #include "datapath/data_worker.hpp"
 #include "datapath_test_keys.hpp"
+#include "io/clock.hpp"
 #include "io/tap_device.hpp"
 #include "io/udp_socket.hpp"
 
@@ -85,6 +86,8 @@ protected:
         auto c = io::UdpSocket::open(*lo);
         ASSERT_TRUE(c) << c.error().message;
         client.emplace(std::move(*c));
+        client->count_soft_errors_in(&soft_errors);  // as the client runner does: its shares count too
+        client->count_refusals_in(&refusals);
         ASSERT_TRUE(client->connect(server_addr));
         auto ca = client->local_address();
         ASSERT_TRUE(ca);
@@ -191,6 +194,7 @@ protected:
         return true;
     }
 
+    io::SoftErrorCounter soft_errors{0}, refusals{0};
     std::optional<io::EventLoop> host;  // before the workers: they leave it when they stop
     std::optional<io::TapDevice> tap;
     std::optional<io::UdpSocket> server, client;
@@ -319,4 +323,49 @@ TEST_F(DataWorkerTest, OneWorkerOnTheHostLoop) {
     workers[0]->stop();
     send(seal(arp_request(32)));
     EXPECT_EQ(receive(1, 300).hosts.size(), 0u);  // nobody reads the socket any more
+}
+
+// The client's refusal rule (Session::note_refusals) counts ICMP port unreachable on the socket:
+// the worker, which reads and sends on its own handle, counts them in the runner's counter. Here
+// the server's socket is closed; ARP requests the kernel sends out of the TAP are sealed by the
+// worker and refused by the kernel (nobody listens on the port any more).
+TEST_F(DataWorkerTest, RefusalsTheWorkerMeetsReachTheRunnersCounter) {
+    start(1, true);
+    if (HasFatalFailure()) return;
+    send(seal(arp_request(2)));
+    ASSERT_EQ(receive(1, 5000).hosts.size(), 1u);
+    ASSERT_EQ(refusals.load(), 0u);
+    server.reset();  // the server process is gone
+    auto lo = io::SocketAddress::from_numeric("10.98.0.1", 0);
+    ASSERT_TRUE(lo);
+    auto probe = io::UdpSocket::open(*lo);
+    ASSERT_TRUE(probe) << probe.error().message;
+    for (int host = 77; host < 81; ++host) {  // each a new neighbour: an ARP request out of the TAP at once
+        auto to = io::SocketAddress::from_numeric("10.98.0." + std::to_string(host), 9);
+        ASSERT_TRUE(to);
+        const std::uint8_t byte = 0;
+        ASSERT_TRUE(probe->send_to(std::span<const std::uint8_t>(&byte, 1), *to));
+        wait_for([&] { return refusals.load() > static_cast<std::uint64_t>(host - 77); }, 500);
+    }
+    EXPECT_GE(refusals.load(), 2u);
+    EXPECT_GE(soft_errors.load(), refusals.load());
+    EXPECT_FALSE(workers[0]->failed());
+}
+
+// What the runner tells the session as "last heard" is when the worker opened the packet, not when
+// the runner happens to sync its traffic (up to 1 s later: the refusal rule's grace counted from
+// there, and a run of refusals noted meanwhile ended, issue 16).
+TEST_F(DataWorkerTest, TrafficKeepsTheTimeTheLastPacketWasOpened) {
+    start(1, true);
+    if (HasFatalFailure()) return;
+    EXPECT_EQ(traffic().last_in_ms, 0);
+    const std::int64_t before = io::now_ms();
+    send(seal(arp_request(2)));
+    ASSERT_TRUE(wait_for([&] { return traffic().packets_in >= 1; }));
+    const std::int64_t after = io::now_ms();
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    run_host();
+    const WorkerTraffic t = traffic();
+    EXPECT_GE(t.last_in_ms, before);
+    EXPECT_LE(t.last_in_ms, after);
 }

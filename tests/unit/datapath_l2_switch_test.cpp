@@ -637,3 +637,38 @@ TEST(L2Switch, UnknownUnicastFloodsCountAgainstTheMulticastLimit) {
     off.add_port(1);
     for (std::uint8_t m = 0; m < 10; ++m) EXPECT_EQ(fwd(off, 1, eth(static_cast<std::uint8_t>(0x80 + m), 0xa1), 1000), ports({kTapPort}));
 }
+
+// tunnel.clients macs (issue 16): a client with an allowlist sends only from those MACs; any other
+// source is dropped before it is learned (mac_not_allowed, in the total and on the port), so it
+// cannot take another station's MAC or flood from made-up ones. Clients without a list are as
+// before; a changed list forgets what the port had learned.
+TEST(L2Switch, ClientWithAMacAllowlistSendsOnlyFromItsMacs) {
+    L2Switch s(c2c(true));
+    PortSettings listed;
+    listed.allowed_macs = std::vector<Mac>{{0x02, 0, 0, 0, 0, 0xa1}};
+    s.add_port(1, listed);
+    s.add_port(2);
+    EXPECT_EQ(fwd(s, 1, bcast(0xa1)), ports({2, kTapPort}));
+    EXPECT_EQ(fwd(s, 2, eth(0xa1, 0xb1)), ports({1}));  // learned: 0xa1 on 1, 0xb1 on 2
+    // Spoofing: another client's MAC, a made-up one, the TAP side's.
+    EXPECT_EQ(fwd(s, 1, eth(0xa1, 0xb1)), drop(SwitchDrop::mac_not_allowed));
+    EXPECT_EQ(fwd(s, 1, bcast(0xc7)), drop(SwitchDrop::mac_not_allowed));
+    EXPECT_EQ(fwd(s, kTapPort, eth(0xb1, 0xee)), ports({2}));  // 0xb1 still on port 2
+    EXPECT_EQ(fwd(s, 1, eth(0xb1, 0xee)), drop(SwitchDrop::mac_not_allowed));
+    EXPECT_EQ(count(s, SwitchDrop::mac_not_allowed), 3u);
+    EXPECT_EQ((*s.port_drops(1))[static_cast<std::size_t>(SwitchDrop::mac_not_allowed)], 3u);
+    EXPECT_EQ(s.mac_count(1), 1u);  // nothing learned from the refused frames
+    EXPECT_EQ(fwd(s, kTapPort, eth(0xc7, 0xee)), ports({1, 2}));  // 0xc7 unknown: flooded
+    // A client without a list sends from anything.
+    EXPECT_EQ(fwd(s, 2, bcast(0xb9)), ports({1, kTapPort}));
+    // A new list (SIGHUP) forgets the port's MACs; no list: any source again.
+    PortSettings other;
+    other.allowed_macs = std::vector<Mac>{{0x02, 0, 0, 0, 0, 0xa3}, {0x02, 0, 0, 0, 0, 0xa4}};
+    s.set_port(1, other);
+    EXPECT_EQ(s.mac_count(1), 0u);
+    EXPECT_EQ(fwd(s, 1, bcast(0xa1)), drop(SwitchDrop::mac_not_allowed));
+    EXPECT_EQ(fwd(s, 1, bcast(0xa4)), ports({2, kTapPort}));
+    s.set_port(1, PortSettings{});
+    EXPECT_EQ(fwd(s, 1, bcast(0xa1)), ports({2, kTapPort}));
+    EXPECT_STREQ(switch_drop_name(SwitchDrop::mac_not_allowed), "mac_not_allowed");
+}
