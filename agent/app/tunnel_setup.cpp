@@ -172,6 +172,12 @@ Result<io::TapDevice> open_tap(const config::Config& c) {
     if (!tap) return fail(tap.error());
     if (c.tunnel.tun_mtu != 1500)
         if (auto m = tap->set_mtu(c.tunnel.tun_mtu); !m) return fail(m.error());
+    // A TAP that is only a bridge port says nothing of its own: no link-local address, so no
+    // router solicitations or MLD reports from its MAC cross the tunnel (a hub's MAC allowlist
+    // would count them; a remote LAN would see the box's MAC).
+    const bool v6_address = c.tunnel.address && c.tunnel.address->address.family == AF_INET6;
+    if (c.tunnel.join_bridge && !v6_address)
+        if (auto q = tap->no_ipv6_link_local(); !q) log_warn("TAP " + tap->name() + ": " + q.error().message);
     if (auto up = tap->set_up(true); !up) return fail(up.error());
     if (const auto& a = c.tunnel.address) {
         if (a->address.family == AF_INET) {

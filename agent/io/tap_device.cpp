@@ -9,6 +9,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <algorithm>
@@ -156,6 +157,14 @@ Result<void> TapDevice::set_up(bool up) {
     if (up) ifr.ifr_flags |= IFF_UP;
     else ifr.ifr_flags &= ~IFF_UP;
     if (ioctl(s->get(), SIOCSIFFLAGS, &ifr) != 0) return fail_errno("set " + name_ + (up ? " up" : " down"));
+    return {};
+}
+
+Result<void> TapDevice::no_ipv6_link_local() {
+    const std::string path = "/proc/sys/net/ipv6/conf/" + name_ + "/addr_gen_mode";
+    Fd f(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!f.valid()) return errno == ENOENT ? Result<void>{} : fail_errno("open " + path);
+    if (::write(f.get(), "1\n", 2) != 2) return fail_errno("write " + path);
     return {};
 }
 

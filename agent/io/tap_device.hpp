@@ -51,6 +51,10 @@ public:
     // One raw read: vnet header (kVnetHeaderSize) then the frame; buf should hold kMaxSuperFrame.
     Result<IoCount> read_packet(std::span<std::uint8_t> buf, unsigned queue = 0);
 
+    // Gives the device no IPv6 link-local address (net.ipv6.conf.NAME.addr_gen_mode = 1, "none"),
+    // before it is up: a bridge port then sends no DAD, router solicitation or MLD report of its
+    // own from its MAC. Without IPv6 in the kernel there is nothing to do.
+    Result<void> no_ipv6_link_local();
     Result<void> set_up(bool up);
     Result<void> set_mtu(unsigned mtu);
     Result<std::array<std::uint8_t, 6>> mac() const;

@@ -18,7 +18,6 @@ using proto::Drop;
 using proto::Opcode;
 
 namespace {
-constexpr int64_t sec(TimeMs t) { return t / 1000; }
 constexpr TimeMs ms(uint64_t s) { return static_cast<TimeMs>(s) * 1000; }
 }  // namespace
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Per-CN MAC allowlists (tunnel.clients macs, issue 16): two real sites, each allowed only its
-# LAN host's MAC and its own bridge's (read once they run, then given to the hub by SIGHUP). s1
+# LAN host's MAC and its own bridge's (read once they run, then given to the hub by SIGHUP; a
+# site's TAP, a bridge port only, says nothing of its own). s1
 # keeps working; from behind s2, h2 sends from 50 made-up MACs and then takes h1's MAC: every such
 # frame is dropped by the hub and counted mac_not_allowed on s2 (status, /metrics text), none on
 # s1; h1's MAC stays on s1, h1 keeps reaching hH, and h2 is back once it has its own MAC again.
@@ -16,6 +17,11 @@ require "h1 reaches hH" reach h1 "${ip_of[hH]}" 20
 require "h2 reaches hH" reach h2 "${ip_of[hH]}" 20
 mac_h1=$(mac_of h1 "${T}e") mac_h2=$(mac_of h2 "${T}e")
 mac_b1=$(mac_of s1 "${T}b") mac_b2=$(mac_of s2 "${T}b")
+# A TAP that is only a bridge port has no IPv6 link-local address, so the site box sends nothing
+# of its own from the TAP's MAC (router solicitations, MLD), which the lists below would refuse.
+for s in s1 s2; do
+	check "$s: its TAP has no IPv6 address" test -z "$(ip -n "$T-$s" -6 -o addr show dev "${T}t")"
+done
 sed -i "s/^  client_to_client: true$/  client_to_client: true\n  clients:\n    - {name: s1, macs: ['$mac_h1', '$mac_b1']}\n    - {name: s2, macs: ['$mac_h2', '$mac_b2']}/" "$WORK/hub.yaml"
 check "wirebridge check accepts the allowlists" "$WB" check -c "$WORK/hub.yaml"
 kill -HUP "${PID[hub]}"
