@@ -137,6 +137,11 @@ public:
     static constexpr TimeMs kRefusalProbeMs = 100;
     // A control-channel text message on the current key (tools and tests that play a peer).
     void send_control_message(std::string_view text, TimeMs now);
+    // The TLS context of the key negotiations from now on (the keys in use keep theirs); its role
+    // must match. For tools and tests that play a peer: e.g. a client that presents another
+    // certificate at its renegotiation, which the server refuses (check_peer_certificate). The
+    // runners never change it in a session (a reload with new TLS files reconnects).
+    void set_tls_context(std::shared_ptr<const crypto::TlsContext> tls) { cfg_.tls = std::move(tls); }
 
     // Starts a renegotiation now (also triggered by the timers).
     void renegotiate(TimeMs now);
