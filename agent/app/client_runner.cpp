@@ -683,6 +683,9 @@ void ClientRunner::on_mail() {
                 return schedule_reconnect(std::string(m.bytes.begin(), m.bytes.end()));
         }
     }
+    // A wake-up may carry no mail: worker 0 met a refusal (ICMP port unreachable). The session notes
+    // it in pump_session(), what the workers heard first (an authentic packet ends a run).
+    if (mails.empty()) sync_traffic();
     pump_session();
 }
 

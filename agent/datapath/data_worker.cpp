@@ -147,6 +147,7 @@ void DataWorker::on_tap() {
 
 void DataWorker::on_socket() {
     const std::uint64_t opened_before = dc_.counters().packets_in;
+    const std::uint64_t refused_before = socket_.refusals();
     for (int rounds = 0; rounds < 8; ++rounds) {
         follower_.refresh(dc_);  // between batches: a key published meanwhile is used at once
         auto n = socket_.receive(*rx_);
@@ -187,6 +188,9 @@ void DataWorker::on_socket() {
     }
     if (dc_.counters().packets_in != opened_before) traffic_.note_in(io::now_ms());
     traffic_.publish(dc_.counters());
+    // A refusal (ICMP port unreachable) met here: the session hears of it now, not at its next
+    // timer (its refusal rule sends a probe ping soon after a first one, Session::note_refusals).
+    if (socket_.refusals() != refused_before) setup_.mailbox->wake();
 }
 
 WorkerTraffic DataWorker::traffic() const { return traffic_.load(); }

@@ -7,7 +7,8 @@
 //
 //   TAP queue k --(TapReader)--> worker k: seal (ids: one block per batch) --sendmmsg--> shared socket
 //   shared socket --recvmmsg--> worker 0: open, replay window (one lock per batch) --(TapWriter)--> TAP queue 0
-//   worker 0 --mailbox--> main: control packets, data packets of a key not installed yet, ping/OCC
+//   worker 0 --mailbox--> main: control packets, data packets of a key not installed yet, ping/OCC,
+//                               and a bare wake-up when its socket reported a refusal (ICMP port unreachable)
 //
 // Sending is parallel: the kernel spreads the frames it sends into the TAP over the queues by flow
 // hash, so one flow stays on one worker and in order; workers interleave only different flows,

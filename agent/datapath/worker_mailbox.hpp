@@ -51,6 +51,10 @@ public:
     // datagram, and counted).
     bool post(Kind kind, std::span<const std::uint8_t> bytes, const io::SocketAddress& from = {},
               std::uint32_t peer_id = 0, Source source = Source::peer);
+    // Any thread: wakes the main thread without a mail (it reads counters the worker updated,
+    // e.g. the client's refusals). Wake-ups coalesce in the eventfd: a flood of them costs the main
+    // thread one turn per loop round and takes no room from the mails.
+    void wake() { signal_wake_fd(event_.get()); }
     // Any thread: a packet the worker refused before posting (not for any session).
     void count_filtered() { filtered_.fetch_add(1, std::memory_order_relaxed); }
     std::uint64_t dropped(Source source) const {

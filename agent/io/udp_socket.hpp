@@ -119,6 +119,8 @@ public:
     // Of those, ECONNREFUSED (ICMP port unreachable: nobody listens at the peer's port) also
     // here (may be null): a client reacts to a run of them (Session::note_refusals).
     void count_refusals_in(SoftErrorCounter* counter) { refusals_ = counter; }
+    // That counter now (0 without one): a reader compares it around a receive to see refusals.
+    std::uint64_t refusals() const { return refusals_ ? refusals_->load(std::memory_order_relaxed) : 0; }
 
 private:
     void note_soft_error(int err) {

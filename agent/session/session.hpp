@@ -128,10 +128,20 @@ public:
 
     // Client: the socket's count of ICMP port-unreachable reports (all of this run). A run of them
     // with nothing authentic heard since ends the session sooner than ping-restart
-    // (SessionConfig::refused_restart_after).
+    // (SessionConfig::refused_restart_after). A refusal that leaves the run short of that has the
+    // session send one ping kRefusalProbeMs later (a probe, at most refused_restart_after - 1 per
+    // run): an idle client, which pings only every ping seconds, would otherwise often meet a
+    // restarted server (which drops unknown peers silently) before a second refusal. The runner
+    // calls this as soon as a refusal is counted (a worker wakes it).
     void note_refusals(uint64_t total, TimeMs now);
+    static constexpr TimeMs kRefusalProbeMs = 100;
     // A control-channel text message on the current key (tools and tests that play a peer).
     void send_control_message(std::string_view text, TimeMs now);
+    // The TLS context of the key negotiations from now on (the keys in use keep theirs); its role
+    // must match. For tools and tests that play a peer: e.g. a client that presents another
+    // certificate at its renegotiation, which the server refuses (check_peer_certificate). The
+    // runners never change it in a session (a reload with new TLS files reconnects).
+    void set_tls_context(std::shared_ptr<const crypto::TlsContext> tls) { cfg_.tls = std::move(tls); }
 
     // Starts a renegotiation now (also triggered by the timers).
     void renegotiate(TimeMs now);
@@ -239,6 +249,8 @@ private:
     uint64_t refusals_seen_ = 0;    // client: note_refusals() total at the last authentic packet
     uint64_t refusals_total_ = kRefusalsUnknown;
     TimeMs refusal_mark_ = 0;       // last_received_ when refusals_seen_ was taken
+    uint32_t probes_in_run_ = 0;    // pings sent for the current run of refusals (note_refusals)
+    TimeMs probe_at_ = proto::kNever;
     // The refusal rule's grace: nothing authentic heard for this long (0: the rule is off).
     TimeMs refused_grace_ms() const;
     // Enough refusals since the last authentic packet; and nothing heard for the grace, too.

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <thread>
 #include <vector>
@@ -126,6 +127,9 @@ TEST(WorkerKeys, RekeysUnderAWorkingThread) {
         }
         f.drop(dc);
     });
+    // The worker seals before the rekeys start: on a loaded machine its thread may otherwise get
+    // no turn before all 200 are done (then nothing was sealed "under" them, and the check fails).
+    for (int wait = 0; wait < 5000 && sealed.load() == 0; ++wait) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     for (int i = 1; i <= 200; ++i) {
         const auto id = static_cast<std::uint8_t>(i % proto::kKeyIdCount);
         pub.install(fill_keys(id, static_cast<std::uint8_t>(i)));

@@ -352,6 +352,35 @@ TEST_F(DataWorkerTest, RefusalsTheWorkerMeetsReachTheRunnersCounter) {
     EXPECT_FALSE(workers[0]->failed());
 }
 
+// A worker on its own thread that meets a refusal wakes the main thread (the client runner, whose
+// session then notes it and sends its probe ping soon, Session::note_refusals): a bare wake-up on
+// the mailbox's eventfd, no mail (a flood of forged ICMP errors takes no room from the mails).
+TEST_F(DataWorkerTest, ARefusalTheWorkerMeetsWakesTheMainThread) {
+    start(1);
+    if (HasFatalFailure()) return;
+    send(seal(arp_request(2)));
+    ASSERT_EQ(receive(1, 5000).hosts.size(), 1u);
+    std::vector<WorkerMailbox::Mail> mails;
+    mailbox->take(mails);  // drains the eventfd
+    pollfd quiet{mailbox->fd(), POLLIN, 0};
+    ASSERT_EQ(poll(&quiet, 1, 0), 0);
+    server.reset();  // the server process is gone
+    auto lo = io::SocketAddress::from_numeric("10.98.0.1", 0);
+    ASSERT_TRUE(lo);
+    auto probe = io::UdpSocket::open(*lo);
+    ASSERT_TRUE(probe) << probe.error().message;
+    auto to = io::SocketAddress::from_numeric("10.98.0.77", 9);  // a new neighbour: an ARP request out of the TAP
+    ASSERT_TRUE(to);
+    const std::uint8_t byte = 0;
+    ASSERT_TRUE(probe->send_to(std::span<const std::uint8_t>(&byte, 1), *to));
+    ASSERT_TRUE(wait_for([&] { return refusals.load() >= 1; }, 2000));
+    pollfd woken{mailbox->fd(), POLLIN, 0};
+    EXPECT_EQ(poll(&woken, 1, 1000), 1);
+    mailbox->take(mails);
+    EXPECT_TRUE(mails.empty());
+    EXPECT_FALSE(workers[0]->failed());
+}
+
 // What the runner tells the session as "last heard" is when the worker opened the packet, not when
 // the runner happens to sync its traffic (up to 1 s later: the refusal rule's grace counted from
 // there, and a run of refusals noted meanwhile ended, issue 16).

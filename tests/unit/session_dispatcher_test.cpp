@@ -643,6 +643,54 @@ TEST(Dispatcher, UserPassCheckAtRenegotiationKeepsTheOldKeyMeanwhile) {
     EXPECT_EQ(gone.error, SessionError::auth_failed);
 }
 
+// The client's certificate may not change at a renegotiation (OpenVPN's tls_lock_cert_hash_set):
+// the hub refuses the new key before key-method 2, logs a notice, counts it (status drops
+// cert_changed: peer_limits_hit().cert_changes) and goes on with the key in use. The client
+// plays a site that presents another certificate of the same CA (its TLS context replaced, as a
+// tool playing a peer does); a new context with the same certificate renegotiates as usual.
+TEST(Dispatcher, ACertificateChangeAtRenegotiationIsRefusedAndCounted) {
+    Hub hub(WrapMode::tls_crypt);
+    const size_t c = hub.add_client(WrapMode::tls_crypt, 40300);
+    ASSERT_TRUE(hub.run([&] { return hub.clients[c]->established(); }, 10000));
+    Session* server_side = hub.server->find(hub.addrs[c]);
+    ASSERT_NE(server_side, nullptr);
+    Session& client = *hub.clients[c];
+    const auto first_key = server_side->primary_key_id();
+    ASSERT_TRUE(first_key);
+
+    // The same certificate in a new context: renegotiated, nothing refused.
+    client.set_tls_context(tls_context(Role::client));
+    client.renegotiate(hub.now);
+    ASSERT_TRUE(hub.run([&] { return server_side->primary_key_id() != first_key && client.primary_key_id() != first_key; }, 10000));
+    const auto key = server_side->primary_key_id();
+    EXPECT_EQ(hub.server->peer_limits_hit().cert_changes, 0u);
+    const uint64_t handshakes = server_side->counters().handshakes;
+
+    // Another certificate of the same CA (CN client2): refused.
+    client.set_tls_context(tls_context(Role::client, false, true));
+    client.renegotiate(hub.now);
+    ASSERT_TRUE(hub.run([&] { return hub.server->peer_limits_hit().cert_changes != 0; }, 10000));
+    hub.run([] { return false; }, 3000);
+    EXPECT_EQ(hub.server->peer_limits_hit().cert_changes, 1u);
+    EXPECT_EQ(server_side->counters().cert_changes_refused, 1u);
+    EXPECT_EQ(server_side->counters().handshakes, handshakes);
+    EXPECT_EQ(server_side->primary_key_id(), key);
+    EXPECT_FALSE(server_side->gone());
+    bool noticed = false;
+    for (const auto& e : hub.events)
+        noticed |= e.event.type == EventType::notice &&
+                   e.event.message.find("certificate changed (CN 'client' -> 'client2')") != std::string::npos;
+    EXPECT_TRUE(noticed);
+    // The key in use carries frames both ways.
+    EXPECT_EQ(client.primary_key_id(), key);
+    EXPECT_EQ(hub.frame_from(c, client), 64u);
+    std::vector<uint8_t> frame(60, 0x21), pkt;
+    ASSERT_TRUE(server_side->encrypt_frame(frame, pkt, hub.now));
+    size_t opened = 0;
+    EXPECT_TRUE(hub.at_client[c].open(client, pkt, hub.now, &opened));
+    EXPECT_EQ(opened, 60u);
+}
+
 // A CN that reconnects gets its address back, even when others connected in between.
 TEST(Dispatcher, ReconnectingCnGetsItsAddressBack) {
     Hub hub(WrapMode::tls_crypt);

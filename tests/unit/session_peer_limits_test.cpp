@@ -99,6 +99,61 @@ TEST(PeerLimits, ARunOfRefusalsEndsTheClientSessionSoonerThanPingRestart) {
     EXPECT_EQ(c.counters().errors[static_cast<size_t>(SessionError::ping_timeout)], 1u);
 }
 
+// An idle client (it pings every 10 s) whose server is down for 2 s only: one of its pings is
+// refused, and the restarted server drops what comes after silently (it knows no such peer). The
+// probe ping right after the first refusal meets the down time too: a run of two, and the session
+// ends at the refusal rule's time (2 x 10 + 1 s after the last packet heard), not ping-restart (60 s).
+TEST(PeerLimits, AFirstRefusalHasTheIdleClientProbeOnceSoItMeetsARunOfTwo) {
+    auto link = up();
+    Session& c = link->client();
+    link->advance(1000);  // the server's ping and the client's fall at different times
+    uint64_t refused = 7;
+    c.note_refusals(refused, link->now());
+    TimeMs down_until = proto::kNever;  // the server's down time: 2 s from the client's next send on
+    std::vector<TimeMs> refused_at;
+    link->tap = [&](bool from_client, std::vector<uint8_t>&) {
+        if (from_client && down_until == proto::kNever) down_until = link->now() + 2000;
+        if (from_client && link->now() < down_until) {
+            ++refused;  // ICMP port unreachable (the runner's counter, woken at once)
+            refused_at.push_back(link->now());
+        }
+        return false;  // down, then a restarted server that drops an unknown peer's packets
+    };
+    const TimeMs heard = link->now();  // nothing arrives from here on
+    const size_t sent_before = link->sent_by_client.size();
+    ASSERT_TRUE(link->run_until([&] {
+        c.note_refusals(refused, link->now());
+        return c.gone();
+    }, 60000));
+    ASSERT_EQ(refused_at.size(), 2u);
+    EXPECT_LE(refused_at[1] - refused_at[0], Session::kRefusalProbeMs);  // the probe, soon after the first
+    EXPECT_EQ(c.counters().refusal_probes, 1u);
+    EXPECT_EQ(c.counters().errors[static_cast<size_t>(SessionError::ping_timeout)], 1u);
+    EXPECT_LE(link->now() - heard, 21000 + 100);
+    // Not a flood: the pings of 20 s (two or three) and the one probe.
+    EXPECT_LE(link->sent_by_client.size() - sent_before, 4u);
+}
+
+// Without the probe (the rule off, refused_restart_after 0) the same idle client waits for ping-restart.
+TEST(PeerLimits, WithoutTheRefusalRuleNoProbeIsSent) {
+    auto link = up([](SessionConfig& cc) { cc.refused_restart_after = 0; });
+    Session& c = link->client();
+    uint64_t refused = 0;
+    c.note_refusals(refused, link->now());
+    link->tap = [&](bool from_client, std::vector<uint8_t>&) {
+        if (from_client) ++refused;
+        return false;
+    };
+    const TimeMs dead = link->now();
+    ASSERT_TRUE(link->run_until([&] {
+        c.note_refusals(refused, link->now());
+        return c.gone();
+    }, 70000));
+    EXPECT_GE(link->now() - dead, 45000);  // 60 s from the last packet heard (the server pings every 10 s)
+    EXPECT_EQ(c.counters().refusal_probes, 0u);
+    EXPECT_GE(c.counters().refusals, 4u);
+}
+
 TEST(PeerLimits, RefusalsWhileTheServerSpeaksEndNothing) {
     auto link = up();
     Session& c = link->client();
@@ -112,6 +167,10 @@ TEST(PeerLimits, RefusalsWhileTheServerSpeaksEndNothing) {
     }
     EXPECT_FALSE(c.gone());
     EXPECT_EQ(c.counters().refusals, refused - 1);  // the first note is the baseline
+    // Probes: one per run, and a run ends with each packet heard from the server (its pings every
+    // 10 s): not one per forged error.
+    EXPECT_GE(c.counters().refusal_probes, 1u);
+    EXPECT_LE(c.counters().refusal_probes, 60000u / 10000 + 1);
 }
 
 }  // namespace

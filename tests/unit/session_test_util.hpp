@@ -38,6 +38,7 @@ inline std::string slurp(const std::filesystem::path& p) {
 // CA + server (serverAuth) + client (clientAuth) certificates, EC P-256, made once per process.
 struct TestPki {
     std::string ca, server_cert, server_key, client_cert, client_key, rogue_cert, rogue_key;
+    std::string client2_cert, client2_key;  // another client certificate of the same CA (CN client2)
 
     static const TestPki& get() {
         static const TestPki pki = make();
@@ -59,7 +60,7 @@ private:
             "  -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign; done\n"
             "sign() { openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout $1.key -out $1.csr -subj /CN=$1;"
             "  openssl x509 -req -in $1.csr -CA $2.crt -CAkey $2.key -CAcreateserial -out $1.crt -days 2 -extfile $3; }\n"
-            "sign server ca srv.ext; sign client ca cli.ext; sign rogue rogue_ca cli.ext\n";
+            "sign server ca srv.ext; sign client ca cli.ext; sign client2 ca cli.ext; sign rogue rogue_ca cli.ext\n";
         const std::string cmd = "sh -c '" + [&] {
             std::string s;
             for (char c : script) {
@@ -75,6 +76,8 @@ private:
         p.server_key = slurp(d + "/server.key");
         p.client_cert = slurp(d + "/client.crt");
         p.client_key = slurp(d + "/client.key");
+        p.client2_cert = slurp(d + "/client2.crt");
+        p.client2_key = slurp(d + "/client2.key");
         p.rogue_cert = slurp(d + "/rogue.crt");
         p.rogue_key = slurp(d + "/rogue.key");
         std::filesystem::remove_all(d);
@@ -82,14 +85,15 @@ private:
     }
 };
 
-inline std::shared_ptr<const crypto::TlsContext> tls_context(Role role, bool rogue = false) {
+// client2: the client presents the second client certificate of the CA (not with rogue).
+inline std::shared_ptr<const crypto::TlsContext> tls_context(Role role, bool rogue = false, bool client2 = false) {
     const TestPki& pki = TestPki::get();
     crypto::TlsConfig c;
     c.role = role == Role::client ? crypto::Role::Client : crypto::Role::Server;
     c.ca_pem = pki.ca;
     if (role == Role::client) {
-        c.cert_pem = rogue ? pki.rogue_cert : pki.client_cert;
-        c.key_pem = rogue ? pki.rogue_key : pki.client_key;
+        c.cert_pem = rogue ? pki.rogue_cert : client2 ? pki.client2_cert : pki.client_cert;
+        c.key_pem = rogue ? pki.rogue_key : client2 ? pki.client2_key : pki.client_key;
         c.remote_cert_tls = crypto::RemoteCertTls::Server;
     } else {
         c.cert_pem = pki.server_cert;
