@@ -105,7 +105,10 @@ Result<ConntrackEntry> entry_of(const nlmsghdr* nlh, const nlattr** tuple_attr =
 Result<ConntrackEntry> parse_conntrack_message(std::span<const uint8_t> msg) {
     if (msg.size() < sizeof(nlmsghdr)) return fail("netlink message too short");
     const auto* nlh = reinterpret_cast<const nlmsghdr*>(msg.data());
-    if (!mnl_nlmsg_ok(nlh, static_cast<int>(msg.size()))) return fail("netlink message length out of range");
+    // Compared unsigned: libmnl's mnl_nlmsg_ok() casts nlmsg_len to int, so a length of 2^31 or
+    // more passed it and the attribute walk read past the buffer (found by libFuzzer).
+    if (nlh->nlmsg_len < sizeof(nlmsghdr) || nlh->nlmsg_len > msg.size())
+        return fail("netlink message length out of range");
     return entry_of(nlh);
 }
 

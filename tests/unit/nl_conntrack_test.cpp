@@ -116,5 +116,15 @@ TEST(ConntrackParseTest, RefusesWhatIsNotAnEntry) {
     EXPECT_FALSE(parse_conntrack_message(hdr));
 }
 
+// A length of 2^31 or more is negative as an int: libmnl's mnl_nlmsg_ok() let it through and the
+// attribute walk read past the buffer (libFuzzer's find, kept in the corpus).
+TEST(ConntrackParseTest, RefusesALengthPastTwoGigabytes) {
+    std::vector<uint8_t> msg(64, 0);
+    msg[3] = 0x80;  // nlmsg_len 0x80000000 (little-endian)
+    msg[5] = 1;     // NFNL_SUBSYS_CTNETLINK
+    msg[4] = 0;     // IPCTNL_MSG_CT_NEW
+    EXPECT_FALSE(parse_conntrack_message(msg));
+}
+
 }  // namespace
 }  // namespace wirebridge::nl
