@@ -10,6 +10,8 @@
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/tmp LC_ALL=C
 export XTABLES_LIBDIR=$WB_XTLIBDIR
+# Scenarios scale their own waits by it (3 on the debug kernel, which KASAN and lockdep slow).
+export WB_TIMEOUT_SCALE=${WB_TIMEOUT_SCALE:-1}
 
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts

@@ -39,7 +39,7 @@ learned0=$(gw_stat wbk-app learned)
 evicted0=$(gw_stat wbk-app evicted)
 
 start=$SECONDS
-sent=$(nse wbk-lan timeout 200 $UDP flows "$REM4" "$n")
+sent=$(nse wbk-lan timeout $((200 * WB_TIMEOUT_SCALE)) $UDP flows "$REM4" "$n")
 echo "# sent ${sent:-0} of $n flows in $((SECONDS - start))s"
 check_gt "$t-sent-50k" "${sent:-0}" 49999
 conns=$(nse wbk-app cat /proc/sys/net/netfilter/nf_conntrack_count)
