@@ -21,9 +21,9 @@ die() { say "$*"; exit 2; }
 
 # Modules are kept only when their Kconfig symbol is declared under one of these folders:
 # what the scenarios load (netfilter, bridge, vlan, qdiscs, veth, tun) and what the boot
-# needs (virtio, 9p). Building all of Debian's modules would triple the build time.
+# needs (virtio, 9p), and overlayfs (scenario 73 lays a writable /usr/sbin over the host's). Building all of Debian's modules would triple the build time.
 KEEP_DIRS="net/core net/ipv4 net/ipv6 net/netfilter net/bridge net/8021q net/802 net/llc
-	net/sched net/packet net/unix net/9p fs/9p drivers/virtio drivers/char/hw_random"
+	net/sched net/packet net/unix net/9p fs/9p fs/overlayfs drivers/virtio drivers/char/hw_random"
 # The top-level net/Kconfig (br_netfilter) and drivers/net/Kconfig (veth, tun, dummy,
 # macvlan, virtio_net), not the hardware drivers in the latter's subfolders.
 KEEP_FILES="net/Kconfig drivers/net/Kconfig"

@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# wb-timeout: 420
 # 18_scan.sh - a 100,000-tuple UDP port scan through the bridge does not
 # evict established flows: three TCP connections established before it keep
 # their flows and their fast path; the scan's flows (never confirmed past
@@ -47,7 +48,7 @@ unconf0=$(gw_stat wbk-app evicted_unconfirmed)
 dropped0=$(gw_stat wbk-app learn_dropped)
 
 start=$SECONDS
-sent=$(nse wbk-lan timeout 280 $UDP flows "$REM4" "$n")
+sent=$(nse wbk-lan timeout $((280 * WB_TIMEOUT_SCALE)) $UDP flows "$REM4" "$n")
 echo "# sent ${sent:-0} of $n flows in $((SECONDS - start))s"
 check_gt "$t-sent-100k" "${sent:-0}" $((n - 1))
 entries=$(gw_stat wbk-app entries)

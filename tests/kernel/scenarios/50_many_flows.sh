@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# wb-timeout: 420
 # 50_many_flows.sh - more connections than the cache may hold: at least
 # 50,000 new UDP connections cross the appliance (a UDP port scan); the cache
 # stays within max_entries, the overflow is counted as evicted, an
