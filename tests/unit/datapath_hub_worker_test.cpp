@@ -39,18 +39,9 @@ void sh(const std::string& cmd) { ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
 using test::fill_keys;
 using test::mirror_keys;
 
-// An ARP request for 10.97.0.1 (the TAP's address) from 10.97.0.<host>, MAC 02:00:00:00:02:<host>.
-Bytes arp_request(std::uint8_t host) {
-    Bytes f = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 2, host, 0x08, 0x06,
-               0, 1, 0x08, 0, 6, 4, 0, 1, 0x02, 0, 0, 0, 2, host, 10, 97, 0, host,
-               0, 0, 0, 0, 0, 0, 10, 97, 0, 1};
-    return f;
-}
-// The host an ARP reply answers (0 if the frame is not an ARP reply).
-std::uint8_t arp_reply_to(std::span<const std::uint8_t> f) {
-    if (f.size() < 42 || f[12] != 0x08 || f[13] != 0x06 || f[21] != 2) return 0;
-    return f[41];
-}
+// ARP to and from this test's TAP (10.97.0.0/24, MACs 02:00:00:00:02:xx).
+Bytes arp_request(std::uint8_t host) { return test::arp_request(97, 2, host); }
+using test::arp_reply_to;
 
 // A site: its socket on loopback (unconnected: it may send to any worker's socket and hears every
 // one) and its end of the keys.

@@ -14,6 +14,19 @@
 
 namespace wirebridge::test {
 
+// An ARP request for 10.<net>.0.1 (a test TAP's address) from 10.<net>.0.<host>, MAC
+// 02:00:00:00:<tag>:<host>: the frame the worker tests send into a TAP to get a reply back.
+inline std::vector<std::uint8_t> arp_request(std::uint8_t net, std::uint8_t tag, std::uint8_t host) {
+    return {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, tag, host, 0x08, 0x06,
+            0, 1, 0x08, 0, 6, 4, 0, 1, 0x02, 0, 0, 0, tag, host, 10, net, 0, host,
+            0, 0, 0, 0, 0, 0, 10, net, 0, 1};
+}
+// The host an ARP reply answers (0 if the frame is not an ARP reply).
+inline std::uint8_t arp_reply_to(std::span<const std::uint8_t> f) {
+    if (f.size() < 42 || f[12] != 0x08 || f[13] != 0x06 || f[21] != 2) return 0;
+    return f[41];
+}
+
 // As the session exports them: copies of `send`/`recv` (null: empty keys), the shared send counter.
 inline session::DataKeys test_keys(std::uint8_t key_id = 0, crypto::AeadCipher cipher = crypto::AeadCipher::Aes256Gcm,
                                    std::uint32_t peer_id = proto::kUndefinedPeerId, bool data_v2 = true,
