@@ -277,7 +277,7 @@ void ClientRunner::update_tap_interest() {
 
 void ClientRunner::pump_session() {
     if (!session_) return;
-    session_->note_refusals(refusals_.load(std::memory_order_relaxed), now_ms());  // a crashed server (issue 16)
+    session_->note_refusals(refusals_.load(std::memory_order_relaxed));  // a crashed server (issue 16)
     while (session_ && session_->pop_output(out_scratch_)) send_packet(out_scratch_);
     if (tcp_) {
         if (auto r = tcp_->flush(); !r) return schedule_reconnect(r.error().message);

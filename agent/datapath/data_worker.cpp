@@ -189,7 +189,8 @@ void DataWorker::on_socket() {
     if (dc_.counters().packets_in != opened_before) traffic_.note_in(io::now_ms());
     traffic_.publish(dc_.counters());
     // A refusal (ICMP port unreachable) met here: the session hears of it now, not at its next
-    // timer (its refusal rule sends a probe ping soon after a first one, Session::note_refusals).
+    // timer (an idle client's next ping, a ping interval on), and arms its refusal rule's deadline
+    // (Session::note_refusals).
     if (socket_.refusals() != refused_before) setup_.mailbox->wake();
 }
 

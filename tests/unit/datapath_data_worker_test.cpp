@@ -344,7 +344,7 @@ TEST_F(DataWorkerTest, RefusalsTheWorkerMeetsReachTheRunnersCounter) {
 }
 
 // A worker on its own thread that meets a refusal wakes the main thread (the client runner, whose
-// session then notes it and sends its probe ping soon, Session::note_refusals): a bare wake-up on
+// session then notes it and arms its refusal rule's deadline, Session::note_refusals): a bare wake-up on
 // the mailbox's eventfd, no mail (a flood of forged ICMP errors takes no room from the mails).
 TEST_F(DataWorkerTest, ARefusalTheWorkerMeetsWakesTheMainThread) {
     start(1);
