@@ -103,6 +103,7 @@ void DataWorker::fail_worker(const std::string& why) {
 }
 
 void DataWorker::on_tap() {
+    const std::uint64_t sealed_before = dc_.counters().packets_out;
     follower_.refresh(dc_);
     // --fragment: one frame a round, its pieces taking the batch's next slots.
     const std::size_t block = dc_.fragmenting() ? 1 : tx_.capacity();
@@ -142,6 +143,7 @@ void DataWorker::on_tap() {
         }
         if (got < block) break;
     }
+    if (dc_.counters().packets_out != sealed_before) traffic_.note_out(io::now_ms());
     traffic_.publish(dc_.counters());
 }
 

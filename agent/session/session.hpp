@@ -74,7 +74,8 @@ public:
 
     // Data plane for frames and control-plane payloads; false if no keys yet or on crypto error.
     bool encrypt_frame(proto::ByteSpan payload, std::vector<uint8_t>& out, TimeMs now);
-    // The data path reports its traffic (keepalive and reneg-bytes accounting).
+    // The data path reports its traffic (keepalive and reneg-bytes accounting), with the time it
+    // was sent or opened (the next ping is due ping seconds after the last send, ours or its).
     void note_data_sent(size_t bytes, TimeMs now);
     void note_data_received(size_t bytes, TimeMs now);
     // A decrypted payload the data path found to be a ping or an OCC message.

@@ -145,6 +145,30 @@ TEST(PeerLimits, OneRefusalEndsTheIdleClientSessionWhenTheServerIsBackRightAfter
     idle_client_after_a_crash(0);
 }
 
+// The data path tells the session of its sends late (the runner syncs once a second): the next
+// ping is still due a ping interval after the send itself, and a report older than the session's
+// own last send moves nothing. Else an idle site's datagrams could be up to a second further apart
+// than its ping interval, and miss a crashed hub's down time of one ping interval (hub_kill).
+TEST(PeerLimits, TheNextPingIsDueAPingIntervalAfterTheDataPathsSend) {
+    auto link = up();
+    Session& c = link->client();
+    std::vector<TimeMs> sent_at;
+    link->tap = [&](bool from_client, std::vector<uint8_t>&) {
+        if (from_client) sent_at.push_back(link->now());
+        return true;
+    };
+    ASSERT_TRUE(link->run_until([&] { return !sent_at.empty(); }, 11000));  // a ping: 10 s to the next
+    const TimeMs ping = sent_at.back();
+    link->advance(2000);
+    const TimeMs frame = link->now();  // the data path sends a frame now...
+    link->advance(900);
+    c.note_data_sent(100, frame);      // ...and the runner says so at its next sync
+    c.note_data_sent(100, ping - 1);   // a report older than what the session knows
+    sent_at.clear();
+    ASSERT_TRUE(link->run_until([&] { return !sent_at.empty(); }, 11000));
+    EXPECT_EQ(sent_at.front(), frame + 10000);
+}
+
 // Without the rule (refused_restart_after 0) the same idle client waits for ping-restart.
 TEST(PeerLimits, WithoutTheRefusalRuleTheIdleClientWaitsForPingRestart) {
     auto link = up([](SessionConfig& cc) { cc.refused_restart_after = 0; });
