@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # Issue 16 stress: the hub is SIGKILLed in the middle of a transfer and started again 2 s later
 # (the unit's RestartSec).
-# Two sites (keepalive 2 s / 10 s) notice on their own; the figure is the time from the kill until
-# the restarted hub lists both sites again and h1 reaches hH. While the hub is down its kernel
-# refuses the sites' datagrams (ICMP port unreachable); after a refusal a site gives up once
-# nothing was heard for twice its ping interval + 1 s (5 s), not its keepalive timeout (10 s).
-# s1 sends (the transfer, retransmitted into the dead hub) all the while and meets refusals at
-# once. The idle site s2 pings every 2 s: the hub is down at least that long, so one of its pings
-# is refused, and one is enough (Session::note_refusals). It used to take a run of two, with a
-# probe ping 100 ms after the first refusal: when the refused ping fell in the last 100 ms of the
-# down time the probe reached the restarted hub (which drops unknown peers silently) and s2 waited
-# its keepalive timeout (a clean-clone CI run, 11 s). Both sites are bounded by the refusal rule.
-# s2's datagrams and the refusals it got around the kill are captured on the underlay and logged.
+# Two sites (keepalive 2 s / 10 s) notice on their own; the figures are when each ended its
+# session and the time from the kill until the restarted hub lists both sites again and h1 reaches
+# hH. While the hub is down its kernel refuses the sites' datagrams (ICMP port unreachable); after
+# a refusal a site gives up once nothing was heard for twice its ping interval + 1 s (5 s), not its
+# keepalive timeout (10 s). s1 sends (the transfer, retransmitted into the dead hub) all the while
+# and meets refusals at once. The idle site s2 sends only its pings, every 2 s, and the restarted
+# hub drops an unknown peer's datagrams silently: the hub is down longer than that, so one of s2's
+# datagrams is refused, and one is enough (Session::note_refusals). Its worst case is made here:
+# its last datagram before the kill is a frame (h2 pings hH), which its data path worker sends.
+# Two things had s2 wait its keepalive timeout (a clean-clone CI run, 11 s): its ping timer took
+# the worker's sends at the runner's once-a-second sync (the next datagram up to 3 s after the
+# frame, after the hub was back), and the rule took a run of two (a probe ping 100 ms after the
+# first refusal could reach the restarted hub). s2's datagrams and the refusals it got around the
+# kill are captured on the underlay and logged.
 # The transfer has no end (/dev/zero): a fixed size finished before the kill once the data path
 # ran on GSO/GRO workers (200 MB in under 2 s), which left s1 idle and its figure to luck.
 set -euo pipefail

@@ -1,6 +1,6 @@
 // Peer limits: PUSH_REQUEST and SOFT_RESET storms from an authenticated peer are refused beyond
-// their budget and counted; a client reacts to a run of refusals (ICMP port unreachable) sooner
-// than ping-restart, but not to refusals while its server still speaks.
+// their budget and counted; a client reacts to a refusal (ICMP port unreachable) sooner than
+// ping-restart, but not to refusals while its server still speaks.
 #include <gtest/gtest.h>
 
 #include "session/peer_limits.hpp"
