@@ -9,7 +9,8 @@
 # and meets refusals at once. The idle site s2 sends only its pings, every 2 s, and the restarted
 # hub drops an unknown peer's datagrams silently: the hub is down longer than that, so one of s2's
 # datagrams is refused, and one is enough (Session::note_refusals). Its worst case is made here:
-# its last datagram before the kill is a frame (h2 pings hH), which its data path worker sends.
+# its last datagram before the kill is a frame (h2 pings hH), which its data path worker sends,
+# and nothing else crosses until its next ping.
 # Two things had s2 wait its keepalive timeout (a clean-clone CI run, 11 s): its ping timer took
 # the worker's sends at the runner's once-a-second sync (the next datagram up to 3 s after the
 # frame, after the hub was back), and the rule took a run of two (a probe ping 100 ms after the
@@ -24,6 +25,9 @@ KEEPALIVE_TIMEOUT=10
 wbn_hub_and_sites 2 true
 wbn_start_hub_and_sites
 require "h1 reaches hH" reach h1 "${ip_of[hH]}" 20
+# s2 idle for sure: without IPv6 in h2 and s2 their kernels send no router solicitations, which
+# crossed the tunnel at random times and often gave s2 a refusal by luck.
+for n in h2 s2; do on "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1; done
 
 # A transfer the kill interrupts (its result does not matter: the connection may die with it).
 on hH timeout 60 nc -l "${ip_of[hH]}" 5001 >/dev/null 2>&1 &
