@@ -252,7 +252,8 @@ private:
     TimeMs refusal_mark_ = 0;       // last_received_ when refusals_seen_ was taken
     // The refusal rule's grace: nothing authentic heard for this long (0: the rule is off).
     TimeMs refused_grace_ms() const;
-    // A refusal since the last authentic packet; and nothing heard for the grace, too.
+    // refused_restart_after refusals (one by default) since the last authentic packet; and nothing
+    // heard for the grace, too.
     bool refusal_run() const;
     bool refusal_run_over(TimeMs now) const;
 

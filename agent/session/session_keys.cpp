@@ -284,7 +284,7 @@ void Session::note_data_sent(size_t bytes, TimeMs now) {
     ++counters_.data_out;
     counters_.data_bytes_out += bytes;
     if (current_) current_->bytes += bytes;
-    last_data_sent_ = std::max(last_data_sent_, now);  // a data path reports sends late, never newer than ours
+    last_data_sent_ = std::max(last_data_sent_, now);  // the data path reports late: older than our ping, nothing
     check_reneg_bytes(now);
 }
 
