@@ -103,9 +103,9 @@ TEST(PeerLimits, ARunOfRefusalsEndsTheClientSessionSoonerThanPingRestart) {
 // the client's first send into the down time: that one send is refused, and the restarted server
 // drops what comes after silently (it knows no such peer). One refusal is enough: the session
 // ends at the refusal rule's time (2 x 10 + 1 s after the last packet heard), not ping-restart
-// (60 s). A server back 50 ms after that send is the case of stress hub_kill's idle site that
-// waited its keepalive timeout: the probe ping the client used to send 100 ms after a first
-// refusal (to meet a run of two) reached the restarted server, and a run of one ended nothing.
+// (60 s). A server back 50 ms after that send: the probe ping the client used to send 100 ms
+// after a first refusal (to meet a run of two) reached the restarted server, and a run of one
+// ended nothing (one of the two ways stress hub_kill's idle site waited its keepalive timeout).
 void idle_client_after_a_crash(TimeMs down_ms) {
     auto link = up();
     Session& c = link->client();
