@@ -277,7 +277,7 @@ void ClientRunner::update_tap_interest() {
 
 void ClientRunner::pump_session() {
     if (!session_) return;
-    session_->note_refusals(refusals_.load(std::memory_order_relaxed), now_ms());  // a crashed server (issue 16)
+    session_->note_refusals(refusals_.load(std::memory_order_relaxed));  // a crashed server (issue 16)
     while (session_ && session_->pop_output(out_scratch_)) send_packet(out_scratch_);
     if (tcp_) {
         if (auto r = tcp_->flush(); !r) return schedule_reconnect(r.error().message);
@@ -704,7 +704,10 @@ void ClientRunner::sync_traffic() {
         // run of refusals noted meanwhile). Never before what the session heard itself.
         const proto::TimeMs heard = std::max(session_->last_received(), t.last_in_ms ? std::min(now, t.last_in_ms) : now);
         if (t.bytes_in > told_session_.bytes_in) session_->note_data_received(t.bytes_in - told_session_.bytes_in, heard);
-        if (t.bytes_out > told_session_.bytes_out) session_->note_data_sent(t.bytes_out - told_session_.bytes_out, now);
+        // Sent when the worker sent it, too: stamped at the sync, an idle site's next ping came
+        // up to 1 s after the ping interval, and could miss a crashed hub's down time (issue 16).
+        const proto::TimeMs sent = t.last_out_ms ? std::min(now, t.last_out_ms) : now;
+        if (t.bytes_out > told_session_.bytes_out) session_->note_data_sent(t.bytes_out - told_session_.bytes_out, sent);
     }
     told_session_ = t;
 }

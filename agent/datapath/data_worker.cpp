@@ -103,6 +103,7 @@ void DataWorker::fail_worker(const std::string& why) {
 }
 
 void DataWorker::on_tap() {
+    const std::uint64_t sealed_before = dc_.counters().packets_out;
     follower_.refresh(dc_);
     // --fragment: one frame a round, its pieces taking the batch's next slots.
     const std::size_t block = dc_.fragmenting() ? 1 : tx_.capacity();
@@ -142,6 +143,7 @@ void DataWorker::on_tap() {
         }
         if (got < block) break;
     }
+    if (dc_.counters().packets_out != sealed_before) traffic_.note_out(io::now_ms());
     traffic_.publish(dc_.counters());
 }
 
@@ -189,7 +191,8 @@ void DataWorker::on_socket() {
     if (dc_.counters().packets_in != opened_before) traffic_.note_in(io::now_ms());
     traffic_.publish(dc_.counters());
     // A refusal (ICMP port unreachable) met here: the session hears of it now, not at its next
-    // timer (its refusal rule sends a probe ping soon after a first one, Session::note_refusals).
+    // timer (an idle client's next ping, a ping interval on), and arms its refusal rule's deadline
+    // (Session::note_refusals).
     if (socket_.refusals() != refused_before) setup_.mailbox->wake();
 }
 

@@ -12,6 +12,7 @@ void WorkerTraffic::add(const WorkerTraffic& o) {
     bytes_in += o.bytes_in;
     for (std::size_t i = 0; i < drops.size(); ++i) drops[i] += o.drops[i];
     last_in_ms = std::max(last_in_ms, o.last_in_ms);
+    last_out_ms = std::max(last_out_ms, o.last_out_ms);
 }
 
 void TrafficSlot::publish(const datapath::DataChannel::Counters& c) {
@@ -30,6 +31,7 @@ WorkerTraffic TrafficSlot::load() const {
     t.bytes_in = bytes_in.load(std::memory_order_relaxed);
     for (std::size_t i = 0; i < drops.size(); ++i) t.drops[i] = drops[i].load(std::memory_order_relaxed);
     t.last_in_ms = last_in_ms.load(std::memory_order_relaxed);
+    t.last_out_ms = last_out_ms.load(std::memory_order_relaxed);
     return t;
 }
 

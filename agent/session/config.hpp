@@ -70,10 +70,11 @@ struct SessionConfig {
     proto::PushOptions push;
     uint32_t peer_id = 0;                     // server: the DATA_V2 peer-id assigned to this client
     PeerLimits limits;                        // server: PUSH_REQUEST and SOFT_RESET budgets of the client
-    // Client: after a run of refusals (ICMP port unreachable: the server's process is gone) with
-    // nothing authentic heard for max(refused_grace_min_ms, 2 x ping + 1 s), restart without waiting
-    // for ping-restart. 0: only ping-restart decides.
-    uint32_t refused_restart_after = 2;
+    // Client: after this many refusals (ICMP port unreachable: the server's process is gone) since
+    // the last authentic packet, with nothing authentic heard for max(refused_grace_min_ms, 2 x ping
+    // + 1 s), restart without waiting for ping-restart (one is enough: Session::note_refusals).
+    // 0: only ping-restart decides.
+    uint32_t refused_restart_after = 1;
     uint32_t refused_grace_min_ms = 3000;
 };
 

@@ -61,7 +61,6 @@ struct SessionCounters {
     uint64_t soft_resets_limited = 0;    // renegotiations the client started, refused
     uint64_t cert_changes_refused = 0;   // renegotiations refused: the peer's certificate changed
     uint64_t refusals = 0;               // client: ICMP port unreachable reports noted (note_refusals)
-    uint64_t refusal_probes = 0;         // client: pings sent soon after a refusal (note_refusals)
 
     void drop(proto::Drop d) { ++drops[static_cast<size_t>(d)]; }
     uint64_t dropped(proto::Drop d) const { return drops[static_cast<size_t>(d)]; }

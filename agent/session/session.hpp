@@ -74,7 +74,8 @@ public:
 
     // Data plane for frames and control-plane payloads; false if no keys yet or on crypto error.
     bool encrypt_frame(proto::ByteSpan payload, std::vector<uint8_t>& out, TimeMs now);
-    // The data path reports its traffic (keepalive and reneg-bytes accounting).
+    // The data path reports its traffic (keepalive and reneg-bytes accounting), with the time it
+    // was sent or opened (the next ping is due ping seconds after the last send, ours or its).
     void note_data_sent(size_t bytes, TimeMs now);
     void note_data_received(size_t bytes, TimeMs now);
     // A decrypted payload the data path found to be a ping or an OCC message.
@@ -126,15 +127,15 @@ public:
     // Server: the verdict a pending hook waited for is known: the hook is called again for it.
     void resume_admission(TimeMs now);
 
-    // Client: the socket's count of ICMP port-unreachable reports (all of this run). A run of them
-    // with nothing authentic heard since ends the session sooner than ping-restart
-    // (SessionConfig::refused_restart_after). A refusal that leaves the run short of that has the
-    // session send one ping kRefusalProbeMs later (a probe, at most refused_restart_after - 1 per
-    // run): an idle client, which pings only every ping seconds, would otherwise often meet a
-    // restarted server (which drops unknown peers silently) before a second refusal. The runner
-    // calls this as soon as a refusal is counted (a worker wakes it).
-    void note_refusals(uint64_t total, TimeMs now);
-    static constexpr TimeMs kRefusalProbeMs = 100;
+    // Client: the socket's count of ICMP port-unreachable reports (all of this run). A refusal
+    // since the last authentic packet, with nothing authentic heard for the grace (twice the ping
+    // interval + 1 s), ends the session sooner than ping-restart (SessionConfig::refused_restart_after).
+    // One refusal is enough: an idle client pings only every ping seconds, and a server restarted
+    // after its crash drops an unknown peer's packets silently, so often only one of its pings
+    // meets the down time. The grace, not the count, keeps forged ICMP from ending a session whose
+    // server speaks (a forger sends two as easily as one). The runner calls this as soon as a
+    // refusal is counted (a worker wakes it).
+    void note_refusals(uint64_t total);
     // A control-channel text message on the current key (tools and tests that play a peer).
     void send_control_message(std::string_view text, TimeMs now);
     // The TLS context of the key negotiations from now on (the keys in use keep theirs); its role
@@ -249,11 +250,10 @@ private:
     uint64_t refusals_seen_ = 0;    // client: note_refusals() total at the last authentic packet
     uint64_t refusals_total_ = kRefusalsUnknown;
     TimeMs refusal_mark_ = 0;       // last_received_ when refusals_seen_ was taken
-    uint32_t probes_in_run_ = 0;    // pings sent for the current run of refusals (note_refusals)
-    TimeMs probe_at_ = proto::kNever;
     // The refusal rule's grace: nothing authentic heard for this long (0: the rule is off).
     TimeMs refused_grace_ms() const;
-    // Enough refusals since the last authentic packet; and nothing heard for the grace, too.
+    // refused_restart_after refusals (one by default) since the last authentic packet; and nothing
+    // heard for the grace, too.
     bool refusal_run() const;
     bool refusal_run_over(TimeMs now) const;
 

@@ -284,7 +284,7 @@ void Session::note_data_sent(size_t bytes, TimeMs now) {
     ++counters_.data_out;
     counters_.data_bytes_out += bytes;
     if (current_) current_->bytes += bytes;
-    last_data_sent_ = now;
+    last_data_sent_ = std::max(last_data_sent_, now);  // the data path reports late: older than our ping, nothing
     check_reneg_bytes(now);
 }
 
@@ -296,27 +296,16 @@ void Session::note_data_received(size_t bytes, TimeMs now) {
     check_reneg_bytes(now);
 }
 
-void Session::note_refusals(uint64_t total, TimeMs now) {
+void Session::note_refusals(uint64_t total) {
     if (refusals_total_ == kRefusalsUnknown) refusals_total_ = refusals_seen_ = total;  // earlier sessions' run
     // Refusals count from the last authentic packet on: one from the peer ends the run.
     if (last_received_ != refusal_mark_) {
         refusals_seen_ = refusals_total_;
         refusal_mark_ = last_received_;
-        probes_in_run_ = 0;
-        probe_at_ = proto::kNever;
     }
     if (total <= refusals_total_) return;
     counters_.refusals += total - refusals_total_;
     refusals_total_ = total;
-    // A run short of refused_restart_after: one more ping soon, so that a server still gone refuses
-    // it too. Bounded: one probe per refusal of the run, at most refused_restart_after - 1 (forged
-    // ICMP, while the server speaks, buys one ping per authentic packet heard at most).
-    const uint64_t run = refusals_total_ - refusals_seen_;
-    if (tunnel_up_ && !closing_ && refused_grace_ms() != 0 && run < cfg_.refused_restart_after &&
-        probes_in_run_ < run && probe_at_ == proto::kNever) {
-        ++probes_in_run_;
-        probe_at_ = now + kRefusalProbeMs;
-    }
 }
 
 TimeMs Session::refused_grace_ms() const {
@@ -431,16 +420,12 @@ void Session::check_timers(TimeMs now) {
         return;
     }
     if (refusal_run_over(now)) {
+        const uint64_t n = refusals_total_ - refusals_seen_;
         fail_session(SessionError::ping_timeout,
-                     std::to_string(refusals_total_ - refusals_seen_) +
-                         " datagrams refused (ICMP port unreachable: no server listening) and nothing received for " +
+                     std::to_string(n) + (n == 1 ? " datagram" : " datagrams") +
+                         " refused (ICMP port unreachable: no server listening) and nothing received for " +
                          std::to_string((now - last_received_) / 1000) + " s");
         return;
-    }
-    if (probe_at_ != proto::kNever && now >= probe_at_) {
-        probe_at_ = proto::kNever;
-        ++counters_.refusal_probes;
-        send_data_payload(proto::kPingMagic, now);
     }
     if (ping_s_ && now - last_data_sent_ >= ms(ping_s_)) {
         send_data_payload(proto::kPingMagic, now);
@@ -471,7 +456,6 @@ TimeMs Session::next_deadline() const {
     if (tunnel_up_) {
         if (ping_restart_s_) d = std::min(d, last_received_ + ms(ping_restart_s_));
         if (refusal_run()) d = std::min(d, last_received_ + refused_grace_ms());
-        d = std::min(d, probe_at_);
         if (ping_s_) d = std::min(d, last_data_sent_ + ms(ping_s_));
         if (current_ && current_->keys && !next_ && cfg_.reneg_seconds)
             d = std::min(d, current_->established + ms(cfg_.reneg_seconds));

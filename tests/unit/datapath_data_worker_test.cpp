@@ -344,7 +344,7 @@ TEST_F(DataWorkerTest, RefusalsTheWorkerMeetsReachTheRunnersCounter) {
 }
 
 // A worker on its own thread that meets a refusal wakes the main thread (the client runner, whose
-// session then notes it and sends its probe ping soon, Session::note_refusals): a bare wake-up on
+// session then notes it and arms its refusal rule's deadline, Session::note_refusals): a bare wake-up on
 // the mailbox's eventfd, no mail (a flood of forged ICMP errors takes no room from the mails).
 TEST_F(DataWorkerTest, ARefusalTheWorkerMeetsWakesTheMainThread) {
     start(1);
@@ -388,4 +388,22 @@ TEST_F(DataWorkerTest, TrafficKeepsTheTimeTheLastPacketWasOpened) {
     const WorkerTraffic t = traffic();
     EXPECT_GE(t.last_in_ms, before);
     EXPECT_LE(t.last_in_ms, after);
+}
+
+// And when it last sent one: the session's next ping is due a ping interval after the worker's
+// send, not after the runner's traffic sync up to 1 s later (an idle site could then miss a
+// crashed hub's down time altogether, stress hub_kill).
+TEST_F(DataWorkerTest, TrafficKeepsTheTimeTheLastPacketWasSent) {
+    start(1, true);
+    if (HasFatalFailure()) return;
+    EXPECT_EQ(traffic().last_out_ms, 0);
+    const std::int64_t before = io::now_ms();
+    send(seal(arp_request(2)));
+    ASSERT_EQ(receive(1, 5000).hosts.size(), 1u);  // the kernel's ARP reply, sealed and sent by the worker
+    const std::int64_t after = io::now_ms();
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    run_host();
+    const WorkerTraffic t = traffic();
+    EXPECT_GE(t.last_out_ms, before);
+    EXPECT_LE(t.last_out_ms, after);
 }
