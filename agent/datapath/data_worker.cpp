@@ -181,10 +181,10 @@ void DataWorker::on_socket() {
             if (proto::is_ping(o.payload) || proto::is_occ(o.payload)) {
                 setup_.mailbox->post(WorkerMailbox::Kind::payload, o.payload);
             } else if (o.payload.size() >= 14) {
-                if (auto w = writer_.write_frame(o.payload); !w) tap_write_.failed(who(), w.error());
+                if (auto w = writer_.write_frame(o.payload); !w) tap_write_.failed(who(), w.error(), writer_.frames_lost());
             }
         }
-        if (auto w = writer_.flush(); !w) tap_write_.failed(who(), w.error());
+        if (auto w = writer_.flush(); !w) tap_write_.failed(who(), w.error(), writer_.frames_lost());
     }
     if (dc_.counters().packets_in != opened_before) traffic_.note_in(io::now_ms());
     traffic_.publish(dc_.counters());

@@ -257,9 +257,12 @@ void HubWorker::output() {
             const auto t = HubSwitchBatch::tap_frame(f);
             if (t.empty()) continue;
             if (auto w = writer_.write_frame(t); !w) {
-                tap_write_.failed("worker " + std::to_string(setup_.index), w.error());
+                const std::size_t lost = std::max<std::size_t>(writer_.frames_lost(), 1);
+                tap_write_.failed("worker " + std::to_string(setup_.index), w.error(), lost);
                 std::lock_guard<std::mutex> g(*setup_.switch_mutex);  // a failure only, not per frame
                 setup_.sw->count_drop(f.in, datapath::SwitchDrop::tap_write);
+                // The rest: a batch of many senders' frames sent early (slots full), the total only.
+                setup_.sw->count_drop(datapath::kTapPort, datapath::SwitchDrop::tap_write, lost - 1);
             } else {
                 ++local_.frames_to_tap;
             }
@@ -270,9 +273,10 @@ void HubWorker::output() {
         wp->pending_sends = 0;
     }
     if (auto w = writer_.flush(); !w) {
-        tap_write_.failed("worker " + std::to_string(setup_.index), w.error());
+        // A batch mixes the clients' frames: its lost frames count in the total only.
+        tap_write_.failed("worker " + std::to_string(setup_.index), w.error(), writer_.frames_lost());
         std::lock_guard<std::mutex> g(*setup_.switch_mutex);
-        setup_.sw->count_drop(datapath::kTapPort, datapath::SwitchDrop::tap_write);
+        setup_.sw->count_drop(datapath::kTapPort, datapath::SwitchDrop::tap_write, writer_.frames_lost());
     }
     send_tx();
 }
