@@ -37,9 +37,8 @@ bool may_start_session(std::span<const std::uint8_t> pkt) {
 
 }  // namespace
 
-HubWorker::HubWorker(const Setup& setup, std::optional<io::EventLoop> own_loop, io::UdpSocket socket)
-    : setup_(setup), own_loop_(std::move(own_loop)), loop_(own_loop_ ? &*own_loop_ : setup.host_loop),
-      socket_(std::move(socket)), reader_(*setup.tap, setup.index), writer_(*setup.tap, setup.index),
+HubWorker::HubWorker(const Setup& setup, io::UdpSocket socket)
+    : setup_(setup), socket_(std::move(socket)), reader_(*setup.tap, setup.index), writer_(*setup.tap, setup.index),
       peers_(*setup.directory), batch_(kTxBatch), rx_(kBatch, io::kGroBufferSize), tx_(kTxBatch, kPacketBuffer) {
     opened_.resize(kBatch * 4);
     opened_by_.resize(kBatch * 4);
@@ -51,22 +50,14 @@ Result<std::unique_ptr<HubWorker>> HubWorker::start(const Setup& setup, io::UdpS
     if (!setup.tap || !setup.directory || !setup.sw || !setup.switch_mutex || !setup.mailbox ||
         setup.index >= setup.tap->queue_count())
         return fail("hub worker: incomplete set-up", EINVAL);
-    std::optional<io::EventLoop> own;
-    if (!setup.host_loop) {
-        auto loop = io::EventLoop::create();
-        if (!loop) return fail(loop.error());
-        own.emplace(std::move(*loop));
-    }
-    std::unique_ptr<HubWorker> w(new HubWorker(setup, std::move(own), std::move(socket)));
+    std::unique_ptr<HubWorker> w(new HubWorker(setup, std::move(socket)));
     HubWorker* p = w.get();
-    // A wake-up: the directory changed, refresh now (lets go of gone clients' keys at once). On the
-    // host loop a wake-up is a plain call.
-    if (w->own_loop_)
-        if (auto r = w->thread_.attach(*w->loop_, [p] { p->peers_.refresh(); }); !r) return fail(r.error());
+    // A wake-up: the directory changed, refresh now (lets go of gone clients' keys at once).
+    if (auto r = w->home_.open(setup.host_loop, [p] { p->peers_.refresh(); }); !r) return fail(r.error());
     if (auto r = w->watch(); !r) return fail(r.error());
     log_worker_io_path(setup.index, setup.tap->name(), setup.index, w->writer_, w->reader_);
     w->peers_.refresh();
-    if (w->own_loop_) w->thread_.start([p] { p->run(); });
+    w->home_.start([p] { p->run(); });
     return w;
 }
 
@@ -74,10 +65,11 @@ Result<void> HubWorker::watch() {
     // The reader's probe: frames it already took (rest of a batch, of a split super-frame) do not
     // make the queue readable again, so the loop comes back for them at once.
     const int tap_fd = setup_.tap->fd(setup_.index);
-    if (auto r = loop_->add_fd(tap_fd, EPOLLIN, [this](std::uint32_t) { on_tap(); }, [this] { return reader_.pending(); }); !r)
+    io::EventLoop& loop = home_.loop();
+    if (auto r = loop.add_fd(tap_fd, EPOLLIN, [this](std::uint32_t) { on_tap(); }, [this] { return reader_.pending(); }); !r)
         return r;
-    if (auto r = loop_->add_fd(socket_.fd(), EPOLLIN, [this](std::uint32_t) { on_socket(); }); !r) {
-        loop_->remove_fd(tap_fd);
+    if (auto r = loop.add_fd(socket_.fd(), EPOLLIN, [this](std::uint32_t) { on_socket(); }); !r) {
+        loop.remove_fd(tap_fd);
         return r;
     }
     watching_ = true;
@@ -86,22 +78,19 @@ Result<void> HubWorker::watch() {
 
 HubWorker::~HubWorker() { stop(); }
 
-void HubWorker::wake() {
-    if (own_loop_) thread_.wake();
-    else if (watching_) peers_.refresh();
-}
+void HubWorker::wake() { home_.wake(); }
 
 void HubWorker::stop() {
-    if (own_loop_) return thread_.stop();
-    if (!watching_) return;
-    loop_->remove_fd(setup_.tap->fd(setup_.index));
-    loop_->remove_fd(socket_.fd());
+    home_.stop();  // threaded: joined, its thread did finish()
+    if (home_.threaded() || !watching_) return;
+    home_.loop().remove_fd(setup_.tap->fd(setup_.index));
+    home_.loop().remove_fd(socket_.fd());
     watching_ = false;
     finish();
 }
 
 void HubWorker::run() {
-    if (auto r = loop_->run(); !r) fail_worker(r.error().message);
+    if (auto r = home_.loop().run(); !r) fail_worker(r.error().message);
     finish();
 }
 
@@ -116,7 +105,7 @@ void HubWorker::fail_worker(const std::string& why) {
                          std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(msg.data()), msg.size()));
     // A thread's own loop ends; on the host loop the worker only lets go of its fds (the host,
     // told by the mail, stops).
-    if (own_loop_) loop_->stop();
+    if (home_.threaded()) home_.loop().stop();
     else stop();
 }
 
