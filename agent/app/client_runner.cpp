@@ -174,7 +174,7 @@ void ClientRunner::on_socket(std::uint32_t events) {
                 if (session_) on_packet(p);
         }
         held_.clear();
-        if (auto w = tap_writer_.flush(); !w) tap_write_.failed("TAP " + tap_.name(), w.error());
+        if (auto w = tap_writer_.flush(); !w) tap_write_.failed("TAP " + tap_.name(), w.error(), tap_writer_.frames_lost());
         if (!r) return schedule_reconnect(r.error().message);
         if (!*r) return schedule_reconnect("the server closed the TCP connection");
         pump_session();
@@ -203,7 +203,8 @@ void ClientRunner::on_packet(std::span<std::uint8_t> pkt, bool may_hold) {
                 keepalive_bytes_in_ += payload.size();
                 session_->on_data_payload(payload, now);
             } else if (payload.size() >= 14) {
-                if (auto w = tap_writer_.write_frame(payload); !w) tap_write_.failed("TAP " + tap_.name(), w.error());
+                if (auto w = tap_writer_.write_frame(payload); !w)
+                    tap_write_.failed("TAP " + tap_.name(), w.error(), tap_writer_.frames_lost());
             }
             return;
         }

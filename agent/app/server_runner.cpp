@@ -417,8 +417,12 @@ void ServerRunner::deliver(datapath::Port in, std::span<std::uint8_t> frame, std
 
 void ServerRunner::tap_write_failed(datapath::Port in, const Error& e) {
     // Called with the switch guard held (deliver) or from flush(); with workers flush() takes it.
-    switch_.count_drop(in, datapath::SwitchDrop::tap_write);  // per port, in status
-    tap_write_.failed("TAP " + tap_.name(), e);                // the log: the first and every 1000th
+    // The first lost frame is `in`'s (per port, in status); the rest were a batch of many senders'
+    // frames (sent early: slots full, or at flush), in the total only.
+    const std::size_t lost = std::max<std::size_t>(tap_writer_.frames_lost(), 1);
+    switch_.count_drop(in, datapath::SwitchDrop::tap_write);
+    switch_.count_drop(datapath::kTapPort, datapath::SwitchDrop::tap_write, lost - 1);
+    tap_write_.failed("TAP " + tap_.name(), e, lost);  // the log: the first and every 1000th
 }
 
 void ServerRunner::ensure_port(std::uint32_t peer_id) {

@@ -14,9 +14,8 @@
 
 namespace wirebridge::datapath {
 
-DataWorker::DataWorker(const Setup& setup, std::optional<io::EventLoop> own_loop, io::UdpSocket socket)
-    : setup_(setup), own_loop_(std::move(own_loop)), loop_(own_loop_ ? &*own_loop_ : setup.host_loop),
-      socket_(std::move(socket)), reader_(*setup.tap, setup.queue), writer_(*setup.tap, setup.queue),
+DataWorker::DataWorker(const Setup& setup, io::UdpSocket socket)
+    : setup_(setup), socket_(std::move(socket)), reader_(*setup.tap, setup.queue), writer_(*setup.tap, setup.queue),
       follower_(*setup.keys), tx_(std::max<std::size_t>(setup.send_block, 1), kPacketBuffer) {
     if (setup_.receive) {
         rx_ = std::make_unique<io::DatagramBatch>(kBatch, io::kGroBufferSize);
@@ -28,36 +27,29 @@ DataWorker::DataWorker(const Setup& setup, std::optional<io::EventLoop> own_loop
 Result<std::unique_ptr<DataWorker>> DataWorker::start(const Setup& setup, io::UdpSocket socket) {
     if (!setup.tap || !setup.keys || !setup.mailbox || setup.queue >= setup.tap->queue_count())
         return fail("data worker: incomplete set-up", EINVAL);
-    std::optional<io::EventLoop> own;
-    if (!setup.host_loop) {
-        auto loop = io::EventLoop::create();
-        if (!loop) return fail(loop.error());
-        own.emplace(std::move(*loop));
-    }
-    std::unique_ptr<DataWorker> w(new DataWorker(setup, std::move(own), std::move(socket)));
-    // A wake-up: the keys changed, pick up the new set now (and let go of the old one). On the
-    // host loop a wake-up is a plain call.
-    if (w->own_loop_)
-        if (auto r = w->thread_.attach(*w->loop_, [p = w.get()] { p->follower_.refresh(p->dc_); }); !r)
-            return fail(r.error());
+    std::unique_ptr<DataWorker> w(new DataWorker(setup, std::move(socket)));
+    DataWorker* p = w.get();
+    // A wake-up: the keys changed, pick up the new set now (and let go of the old one).
+    if (auto r = w->home_.open(setup.host_loop, [p] { p->follower_.refresh(p->dc_); }); !r) return fail(r.error());
     if (auto r = w->watch(); !r) return fail(r.error());
     log_worker_io_path(setup.index, setup.tap->name(), setup.queue, w->writer_, w->reader_);
     w->follower_.refresh(w->dc_);
-    if (w->own_loop_) w->thread_.start([p = w.get()] { p->run(); });
+    w->home_.start([p] { p->run(); });
     return w;
 }
 
 Result<void> DataWorker::watch() {
     // The reader's probe: frames it already took (rest of a batch, of a split super-frame) do not
     // make the queue readable again, so the loop comes back for them at once.
-    if (auto r = loop_->add_fd(
+    io::EventLoop& loop = home_.loop();
+    if (auto r = loop.add_fd(
             setup_.tap->fd(setup_.queue), EPOLLIN, [this](std::uint32_t) { on_tap(); }, [this] { return reader_.pending(); });
         !r)
         return r;
     watching_ = true;
     if (setup_.receive) {
-        if (auto r = loop_->add_fd(socket_.fd(), EPOLLIN, [this](std::uint32_t) { on_socket(); }); !r) {
-            loop_->remove_fd(setup_.tap->fd(setup_.queue));
+        if (auto r = loop.add_fd(socket_.fd(), EPOLLIN, [this](std::uint32_t) { on_socket(); }); !r) {
+            loop.remove_fd(setup_.tap->fd(setup_.queue));
             watching_ = false;
             return r;
         }
@@ -67,22 +59,19 @@ Result<void> DataWorker::watch() {
 
 DataWorker::~DataWorker() { stop(); }
 
-void DataWorker::wake() {
-    if (own_loop_) thread_.wake();
-    else if (watching_) follower_.refresh(dc_);
-}
+void DataWorker::wake() { home_.wake(); }
 
 void DataWorker::stop() {
-    if (own_loop_) return thread_.stop();
-    if (!watching_) return;
-    loop_->remove_fd(setup_.tap->fd(setup_.queue));
-    if (setup_.receive) loop_->remove_fd(socket_.fd());
+    home_.stop();  // threaded: joined, its thread did finish()
+    if (home_.threaded() || !watching_) return;
+    home_.loop().remove_fd(setup_.tap->fd(setup_.queue));
+    if (setup_.receive) home_.loop().remove_fd(socket_.fd());
     watching_ = false;
     finish();
 }
 
 void DataWorker::run() {
-    if (auto r = loop_->run(); !r) fail_worker(r.error().message);
+    if (auto r = home_.loop().run(); !r) fail_worker(r.error().message);
     finish();
 }
 
@@ -98,7 +87,7 @@ void DataWorker::fail_worker(const std::string& why) {
     setup_.mailbox->post(WorkerMailbox::Kind::error, std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(msg.data()), msg.size()));
     // A thread's own loop ends; on the host loop the worker only lets go of its fds (the host,
     // told by the mail, stops it).
-    if (own_loop_) loop_->stop();
+    if (home_.threaded()) home_.loop().stop();
     else stop();
 }
 
@@ -183,10 +172,10 @@ void DataWorker::on_socket() {
             if (proto::is_ping(o.payload) || proto::is_occ(o.payload)) {
                 setup_.mailbox->post(WorkerMailbox::Kind::payload, o.payload);
             } else if (o.payload.size() >= 14) {
-                if (auto w = writer_.write_frame(o.payload); !w) tap_write_.failed(who(), w.error());
+                if (auto w = writer_.write_frame(o.payload); !w) tap_write_.failed(who(), w.error(), writer_.frames_lost());
             }
         }
-        if (auto w = writer_.flush(); !w) tap_write_.failed(who(), w.error());
+        if (auto w = writer_.flush(); !w) tap_write_.failed(who(), w.error(), writer_.frames_lost());
     }
     if (dc_.counters().packets_in != opened_before) traffic_.note_in(io::now_ms());
     traffic_.publish(dc_.counters());

@@ -28,8 +28,8 @@
 
 #include "datapath/data_worker_keys.hpp"
 #include "datapath/pump_common.hpp"
+#include "datapath/worker_home.hpp"
 #include "datapath/worker_mailbox.hpp"
-#include "datapath/worker_thread.hpp"
 #include "datapath/worker_traffic.hpp"
 #include "common/result.hpp"
 #include "datapath/data_channel.hpp"
@@ -76,7 +76,7 @@ public:
     std::uint64_t tap_write_drops() const { return tap_write_.count(); }
 
 private:
-    DataWorker(const Setup& setup, std::optional<io::EventLoop> own_loop, io::UdpSocket socket);
+    DataWorker(const Setup& setup, io::UdpSocket socket);
     Result<void> watch();
     void run();
     void finish();
@@ -86,9 +86,7 @@ private:
     std::string who() const;
 
     Setup setup_;
-    std::optional<io::EventLoop> own_loop_;  // threaded mode only
-    io::EventLoop* loop_;                     // own_loop_ or setup_.host_loop
-    bool watching_ = false;                   // single-thread mode: its fds are on the host loop
+    bool watching_ = false;  // single-thread mode: its fds are on the host loop
     io::UdpSocket socket_;
     io::TapReader reader_;
     io::TapWriter writer_;
@@ -103,7 +101,7 @@ private:
     std::vector<std::uint32_t> lengths_;
 
     TrafficSlot traffic_;  // published copies of dc_.counters() (written by the worker after each batch)
-    WorkerThread thread_;  // last: destroyed first, so the thread is joined before the members it uses go
+    WorkerHome home_;  // last: destroyed first, so the thread is joined before the members it uses go
 };
 
 }  // namespace wirebridge::datapath

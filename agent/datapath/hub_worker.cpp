@@ -37,9 +37,8 @@ bool may_start_session(std::span<const std::uint8_t> pkt) {
 
 }  // namespace
 
-HubWorker::HubWorker(const Setup& setup, std::optional<io::EventLoop> own_loop, io::UdpSocket socket)
-    : setup_(setup), own_loop_(std::move(own_loop)), loop_(own_loop_ ? &*own_loop_ : setup.host_loop),
-      socket_(std::move(socket)), reader_(*setup.tap, setup.index), writer_(*setup.tap, setup.index),
+HubWorker::HubWorker(const Setup& setup, io::UdpSocket socket)
+    : setup_(setup), socket_(std::move(socket)), reader_(*setup.tap, setup.index), writer_(*setup.tap, setup.index),
       peers_(*setup.directory), batch_(kTxBatch), rx_(kBatch, io::kGroBufferSize), tx_(kTxBatch, kPacketBuffer) {
     opened_.resize(kBatch * 4);
     opened_by_.resize(kBatch * 4);
@@ -51,22 +50,14 @@ Result<std::unique_ptr<HubWorker>> HubWorker::start(const Setup& setup, io::UdpS
     if (!setup.tap || !setup.directory || !setup.sw || !setup.switch_mutex || !setup.mailbox ||
         setup.index >= setup.tap->queue_count())
         return fail("hub worker: incomplete set-up", EINVAL);
-    std::optional<io::EventLoop> own;
-    if (!setup.host_loop) {
-        auto loop = io::EventLoop::create();
-        if (!loop) return fail(loop.error());
-        own.emplace(std::move(*loop));
-    }
-    std::unique_ptr<HubWorker> w(new HubWorker(setup, std::move(own), std::move(socket)));
+    std::unique_ptr<HubWorker> w(new HubWorker(setup, std::move(socket)));
     HubWorker* p = w.get();
-    // A wake-up: the directory changed, refresh now (lets go of gone clients' keys at once). On the
-    // host loop a wake-up is a plain call.
-    if (w->own_loop_)
-        if (auto r = w->thread_.attach(*w->loop_, [p] { p->peers_.refresh(); }); !r) return fail(r.error());
+    // A wake-up: the directory changed, refresh now (lets go of gone clients' keys at once).
+    if (auto r = w->home_.open(setup.host_loop, [p] { p->peers_.refresh(); }); !r) return fail(r.error());
     if (auto r = w->watch(); !r) return fail(r.error());
     log_worker_io_path(setup.index, setup.tap->name(), setup.index, w->writer_, w->reader_);
     w->peers_.refresh();
-    if (w->own_loop_) w->thread_.start([p] { p->run(); });
+    w->home_.start([p] { p->run(); });
     return w;
 }
 
@@ -74,10 +65,11 @@ Result<void> HubWorker::watch() {
     // The reader's probe: frames it already took (rest of a batch, of a split super-frame) do not
     // make the queue readable again, so the loop comes back for them at once.
     const int tap_fd = setup_.tap->fd(setup_.index);
-    if (auto r = loop_->add_fd(tap_fd, EPOLLIN, [this](std::uint32_t) { on_tap(); }, [this] { return reader_.pending(); }); !r)
+    io::EventLoop& loop = home_.loop();
+    if (auto r = loop.add_fd(tap_fd, EPOLLIN, [this](std::uint32_t) { on_tap(); }, [this] { return reader_.pending(); }); !r)
         return r;
-    if (auto r = loop_->add_fd(socket_.fd(), EPOLLIN, [this](std::uint32_t) { on_socket(); }); !r) {
-        loop_->remove_fd(tap_fd);
+    if (auto r = loop.add_fd(socket_.fd(), EPOLLIN, [this](std::uint32_t) { on_socket(); }); !r) {
+        loop.remove_fd(tap_fd);
         return r;
     }
     watching_ = true;
@@ -86,22 +78,19 @@ Result<void> HubWorker::watch() {
 
 HubWorker::~HubWorker() { stop(); }
 
-void HubWorker::wake() {
-    if (own_loop_) thread_.wake();
-    else if (watching_) peers_.refresh();
-}
+void HubWorker::wake() { home_.wake(); }
 
 void HubWorker::stop() {
-    if (own_loop_) return thread_.stop();
-    if (!watching_) return;
-    loop_->remove_fd(setup_.tap->fd(setup_.index));
-    loop_->remove_fd(socket_.fd());
+    home_.stop();  // threaded: joined, its thread did finish()
+    if (home_.threaded() || !watching_) return;
+    home_.loop().remove_fd(setup_.tap->fd(setup_.index));
+    home_.loop().remove_fd(socket_.fd());
     watching_ = false;
     finish();
 }
 
 void HubWorker::run() {
-    if (auto r = loop_->run(); !r) fail_worker(r.error().message);
+    if (auto r = home_.loop().run(); !r) fail_worker(r.error().message);
     finish();
 }
 
@@ -116,7 +105,7 @@ void HubWorker::fail_worker(const std::string& why) {
                          std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(msg.data()), msg.size()));
     // A thread's own loop ends; on the host loop the worker only lets go of its fds (the host,
     // told by the mail, stops).
-    if (own_loop_) loop_->stop();
+    if (home_.threaded()) home_.loop().stop();
     else stop();
 }
 
@@ -257,9 +246,12 @@ void HubWorker::output() {
             const auto t = HubSwitchBatch::tap_frame(f);
             if (t.empty()) continue;
             if (auto w = writer_.write_frame(t); !w) {
-                tap_write_.failed("worker " + std::to_string(setup_.index), w.error());
+                const std::size_t lost = std::max<std::size_t>(writer_.frames_lost(), 1);
+                tap_write_.failed("worker " + std::to_string(setup_.index), w.error(), lost);
                 std::lock_guard<std::mutex> g(*setup_.switch_mutex);  // a failure only, not per frame
                 setup_.sw->count_drop(f.in, datapath::SwitchDrop::tap_write);
+                // The rest: a batch of many senders' frames sent early (slots full), the total only.
+                setup_.sw->count_drop(datapath::kTapPort, datapath::SwitchDrop::tap_write, lost - 1);
             } else {
                 ++local_.frames_to_tap;
             }
@@ -270,9 +262,10 @@ void HubWorker::output() {
         wp->pending_sends = 0;
     }
     if (auto w = writer_.flush(); !w) {
-        tap_write_.failed("worker " + std::to_string(setup_.index), w.error());
+        // A batch mixes the clients' frames: its lost frames count in the total only.
+        tap_write_.failed("worker " + std::to_string(setup_.index), w.error(), writer_.frames_lost());
         std::lock_guard<std::mutex> g(*setup_.switch_mutex);
-        setup_.sw->count_drop(datapath::kTapPort, datapath::SwitchDrop::tap_write);
+        setup_.sw->count_drop(datapath::kTapPort, datapath::SwitchDrop::tap_write, writer_.frames_lost());
     }
     send_tx();
 }

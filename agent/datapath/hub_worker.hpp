@@ -28,8 +28,8 @@
 #include "datapath/hub_peers.hpp"
 #include "datapath/hub_switch_batch.hpp"
 #include "datapath/pump_common.hpp"
+#include "datapath/worker_home.hpp"
 #include "datapath/worker_mailbox.hpp"
-#include "datapath/worker_thread.hpp"
 #include "common/result.hpp"
 #include "datapath/l2_switch.hpp"
 #include "io/event_loop.hpp"
@@ -75,7 +75,7 @@ public:
     unsigned index() const { return setup_.index; }
 
 private:
-    HubWorker(const Setup& setup, std::optional<io::EventLoop> own_loop, io::UdpSocket socket);
+    HubWorker(const Setup& setup, io::UdpSocket socket);
     Result<void> watch();
     void run();
     void finish();
@@ -89,9 +89,7 @@ private:
     void fail_worker(const std::string& why);
 
     Setup setup_;
-    std::optional<io::EventLoop> own_loop_;  // threaded mode only
-    io::EventLoop* loop_;                     // own_loop_ or setup_.host_loop
-    bool watching_ = false;                   // single-thread mode: its fds are on the host loop
+    bool watching_ = false;  // single-thread mode: its fds are on the host loop
     io::UdpSocket socket_;
     io::TapReader reader_;
     io::TapWriter writer_;
@@ -109,7 +107,7 @@ private:
     HubWorkerCounts local_;
 
     std::atomic<std::uint64_t> packets_in_{0}, packets_out_{0}, from_tap_{0}, to_tap_{0}, mailed_{0};
-    WorkerThread thread_;  // last: destroyed first, so the thread is joined before the members it uses go
+    WorkerHome home_;  // last: destroyed first, so the thread is joined before the members it uses go
 };
 
 }  // namespace wirebridge::datapath

@@ -289,10 +289,10 @@ bool L2Switch::multicast_allowed(PortState& ps, std::int64_t now_ms) {
     return true;
 }
 
-void L2Switch::count_drop(Port in, SwitchDrop d) {
+void L2Switch::count_drop(Port in, SwitchDrop d, std::uint64_t n) {
     if (d == SwitchDrop::none || d >= SwitchDrop::count_) return;
-    ++drops_[static_cast<std::size_t>(d)];
-    if (PortState* ps = port_state(in)) ++ps->drops[static_cast<std::size_t>(d)];
+    drops_[static_cast<std::size_t>(d)] += n;
+    if (PortState* ps = port_state(in)) ps->drops[static_cast<std::size_t>(d)] += n;
 }
 
 L2Switch::Decision L2Switch::dropped(SwitchDrop d, PortState* ps) {

@@ -135,9 +135,9 @@ public:
     // The VLAN a client port is an untagged member of (0 when tagging is off).
     std::uint16_t port_vlan(Port p) const;
 
-    // Counts a drop that happened after the decision, on the way out (the caller's write to the
+    // Counts `n` drops that happened after the decision, on the way out (the caller's write to the
     // TAP failed): in the total and on port `in` when it is a client.
-    void count_drop(Port in, SwitchDrop d);
+    void count_drop(Port in, SwitchDrop d, std::uint64_t n = 1);
     const SwitchDrops& drops() const { return drops_; }
     // MACs relearned on another client (moves allowed), since start.
     std::uint64_t mac_moves() const { return moves_; }

@@ -5,10 +5,11 @@
 
 namespace wirebridge::datapath {
 
-void TapWriteFailures::failed(const std::string& who, const Error& e) {
-    const std::uint64_t n = n_.fetch_add(1, std::memory_order_relaxed) + 1;
-    if (n == 1 || n % 1000 == 0)
-        log_warn(who + ": " + e.message + " (" + std::to_string(n) + " failed write(s) so far: tap_write drops)");
+void TapWriteFailures::failed(const std::string& who, const Error& e, std::uint64_t frames) {
+    const std::uint64_t before = n_.fetch_add(frames, std::memory_order_relaxed);
+    const std::uint64_t n = before + frames;
+    if (before == 0 || n / 1000 != before / 1000)
+        log_warn(who + ": " + e.message + " (" + std::to_string(n) + " frame(s) lost so far: tap_write drops)");
 }
 
 void log_worker_io_path(unsigned index, const std::string& tap_name, unsigned queue, const io::TapWriter& writer,

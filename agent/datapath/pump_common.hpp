@@ -21,12 +21,13 @@ inline constexpr std::size_t kBatch = 32;
 
 // A frame the TAP refused (EIO while the device is down, ENOBUFS, ...), the same in every pump:
 // the frame is dropped and counted (status: tap_write drops), the data path goes on, and the log
-// says the first failure and then every 1000th, not one line a frame. The count may be read from
-// another thread (status).
+// says the first failure and then every 1000th, not one line a frame. A refused batch counts each
+// of its frames (TapWriter::frames_lost()). The count may be read from another thread (status).
 class TapWriteFailures {
 public:
-    // Counts one failure; logs (warn) "<who>: <error> (N failed write(s) so far: tap_write drops)" when due.
-    void failed(const std::string& who, const Error& e);
+    // Counts `frames` lost frames; logs (warn) "<who>: <error> (N frame(s) lost so far: tap_write
+    // drops)" when the count passes the first or a multiple of 1000.
+    void failed(const std::string& who, const Error& e, std::uint64_t frames);
     std::uint64_t count() const { return n_.load(std::memory_order_relaxed); }
 
 private:

@@ -166,16 +166,21 @@ Result<void> TapWriter::submit() {
     const bool submitted = static_cast<bool>(ring_->submit_and_wait(n));
     int fatal = 0;
     unsigned done = 0;
-    ring_->drain([&](std::uint64_t, std::int32_t res) {
+    ring_->drain([&](std::uint64_t user_data, std::int32_t res) {
         ++done;
         if (res >= 0) return;
         const int e = -res;
-        if (e == EAGAIN || e == EINTR || e == EINVAL || e == ENOBUFS) ++counters_.dropped;
-        else if (fatal == 0) fatal = e;
+        if (e == EAGAIN || e == EINTR || e == EINVAL || e == ENOBUFS) {
+            ++counters_.dropped;
+            return;
+        }
+        if (fatal == 0) fatal = e;
+        lost_ += user_data == kSlots ? super_segs_ : 1;  // a slot holds one frame
     });
     used_ = 0;
     queued_ = 0;
     super_queued_ = false;
+    super_segs_ = 0;
     if (!submitted || done != n) {
         // The ring misbehaved (a TAP write never blocks, so it should not): what it did not
         // complete is lost like on a lossy link, and from now on every write is a write().
@@ -214,6 +219,7 @@ Result<void> TapWriter::write_plain(std::span<const std::uint8_t> frame) {
 }
 
 Result<void> TapWriter::flush() {
+    lost_ = 0;
     if (auto r = finish_run(); !r) return r;
     if (ring_) return submit();
     return {};
@@ -245,21 +251,36 @@ Result<void> TapWriter::finish_run() {
         counters_.merged += segs_;
     }
     const std::size_t len = len_;
+    const std::size_t segs = segs_;
     len_ = 0;
     segs_ = 0;
-    if (!ring_) return write_raw(h, len);
+    // An error before the run is written or queued loses all its frames.
+    auto lost = [&](Result<void> r) {
+        if (!r) lost_ += segs;
+        return r;
+    };
+    if (!ring_) return lost(write_raw(h, len));
     if (!ring_->prep_write(tap_.fd(queue_), h, len, kSlots)) {
-        if (auto r = submit(); !r) return r;
-        if (!ring_) return write_raw(h, len);
-        if (!ring_->prep_write(tap_.fd(queue_), h, len, kSlots)) return fail("io_uring: no submission entry", EBUSY);
+        if (auto r = submit(); !r) return lost(std::move(r));
+        if (!ring_) return lost(write_raw(h, len));
+        if (!ring_->prep_write(tap_.fd(queue_), h, len, kSlots))
+            return lost(fail("io_uring: no submission entry", EBUSY));
     }
     super_queued_ = true;
+    super_segs_ = segs;
     ++queued_;
     ++counters_.writes;
     return {};
 }
 
 Result<void> TapWriter::write_frame(std::span<const std::uint8_t> frame) {
+    lost_ = 0;
+    auto r = take(frame);
+    if (!r) ++lost_;  // every error comes before this frame is queued, merged or written
+    return r;
+}
+
+Result<void> TapWriter::take(std::span<const std::uint8_t> frame) {
     if (!tap_.offload()) return write_plain(frame);
     Segment s;
     if (parse(frame, s)) {

@@ -39,10 +39,15 @@ public:
     TapWriter(TapDevice& tap, unsigned queue = 0, Mode mode = Mode::automatic);
 
     // Queues or writes one frame. A frame the kernel refuses is dropped like on a lossy link;
-    // only errors that make the TAP unusable are returned.
+    // only errors that make the TAP unusable (EIO while it is down) are returned.
     Result<void> write_frame(std::span<const std::uint8_t> frame);
     // Writes what is pending. Call at the end of every batch (before waiting for more input).
     Result<void> flush();
+    // The frames the last write_frame() or flush() lost to the error it returned (0 after one that
+    // succeeded): a refused io_uring batch loses every frame in it, a merged super-frame each of
+    // its segments, and a write_frame() that fails loses its own frame too. Callers count these as
+    // drops, one a frame, whatever the batching.
+    std::size_t frames_lost() const { return lost_; }
 
     struct Counters {
         std::uint64_t writes = 0;    // frames and super-frames written (each a write() or a queued write)
@@ -77,6 +82,8 @@ private:
     Result<void> finish_run();
     // A frame with a zero vnet header, batched into a slot or written at once.
     Result<void> write_plain(std::span<const std::uint8_t> frame);
+    // write_frame() but for the count of what an error lost.
+    Result<void> take(std::span<const std::uint8_t> frame);
     Result<void> submit();
 
     TapDevice& tap_;
@@ -95,6 +102,8 @@ private:
     unsigned used_ = 0;                // slots queued in the current batch
     unsigned queued_ = 0;              // writes queued in the current batch
     bool super_queued_ = false;        // super_ is named by a queued write
+    std::size_t super_segs_ = 0;       // the frames in that queued super-frame
+    std::size_t lost_ = 0;             // frames_lost()
 };
 
 }  // namespace wirebridge::io

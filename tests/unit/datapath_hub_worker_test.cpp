@@ -308,6 +308,22 @@ TEST_F(HubWorkerTest, OneWorkerOnTheHostLoop) {
     EXPECT_EQ(receive(1, 300).replies, 0u);  // nobody reads the socket any more
 }
 
+// A refused io_uring batch is as many tap_write drops as it had frames. On the host loop the
+// five packets of two sites are all in the socket before the worker reads: one batch, one
+// refused flush.
+TEST_F(HubWorkerTest, EveryFrameOfARefusedBatchIsADrop) {
+    start(1, true);
+    if (HasFatalFailure()) return;
+    Site& a = add_site(1);
+    Site& b = add_site(2);
+    ASSERT_TRUE(tap->set_up(false));  // a TAP that is down refuses writes (EIO)
+    for (std::uint8_t h = 2; h < 5; ++h) send(a, seal(a, arp_request(h)));
+    for (std::uint8_t h = 5; h < 7; ++h) send(b, seal(b, arp_request(h)));
+    EXPECT_TRUE(wait_for([&] { return counts().packets_in >= 5; }));
+    EXPECT_EQ(switch_drops(SwitchDrop::tap_write), 5u);
+    for (const auto& m : mails()) EXPECT_NE(m.kind, WorkerMailbox::Kind::error);
+}
+
 // Several workers on threads, a port each, the sites spread over them: every worker opens its
 // sites' packets; the replies leave by whichever TAP queue the kernel picked, sealed by that
 // queue's worker with ids of the site's key that interleave within the site's replay window.
@@ -357,10 +373,11 @@ TEST_F(HubWorkerTest, TapWriteFailureIsCountedAndTheWorkersGoOn) {
     for (std::uint8_t h = 2; h < 5; ++h) send(a, seal(a, arp_request(h)), 0);
     for (std::uint8_t h = 5; h < 8; ++h) send(b, seal(b, arp_request(h)), 1);
     // Both workers took their site's packets (the count is published after the batch's writes),
-    // each saw its writes refused: counted in the switch's tap_write drops (on the sender's port
-    // when write_frame() failed; an io_uring batch that fails at flush is one drop on the TAP's).
+    // each saw its writes refused: counted in the switch's tap_write drops, one a frame (on the
+    // sender's port when write_frame() failed; an io_uring batch that fails at flush counts its
+    // frames in the total).
     EXPECT_TRUE(wait_for([&] { return workers[0]->counts().packets_in >= 3 && workers[1]->counts().packets_in >= 3; }));
-    EXPECT_GE(switch_drops(SwitchDrop::tap_write), 2u);
+    EXPECT_EQ(switch_drops(SwitchDrop::tap_write), 6u);
     EXPECT_EQ(receive(1, 300).replies, 0u);  // nothing reached the kernel
     for (const auto& m : mails()) EXPECT_NE(m.kind, WorkerMailbox::Kind::error);
     // Up again: the same workers carry traffic as before.

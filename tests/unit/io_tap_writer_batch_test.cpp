@@ -172,6 +172,34 @@ TEST_P(TapWriterBatchTest, BadFramesAreDroppedNotFatal) {
     EXPECT_EQ(writer.counters().dropped, 1u);
 }
 
+// A TAP that is down refuses every write (EIO): each frame of a refused batch is a lost frame,
+// not the batch as one (status counts tap_write drops a frame).
+TEST_P(TapWriterBatchTest, ARefusedBatchLosesEveryFrameInIt) {
+    if (!Uring::create(4)) GTEST_SKIP() << "io_uring not available here";
+    Fixture fx;
+    ASSERT_NO_FATAL_FAILURE(setup(fx, GetParam()));
+    ASSERT_TRUE(fx.tap.set_up(false));
+    TapWriter writer(fx.tap);
+    ASSERT_TRUE(writer.batched());
+    for (std::uint32_t i = 0; i < 5; ++i) ASSERT_TRUE(writer.write_frame(frame(fx.mac, i)));
+    auto r = writer.flush();
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, EIO) << r.error().message;
+    EXPECT_EQ(writer.frames_lost(), 5u);
+    // Slots full: the batch goes out early, inside write_frame(), whose own frame is lost too.
+    for (std::uint32_t i = 0; i < TapWriter::kSlots; ++i) ASSERT_TRUE(writer.write_frame(frame(fx.mac, i)));
+    r = writer.write_frame(frame(fx.mac, 99));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(writer.frames_lost(), TapWriter::kSlots + 1);
+    ASSERT_TRUE(writer.flush());
+    EXPECT_EQ(writer.frames_lost(), 0u);
+    // Up again: nothing was left queued, and frames go through.
+    ASSERT_TRUE(fx.tap.set_up(true));
+    ASSERT_TRUE(writer.write_frame(frame(fx.mac, 7)));
+    ASSERT_TRUE(writer.flush());
+    EXPECT_EQ(drain(fx.sock), iota(7, 1));
+}
+
 TEST_P(TapWriterBatchTest, WriteSyscallsDeliverEachFrameAtOnce) {
     Fixture fx;
     ASSERT_NO_FATAL_FAILURE(setup(fx, GetParam()));

@@ -187,3 +187,33 @@ TEST_F(TapWriterTest, WithoutOffloadEveryFrameIsItsOwnWrite) {
     EXPECT_EQ(writer.counters().writes, 3u);
     EXPECT_EQ(writer.counters().merged, 0u);
 }
+
+// A TAP that is down refuses the write of a merged run (EIO): each segment in it is a lost frame,
+// as it would have been written one by one, batched (io_uring) or not.
+TEST_F(TapWriterTest, ARefusedSuperFrameLosesEachOfItsSegments) {
+    auto tap = TapDevice::open("wbio-down");
+    ASSERT_TRUE(tap) << tap.error().message;
+    ASSERT_TRUE(tap->enable_offload());
+    for (const TapWriter::Mode mode : {TapWriter::Mode::automatic, TapWriter::Mode::syscalls}) {
+        TapWriter writer(*tap, 0, mode);
+        Peer peer;
+        for (int i = 0; i < 5; ++i) ASSERT_TRUE(writer.write_frame(peer.frame(0x10, Bytes(500, 1))));
+        EXPECT_EQ(writer.frames_lost(), 0u);
+        // The next frame does not merge (no payload): the run goes out first and is refused.
+        auto r = writer.write_frame(peer.frame(0x10, Bytes()));
+        if (!writer.batched()) {
+            ASSERT_FALSE(r);
+            EXPECT_EQ(r.error().code, EIO) << r.error().message;
+            EXPECT_EQ(writer.frames_lost(), 6u) << "the run and the frame that came after it";
+            continue;
+        }
+        ASSERT_TRUE(r) << "batched: queued behind the run";
+        auto f = writer.flush();
+        ASSERT_FALSE(f);
+        EXPECT_EQ(f.error().code, EIO) << f.error().message;
+        EXPECT_EQ(writer.frames_lost(), 6u) << "the run's 5 segments and the frame queued after it";
+        EXPECT_EQ(writer.counters().merged, 5u);
+        ASSERT_TRUE(writer.flush());
+        EXPECT_EQ(writer.frames_lost(), 0u) << "a call that succeeds lost nothing";
+    }
+}
