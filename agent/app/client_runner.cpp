@@ -110,9 +110,10 @@ void ClientRunner::connect_next() {
     } else {
         auto s = io::TcpStream::connect(peer_, local, uplink_mark(cfg_));
         if (!s) return schedule_reconnect(s.error().message);
-        tcp_.emplace(std::move(*s), false);
-        sock_fd_ = tcp_->fd();
-        if (auto r = loop_.add_fd(sock_fd_, EPOLLIN | EPOLLOUT, [this](std::uint32_t ev) { on_socket(ev); }); !r)
+        // Writable once connected (or failed); then the stream is the data path's (on_connected).
+        connecting_.emplace(std::move(*s), false);
+        sock_fd_ = connecting_->fd();
+        if (auto r = loop_.add_fd(sock_fd_, EPOLLOUT, [this](std::uint32_t ev) { on_connected(ev); }); !r)
             return schedule_reconnect(r.error().message);
     }
     scfg_.link_ipv6 = peer_.family() == AF_INET6;  // --mssfix counts the outer header
@@ -132,14 +133,12 @@ void ClientRunner::teardown() {
     if (sock_fd_ >= 0) loop_.remove_fd(sock_fd_);
     sock_fd_ = -1;
     udp_.reset();
-    tcp_.reset();
+    connecting_.reset();
     session_.reset();
     dc_.clear();
     if (session_timer_) loop_.cancel_timer(session_timer_);
     session_timer_ = 0;
     armed_for_ = proto::kNever;
-    tap_reading_ = true;
-    update_tap_interest();
 }
 
 void ClientRunner::schedule_reconnect(const std::string& why) {
@@ -155,44 +154,22 @@ void ClientRunner::schedule_reconnect(const std::string& why) {
     reconnect_timer_ = loop_.add_timer(std::chrono::seconds(delay), [this] { connect_next(); });
 }
 
-// TCP: the stream (UDP is the data path workers').
-void ClientRunner::on_socket(std::uint32_t events) {
-    if (!tcp_) return;
-    if (!tcp_->connected() && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
-        if (auto r = tcp_->finish_connect(); !r) return schedule_reconnect(r.error().message);
-        session_->start(now_ms());
-        pump_session();
-    }
-    if (!tcp_) return;
-    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
-        auto r = tcp_->read([this](std::span<std::uint8_t> p) {
-            if (session_) on_packet(p, true);
-        });
-        if (r && *r && !held_.empty()) {
-            pump_session();  // the keys the read's control packets made: installed now
-            for (auto& p : held_)
-                if (session_) on_packet(p);
-        }
-        held_.clear();
-        if (auto w = tap_writer_.flush(); !w) tap_write_.failed("TAP " + tap_.name(), w.error(), tap_writer_.frames_lost());
-        if (!r) return schedule_reconnect(r.error().message);
-        if (!*r) return schedule_reconnect("the server closed the TCP connection");
-        pump_session();
-    }
-    if (!tcp_) return;
-    if (auto r = tcp_->flush(); !r) return schedule_reconnect(r.error().message);
-    update_tap_interest();
+// TCP: the connect completed (or failed). From here the stream is the data path's: one worker on
+// this loop reads and writes it, and this thread's packets go through it (send_packet).
+void ClientRunner::on_connected(std::uint32_t events) {
+    if (!connecting_ || !(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
+    loop_.remove_fd(sock_fd_);
+    sock_fd_ = -1;
+    if (auto r = connecting_->finish_connect(); !r) return schedule_reconnect(r.error().message);
+    if (!start_workers()) return schedule_reconnect("the data path could not start");
+    session_->start(now_ms());
+    pump_session();
 }
 
-void ClientRunner::on_packet(std::span<std::uint8_t> pkt, bool may_hold) {
+void ClientRunner::on_packet(std::span<std::uint8_t> pkt) {
     const proto::TimeMs now = now_ms();
-    // Data is opened by the data channel only (the session opens none).
-    if (proto::is_data_packet(pkt) && !dc_.has_key(pkt[0] & proto::kKeyIdMask) && may_hold && held_.size() < kHeldData) {
-        // TCP: the control packet that made this key may have come in the same read, its
-        // keys_ready not handled yet; the packet waits for pump_session() (on_socket).
-        held_.emplace_back(pkt.begin(), pkt.end());
-        return;
-    }
+    // Data is opened by the data channel only (the session opens none): here, data of a key the
+    // worker did not have yet, mailed behind the control packet that made it (on_mail).
     if (proto::is_data_packet(pkt) && dc_.ready()) {
         std::span<std::uint8_t> payload;
         const datapath::DataDrop d = dc_.open(pkt, now / 1000, payload);
@@ -220,33 +197,17 @@ void ClientRunner::on_packet(std::span<std::uint8_t> pkt, bool may_hold) {
     if (in.drop == proto::Drop::auth_failed) control_drop_log_.note(in.drop, now, [&] { return peer_.to_string(); });
 }
 
+// Queue 0 while no data path runs (connecting, reconnecting): frames are dropped like on a down link.
 void ClientRunner::on_tap() {
-    const proto::TimeMs now = now_ms();
-    for (int rounds = 0; rounds < 4; ++rounds) {
-        std::size_t got = 0;
-        while (got < kBatchSize) {
-            std::span<std::uint8_t> buf(frame_buf_);
-            auto r = tap_reader_.read_frame(buf.subspan(datapath::kHeadroom, kMaxFrame));
-            if (!r) {
-                log_error(r.error().message);
-                loop_.stop();
-                exit_code_ = 1;
-                return;
-            }
-            if (r->would_block) break;
-            ++got;
-            if (!session_ || !dc_.ready()) continue;  // no tunnel: the frame is dropped like on a down link
-            const std::size_t n = dc_.seal(buf, r->bytes);
-            if (n == 0) continue;
-            session_->note_data_sent(r->bytes, now);
-            if (tcp_) tcp_->queue(std::span<const std::uint8_t>(buf.data(), n));
+    for (std::size_t got = 0; got < 4 * kBatchSize; ++got) {
+        auto r = tap_reader_.read_frame(std::span<std::uint8_t>(frame_buf_).subspan(datapath::kHeadroom, kMaxFrame));
+        if (!r) {
+            log_error(r.error().message);
+            loop_.stop();
+            exit_code_ = 1;
+            return;
         }
-        if (tcp_) {
-            if (auto r = tcp_->flush(); !r) return schedule_reconnect(r.error().message);
-            update_tap_interest();
-            if (!tap_reading_) return;
-        }
-        if (got < kBatchSize) break;
+        if (r->would_block) break;
     }
 }
 
@@ -259,30 +220,16 @@ Result<void> ClientRunner::watch_tap(std::uint32_t events) {
 void ClientRunner::send_packet(std::span<const std::uint8_t> pkt) {
     if (udp_) {
         [[maybe_unused]] auto r = udp_->send_to(pkt, peer_);
-    } else if (tcp_) {
-        tcp_->queue(pkt);
+    } else if (!workers_.empty()) {
+        workers_[0]->queue_packet(pkt);  // TCP: the stream is the worker's
     }
-}
-
-// TCP back-pressure: stop reading the TAP while the socket is far behind, and ask for EPOLLOUT.
-void ClientRunner::update_tap_interest() {
-    const bool want = !tcp_ || tcp_->pending() < io::TcpLink::kHighWater;
-    if (tcp_ && sock_fd_ >= 0) {
-        const std::uint32_t ev = EPOLLIN | ((tcp_->pending() > 0 || !tcp_->connected()) ? EPOLLOUT : 0u);
-        [[maybe_unused]] auto r = loop_.modify_fd(sock_fd_, ev);
-    }
-    if (want == tap_reading_) return;
-    tap_reading_ = want;
-    [[maybe_unused]] auto r = loop_.modify_fd(tap_.fd(), want ? EPOLLIN : 0u);
 }
 
 void ClientRunner::pump_session() {
     if (!session_) return;
     session_->note_refusals(refusals_.load(std::memory_order_relaxed));  // a crashed server (issue 16)
     while (session_ && session_->pop_output(out_scratch_)) send_packet(out_scratch_);
-    if (tcp_) {
-        if (auto r = tcp_->flush(); !r) return schedule_reconnect(r.error().message);
-    }
+    if (!udp_ && !workers_.empty()) workers_[0]->flush_packets();  // a failed write ends the stream (on_mail)
     session::Event ev;
     while (session_ && session_->pop_event(ev)) handle_event(ev);
     if (session_) arm_timer();
@@ -553,7 +500,7 @@ unsigned ClientRunner::wanted_workers() const {
 
 bool ClientRunner::start_workers() {
     if (!workers_.empty()) return true;
-    if (!udp_ || !mailbox_) return false;
+    if ((!udp_ && !connecting_) || !mailbox_) return false;
     unsigned n = 1;
     if (wanted_workers() > 1) {
         // No worker runs now, so the TAP's queue list may grow (a reload raised tunnel.workers).
@@ -566,7 +513,7 @@ bool ClientRunner::start_workers() {
         n = 1;
     }
     if (n == 1 && !launch_workers(1)) {
-        if (auto r = watch_tap(tap_reading_ ? EPOLLIN : 0u); !r) log_error(r.error().message);
+        if (auto r = watch_tap(EPOLLIN); !r) log_error(r.error().message);
         return false;
     }
     if (!traffic_timer_) traffic_tick();
@@ -583,11 +530,6 @@ bool ClientRunner::launch_workers(unsigned n) {
             log_warn(r.error().message);
             break;
         }
-        auto sock = udp_->share();
-        if (!sock) {
-            log_warn(sock.error().message);
-            break;
-        }
         datapath::DataWorker::Setup setup;
         setup.index = k;
         setup.tap = &tap_;
@@ -598,7 +540,19 @@ bool ClientRunner::launch_workers(unsigned n) {
         setup.mailbox = mailbox_.get();
         setup.peer = peer_;
         setup.host_loop = n == 1 ? &loop_ : nullptr;
-        auto w = datapath::DataWorker::start(setup, std::move(*sock));
+        Result<std::unique_ptr<datapath::DataWorker>> w = fail("no transport", EINVAL);
+        if (udp_) {
+            auto sock = udp_->share();
+            if (!sock) {
+                log_warn(sock.error().message);
+                break;
+            }
+            w = datapath::DataWorker::start(setup, std::move(*sock));
+        } else {
+            // TCP (n is 1): the worker takes the stream over.
+            w = datapath::DataWorker::start(setup, std::move(*connecting_));
+            connecting_.reset();
+        }
         if (!w) {
             log_warn("worker " + std::to_string(k) + ": " + w.error().message);
             break;
@@ -648,8 +602,7 @@ void ClientRunner::stop_workers() {
     traffic_timer_ = 0;
     for (unsigned q = 1; q < tap_.queue_count(); ++q) [[maybe_unused]] auto d = tap_.set_queue_attached(q, false);
     // Queue 0 is this thread's again (frames read while no session runs are dropped).
-    if (auto r = watch_tap(tap_reading_ ? EPOLLIN : 0u); !r)
-        log_error(r.error().message);
+    if (auto r = watch_tap(EPOLLIN); !r) log_error(r.error().message);
     // Mail the stopped workers left (control packets in flight) is dropped like a lost datagram:
     // the control channel retransmits.
     std::vector<datapath::WorkerMailbox::Mail> left;
@@ -684,6 +637,11 @@ void ClientRunner::on_mail() {
                 return schedule_reconnect(std::string(m.bytes.begin(), m.bytes.end()));
         }
     }
+    // Frames of the data packets opened here.
+    if (auto w = tap_writer_.flush(); !w) tap_write_.failed("TAP " + tap_.name(), w.error(), tap_writer_.frames_lost());
+    // TCP: the stream ended (its last packets were handled above); a copy, since the worker goes.
+    for (const auto& w : workers_)
+        if (!w->stream_end().empty()) return schedule_reconnect(std::string(w->stream_end()));
     // A wake-up may carry no mail: worker 0 met a refusal (ICMP port unreachable). The session notes
     // it in pump_session(), what the workers heard first (an authentic packet ends a run).
     if (mails.empty()) sync_traffic();

@@ -53,21 +53,18 @@ private:
     void connect_next();
     void schedule_reconnect(const std::string& why);
     void teardown();
-    void on_socket(std::uint32_t events);
-    // may_hold (TCP reads): a data packet of a key the data channel does not have yet is kept in
-    // held_ until the read's control packets' events were handled.
-    void on_packet(std::span<std::uint8_t> pkt, bool may_hold = false);
+    void on_connected(std::uint32_t events);
+    void on_packet(std::span<std::uint8_t> pkt);
     void on_tap();
     void send_packet(std::span<const std::uint8_t> pkt);
     void pump_session();
     void handle_event(session::Event& ev);
     void arm_timer();
     void on_signal();
-    void update_tap_interest();
     // Registers the TAP (queue 0) with the loop, with the reader's pending() as its probe.
     Result<void> watch_tap(std::uint32_t events);
     void reconnect_now();
-    // The UDP data path: datapath::DataWorker, one on this loop or (tunnel.workers > 1) one per
+    // The data path: datapath::DataWorker, one on this loop or (UDP, tunnel.workers > 1) one per
     // thread. False if not even one could start.
     unsigned wanted_workers() const;
     bool start_workers();
@@ -98,12 +95,10 @@ private:
 
     std::unique_ptr<session::Session> session_;
     datapath::DataChannel dc_;
-    static constexpr std::size_t kHeldData = 64;
-    std::vector<std::vector<std::uint8_t>> held_;
     std::optional<io::UdpSocket> udp_;
     io::SoftErrorCounter socket_errors_{0};  // of every UDP socket of this run (see status())
     io::SoftErrorCounter refusals_{0};       // of those, ICMP port unreachable (Session::note_refusals)
-    std::optional<io::TcpLink> tcp_;
+    std::optional<io::TcpLink> connecting_;  // TCP until connected; then the worker's
     io::SocketAddress peer_;
     int sock_fd_ = -1;
 
@@ -116,7 +111,6 @@ private:
     io::TimerId reconnect_timer_ = 0;
     io::TimerId stop_timer_ = 0;
     bool stopping_ = false;
-    bool tap_reading_ = true;
     int exit_code_ = 0;
 
     // Keys as the workers see them (published on every key event, workers or not), their mail to

@@ -1,4 +1,4 @@
-// DataWorker: the worker thread's loop (TAP queue -> seal -> socket; socket -> open -> TAP) 
+// DataWorker: the worker's loop (TAP queue -> seal -> socket or stream; socket or stream -> open -> TAP).
 #include "datapath/data_worker.hpp"
 
 #include <sys/epoll.h>
@@ -14,11 +14,13 @@
 
 namespace wirebridge::datapath {
 
-DataWorker::DataWorker(const Setup& setup, io::UdpSocket socket)
-    : setup_(setup), socket_(std::move(socket)), reader_(*setup.tap, setup.queue), writer_(*setup.tap, setup.queue),
-      follower_(*setup.keys), tx_(std::max<std::size_t>(setup.send_block, 1), kPacketBuffer) {
+DataWorker::DataWorker(const Setup& setup, std::optional<io::UdpSocket> socket, std::optional<io::TcpLink> link)
+    : setup_(setup), socket_(std::move(socket)), link_(std::move(link)), reader_(*setup.tap, setup.queue),
+      writer_(*setup.tap, setup.queue), follower_(*setup.keys),
+      tx_(std::max<std::size_t>(setup.send_block, 1), kPacketBuffer) {
     if (setup_.receive) {
-        rx_ = std::make_unique<io::DatagramBatch>(kBatch, io::kGroBufferSize);
+        // A stream gives whole packets of at most a packet buffer; a GRO socket, 64 KB runs.
+        rx_ = std::make_unique<io::DatagramBatch>(kBatch, link_ ? kPacketBuffer : io::kGroBufferSize);
         opened_.resize(kBatch * 4);
     }
     lengths_.resize(tx_.capacity());
@@ -27,12 +29,24 @@ DataWorker::DataWorker(const Setup& setup, io::UdpSocket socket)
 Result<std::unique_ptr<DataWorker>> DataWorker::start(const Setup& setup, io::UdpSocket socket) {
     if (!setup.tap || !setup.keys || !setup.mailbox || setup.queue >= setup.tap->queue_count())
         return fail("data worker: incomplete set-up", EINVAL);
-    std::unique_ptr<DataWorker> w(new DataWorker(setup, std::move(socket)));
+    return launch(std::unique_ptr<DataWorker>(new DataWorker(setup, std::move(socket), std::nullopt)));
+}
+
+Result<std::unique_ptr<DataWorker>> DataWorker::start(const Setup& setup, io::TcpLink link) {
+    if (!setup.tap || !setup.keys || !setup.mailbox || setup.queue >= setup.tap->queue_count())
+        return fail("data worker: incomplete set-up", EINVAL);
+    // One stream: one reader and one writer, next to the session that shares it.
+    if (!setup.host_loop || !setup.receive || !link.connected())
+        return fail("data worker: a TCP stream is pumped by one receiving worker on the host loop, once connected", EINVAL);
+    return launch(std::unique_ptr<DataWorker>(new DataWorker(setup, std::nullopt, std::move(link))));
+}
+
+Result<std::unique_ptr<DataWorker>> DataWorker::launch(std::unique_ptr<DataWorker> w) {
     DataWorker* p = w.get();
     // A wake-up: the keys changed, pick up the new set now (and let go of the old one).
-    if (auto r = w->home_.open(setup.host_loop, [p] { p->follower_.refresh(p->dc_); }); !r) return fail(r.error());
+    if (auto r = w->home_.open(w->setup_.host_loop, [p] { p->follower_.refresh(p->dc_); }); !r) return fail(r.error());
     if (auto r = w->watch(); !r) return fail(r.error());
-    log_worker_io_path(setup.index, setup.tap->name(), setup.queue, w->writer_, w->reader_);
+    log_worker_io_path(w->setup_.index, w->setup_.tap->name(), w->setup_.queue, w->writer_, w->reader_);
     w->follower_.refresh(w->dc_);
     w->home_.start([p] { p->run(); });
     return w;
@@ -48,7 +62,13 @@ Result<void> DataWorker::watch() {
         return r;
     watching_ = true;
     if (setup_.receive) {
-        if (auto r = loop.add_fd(socket_.fd(), EPOLLIN, [this](std::uint32_t) { on_socket(); }); !r) {
+        // A stream's probe: whole packets (or its end) the link read beyond the last batch.
+        auto r = link_ ? loop.add_fd(
+                             link_->fd(), EPOLLIN | (link_->pending() ? EPOLLOUT : 0u),
+                             [this](std::uint32_t ev) { on_stream(ev); }, [this] { return link_->holds_input(); })
+                       : loop.add_fd(socket_->fd(), EPOLLIN, [this](std::uint32_t) { on_socket(); });
+        if (link_) link_->watching_out = link_->pending() > 0;
+        if (!r) {
             loop.remove_fd(setup_.tap->fd(setup_.queue));
             watching_ = false;
             return r;
@@ -65,7 +85,7 @@ void DataWorker::stop() {
     home_.stop();  // threaded: joined, its thread did finish()
     if (home_.threaded() || !watching_) return;
     home_.loop().remove_fd(setup_.tap->fd(setup_.queue));
-    if (setup_.receive) home_.loop().remove_fd(socket_.fd());
+    if (setup_.receive) home_.loop().remove_fd(transport_fd());
     watching_ = false;
     finish();
 }
@@ -116,21 +136,15 @@ void DataWorker::on_tap() {
                 if (at != 0) std::memmove(tx_.next_buffer().data(), buf.data(), n);
                 tx_.push(n, setup_.peer);
                 while (dc_.fragments_pending()) {  // block is 1: the rest of the batch is this frame's
-                    if (tx_.full()) {
-                        if (auto s = socket_.send(tx_); !s) log_debug(s.error().message);
-                        tx_.clear();
-                    }
+                    if (tx_.full()) send_batch();
                     if (const std::size_t m = dc_.seal_fragment(tx_.next_buffer()); m != 0) tx_.push(m, setup_.peer);
                 }
             }
             dc_.release();
-            if (tx_.size() > 0) {
-                auto s = socket_.send(tx_);
-                if (!s) log_debug(s.error().message);
-                tx_.clear();  // what the socket did not take is dropped: UDP is lossy anyway
-            }
+            send_batch();
+            if (!stream_end_.empty()) return;
         }
-        if (got < block) break;
+        if (got < block || !tap_reading_) break;
     }
     if (dc_.counters().packets_out != sealed_before) traffic_.note_out(io::now_ms());
     traffic_.publish(dc_.counters());
@@ -138,16 +152,23 @@ void DataWorker::on_tap() {
 
 void DataWorker::on_socket() {
     const std::uint64_t opened_before = dc_.counters().packets_in;
-    const std::uint64_t refused_before = socket_.refusals();
+    const std::uint64_t refused_before = socket_ ? socket_->refusals() : 0;
     for (int rounds = 0; rounds < 8; ++rounds) {
         follower_.refresh(dc_);  // between batches: a key published meanwhile is used at once
-        auto n = socket_.receive(*rx_);
+        auto n = receive_batch();
+        if (!n && link_) {
+            end_stream(n.error().message);
+            break;
+        }
         if (!n) {
             const std::string msg = n.error().message;
             setup_.mailbox->post(WorkerMailbox::Kind::error, std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(msg.data()), msg.size()));
             break;
         }
-        if (*n == 0) break;
+        if (*n == 0) {
+            if (link_ && link_->ended()) end_stream("the server closed the TCP connection");
+            break;
+        }
         if (opened_.size() < *n) opened_.resize(*n);  // grows once to the largest GRO batch seen
         const std::int64_t now_sec = io::now_ms() / 1000;
         for (std::size_t i = 0; i < *n; ++i) {
@@ -182,7 +203,65 @@ void DataWorker::on_socket() {
     // A refusal (ICMP port unreachable) met here: the session hears of it now, not at its next
     // timer (an idle client's next ping, a ping interval on), and arms its refusal rule's deadline
     // (Session::note_refusals).
-    if (socket_.refusals() != refused_before) setup_.mailbox->wake();
+    if (socket_ && socket_->refusals() != refused_before) setup_.mailbox->wake();
+}
+
+void DataWorker::on_stream(std::uint32_t events) {
+    if (events & EPOLLOUT)
+        if (auto r = link_->flush(); !r) return end_stream(r.error().message);
+    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+        on_socket();
+        if (!stream_end_.empty()) return;
+    }
+    update_interest();
+}
+
+void DataWorker::send_batch() {
+    if (tx_.size() == 0) return;
+    if (socket_) {
+        if (auto s = socket_->send(tx_); !s) log_debug(s.error().message);
+        tx_.clear();  // what the socket did not take is dropped: UDP is lossy anyway
+        return;
+    }
+    // A stream takes everything up to its hard limit; the high-water mark stops the TAP first.
+    if (auto s = link_->send(tx_); !s) return end_stream(s.error().message);
+    update_interest();
+}
+
+void DataWorker::queue_packet(std::span<const std::uint8_t> packet) {
+    if (!link_ || !stream_end_.empty() || !watching_) return;
+    [[maybe_unused]] const bool queued = link_->queue(packet);
+}
+
+void DataWorker::flush_packets() {
+    if (!link_ || !stream_end_.empty() || !watching_) return;
+    if (auto r = link_->flush(); !r) return end_stream(r.error().message);
+    update_interest();
+}
+
+void DataWorker::update_interest() {
+    if (!link_ || !stream_end_.empty() || !watching_) return;
+    // One epoll_ctl only when a wish changes, not per batch.
+    const bool want_out = link_->pending() > 0;
+    if (want_out != link_->watching_out) {
+        link_->watching_out = want_out;
+        [[maybe_unused]] auto r = home_.loop().modify_fd(link_->fd(), EPOLLIN | (want_out ? EPOLLOUT : 0u));
+    }
+    const bool want_tap = link_->pending() < io::TcpLink::kHighWater;
+    if (want_tap != tap_reading_) {
+        tap_reading_ = want_tap;
+        [[maybe_unused]] auto r = home_.loop().modify_fd(setup_.tap->fd(setup_.queue), want_tap ? EPOLLIN : 0u);
+    }
+}
+
+// The stream is over (the runner reconnects): the worker lets go of its fds at once, so that a
+// closed socket does not keep the loop busy, and wakes the runner, which reads stream_end(). No
+// mail: a full mailbox could not refuse this one.
+void DataWorker::end_stream(const std::string& why) {
+    if (!stream_end_.empty()) return;
+    stream_end_ = why;
+    stop();
+    setup_.mailbox->wake();
 }
 
 WorkerTraffic DataWorker::traffic() const { return traffic_.load(); }

@@ -99,6 +99,13 @@ void DatagramBatch::push(std::size_t length, const SocketAddress& to) {
     msgs_[i].msg_len = 0;
 }
 
+void DatagramBatch::arrived(std::span<const std::uint8_t> packet, const SocketAddress& from) {
+    const std::size_t i = filled_++;
+    std::memcpy(slot(i), packet.data(), packet.size());
+    msgs_[i].msg_len = static_cast<unsigned>(packet.size());
+    peers_[i] = from;
+}
+
 Result<UdpSocket> UdpSocket::open(const SocketAddress& local, bool reuse_port) {
     UdpSocket s;
     s.family_ = local.family();

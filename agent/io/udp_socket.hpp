@@ -52,7 +52,13 @@ public:
 
 private:
     friend class UdpSocket;
+    friend class TcpLink;  // fills a batch with the packets it cuts from a stream, sends one framed
     std::uint8_t* slot(std::size_t i) { return storage_.data() + i * buffer_size_; }
+    const std::uint8_t* slot(std::size_t i) const { return storage_.data() + i * buffer_size_; }
+    // Datagram i as push() queued it (sending side).
+    std::span<const std::uint8_t> queued(std::size_t i) const { return {slot(i), iovs_[i].iov_len}; }
+    // Receiving without recvmmsg: `packet` copied into the next slot (packet.size() <= buffer_size()).
+    void arrived(std::span<const std::uint8_t> packet, const SocketAddress& from);
     void prepare_receive();
     // Groups runs of datagrams to one peer, all of one size but the last, into one UDP GSO message
     // each (their iovecs are already adjacent); returns how many messages.

@@ -96,10 +96,6 @@ inline constexpr size_t kPacketIdLen = 4;
 inline constexpr size_t kAeadTagLen = 16;
 inline constexpr uint32_t kPacketIdRenegotiate = 0xFF000000;  // 2.6 renegotiates before wrap
 
-// TCP stream framing: a 2-byte big-endian length (not counting itself) before each packet.
-inline constexpr size_t kTcpLengthLen = 2;
-inline constexpr size_t kMaxStreamPacket = 0xFFFF;
-
 // Data-channel replay window (--replay-window 64 15).
 inline constexpr unsigned kReplayBacktrack = 64;
 inline constexpr uint32_t kReplayTimeSec = 15;

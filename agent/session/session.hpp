@@ -5,7 +5,7 @@
 //   auto s = Session::create(cfg, now_ms);          // Result<std::unique_ptr<Session>>
 //   s->start(now_ms);                               // client: queues HARD_RESET_CLIENT_V2
 //   loop:
-//     on a control datagram / a whole TCP packet (after proto::StreamFramer):
+//     on a control datagram / a whole TCP packet (after io::TcpLink cut the stream):
 //         Session::Input in = s->on_packet(bytes, now_ms);   // bytes: mutable (unwrapped in place)
 //     when now_ms >= s->next_deadline():  s->on_timer(now_ms);
 //     after either:  while (s->pop_output(pkt)) send(pkt);   // UDP: one datagram; TCP: frame it
