@@ -51,7 +51,7 @@ teardown() {
 impls_of() {
     case $1 in
         ovpn) SERVER_IMPL=openvpn CLIENT_IMPL=openvpn ;;
-        wb) SERVER_IMPL=wirebridge CLIENT_IMPL=wirebridge ;;
+        wb|wbbefore) SERVER_IMPL=wirebridge CLIENT_IMPL=wirebridge ;;  # wbbefore: the --before binary
         wbclient) SERVER_IMPL=openvpn CLIENT_IMPL=wirebridge ;;
         wbserver) SERVER_IMPL=wirebridge CLIENT_IMPL=openvpn ;;
         plain) SERVER_IMPL=none CLIENT_IMPL=none ;;  # no VPN: iperf3 straight over the veth

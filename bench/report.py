@@ -19,19 +19,23 @@ import subprocess
 import sys
 from collections import defaultdict
 
-PAIRS = ["ovpn", "wb", "wbclient", "wbserver", "plain"]
+PAIRS = ["ovpn", "wbbefore", "wb", "wbclient", "wbserver", "wbhub", "plain"]
 PAIR_LABEL = {
     "ovpn": "openvpn<->openvpn",
+    "wbbefore": "wb before",
     "wb": "wb<->wb",
     "wbclient": "wb(c)->ovpn(s)",
     "wbserver": "ovpn(c)->wb(s)",
+    "wbhub": "ovpn sites->wb hub",
     "plain": "bare veth",
 }
 PAIR_LEGEND = {
     "ovpn": "openvpn <-> openvpn",
+    "wbbefore": "wirebridge <-> wirebridge, before (--before)",
     "wb": "wirebridge <-> wirebridge",
     "wbclient": "wirebridge client, openvpn server",
     "wbserver": "openvpn client, wirebridge server",
+    "wbhub": "openvpn sites, wirebridge hub (bench/hub)",
     "plain": "bare veth, no VPN",
 }
 SHORT = {"AES-256-GCM": "AES256", "AES-128-GCM": "AES128", "CHACHA20-POLY1305": "ChaCha20"}
@@ -65,6 +69,17 @@ METRICS = {
     "ping_avg_ms": ("ping avg, loaded", "ms", False),
     "ping_p99_ms": ("ping p99, loaded", "ms", False),
     "ping_lost": ("pings lost /100", "", None),
+    # bench/hub: three sites at once, one TCP stream each, towards the hub (up) and from it (down).
+    "hub_up_mbps": ("hub up, 3 sites, sum", "Mbit/s", True),
+    "hub_up_min_site_mbps": ("  slowest site", "Mbit/s", True),
+    "hub_up_hub_cpu_s_per_gb": ("  hub CPU/GB", "s/GB", False),
+    "hub_up_all_cpu_s_per_gb": ("  all VPN CPU/GB", "s/GB", False),
+    "hub_up_hub_cores": ("  hub cores busy", "cores", None),
+    "hub_down_mbps": ("hub down, 3 sites, sum", "Mbit/s", True),
+    "hub_down_min_site_mbps": ("  slowest site", "Mbit/s", True),
+    "hub_down_hub_cpu_s_per_gb": ("  hub CPU/GB", "s/GB", False),
+    "hub_down_all_cpu_s_per_gb": ("  all VPN CPU/GB", "s/GB", False),
+    "hub_down_hub_cores": ("  hub cores busy", "cores", None),
     "failed": ("failed reps", "", None),
 }
 
@@ -142,12 +157,16 @@ def table(rows, bound, meta):
     if meta.get("pin", "none") != "none":
         out.append(f"pinned (taskset) server,client,receiver,sender to CPUs {meta['pin']}")
     out.append("cells: median (ratio to openvpn<->openvpn)")
+    # --before: the change measured against the earlier binary in the same run.
+    before = "wbbefore" in pairs and "wb" in pairs
+    if before:
+        out.append(f"wb/before: wb<->wb's median over wb before's (the --before binary {meta.get('wirebridge_before', '?')})")
     w0 = max(len(f"{m[0]} [{m[1]}]") for m in METRICS.values()) + 1
     for transport, cipher in groups:
         out.append("")
         proto, _, mtu = transport.partition("@")  # bench/run labels underlays other than 1500 "udp@1600"
         out.append(f"== {proto.upper()} transport, {mtu or 1500}-byte underlay, {cipher}")
-        out.append(f"{'':{w0}}" + "".join(f"{PAIR_LABEL[p]:>22}" for p in pairs))
+        out.append(f"{'':{w0}}" + "".join(f"{PAIR_LABEL[p]:>22}" for p in pairs) + (f"{'wb/before':>12}" if before else ""))
         for metric, (label, unit, _) in METRICS.items():
             cells = []
             for p in pairs:
@@ -161,7 +180,13 @@ def table(rows, bound, meta):
             if all(c == "-" for c in cells) or (metric == "failed" and all(c in ("-", "0.00") for c in cells)):
                 continue
             name = f"{label} [{unit}]" if unit else label
-            out.append(f"{name:{w0}}" + "".join(f"{c:>22}" for c in cells))
+            change = ""
+            if before:
+                a, b = by.get((transport, cipher, "wb", metric)), by.get((transport, cipher, "wbbefore", metric))
+                if a and b and b["median"] and METRICS[metric][2] is not None:
+                    change = f"{a['median'] / b['median']:.2f}x"
+                change = f"{change or '-':>12}"
+            out.append(f"{name:{w0}}" + "".join(f"{c:>22}" for c in cells) + change)
     return "\n".join(out) + "\n"
 
 
@@ -182,7 +207,9 @@ def plot(rows, prefix, meta):
               ("rate64_pps", "UDP 64 B pps carried at <=1% loss (wb-udpflood)"),
               ("udp1400_pps", "UDP 1400 B pps received, iperf3 -b 0"),
               ("rate1400_pps", "UDP 1400 B pps carried at <=1% loss (wb-udpflood)"),
-              ("tcp1_cpu_s_per_gb", "CPU s per GB, TCP 1 stream"), ("ping_p99_ms", "ping p99 under TCP load (ms)")]
+              ("tcp1_cpu_s_per_gb", "CPU s per GB, TCP 1 stream"), ("ping_p99_ms", "ping p99 under TCP load (ms)"),
+              ("hub_up_mbps", "hub, 3 sites -> hub, TCP (Mbit/s, sum)"), ("hub_down_mbps", "hub -> 3 sites, TCP (Mbit/s, sum)"),
+              ("hub_up_hub_cpu_s_per_gb", "hub process CPU s per GB, up"), ("hub_down_hub_cpu_s_per_gb", "hub process CPU s per GB, down")]
     # Only the panels this run measured (--metrics), at most six.
     panels = [p for p in panels if any(k[3] == p[0] for k in by)][:6]
     if not panels:
