@@ -31,6 +31,7 @@
 #include "io/tcp_socket.hpp"
 #include "proto/constants.hpp"
 #include "proto/data_packet.hpp"
+#include "proto/keepalive.hpp"
 
 using namespace wirebridge;
 using namespace wirebridge::datapath;
@@ -324,6 +325,8 @@ TEST_F(HubWorkerTcpTest, TheSessionsPacketsAreMailedInStreamOrder) {
     a.dc.set_primary(0);
     burst.push_back(seal(a, arp_request(41)));  // key 0: opened here
     burst.push_back(control_packet(2));
+    const Bytes ping(proto::kPingMagic.begin(), proto::kPingMagic.end());
+    burst.push_back(seal(a, ping));  // opened here, its payload mailed (keepalive)
     send_burst(a, burst);
     Bytes reset(20, 0x11);
     reset[0] = proto::op_byte(proto::Opcode::control_hard_reset_client_v2, 0);
@@ -337,20 +340,23 @@ TEST_F(HubWorkerTcpTest, TheSessionsPacketsAreMailedInStreamOrder) {
     std::vector<WorkerMailbox::Mail> m;
     ASSERT_TRUE(wait_for([&] {
         for (auto& x : mails()) m.push_back(std::move(x));
-        return m.size() >= 4;
+        return m.size() >= 5;
     }));
-    ASSERT_EQ(m.size(), 4u);
+    ASSERT_EQ(m.size(), 5u);
     std::vector<WorkerMailbox::Mail> from_a, from_stranger;
     for (auto& x : m) (x.from == a.addr ? from_a : from_stranger).push_back(std::move(x));
-    ASSERT_EQ(from_a.size(), 3u);
+    ASSERT_EQ(from_a.size(), 4u);
     EXPECT_EQ(from_a[0].kind, WorkerMailbox::Kind::packet);
     EXPECT_EQ(from_a[0].bytes, control_packet(1));
     EXPECT_EQ(from_a[1].bytes, burst[1]);
     EXPECT_EQ(from_a[2].bytes, control_packet(2));
+    EXPECT_EQ(from_a[3].kind, WorkerMailbox::Kind::payload);  // a batch's opened payloads come after its packets
+    EXPECT_EQ(from_a[3].peer_id, 1u);
+    EXPECT_EQ(from_a[3].bytes, ping);
     ASSERT_EQ(from_stranger.size(), 1u);
     EXPECT_EQ(from_stranger[0].from, stranger.addr);
     EXPECT_EQ(from_stranger[0].bytes, reset);
-    EXPECT_EQ(worker->counts().mailed, 4u);
+    EXPECT_EQ(worker->counts().mailed, 5u);
     EXPECT_EQ(mailbox->filtered(), 1u);
     EXPECT_TRUE(ended.empty());
 }
@@ -478,4 +484,28 @@ TEST_F(HubWorkerTcpTest, ASlowSiteDoesNotStopTheOthers) {
     EXPECT_EQ(as_set(receive(1, 0, 5000, {2}).hosts[2]), std::set<std::uint8_t>{50});
     EXPECT_TRUE(ended.empty());
     EXPECT_EQ(worker->link_count(), 2u);
+}
+
+// A TAP that refuses writes (down: EIO): each frame is a tap_write drop on the switch (status), the
+// worker and the link go on, and once the TAP is up frames cross again.
+TEST_F(HubWorkerTcpTest, ARefusedTapWriteIsCountedAndTheLinksGoOn) {
+    start();
+    if (HasFatalFailure()) return;
+    Site& a = add_site(1);
+    if (HasFailure()) return;
+    ASSERT_TRUE(tap->set_up(false));
+    std::vector<Bytes> burst;
+    for (std::uint8_t h = 2; h < 5; ++h) burst.push_back(seal(a, arp_request(h)));
+    send_burst(a, burst);
+    const auto tap_write_drops = [&] {
+        std::lock_guard<std::mutex> g(sw_mutex);
+        return sw.drops()[static_cast<std::size_t>(SwitchDrop::tap_write)];
+    };
+    EXPECT_TRUE(wait_for([&] { return tap_write_drops() >= 3; }));
+    EXPECT_EQ(tap_write_drops(), 3u);
+    for (const auto& m : mails()) EXPECT_NE(m.kind, WorkerMailbox::Kind::error);
+    ASSERT_TRUE(tap->set_up(true));
+    send(a, seal(a, arp_request(9)));
+    EXPECT_EQ(as_set(receive(1, 0, 5000).hosts[1]), std::set<std::uint8_t>{9});
+    EXPECT_TRUE(ended.empty());
 }
