@@ -60,8 +60,8 @@ namespace wirebridge::datapath {
 
 // A worker's own totals (status shows them per worker: proof that each one carries traffic).
 struct HubWorkerCounts {
-    std::uint64_t packets_in = 0;   // data packets opened from the socket
-    std::uint64_t packets_out = 0;  // data packets sealed and handed to the socket
+    std::uint64_t packets_in = 0;   // data packets opened from the socket (TCP: the links)
+    std::uint64_t packets_out = 0;  // data packets sealed and handed to the socket (TCP: queued on a link)
     std::uint64_t frames_from_tap = 0, frames_to_tap = 0;
     std::uint64_t mailed = 0;       // to the main thread
 };
