@@ -122,17 +122,14 @@ int ServerRunner::run() {
             return 1;
         }
         listener_.emplace(std::move(*l));
+        // The links this thread accepts are pumped by one worker on this loop (it reads the TAP too).
+        if (!start_workers()) {
+            log_error("the data path could not start");
+            return 1;
+        }
         reg = loop_.add_fd(listener_->fd(), EPOLLIN, [this](std::uint32_t) { on_accept(); });
     }
     if (reg) reg = loop_.add_fd(sigfd_.get(), EPOLLIN, [this](std::uint32_t) { on_signal(); });
-    // UDP: worker 0 reads queue 0. TCP: this thread does.
-    // The reader's probe: frames it already took (rest of a batch, of a split super-frame) do not
-    // make the TAP readable again, so the loop comes back for them at once.
-    if (reg && workers_.empty()) {
-        reg = loop_.add_fd(tap_.fd(), EPOLLIN, [this](std::uint32_t) { on_tap(); }, [this] { return tap_reader_.pending(); });
-        log_info("TAP " + tap_.name() + " writes: " + tap_writer_.path());
-        tap_reader_.on_path_decided([this](const std::string& p) { log_info("TAP " + tap_.name() + " reads: " + p); });
-    }
     if (!reg) {
         log_error(reg.error().message);
         stop_workers();
@@ -151,7 +148,7 @@ int ServerRunner::run() {
 }
 
 bool ServerRunner::start_workers() {
-    const unsigned n = static_cast<unsigned>(group_.size());
+    const unsigned n = listener_ ? 1 : static_cast<unsigned>(group_.size());
     auto mb = datapath::WorkerMailbox::create(kMailboxCapacity);
     if (!mb) {
         log_warn(mb.error().message);
@@ -178,7 +175,9 @@ bool ServerRunner::start_workers() {
         setup.switch_mutex = &switch_mutex_;
         setup.mailbox = mailbox_.get();
         setup.host_loop = n == 1 ? &loop_ : nullptr;
-        auto w = datapath::HubWorker::start(setup, std::move(group_[k]));
+        if (listener_)
+            setup.link_ended = [this](const io::SocketAddress& peer, const std::string& why) { tcp_link_ended(peer, why); };
+        auto w = listener_ ? datapath::HubWorker::start_tcp(setup) : datapath::HubWorker::start(setup, std::move(group_[k]));
         if (!w) {
             log_warn("worker " + std::to_string(k) + ": " + w.error().message);
             group_.clear();
@@ -294,8 +293,8 @@ void ServerRunner::on_accept() {
         const io::SocketAddress& peer = (*c)->peer();
         const session::SourcePrefix src = session::SourcePrefix::host(peer.get(), peer.length);
         std::size_t same = 0;
-        for (const auto& [fd, l] : tcp_) same += session::SourcePrefix::host(l->peer().get(), l->peer().length) == src;
-        if (tcp_.size() >= cfg_.limits.tcp_max_connections || same >= cfg_.limits.tcp_max_per_source) {
+        for (const auto& [a, t] : tcp_links_) same += session::SourcePrefix::host(t.addr.get(), t.addr.length) == src;
+        if (tcp_links_.size() >= cfg_.limits.tcp_max_connections || same >= cfg_.limits.tcp_max_per_source) {
             ++tcp_refused_;
             if (tcp_refused_ == 1 || tcp_refused_ % 1000 == 0)
                 log_warn("TCP connection from " + peer.to_string() + " refused: " +
@@ -303,16 +302,14 @@ void ServerRunner::on_accept() {
                          " reached (" + std::to_string(tcp_refused_) + " refused so far: tcp_connection_limit drops)");
             continue;  // the stream closes here
         }
-        auto link = std::make_unique<io::TcpLink>(std::move(**c), true);
-        link->accepted_ms = now_ms();
-        const int fd = link->fd();
-        log_info("TCP connection from " + link->peer().to_string());
-        tcp_by_addr_[to_peer(link->peer())] = fd;
-        tcp_.emplace(fd, std::move(link));
-        if (auto r = loop_.add_fd(fd, EPOLLIN, [this, fd](std::uint32_t ev) { on_tcp(fd, ev); }); !r) {
-            log_error(r.error().message);
-            close_tcp(fd, "cannot watch it");
+        const io::SocketAddress addr = peer;
+        log_info("TCP connection from " + addr.to_string());
+        // The worker reads, writes and closes it from now on (it tells tcp_link_ended).
+        if (auto r = workers_.front()->add_link(io::TcpLink(std::move(**c), true)); !r) {
+            log_info("TCP connection from " + addr.to_string() + " closed: cannot watch it: " + r.error().message);
+            continue;
         }
+        tcp_links_[to_peer(addr)] = AcceptedLink{addr, now_ms()};
     }
 }
 
@@ -329,40 +326,22 @@ void ServerRunner::pause_accepting(const std::string& why) {
 
 void ServerRunner::expire_tcp(proto::TimeMs now) {
     const proto::TimeMs limit = proto::TimeMs{cfg_.limits.tcp_handshake_timeout} * 1000;
-    std::vector<int> stale;
-    for (const auto& [fd, link] : tcp_) {
-        if (now - link->accepted_ms <= limit) continue;
-        const session::Session* s = d_->find(to_peer(link->peer()));
-        if (!s || !s->admitted()) stale.push_back(fd);
+    std::vector<io::SocketAddress> stale;
+    for (const auto& [a, t] : tcp_links_) {
+        if (now - t.accepted_ms <= limit) continue;
+        const session::Session* s = d_->find(a);
+        if (!s || !s->admitted()) stale.push_back(t.addr);
     }
-    for (int fd : stale) {
+    for (const io::SocketAddress& addr : stale) {
         ++tcp_timeouts_;
-        close_tcp(fd, "no authenticated session within limits.tcp_handshake_timeout (" +
-                          std::to_string(cfg_.limits.tcp_handshake_timeout) + " s)");
+        workers_.front()->close_link(addr, "no authenticated session within limits.tcp_handshake_timeout (" +
+                                               std::to_string(cfg_.limits.tcp_handshake_timeout) + " s)");
     }
 }
 
-void ServerRunner::close_tcp(int fd, const std::string& why) {
-    auto it = tcp_.find(fd);
-    if (it == tcp_.end()) return;
-    log_info("TCP connection from " + it->second->peer().to_string() + " closed: " + why);
-    tcp_by_addr_.erase(to_peer(it->second->peer()));
-    loop_.remove_fd(fd);
-    tcp_.erase(it);
-}
-
-void ServerRunner::on_tcp(int fd, std::uint32_t events) {
-    auto it = tcp_.find(fd);
-    if (it == tcp_.end()) return;
-    io::TcpLink& link = *it->second;
-    const session::PeerAddress from = to_peer(link.peer());
-    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
-        auto r = link.read([&](std::span<std::uint8_t> p) { on_packet(from, p); });
-        if (!r) return close_tcp(fd, r.error().message);
-        if (!*r) return close_tcp(fd, "end of stream");
-        pump();
-    }
-    flush();
+void ServerRunner::tcp_link_ended(const io::SocketAddress& peer, const std::string& why) {
+    log_info("TCP connection from " + peer.to_string() + " closed: " + why);
+    tcp_links_.erase(to_peer(peer));
 }
 
 void ServerRunner::on_packet(const session::PeerAddress& from, std::span<std::uint8_t> pkt) {
@@ -433,7 +412,8 @@ void ServerRunner::ensure_port(std::uint32_t peer_id) {
     switch_.set_port(peer_id, port_settings(cfg_.tunnel, cn));
 }
 
-// TCP, and the rare frames this thread opens over UDP (a key the workers did not have yet).
+// The rare frames this thread opens itself (mailed: a key the worker did not have yet, DATA_V1):
+// over UDP on its own socket, over TCP queued on the client's link through the worker.
 void ServerRunner::send_to_peer(std::uint32_t peer_id, Peer& p, std::span<const std::uint8_t> frame) {
     if (!p.dc.ready() || frame.size() > kMaxFrame) return;
     std::span<std::uint8_t> buf(buf_);
@@ -444,34 +424,13 @@ void ServerRunner::send_to_peer(std::uint32_t peer_id, Peer& p, std::span<const 
     send_packet(p.addr, std::span<const std::uint8_t>(buf.data(), n));
 }
 
-void ServerRunner::on_tap() {
-    for (int rounds = 0; rounds < 4; ++rounds) {
-        int got = 0;
-        std::uint8_t frame[kMaxFrame];
-        for (; got < static_cast<int>(kBatchSize); ++got) {
-            auto r = tap_reader_.read_frame(std::span<std::uint8_t>(frame, sizeof frame));
-            if (!r) {
-                log_error(r.error().message);
-                loop_.stop();
-                exit_code_ = 1;
-                return;
-            }
-            if (r->would_block) break;
-            deliver(datapath::kTapPort, std::span<std::uint8_t>(frame, r->bytes), 0);
-        }
-        flush();
-        if (got < static_cast<int>(kBatchSize)) break;
-    }
-}
-
 void ServerRunner::send_packet(const session::PeerAddress& to, std::span<const std::uint8_t> pkt) {
     if (udp_) {
         [[maybe_unused]] auto r = udp_->send_to(pkt, to_socket(to));
         return;
     }
-    auto it = tcp_by_addr_.find(to);
-    if (it == tcp_by_addr_.end()) return;
-    tcp_[it->second]->queue(pkt);
+    // TCP: the link is the worker's; written at flush().
+    if (!workers_.empty()) workers_.front()->queue_packet(to_socket(to), pkt);
 }
 
 void ServerRunner::flush() {
@@ -480,26 +439,15 @@ void ServerRunner::flush() {
         const auto guard = switch_guard();
         tap_write_failed(datapath::kTapPort, w.error());
     }
-    std::vector<int> broken;
-    for (auto& [fd, link] : tcp_) {
-        if (auto r = link->flush(); !r) {
-            broken.push_back(fd);
-            continue;
-        }
-        // One epoll_ctl only when the wish for EPOLLOUT changes, not per link per event.
-        const bool want_out = link->pending() > 0;
-        if (want_out == link->watching_out) continue;
-        link->watching_out = want_out;
-        [[maybe_unused]] auto m = loop_.modify_fd(fd, EPOLLIN | (want_out ? EPOLLOUT : 0u));
-    }
-    for (int fd : broken) close_tcp(fd, "write failed");
-    // Connections whose session ended (its last words flushed above).
+    if (!listener_ || workers_.empty()) return;
+    workers_.front()->flush_packets();  // a failed write ends its link (tcp_link_ended)
+    // Connections whose session ended (its last words written above, as far as the socket took them).
     std::vector<session::PeerAddress> ended;
     ended.swap(tcp_to_close_);
     for (const auto& a : ended) {
         const session::Session* s = d_->find(a);
-        auto t = tcp_by_addr_.find(a);
-        if (t != tcp_by_addr_.end() && (!s || s->gone())) close_tcp(t->second, "its session ended");
+        auto t = tcp_links_.find(a);
+        if (t != tcp_links_.end() && (!s || s->gone())) workers_.front()->close_link(t->second.addr, "its session ended");
     }
 }
 

@@ -1,12 +1,16 @@
 // ServerRunner: `wirebridge run` in the server role: one socket (UDP) or listener (TCP), one session
 // per client (ServerDispatcher), one TAP for all of them behind the virtual switch.
 //
-// With `tunnel.workers: N` (N > 1, UDP) the data path runs on N HubWorker threads (datapath/hub_worker.hpp),
-// each with a TAP queue and a SO_REUSEPORT socket of its own; this thread then keeps the sessions,
-// publishes each client's keys (HubDirectory), answers the workers' mail (control packets, pings),
-// sums their counters and sends its control output through a dup of worker 0's socket. The switch
-// is shared under switch_mutex_ (workers: once per batch). With 1 worker nothing of that exists:
-// no thread, no lock, the data path on this thread as before.
+// The data path always runs on datapath::HubWorker (datapath/hub_worker.hpp). UDP: with
+// `tunnel.workers: N` (N > 1) N worker threads, each with a TAP queue and a SO_REUSEPORT socket of
+// its own, this thread sending its control output through a dup of worker 0's socket; with 1, the
+// worker on this thread's loop. TCP: one worker on this loop; this thread accepts the connections
+// (caps, accept back-off, handshake timeout) and hands each one to it (add_link); the worker reads,
+// writes and closes them and says when one ended; this thread's packets go out through it
+// (queue_packet). Either way this thread keeps the sessions, publishes each client's keys
+// (HubDirectory), answers the workers' mail (control packets, pings, data of a key they did not
+// have yet), sums their counters (keepalive, reneg-bytes, status). The switch is shared under
+// switch_mutex_ (workers: once per batch).
 #pragma once
 
 #include <functional>
@@ -28,7 +32,6 @@
 #include "datapath/pump_common.hpp"
 #include "io/event_loop.hpp"
 #include "io/tap_device.hpp"
-#include "io/tap_reader.hpp"
 #include "io/tap_writer.hpp"
 #include "io/tcp_socket.hpp"
 #include "io/udp_socket.hpp"
@@ -78,15 +81,15 @@ private:
         datapath::WorkerTraffic told;
     };
 
+    // TCP: accepted here (caps, back-off, handshake timeout); pumped by the one worker (add_link).
     void on_accept();
-    void on_tcp(int fd, std::uint32_t events);
-    void close_tcp(int fd, const std::string& why);
+    // The worker closed a link (its end, a failure, or close_link()): logged, taken off the caps' counts.
+    void tcp_link_ended(const io::SocketAddress& peer, const std::string& why);
     // EMFILE and the like: the listener stays readable; stop watching it for a second.
     void pause_accepting(const std::string& why);
     // Closes connections without an authenticated session after limits.tcp_handshake_timeout.
     void expire_tcp(proto::TimeMs now);
     void on_packet(const session::PeerAddress& from, std::span<std::uint8_t> pkt);
-    void on_tap();
     // `frame` lies in a buffer of ours with `headroom` writable bytes before it (the switch tags in place).
     void deliver(datapath::Port in, std::span<std::uint8_t> frame, std::size_t headroom);
     // A write the TAP refused (e.g. EIO while it is down): a tap_write drop, on `in` if a client.
@@ -122,8 +125,7 @@ private:
     std::unique_ptr<session::ServerDispatcher> d_;
     io::EventLoop loop_;
     io::TapDevice tap_;
-    // Offloading TAP: whole TCP windows in (TSO, cut here), runs of segments out (GRO, merged here).
-    io::TapReader tap_reader_{tap_};
+    // The rare frames this thread delivers itself (the workers read and write the TAP's queues).
     io::TapWriter tap_writer_{tap_};
     io::Fd sigfd_;
     datapath::L2Switch switch_;
@@ -133,8 +135,12 @@ private:
     io::SoftErrorCounter socket_errors_{0};  // transient UDP socket errors, all sockets (status: socket_error)
     std::optional<io::UdpSocket> udp_;
     std::optional<io::TcpListener> listener_;
-    std::unordered_map<int, std::unique_ptr<io::TcpLink>> tcp_;  // by fd
-    std::map<session::PeerAddress, int> tcp_by_addr_;
+    // TCP: the links the worker holds, as this thread counts them (caps) and times them (handshake).
+    struct AcceptedLink {
+        io::SocketAddress addr;
+        proto::TimeMs accepted_ms = 0;
+    };
+    std::map<session::PeerAddress, AcceptedLink> tcp_links_;
     std::vector<session::PeerAddress> tcp_to_close_;  // their session ended: closed after the next flush
     io::TimerId accept_pause_ = 0;
     std::uint64_t moves_logged_ = 0;  // switch_.mac_moves() when last logged
@@ -146,11 +152,10 @@ private:
     bool stopping_ = false;
     int exit_code_ = 0;
 
-    static constexpr std::size_t kBatchSize = 32;
     static constexpr std::size_t kMailboxCapacity = 1024;  // workers' mails held at most (one per client handshake or ping at a time: room for many clients)
     std::vector<std::uint8_t> buf_;
 
-    // Workers (UDP; empty with TCP). Declared last: destroyed (joined) before what they use.
+    // Workers (TCP: one, on this loop, holding the links). Declared last: destroyed (joined) before what they use.
     unsigned workers_wanted_ = 1;  // fixed at start; a reload cannot change it
     mutable std::mutex switch_mutex_;
     std::vector<io::UdpSocket> group_;  // the SO_REUSEPORT sockets, until their workers take them

@@ -67,7 +67,7 @@ Result<void> DataWorker::watch() {
                              link_->fd(), EPOLLIN | (link_->pending() ? EPOLLOUT : 0u),
                              [this](std::uint32_t ev) { on_stream(ev); }, [this] { return link_->holds_input(); })
                        : loop.add_fd(socket_->fd(), EPOLLIN, [this](std::uint32_t) { on_socket(); });
-        if (link_) link_->watching_out = link_->pending() > 0;
+        if (link_) watching_out_ = link_->pending() > 0;
         if (!r) {
             loop.remove_fd(setup_.tap->fd(setup_.queue));
             watching_ = false;
@@ -243,8 +243,8 @@ void DataWorker::update_interest() {
     if (!link_ || !stream_end_.empty() || !watching_) return;
     // One epoll_ctl only when a wish changes, not per batch.
     const bool want_out = link_->pending() > 0;
-    if (want_out != link_->watching_out) {
-        link_->watching_out = want_out;
+    if (want_out != watching_out_) {
+        watching_out_ = want_out;
         [[maybe_unused]] auto r = home_.loop().modify_fd(link_->fd(), EPOLLIN | (want_out ? EPOLLOUT : 0u));
     }
     const bool want_tap = link_->pending() < io::TcpLink::kHighWater;

@@ -124,6 +124,7 @@ private:
     std::optional<io::UdpSocket> socket_;  // the transport: one of these
     std::optional<io::TcpLink> link_;
     std::string stream_end_;
+    bool watching_out_ = false;  // TCP: EPOLLOUT asked for now (epoll_ctl only when the wish changes)
     bool tap_reading_ = true;
     io::TapReader reader_;
     io::TapWriter writer_;

@@ -1,11 +1,13 @@
-// HubWorker: the hub worker's loop (socket k -> open -> switch -> TAP queue k / clients; TAP queue k -> switch -> seal -> socket k).
+// HubWorker: the hub worker's loop (socket k or the links -> open -> switch -> TAP queue k / clients; TAP queue k -> switch -> seal -> socket k or the clients' links).
 #include "datapath/hub_worker.hpp"
 
+#include <netinet/in.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
+#include <string_view>
 
 #include "common/log.hpp"
 #include "datapath/pump_common.hpp"
@@ -37,25 +39,42 @@ bool may_start_session(std::span<const std::uint8_t> pkt) {
 
 }  // namespace
 
-HubWorker::HubWorker(const Setup& setup, io::UdpSocket socket)
+HubWorker::HubWorker(const Setup& setup, std::optional<io::UdpSocket> socket)
     : setup_(setup), socket_(std::move(socket)), reader_(*setup.tap, setup.index), writer_(*setup.tap, setup.index),
-      peers_(*setup.directory), batch_(kTxBatch), rx_(kBatch, io::kGroBufferSize), tx_(kTxBatch, kPacketBuffer) {
+      peers_(*setup.directory), batch_(kTxBatch),
+      // A link gives whole packets of at most a packet buffer; a GRO socket, 64 KB runs.
+      rx_(kBatch, socket_ ? io::kGroBufferSize : kPacketBuffer), tx_(kTxBatch, kPacketBuffer) {
     opened_.resize(kBatch * 4);
     opened_by_.resize(kBatch * 4);
     tap_buf_.resize(kBatch * kPacketBuffer);
     touched_.reserve(64);
 }
 
+namespace {
+bool complete(const HubWorker::Setup& setup) {
+    return setup.tap && setup.directory && setup.sw && setup.switch_mutex && setup.mailbox &&
+           setup.index < setup.tap->queue_count();
+}
+}  // namespace
+
 Result<std::unique_ptr<HubWorker>> HubWorker::start(const Setup& setup, io::UdpSocket socket) {
-    if (!setup.tap || !setup.directory || !setup.sw || !setup.switch_mutex || !setup.mailbox ||
-        setup.index >= setup.tap->queue_count())
-        return fail("hub worker: incomplete set-up", EINVAL);
-    std::unique_ptr<HubWorker> w(new HubWorker(setup, std::move(socket)));
+    if (!complete(setup)) return fail("hub worker: incomplete set-up", EINVAL);
+    return launch(std::unique_ptr<HubWorker>(new HubWorker(setup, std::move(socket))));
+}
+
+Result<std::unique_ptr<HubWorker>> HubWorker::start_tcp(const Setup& setup) {
+    if (!complete(setup)) return fail("hub worker: incomplete set-up", EINVAL);
+    // The streams are shared with the sessions' packets (queue_packet): one thread owns them all.
+    if (!setup.host_loop) return fail("hub worker: TCP links are pumped by one worker on the host loop", EINVAL);
+    return launch(std::unique_ptr<HubWorker>(new HubWorker(setup, std::nullopt)));
+}
+
+Result<std::unique_ptr<HubWorker>> HubWorker::launch(std::unique_ptr<HubWorker> w) {
     HubWorker* p = w.get();
     // A wake-up: the directory changed, refresh now (lets go of gone clients' keys at once).
-    if (auto r = w->home_.open(setup.host_loop, [p] { p->peers_.refresh(); }); !r) return fail(r.error());
+    if (auto r = w->home_.open(w->setup_.host_loop, [p] { p->peers_.refresh(); }); !r) return fail(r.error());
     if (auto r = w->watch(); !r) return fail(r.error());
-    log_worker_io_path(setup.index, setup.tap->name(), setup.index, w->writer_, w->reader_);
+    log_worker_io_path(w->setup_.index, w->setup_.tap->name(), w->setup_.index, w->writer_, w->reader_);
     w->peers_.refresh();
     w->home_.start([p] { p->run(); });
     return w;
@@ -68,9 +87,11 @@ Result<void> HubWorker::watch() {
     io::EventLoop& loop = home_.loop();
     if (auto r = loop.add_fd(tap_fd, EPOLLIN, [this](std::uint32_t) { on_tap(); }, [this] { return reader_.pending(); }); !r)
         return r;
-    if (auto r = loop.add_fd(socket_.fd(), EPOLLIN, [this](std::uint32_t) { on_socket(); }); !r) {
-        loop.remove_fd(tap_fd);
-        return r;
+    if (socket_) {
+        if (auto r = loop.add_fd(socket_->fd(), EPOLLIN, [this](std::uint32_t) { on_socket(); }); !r) {
+            loop.remove_fd(tap_fd);
+            return r;
+        }
     }
     watching_ = true;
     return {};
@@ -84,7 +105,8 @@ void HubWorker::stop() {
     home_.stop();  // threaded: joined, its thread did finish()
     if (home_.threaded() || !watching_) return;
     home_.loop().remove_fd(setup_.tap->fd(setup_.index));
-    home_.loop().remove_fd(socket_.fd());
+    if (socket_) home_.loop().remove_fd(socket_->fd());
+    for (auto& [fd, l] : links_) home_.loop().remove_fd(fd);  // closed with the worker
     watching_ = false;
     finish();
 }
@@ -112,88 +134,115 @@ void HubWorker::fail_worker(const std::string& why) {
 void HubWorker::on_socket() {
     peers_.refresh();
     for (int rounds = 0; rounds < 8; ++rounds) {
-        auto got = socket_.receive(rx_);
+        auto got = socket_->receive(rx_);
         if (!got) {
             log_debug("worker " + std::to_string(setup_.index) + ": " + got.error().message);
             break;
         }
-        const std::size_t n = *got;
-        if (n == 0) break;
-        if (opened_.size() < n) {  // grows once to the largest GRO batch seen
-            opened_.resize(n);
-            opened_by_.resize(n);
+        if (*got == 0) break;
+        take_batch(*got);
+    }
+}
+
+void HubWorker::on_link(Link& l, std::uint32_t events) {
+    if (events & EPOLLOUT)
+        if (auto r = l.link.flush(); !r) end_link(l, r.error().message);
+    if (l.end.empty() && (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+        peers_.refresh();
+        // A few batches a call: one busy stream cannot hold the loop (the link's probe brings the
+        // loop back for what it already read).
+        for (int rounds = 0; rounds < 4 && l.end.empty(); ++rounds) {
+            auto got = l.link.receive(rx_);
+            if (!got) {
+                end_link(l, got.error().message);
+                break;
+            }
+            if (*got == 0) {
+                if (l.link.ended()) end_link(l, "end of stream");
+                break;
+            }
+            take_batch(*got);  // its output may end this link too (a write failed)
         }
-        ++stamp_;
-        touched_.clear();
-        batch_.clear();
-        for (std::size_t i = 0; i < n; ++i) {
-            std::span<std::uint8_t> pkt = rx_.data(i);
-            const io::SocketAddress& from = rx_.peer(i);
-            datapath::DataChannel::Opened& o = opened_[i];
-            o = datapath::DataChannel::Opened{};
-            o.drop = datapath::DataDrop::count_;  // not opened here
-            opened_by_[i] = nullptr;
-            // DATA_V2 carries the peer-id; the address must match too (as the single-thread hub).
-            proto::DataHeader h;
-            proto::ByteSpan body;
-            if (proto::parse_data_header(pkt, h, body) == proto::Drop::none && h.opcode == proto::Opcode::data_v2) {
-                WorkerPeer* wp = peers_.find(h.peer_id);
-                if (wp && wp->dc.ready() && wp->shared->addr == from) {
-                    if (wp->dc.open_unrecorded(pkt, o) != datapath::DataDrop::no_key) {
-                        opened_by_[i] = wp;
-                        if (wp->stamp != stamp_) {
-                            wp->stamp = stamp_;
-                            touched_.push_back(wp);
-                        }
-                        continue;
+    }
+    if (l.end.empty()) update_interest(l);
+    reap();
+}
+
+void HubWorker::take_batch(const std::size_t n) {
+    if (opened_.size() < n) {  // grows once to the largest GRO batch seen
+        opened_.resize(n);
+        opened_by_.resize(n);
+    }
+    ++stamp_;
+    touched_.clear();
+    batch_.clear();
+    for (std::size_t i = 0; i < n; ++i) {
+        std::span<std::uint8_t> pkt = rx_.data(i);
+        const io::SocketAddress& from = rx_.peer(i);
+        datapath::DataChannel::Opened& o = opened_[i];
+        o = datapath::DataChannel::Opened{};
+        o.drop = datapath::DataDrop::count_;  // not opened here
+        opened_by_[i] = nullptr;
+        // DATA_V2 carries the peer-id; the address must match too (as the single-thread hub).
+        proto::DataHeader h;
+        proto::ByteSpan body;
+        if (proto::parse_data_header(pkt, h, body) == proto::Drop::none && h.opcode == proto::Opcode::data_v2) {
+            WorkerPeer* wp = peers_.find(h.peer_id);
+            if (wp && wp->dc.ready() && wp->shared->addr == from) {
+                if (wp->dc.open_unrecorded(pkt, o) != datapath::DataDrop::no_key) {
+                    opened_by_[i] = wp;
+                    if (wp->stamp != stamp_) {
+                        wp->stamp = stamp_;
+                        touched_.push_back(wp);
                     }
+                    continue;
                 }
             }
-            // Control packets, new clients, keys this worker has not seen yet: the session's. From an
-            // unknown address only what may open or continue a handshake can be (a client's reset,
-            // control or ack packets); the rest is refused here, and what is left gets the
-            // unknown sources' half of the mailbox.
-            const bool known = peers_.knows(from);
-            if (!known && !may_start_session(pkt)) {
-                setup_.mailbox->count_filtered();
-                continue;
-            }
-            ++local_.mailed;
-            setup_.mailbox->post(WorkerMailbox::Kind::packet, pkt, from, 0,
-                                 known ? WorkerMailbox::Source::peer : WorkerMailbox::Source::unknown);
         }
-        // The replay windows: one lock per run of one client's packets (GRO hands runs).
-        const std::int64_t now = io::now_ms();
-        for (std::size_t i = 0; i < n;) {
-            WorkerPeer* wp = opened_by_[i];
-            std::size_t j = i + 1;
-            while (j < n && opened_by_[j] == wp) ++j;
-            if (wp) wp->dc.accept_batch(std::span<datapath::DataChannel::Opened>(opened_.data() + i, j - i), now / 1000);
-            i = j;
+        // Control packets, new clients, keys this worker has not seen yet: the session's. From an
+        // unknown address only what may open or continue a handshake can be (a client's reset,
+        // control or ack packets); the rest is refused here, and what is left gets the
+        // unknown sources' half of the mailbox.
+        const bool known = peers_.knows(from);
+        if (!known && !may_start_session(pkt)) {
+            setup_.mailbox->count_filtered();
+            continue;
         }
-        for (std::size_t i = 0; i < n; ++i) {
-            WorkerPeer* wp = opened_by_[i];
-            const datapath::DataChannel::Opened& o = opened_[i];
-            if (!wp || o.drop != datapath::DataDrop::none) continue;
-            if (proto::is_ping(o.payload) || proto::is_occ(o.payload)) {
-                ++local_.mailed;
-                setup_.mailbox->post(WorkerMailbox::Kind::payload, o.payload, rx_.peer(i), wp->shared->peer_id);
-                continue;
-            }
-            ++local_.packets_in;
-            // The header before the payload is ours to overwrite (a VLAN tag on the way to the TAP).
-            const std::size_t headroom = datapath::DataChannel::headroom_of(rx_.data(i), o.payload);
-            if (batch_.full()) {
-                batch_.decide(*setup_.sw, *setup_.switch_mutex, now);
-                output();
-                batch_.clear();
-            }
-            batch_.add(wp->shared->peer_id, o.payload, headroom);
-        }
-        if (batch_.size() > 0) batch_.decide(*setup_.sw, *setup_.switch_mutex, now);
-        output();
-        publish();
+        ++local_.mailed;
+        setup_.mailbox->post(WorkerMailbox::Kind::packet, pkt, from, 0,
+                             known ? WorkerMailbox::Source::peer : WorkerMailbox::Source::unknown);
     }
+    // The replay windows: one lock per run of one client's packets (GRO hands runs).
+    const std::int64_t now = io::now_ms();
+    for (std::size_t i = 0; i < n;) {
+        WorkerPeer* wp = opened_by_[i];
+        std::size_t j = i + 1;
+        while (j < n && opened_by_[j] == wp) ++j;
+        if (wp) wp->dc.accept_batch(std::span<datapath::DataChannel::Opened>(opened_.data() + i, j - i), now / 1000);
+        i = j;
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+        WorkerPeer* wp = opened_by_[i];
+        const datapath::DataChannel::Opened& o = opened_[i];
+        if (!wp || o.drop != datapath::DataDrop::none) continue;
+        if (proto::is_ping(o.payload) || proto::is_occ(o.payload)) {
+            ++local_.mailed;
+            setup_.mailbox->post(WorkerMailbox::Kind::payload, o.payload, rx_.peer(i), wp->shared->peer_id);
+            continue;
+        }
+        ++local_.packets_in;
+        // The header before the payload is ours to overwrite (a VLAN tag on the way to the TAP).
+        const std::size_t headroom = datapath::DataChannel::headroom_of(rx_.data(i), o.payload);
+        if (batch_.full()) {
+            batch_.decide(*setup_.sw, *setup_.switch_mutex, now);
+            output();
+            batch_.clear();
+        }
+        batch_.add(wp->shared->peer_id, o.payload, headroom);
+    }
+    if (batch_.size() > 0) batch_.decide(*setup_.sw, *setup_.switch_mutex, now);
+    output();
+    publish();
 }
 
 void HubWorker::on_tap() {
@@ -218,6 +267,7 @@ void HubWorker::on_tap() {
         publish();
         if (got < kBatch) break;
     }
+    reap();  // links whose write failed on the way
 }
 
 void HubWorker::output() {
@@ -287,8 +337,120 @@ void HubWorker::seal_to(WorkerPeer& p, std::span<const std::uint8_t> frame) {
 
 void HubWorker::send_tx() {
     if (tx_.size() == 0) return;
-    if (auto r = socket_.send(tx_); !r) log_debug("worker " + std::to_string(setup_.index) + ": " + r.error().message);
-    tx_.clear();  // what the socket did not take is dropped: UDP is lossy anyway
+    if (socket_) {
+        if (auto r = socket_->send(tx_); !r) log_debug("worker " + std::to_string(setup_.index) + ": " + r.error().message);
+        tx_.clear();  // what the socket did not take is dropped: UDP is lossy anyway
+        return;
+    }
+    for (std::size_t i = 0; i < tx_.size(); ++i) {
+        auto it = link_by_addr_.find(tx_.peer(i));
+        if (it == link_by_addr_.end() || !it->second->end.empty()) continue;
+        Link& l = *it->second;
+        // Over its hard limit (a client that does not read): dropped, like a lost datagram.
+        if (!l.link.queue(tx_.queued(i))) continue;
+        if (!l.dirty) {
+            l.dirty = true;
+            dirty_.push_back(&l);
+        }
+    }
+    tx_.clear();
+    flush_links();
+}
+
+void HubWorker::flush_links() {
+    for (Link* l : dirty_) {
+        l->dirty = false;
+        if (!l->end.empty()) continue;
+        if (auto r = l->link.flush(); !r) end_link(*l, r.error().message);
+        else update_interest(*l);
+    }
+    dirty_.clear();
+}
+
+void HubWorker::update_interest(Link& l) {
+    // One epoll_ctl only when the wish for EPOLLOUT changes, not per batch.
+    const bool want_out = l.link.pending() > 0;
+    if (want_out == l.watching_out || !watching_) return;
+    l.watching_out = want_out;
+    [[maybe_unused]] auto r = home_.loop().modify_fd(l.link.fd(), EPOLLIN | (want_out ? EPOLLOUT : 0u));
+}
+
+Result<void> HubWorker::add_link(io::TcpLink link) {
+    if (socket_ || !watching_) return fail("hub worker: not taking TCP links", EINVAL);
+    auto owned = std::make_unique<Link>(std::move(link));
+    Link* l = owned.get();
+    const int fd = l->link.fd();
+    l->watching_out = l->link.pending() > 0;
+    // The link's probe: whole packets (or its end) it read beyond the last batch.
+    if (auto r = home_.loop().add_fd(
+            fd, EPOLLIN | (l->watching_out ? EPOLLOUT : 0u), [this, l](std::uint32_t ev) { on_link(*l, ev); },
+            [l] { return l->link.holds_input(); });
+        !r)
+        return r;
+    link_by_addr_[l->link.peer()] = l;
+    links_.emplace(fd, std::move(owned));
+    return {};
+}
+
+void HubWorker::queue_packet(const io::SocketAddress& to, std::span<const std::uint8_t> packet) {
+    auto it = link_by_addr_.find(to);
+    if (it == link_by_addr_.end() || !it->second->end.empty()) return;
+    Link& l = *it->second;
+    if (!l.link.queue(packet)) return;  // over its hard limit: the control channel resends
+    if (!l.dirty) {
+        l.dirty = true;
+        dirty_.push_back(&l);
+    }
+}
+
+void HubWorker::flush_packets() {
+    flush_links();
+    reap();
+}
+
+void HubWorker::close_link(const io::SocketAddress& peer, const std::string& why) {
+    auto it = link_by_addr_.find(peer);
+    if (it == link_by_addr_.end()) return;
+    end_link(*it->second, why);
+    reap();
+}
+
+void HubWorker::end_link(Link& l, const std::string& why) {
+    if (!l.end.empty()) return;
+    l.end = why.empty() ? "closed" : why;
+    if (watching_) home_.loop().remove_fd(l.link.fd());
+    ended_.push_back(l.link.fd());
+}
+
+void HubWorker::reap() {
+    if (ended_.empty()) return;
+    std::vector<int> ended;
+    ended.swap(ended_);  // link_ended may close another link (close_link): a fresh list for that
+    for (const int fd : ended) {
+        auto it = links_.find(fd);
+        if (it == links_.end()) continue;
+        Link* l = it->second.get();
+        const io::SocketAddress peer = l->link.peer();
+        const std::string why = l->end;
+        if (auto a = link_by_addr_.find(peer); a != link_by_addr_.end() && a->second == l) link_by_addr_.erase(a);
+        std::erase(dirty_, l);
+        links_.erase(it);  // closes the stream
+        if (setup_.link_ended) setup_.link_ended(peer, why);
+    }
+}
+
+// Over the fields SocketAddress::operator== compares (not the padding of a sockaddr_in).
+std::size_t HubWorker::AddressHash::operator()(const io::SocketAddress& a) const {
+    if (a.family() == AF_INET) {
+        const auto* v4 = reinterpret_cast<const sockaddr_in*>(&a.storage);
+        return std::hash<std::uint64_t>{}((std::uint64_t{v4->sin_addr.s_addr} << 16) | v4->sin_port);
+    }
+    if (a.family() == AF_INET6) {
+        const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&a.storage);
+        return std::hash<std::string_view>{}(std::string_view(reinterpret_cast<const char*>(&v6->sin6_addr), sizeof v6->sin6_addr)) ^
+               v6->sin6_port;
+    }
+    return 0;
 }
 
 void HubWorker::publish() {

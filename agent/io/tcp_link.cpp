@@ -11,7 +11,7 @@ namespace {
 constexpr std::size_t kLengthLen = 2;
 // One read takes up to this much: a TCP window's worth of packets per system call.
 constexpr std::size_t kReadSize = 64 * 1024;
-// Reads per receive()/read() call, so that one busy stream cannot hold the loop.
+// Reads per receive() call, so that one busy stream cannot hold the loop.
 constexpr int kReads = 16;
 }  // namespace
 
@@ -134,20 +134,6 @@ Result<std::size_t> TcpLink::receive(DatagramBatch& batch) {
                         std::to_string(end_ - start_) + " bytes of it read)",
                     EPROTO);
     return batch.size();
-}
-
-Result<bool> TcpLink::read(const std::function<void(std::span<std::uint8_t>)>& on_packet) {
-    for (int reads = 0; reads < kReads; ++reads) {
-        auto r = fill();
-        if (!r) return fail(r.error());
-        if (r->eof) return false;
-        if (r->would_block) break;
-        std::span<std::uint8_t> pkt;
-        Cut c;
-        while ((c = cut(pkt, kMaxPacket)) == Cut::packet) on_packet(pkt);
-        if (c == Cut::bad) return refuse(kMaxPacket);
-    }
-    return true;
 }
 
 }  // namespace wirebridge::io

@@ -8,7 +8,6 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <span>
 #include <vector>
 
@@ -54,15 +53,6 @@ public:
     bool holds_input() const;
     // The peer closed the stream (everything before its end was returned).
     bool ended() const { return eof_ && start_ == end_; }
-
-    // Reads what is available and hands every whole packet to `on_packet` (the span is valid
-    // during the call). Returns false on EOF.
-    Result<bool> read(const std::function<void(std::span<std::uint8_t>)>& on_packet);
-
-    // The owner's bookkeeping (server): when it was accepted (handshake timeout), and whether its
-    // fd is watched for EPOLLOUT now (epoll_ctl only when that changes).
-    std::int64_t accepted_ms = 0;
-    bool watching_out = false;
 
 private:
     enum class Cut : std::uint8_t { packet, need_more, bad };

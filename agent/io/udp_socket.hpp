@@ -49,14 +49,15 @@ public:
     std::span<std::uint8_t> buffer_ahead(std::size_t k) { return {slot(filled_ + k), buffer_size_}; }
     bool full() const { return filled_ == msgs_.size(); }
     void push(std::size_t length, const SocketAddress& to);
+    // Datagram i as push() queued it, and peer(i) its address (sending side: a hub puts each on
+    // its client's TCP link).
+    std::span<const std::uint8_t> queued(std::size_t i) const { return {slot(i), iovs_[i].iov_len}; }
 
 private:
     friend class UdpSocket;
     friend class TcpLink;  // fills a batch with the packets it cuts from a stream, sends one framed
     std::uint8_t* slot(std::size_t i) { return storage_.data() + i * buffer_size_; }
     const std::uint8_t* slot(std::size_t i) const { return storage_.data() + i * buffer_size_; }
-    // Datagram i as push() queued it (sending side).
-    std::span<const std::uint8_t> queued(std::size_t i) const { return {slot(i), iovs_[i].iov_len}; }
     // Receiving without recvmmsg: `packet` copied into the next slot (packet.size() <= buffer_size()).
     void arrived(std::span<const std::uint8_t> packet, const SocketAddress& from);
     void prepare_receive();

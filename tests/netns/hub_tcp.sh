@@ -2,7 +2,8 @@
 # DESIGN scenario 3 over TCP: the hub and two sites with proto tcp. Every host reaches every
 # other, a broadcast reaches every other LAN exactly once, and a bulk TCP transfer between the
 # two sites' hosts (8 MB through the hub, site to site) arrives byte for byte; the hub lists both sites
-# at their real addresses with their hosts' MACs; SIGTERM stops everything cleanly.
+# at their real addresses with their hosts' MACs, and its per-client counters (summed from its
+# worker, which pumps the TCP links) match what each site counted; SIGTERM stops everything cleanly.
 #
 #                         hH 10.77.0.1
 #                              │
@@ -52,6 +53,25 @@ check "h1's broadcast did not come back (got $(cap_count h1 "who-has $LAN\.9[89]
 # A bulk transfer site to site (tunnel over TCP, switched in the hub): 8 MB through nc, compared
 # byte for byte.
 check "8 MB from h1 to h2 arrive byte for byte" bulk h1 h2 "${ip_of[h2]}" 8000000
+
+# Per-client counters: after a quiet period what each site sent is what the hub received from it,
+# and what the hub sent it is what it received (keepalives counted by neither end).
+uptime_at_least() { [ "$(status hub --json | jq .uptime_seconds)" -ge "$1" ]; }
+wait_for 15 uptime_at_least $(($(status hub --json | jq .uptime_seconds) + 3)) || true
+counts_match() {
+    local s=$1 i=$2 a b h
+    a=$(status "$s" --json | jq -c '.peers[0] | [.packets_out, .bytes_out, .packets_in, .bytes_in]')
+    h=$(hub_peer_of "$WAN.$((10 + i))" | jq -c '[.packets_in, .bytes_in, .packets_out, .bytes_out]')
+    b=$(status "$s" --json | jq -c '.peers[0] | [.packets_out, .bytes_out, .packets_in, .bytes_in]')
+    echo "$s out/in $a, the hub's in/out for it $h" >"$WORK/counts.$s"
+    [ "$a" = "$b" ] && [ "$a" = "$h" ]
+}
+for i in 1 2; do
+    check "s$i: its packets/bytes out = the hub's in for it, and back" wait_for 15 counts_match "s$i" "$i"
+    log "$(cat "$WORK/counts.s$i")"
+done
+check "the hub counted the 8 MB in from s1" test "$(hub_peer_of "$WAN.11" | jq .bytes_in)" -ge 8000000
+check "the hub counted the 8 MB out to s2" test "$(hub_peer_of "$WAN.12" | jq .bytes_out)" -ge 8000000
 
 wbn_stop_all --same-as-before
 wbn_finish
