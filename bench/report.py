@@ -156,7 +156,7 @@ def table(rows, bound, meta):
                    f"{meta.get('rate_loss_pct', 1)} % loss; CPU per packet: both VPN processes")
     if meta.get("pin", "none") != "none":
         out.append(f"pinned (taskset) server,client,receiver,sender to CPUs {meta['pin']}")
-    out.append("cells: median (ratio to openvpn<->openvpn)")
+    out.append("cells: median (ratio to " + ("the openvpn hub with openvpn sites)" if meta.get("metrics") == "hub" else "openvpn<->openvpn)"))
     # --before: the change measured against the earlier binary in the same run.
     before = "wbbefore" in pairs and "wb" in pairs
     if before:
@@ -260,6 +260,13 @@ def main():
     bound = load_openssl(a.openssl)
     with open(a.meta) as f:
         meta = json.load(f)
+    if meta.get("metrics") == "hub":
+        # bench/hub: a pair is a hub and its three sites.
+        w = meta.get("hub_workers", "?")
+        PAIR_LABEL.update({"ovpn": "openvpn hub+sites", "wb": "wb hub+sites", "wbhub": "ovpn sites, wb hub"})
+        PAIR_LEGEND.update({"ovpn": "openvpn hub (server-bridge), openvpn sites",
+                            "wb": f"wirebridge hub (UDP: workers {w}), wirebridge sites",
+                            "wbhub": "openvpn sites, wirebridge hub"})
     rows = build(values, bound)
     text = table(rows, bound, meta)
     sys.stdout.write(text)
