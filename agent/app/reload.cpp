@@ -135,6 +135,7 @@ ReloadPlan plan_reload(const config::Config& running, const config::Config& next
     diff("tunnel.address", a.address, b.address, true);
     diff("tunnel.join_bridge", a.join_bridge, b.join_bridge, true);
     diff("tunnel.tun_mtu", a.tun_mtu, b.tun_mtu, true);
+    diff("tunnel.txqueuelen", a.txqueuelen, b.txqueuelen, true);
     // --fragment decides the data path's threads and every packet's layout: a restart.
     auto frag = [](const config::TunnelConfig& t) {
         return t.fragment ? std::to_string(t.fragment->size) + (t.fragment->mtu ? " mtu" : "") : std::string("off");

@@ -172,6 +172,11 @@ Result<io::TapDevice> open_tap(const config::Config& c) {
     if (!tap) return fail(tap.error());
     if (c.tunnel.tun_mtu != 1500)
         if (auto m = tap->set_mtu(c.tunnel.tun_mtu); !m) return fail(m.error());
+    // Always set: the system's default (1000) overflows when the reader is descheduled for a few ms
+    // under a flood of small frames (docs/CONFIG.md, tunnel.txqueuelen).
+    if (auto q = tap->set_txqueuelen(c.tunnel.txqueuelen); !q)
+        return fail("tunnel.txqueuelen: " + q.error().message, q.error().code);
+    log_info("TAP " + tap->name() + ": txqueuelen " + std::to_string(c.tunnel.txqueuelen));
     // A TAP that is only a bridge port says nothing of its own: no link-local address, so no
     // router solicitations or MLD reports from its MAC cross the tunnel (a hub's MAC allowlist
     // would count them; a remote LAN would see the box's MAC).

@@ -144,6 +144,10 @@ struct TunnelConfig {
     // 1500-byte tun_mtu, else `tun_mtu fixed`).
     std::optional<MssfixConfig> mssfix;
     unsigned tun_mtu = 1500;  // the TAP's MTU, as --tun-mtu
+    // The TAP's transmit queue (OpenVPN's --txqueuelen): the frames the kernel holds for the agent
+    // while it is not running. 4096, not the system's 1000: a reader descheduled for a few ms at
+    // 200 k frames/s overflows 1000 (docs/CONFIG.md).
+    unsigned txqueuelen = 4096;
     // OpenVPN's --fragment (UDP only; unset or size 0: off).
     std::optional<FragmentConfig> fragment;
     KeepaliveConfig keepalive;

@@ -21,7 +21,7 @@ void Validator::parse_tunnel(const Entry& e, Config& c) {
                            {"role", "proto", "local", "remote", "device", "address", "pool", "join_bridge", "ca",
                             "cert", "key", "tls_crypt", "tls_auth", "remote_cert_tls", "verify_x509_name", "crl", "tls_version_min",
                             "askpass", "data_ciphers", "compress", "keepalive", "reneg_seconds",
-                             "mssfix", "tun_mtu", "fragment", "auth", "data_ciphers_fallback",
+                             "mssfix", "tun_mtu", "txqueuelen", "fragment", "auth", "data_ciphers_fallback",
                              "peer_fingerprint", "dh", "auth_user_pass", "auth_user_pass_verify",
                             "workers", "client_to_client", "duplicate_cn", "mac_age", "max_macs_per_client", "multicast_limit", "vlan",
                             "clients"});
@@ -279,7 +279,8 @@ void Validator::parse_timers(const Entries& m, TunnelConfig& t) {
         if (auto v = number(*n, "tunnel.reneg_seconds", 0, 7 * 86400)) t.reneg_seconds = static_cast<unsigned>(*v);
 }
 
-// The MTU keys (OpenVPN's --mssfix, --tun-mtu, --fragment), each "SIZE [mode]" as OpenVPN writes it.
+// The MTU keys (OpenVPN's --mssfix, --tun-mtu, --fragment), each "SIZE [mode]" as OpenVPN writes it,
+// and the TAP's queue length (--txqueuelen).
 void Validator::parse_mtu(const Entries& m, TunnelConfig& t) {
     // "N" or "N MODE" with N 0 (off) or min..max and MODE one of modes; nullopt (reported) otherwise.
     auto size_mode = [&](const Entry& n, const std::string& what, const std::vector<std::string>& modes,
@@ -306,6 +307,8 @@ void Validator::parse_mtu(const Entries& m, TunnelConfig& t) {
             t.mssfix = MssfixConfig{v->first, v->second.empty() ? "payload" : v->second};
     if (auto* n = find(m, "tun_mtu"))
         if (auto v = number(*n, "tunnel.tun_mtu", 576, 1500)) t.tun_mtu = static_cast<unsigned>(*v);
+    if (auto* n = find(m, "txqueuelen"))
+        if (auto v = number(*n, "tunnel.txqueuelen", 16, 65536)) t.txqueuelen = static_cast<unsigned>(*v);
     if (auto* n = find(m, "fragment")) {
         // As --fragment: "N" or "N mtu"; UDP only, as OpenVPN ("--fragment can only be used with --proto udp").
         if (auto v = size_mode(*n, "tunnel.fragment", {"mtu"}, "0 (off), a size from 576 to 9000 or 'SIZE mtu' (OpenVPN's --fragment)")) {

@@ -483,7 +483,7 @@ void Converter::one(const Directive& d) {
     if (n == "log" || n == "log-append" || n == "syslog" || n == "daemon" || n == "writepid" || n == "mute" ||
         n == "mute-replay-warnings" || n == "suppress-timestamps" || n == "machine-readable-output" || n == "cd" ||
         n == "chroot" || n == "management" || n == "management-query-passwords" || n == "setenv" || n == "setenv-safe" ||
-        n == "ignore-unknown-option" || n == "sndbuf" || n == "rcvbuf" || n == "txqueuelen" || n == "fast-io" ||
+        n == "ignore-unknown-option" || n == "sndbuf" || n == "rcvbuf" || n == "fast-io" ||
         n == "tmp-dir" || n == "mlock" || n == "nice" || n == "replay-window" ||
         n == "connect-freq" || n == "connect-freq-initial" ||
         n == "pull-filter" || n == "route-delay" || n == "route-method" || n == "ip-win32" || n == "register-dns" ||
@@ -498,6 +498,14 @@ void Converter::one(const Directive& d) {
     if (n == "client-config-dir" || n == "ccd-exclusive")
         return refuse(d, "per-client files are not read: per-client VLAN and MAC limits are tunnel.clients");
     if (n == "tun-mtu" || n == "mssfix" || n == "fragment") return mtu_option(d);
+    if (n == "txqueuelen") {
+        // OpenVPN 2.5+ without it leaves the kernel's 1000 (2.4: 100); wirebridge's default is 4096.
+        unsigned long v = 0;
+        if (!args(d, 1, 1)) return;
+        if (!number(a[0], 65536, v) || v < 16) return refuse(d, "wirebridge's TAP queue length is 16 to 65536 frames");
+        tunnel_["txqueuelen"] = std::to_string(v);
+        return map(d, "tunnel.txqueuelen");
+    }
     if (n == "link-mtu") return refuse(d, "deprecated in OpenVPN 2.6 and not supported: give tun-mtu instead");
     if (n == "tun-mtu-extra" || n == "mtu-disc" || n == "mtu-test")
         return refuse(d, "not supported (wirebridge counts 32 bytes for the Ethernet header, as OpenVPN's default)");
@@ -644,7 +652,7 @@ ImportResult Converter::run() {
     if (address_) y += "  address: " + *address_ + "\n";
     static const char* const order[] = {"ca", "cert", "key", "peer_fingerprint", "askpass", "dh", "tls_auth", "tls_crypt",
                                         "remote_cert_tls", "verify_x509_name", "crl", "tls_version_min", "data_ciphers",
-                                        "compress", "mssfix", "tun_mtu", "fragment", "keepalive", "reneg_seconds", "auth_user_pass", "auth_user_pass_verify",
+                                        "compress", "mssfix", "tun_mtu", "txqueuelen", "fragment", "keepalive", "reneg_seconds", "auth_user_pass", "auth_user_pass_verify",
                                         "client_to_client", "duplicate_cn"};
     for (const char* k : order)
         if (auto it = tunnel_.find(k); it != tunnel_.end()) y += std::string("  ") + k + ": " + it->second + "\n";

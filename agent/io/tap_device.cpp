@@ -1,4 +1,4 @@
-// TapDevice: /dev/net/tun, TUNSETIFF, vnet headers and offloads, and interface ioctls for up/MTU/address.
+// TapDevice: /dev/net/tun, TUNSETIFF, vnet headers and offloads, and interface ioctls for up/MTU/queue length/address.
 #include "io/tap_device.hpp"
 
 #include <arpa/inet.h>
@@ -174,6 +174,16 @@ Result<void> TapDevice::set_mtu(unsigned mtu) {
     ifreq ifr = make_ifreq(name_);
     ifr.ifr_mtu = static_cast<int>(mtu);
     if (ioctl(s->get(), SIOCSIFMTU, &ifr) != 0) return fail_errno("set MTU " + std::to_string(mtu) + " on " + name_);
+    return {};
+}
+
+Result<void> TapDevice::set_txqueuelen(unsigned frames) {
+    auto s = control_socket(AF_INET);
+    if (!s) return fail(s.error());
+    ifreq ifr = make_ifreq(name_);
+    ifr.ifr_qlen = static_cast<int>(frames);
+    if (ioctl(s->get(), SIOCSIFTXQLEN, &ifr) != 0)
+        return fail_errno("set txqueuelen " + std::to_string(frames) + " on " + name_);
     return {};
 }
 

@@ -57,6 +57,9 @@ public:
     Result<void> no_ipv6_link_local();
     Result<void> set_up(bool up);
     Result<void> set_mtu(unsigned mtu);
+    // The device's transmit queue length (SIOCSIFTXQLEN): for a TAP, the frames its queues hold for
+    // the reader (tun resizes each queue's ring to it, and sizes queues attached later by it).
+    Result<void> set_txqueuelen(unsigned frames);
     Result<std::array<std::uint8_t, 6>> mac() const;
     // Adds ADDRESS/PREFIX (IPv4 or IPv6, bytes in network order) to the device; an IPv4 address
     // replaces the previous one (SIOCSIFADDR semantics).

@@ -4,7 +4,8 @@
 # nothing inheritable or ambient: no interest rules, so no iptables-restore to spawn; nothing else
 # in the bounding set, no_new_privs), traffic crosses, `wirebridge status`
 # answers through the socket handed over to nobody, and SIGTERM still removes the bridges the
-# agents made as root (the undo runs with the kept CAP_NET_ADMIN).
+# agents made as root (the undo runs with the kept CAP_NET_ADMIN). The TAP's queue length is set
+# before the drop: the hub's tunnel.txqueuelen (2000), the site's default (4096).
 #
 #          hH 10.77.0.1                              h1 10.77.0.11
 #              │                                         │
@@ -18,7 +19,8 @@ set -euo pipefail
 
 nobody_uid=$(id -u nobody)
 
-wbn_hub_and_sites 1 true "user: nobody"
+wbn_hub_and_sites 1 true "  txqueuelen: 2000
+user: nobody"
 echo "user: nobody" >>"$WORK/s1.yaml"
 wbn_save_before
 
@@ -48,6 +50,13 @@ for a in hub s1; do
     check "$a: no_new_privs set" test "$(proc_field "$pid" NoNewPrivs)" = 1
     check "$a: the log says so" grep -q "privileges dropped: uid=$nobody_uid(nobody)" "$WORK/$a.log"
     check "$a: its control socket belongs to nobody" test "$(stat -c %U "$WORK/$a.sock")" = nobody
+done
+# txqueuelen: set at start as root, kept after the drop; the default where the config has none.
+declare -A want_qlen=([hub]=2000 [s1]=4096)
+for a in hub s1; do
+    qlen=$(ip -n "$T-$a" -j link show "${T}t" | jq -r '.[0].txqlen')
+    check "$a: TAP ${T}t has qlen ${want_qlen[$a]} ($qlen)" test "$qlen" = "${want_qlen[$a]}"
+    check "$a: the log says so" grep -q "TAP ${T}t: txqueuelen ${want_qlen[$a]}" "$WORK/$a.log"
 done
 wait_for 30 hub_peers_up 1 || die "the hub does not list the site within 30 s"
 check "h1 reaches hH through the tunnel" reach h1 "${ip_of[hH]}" 20

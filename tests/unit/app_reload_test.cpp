@@ -90,6 +90,7 @@ TEST(ReloadPlan, ServerRefusesWhatTheProcessSetUp) {
         {"tunnel.proto (udp -> tcp)", [](config::Config& c) { c.tunnel.proto = config::Transport::tcp; }},
         {"tunnel.local (0.0.0.0:1194 -> 0.0.0.0:1195)", [](config::Config& c) { c.tunnel.local->port = 1195; }},
         {"tunnel.device (tap0 -> tap9)", [](config::Config& c) { c.tunnel.device = "tap9"; }},
+        {"tunnel.txqueuelen (4096 -> 1000)", [](config::Config& c) { c.tunnel.txqueuelen = 1000; }},
         {"tunnel.pool", [](config::Config& c) { c.tunnel.pool->prefix = 25; }},
         {"bridge (none -> br0 [eth1])", [](config::Config& c) {
              config::BridgeConfig b;

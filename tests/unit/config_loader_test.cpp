@@ -439,6 +439,30 @@ TEST_F(ConfigLoaderTest, MssfixAndTunMtu) {
     EXPECT_NE(e.message.find("tunnel.tun_mtu must be a whole number from 576 to 1500"), std::string::npos) << e.message;
 }
 
+// tunnel.txqueuelen (OpenVPN's --txqueuelen): 4096 unless set, 16..65536, both roles.
+TEST_F(ConfigLoaderTest, Txqueuelen) {
+    auto r = load(kClient);
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_EQ(r.config->tunnel.txqueuelen, 4096u);
+    r = load(kServer);
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_EQ(r.config->tunnel.txqueuelen, 4096u);
+    for (const auto& [text, want] : {std::pair{"16", 16u}, {"1000", 1000u}, {"65536", 65536u}}) {
+        r = load(std::string(kClient) + "  txqueuelen: " + text + "\n");
+        ASSERT_TRUE(r.ok()) << text << dump(r);
+        EXPECT_EQ(r.config->tunnel.txqueuelen, want);
+    }
+    r = load(std::string(kServer) + "  txqueuelen: 8192\n");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_EQ(r.config->tunnel.txqueuelen, 8192u);
+    for (const char* bad : {"0", "15", "65537", "-1", "big", "1000 frames"}) {
+        auto e = only_error(std::string(kClient) + "  txqueuelen: " + bad + "\n");
+        EXPECT_NE(e.message.find("tunnel.txqueuelen must be a whole number from 16 to 65536, not '" + std::string(bad) + "'"),
+                  std::string::npos)
+            << e.message;
+    }
+}
+
 TEST_F(ConfigLoaderTest, Fragment) {
     auto r = load(kClient);
     ASSERT_TRUE(r.ok()) << dump(r);

@@ -130,6 +130,24 @@ TEST(OvpnImport, MtuOptionsMap) {
         EXPECT_FALSE(convert_ovpn(*parse_ovpn(std::string("client\ndev tap\nremote a\n") + bad + "\n"), opts()).ok()) << bad;
 }
 
+// --txqueuelen maps to tunnel.txqueuelen; a length outside wirebridge's range is refused, and a
+// file without it gets wirebridge's default (no key written).
+TEST(OvpnImport, TxqueuelenMaps) {
+    auto r = convert_ovpn(*parse_ovpn("client\ndev tap\nremote a\ntun-mtu 1400\ntxqueuelen 2000\n"), opts());
+    ASSERT_TRUE(r.ok()) << r.refused[0];
+    EXPECT_NE(r.yaml.find("  tun_mtu: 1400\n  txqueuelen: 2000\n"), std::string::npos) << r.yaml;
+    EXPECT_TRUE(has(r.mapped, "line 5: txqueuelen 2000 -> tunnel.txqueuelen"));
+    r = convert_ovpn(*parse_ovpn("client\ndev tap\nremote a\n"), opts());
+    ASSERT_TRUE(r.ok()) << r.refused[0];
+    EXPECT_EQ(r.yaml.find("txqueuelen"), std::string::npos) << r.yaml;
+    for (const char* bad : {"txqueuelen 0", "txqueuelen 15", "txqueuelen 65537", "txqueuelen x", "txqueuelen", "txqueuelen 100 200"}) {
+        r = convert_ovpn(*parse_ovpn(std::string("client\ndev tap\nremote a\n") + bad + "\n"), opts());
+        EXPECT_FALSE(r.ok()) << bad;
+    }
+    r = convert_ovpn(*parse_ovpn("client\ndev tap\nremote a\ntxqueuelen 70000\n"), opts());
+    EXPECT_TRUE(has(r.refused, "line 4: txqueuelen 70000: wirebridge's TAP queue length is 16 to 65536 frames")) << r.refused[0];
+}
+
 TEST(OvpnImport, InlineBlocksBecomeFiles) {
     auto f = parse_ovpn(read("../fuzz/corpus/import_ovpn_parse_fuzz/inline_quotes"));
     ASSERT_TRUE(f);
