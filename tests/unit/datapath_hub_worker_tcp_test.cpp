@@ -79,6 +79,18 @@ protected:
         worker.reset();
     }
 
+    // What every worker of the test shares (the TAP, the directory, the switch, the mailbox); no
+    // host loop yet.
+    HubWorker::Setup shared_setup() {
+        HubWorker::Setup setup;
+        setup.tap = &*tap;
+        setup.directory = &*directory;
+        setup.sw = &sw;
+        setup.switch_mutex = &sw_mutex;
+        setup.mailbox = mailbox.get();
+        return setup;
+    }
+
     void start() {
         auto l = io::EventLoop::create();
         ASSERT_TRUE(l);
@@ -95,12 +107,7 @@ protected:
         auto listen = io::TcpListener::open(*io::SocketAddress::from_numeric("127.0.0.1", 0));
         ASSERT_TRUE(listen) << listen.error().message;
         listener.emplace(std::move(*listen));
-        HubWorker::Setup setup;
-        setup.tap = &*tap;
-        setup.directory = &*directory;
-        setup.sw = &sw;
-        setup.switch_mutex = &sw_mutex;
-        setup.mailbox = mailbox.get();
+        HubWorker::Setup setup = shared_setup();
         setup.host_loop = &*host;
         setup.link_ended = [this](const io::SocketAddress& peer, const std::string& why) { ended.emplace_back(peer, why); };
         auto w = HubWorker::start_tcp(setup);
@@ -269,13 +276,7 @@ void send_burst(Site& site, const std::vector<Bytes>& pkts) {
 TEST_F(HubWorkerTcpTest, OnlyOnAHostLoop) {
     start();
     if (HasFatalFailure()) return;
-    HubWorker::Setup setup;
-    setup.tap = &*tap;
-    setup.directory = &*directory;
-    setup.sw = &sw;
-    setup.switch_mutex = &sw_mutex;
-    setup.mailbox = mailbox.get();
-    auto w = HubWorker::start_tcp(setup);  // no host loop
+    auto w = HubWorker::start_tcp(shared_setup());  // no host loop
     ASSERT_FALSE(w);
     EXPECT_EQ(w.error().code, EINVAL);
 }
