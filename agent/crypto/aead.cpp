@@ -88,13 +88,15 @@ DataChannelKeys split_key_block(std::span<const uint8_t, kKeyBlockSize> block, R
     return DataChannelKeys{direction(send), direction(1 - send)};
 }
 
-AeadContextBase::AeadContextBase(AeadCipher c, void* ctx, std::span<const uint8_t, kImplicitIvSize> iv)
-    : cipher_(c), ctx_(ctx), implicit_iv_(iv) {}
+AeadContextBase::AeadContextBase(AeadCipher c, void* ctx, std::optional<ChachaPoly> chacha,
+                                 std::span<const uint8_t, kImplicitIvSize> iv)
+    : cipher_(c), ctx_(ctx), chacha_(std::move(chacha)), implicit_iv_(iv) {}
 
 AeadContextBase::~AeadContextBase() { EVP_CIPHER_CTX_free(ctx_of(ctx_)); }  // frees and cleanses the key
 
 AeadContextBase::AeadContextBase(AeadContextBase&& o) noexcept
-    : cipher_(o.cipher_), ctx_(std::exchange(o.ctx_, nullptr)), implicit_iv_(o.implicit_iv_) {
+    : cipher_(o.cipher_), ctx_(std::exchange(o.ctx_, nullptr)), chacha_(std::move(o.chacha_)), implicit_iv_(o.implicit_iv_) {
+    o.chacha_.reset();
     secure_wipe(o.implicit_iv_.data(), kImplicitIvSize);
 }
 
@@ -103,16 +105,24 @@ AeadContextBase& AeadContextBase::operator=(AeadContextBase&& o) noexcept {
         EVP_CIPHER_CTX_free(ctx_of(ctx_));
         cipher_ = o.cipher_;
         ctx_ = std::exchange(o.ctx_, nullptr);
+        chacha_ = std::move(o.chacha_);
+        o.chacha_.reset();
         implicit_iv_ = o.implicit_iv_;
         secure_wipe(o.implicit_iv_.data(), kImplicitIvSize);
     }
     return *this;
 }
 
-Result<void*> AeadContextBase::make_ctx(AeadCipher c, std::span<const uint8_t> key, bool encrypt) {
+Result<AeadContextBase> AeadContextBase::make(AeadCipher c, const AeadKeys& keys, bool encrypt) {
+    std::span<const uint8_t> key = keys.key.span();
     if (key.size() != aead_key_size(c))
         return fail(std::string(aead_cipher_name(c)) + " needs a " + std::to_string(aead_key_size(c)) +
                     "-byte key, got " + std::to_string(key.size()));
+    if (c == AeadCipher::Chacha20Poly1305) {
+        auto chacha = ChachaPoly::create(key);
+        if (!chacha) return fail(chacha.error());
+        return AeadContextBase(c, nullptr, std::move(*chacha), keys.implicit_iv.span());
+    }
     EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
     if (ctx == nullptr) return fail("out of memory creating a cipher context");
     const int enc = encrypt ? 1 : 0;
@@ -122,7 +132,7 @@ Result<void*> AeadContextBase::make_ctx(AeadCipher c, std::span<const uint8_t> k
         EVP_CIPHER_CTX_free(ctx);
         return fail(std::string("cannot initialise ") + std::string(aead_cipher_name(c)));
     }
-    return static_cast<void*>(ctx);
+    return AeadContextBase(c, ctx, std::nullopt, keys.implicit_iv.span());
 }
 
 void AeadContextBase::nonce(uint32_t packet_id, uint8_t out[12]) const {
@@ -131,15 +141,15 @@ void AeadContextBase::nonce(uint32_t packet_id, uint8_t out[12]) const {
 }
 
 Result<AeadEncryptor> AeadEncryptor::create(AeadCipher c, const AeadKeys& keys) {
-    auto ctx = make_ctx(c, keys.key.span(), true);
-    if (!ctx) return fail(ctx.error());
-    return AeadEncryptor(c, *ctx, keys.implicit_iv.span());
+    auto base = make(c, keys, true);
+    if (!base) return fail(base.error());
+    return AeadEncryptor(std::move(*base));
 }
 
 Result<AeadDecryptor> AeadDecryptor::create(AeadCipher c, const AeadKeys& keys) {
-    auto ctx = make_ctx(c, keys.key.span(), false);
-    if (!ctx) return fail(ctx.error());
-    return AeadDecryptor(c, *ctx, keys.implicit_iv.span());
+    auto base = make(c, keys, false);
+    if (!base) return fail(base.error());
+    return AeadDecryptor(std::move(*base));
 }
 
 AeadStatus AeadEncryptor::seal(std::span<uint8_t> packet, std::size_t header_len, uint32_t packet_id) {
@@ -155,6 +165,11 @@ AeadStatus AeadEncryptor::seal(std::span<uint8_t> packet, std::size_t header_len
     uint8_t* body = tag + kAeadTagSize;
     const int body_len = static_cast<int>(packet.size() - header_len - kAeadOverhead);
     auto aad = aad_of(packet, header_len);
+    if (chacha_)
+        return chacha_->seal(std::span<const uint8_t, 12>(iv, 12), aad, std::span<uint8_t>(body, static_cast<std::size_t>(body_len)),
+                             std::span<uint8_t, kAeadTagSize>(tag, kAeadTagSize))
+                   ? AeadStatus::Ok
+                   : AeadStatus::CryptoError;
     int n = 0;
     if (EVP_EncryptInit_ex(ctx, nullptr, nullptr, nullptr, iv) != 1 ||
         EVP_EncryptUpdate(ctx, nullptr, &n, aad.data(), static_cast<int>(aad.size())) != 1)
@@ -183,6 +198,16 @@ AeadStatus AeadDecryptor::open(std::span<uint8_t> packet, std::size_t header_len
     uint8_t* body = tag + kAeadTagSize;
     const int body_len = static_cast<int>(packet.size() - header_len - kAeadOverhead);
     auto aad = aad_of(packet, header_len);
+    if (chacha_) {
+        const auto opened = chacha_->open(std::span<const uint8_t, 12>(iv, 12), aad,
+                                          std::span<uint8_t>(body, static_cast<std::size_t>(body_len)),
+                                          std::span<const uint8_t, kAeadTagSize>(tag, kAeadTagSize));
+        if (opened == ChachaPoly::Opened::auth_failed) return AeadStatus::AuthFailed;
+        if (opened != ChachaPoly::Opened::ok) return AeadStatus::CryptoError;
+        out.packet_id = packet_id;
+        out.payload = std::span<uint8_t>(body, static_cast<std::size_t>(body_len));
+        return AeadStatus::Ok;
+    }
     int n = 0;
     OSSL_PARAM params[2] = {OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag, kAeadTagSize),
                             OSSL_PARAM_construct_end()};

@@ -26,7 +26,9 @@
 //   s = dec->open(pkt, hdr, o);     // o.packet_id (replay check is the caller's), o.payload (in place)
 //
 // Neither call allocates, locks or throws; errors are a small enum (AeadStatus) that can index
-// counters. The tag is checked by OpenSSL in constant time. A context is NOT thread-safe: the
+// counters. The tag is checked in constant time (by OpenSSL's GCM; for ChaCha20-Poly1305, built
+// here from OpenSSL's primitives for speed, by CRYPTO_memcmp before anything is decrypted:
+// chacha20_poly1305.hpp). A context is NOT thread-safe: the
 // intended use is one context per key per worker thread (create() is cheap enough to do that).
 // Packet-id 0 is never valid in OpenVPN; the replay window (caller) refuses it.
 #pragma once
@@ -36,8 +38,10 @@
 #include <optional>
 #include <span>
 #include <string_view>
+#include <utility>
 
 #include "common/result.hpp"
+#include "crypto/chacha20_poly1305.hpp"
 #include "crypto/role.hpp"
 #include "crypto/secure_bytes.hpp"
 
@@ -102,12 +106,14 @@ public:
     AeadCipher cipher() const { return cipher_; }
 
 protected:
-    AeadContextBase(AeadCipher c, void* ctx, std::span<const uint8_t, kImplicitIvSize> iv);
-    static Result<void*> make_ctx(AeadCipher c, std::span<const uint8_t> key, bool encrypt);
+    AeadContextBase(AeadCipher c, void* ctx, std::optional<ChachaPoly> chacha, std::span<const uint8_t, kImplicitIvSize> iv);
+    // The keyed context of either kind: an EVP_CIPHER_CTX for AES-GCM, a ChachaPoly for ChaCha20.
+    static Result<AeadContextBase> make(AeadCipher c, const AeadKeys& keys, bool encrypt);
     void nonce(uint32_t packet_id, uint8_t out[12]) const;
 
     AeadCipher cipher_;
-    void* ctx_;  // EVP_CIPHER_CTX*, keyed once
+    void* ctx_;                         // AES-GCM: EVP_CIPHER_CTX*, keyed once
+    std::optional<ChachaPoly> chacha_;  // ChaCha20-Poly1305
     SecureArray<kImplicitIvSize> implicit_iv_;
 };
 
@@ -120,7 +126,7 @@ public:
     AeadStatus seal(std::span<uint8_t> packet, std::size_t header_len, uint32_t packet_id);
 
 private:
-    using AeadContextBase::AeadContextBase;
+    explicit AeadEncryptor(AeadContextBase&& base) : AeadContextBase(std::move(base)) {}
 };
 
 class AeadDecryptor : public AeadContextBase {
@@ -132,7 +138,7 @@ public:
     AeadStatus open(std::span<uint8_t> packet, std::size_t header_len, AeadOpened& out);
 
 private:
-    using AeadContextBase::AeadContextBase;
+    explicit AeadDecryptor(AeadContextBase&& base) : AeadContextBase(std::move(base)) {}
 };
 
 }  // namespace wirebridge::crypto
