@@ -16,6 +16,7 @@
 #include "app/reload.hpp"
 #include "app/runner_common.hpp"
 #include "io/signals.hpp"
+#include "app/tunnel_buffers.hpp"
 #include "app/tunnel_setup.hpp"
 #include "app/uplink.hpp"
 #include "proto/data_packet.hpp"
@@ -95,6 +96,7 @@ void ClientRunner::connect_next() {
         auto s = io::UdpSocket::open(bind_to);
         if (!s) return schedule_reconnect(s.error().message);
         udp_.emplace(std::move(*s));
+        apply_udp_buffers(*udp_, cfg_.tunnel, "UDP socket");
         udp_->count_soft_errors_in(&socket_errors_);
         udp_->count_refusals_in(&refusals_);
         // The uplink (bridge.gateway): the mark picks the agent's own table before connect routes.
@@ -108,8 +110,9 @@ void ClientRunner::connect_next() {
         // The data path: worker 0 reads the socket (and mails the session what is for it).
         if (!start_workers()) return schedule_reconnect("the data path could not start");
     } else {
-        auto s = io::TcpStream::connect(peer_, local, uplink_mark(cfg_));
+        auto s = io::TcpStream::connect(peer_, local, uplink_mark(cfg_), tunnel_buffers(cfg_.tunnel));
         if (!s) return schedule_reconnect(s.error().message);
+        log_tcp_buffers(s->fd(), cfg_.tunnel, "TCP socket");
         // Writable once connected (or failed); then the stream is the data path's (on_connected).
         connecting_.emplace(std::move(*s), false);
         sock_fd_ = connecting_->fd();

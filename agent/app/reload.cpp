@@ -160,6 +160,11 @@ ReloadPlan plan_reload(const config::Config& running, const config::Config& next
         // The listening socket and the address pool belong to the running clients.
         diff("tunnel.proto", proto_a, proto_b, true);
         diff("tunnel.local", a.local, b.local, true);
+        // Set on its sockets at start (a new proto, already refused, changes the unset ones' defaults).
+        if (a.proto == b.proto) {
+            diff("tunnel.rcvbuf", a.rcvbuf, b.rcvbuf, true);
+            diff("tunnel.sndbuf", a.sndbuf, b.sndbuf, true);
+        }
         diff("tunnel.pool", a.pool, b.pool, true);
         diff("tunnel.pool", a.pool_options, b.pool_options, true);
         diff("tunnel.auth_user_pass_verify", a.auth_user_pass_verify, b.auth_user_pass_verify, true);
@@ -167,6 +172,9 @@ ReloadPlan plan_reload(const config::Config& running, const config::Config& next
         p.reconnect |= diff("tunnel.proto", proto_a, proto_b);
         p.reconnect |= diff("tunnel.local", a.local, b.local);
         p.reconnect |= diff("tunnel.remote", a.remote, b.remote);
+        // A site's socket takes them when it is opened, at each connection.
+        p.reconnect |= diff("tunnel.rcvbuf", a.rcvbuf, b.rcvbuf);
+        p.reconnect |= diff("tunnel.sndbuf", a.sndbuf, b.sndbuf);
     }
 
     bool tls = false;

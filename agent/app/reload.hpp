@@ -26,7 +26,7 @@ struct ReloadPlan {
                              // clients; client: the next connection
     bool keepalive = false;  // client: applies to the running session too
     bool reneg = false;      // client: from the next connection
-    bool reconnect = false;  // client: remote/proto/local/TLS files/ciphers: reconnect with them
+    bool reconnect = false;  // client: remote/proto/local/buffers/TLS files/ciphers: reconnect with them
     bool routeless = false;  // interest rules or fastpath marks changed (both configs have an
                              // interest section): for Routeless::reload, which main calls
 

@@ -12,6 +12,7 @@
 #include "app/reload.hpp"
 #include "app/runner_common.hpp"
 #include "io/signals.hpp"
+#include "app/tunnel_buffers.hpp"
 #include "app/tunnel_setup.hpp"
 #include "app/uplink.hpp"
 #include "proto/data_packet.hpp"
@@ -68,6 +69,8 @@ Result<void> ServerRunner::open_udp(const io::SocketAddress& local) {
         auto s = io::UdpSocket::open(local, n > 1);
         if (!s) return fail(s.error());
         if (auto m = mark_uplink_socket(s->fd(), cfg_); !m) return fail(m.error());  // a hub inline
+        const std::string what = n > 1 ? "UDP socket " + std::to_string(k + 1) + " of " + std::to_string(n) : "UDP socket";
+        apply_udp_buffers(*s, cfg_.tunnel, what);
         if (auto g = s->enable_gro(); !g) log_warn(g.error().message);
         s->count_soft_errors_in(&socket_errors_);
         group_.push_back(std::move(*s));
@@ -112,11 +115,13 @@ int ServerRunner::run() {
             return 1;
         }
     } else {
-        auto l = io::TcpListener::open(*local);
+        // Buffers set before listen(): the connections it accepts inherit them (tunnel.rcvbuf/sndbuf).
+        auto l = io::TcpListener::open(*local, false, tunnel_buffers(cfg_.tunnel));
         if (!l) {
             log_error(l.error().message);
             return 1;
         }
+        log_tcp_buffers(l->fd(), cfg_.tunnel, "TCP listener (its connections inherit them)");
         if (auto m = mark_uplink_socket(l->fd(), cfg_); !m) {  // a hub inline: accepted ones inherit it
             log_error(m.error().message);
             return 1;

@@ -21,7 +21,7 @@ void Validator::parse_tunnel(const Entry& e, Config& c) {
                            {"role", "proto", "local", "remote", "device", "address", "pool", "join_bridge", "ca",
                             "cert", "key", "tls_crypt", "tls_auth", "remote_cert_tls", "verify_x509_name", "crl", "tls_version_min",
                             "askpass", "data_ciphers", "compress", "keepalive", "reneg_seconds",
-                             "mssfix", "tun_mtu", "txqueuelen", "fragment", "auth", "data_ciphers_fallback",
+                             "mssfix", "tun_mtu", "txqueuelen", "rcvbuf", "sndbuf", "fragment", "auth", "data_ciphers_fallback",
                              "peer_fingerprint", "dh", "auth_user_pass", "auth_user_pass_verify",
                             "workers", "client_to_client", "duplicate_cn", "mac_age", "max_macs_per_client", "multicast_limit", "vlan",
                             "clients"});
@@ -82,8 +82,8 @@ void Validator::parse_tunnel(const Entry& e, Config& c) {
     }
 }
 
-// The link: role, transport, endpoints and the TAP device. False when the role is missing or wrong
-// (the role checks are then skipped).
+// The link: role, transport, the socket's buffers, endpoints and the TAP device. False when the
+// role is missing or wrong (the role checks are then skipped).
 bool Validator::parse_link(const Entries& m, const YAML::Mark& here, TunnelConfig& t) {
     bool role_ok = false;
     if (auto* n = find(m, "role")) {
@@ -105,6 +105,28 @@ bool Validator::parse_link(const Entries& m, const YAML::Mark& here, TunnelConfi
             else if (*v == "tcp") t.proto = Transport::tcp;
             else error(n->value.Mark(), "tunnel.proto must be udp or tcp, not '" + *v + "'");
         }
+    }
+    // The socket's buffers (OpenVPN's --rcvbuf / --sndbuf): 0 (the kernel's) or a size in bytes.
+    // Unset: 4 MiB over UDP; 0 over TCP, the kernel's autotuning.
+    for (const auto& [key, field] : {std::pair{"rcvbuf", &t.rcvbuf}, std::pair{"sndbuf", &t.sndbuf}}) {
+        const Entry* n = find(m, key);
+        if (!n) {
+            *field = t.proto == Transport::udp ? kUdpSocketBuffer : 0;
+            continue;
+        }
+        const std::string what = std::string("tunnel.") + key;
+        auto v = text(*n, what);
+        if (!v) continue;
+        unsigned long bytes = 0;
+        const auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), bytes);
+        if (v->empty() || ec != std::errc{} || end != v->data() + v->size() ||
+            (bytes != 0 && (bytes < kSocketBufferMin || bytes > kSocketBufferMax))) {
+            error(n->value.Mark(), what + " must be 0 (the kernel's default) or a whole number of bytes from " +
+                                       std::to_string(kSocketBufferMin) + " to " + std::to_string(kSocketBufferMax) +
+                                       ", not '" + *v + "'");
+            continue;
+        }
+        *field = static_cast<unsigned>(bytes);
     }
     if (const Entry* local = find(m, "local")) t.local = endpoint(local->value, "tunnel.local", false);
     if (const Entry* remote = find(m, "remote")) {

@@ -424,6 +424,8 @@ void Converter::one(const Directive& d) {
         if (w == "ping" || w == "ping-restart") return ignore(d, "the hub pushes ping/ping-restart from tunnel.keepalive");
         if (w == "comp-lzo" || w == "compress") return ignore(d, "the hub pushes the stub matching tunnel.compress");
         if (w == "route-gateway") return ignore(d, "the hub pushes route-gateway from tunnel.pool.gateway");
+        if (w == "sndbuf" || w == "rcvbuf")
+            return ignore(d, "each site sets its own buffers (tunnel.sndbuf, tunnel.rcvbuf; 4 MiB over UDP by default)");
         return refuse(d, "the hub pushes no " + w + " to its clients (only ifconfig, route-gateway, ping, compression)");
     }
     // --- authentication ---------------------------------------------------------------------------
@@ -483,7 +485,7 @@ void Converter::one(const Directive& d) {
     if (n == "log" || n == "log-append" || n == "syslog" || n == "daemon" || n == "writepid" || n == "mute" ||
         n == "mute-replay-warnings" || n == "suppress-timestamps" || n == "machine-readable-output" || n == "cd" ||
         n == "chroot" || n == "management" || n == "management-query-passwords" || n == "setenv" || n == "setenv-safe" ||
-        n == "ignore-unknown-option" || n == "sndbuf" || n == "rcvbuf" || n == "fast-io" ||
+        n == "ignore-unknown-option" || n == "fast-io" ||
         n == "tmp-dir" || n == "mlock" || n == "nice" || n == "replay-window" ||
         n == "connect-freq" || n == "connect-freq-initial" ||
         n == "pull-filter" || n == "route-delay" || n == "route-method" || n == "ip-win32" || n == "register-dns" ||
@@ -505,6 +507,16 @@ void Converter::one(const Directive& d) {
         if (!number(a[0], 65536, v) || v < 16) return refuse(d, "wirebridge's TAP queue length is 16 to 65536 frames");
         tunnel_["txqueuelen"] = std::to_string(v);
         return map(d, "tunnel.txqueuelen");
+    }
+    if (n == "sndbuf" || n == "rcvbuf") {
+        // 0 is OpenVPN's "the OS's default": wirebridge's 0 leaves the kernel's too (without the line,
+        // wirebridge's default applies: 4 MiB over UDP). The range is parse_tunnel's.
+        unsigned long v = 0;
+        if (!args(d, 1, 1)) return;
+        if (!number(a[0], 67108864, v) || (v != 0 && v < 65536))
+            return refuse(d, "wirebridge's socket buffers are 0 (the kernel's default) or 65536 to 67108864 bytes");
+        tunnel_[n] = std::to_string(v);
+        return map(d, "tunnel." + n + (v == 0 ? " (0: the kernel's default)" : ""));
     }
     if (n == "link-mtu") return refuse(d, "deprecated in OpenVPN 2.6 and not supported: give tun-mtu instead");
     if (n == "tun-mtu-extra" || n == "mtu-disc" || n == "mtu-test")
@@ -652,7 +664,7 @@ ImportResult Converter::run() {
     if (address_) y += "  address: " + *address_ + "\n";
     static const char* const order[] = {"ca", "cert", "key", "peer_fingerprint", "askpass", "dh", "tls_auth", "tls_crypt",
                                         "remote_cert_tls", "verify_x509_name", "crl", "tls_version_min", "data_ciphers",
-                                        "compress", "mssfix", "tun_mtu", "txqueuelen", "fragment", "keepalive", "reneg_seconds", "auth_user_pass", "auth_user_pass_verify",
+                                        "compress", "mssfix", "tun_mtu", "txqueuelen", "rcvbuf", "sndbuf", "fragment", "keepalive", "reneg_seconds", "auth_user_pass", "auth_user_pass_verify",
                                         "client_to_client", "duplicate_cn"};
     for (const char* k : order)
         if (auto it = tunnel_.find(k); it != tunnel_.end()) y += std::string("  ") + k + ": " + it->second + "\n";

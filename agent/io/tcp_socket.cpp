@@ -17,13 +17,15 @@ void tune(int fd) {
 }  // namespace
 
 Result<TcpStream> TcpStream::connect(const SocketAddress& peer, const std::optional<SocketAddress>& local,
-                                     std::uint32_t mark) {
+                                     std::uint32_t mark, SocketBuffers buffers) {
     Fd fd(socket(peer.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!fd.valid()) return fail_errno("TCP socket");
     tune(fd.get());
     // Before connect: the route (and the SYN's) is chosen by it.
     if (mark != 0 && setsockopt(fd.get(), SOL_SOCKET, SO_MARK, &mark, sizeof mark) != 0)
         return fail_errno("SO_MARK on the TCP socket");
+    if (auto b = set_socket_buffers(fd.get(), buffers); !b)
+        return fail("TCP socket buffers: " + b.error().message, b.error().code);
     if (local) {
         const int one = 1;
         setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -60,7 +62,7 @@ Result<IoCount> TcpStream::write(std::span<const std::uint8_t> data) {
     return IoCount{static_cast<std::size_t>(n), false, false};
 }
 
-Result<TcpListener> TcpListener::open(const SocketAddress& local, bool reuse_port) {
+Result<TcpListener> TcpListener::open(const SocketAddress& local, bool reuse_port, SocketBuffers buffers) {
     TcpListener l;
     l.fd_ = Fd(socket(local.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!l.fd_.valid()) return fail_errno("TCP socket");
@@ -69,6 +71,8 @@ Result<TcpListener> TcpListener::open(const SocketAddress& local, bool reuse_por
     if (reuse_port && setsockopt(l.fd(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
         return fail_errno("SO_REUSEPORT");
     if (bind(l.fd(), local.get(), local.length) != 0) return fail_errno("bind TCP " + local.to_string());
+    if (auto b = set_socket_buffers(l.fd(), buffers); !b)
+        return fail("TCP socket buffers: " + b.error().message, b.error().code);
     if (listen(l.fd(), 128) != 0) return fail_errno("listen on " + local.to_string());
     return l;
 }

@@ -1,4 +1,4 @@
-// UdpSocket: SO_REUSEPORT, recvmmsg/sendmmsg over a preallocated DatagramBatch, UDP GSO for runs.
+// UdpSocket: SO_REUSEPORT, buffers, recvmmsg/sendmmsg over a preallocated DatagramBatch, UDP GSO for runs.
 #include "io/udp_socket.hpp"
 
 #include "io/socket_errors.hpp"
@@ -114,10 +114,6 @@ Result<UdpSocket> UdpSocket::open(const SocketAddress& local, bool reuse_port) {
     const int one = 1;
     if (reuse_port && setsockopt(s.fd(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
         return fail_errno("SO_REUSEPORT");
-    // Bulk transfers through the tunnel overflow the default buffers first.
-    const int buf = 4 << 20;
-    setsockopt(s.fd(), SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
-    setsockopt(s.fd(), SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
     if (bind(s.fd(), local.get(), local.length) != 0) return fail_errno("bind UDP " + local.to_string());
     return s;
 }
@@ -190,6 +186,11 @@ Result<void> UdpSocket::enable_gro() {
     if (setsockopt(fd(), SOL_UDP, UDP_GRO, &one, sizeof one) != 0) return fail_errno("UDP_GRO");
     gro_ = true;
     return {};
+}
+
+Result<SocketBuffers> UdpSocket::set_buffers(SocketBuffers asked) {
+    if (auto r = set_socket_buffers(fd(), asked); !r) return fail(r.error());
+    return socket_buffers(fd());
 }
 
 Result<void> UdpSocket::connect(const SocketAddress& peer) {

@@ -12,6 +12,7 @@
 
 #include "common/result.hpp"
 #include "io/fd.hpp"
+#include "io/socket_buffers.hpp"
 #include "io/socket_errors.hpp"
 #include "io/socket_address.hpp"
 
@@ -95,6 +96,7 @@ private:
 class UdpSocket {
 public:
     // Binds to `local` (port 0 = any). reuse_port lets several workers bind the same address.
+    // The buffers stay the kernel's defaults until set_buffers().
     static Result<UdpSocket> open(const SocketAddress& local, bool reuse_port = false);
 
     int fd() const { return fd_.get(); }
@@ -114,6 +116,10 @@ public:
     // (its UDP GSO sends, or what the NIC's GRO merged); receive() splits them again. Batches
     // received on this socket must then have kGroBufferSize buffers.
     Result<void> enable_gro();
+    // The socket's receive and send buffers (set_socket_buffers: forced past net.core.rmem_max /
+    // wmem_max when the process holds CAP_NET_ADMIN); returns what the kernel then holds (twice
+    // what was asked when it was granted whole). Handles made by share() are the same socket.
+    Result<SocketBuffers> set_buffers(SocketBuffers asked);
     // Fixes the peer (client): the kernel caches the route and drops datagrams from anyone else.
     // Sends to that peer then carry no address.
     Result<void> connect(const SocketAddress& peer);

@@ -4,6 +4,9 @@
 # two sites' hosts (8 MB through the hub, site to site) arrives byte for byte; the hub lists both sites
 # at their real addresses with their hosts' MACs, and its per-client counters (summed from its
 # worker, which pumps the TCP links) match what each site counted; SIGTERM stops everything cleanly.
+# Socket buffers over TCP: the hub's tunnel.rcvbuf (twice net.core.rmem_max, so only the forced
+# option reaches it) is set on its listener and inherited by both accepted connections; s1's
+# tunnel.sndbuf (twice wmem_max) is set before its connect; s2 sets none (the kernel's autotuning).
 #
 #                         hH 10.77.0.1
 #                              │
@@ -24,10 +27,24 @@ PROTO=tcp
 . "$(dirname "$0")/lib.sh"
 
 hosts=(hH h1 h2)
-wbn_hub_and_sites 2 true
-wbn_save_before
+rmem_max=$(cat /proc/sys/net/core/rmem_max)
+wmem_max=$(cat /proc/sys/net/core/wmem_max)
+[ "$rmem_max" -le $((32 << 20)) ] && [ "$wmem_max" -le $((32 << 20)) ] ||
+    die "net.core.rmem_max/wmem_max above 32 MiB: tunnel.rcvbuf/sndbuf cannot ask twice them"
+wbn_hub_and_sites 2 true "  rcvbuf: $((2 * rmem_max))"
+sed -i "s/^  join_bridge: true$/  join_bridge: true\n  sndbuf: $((2 * wmem_max))/" "$WORK/s1.yaml"
+wbn_save_before --check
 wbn_start_hub_and_sites
 check "the hub's clients came over TCP" matches "$(cat "$WORK/hub.log")" "TCP connection from $WAN\.11"
+listen_rb=$(skmem hub -t rb state listening sport = :$PORT)
+conn_rb=$(skmem hub -t rb state established sport = :$PORT | tr '\n' ' ')
+check "hub: its listener's receive buffer is 2 x $((2 * rmem_max)) (rb $listen_rb)" test "$listen_rb" = $((4 * rmem_max))
+check "hub: both accepted connections inherited it (rb $conn_rb)" test "$conn_rb" = "$((4 * rmem_max)) $((4 * rmem_max)) "
+check "hub: the log says so" grep -q "TCP listener (its connections inherit them) buffers: receive $((4 * rmem_max)), send" "$WORK/hub.log"
+s1_tb=$(skmem s1 -t tb state established dport = :$PORT)
+check "s1: its connection's send buffer is 2 x $((2 * wmem_max)) (tb $s1_tb)" test "$s1_tb" = $((4 * wmem_max))
+check "s1: the log says so" grep -q "TCP socket buffers: receive [0-9]*, send $((4 * wmem_max)) bytes (asked $((2 * wmem_max)) for send, receive left to the kernel" "$WORK/s1.log"
+check "s2: sets none, says nothing (the kernel's autotuning)" bash -c "! grep -q 'socket buffers' '$WORK/s2.log'"
 for a in "${hosts[@]}"; do
     for b in "${hosts[@]}"; do
         [ "$a" = "$b" ] || check "$a reaches $b" reach "$a" "${ip_of[$b]}" 20

@@ -4,7 +4,8 @@
 # byte for byte site to site and hub LAN <-> site in both directions; per-peer counters match the
 # sites' own; pings under bulk traffic across several rekeys lose nothing; `wirebridge status`
 # lists both workers and each carried traffic; SIGTERM under a ping flood exits 0 (no SIGKILL),
-# TAP and bridge gone, namespaces as before.
+# TAP and bridge gone, namespaces as before. Each member of the SO_REUSEPORT group gets the hub's
+# tunnel.sndbuf (twice net.core.wmem_max: forced, SO_SNDBUF alone stops at the cap), each logged.
 #
 #                         hH 10.77.0.1
 #                              │ ${T}e ── ${T}l
@@ -25,12 +26,23 @@ set -euo pipefail
 
 hosts=(hH h1 h2 h3)
 
+wmem_max=$(cat /proc/sys/net/core/wmem_max)
+[ "$wmem_max" -le $((32 << 20)) ] || die "net.core.wmem_max is $wmem_max: above 32 MiB, tunnel.sndbuf cannot ask twice it"
+hub_sndbuf=$((2 * wmem_max))
 wbn_hub_and_sites 3 true "  workers: 2
-  reneg_seconds: 4"
+  reneg_seconds: 4
+  sndbuf: $hub_sndbuf"
 wbn_save_before --check
 wbn_start_hub_and_sites
 log "hub (2 workers) and 3 sites up"
 check "the hub runs 2 data path workers (log)" grep -q "data path: 2 workers" "$WORK/hub.log"
+tbs=$(skmem hub -u tb sport = :$PORT | tr '\n' ' ')
+check "both sockets of the hub's group have a send buffer of 2 x $hub_sndbuf (tb $tbs)" \
+    test "$tbs" = "$((2 * hub_sndbuf)) $((2 * hub_sndbuf)) "
+for k in 1 2; do
+    check "the hub logged socket $k of 2's buffers" \
+        grep -q "UDP socket $k of 2 buffers: receive 8388608, send $((2 * hub_sndbuf)) bytes" "$WORK/hub.log"
+done
 
 for a in "${hosts[@]}"; do
     for b in "${hosts[@]}"; do

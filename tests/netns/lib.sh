@@ -413,6 +413,15 @@ hub_macs_of() { hub_peer_of "$1" | jq -r '.macs[]'; }
 # hub_has_mac ADDRESS MAC: the hub lists MAC behind the peer at ADDRESS.
 hub_has_mac() { hub_macs_of "$1" | grep -qx "$2"; }
 
+# skmem APPLIANCE -u|-t FIELD FILTER...: the skmem FIELD (rb: receive buffer, tb: send buffer, in
+# bytes as the kernel counts them: twice what was asked) of each UDP (-u) or TCP (-t) socket of
+# the appliance's namespace that the ss FILTER selects (e.g. sport = :1194), one a line.
+skmem() {
+    local ns=$1 proto=$2 field=$3
+    shift 3
+    ip netns exec "$T-$ns" ss "$proto" -amnH "$@" | grep -oE "[(,]$field[0-9]+" | tr -dc '0-9\n'
+}
+
 # pings FROM_HOST IP: one ping answered within 1 s.
 pings() { on "$1" ping -c 1 -W 1 "$2" >/dev/null 2>&1; }
 # unreachable FROM_HOST IP: none of 5 pings (over about 3 s) is answered.

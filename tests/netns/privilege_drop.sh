@@ -5,7 +5,10 @@
 # in the bounding set, no_new_privs), traffic crosses, `wirebridge status`
 # answers through the socket handed over to nobody, and SIGTERM still removes the bridges the
 # agents made as root (the undo runs with the kept CAP_NET_ADMIN). The TAP's queue length is set
-# before the drop: the hub's tunnel.txqueuelen (2000), the site's default (4096).
+# before the drop: the hub's tunnel.txqueuelen (2000), the site's default (4096). The UDP sockets
+# are opened after the drop and their buffers forced with the kept CAP_NET_ADMIN: the hub's
+# tunnel.rcvbuf is twice net.core.rmem_max, which SO_RCVBUF alone would cap at the sysctl
+# (`ss` shows rb at 4x rmem_max only when SO_RCVBUFFORCE worked); the site keeps the default 4 MiB.
 #
 #          hH 10.77.0.1                              h1 10.77.0.11
 #              │                                         │
@@ -19,7 +22,12 @@ set -euo pipefail
 
 nobody_uid=$(id -u nobody)
 
+# Twice the cap (a whole number of bytes within tunnel.rcvbuf's 64 MiB).
+rmem_max=$(cat /proc/sys/net/core/rmem_max)
+[ "$rmem_max" -le $((32 << 20)) ] || die "net.core.rmem_max is $rmem_max: above 32 MiB, tunnel.rcvbuf cannot ask twice it"
+hub_rcvbuf=$((2 * rmem_max))
 wbn_hub_and_sites 1 true "  txqueuelen: 2000
+  rcvbuf: $hub_rcvbuf
 user: nobody"
 echo "user: nobody" >>"$WORK/s1.yaml"
 wbn_save_before
@@ -59,6 +67,24 @@ for a in hub s1; do
     check "$a: the log says so" grep -q "TAP ${T}t: txqueuelen ${want_qlen[$a]}" "$WORK/$a.log"
 done
 wait_for 30 hub_peers_up 1 || die "the hub does not list the site within 30 s"
+# Socket buffers, opened after the drop: the hub's forced past the cap, the site's the 4 MiB default.
+require "the hub's namespace has the same net.core.rmem_max ($rmem_max)" \
+    test "$(ip netns exec "$T-hub" cat /proc/sys/net/core/rmem_max)" = "$rmem_max"
+hub_rb=$(skmem hub -u rb sport = :$PORT)
+hub_tb=$(skmem hub -u tb sport = :$PORT)
+check "hub: its UDP socket's receive buffer is 2 x $hub_rcvbuf, past 2 x rmem_max (rb $hub_rb)" \
+    test "$hub_rb" = $((2 * hub_rcvbuf))
+check "hub: its send buffer is the default's (tb $hub_tb)" test "$hub_tb" = 8388608
+check "hub: the log says so" \
+    grep -q "UDP socket buffers: receive $((2 * hub_rcvbuf)), send 8388608 bytes (asked $hub_rcvbuf and 4194304; the kernel doubles it)" "$WORK/hub.log"
+s1_rb=$(skmem s1 -u rb dport = :$PORT)
+s1_tb=$(skmem s1 -u tb dport = :$PORT)
+check "s1: its UDP socket's buffers are the default's (rb $s1_rb, tb $s1_tb)" test "$s1_rb $s1_tb" = "8388608 8388608"
+check "s1: the log says so" \
+    grep -q "UDP socket buffers: receive 8388608, send 8388608 bytes (asked 4194304 each; the kernel doubles it)" "$WORK/s1.log"
+for a in hub s1; do
+    check "$a: no warning that the buffers were capped" bash -c "! grep -q 'buffers smaller than asked' '$WORK/$a.log'"
+done
 check "h1 reaches hH through the tunnel" reach h1 "${ip_of[hH]}" 20
 check "hH reaches h1" reach hH "${ip_of[h1]}" 20
 check "status answers from the dropped hub" matches "$(status hub)" "s1"

@@ -91,6 +91,8 @@ TEST(ReloadPlan, ServerRefusesWhatTheProcessSetUp) {
         {"tunnel.local (0.0.0.0:1194 -> 0.0.0.0:1195)", [](config::Config& c) { c.tunnel.local->port = 1195; }},
         {"tunnel.device (tap0 -> tap9)", [](config::Config& c) { c.tunnel.device = "tap9"; }},
         {"tunnel.txqueuelen (4096 -> 1000)", [](config::Config& c) { c.tunnel.txqueuelen = 1000; }},
+        {"tunnel.rcvbuf (4194304 -> 8388608)", [](config::Config& c) { c.tunnel.rcvbuf = 8388608; }},
+        {"tunnel.sndbuf (4194304 -> 0)", [](config::Config& c) { c.tunnel.sndbuf = 0; }},
         {"tunnel.pool", [](config::Config& c) { c.tunnel.pool->prefix = 25; }},
         {"bridge (none -> br0 [eth1])", [](config::Config& c) {
              config::BridgeConfig b;
@@ -111,6 +113,30 @@ TEST(ReloadPlan, ServerRefusesWhatTheProcessSetUp) {
         EXPECT_TRUE(has(p.refusal(), k.key)) << p.refusal();
         EXPECT_TRUE(has(p.refusal(), "still running the previous configuration")) << p.refusal();
     }
+}
+
+// A site's socket takes tunnel.rcvbuf/sndbuf at each connection: it connects again with them; a hub's
+// are set at start: refused. A hub's new proto (refused) is not also reported as the buffers'
+// defaults moving (4 MiB over UDP, 0 over TCP).
+TEST(ReloadPlan, SocketBuffersReconnectASiteAndAreRefusedByAHub) {
+    auto next = client();
+    next.tunnel.rcvbuf = 16u << 20;
+    auto p = plan_reload(client(), next, "s", "s");
+    ASSERT_TRUE(p.ok()) << p.refusal();
+    EXPECT_TRUE(p.reconnect);
+    EXPECT_TRUE(has(p.summary(), "tunnel.rcvbuf 4194304 -> 16777216")) << p.summary();
+    next = server();
+    next.tunnel.sndbuf = 65536;
+    p = plan_reload(server(), next, "s", "s");
+    EXPECT_FALSE(p.ok());
+    EXPECT_EQ(p.refusal(), "reload refused: tunnel.sndbuf (4194304 -> 65536) cannot change while running (restart to "
+                           "apply); still running the previous configuration");
+    next = server();
+    next.tunnel.proto = config::Transport::tcp;
+    next.tunnel.rcvbuf = next.tunnel.sndbuf = 0;
+    p = plan_reload(server(), next, "s", "s");
+    EXPECT_FALSE(p.ok());
+    EXPECT_FALSE(has(p.refusal(), "buf")) << p.refusal();
 }
 
 TEST(ReloadPlan, ServerSessionSettingsAreForNewClients) {
@@ -142,7 +168,9 @@ TEST(ReloadPlan, ClientReconnectsForTransportAndTlsKeepsForKeepalive) {
                         +[](config::Config& c) { c.tunnel.proto = config::Transport::tcp; },
                         +[](config::Config& c) { c.tunnel.tls_crypt = "/etc/wb/tc.key"; },
                         +[](config::Config& c) { c.tunnel.cert = "/etc/wb/a2.crt"; },
-                        +[](config::Config& c) { c.tunnel.data_ciphers = {"AES-128-GCM"}; }}) {
+                        +[](config::Config& c) { c.tunnel.data_ciphers = {"AES-128-GCM"}; },
+                        +[](config::Config& c) { c.tunnel.rcvbuf = 8388608; },
+                        +[](config::Config& c) { c.tunnel.sndbuf = 0; }}) {
         next = client();
         change(next);
         p = plan_reload(client(), next, "s", "s");

@@ -463,6 +463,49 @@ TEST_F(ConfigLoaderTest, Txqueuelen) {
     }
 }
 
+// tunnel.rcvbuf / tunnel.sndbuf (OpenVPN's --rcvbuf / --sndbuf), both roles: unset, 4 MiB over UDP
+// and 0 (the kernel's autotuning) over TCP; set, 0 or 65536..67108864 bytes with either proto.
+TEST_F(ConfigLoaderTest, SocketBuffers) {
+    auto r = load(kClient);
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_EQ(r.config->tunnel.rcvbuf, 4194304u);
+    EXPECT_EQ(r.config->tunnel.sndbuf, 4194304u);
+    r = load(kServer);  // proto tcp
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_EQ(r.config->tunnel.rcvbuf, 0u);
+    EXPECT_EQ(r.config->tunnel.sndbuf, 0u);
+    std::string udp_server = kServer;
+    udp_server.replace(udp_server.find("proto: tcp"), 10, "proto: udp");
+    r = load(udp_server);
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_EQ(r.config->tunnel.rcvbuf, 4194304u);
+    EXPECT_EQ(r.config->tunnel.sndbuf, 4194304u);
+    r = load(std::string(kServer) + "  rcvbuf: 1048576\n");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_EQ(r.config->tunnel.rcvbuf, 1048576u);
+    EXPECT_EQ(r.config->tunnel.sndbuf, 0u);  // the other one still the kernel's
+    for (const auto& [text, want] : {std::pair{"0", 0u}, {"65536", 65536u}, {"8388608", 8388608u}, {"67108864", 67108864u}}) {
+        r = load(std::string(kClient) + "  rcvbuf: " + text + "\n  sndbuf: " + text + "\n");
+        ASSERT_TRUE(r.ok()) << text << dump(r);
+        EXPECT_EQ(r.config->tunnel.rcvbuf, want);
+        EXPECT_EQ(r.config->tunnel.sndbuf, want);
+    }
+    for (const char* key : {"rcvbuf", "sndbuf"}) {
+        for (const char* bad : {"1", "65535", "67108865", "4294967296", "-1", "4M", "4 MiB", "0x400000", "''"}) {
+            const std::string shown = std::string(bad) == "''" ? "" : bad;
+            auto e = only_error(std::string(kClient) + "  " + key + ": " + bad + "\n");
+            EXPECT_EQ(e.message, std::string("tunnel.") + key +
+                                     " must be 0 (the kernel's default) or a whole number of bytes from 65536 to "
+                                     "67108864, not '" + shown + "'")
+                << bad;
+            EXPECT_EQ(e.line, 11) << e.to_string();
+            EXPECT_EQ(e.column, 11) << e.to_string();
+        }
+    }
+    auto e = only_error(std::string(kClient) + "  rcvbuf: [1]\n");
+    EXPECT_NE(e.message.find("tunnel.rcvbuf must be a single value"), std::string::npos) << e.message;
+}
+
 TEST_F(ConfigLoaderTest, Fragment) {
     auto r = load(kClient);
     ASSERT_TRUE(r.ok()) << dump(r);

@@ -148,6 +148,34 @@ TEST(OvpnImport, TxqueuelenMaps) {
     EXPECT_TRUE(has(r.refused, "line 4: txqueuelen 70000: wirebridge's TAP queue length is 16 to 65536 frames")) << r.refused[0];
 }
 
+// --sndbuf / --rcvbuf map to tunnel.sndbuf / tunnel.rcvbuf; 0 (OpenVPN's "the OS's default") maps to
+// wirebridge's 0 (the kernel's), a file without them gets wirebridge's default (no key written),
+// a size outside wirebridge's range is refused; a pushed one is the site's business (ignored).
+TEST(OvpnImport, SocketBuffersMap) {
+    auto r = convert_ovpn(*parse_ovpn("client\ndev tap\nremote a\nsndbuf 393216\nrcvbuf 0\n"), opts());
+    ASSERT_TRUE(r.ok()) << r.refused[0];
+    EXPECT_NE(r.yaml.find("  rcvbuf: 0\n  sndbuf: 393216\n"), std::string::npos) << r.yaml;
+    EXPECT_TRUE(has(r.mapped, "line 4: sndbuf 393216 -> tunnel.sndbuf")) << r.mapped[0];
+    EXPECT_TRUE(has(r.mapped, "line 5: rcvbuf 0 -> tunnel.rcvbuf (0: the kernel's default)"));
+    r = convert_ovpn(*parse_ovpn("client\ndev tap\nremote a\n"), opts());
+    ASSERT_TRUE(r.ok()) << r.refused[0];
+    EXPECT_EQ(r.yaml.find("buf"), std::string::npos) << r.yaml;
+    for (const char* ok : {"rcvbuf 65536", "rcvbuf 67108864", "sndbuf 0"}) {
+        r = convert_ovpn(*parse_ovpn(std::string("client\ndev tap\nremote a\n") + ok + "\n"), opts());
+        EXPECT_TRUE(r.ok()) << ok;
+    }
+    for (const char* bad : {"sndbuf 65535", "rcvbuf 67108865", "sndbuf -1", "rcvbuf x", "sndbuf", "rcvbuf 1 2"}) {
+        r = convert_ovpn(*parse_ovpn(std::string("client\ndev tap\nremote a\n") + bad + "\n"), opts());
+        EXPECT_FALSE(r.ok()) << bad;
+    }
+    r = convert_ovpn(*parse_ovpn("client\ndev tap\nremote a\nrcvbuf 4096\n"), opts());
+    EXPECT_TRUE(has(r.refused,
+                    "line 4: rcvbuf 4096: wirebridge's socket buffers are 0 (the kernel's default) or 65536 to 67108864 bytes"))
+        << r.refused[0];
+    r = convert_ovpn(*parse_ovpn("server 10.8.0.0 255.255.255.0\ndev tap\npush \"sndbuf 393216\"\n"), opts());
+    EXPECT_TRUE(has(r.ignored, "line 3: push sndbuf 393216: each site sets its own buffers"));
+}
+
 TEST(OvpnImport, InlineBlocksBecomeFiles) {
     auto f = parse_ovpn(read("../fuzz/corpus/import_ovpn_parse_fuzz/inline_quotes"));
     ASSERT_TRUE(f);
