@@ -516,7 +516,7 @@ void Converter::one(const Directive& d) {
         if (!number(a[0], 67108864, v) || (v != 0 && v < 65536))
             return refuse(d, "wirebridge's socket buffers are 0 (the kernel's default) or 65536 to 67108864 bytes");
         tunnel_[n] = std::to_string(v);
-        return map(d, "tunnel." + n + (v == 0 ? " (0: the kernel's default)" : ""));
+        return map(d, "tunnel." + n + (v == 0 ? " (0: the kernel's default; without the key, 4 MiB over UDP)" : ""));
     }
     if (n == "link-mtu") return refuse(d, "deprecated in OpenVPN 2.6 and not supported: give tun-mtu instead");
     if (n == "tun-mtu-extra" || n == "mtu-disc" || n == "mtu-test")

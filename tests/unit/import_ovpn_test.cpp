@@ -156,7 +156,7 @@ TEST(OvpnImport, SocketBuffersMap) {
     ASSERT_TRUE(r.ok()) << r.refused[0];
     EXPECT_NE(r.yaml.find("  rcvbuf: 0\n  sndbuf: 393216\n"), std::string::npos) << r.yaml;
     EXPECT_TRUE(has(r.mapped, "line 4: sndbuf 393216 -> tunnel.sndbuf")) << r.mapped[0];
-    EXPECT_TRUE(has(r.mapped, "line 5: rcvbuf 0 -> tunnel.rcvbuf (0: the kernel's default)"));
+    EXPECT_TRUE(has(r.mapped, "line 5: rcvbuf 0 -> tunnel.rcvbuf (0: the kernel's default; without the key, 4 MiB over UDP)"));
     r = convert_ovpn(*parse_ovpn("client\ndev tap\nremote a\n"), opts());
     ASSERT_TRUE(r.ok()) << r.refused[0];
     EXPECT_EQ(r.yaml.find("buf"), std::string::npos) << r.yaml;
