@@ -688,6 +688,9 @@ control::Status ServerRunner::status() const {
     if (tcp_refused_) st.drops["tcp_connection_limit"] = tcp_refused_;
     if (tcp_accept_errors_) st.drops["tcp_accept_failed"] = tcp_accept_errors_;
     if (tcp_timeouts_) st.drops["tcp_handshake_timeout"] = tcp_timeouts_;
+    std::uint64_t link_full = 0;  // TCP: packets the links of clients that do not read refused
+    for (const auto& w : workers_) link_full += w->counts().tcp_link_full;
+    if (link_full) st.drops["tcp_link_full"] = link_full;
     // Before a session exists (resets, cookie echoes, stray packets) and admission refusals.
     const session::SessionCounters& pre = d_->counters();
     for (std::size_t i = 1; i < proto::kDropCount; ++i)
