@@ -704,7 +704,9 @@ control::Status ServerRunner::status() const {
     for (std::size_t i = 0; i < refused.size(); ++i)
         if (refused[i]) st.drops[session::refusal_name(static_cast<session::Refusal>(i))] += refused[i];
     for (const auto& w : workers_) {
-        if (workers_.size() == 1) break;  // one thread: the peers' counts say it all
+        // One UDP worker on this thread: the peers' counts say it all. Over TCP its one worker has
+        // its row all the same, as a UDP hub's worker 0: it pumps every client's link.
+        if (workers_.size() == 1 && !listener_) break;
         const datapath::HubWorkerCounts c = w->counts();
         st.workers.push_back(control::WorkerStatus{w->index(), c.packets_in, c.packets_out, c.frames_from_tap, c.frames_to_tap});
     }
