@@ -380,6 +380,10 @@ control::Status ClientRunner::status() const {
     std::uint64_t tap_write = tap_write_.count() + past_tap_write_;
     for (const auto& w : workers_) tap_write += w->tap_write_drops();
     if (tap_write) st.drops["tap_write"] = tap_write;
+    // TCP: packets the stream refused over its hard limit (the server does not read).
+    std::uint64_t link_full = past_tcp_link_full_;
+    for (const auto& w : workers_) link_full += w->tcp_link_full_drops();
+    if (link_full) st.drops["tcp_link_full"] = link_full;
     if (session_)  // the current session's control channel: e.g. auth_failed, a server with another tls-auth key
         for (std::size_t i = 1; i < proto::kDropCount; ++i)
             if (const std::uint64_t n = session_->counters().drops[i])
@@ -594,6 +598,7 @@ void ClientRunner::retire_workers() {
                      " packets sealed, " + std::to_string(t.packets_in) + " opened");
         past_traffic_.add(t);
         past_tap_write_ += w->tap_write_drops();
+        past_tcp_link_full_ += w->tcp_link_full_drops();
     }
     workers_.clear();
 }

@@ -123,6 +123,7 @@ private:
     datapath::TapWriteFailures tap_write_;  // frames the TAP refused on this thread
     DropLog control_drop_log_{"control packet dropped"};  // a server with another tls-auth/tls-crypt key
     std::uint64_t past_tap_write_ = 0;      // ... and on workers stopped since
+    std::uint64_t past_tcp_link_full_ = 0;  // TCP: packets dropped by the streams of workers stopped since
     io::TimerId traffic_timer_ = 0;
     std::uint64_t keepalive_in_ = 0, keepalive_bytes_in_ = 0;  // pings/OCC opened: not traffic
 

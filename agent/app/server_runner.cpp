@@ -688,6 +688,9 @@ control::Status ServerRunner::status() const {
     if (tcp_refused_) st.drops["tcp_connection_limit"] = tcp_refused_;
     if (tcp_accept_errors_) st.drops["tcp_accept_failed"] = tcp_accept_errors_;
     if (tcp_timeouts_) st.drops["tcp_handshake_timeout"] = tcp_timeouts_;
+    std::uint64_t link_full = 0;  // TCP: packets the links of clients that do not read refused
+    for (const auto& w : workers_) link_full += w->counts().tcp_link_full;
+    if (link_full) st.drops["tcp_link_full"] = link_full;
     // Before a session exists (resets, cookie echoes, stray packets) and admission refusals.
     const session::SessionCounters& pre = d_->counters();
     for (std::size_t i = 1; i < proto::kDropCount; ++i)
@@ -701,7 +704,9 @@ control::Status ServerRunner::status() const {
     for (std::size_t i = 0; i < refused.size(); ++i)
         if (refused[i]) st.drops[session::refusal_name(static_cast<session::Refusal>(i))] += refused[i];
     for (const auto& w : workers_) {
-        if (workers_.size() == 1) break;  // one thread: the peers' counts say it all
+        // One UDP worker on this thread: the peers' counts say it all. Over TCP its one worker has
+        // its row all the same, as a UDP hub's worker 0: it pumps every client's link.
+        if (workers_.size() == 1 && !listener_) break;
         const datapath::HubWorkerCounts c = w->counts();
         st.workers.push_back(control::WorkerStatus{w->index(), c.packets_in, c.packets_out, c.frames_from_tap, c.frames_to_tap});
     }

@@ -224,13 +224,23 @@ void DataWorker::send_batch() {
         return;
     }
     // A stream takes everything up to its hard limit; the high-water mark stops the TAP first.
-    if (auto s = link_->send(tx_); !s) return end_stream(s.error().message);
+    auto s = link_->send(tx_);
+    if (!s) return end_stream(s.error().message);
+    if (*s != 0) count_link_full(*s);
     update_interest();
 }
 
 void DataWorker::queue_packet(std::span<const std::uint8_t> packet) {
     if (!link_ || !stream_end_.empty() || !watching_) return;
-    [[maybe_unused]] const bool queued = link_->queue(packet);
+    // Over its hard limit (a server that does not read): dropped, the control channel resends.
+    if (!link_->queue(packet)) count_link_full(1);
+}
+
+void DataWorker::count_link_full(std::uint64_t n) {
+    if (link_full_.fetch_add(n, std::memory_order_relaxed) != 0) return;
+    // The first only: a server that does not read would otherwise flood the log.
+    log_warn(who() + ": the TCP stream to " + setup_.peer.to_string() + " holds " + std::to_string(link_->pending()) +
+             " bytes unsent (the server does not read): packets are dropped (tcp_link_full drops)");
 }
 
 void DataWorker::flush_packets() {

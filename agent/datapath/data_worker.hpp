@@ -24,6 +24,8 @@
 //
 // Over TCP the worker also keeps the stream's back-pressure: above TcpLink::kHighWater unsent
 // bytes it stops reading its TAP and waits for EPOLLOUT, and reads again once the socket drained.
+// What the stream refuses beyond its hard limit (the session's packets, mostly) is dropped and
+// counted (tcp_link_full).
 #pragma once
 
 #include <array>
@@ -88,6 +90,9 @@ public:
     unsigned index() const { return setup_.index; }
     // Frames the TAP refused (dropped and counted, the worker goes on): status tap_write drops.
     std::uint64_t tap_write_drops() const { return tap_write_.count(); }
+    // TCP: packets (data, or the session's) dropped because the stream held more than its hard
+    // limit unsent: status tcp_link_full drops.
+    std::uint64_t tcp_link_full_drops() const { return link_full_.load(std::memory_order_relaxed); }
 
     // TCP, from the host loop's thread. The session's own packets (control channel, pings): queued
     // on the stream (beyond its hard limit dropped, like a lost datagram: the control channel
@@ -116,6 +121,8 @@ private:
     // TCP: EPOLLOUT while bytes wait, the TAP read while below the high-water mark.
     void update_interest();
     void end_stream(const std::string& why);
+    // Counts `n` packets the stream refused (over its hard limit); logs the stream's first.
+    void count_link_full(std::uint64_t n);
     void fail_worker(const std::string& why);
     std::string who() const;
 
@@ -132,6 +139,7 @@ private:
     KeyFollower follower_;
     std::atomic<bool> failed_{false};
     TapWriteFailures tap_write_;
+    std::atomic<std::uint64_t> link_full_{0};  // TCP: one add per refused batch, not per packet
 
     io::DatagramBatch tx_;
     std::unique_ptr<io::DatagramBatch> rx_;  // worker 0 only (UDP: 64 KB GRO buffers; TCP: whole packets)

@@ -347,7 +347,10 @@ void HubWorker::send_tx() {
         if (it == link_by_addr_.end() || !it->second->end.empty()) continue;
         Link& l = *it->second;
         // Over its hard limit (a client that does not read): dropped, like a lost datagram.
-        if (!l.link.queue(tx_.queued(i))) continue;
+        if (!l.link.queue(tx_.queued(i))) {
+            count_link_full(l);
+            continue;
+        }
         if (!l.dirty) {
             l.dirty = true;
             dirty_.push_back(&l);
@@ -365,6 +368,15 @@ void HubWorker::flush_links() {
         else update_interest(*l);
     }
     dirty_.clear();
+}
+
+void HubWorker::count_link_full(Link& l) {
+    ++local_.tcp_link_full;
+    if (l.full_logged) return;
+    l.full_logged = true;  // once a link: a client that does not read would otherwise flood the log
+    log_warn("worker " + std::to_string(setup_.index) + ": the TCP link to " + l.link.peer().to_string() + " holds " +
+             std::to_string(l.link.pending()) + " bytes unsent (its client does not read): packets to it are dropped "
+             "(tcp_link_full drops)");
 }
 
 void HubWorker::update_interest(Link& l) {
@@ -396,7 +408,11 @@ void HubWorker::queue_packet(const io::SocketAddress& to, std::span<const std::u
     auto it = link_by_addr_.find(to);
     if (it == link_by_addr_.end() || !it->second->end.empty()) return;
     Link& l = *it->second;
-    if (!l.link.queue(packet)) return;  // over its hard limit: the control channel resends
+    if (!l.link.queue(packet)) {  // over its hard limit: the control channel resends
+        count_link_full(l);
+        link_full_.store(local_.tcp_link_full, std::memory_order_relaxed);  // outside a batch: no publish() follows
+        return;
+    }
     if (!l.dirty) {
         l.dirty = true;
         dirty_.push_back(&l);
@@ -461,6 +477,7 @@ void HubWorker::publish() {
     from_tap_.store(local_.frames_from_tap, std::memory_order_relaxed);
     to_tap_.store(local_.frames_to_tap, std::memory_order_relaxed);
     mailed_.store(local_.mailed, std::memory_order_relaxed);
+    link_full_.store(local_.tcp_link_full, std::memory_order_relaxed);
 }
 
 HubWorkerCounts HubWorker::counts() const {
@@ -470,6 +487,7 @@ HubWorkerCounts HubWorker::counts() const {
     c.frames_from_tap = from_tap_.load(std::memory_order_relaxed);
     c.frames_to_tap = to_tap_.load(std::memory_order_relaxed);
     c.mailed = mailed_.load(std::memory_order_relaxed);
+    c.tcp_link_full = link_full_.load(std::memory_order_relaxed);
     return c;
 }
 

@@ -22,8 +22,8 @@
 //     --> worker: the same open / replay / switch / mailbox steps as a socket's batch
 //   TAP --> worker: switch --> seal per client --> that client's link (queued, framed), then each
 //                   link touched written; EPOLLOUT only while bytes wait. A link over its hard limit
-//                   drops the packet (a lost datagram); the TAP is read on regardless (one slow
-//                   client does not stop the others)
+//                   drops the packet (a lost datagram, counted: tcp_link_full); the TAP is read on
+//                   regardless (one slow client does not stop the others)
 //   main --queue_packet()/flush_packets()--> a link: the session's own packets (control, pings)
 //   a link's end (EOF, read or write error, refused length) or close_link(): the worker closes it
 //                   and tells main (Setup::link_ended, on its thread) why
@@ -64,6 +64,9 @@ struct HubWorkerCounts {
     std::uint64_t packets_out = 0;  // data packets sealed and handed to the socket (TCP: queued on a link)
     std::uint64_t frames_from_tap = 0, frames_to_tap = 0;
     std::uint64_t mailed = 0;       // to the main thread
+    // TCP: packets (data, or the session's) dropped because their client's link held more than its
+    // hard limit unsent (status: tcp_link_full drops).
+    std::uint64_t tcp_link_full = 0;
 };
 
 class HubWorker {
@@ -116,6 +119,7 @@ private:
         io::TcpLink link;
         bool watching_out = false;  // EPOLLOUT asked for now (epoll_ctl only when the wish changes)
         bool dirty = false;         // queued to since its last write (in dirty_)
+        bool full_logged = false;   // its first drop over the hard limit was logged
         std::string end;            // why it ended; empty while it runs
     };
     struct AddressHash {
@@ -140,6 +144,8 @@ private:
     // TCP: writes the links queued to (dirty_); EPOLLOUT for those that kept bytes.
     void flush_links();
     void update_interest(Link& l);
+    // Counts a packet the link refused (over its hard limit; publish() shows it); logs the link's first.
+    void count_link_full(Link& l);
     // Takes the link off the loop now; closed (and link_ended told) by reap(), once nothing of this
     // call uses it any more.
     void end_link(Link& l, const std::string& why);
@@ -169,7 +175,7 @@ private:
     TapWriteFailures tap_write_;  // the log's count; the switch counts the drops per port
     HubWorkerCounts local_;
 
-    std::atomic<std::uint64_t> packets_in_{0}, packets_out_{0}, from_tap_{0}, to_tap_{0}, mailed_{0};
+    std::atomic<std::uint64_t> packets_in_{0}, packets_out_{0}, from_tap_{0}, to_tap_{0}, mailed_{0}, link_full_{0};
     WorkerHome home_;  // last: destroyed first, so the thread is joined before the members it uses go
 };
 

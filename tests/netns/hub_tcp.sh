@@ -3,7 +3,10 @@
 # other, a broadcast reaches every other LAN exactly once, and a bulk TCP transfer between the
 # two sites' hosts (8 MB through the hub, site to site) arrives byte for byte; the hub lists both sites
 # at their real addresses with their hosts' MACs, and its per-client counters (summed from its
-# worker, which pumps the TCP links) match what each site counted; SIGTERM stops everything cleanly.
+# worker, which pumps the TCP links) match what each site counted, with no tcp_link_full drop; its
+# status has the worker's row (as a UDP hub's workers). A site that stops reading (its agent
+# SIGSTOPped while hH floods h2) costs the hub its link's hard limit, then tcp_link_full drops, and
+# does not stop the other site; SIGTERM stops everything cleanly.
 # Socket buffers over TCP: the hub's tunnel.rcvbuf (twice net.core.rmem_max, so only the forced
 # option reaches it) is set on its listener and inherited by both accepted connections; s1's
 # tunnel.sndbuf (twice wmem_max) is set before its connect; s2 sets none (the kernel's autotuning).
@@ -89,6 +92,43 @@ for i in 1 2; do
 done
 check "the hub counted the 8 MB in from s1" test "$(hub_peer_of "$WAN.11" | jq .bytes_in)" -ge 8000000
 check "the hub counted the 8 MB out to s2" test "$(hub_peer_of "$WAN.12" | jq .bytes_out)" -ge 8000000
+# Both sites read: no link went over its hard limit (the counts above would not match otherwise).
+check "no tcp_link_full drops ($(status hub --json | jq -c .drops))" test "$(status hub --json | jq '.drops.tcp_link_full // 0')" = 0
+
+# Its one worker has its row, as a UDP hub's workers have: it opened the 8 MB from s1 and sealed
+# them to s2 (some 5,700 packets each way), and the pings with hH crossed its TAP queue.
+json=$(status hub --json)
+echo "$json" | jq -c .workers
+check "status lists the TCP hub's one worker" test "$(echo "$json" | jq -c '[.workers[].index]')" = "[0]"
+check "its worker opened and sealed the transfer" \
+    test "$(echo "$json" | jq '.workers[0].packets_in')" -gt 5000 -a "$(echo "$json" | jq '.workers[0].packets_out')" -gt 5000
+check "its worker read from and wrote to its TAP queue" \
+    test "$(echo "$json" | jq '.workers[0].frames_from_tap')" -gt 0 -a "$(echo "$json" | jq '.workers[0].frames_to_tap')" -gt 0
+check "the text status shows the worker" matches "$(status hub)" "worker 0 \(TAP queue 0\)  in [0-9]+ pkts"
+
+# A site that does not read (its agent stopped): what hH sends h2 fills the kernel's buffers, then
+# the hub's link to s2 up to its hard limit, then is dropped and counted (tcp_link_full, logged once);
+# meanwhile s1 is served, and once s2 reads again its link carries frames again.
+flood_h2() {
+    on hH python3 - "${ip_of[h2]}" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for _ in range(4000):  # 5.6 MB a round
+    try:
+        s.sendto(b"x" * 1400, (sys.argv[1], 9))
+    except OSError:
+        pass
+PY
+}
+link_full() { status hub --json | jq '.drops.tcp_link_full // 0'; }
+flooded_until_full() { flood_h2; [ "$(link_full)" -gt 0 ]; }
+kill -STOP "${PID[s2]}"
+check "hH's flood to h2 fills s2's link: tcp_link_full drops" wait_for 30 flooded_until_full
+log "tcp_link_full $(link_full); $(status hub --json | jq -c .drops)"
+check "h1 reaches hH while s2 does not read" reach h1 "${ip_of[hH]}" 10
+check "the hub logged the full link" grep -q "the TCP link to $WAN\.12:[0-9]* holds .* (tcp_link_full drops)" "$WORK/hub.log"
+kill -CONT "${PID[s2]}"
+check "h1 reaches h2 once s2 reads again" reach h1 "${ip_of[h2]}" 30
 
 wbn_stop_all --same-as-before
 wbn_finish

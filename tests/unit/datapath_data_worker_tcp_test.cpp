@@ -3,7 +3,8 @@
 // the client runner runs it. ARP requests the server seals reach the TAP through the worker and
 // the kernel's replies come back sealed on the stream; control packets and data of a key not yet
 // installed go to the mailbox in stream order; the session's packets go out on the stream; the
-// stream's back-pressure stops and restarts the TAP; the stream's end and a refused length end it.
+// stream's back-pressure stops and restarts the TAP; beyond its hard limit it drops, each packet
+// counted (tcp_link_full); the stream's end and a refused length end it.
 #include <gtest/gtest.h>
 #include <arpa/inet.h>
 #include <poll.h>
@@ -195,6 +196,7 @@ TEST_F(DataWorkerTcpTest, FramesCrossTheStreamBothWays) {
     EXPECT_TRUE(worker->stream_end().empty());
     EXPECT_FALSE(worker->failed());
     EXPECT_EQ(worker->tap_write_drops(), 0u);
+    EXPECT_EQ(worker->tcp_link_full_drops(), 0u);
 }
 
 TEST_F(DataWorkerTcpTest, OnlyOneWorkerOnTheHostLoopTakesAStream) {
@@ -281,6 +283,34 @@ TEST_F(DataWorkerTcpTest, AFullStreamStopsTheTapUntilItDrains) {
     EXPECT_TRUE(wait_for([&] { return worker->reading_tap(); }));
     send(seal(arp_request(9)));
     EXPECT_EQ(receive(1, 0, 5000).hosts.size(), 1u);
+    EXPECT_TRUE(worker->stream_end().empty());
+    EXPECT_EQ(worker->tcp_link_full_drops(), 0u);  // above the high-water mark, under the hard limit
+}
+
+// A server that does not read at all: the stream queues up to its hard limit and drops the rest
+// (what the server reads later comes in order); each packet dropped is a tcp_link_full drop, and
+// the stream stays up.
+TEST_F(DataWorkerTcpTest, AStreamOverItsHardLimitCountsWhatItDrops) {
+    start(true);
+    if (HasFatalFailure()) return;
+    const std::size_t count = 3000;  // 3 MB: some 300 KB in the sockets, 2 MB queued, the rest dropped
+    for (std::size_t i = 0; i < count; ++i) {
+        Bytes p = control_packet(static_cast<std::uint8_t>(i), 1000);
+        p[1] = static_cast<std::uint8_t>(i >> 8);
+        worker->queue_packet(p);
+        if (i % 100 == 99) worker->flush_packets();
+    }
+    worker->flush_packets();
+    EXPECT_GT(worker->tcp_link_full_drops(), 0u);
+    std::vector<Bytes> got = receive(0, 2000, 15000).others;
+    for (Received more; !(more = receive(0, count - got.size(), 1000)).others.empty();)
+        got.insert(got.end(), more.others.begin(), more.others.end());
+    EXPECT_GE(got.size(), 2000u);
+    EXPECT_LT(got.size(), count);
+    // In order, none twice (not always a prefix: the kernel may take a few more bytes meanwhile).
+    const auto seq = [](const Bytes& p) { return (std::size_t{p[1]} << 8) | p[2]; };
+    for (std::size_t i = 1; i < got.size(); ++i) ASSERT_LT(seq(got[i - 1]), seq(got[i])) << i;
+    EXPECT_EQ(worker->tcp_link_full_drops(), count - got.size());
     EXPECT_TRUE(worker->stream_end().empty());
 }
 
