@@ -10,7 +10,8 @@ namespace wirebridge::control {
 namespace {
 
 // The data channel's drop reasons (docs/CONTROL.md); every other reason is the hub's switch's.
-const std::set<std::string> kDataChannelDrops{"truncated", "no_key", "auth_failed", "replay", "packet_id_wrap"};
+const std::set<std::string> kDataChannelDrops{"truncated",      "no_key",          "auth_failed", "replay",
+                                              "packet_id_wrap", "bad_compression", "bad_fragment"};
 // The kernel fast path's counters; its other lines (entries, max_entries) are gauges.
 const std::set<std::string> kFastpathGauges{"entries", "max_entries"};
 
@@ -109,7 +110,8 @@ std::string to_prometheus(const Status& s) {
         (kDataChannelDrops.count(reason) ? data_drops : switch_drops)
             .push_back({site + ",reason=\"" + prometheus_label(reason) + "\"", static_cast<double>(n)});
     w.family("wirebridge_data_channel_drops_total", "counter",
-             "Data channel packets dropped, by reason (truncated, no_key, auth_failed, replay, packet_id_wrap).",
+             "Data channel packets dropped, by reason (truncated, no_key, auth_failed, replay, packet_id_wrap, "
+             "bad_compression, bad_fragment).",
              data_drops);
     w.family("wirebridge_switch_drops_total", "counter",
              "Frames the hub's virtual switch or the TAP side dropped, by reason.", switch_drops);

@@ -93,6 +93,8 @@ TEST(StatusRendering, PrometheusFamiliesAndLabels) {
     s.peers[0].handshakes = 3;
     s.drops["replay"] = 5;
     s.drops["tcp_link_full"] = 6;
+    s.drops["bad_compression"] = 2;
+    s.drops["bad_fragment"] = 3;
     s.fastpath = std::map<std::string, uint64_t>{{"learned", 9}, {"entries", 4}};
     const std::string m = to_prometheus(s);
     EXPECT_TRUE(has(m, "# TYPE wirebridge_peer_receive_bytes_total counter\n"
@@ -109,6 +111,9 @@ TEST(StatusRendering, PrometheusFamiliesAndLabels) {
     // A TCP link over its hard limit: with the other drops that are not the data channel's.
     EXPECT_TRUE(has(m, "wirebridge_switch_drops_total{site=\"hub\",reason=\"tcp_link_full\"} 6\n")) << m;
     EXPECT_FALSE(has(m, "wirebridge_data_channel_drops_total{site=\"hub\",reason=\"tcp_link_full\"}")) << m;
+    // Every data channel drop reason in its family, compression and fragments included.
+    EXPECT_TRUE(has(m, "wirebridge_data_channel_drops_total{site=\"hub\",reason=\"bad_compression\"} 2\n")) << m;
+    EXPECT_TRUE(has(m, "wirebridge_data_channel_drops_total{site=\"hub\",reason=\"bad_fragment\"} 3\n")) << m;
     EXPECT_TRUE(has(m, "wirebridge_fastpath_events_total{site=\"hub\",counter=\"learned\"} 9\n")) << m;
     EXPECT_TRUE(has(m, "wirebridge_fastpath_flows{site=\"hub\",counter=\"entries\"} 4\n")) << m;
     EXPECT_TRUE(has(m, "wirebridge_uptime_seconds{site=\"hub\"} 7\n")) << m;
