@@ -15,10 +15,10 @@
 #include "common/log.hpp"
 #include "app/reload.hpp"
 #include "app/runner_common.hpp"
-#include "io/signals.hpp"
 #include "app/tunnel_buffers.hpp"
 #include "app/tunnel_setup.hpp"
 #include "app/uplink.hpp"
+#include "io/signals.hpp"
 #include "proto/data_packet.hpp"
 #include "proto/keepalive.hpp"
 

@@ -41,13 +41,19 @@ BufferReport describe_buffers(const std::string& what, io::SocketBuffers asked, 
     return r;
 }
 
+namespace {
+void log_buffers(const std::string& what, io::SocketBuffers asked, io::SocketBuffers got) {
+    const BufferReport r = describe_buffers(what, asked, got);
+    log_info(r.info);
+    if (!r.warning.empty()) log_warn(r.warning);
+}
+}  // namespace
+
 void apply_udp_buffers(io::UdpSocket& socket, const config::TunnelConfig& t, const std::string& what) {
     const io::SocketBuffers asked = tunnel_buffers(t);
     auto got = socket.set_buffers(asked);
     if (!got) return log_warn(what + " buffers: " + got.error().message + "; running with the kernel's");
-    const BufferReport r = describe_buffers(what, asked, *got);
-    log_info(r.info);
-    if (!r.warning.empty()) log_warn(r.warning);
+    log_buffers(what, asked, *got);
 }
 
 void log_tcp_buffers(int fd, const config::TunnelConfig& t, const std::string& what) {
@@ -55,9 +61,7 @@ void log_tcp_buffers(int fd, const config::TunnelConfig& t, const std::string& w
     if (asked == io::SocketBuffers{}) return;
     auto got = io::socket_buffers(fd);
     if (!got) return log_warn(what + " buffers: " + got.error().message);
-    const BufferReport r = describe_buffers(what, asked, *got);
-    log_info(r.info);
-    if (!r.warning.empty()) log_warn(r.warning);
+    log_buffers(what, asked, *got);
 }
 
 }  // namespace wirebridge::app
