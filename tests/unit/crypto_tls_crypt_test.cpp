@@ -80,9 +80,10 @@ TEST(CryptoTlsCrypt, RoundTripInPlaceVariousSizes) {
         buf.resize(len + TlsCrypt::overhead());
         auto n = c->wrap(std::span<const uint8_t>(buf.data(), len), buf, ReplayId{7, 99});
         ASSERT_TRUE(n);
-        // The prefix stays clear, the rest is encrypted.
+        // The prefix stays clear, the rest is encrypted (checked from 8 bytes on: with a random key,
+        // a 1-byte ciphertext equals its plaintext once in 256 runs).
         EXPECT_EQ(std::vector<uint8_t>(buf.begin(), buf.begin() + 9), std::vector<uint8_t>(plain.begin(), plain.begin() + 9));
-        if (len > 9) {
+        if (len >= 9 + 8) {
             EXPECT_NE(std::vector<uint8_t>(buf.begin() + 49, buf.begin() + 49 + static_cast<long>(len - 9)),
                       std::vector<uint8_t>(plain.begin() + 9, plain.end()));
         }
