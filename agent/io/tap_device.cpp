@@ -21,6 +21,9 @@ namespace wirebridge::io {
 
 namespace {
 
+// linux/if_tun.h of Linux 6.2 and later (older userspace headers lack them).
+constexpr unsigned kTunUso4 = 0x20, kTunUso6 = 0x40;
+
 // The kernel's in6_ifreq (linux/ipv6.h clashes with netinet/in.h).
 struct In6Ifreq {
     in6_addr addr;
@@ -98,7 +101,13 @@ Result<void> TapDevice::set_queue_attached(unsigned queue, bool attached) {
 
 Result<void> TapDevice::enable_offload() {
     const unsigned features = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
-    if (ioctl(queues_[0].get(), TUNSETOFFLOAD, features) != 0) return fail_errno("TUNSETOFFLOAD on " + name_);
+    // tun refuses flags it does not know with EINVAL ("a way to test for new features"): a kernel
+    // that takes USO also builds UDP GSO skbs from a write's vnet header (both came in 6.2).
+    udp_gso_writes_ = ioctl(queues_[0].get(), TUNSETOFFLOAD, features | kTunUso4 | kTunUso6) == 0;
+    if (ioctl(queues_[0].get(), TUNSETOFFLOAD, features) != 0) {
+        udp_gso_writes_ = false;
+        return fail_errno("TUNSETOFFLOAD on " + name_);
+    }
     offload_ = true;
     return {};
 }

@@ -35,8 +35,14 @@ public:
     // Lets the kernel hand this TAP unchecksummed frames and TCP super-frames up to 64 KB
     // (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN). After this, read with read_packet()
     // and cut what it returns with io::GsoSplitter; read_frame() refuses super-frames.
+    // Also asks whether the kernel takes UDP super-frames on write (VIRTIO_NET_HDR_GSO_UDP_L4, tun
+    // since Linux 6.2: TUNSETOFFLOAD accepts TUN_F_USO4|TUN_F_USO6); the answer is udp_gso_writes().
+    // Reads stay as above: the probe's USO flags are switched off again, so the kernel never hands
+    // this TAP UDP super-frames.
     Result<void> enable_offload();
     bool offload() const { return offload_; }
+    // Whether a write may carry a UDP GSO super-frame (TapWriter merges runs of datagrams then).
+    bool udp_gso_writes() const { return udp_gso_writes_; }
 
     const std::string& name() const { return name_; }
     int ifindex() const { return ifindex_; }
@@ -70,6 +76,7 @@ private:
     std::string name_;
     int ifindex_ = 0;
     bool offload_ = false;
+    bool udp_gso_writes_ = false;
     bool multi_queue_ = false;
     std::vector<Fd> queues_;
 };

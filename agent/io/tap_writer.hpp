@@ -1,4 +1,4 @@
-// TapWriter: frames to a TAP queue, consecutive TCP segments of one flow merged into one GSO write.
+// TapWriter: frames to a TAP queue, consecutive TCP segments or UDP datagrams of one flow merged into one GSO write.
 //
 // The receive-side twin of TapReader. A batch of decrypted frames usually holds runs of segments
 // of the same TCP flow; instead of one write() and one trip through the kernel's receive path per
@@ -9,6 +9,13 @@
 // every segment's TCP checksum is verified before it merges, because the merged frame's checksum is
 // left for the kernel to trust. Anything else is written as it is, after what is pending, so the
 // order of frames never changes.
+//
+// Runs of UDP datagrams of one flow (same addresses, ports, TOS/TTL; equal payload sizes, only the
+// last one shorter; a checksum present and right) merge the same way into a GSO_UDP_L4 super-frame
+// when the kernel takes those on a TAP write (Linux 6.2 and later: TapDevice::udp_gso_writes()),
+// as its UDP GRO does for a NIC. The kernel cuts the super-frame back into the same datagrams where
+// it must: at the receiving socket, or at a bridge port or NIC that cannot carry it. Netfilter and
+// the routing decision see the run once.
 //
 // Where io_uring is available, writes are not made one system call each: every frame (copied into
 // one of kSlots buffers) and every merged super-frame becomes a queued write, and flush() submits
@@ -59,21 +66,32 @@ public:
     // true when writes go through io_uring batches.
     bool batched() const { return ring_.has_value(); }
     // Which path writes take and why, in one phrase for the log ("io_uring batches ..." or
-    // "write() ...: <reason>"); decided at construction (changes only if a batch fails later).
-    const std::string& path() const { return path_; }
+    // "write() ...: <reason>", then what merges: "runs of TCP segments and of UDP datagrams merged",
+    // ...); batching decided at construction (changes only if a batch fails later), merging by
+    // the TAP's offloads.
+    std::string path() const { return path_ + "; " + merging(); }
 
     static constexpr unsigned kSlots = 64;
+    // Merged runs a batch may queue, in an arena that always has room for a run of the largest
+    // size after the queued ones (with small frames, many more than four fit).
+    static constexpr unsigned kRuns = 16;
+    static constexpr std::size_t kRunArena = 4 * kMaxSuperFrame;
     static constexpr std::size_t kSlotSize = kVnetHeaderSize + 2048;
 
 private:
-    // Where a mergeable TCP segment's parts are, from parse().
+    // Where a mergeable TCP segment's or UDP datagram's parts are, from parse().
     struct Segment {
         bool ipv6 = false;
+        std::uint8_t proto = 0;  // IPPROTO_TCP or IPPROTO_UDP
         std::size_t l3 = 0, l4 = 0, hdr = 0, payload = 0;
         std::uint32_t seq = 0;
         std::uint8_t flags = 0;
     };
+    // The two halves of path(): how writes go out (sets up the ring), and what merges.
+    std::string batching(Mode mode);
+    std::string merging() const;
     bool parse(std::span<const std::uint8_t> f, Segment& s) const;
+    bool parse_udp(std::span<const std::uint8_t> f, std::size_t l3, std::size_t l4, Segment& s) const;
     bool can_merge(std::span<const std::uint8_t> f, const Segment& s) const;
     void start(std::span<const std::uint8_t> f, const Segment& s);
     void append(std::span<const std::uint8_t> f, const Segment& s);
@@ -88,8 +106,9 @@ private:
 
     TapDevice& tap_;
     unsigned queue_;
-    std::vector<std::uint8_t> super_;  // vnet header + pending frame
-    std::size_t len_ = 0;               // bytes of super_ in use, 0 = nothing pending
+    std::vector<std::uint8_t> super_;  // the run arena: queued runs, then the pending one
+    std::size_t run_at_ = 0;            // where the pending run starts in super_ (vnet header first)
+    std::size_t len_ = 0;               // its bytes, 0 = nothing pending
     Segment first_;                     // the pending run's first segment
     std::size_t segs_ = 0;
     std::uint32_t next_seq_ = 0;
@@ -101,8 +120,9 @@ private:
     std::vector<std::uint8_t> slots_;  // kSlots x kSlotSize, vnet header + frame
     unsigned used_ = 0;                // slots queued in the current batch
     unsigned queued_ = 0;              // writes queued in the current batch
-    bool super_queued_ = false;        // super_ is named by a queued write
-    std::size_t super_segs_ = 0;       // the frames in that queued super-frame
+    unsigned runs_queued_ = 0;         // runs in super_ named by queued writes (user data kSlots + i)
+    std::size_t arena_end_ = 0;        // where the last of them ends
+    std::size_t run_segs_[kRuns] = {};  // the frames in each
     std::size_t lost_ = 0;             // frames_lost()
 };
 

@@ -1,7 +1,8 @@
 // Fuzz target: TapWriter's frame parser and GRO merging, fed with what a peer controls (the
-// decrypted frames of a batch). Random bytes alone would never pass the TCP checksum check that
-// guards merging, so most frames are built from the input as TCP segments of a few flows with
-// correct checksums (unless the input asks for a bad one), in between raw frames as they come.
+// decrypted frames of a batch). Random bytes alone would never pass the TCP or UDP checksum check
+// that guards merging, so most frames are built from the input as TCP segments or UDP datagrams of
+// a few flows with correct checksums (unless the input asks for a bad or, UDP over IPv4, no one),
+// in between raw frames as they come.
 // The frames go to a real TAP device with offloads on, in a private network namespace.
 #include <fcntl.h>
 #include <net/if.h>
@@ -110,6 +111,53 @@ std::vector<std::uint8_t> segment(Input& in, unsigned flow, bool v6, std::uint32
     return f;
 }
 
+// One UDP datagram of flow `flow`, `len` bytes of payload; sum 0: right, 1: wrong, 2: none (0).
+std::vector<std::uint8_t> datagram(Input& in, unsigned flow, bool v6, std::size_t len, bool vlan, int sum) {
+    const std::size_t l3 = vlan ? 18 : 14, iph = v6 ? 40 : 20, l4 = l3 + iph, udp_len = 8 + len;
+    std::vector<std::uint8_t> f(l4 + udp_len, 0);
+    std::memcpy(f.data(), "\x02\x00\x00\x00\x00\x01\x02\x00\x00\x00\x00\x02", 12);
+    std::size_t t = 12;
+    if (vlan) {
+        put16(&f[t], 0x8100);
+        put16(&f[t + 2], 5);
+        t += 4;
+    }
+    put16(&f[t], v6 ? 0x86dd : 0x0800);
+    std::uint8_t* ip = &f[l3];
+    std::uint8_t* udp = &f[l4];
+    std::uint32_t pseudo;
+    if (v6) {
+        ip[0] = 0x60;
+        put16(ip + 4, static_cast<std::uint32_t>(udp_len));
+        ip[6] = 17;
+        ip[7] = 64;
+        ip[8 + 15] = static_cast<std::uint8_t>(1 + flow);
+        ip[24 + 15] = 9;
+        pseudo = sum16(ip + 8, 32) + static_cast<std::uint32_t>(udp_len) + 17;
+    } else {
+        ip[0] = 0x45;
+        put16(ip + 2, static_cast<std::uint32_t>(iph + udp_len));
+        put16(ip + 6, 0x4000);
+        ip[8] = 64;
+        ip[9] = 17;
+        std::memcpy(ip + 12, "\x0a\x00\x00\x01\x0a\x00\x00\x09", 8);
+        ip[15] = static_cast<std::uint8_t>(1 + flow);
+        put16(ip + 10, fold(sum16(ip, 20)));
+        pseudo = sum16(ip + 12, 8) + static_cast<std::uint32_t>(udp_len) + 17;
+    }
+    put16(udp, 40000 + flow);
+    put16(udp + 2, 5001);
+    put16(udp + 4, static_cast<std::uint32_t>(udp_len));
+    const std::uint8_t fill = in.u8();
+    for (std::size_t i = 0; i < len; ++i) udp[8 + i] = static_cast<std::uint8_t>(i * 7 + fill);
+    if (sum != 2) {
+        const std::uint16_t c = fold(sum16(udp, udp_len, pseudo));
+        put16(udp + 6, c == 0 ? 0xffff : c);
+        if (sum == 1) udp[7] ^= 0x5a;
+    }
+    return f;
+}
+
 // The TAP, opened once in a namespace of our own so that nothing we write leaves it.
 TapDevice* tap() {
     static std::optional<TapDevice> dev = [] {
@@ -157,6 +205,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
         const unsigned flow = (op >> 3) & 3;
         const bool v6 = (op >> 5) & 1;
+        if ((op & 7) == 2) {
+            // A UDP datagram. how: bits 0-1 the size (any, 64, a little less, 1200), bit 4 an 802.1Q
+            // tag, bits 5-7 all set: a bad sum, 6 (IPv4): none.
+            const std::uint8_t how = in.u8();
+            std::size_t len = 0;
+            switch (how & 3) {
+                case 0: len = in.u16() % 1473; break;
+                case 1: len = 64; break;
+                case 2: len = 64 - in.u8() % 64; break;
+                case 3: len = 1200; break;
+            }
+            const int sum = (how & 0xe0) == 0xe0 ? 1 : ((how & 0xe0) == 0xc0 && !v6) ? 2 : 0;
+            (void)w.write_frame(datagram(in, flow, v6, len, (op & 0x40) && (how & 0x10), sum));
+            continue;
+        }
         // how: bits 0-1 the size (any, a full MSS, a little less, tiny), bit 2 a gap in the
         // sequence, bit 3 flags from the input, bit 4 an 802.1Q tag, bits 5-7 all set: a bad sum.
         const std::uint8_t how = in.u8();

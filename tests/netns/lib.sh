@@ -461,6 +461,21 @@ s.sendto(payload, (dest, port))
 EOF
 }
 
+# udp_burst FROM TO TO_IP COUNT SIZE: COUNT datagrams of SIZE bytes of one flow from host FROM to
+# host TO, in bursts of 32 (tests/netns/udp_burst.py); prints the receiver's "got N in_order M bad K".
+udp_burst() {
+    local out=$WORK/udp_burst.$1-$2 srv
+    on "$2" timeout 70 python3 "$WBN_DIR/udp_burst.py" recv 5002 "$4" >"$out" 2>&1 &
+    srv=$!
+    wait_for 5 udp_bound "$2" || log "the UDP receiver did not bind on $2"
+    on "$1" timeout 60 python3 "$WBN_DIR/udp_burst.py" send "$3" 5002 "$4" "$5" 32
+    wait_pid "$srv" 70 || true
+    cat "$out"
+}
+udp_bound() { on "$1" ss -Hlun "sport = :5002" | grep -q .; }
+# tap_rx NS: the packets the TAP ${T}t of NS took from its agent: one per write, a merged run too.
+tap_rx() { ip -n "$T-$1" -j -s link show "${T}t" | jq '.[0].stats64.rx.packets'; }
+
 # --- leftovers -------------------------------------------------------------------------------------
 # snapshot NS: the state of namespace $T-NS an agent must leave as it found it: its links (name,
 # admin state, master, MTU, MAC), addresses and firewall rules.

@@ -195,6 +195,14 @@ tap_read_path_logged() { tap_read_lines | grep -qF -- "$want_reads"; }
 check tap-read-path-logged tap_read_path_logged || grep -F 'TAP wbktap' "$W/app.log" | sed 's/^/# app: /'
 check_eq tap-read-path-logged-once 1 "$(tap_read_lines | wc -l)"
 check tap-write-path-logged grep -qF -- "info TAP wbktap writes: io_uring batches of up to 65 writes a call" "$W/app.log"
+# What the writer merges: UDP runs only where tun builds UDP GSO skbs from a write (Linux 6.2+,
+# found by probing TUNSETOFFLOAD with TUN_F_USO4|TUN_F_USO6), TCP runs on both.
+if [ "$kmaj" -gt 6 ] || { [ "$kmaj" -eq 6 ] && [ "$kmin" -ge 2 ]; }; then
+	want_merge="; runs of TCP segments and of UDP datagrams merged"
+else
+	want_merge="; runs of TCP segments merged (UDP datagrams not: this kernel takes no UDP GSO write, Linux 6.2 does)"
+fi
+check tap-write-merging-logged grep -qF -- "$want_merge" "$W/app.log"
 # One ping run is one flow: its first packet was queued, the other four stayed in the kernel.
 check_eq one-packet-queued-per-flow "$((q0 + 1))" "$(flows_num queued)"
 check_gt flow-decided-tunnel "$(flows_num decided_tunnel)" 0
