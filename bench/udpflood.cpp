@@ -1,6 +1,6 @@
 // bench/udpflood.cpp: wb-udpflood, a UDP load generator and counter that costs the tunnel little CPU.
 //
-//   wb-udpflood send --to IP --port P --len N --seconds S [--rate PPS] [--batch B] [--run ID]
+//   wb-udpflood send --to IP --port P --len N --seconds S [--rate PPS] [--batch B] [--run ID] [--flows N]
 //   wb-udpflood recv --port P --seconds S [--bind IP] [--idle S] [--run ID] [--batch B] [--rcvbuf BYTES]
 //   wb-udpflood selftest
 //
@@ -11,11 +11,17 @@
 // receives with recvmmsg in batches; each prints one JSON line. Loss, duplicates and reordering
 // are counted from sequence numbers (flood_wire.hpp); the receiver also reports the datagrams its
 // own socket dropped (SO_RXQ_OVFL), which are the receiver's fault, not the tunnel's.
+//
+// --flows N sends from N sockets (N source ports), datagram i from socket i % N, so no two
+// consecutive datagrams belong to one flow: what many small flows look like to a tunnel, whose
+// receive side may merge runs of one flow's datagrams (wirebridge's TapWriter does) and so finds
+// one flow cheaper than many. The receiver reports how many source ports it saw ("sources").
 // Exit status: 0 done, 1 a system call failed, 2 bad usage (and selftest: 1 a check failed).
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -30,6 +36,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -42,6 +49,7 @@ namespace {
 
 constexpr std::size_t kRecvSlot = 2048;  // bytes per receive buffer; longer datagrams are cut (MSG_TRUNC)
 constexpr unsigned kMaxBatch = 1024;
+constexpr unsigned kMaxFlows = 1024;
 
 std::int64_t now_ns() {
     timespec ts{};
@@ -91,6 +99,7 @@ struct SendOptions {
     unsigned batch = 32;
     std::uint32_t run = 0;  // 0: random
     unsigned markers = 3;
+    unsigned flows = 1;  // sockets (source ports) sending in turn
 };
 
 struct RecvOptions {
@@ -143,7 +152,8 @@ int usage(const char* what, std::string_view arg) {
     } else {
         std::fprintf(stderr, "wb-udpflood: %s '%.*s'\n", what, static_cast<int>(arg.size()), arg.data());
     }
-    std::fprintf(stderr, "usage: wb-udpflood send --to IP --port P --len N --seconds S [--rate PPS] [--batch B] [--run ID]\n"
+    std::fprintf(stderr, "usage: wb-udpflood send --to IP --port P --len N --seconds S [--rate PPS] [--batch B] [--run ID] "
+                         "[--flows N]\n"
                          "       wb-udpflood recv --port P --seconds S [--bind IP] [--idle S] [--run ID] [--batch B] "
                          "[--rcvbuf BYTES]\n"
                          "       wb-udpflood selftest\n");
@@ -185,6 +195,9 @@ int parse_send(int argc, char** argv, SendOptions& o) {
         } else if (k == "--run") {
             if (!parse_u64(v, 1, UINT32_MAX, n)) return usage("--run wants 1-4294967295, not", v);
             o.run = static_cast<std::uint32_t>(n);
+        } else if (k == "--flows") {
+            if (!parse_u64(v, 1, kMaxFlows, n)) return usage("--flows wants 1-1024, not", v);
+            o.flows = static_cast<unsigned>(n);
         } else {
             return usage("send: unknown option", k);
         }
@@ -249,10 +262,14 @@ struct SendStats {
     bool ok = false;
 };
 
-// fd: a UDP socket connected to the receiver. A refused datagram still uses its sequence number,
-// so the receiver counts it as lost: from outside, a queue that drops on the way into the tunnel
-// and one that drops inside it look the same.
-SendStats run_sender(int fd, const SendOptions& o) {
+// fds: o.flows UDP sockets connected to the receiver (open_senders); datagram seq goes out on
+// fds[seq % o.flows]. One flow sends a burst in one sendmmsg; several flows send one datagram a
+// call in sequence order, because a sendmmsg carries one socket's datagrams only and grouping a
+// burst by socket would put runs of one flow back on the wire (the thing --flows is there to
+// avoid). A refused datagram still uses its sequence number, so the receiver counts it as lost:
+// from outside, a queue that drops on the way into the tunnel and one that drops inside it look
+// the same.
+SendStats run_sender(std::span<const int> fds, const SendOptions& o) {
     SendStats st;
     st.run = o.run;
     // Pace in bursts of at most a millisecond's worth, so the queues see the rate, not bursts.
@@ -302,7 +319,10 @@ SendStats run_sender(int fd, const SendOptions& o) {
         }
         unsigned off = 0;
         while (off < burst) {
-            const int r = sendmmsg(fd, msgs.data() + off, burst - off, 0);
+            // fds.size() == 1: the rest of the burst; else datagram seq + off alone, on its socket.
+            const int fd = fds[static_cast<std::size_t>((seq + off) % fds.size())];
+            const unsigned n = fds.size() == 1 ? burst - off : 1;
+            const int r = sendmmsg(fd, msgs.data() + off, n, 0);
             if (r > 0) {
                 st.sent += static_cast<unsigned>(r);
                 off += static_cast<unsigned>(r);
@@ -331,7 +351,7 @@ SendStats run_sender(int fd, const SendOptions& o) {
     std::uint8_t marker[kHeaderSize];
     encode_header(marker, FloodHeader{o.run, st.offered, static_cast<std::uint32_t>(kHeaderSize), kFlagEnd});
     for (unsigned i = 0; i < o.markers; ++i) {
-        if (send(fd, marker, sizeof marker, 0) < 0 && errno != ENOBUFS && errno != EAGAIN && errno != ECONNREFUSED) {
+        if (send(fds[0], marker, sizeof marker, 0) < 0 && errno != ENOBUFS && errno != EAGAIN && errno != ECONNREFUSED) {
             std::fprintf(stderr, "wb-udpflood: send (end marker): %s\n", std::strerror(errno));
         }
         sleep_until_ns(now_ns() + 2'000'000);
@@ -340,7 +360,7 @@ SendStats run_sender(int fd, const SendOptions& o) {
     return st;
 }
 
-// A socket connected to o.to:o.port; -1 after saying why.
+// A socket connected to o.to:o.port, on an ephemeral source port; -1 after saying why.
 int open_sender(const SendOptions& o) {
     const auto ep = make_endpoint(o.to, o.port);
     if (!ep) {
@@ -362,11 +382,41 @@ int open_sender(const SendOptions& o) {
     return fd;
 }
 
+void close_all(std::vector<int>& fds) {
+    for (const int fd : fds) {
+        close(fd);
+    }
+    fds.clear();
+}
+
+// o.flows sockets, each connected on its own ephemeral port (connect binds one); false, none
+// left open, after saying why. 1024 flows need more descriptors than the usual soft limit: the
+// soft limit is raised towards the hard one when it is short.
+bool open_senders(const SendOptions& o, std::vector<int>& fds) {
+    rlimit lim{};
+    if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < o.flows + 64) {
+        lim.rlim_cur = lim.rlim_max == RLIM_INFINITY ? o.flows + 64 : std::min<rlim_t>(lim.rlim_max, o.flows + 64);
+        setrlimit(RLIMIT_NOFILE, &lim);  // if refused, socket() says so below
+    }
+    fds.clear();
+    fds.reserve(o.flows);
+    for (unsigned i = 0; i < o.flows; ++i) {
+        const int fd = open_sender(o);
+        if (fd < 0) {
+            std::fprintf(stderr, "wb-udpflood: opened %u of %u flows' sockets\n", i, o.flows);
+            close_all(fds);
+            return false;
+        }
+        fds.push_back(fd);
+    }
+    return true;
+}
+
 void print_send(const SendStats& st, const SendOptions& o) {
-    std::printf("{\"mode\":\"send\",\"run\":%" PRIu32 ",\"len\":%zu,\"rate\":%.0f,\"batch\":%u,\"offered\":%" PRIu64
+    std::printf("{\"mode\":\"send\",\"run\":%" PRIu32 ",\"len\":%zu,\"rate\":%.0f,\"batch\":%u,\"flows\":%u,\"offered\":%" PRIu64
                 ",\"sent\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"enobufs\":%" PRIu64 ",\"eagain\":%" PRIu64
                 ",\"refused\":%" PRIu64 ",\"lagged\":%" PRIu64 ",\"seconds\":%.6f,\"offered_pps\":%.1f}\n",
-                st.run, o.len, o.rate, o.batch, st.offered, st.sent, st.enobufs + st.eagain + st.refused, st.enobufs,
+                st.run, o.len, o.rate, o.batch, o.flows, st.offered, st.sent, st.enobufs + st.eagain + st.refused, st.enobufs,
                 st.eagain, st.refused, st.lagged, st.seconds, st.seconds > 0 ? static_cast<double>(st.offered) / st.seconds : 0.0);
     std::fflush(stdout);
 }
@@ -381,6 +431,8 @@ struct RecvStats {
     std::uint64_t ignored = 0;    // not ours, or another run's
     std::uint64_t malformed = 0;  // ours, but cut, padded or with unknown flags
     std::uint64_t socket_drops = 0;
+    std::uint64_t sources = 0;    // distinct source ports of our run's datagrams (the sender's --flows)
+    std::vector<std::uint64_t> ports_seen = std::vector<std::uint64_t>(65536 / 64);  // a bit a port
     std::int64_t first_ns = 0, last_ns = 0;
     double seconds = 0;
     bool ok = false;
@@ -421,6 +473,7 @@ RecvStats run_receiver(int fd, const RecvOptions& o) {
     std::vector<std::uint8_t> ctl(static_cast<std::size_t>(o.batch) * kCtl);
     std::vector<iovec> iov(o.batch);
     std::vector<mmsghdr> msgs(o.batch);
+    std::vector<sockaddr_storage> from(o.batch);
     for (unsigned i = 0; i < o.batch; ++i) {
         iov[i] = {buf.data() + static_cast<std::size_t>(i) * kRecvSlot, kRecvSlot};
     }
@@ -453,6 +506,8 @@ RecvStats run_receiver(int fd, const RecvOptions& o) {
             msgs[i].msg_hdr.msg_iovlen = 1;
             msgs[i].msg_hdr.msg_control = ctl.data() + static_cast<std::size_t>(i) * kCtl;
             msgs[i].msg_hdr.msg_controllen = kCtl;
+            msgs[i].msg_hdr.msg_name = &from[i];
+            msgs[i].msg_hdr.msg_namelen = sizeof from[i];
         }
         // MSG_TRUNC: msg_len is the datagram's real length even when the slot cut it.
         const int r = recvmmsg(fd, msgs.data(), o.batch, MSG_DONTWAIT | MSG_TRUNC, nullptr);
@@ -505,6 +560,17 @@ RecvStats run_receiver(int fd, const RecvOptions& o) {
                 st.first_ns = t;
             }
             st.seqs.record(h.seq, len);
+            std::uint16_t port = 0;
+            if (from[i].ss_family == AF_INET) {
+                port = ntohs(reinterpret_cast<const sockaddr_in*>(&from[i])->sin_port);
+            } else if (from[i].ss_family == AF_INET6) {
+                port = ntohs(reinterpret_cast<const sockaddr_in6*>(&from[i])->sin6_port);
+            }
+            const std::uint64_t bit = std::uint64_t{1} << (port % 64);
+            if ((st.ports_seen[port / 64] & bit) == 0) {
+                st.ports_seen[port / 64] |= bit;
+                ++st.sources;
+            }
         }
     }
     st.seconds = static_cast<double>(now_ns() - start) / 1e9;
@@ -517,10 +583,10 @@ void print_recv(const RecvStats& st) {
     std::printf("{\"mode\":\"recv\",\"run\":%" PRIu32 ",\"received\":%" PRIu64 ",\"unique\":%" PRIu64 ",\"bytes\":%" PRIu64
                 ",\"lost\":%" PRIu64 ",\"duplicated\":%" PRIu64 ",\"reordered\":%" PRIu64 ",\"expected\":%" PRIu64
                 ",\"end_marker\":%s,\"ignored\":%" PRIu64 ",\"malformed\":%" PRIu64 ",\"untracked\":%" PRIu64
-                ",\"socket_drops\":%" PRIu64 ",\"first_to_last_s\":%.6f,\"pps\":%.1f,\"seconds\":%.6f}\n",
+                ",\"socket_drops\":%" PRIu64 ",\"sources\":%" PRIu64 ",\"first_to_last_s\":%.6f,\"pps\":%.1f,\"seconds\":%.6f}\n",
                 st.run, st.seqs.unique() + st.seqs.duplicated(), st.seqs.unique(), st.seqs.bytes(), st.seqs.lost(st.expected),
                 st.seqs.duplicated(), st.seqs.reordered(), st.expected != 0 ? st.expected : (st.seqs.any() ? st.seqs.highest() + 1 : 0),
-                st.end_marker ? "true" : "false", st.ignored, st.malformed, st.seqs.untracked(), st.socket_drops, span,
+                st.end_marker ? "true" : "false", st.ignored, st.malformed, st.seqs.untracked(), st.socket_drops, st.sources, span,
                 span > 0 ? static_cast<double>(st.seqs.unique()) / span : 0.0, st.seconds);
     std::fflush(stdout);
 }
@@ -630,8 +696,8 @@ void selftest_accounting() {
     check_eq(small.reordered(), std::uint64_t{1}, "cap: 6 after 500 is late");
 }
 
-// The sender and receiver as a pair, paced and unpaced, on loopback.
-void selftest_pair(double rate, std::size_t len, double seconds) {
+// The sender and receiver as a pair, paced and unpaced, one flow or several, on loopback.
+void selftest_pair(double rate, std::size_t len, double seconds, unsigned flows = 1) {
     RecvOptions ro;
     ro.bind_ip = "127.0.0.1";
     ro.seconds = seconds + 5;
@@ -649,17 +715,18 @@ void selftest_pair(double rate, std::size_t len, double seconds) {
     so.seconds = seconds;
     so.rate = rate;
     so.run = 4242;
-    const int sfd = open_sender(so);
-    if (sfd < 0) {
-        check(false, "sender socket", 0, 1);
+    so.flows = flows;
+    std::vector<int> sfds;
+    if (!open_senders(so, sfds)) {
+        check(false, "sender sockets", 0, 1);
         close(rfd);
         return;
     }
     RecvStats rs;
     std::thread receiver([&] { rs = run_receiver(rfd, ro); });
-    const SendStats ss = run_sender(sfd, so);
+    const SendStats ss = run_sender(sfds, so);
     receiver.join();
-    close(sfd);
+    close_all(sfds);
     close(rfd);
     check_eq(ss.ok && rs.ok, true, "pair ran");
     check_eq(rs.end_marker, true, "pair: end marker");
@@ -669,6 +736,9 @@ void selftest_pair(double rate, std::size_t len, double seconds) {
     check_eq(rs.seqs.unique() + rs.seqs.lost(rs.expected), ss.offered, "pair: unique + lost = offered");
     check_eq(rs.seqs.bytes(), rs.seqs.unique() * len, "pair: bytes");
     check(rs.seqs.unique() > 0, "pair: something arrived", rs.seqs.unique(), 1);
+    if (rs.seqs.unique() >= flows) {
+        check_eq(rs.sources, std::uint64_t{flows}, "pair: one source port a flow");
+    }
     if (rate > 0) {
         // Paced: never above the rate (one burst of slack); everything arrives at this low rate.
         const auto cap = static_cast<std::uint64_t>(rate * seconds) + so.batch;
@@ -683,22 +753,90 @@ void selftest_pair(double rate, std::size_t len, double seconds) {
     }
 }
 
+// --flows: datagram seq leaves on socket seq % flows, so consecutive datagrams never share a
+// source port and every residue keeps its own port. Read back one by one with the sender's port.
+void selftest_round_robin() {
+    constexpr unsigned kFlows = 3;
+    RecvOptions ro;
+    ro.bind_ip = "127.0.0.1";
+    const int rfd = open_receiver(ro);
+    if (rfd < 0) {
+        check(false, "round robin: receiver socket", 0, 1);
+        return;
+    }
+    SendOptions so;
+    so.to = "127.0.0.1";
+    so.port = bound_port(rfd);
+    so.seconds = 0.05;
+    so.rate = 2000;  // about 100 datagrams, bursts of 2: the loopback queue holds them all
+    so.run = 99;
+    so.flows = kFlows;
+    so.markers = 1;
+    std::vector<int> sfds;
+    if (!open_senders(so, sfds)) {
+        check(false, "round robin: sender sockets", 0, 1);
+        close(rfd);
+        return;
+    }
+    const SendStats ss = run_sender(sfds, so);
+    close_all(sfds);
+    std::uint16_t port_of[kFlows] = {};
+    std::uint64_t got = 0, wrong = 0, same_as_previous = 0;
+    std::uint16_t previous = 0;
+    for (;;) {
+        std::uint8_t d[256];
+        sockaddr_in from{};
+        socklen_t fl = sizeof from;
+        const ssize_t n = recvfrom(rfd, d, sizeof d, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &fl);
+        if (n < 0) {
+            break;
+        }
+        FloodHeader h;
+        if (parse_header({d, static_cast<std::size_t>(n)}, static_cast<std::size_t>(n), h) != ParseResult::ok ||
+            (h.flags & kFlagEnd) != 0) {
+            continue;
+        }
+        const std::uint16_t port = ntohs(from.sin_port);
+        std::uint16_t& want = port_of[h.seq % kFlows];
+        if (want == 0) {
+            want = port;
+        }
+        wrong += port != want ? 1 : 0;
+        same_as_previous += got > 0 && port == previous ? 1 : 0;
+        previous = port;
+        ++got;
+    }
+    close(rfd);
+    check_eq(ss.ok, true, "round robin: sender ran");
+    check_eq(got, ss.offered, "round robin: every datagram read back");
+    check_eq(wrong, std::uint64_t{0}, "round robin: datagram seq on socket seq % flows");
+    check_eq(same_as_previous, std::uint64_t{0}, "round robin: no two in a row from one port");
+    check(port_of[0] != port_of[1] && port_of[1] != port_of[2] && port_of[0] != port_of[2],
+          "round robin: three distinct source ports", port_of[1], port_of[0]);
+}
+
 void selftest_usage() {
     const char* bad_len[] = {"--to", "127.0.0.1", "--port", "9", "--seconds", "1", "--len", "23"};
     const char* bad_to[] = {"--to", "localhost", "--port", "9", "--seconds", "1"};
     const char* bad_rate[] = {"--to", "127.0.0.1", "--port", "9", "--seconds", "1", "--rate", "-5"};
-    const char* good[] = {"--to", "::1", "--port", "9", "--seconds", "0.5", "--rate", "1e5", "--len", "1400"};
+    const char* no_flows[] = {"--to", "127.0.0.1", "--port", "9", "--seconds", "1", "--flows", "0"};
+    const char* many_flows[] = {"--to", "127.0.0.1", "--port", "9", "--seconds", "1", "--flows", "1025"};
+    const char* good[] = {"--to", "::1", "--port", "9", "--seconds", "0.5", "--rate", "1e5", "--len", "1400", "--flows", "64"};
     const char* no_seconds[] = {"--port", "9"};
     SendOptions so;
     RecvOptions ro;
-    std::fprintf(stderr, "selftest: five usage errors follow, on purpose\n");
+    std::fprintf(stderr, "selftest: seven usage errors follow, on purpose\n");
     check_eq(parse_send(8, const_cast<char**>(bad_len), so), 2, "--len below the header refused");
     check_eq(parse_send(6, const_cast<char**>(bad_to), so), 2, "a host name refused");
     check_eq(parse_send(8, const_cast<char**>(bad_rate), so), 2, "a negative rate refused");
+    check_eq(parse_send(8, const_cast<char**>(no_flows), so), 2, "--flows 0 refused");
+    check_eq(parse_send(8, const_cast<char**>(many_flows), so), 2, "--flows above 1024 refused");
     check_eq(parse_recv(2, const_cast<char**>(no_seconds), ro), 2, "recv without --seconds refused");
     check_eq(parse_recv(1, const_cast<char**>(no_seconds), ro), 2, "an option without value refused");
     SendOptions g;
-    check_eq(parse_send(10, const_cast<char**>(good), g), 0, "good options taken");
+    check_eq(g.flows, 1u, "one flow by default");
+    check_eq(parse_send(12, const_cast<char**>(good), g), 0, "good options taken");
+    check_eq(g.flows, 64u, "flows");
     check_eq(g.len, std::size_t{1400}, "len");
     check_eq(static_cast<std::uint64_t>(g.rate), std::uint64_t{100000}, "rate");
 }
@@ -708,6 +846,9 @@ int selftest() {
     selftest_accounting();
     selftest_pair(20000, 64, 0.5);
     selftest_pair(0, 1400, 0.3);
+    selftest_round_robin();
+    selftest_pair(20000, 64, 0.5, 4);
+    selftest_pair(0, 64, 0.3, 64);
     std::printf("selftest: %d of %d checks passed\n", g_checks - g_failures, g_checks);
     return g_failures == 0 ? 0 : 1;
 }
@@ -742,12 +883,12 @@ int main(int argc, char** argv) {
         if (o.run == 0) {
             o.run = random_run();
         }
-        const int fd = open_sender(o);
-        if (fd < 0) {
+        std::vector<int> fds;
+        if (!open_senders(o, fds)) {
             return 1;
         }
-        const SendStats st = run_sender(fd, o);
-        close(fd);
+        const SendStats st = run_sender(fds, o);
+        close_all(fds);
         print_send(st, o);
         return st.ok ? 0 : 1;
     }
