@@ -98,12 +98,14 @@ openssl_bound() {
 FLOOD_PORT=5301
 udp_bound() { ip netns exec "$1" ss -lunH "sport = :$2" | grep -q .; }
 
-# flood_trial LEN RATE NAME: one sender run (client side) against one receiver run (server side),
-# both bounded. RATE 0 = unpaced. Sets TR_OFFERED_PPS TR_RX_PPS TR_LOSS (percent of the offered)
+# flood_trial LEN RATE NAME [FLOWS]: one sender run (client side) against one receiver run (server
+# side), both bounded. RATE 0 = unpaced. FLOWS (default 1): source ports the sender takes in turn
+# (wb-udpflood --flows). Sets TR_OFFERED_PPS TR_RX_PPS TR_LOSS (percent of the offered)
 # TR_CPU_US (CPU of both VPN processes per datagram received; empty without VPN processes)
-# TR_DROPS (datagrams the receiving socket itself dropped: the load tool's fault, not the tunnel's).
+# TR_DROPS (datagrams the receiving socket itself dropped: the load tool's fault, not the tunnel's)
+# TR_SOURCES (source ports the receiver saw).
 flood_trial() {
-    local len=$1 rate=$2 out="$LOGS/$3" run c0 c1 rpid rc bound=$((${RATE_STEP%.*} + 10))
+    local len=$1 rate=$2 out="$LOGS/$3" flows=${4:-1} run c0 c1 rpid rc bound=$((${RATE_STEP%.*} + 10))
     run=$((RANDOM * 32768 + RANDOM + 1))
     ip netns exec "$NS_A" ${PIN_RECV:+taskset -c "$PIN_RECV"} timeout $((bound + 5)) "$UDPFLOOD" recv \
         --bind "$TARGET_IP" --port $FLOOD_PORT --seconds $bound --idle 1 --run $run > "$out.recv.json" 2> "$out.recv.err" &
@@ -115,7 +117,7 @@ flood_trial() {
     fi
     c0=$(cpu_ticks "$SERVER_PID" "$CLIENT_PID")
     ip netns exec "$NS_B" ${PIN_SEND:+taskset -c "$PIN_SEND"} timeout $((bound + 5)) "$UDPFLOOD" send \
-        --to "$TARGET_IP" --port $FLOOD_PORT --len "$len" --seconds "$RATE_STEP" --rate "$rate" --run $run \
+        --to "$TARGET_IP" --port $FLOOD_PORT --len "$len" --seconds "$RATE_STEP" --rate "$rate" --run $run --flows "$flows" \
         > "$out.send.json" 2> "$out.send.err"
     rc=$?
     wait "$rpid" || rc=1
@@ -125,11 +127,13 @@ flood_trial() {
     v=$(jq -r -s --argjson t $((c1 - c0)) --argjson hz "$CLK_TCK" --arg vpn "$SERVER_PID" '.[0] as $s | .[1] as $r |
         [($s.offered / $s.seconds), ($r.unique / $s.seconds),
          (if $s.offered > 0 then 100 * ($s.offered - $r.unique) / $s.offered else 100 end),
-         (if $vpn != "" and $r.unique > 0 then 1e6 * $t / $hz / $r.unique else "" end), $r.socket_drops]
+         (if $vpn != "" and $r.unique > 0 then 1e6 * $t / $hz / $r.unique else "" end), $r.socket_drops, $r.sources]
         | map(tostring) | join(";")' \
         "$out.send.json" "$out.recv.json") || { log "wb-udpflood $3: unreadable JSON"; return 1; }
-    IFS=';' read -r TR_OFFERED_PPS TR_RX_PPS TR_LOSS TR_CPU_US TR_DROPS <<<"$v"
-    log "  flood $len B, rate ${rate/#0/unpaced}: offered $(printf %.0f "$TR_OFFERED_PPS") pps, received $(printf %.0f "$TR_RX_PPS"), loss $(printf %.2f "$TR_LOSS") %, receiver socket drops $TR_DROPS"
+    IFS=';' read -r TR_OFFERED_PPS TR_RX_PPS TR_LOSS TR_CPU_US TR_DROPS TR_SOURCES <<<"$v"
+    local many=''
+    ((flows > 1)) && many=" x $flows flows"
+    log "  flood $len B$many, rate ${rate/#0/unpaced}: offered $(printf %.0f "$TR_OFFERED_PPS") pps, received $(printf %.0f "$TR_RX_PPS"), loss $(printf %.2f "$TR_LOSS") %, receiver socket drops $TR_DROPS${many:+, source ports seen $TR_SOURCES}"
 }
 
 # measure_rate LEN: first an unpaced trial (what arrives when the sender goes flat out, and the
@@ -144,27 +148,31 @@ flood_trial() {
 # whether one is found. On a shared machine a stall can fail both of a quick run's trials even for
 # stock openvpn; a tunnel that passes nothing at 1/64 of what it delivered unpaced is broken.
 # Reports the highest offered rate that passed, its loss and CPU per packet, and the unpaced figures.
+# FLOWS (default 1) > 1: the sender takes that many source ports in turn, and the metrics are
+# named rate<LEN>flows_* instead of rate<LEN>_* (rate64flows: the many-flow counterpart of rate64;
+# a receiver that merges runs of one flow's datagrams, as wirebridge's TapWriter does, gets no runs).
 RATE_RESCUE=6
 measure_rate() {
-    local len=$1 ceiling lo=0 hi try i best_loss='' best_cpu='' pass drops
-    flood_trial "$len" 0 "rate$len.r$REP.unpaced" || return 1
+    local len=$1 flows=${2:-1} ceiling lo=0 hi try i best_loss='' best_cpu='' pass drops name=rate$1
+    if ((flows > 1)); then name=rate${len}flows; fi
+    flood_trial "$len" 0 "$name.r$REP.unpaced" "$flows" || return 1
     drops=$TR_DROPS
-    emit "rate${len}_unpaced_pps" "$(printf %.0f "$TR_RX_PPS")"
-    emit "rate${len}_unpaced_loss_pct" "$(printf %.2f "$TR_LOSS")"
-    emit "rate${len}_sender_pps" "$(printf %.0f "$TR_OFFERED_PPS")"
+    emit "${name}_unpaced_pps" "$(printf %.0f "$TR_RX_PPS")"
+    emit "${name}_unpaced_loss_pct" "$(printf %.2f "$TR_LOSS")"
+    emit "${name}_sender_pps" "$(printf %.0f "$TR_OFFERED_PPS")"
     ceiling=$(printf %.0f "$TR_OFFERED_PPS")
     hi=$ceiling
     if awk -v l="$TR_LOSS" -v m="$RATE_LOSS" 'BEGIN { exit !(l <= m) }'; then
         # Even flat out, the sender could not make the tunnel lose: the rate is the sender's.
         lo=$ceiling best_loss=$TR_LOSS best_cpu=$TR_CPU_US
-        log "  flood $len B: no loss even unpaced; the figure is the sender's ceiling"
+        log "  $name: no loss even unpaced; the figure is the sender's ceiling"
     else
         try=$(printf %.0f "$TR_RX_PPS")
         for ((i = 1; i <= RATE_STEPS + RATE_RESCUE; i++)); do
             ((i <= RATE_STEPS || lo == 0)) || break
             ((try >= 1)) || break
-            ((i == RATE_STEPS + 1)) && log "  flood $len B: no rate passed in $RATE_STEPS trials; halving on (at most $RATE_RESCUE more)"
-            flood_trial "$len" "$try" "rate$len.r$REP.s$i" || return 1
+            ((i == RATE_STEPS + 1)) && log "  $name: no rate passed in $RATE_STEPS trials; halving on (at most $RATE_RESCUE more)"
+            flood_trial "$len" "$try" "$name.r$REP.s$i" "$flows" || return 1
             drops=$((drops + TR_DROPS))
             pass=$(awk -v l="$TR_LOSS" -v m="$RATE_LOSS" 'BEGIN { print (l <= m) ? 1 : 0 }')
             if [ "$pass" = 1 ]; then
@@ -183,14 +191,14 @@ measure_rate() {
         done
     fi
     if [ "$lo" = 0 ]; then
-        log "rate$len: no offered rate passed with <= $RATE_LOSS % loss in $((RATE_STEPS + RATE_RESCUE)) trials"
+        log "$name: no offered rate passed with <= $RATE_LOSS % loss in $((RATE_STEPS + RATE_RESCUE)) trials"
         return 1
     fi
-    emit "rate${len}_pps" "$lo"
-    emit "rate${len}_loss_pct" "$(printf %.2f "$best_loss")"
-    [ -n "$best_cpu" ] && emit "rate${len}_cpu_us" "$(printf %.2f "$best_cpu")"
+    emit "${name}_pps" "$lo"
+    emit "${name}_loss_pct" "$(printf %.2f "$best_loss")"
+    [ -n "$best_cpu" ] && emit "${name}_cpu_us" "$(printf %.2f "$best_cpu")"
     # Datagrams the load receiver's own socket dropped over all trials: should stay 0, or the
     # receiver (not the tunnel) was the limit somewhere.
-    emit "rate${len}_rx_drops" "$drops"
+    emit "${name}_rx_drops" "$drops"
     return 0
 }

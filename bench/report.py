@@ -3,9 +3,12 @@
 
   report.py --raw RAW.csv --openssl OPENSSL.csv --meta META.json --out PREFIX
 
-The flood rows (rate64, rate1400) come from wb-udpflood at both ends: the highest offered rate the
-tunnel carried with at most 1 % loss (bounded binary search of paced trials), its loss and the CPU
-the two VPN processes spent per packet at that rate, and the received rate with the sender unpaced.
+The flood rows (rate64, rate64flows, rate1400) come from wb-udpflood at both ends: the highest
+offered rate the tunnel carried with at most 1 % loss (bounded binary search of paced trials), its
+loss and the CPU the two VPN processes spent per packet at that rate, and the received rate with
+the sender unpaced. rate64 is one flow (one source port); rate64flows sends from 64 source ports in
+turn, so no two consecutive datagrams share a flow and a receive side that merges runs of one
+flow's datagrams (wirebridge's TapWriter) finds none to merge.
 
 Ratios are to openvpn<->openvpn with the same transport, underlay MTU and cipher in the same run. Throughputs
 are also shown as a percentage of the one-core `openssl speed` figure at 1400 bytes (the size of
@@ -56,6 +59,13 @@ METRICS = {
     "rate64_unpaced_loss_pct": ("  unpaced loss", "%", None),
     "rate64_sender_pps": ("  unpaced sender", "pps", None),
     "rate64_rx_drops": ("  receiver socket drops", "", None),
+    "rate64flows_pps": ("flood 64 B x 64 flows, <=1% loss", "pps", True),
+    "rate64flows_loss_pct": ("  loss at that rate", "%", None),
+    "rate64flows_cpu_us": ("  VPN CPU per packet", "us", False),
+    "rate64flows_unpaced_pps": ("flood 64 B x 64 flows unpaced, rx", "pps", True),
+    "rate64flows_unpaced_loss_pct": ("  unpaced loss", "%", None),
+    "rate64flows_sender_pps": ("  unpaced sender", "pps", None),
+    "rate64flows_rx_drops": ("  receiver socket drops", "", None),
     "rate1400_pps": ("flood 1400 B, <=1% loss", "pps", True),
     "rate1400_loss_pct": ("  loss at that rate", "%", None),
     "rate1400_cpu_us": ("  VPN CPU per packet", "us", False),
@@ -153,7 +163,8 @@ def table(rows, bound, meta):
     if any(r["metric"].startswith("rate") for r in rows):
         out.append(f"flood (wb-udpflood): unpaced trial, then up to {meta.get('rate_steps', '?')} paced trials of "
                    f"{meta.get('rate_step_s', '?')} s (up to 6 more, halving, while none passed), binary search for the highest rate with <= "
-                   f"{meta.get('rate_loss_pct', 1)} % loss; CPU per packet: both VPN processes")
+                   f"{meta.get('rate_loss_pct', 1)} % loss; CPU per packet: both VPN processes; one flow (one source port), "
+                   f"'x 64 flows': 64 source ports in turn")
     if meta.get("pin", "none") != "none":
         out.append(f"pinned (taskset) server,client,receiver,sender to CPUs {meta['pin']}")
     out.append("cells: median (ratio to " + ("the openvpn hub with openvpn sites)" if meta.get("metrics") == "hub" else "openvpn<->openvpn)"))
@@ -191,9 +202,10 @@ def table(rows, bound, meta):
 
 
 def plot(rows, prefix, meta):
-    """A PNG of up to six panels (the first measured of: TCP 1 and 4 streams, UDP 64-byte pps by iperf3
-    and by the flood search, UDP 1400-byte likewise, CPU s/GB, ping p99); bars per VPN pair (the bare
-    veth, an order of magnitude higher, would flatten every other bar: it is in the table only)."""
+    """A PNG of up to eight panels (the first measured of: TCP 1 and 4 streams, UDP 64-byte pps by iperf3
+    and by the flood search with one flow and with 64, UDP 1400-byte by iperf3 and the flood search,
+    CPU s/GB, ping p99); bars per VPN pair (the bare veth, an order of magnitude higher, would
+    flatten every other bar: it is in the table only)."""
     rows = [r for r in rows if r["pair"] != "plain"]
     if not rows:
         # `--pair plain` alone: the table has the bare veth's figures; no VPN pair, no plot, no failure.
@@ -205,13 +217,14 @@ def plot(rows, prefix, meta):
     panels = [("tcp1_mbps", "TCP 1 stream (Mbit/s)"), ("tcp4_mbps", "TCP 4 streams (Mbit/s)"),
               ("udp64_pps", "UDP 64 B pps received, iperf3 -b 0"),
               ("rate64_pps", "UDP 64 B pps carried at <=1% loss (wb-udpflood)"),
+              ("rate64flows_pps", "UDP 64 B pps at <=1% loss, 64 flows interleaved (wb-udpflood)"),
               ("udp1400_pps", "UDP 1400 B pps received, iperf3 -b 0"),
               ("rate1400_pps", "UDP 1400 B pps carried at <=1% loss (wb-udpflood)"),
               ("tcp1_cpu_s_per_gb", "CPU s per GB, TCP 1 stream"), ("ping_p99_ms", "ping p99 under TCP load (ms)"),
               ("hub_up_mbps", "hub, 3 sites -> hub, TCP (Mbit/s, sum)"), ("hub_down_mbps", "hub -> 3 sites, TCP (Mbit/s, sum)"),
               ("hub_up_hub_cpu_s_per_gb", "hub process CPU s per GB, up"), ("hub_down_hub_cpu_s_per_gb", "hub process CPU s per GB, down")]
-    # Only the panels this run measured (--metrics), at most six.
-    panels = [p for p in panels if any(k[3] == p[0] for k in by)][:6]
+    # Only the panels this run measured (--metrics), at most eight.
+    panels = [p for p in panels if any(k[3] == p[0] for k in by)][:8]
     if not panels:
         sys.stderr.write("plot: nothing to plot\n")
         return False
