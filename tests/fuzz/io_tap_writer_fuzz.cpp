@@ -59,12 +59,14 @@ std::uint16_t fold(std::uint32_t acc) {
     return static_cast<std::uint16_t>(~acc);
 }
 
-// One TCP segment of flow `flow` (4 flows, IPv4 or IPv6), payload of `len` bytes.
-std::vector<std::uint8_t> segment(Input& in, unsigned flow, bool v6, std::uint32_t seq, std::size_t len,
-                                  std::uint8_t flags, bool vlan, bool bad_sum) {
-    const std::size_t l3 = vlan ? 18 : 14, iph = v6 ? 40 : 20, l4 = l3 + iph;
-    const std::size_t opt = (flags & 0x80) ? 12 : 0;  // 0x80 (not a TCP flag here): a timestamp option
-    std::vector<std::uint8_t> f(l4 + 20 + opt + len, 0);
+// A frame of flow `flow` (4 flows, IPv4 or IPv6, with or without an 802.1Q tag) whose L4 part
+// (protocol proto) is l4_len bytes: Ethernet and IP headers filled in, the L4 part zero. `l4` is
+// where the L4 part starts, `pseudo` its pseudo-header sum.
+std::vector<std::uint8_t> frame_of(unsigned flow, bool v6, bool vlan, std::uint8_t proto, std::size_t l4_len,
+                                   std::size_t& l4, std::uint32_t& pseudo) {
+    const std::size_t l3 = vlan ? 18 : 14, iph = v6 ? 40 : 20;
+    l4 = l3 + iph;
+    std::vector<std::uint8_t> f(l4 + l4_len, 0);
     std::memcpy(f.data(), "\x02\x00\x00\x00\x00\x01\x02\x00\x00\x00\x00\x02", 12);
     std::size_t t = 12;
     if (vlan) {
@@ -74,28 +76,37 @@ std::vector<std::uint8_t> segment(Input& in, unsigned flow, bool v6, std::uint32
     }
     put16(&f[t], v6 ? 0x86dd : 0x0800);
     std::uint8_t* ip = &f[l3];
-    std::uint8_t* tcp = &f[l4];
-    const std::size_t tcp_len = 20 + opt + len;
-    std::uint32_t pseudo;
     if (v6) {
         ip[0] = 0x60;
-        put16(ip + 4, static_cast<std::uint32_t>(tcp_len));
-        ip[6] = 6;
+        put16(ip + 4, static_cast<std::uint32_t>(l4_len));
+        ip[6] = proto;
         ip[7] = 64;
         ip[8 + 15] = static_cast<std::uint8_t>(1 + flow);
         ip[24 + 15] = 9;
-        pseudo = sum16(ip + 8, 32) + static_cast<std::uint32_t>(tcp_len) + 6;
+        pseudo = sum16(ip + 8, 32) + static_cast<std::uint32_t>(l4_len) + proto;
     } else {
         ip[0] = 0x45;
-        put16(ip + 2, static_cast<std::uint32_t>(iph + tcp_len));
+        put16(ip + 2, static_cast<std::uint32_t>(iph + l4_len));
         put16(ip + 6, 0x4000);  // DF, as Linux TCP sends
         ip[8] = 64;
-        ip[9] = 6;
+        ip[9] = proto;
         std::memcpy(ip + 12, "\x0a\x00\x00\x01\x0a\x00\x00\x09", 8);
         ip[15] = static_cast<std::uint8_t>(1 + flow);
         put16(ip + 10, fold(sum16(ip, 20)));
-        pseudo = sum16(ip + 12, 8) + static_cast<std::uint32_t>(tcp_len) + 6;
+        pseudo = sum16(ip + 12, 8) + static_cast<std::uint32_t>(l4_len) + proto;
     }
+    return f;
+}
+
+// One TCP segment of flow `flow`, payload of `len` bytes.
+std::vector<std::uint8_t> segment(Input& in, unsigned flow, bool v6, std::uint32_t seq, std::size_t len,
+                                  std::uint8_t flags, bool vlan, bool bad_sum) {
+    const std::size_t opt = (flags & 0x80) ? 12 : 0;  // 0x80 (not a TCP flag here): a timestamp option
+    const std::size_t tcp_len = 20 + opt + len;
+    std::size_t l4 = 0;
+    std::uint32_t pseudo = 0;
+    std::vector<std::uint8_t> f = frame_of(flow, v6, vlan, 6, tcp_len, l4, pseudo);
+    std::uint8_t* tcp = &f[l4];
     put16(tcp, 40000 + flow);
     put16(tcp + 2, 5001);
     put32(tcp + 4, seq);
@@ -113,38 +124,11 @@ std::vector<std::uint8_t> segment(Input& in, unsigned flow, bool v6, std::uint32
 
 // One UDP datagram of flow `flow`, `len` bytes of payload; sum 0: right, 1: wrong, 2: none (0).
 std::vector<std::uint8_t> datagram(Input& in, unsigned flow, bool v6, std::size_t len, bool vlan, int sum) {
-    const std::size_t l3 = vlan ? 18 : 14, iph = v6 ? 40 : 20, l4 = l3 + iph, udp_len = 8 + len;
-    std::vector<std::uint8_t> f(l4 + udp_len, 0);
-    std::memcpy(f.data(), "\x02\x00\x00\x00\x00\x01\x02\x00\x00\x00\x00\x02", 12);
-    std::size_t t = 12;
-    if (vlan) {
-        put16(&f[t], 0x8100);
-        put16(&f[t + 2], 5);
-        t += 4;
-    }
-    put16(&f[t], v6 ? 0x86dd : 0x0800);
-    std::uint8_t* ip = &f[l3];
+    const std::size_t udp_len = 8 + len;
+    std::size_t l4 = 0;
+    std::uint32_t pseudo = 0;
+    std::vector<std::uint8_t> f = frame_of(flow, v6, vlan, 17, udp_len, l4, pseudo);
     std::uint8_t* udp = &f[l4];
-    std::uint32_t pseudo;
-    if (v6) {
-        ip[0] = 0x60;
-        put16(ip + 4, static_cast<std::uint32_t>(udp_len));
-        ip[6] = 17;
-        ip[7] = 64;
-        ip[8 + 15] = static_cast<std::uint8_t>(1 + flow);
-        ip[24 + 15] = 9;
-        pseudo = sum16(ip + 8, 32) + static_cast<std::uint32_t>(udp_len) + 17;
-    } else {
-        ip[0] = 0x45;
-        put16(ip + 2, static_cast<std::uint32_t>(iph + udp_len));
-        put16(ip + 6, 0x4000);
-        ip[8] = 64;
-        ip[9] = 17;
-        std::memcpy(ip + 12, "\x0a\x00\x00\x01\x0a\x00\x00\x09", 8);
-        ip[15] = static_cast<std::uint8_t>(1 + flow);
-        put16(ip + 10, fold(sum16(ip, 20)));
-        pseudo = sum16(ip + 12, 8) + static_cast<std::uint32_t>(udp_len) + 17;
-    }
     put16(udp, 40000 + flow);
     put16(udp + 2, 5001);
     put16(udp + 4, static_cast<std::uint32_t>(udp_len));

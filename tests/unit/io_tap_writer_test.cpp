@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -324,6 +325,32 @@ Bytes numbered(std::size_t size, std::size_t n) {
 
 class TapWriterUdpTest : public TapWriterTest, public ::testing::WithParamInterface<bool> {};
 
+// An offloading TAP at 10.97.1.1/24 that takes UDP GSO writes (the test is skipped where the
+// kernel does not), a UDP socket on it at kPort, and a peer that writes to it.
+struct UdpRig {
+    std::optional<TapDevice> tap;
+    UdpPeer peer;
+    int sock = -1;
+    ~UdpRig() {
+        if (sock >= 0) close(sock);
+    }
+};
+
+void udp_rig(const char* name, UdpRig& rig) {
+    auto tap = TapDevice::open(name);
+    ASSERT_TRUE(tap) << tap.error().message;
+    ASSERT_TRUE(tap->enable_offload());
+    if (!tap->udp_gso_writes()) GTEST_SKIP() << "this kernel takes no UDP GSO write (Linux 6.2 does)";
+    ASSERT_TRUE(tap->set_ipv4(inet_addr("10.97.1.1"), 24));
+    ASSERT_TRUE(tap->set_up(true));
+    auto mac = tap->mac();
+    ASSERT_TRUE(mac);
+    std::memcpy(rig.peer.tap_mac, mac->data(), 6);
+    rig.tap.emplace(std::move(*tap));
+    rig.sock = udp_socket(false, kPort);
+    ASSERT_GE(rig.sock, 0);
+}
+
 }  // namespace
 
 // Runs of one flow's datagrams merge (a shorter one ends a run; another port, a bad or missing
@@ -386,48 +413,31 @@ INSTANTIATE_TEST_SUITE_P(Families, TapWriterUdpTest, ::testing::Values(false, tr
 
 // A long run is cut at 64 datagrams per super-frame (the kernel takes at most 128).
 TEST_F(TapWriterTest, ALongUdpRunIsCutAt64Datagrams) {
-    auto tap = TapDevice::open("wbio-udprun");
-    ASSERT_TRUE(tap) << tap.error().message;
-    ASSERT_TRUE(tap->enable_offload());
-    if (!tap->udp_gso_writes()) GTEST_SKIP() << "this kernel takes no UDP GSO write (Linux 6.2 does)";
-    ASSERT_TRUE(tap->set_ipv4(inet_addr("10.97.1.1"), 24));
-    ASSERT_TRUE(tap->set_up(true));
-    auto mac = tap->mac();
-    ASSERT_TRUE(mac);
-    const int s = udp_socket(false, kPort);
-    ASSERT_GE(s, 0);
-    TapWriter writer(*tap);
-    UdpPeer peer;
-    std::memcpy(peer.tap_mac, mac->data(), 6);
+    UdpRig rig;
+    ASSERT_NO_FATAL_FAILURE(udp_rig("wbio-udprun", rig));
+    if (IsSkipped()) return;
+    TapWriter writer(*rig.tap);
     std::vector<Bytes> sent;
     for (std::size_t i = 0; i < 100; ++i) {
         sent.push_back(numbered(64, i));
-        ASSERT_TRUE(writer.write_frame(peer.frame(kPort, sent.back())));
+        ASSERT_TRUE(writer.write_frame(rig.peer.frame(kPort, sent.back())));
     }
     ASSERT_TRUE(writer.flush());
     EXPECT_EQ(writer.counters().writes, 2u);
     EXPECT_EQ(writer.counters().merged, 100u);
-    EXPECT_EQ(receive_all(s, sent.size()), sent);
-    close(s);
+    EXPECT_EQ(receive_all(rig.sock, sent.size()), sent);
 }
 
 // Short runs (a flow alternating 100, 100, 40-byte datagrams: each run ended by the short one)
 // queue side by side in one batch, kRuns of them before the batch goes out, not one a call.
 TEST_F(TapWriterTest, ManyShortRunsShareOneBatch) {
-    auto tap = TapDevice::open("wbio-udpruns");
-    ASSERT_TRUE(tap) << tap.error().message;
-    ASSERT_TRUE(tap->enable_offload());
-    if (!tap->udp_gso_writes()) GTEST_SKIP() << "this kernel takes no UDP GSO write (Linux 6.2 does)";
-    ASSERT_TRUE(tap->set_ipv4(inet_addr("10.97.1.1"), 24));
-    ASSERT_TRUE(tap->set_up(true));
-    auto mac = tap->mac();
-    ASSERT_TRUE(mac);
-    const int s = udp_socket(false, kPort);
-    ASSERT_GE(s, 0);
-    TapWriter writer(*tap);
+    UdpRig rig;
+    ASSERT_NO_FATAL_FAILURE(udp_rig("wbio-udpruns", rig));
+    if (IsSkipped()) return;
+    TapWriter writer(*rig.tap);
     if (!writer.batched()) GTEST_SKIP() << "io_uring not available here";
-    UdpPeer peer;
-    std::memcpy(peer.tap_mac, mac->data(), 6);
+    UdpPeer& peer = rig.peer;
+    const int s = rig.sock;
     std::vector<Bytes> sent;
     for (std::size_t i = 0; i < 60; ++i) {
         sent.push_back(numbered(i % 3 == 2 ? 40 : 100, i));
@@ -438,5 +448,4 @@ TEST_F(TapWriterTest, ManyShortRunsShareOneBatch) {
     EXPECT_EQ(writer.counters().merged, 60u);
     EXPECT_EQ(writer.counters().syscalls, 2u) << TapWriter::kRuns << " runs, then the last 4 at flush()";
     EXPECT_EQ(receive_all(s, sent.size()), sent);
-    close(s);
 }
