@@ -309,6 +309,10 @@ def ab_table(rows, meta, loss_bound):
         out.append(f"B: {meta['b']} (built {meta['b_built']})")
     out.append("CPU: both wirebridge processes per datagram received, us; medians over every trial; "
                f"! = trials above {loss_bound:g} % loss")
+    if meta and meta.get("clk_tck"):
+        # /proc/PID/stat counts CPU in clock ticks: short or slow trials make a coarse figure.
+        tick = 1e6 / float(meta["clk_tck"]) / (float(meta["rate_pps"]) * float(meta["trial_s"]))
+        out.append(f"resolution: one clock tick (1/{meta['clk_tck']} s) is {tick:.3f} us per packet in one trial")
     out.append("")
     out.append(f"{'transport':<10}{'cipher':<19}{'A us':>7}{'B us':>7}{'B/A':>7}{'A loss %':>10}{'B loss %':>10}"
                f"{'A rx pps':>11}{'B rx pps':>11}{'trials A/B':>12}")
@@ -352,7 +356,7 @@ def ab_main(a):
     with open(f"{a.out}.txt", "w") as f:
         f.write(text)
     with open(f"{a.out}.csv", "w", newline="") as f:
-        w = csv.writer(f)
+        w = csv.writer(f, lineterminator="\n")  # plain lines: read by awk and cut too
         w.writerow(AB_COLUMNS)
         for r in rows:
             w.writerow(["" if r[c] is None else (round(r[c], 3) if isinstance(r[c], float) else r[c]) for c in AB_COLUMNS])
