@@ -2,6 +2,7 @@
 """bench/report.py: medians of bench/run's raw rows -> table (.txt), CSV, JSON and a PNG bar chart.
 
   report.py --raw RAW.csv --openssl OPENSSL.csv --meta META.json --out PREFIX
+  report.py --ab TRIALS.csv [--meta META.json] --out PREFIX     (bench/ab: table .txt and CSV)
 
 The flood rows (rate64, rate64flows, rate1400) come from wb-udpflood at both ends: the highest
 offered rate the tunnel carried with at most 1 % loss (bounded binary search of paced trials), its
@@ -9,6 +10,11 @@ loss and the CPU the two VPN processes spent per packet at that rate, and the re
 the sender unpaced. rate64 is one flow (one source port); rate64flows sends from 64 source ports in
 turn, so no two consecutive datagrams share a flow and a receive side that merges runs of one
 flow's datagrams (wirebridge's TapWriter) finds none to merge.
+
+bench/ab's trials (--ab) are two wirebridge builds, A and B, at one fixed offered rate: per transport
+and cipher the medians of A's and B's CPU per datagram received, B/A, loss and received rate, and
+how many trials lost more than the loss bound (1 %), flagged: when one side drops, its CPU per
+received packet no longer measures the same work.
 
 Ratios are to openvpn<->openvpn with the same transport, underlay MTU and cipher in the same run. Throughputs
 are also shown as a percentage of the one-core `openssl speed` figure at 1400 bytes (the size of
@@ -262,13 +268,113 @@ def plot(rows, prefix, meta):
     return True
 
 
+AB_COLUMNS = ["transport", "cipher", "a_cpu_us", "b_cpu_us", "b_over_a", "a_loss_pct", "b_loss_pct",
+              "a_rx_pps", "b_rx_pps", "a_offered_pps", "b_offered_pps", "a_trials", "b_trials",
+              "a_lossy", "b_lossy"]
+
+
+def ab_summary(path, loss_bound):
+    """bench/ab's trial rows -> one row per (transport, cipher), in the order first measured."""
+    trials = defaultdict(lambda: {"A": [], "B": []})
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            trials[(row["transport"], row["cipher"])][row["build"]].append(row)
+    rows = []
+    for (transport, cipher), sides in trials.items():
+        r = {"transport": transport, "cipher": cipher}
+        for b in ("A", "B"):
+            t = sides[b]
+            p = b.lower()
+            for col, key in (("cpu_us", "cpu_us"), ("loss_pct", "loss_pct"), ("rx_pps", "rx_pps"),
+                             ("offered_pps", "offered_pps")):
+                vals = [float(x[col]) for x in t if x[col] != ""]
+                r[f"{p}_{key}"] = statistics.median(vals) if vals else None
+            r[f"{p}_trials"] = len(t)
+            r[f"{p}_lossy"] = sum(1 for x in t if float(x["loss_pct"]) > loss_bound)
+        a, b = r["a_cpu_us"], r["b_cpu_us"]
+        r["b_over_a"] = b / a if a and b is not None else None
+        rows.append(r)
+    return rows
+
+
+def ab_table(rows, meta, loss_bound):
+    out = []
+    if meta:
+        flows = int(meta.get("flows", 1))
+        out.append(f"bench/ab: {meta['len']}-byte datagrams at {int(meta['rate_pps']):,} pps offered, "
+                   f"{flows} flow{'s' if flows > 1 else ''}; {meta['rounds']} round(s) x {meta['trials']} trial(s) "
+                   f"of {meta['trial_s']} s per build, A and B alternating (odd rounds A first); "
+                   f"{meta['cores']} cores, load {meta['loadavg_start']} -> {meta['loadavg_end']}")
+        out.append(f"A: {meta['a']} (built {meta['a_built']})")
+        out.append(f"B: {meta['b']} (built {meta['b_built']})")
+    out.append("CPU: both wirebridge processes per datagram received, us; medians over every trial; "
+               f"! = trials above {loss_bound:g} % loss")
+    if meta and meta.get("clk_tck"):
+        # /proc/PID/stat counts CPU in clock ticks: short or slow trials make a coarse figure.
+        tick = 1e6 / float(meta["clk_tck"]) / (float(meta["rate_pps"]) * float(meta["trial_s"]))
+        out.append(f"resolution: one clock tick (1/{meta['clk_tck']} s) is {tick:.3f} us per packet in one trial")
+    out.append("")
+    out.append(f"{'transport':<10}{'cipher':<19}{'A us':>7}{'B us':>7}{'B/A':>7}{'A loss %':>10}{'B loss %':>10}"
+               f"{'A rx pps':>11}{'B rx pps':>11}{'trials A/B':>12}")
+    notes = []
+
+    def num(v, f):
+        return "-" if v is None else format(v, f)
+    for r in rows:
+        flag = "!" if r["a_lossy"] or r["b_lossy"] else ""
+        ratio = "-" if r["b_over_a"] is None else f"{r['b_over_a']:.2f}x"
+        out.append(f"{r['transport']:<10}{r['cipher']:<19}{num(r['a_cpu_us'], '.2f'):>7}{num(r['b_cpu_us'], '.2f'):>7}"
+                   f"{ratio:>7}{num(r['a_loss_pct'], '.2f'):>10}{num(r['b_loss_pct'], '.2f'):>10}"
+                   f"{num(r['a_rx_pps'], ',.0f'):>11}{num(r['b_rx_pps'], ',.0f'):>11}"
+                   f"{str(r['a_trials']) + '/' + str(r['b_trials']):>12} {flag}".rstrip())
+        for b in ("a", "b"):
+            if r[f"{b}_lossy"]:
+                notes.append(f"! {r['transport']} {r['cipher']}: {r[f'{b}_lossy']} of {r[f'{b}_trials']} {b.upper()} "
+                             f"trials lost more than {loss_bound:g} %: CPU per received packet is not comparable "
+                             f"when one side drops; try a lower --rate")
+        if meta:
+            for b in ("a", "b"):
+                o = r[f"{b}_offered_pps"]
+                if o is not None and o < 0.98 * float(meta["rate_pps"]):
+                    notes.append(f"! {r['transport']} {r['cipher']}: {b.upper()}'s sender offered {o:,.0f} pps, short of "
+                                 f"{int(meta['rate_pps']):,}: the load tool, not the tunnel, set the rate")
+    return "\n".join(out + notes) + "\n"
+
+
+def ab_main(a):
+    meta = None
+    if a.meta:
+        with open(a.meta) as f:
+            meta = json.load(f)
+    loss_bound = float(meta.get("loss_bound_pct", 1)) if meta else 1.0
+    rows = ab_summary(a.ab, loss_bound)
+    if not rows:
+        sys.stderr.write(f"report.py: no trials in {a.ab}\n")
+        return 1
+    text = ab_table(rows, meta, loss_bound)
+    sys.stdout.write(text)
+    with open(f"{a.out}.txt", "w") as f:
+        f.write(text)
+    with open(f"{a.out}.csv", "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")  # plain lines: read by awk and cut too
+        w.writerow(AB_COLUMNS)
+        for r in rows:
+            w.writerow(["" if r[c] is None else (round(r[c], 3) if isinstance(r[c], float) else r[c]) for c in AB_COLUMNS])
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--raw", required=True)
-    ap.add_argument("--openssl", required=True)
-    ap.add_argument("--meta", required=True)
+    ap.add_argument("--raw")
+    ap.add_argument("--openssl")
+    ap.add_argument("--meta")
+    ap.add_argument("--ab", help="bench/ab's trials CSV (then --raw and --openssl are not used)")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
+    if a.ab:
+        return ab_main(a)
+    if not (a.raw and a.openssl and a.meta):
+        ap.error("--raw, --openssl and --meta are required (or --ab)")
     values = load_raw(a.raw)
     bound = load_openssl(a.openssl)
     with open(a.meta) as f:
