@@ -267,7 +267,7 @@ Result<void> TapWriter::finish_run() {
     std::uint8_t* h = super_.data() + run_at_;
     std::uint8_t* frame = h + kVnetHeaderSize;
     const std::size_t frame_len = len_ - kVnetHeaderSize;
-    if (segs_ == 1) {
+    if (segs_ == 1 && ring_) {
         // Nothing merged: the frame takes a slot like any other, and leaves the arena to runs.
         len_ = 0;
         segs_ = 0;
@@ -275,7 +275,7 @@ Result<void> TapWriter::finish_run() {
         if (!r) ++lost_;
         return r;
     }
-    {
+    if (segs_ > 1) {
         std::uint8_t* ip = frame + first_.l3;
         std::uint8_t* l4 = frame + first_.l4;
         const bool udp = first_.proto == kProtoUdp;
