@@ -310,7 +310,7 @@ Result<void> TapWriter::finish_run() {
         return r;
     };
     if (!ring_) return lost(write_raw(h, len));
-    // start() made room: fewer than kRuns runs queued, and the arena holds this one after them.
+    // take() made room: fewer than kRuns runs queued, less than kMaxSuperFrame bytes of them.
     if (!ring_->prep_write(tap_.fd(queue_), h, len, kSlots + runs_queued_)) {
         // The ring's entries are all taken (cannot happen: it has one per slot and run). The run
         // stays where it is in the arena: submit() only forgets what was queued before it.
@@ -342,9 +342,11 @@ Result<void> TapWriter::take(std::span<const std::uint8_t> frame) {
             return {};
         }
         if (auto r = finish_run(); !r) return r;
-        // The new run goes after the queued ones in the arena; when it might not fit (or every
-        // run entry is taken) the batch goes out first.
-        if (ring_ && (runs_queued_ == kRuns || arena_end_ + kMaxSuperFrame > super_.size())) {
+        // The new run goes after the queued ones in the arena. Once they hold a largest run's
+        // worth (or every run entry is taken) the batch goes out first: short runs of small
+        // frames share a call, while a bulk TCP run reaches the receiver as soon as the next one
+        // starts, as one would from a NIC, and the receiver works on it meanwhile.
+        if (ring_ && (runs_queued_ == kRuns || arena_end_ >= kMaxSuperFrame)) {
             if (auto r = submit(); !r) return r;
         }
         start(frame, s);

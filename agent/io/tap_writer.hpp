@@ -72,10 +72,10 @@ public:
     std::string path() const { return path_ + "; " + merging(); }
 
     static constexpr unsigned kSlots = 64;
-    // Merged runs a batch may queue, in an arena that always has room for a run of the largest
-    // size after the queued ones (with small frames, many more than four fit).
+    // Merged runs a batch may queue, in an arena: runs queue while they hold less than a largest
+    // run (kMaxSuperFrame), so the arena always has room for one more of the largest size.
     static constexpr unsigned kRuns = 16;
-    static constexpr std::size_t kRunArena = 4 * kMaxSuperFrame;
+    static constexpr std::size_t kRunArena = 2 * kMaxSuperFrame;
     static constexpr std::size_t kSlotSize = kVnetHeaderSize + 2048;
 
 private:
