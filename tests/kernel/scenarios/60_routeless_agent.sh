@@ -194,7 +194,7 @@ tap_read_lines() { grep -E 'info (worker [0-9]+: )?TAP wbktap (queue [0-9]+ )?re
 tap_read_path_logged() { tap_read_lines | grep -qF -- "$want_reads"; }
 check tap-read-path-logged tap_read_path_logged || grep -F 'TAP wbktap' "$W/app.log" | sed 's/^/# app: /'
 check_eq tap-read-path-logged-once 1 "$(tap_read_lines | wc -l)"
-check tap-write-path-logged grep -qF -- "info TAP wbktap writes: io_uring batches of up to 65 writes a call" "$W/app.log"
+check tap-write-path-logged grep -qF -- "info TAP wbktap writes: io_uring batches of up to 80 writes a call" "$W/app.log"
 # What the writer merges: UDP runs only where tun builds UDP GSO skbs from a write (Linux 6.2+,
 # found by probing TUNSETOFFLOAD with TUN_F_USO4|TUN_F_USO6), TCP runs on both.
 if [ "$kmaj" -gt 6 ] || { [ "$kmaj" -eq 6 ] && [ "$kmin" -ge 2 ]; }; then
