@@ -96,6 +96,7 @@ openssl_bound() {
 # unpaced one), RATE_LOSS (percent), FLOOD_PORT; optional PIN_RECV / PIN_SEND (CPUs for the
 # receiver and the sender, --pin).
 FLOOD_PORT=5301
+FLOOD_VIA=${FLOOD_VIA:-packet}
 udp_bound() { ip netns exec "$1" ss -lunH "sport = :$2" | grep -q .; }
 
 # flood_trial LEN RATE NAME [FLOWS]: one sender run (client side) against one receiver run (server
@@ -118,6 +119,7 @@ flood_trial() {
     c0=$(cpu_ticks "$SERVER_PID" "$CLIENT_PID")
     ip netns exec "$NS_B" ${PIN_SEND:+taskset -c "$PIN_SEND"} timeout $((bound + 5)) "$UDPFLOOD" send \
         --to "$TARGET_IP" --port $FLOOD_PORT --len "$len" --seconds "$RATE_STEP" --rate "$rate" --run $run --flows "$flows" \
+        --via "$FLOOD_VIA" \
         > "$out.send.json" 2> "$out.send.err"
     rc=$?
     wait "$rpid" || rc=1

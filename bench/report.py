@@ -167,7 +167,8 @@ def table(rows, bound, meta):
         sizes = ", ".join(f"{s} B {bound[(c, s)] * 8 / 1e9:.2f} Gbit/s" for s in (1024, 1400, 8192) if (c, s) in bound)
         out.append(f"openssl speed -evp {c.lower()} (one core): {sizes}")
     if any(r["metric"].startswith("rate") for r in rows):
-        out.append(f"flood (wb-udpflood): unpaced trial, then up to {meta.get('rate_steps', '?')} paced trials of "
+        sender = {"packet": "frames through a packet socket", "socket": "UDP sockets"}.get(meta.get("sender", "socket"), "?")
+        out.append(f"flood (wb-udpflood, sent as {sender}): unpaced trial, then up to {meta.get('rate_steps', '?')} paced trials of "
                    f"{meta.get('rate_step_s', '?')} s (up to 6 more, halving, while none passed), binary search for the highest rate with <= "
                    f"{meta.get('rate_loss_pct', 1)} % loss; CPU per packet: both VPN processes; one flow (one source port), "
                    f"'x 64 flows': 64 source ports in turn")

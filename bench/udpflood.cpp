@@ -1,6 +1,7 @@
 // bench/udpflood.cpp: wb-udpflood, a UDP load generator and counter that costs the tunnel little CPU.
 //
 //   wb-udpflood send --to IP --port P --len N --seconds S [--rate PPS] [--batch B] [--run ID] [--flows N]
+//                    [--via socket|packet]
 //   wb-udpflood recv --port P --seconds S [--bind IP] [--idle S] [--run ID] [--batch B] [--rcvbuf BYTES]
 //   wb-udpflood selftest
 //
@@ -16,6 +17,11 @@
 // consecutive datagrams belong to one flow: what many small flows look like to a tunnel, whose
 // receive side may merge runs of one flow's datagrams (wirebridge's TapWriter does) and so finds
 // one flow cheaper than many. The receiver reports how many source ports it saw ("sources").
+//
+// --via packet (IPv4, receiver on the sender's link) hands the same datagrams to the link as whole
+// frames through one AF_PACKET socket (packet_path.hpp says why), every flow's in one sendmmsg;
+// the flows' UDP sockets stay open, holding their source ports, and send the end markers.
+// --via socket (the default) sends through the UDP sockets.
 // Exit status: 0 done, 1 a system call failed, 2 bad usage (and selftest: 1 a check failed).
 
 #include <arpa/inet.h>
@@ -43,6 +49,8 @@
 #include <vector>
 
 #include "flood_wire.hpp"
+#include "packet_path.hpp"
+#include "udp4_frame.hpp"
 
 namespace wirebridge::bench {
 namespace {
@@ -100,6 +108,7 @@ struct SendOptions {
     std::uint32_t run = 0;  // 0: random
     unsigned markers = 3;
     unsigned flows = 1;  // sockets (source ports) sending in turn
+    bool via_packet = false;  // whole frames through a packet socket instead of the UDP sockets
 };
 
 struct RecvOptions {
@@ -153,7 +162,7 @@ int usage(const char* what, std::string_view arg) {
         std::fprintf(stderr, "wb-udpflood: %s '%.*s'\n", what, static_cast<int>(arg.size()), arg.data());
     }
     std::fprintf(stderr, "usage: wb-udpflood send --to IP --port P --len N --seconds S [--rate PPS] [--batch B] [--run ID] "
-                         "[--flows N]\n"
+                         "[--flows N] [--via socket|packet]\n"
                          "       wb-udpflood recv --port P --seconds S [--bind IP] [--idle S] [--run ID] [--batch B] "
                          "[--rcvbuf BYTES]\n"
                          "       wb-udpflood selftest\n");
@@ -198,6 +207,9 @@ int parse_send(int argc, char** argv, SendOptions& o) {
         } else if (k == "--flows") {
             if (!parse_u64(v, 1, kMaxFlows, n)) return usage("--flows wants 1-1024, not", v);
             o.flows = static_cast<unsigned>(n);
+        } else if (k == "--via") {
+            if (v != "socket" && v != "packet") return usage("--via wants socket or packet, not", v);
+            o.via_packet = v == "packet";
         } else {
             return usage("send: unknown option", k);
         }
@@ -268,8 +280,16 @@ struct SendStats {
 // burst by socket would put runs of one flow back on the wire (the thing --flows is there to
 // avoid). A refused datagram still uses its sequence number, so the receiver counts it as lost:
 // from outside, a queue that drops on the way into the tunnel and one that drops inside it look
-// the same.
-SendStats run_sender(std::span<const int> fds, const SendOptions& o) {
+// the same. With packet (--via packet) every datagram goes out as a whole frame through its socket,
+// a burst in one sendmmsg whatever the flows, with flow seq % o.flows's source port.
+struct PacketOut {
+    int fd = -1;
+    sockaddr_ll to{};
+    Udp4Path path;
+    std::vector<std::uint16_t> src_ports;  // one per flow
+};
+
+SendStats run_sender(std::span<const int> fds, const PacketOut* packet, const SendOptions& o) {
     SendStats st;
     st.run = o.run;
     // Pace in bursts of at most a millisecond's worth, so the queues see the rate, not bursts.
@@ -277,15 +297,23 @@ SendStats run_sender(std::span<const int> fds, const SendOptions& o) {
     if (o.rate > 0) {
         burst = static_cast<unsigned>(std::clamp(o.rate / 1000.0, 1.0, static_cast<double>(o.batch)));
     }
-    std::vector<std::uint8_t> buf(static_cast<std::size_t>(burst) * o.len, 0x5a);
+    // A slot a datagram: its payload, behind the frame's headers with a packet socket.
+    const std::size_t head = packet != nullptr ? kUdp4FrameHead : 0;
+    const std::size_t stride = head + o.len;
+    std::vector<std::uint8_t> buf(static_cast<std::size_t>(burst) * stride, 0x5a);
     std::vector<iovec> iov(burst);
     std::vector<mmsghdr> msgs(burst);
     for (unsigned i = 0; i < burst; ++i) {
-        iov[i] = {buf.data() + static_cast<std::size_t>(i) * o.len, o.len};
+        iov[i] = {buf.data() + static_cast<std::size_t>(i) * stride, stride};
         msgs[i] = {};
         msgs[i].msg_hdr.msg_iov = &iov[i];
         msgs[i].msg_hdr.msg_iovlen = 1;
+        if (packet != nullptr) {
+            msgs[i].msg_hdr.msg_name = const_cast<sockaddr_ll*>(&packet->to);
+            msgs[i].msg_hdr.msg_namelen = sizeof packet->to;
+        }
     }
+    std::uint16_t ip_id = 0;
     FloodHeader h{o.run, 0, static_cast<std::uint32_t>(o.len), 0};
     const std::int64_t start = now_ns();
     const std::int64_t end = start + static_cast<std::int64_t>(o.seconds * 1e9);
@@ -315,13 +343,19 @@ SendStats run_sender(std::span<const int> fds, const SendOptions& o) {
         }
         for (unsigned i = 0; i < burst; ++i) {
             h.seq = seq + i;
-            encode_header({buf.data() + static_cast<std::size_t>(i) * o.len, o.len}, h);
+            const std::span<std::uint8_t> slot{buf.data() + static_cast<std::size_t>(i) * stride, stride};
+            encode_header(slot.subspan(head), h);
+            if (packet != nullptr) {
+                write_udp4_headers(slot, o.len, packet->path, packet->src_ports[h.seq % packet->src_ports.size()], ip_id++);
+            }
         }
         unsigned off = 0;
         while (off < burst) {
-            // fds.size() == 1: the rest of the burst; else datagram seq + off alone, on its socket.
-            const int fd = fds[static_cast<std::size_t>((seq + off) % fds.size())];
-            const unsigned n = fds.size() == 1 ? burst - off : 1;
+            // One flow or a packet socket: the rest of the burst; else datagram seq + off alone, on
+            // its flow's socket.
+            const bool whole = packet != nullptr || fds.size() == 1;
+            const int fd = packet != nullptr ? packet->fd : fds[static_cast<std::size_t>((seq + off) % fds.size())];
+            const unsigned n = whole ? burst - off : 1;
             const int r = sendmmsg(fd, msgs.data() + off, n, 0);
             if (r > 0) {
                 st.sent += static_cast<unsigned>(r);
@@ -412,11 +446,37 @@ bool open_senders(const SendOptions& o, std::vector<int>& fds) {
     return true;
 }
 
+// The packet socket and the frames' path for --via packet, from the flows' connected sockets;
+// false after saying why.
+bool open_packet_out(std::span<const int> fds, PacketOut& out) {
+    std::string why;
+    const auto path = resolve_packet_path(fds[0], why);
+    if (path) {
+        out.path = path->frame;
+        out.fd = open_packet_socket(*path, out.to, why);
+    }
+    if (out.fd < 0) {
+        std::fprintf(stderr, "wb-udpflood: %s\n", why.c_str());
+        return false;
+    }
+    for (const int fd : fds) {
+        const auto port = source_port_of(fd);
+        if (!port) {
+            std::perror("wb-udpflood: getsockname");
+            close(out.fd);
+            out.fd = -1;
+            return false;
+        }
+        out.src_ports.push_back(*port);
+    }
+    return true;
+}
+
 void print_send(const SendStats& st, const SendOptions& o) {
-    std::printf("{\"mode\":\"send\",\"run\":%" PRIu32 ",\"len\":%zu,\"rate\":%.0f,\"batch\":%u,\"flows\":%u,\"offered\":%" PRIu64
+    std::printf("{\"mode\":\"send\",\"run\":%" PRIu32 ",\"len\":%zu,\"rate\":%.0f,\"batch\":%u,\"flows\":%u,\"via\":\"%s\",\"offered\":%" PRIu64
                 ",\"sent\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"enobufs\":%" PRIu64 ",\"eagain\":%" PRIu64
                 ",\"refused\":%" PRIu64 ",\"lagged\":%" PRIu64 ",\"seconds\":%.6f,\"offered_pps\":%.1f}\n",
-                st.run, o.len, o.rate, o.batch, o.flows, st.offered, st.sent, st.enobufs + st.eagain + st.refused, st.enobufs,
+                st.run, o.len, o.rate, o.batch, o.flows, o.via_packet ? "packet" : "socket", st.offered, st.sent, st.enobufs + st.eagain + st.refused, st.enobufs,
                 st.eagain, st.refused, st.lagged, st.seconds, st.seconds > 0 ? static_cast<double>(st.offered) / st.seconds : 0.0);
     std::fflush(stdout);
 }
@@ -724,7 +784,7 @@ void selftest_pair(double rate, std::size_t len, double seconds, unsigned flows 
     }
     RecvStats rs;
     std::thread receiver([&] { rs = run_receiver(rfd, ro); });
-    const SendStats ss = run_sender(sfds, so);
+    const SendStats ss = run_sender(sfds, nullptr, so);
     receiver.join();
     close_all(sfds);
     close(rfd);
@@ -778,7 +838,7 @@ void selftest_round_robin() {
         close(rfd);
         return;
     }
-    const SendStats ss = run_sender(sfds, so);
+    const SendStats ss = run_sender(sfds, nullptr, so);
     close_all(sfds);
     std::uint16_t port_of[kFlows] = {};
     std::uint64_t got = 0, wrong = 0, same_as_previous = 0;
@@ -821,16 +881,18 @@ void selftest_usage() {
     const char* bad_rate[] = {"--to", "127.0.0.1", "--port", "9", "--seconds", "1", "--rate", "-5"};
     const char* no_flows[] = {"--to", "127.0.0.1", "--port", "9", "--seconds", "1", "--flows", "0"};
     const char* many_flows[] = {"--to", "127.0.0.1", "--port", "9", "--seconds", "1", "--flows", "1025"};
+    const char* bad_via[] = {"--to", "127.0.0.1", "--port", "9", "--seconds", "1", "--via", "raw"};
     const char* good[] = {"--to", "::1", "--port", "9", "--seconds", "0.5", "--rate", "1e5", "--len", "1400", "--flows", "64"};
     const char* no_seconds[] = {"--port", "9"};
     SendOptions so;
     RecvOptions ro;
-    std::fprintf(stderr, "selftest: seven usage errors follow, on purpose\n");
+    std::fprintf(stderr, "selftest: eight usage errors follow, on purpose\n");
     check_eq(parse_send(8, const_cast<char**>(bad_len), so), 2, "--len below the header refused");
     check_eq(parse_send(6, const_cast<char**>(bad_to), so), 2, "a host name refused");
     check_eq(parse_send(8, const_cast<char**>(bad_rate), so), 2, "a negative rate refused");
     check_eq(parse_send(8, const_cast<char**>(no_flows), so), 2, "--flows 0 refused");
     check_eq(parse_send(8, const_cast<char**>(many_flows), so), 2, "--flows above 1024 refused");
+    check_eq(parse_send(8, const_cast<char**>(bad_via), so), 2, "--via other than socket or packet refused");
     check_eq(parse_recv(2, const_cast<char**>(no_seconds), ro), 2, "recv without --seconds refused");
     check_eq(parse_recv(1, const_cast<char**>(no_seconds), ro), 2, "an option without value refused");
     SendOptions g;
@@ -849,6 +911,8 @@ int selftest() {
     selftest_round_robin();
     selftest_pair(20000, 64, 0.5, 4);
     selftest_pair(0, 64, 0.3, 64);
+    // --via packet is not checked here: loopback takes no frame from 127/8 that it did not route
+    // itself (IP_LOCALNET). tests/bench/udpflood_packet.sh checks it over a veth pair.
     std::printf("selftest: %d of %d checks passed\n", g_checks - g_failures, g_checks);
     return g_failures == 0 ? 0 : 1;
 }
@@ -887,7 +951,15 @@ int main(int argc, char** argv) {
         if (!open_senders(o, fds)) {
             return 1;
         }
-        const SendStats st = run_sender(fds, o);
+        PacketOut packet;
+        if (o.via_packet && !open_packet_out(fds, packet)) {
+            close_all(fds);
+            return 1;
+        }
+        const SendStats st = run_sender(fds, o.via_packet ? &packet : nullptr, o);
+        if (packet.fd >= 0) {
+            close(packet.fd);
+        }
         close_all(fds);
         print_send(st, o);
         return st.ok ? 0 : 1;
