@@ -1,9 +1,5 @@
-// AEAD data channel over EVP_CIPHER_CTX: key schedule once per context, only the nonce per packet.
+// AEAD data channel: key schedule once per context (AesGcm, ChachaPoly), only the nonce per packet.
 #include "crypto/aead.hpp"
-
-#include <openssl/core_names.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
 
 #include <cctype>
 #include <climits>
@@ -14,17 +10,6 @@
 namespace wirebridge::crypto {
 
 namespace {
-
-EVP_CIPHER_CTX* ctx_of(void* p) { return static_cast<EVP_CIPHER_CTX*>(p); }
-
-const EVP_CIPHER* evp_cipher(AeadCipher c) {
-    switch (c) {
-    case AeadCipher::Aes128Gcm: return EVP_aes_128_gcm();
-    case AeadCipher::Aes256Gcm: return EVP_aes_256_gcm();
-    case AeadCipher::Chacha20Poly1305: return EVP_chacha20_poly1305();
-    }
-    return nullptr;
-}
 
 void put_be32(uint8_t* p, uint32_t v) {
     p[0] = static_cast<uint8_t>(v >> 24);
@@ -88,23 +73,24 @@ DataChannelKeys split_key_block(std::span<const uint8_t, kKeyBlockSize> block, R
     return DataChannelKeys{direction(send), direction(1 - send)};
 }
 
-AeadContextBase::AeadContextBase(AeadCipher c, void* ctx, std::optional<ChachaPoly> chacha,
+AeadContextBase::AeadContextBase(AeadCipher c, std::optional<AesGcm> gcm, std::optional<ChachaPoly> chacha,
                                  std::span<const uint8_t, kImplicitIvSize> iv)
-    : cipher_(c), ctx_(ctx), chacha_(std::move(chacha)), implicit_iv_(iv) {}
+    : cipher_(c), gcm_(std::move(gcm)), chacha_(std::move(chacha)), implicit_iv_(iv) {}
 
-AeadContextBase::~AeadContextBase() { EVP_CIPHER_CTX_free(ctx_of(ctx_)); }  // frees and cleanses the key
+AeadContextBase::~AeadContextBase() = default;  // AesGcm and ChachaPoly free and cleanse their keys
 
 AeadContextBase::AeadContextBase(AeadContextBase&& o) noexcept
-    : cipher_(o.cipher_), ctx_(std::exchange(o.ctx_, nullptr)), chacha_(std::move(o.chacha_)), implicit_iv_(o.implicit_iv_) {
+    : cipher_(o.cipher_), gcm_(std::move(o.gcm_)), chacha_(std::move(o.chacha_)), implicit_iv_(o.implicit_iv_) {
+    o.gcm_.reset();
     o.chacha_.reset();
     secure_wipe(o.implicit_iv_.data(), kImplicitIvSize);
 }
 
 AeadContextBase& AeadContextBase::operator=(AeadContextBase&& o) noexcept {
     if (this != &o) {
-        EVP_CIPHER_CTX_free(ctx_of(ctx_));
         cipher_ = o.cipher_;
-        ctx_ = std::exchange(o.ctx_, nullptr);
+        gcm_ = std::move(o.gcm_);
+        o.gcm_.reset();
         chacha_ = std::move(o.chacha_);
         o.chacha_.reset();
         implicit_iv_ = o.implicit_iv_;
@@ -121,18 +107,11 @@ Result<AeadContextBase> AeadContextBase::make(AeadCipher c, const AeadKeys& keys
     if (c == AeadCipher::Chacha20Poly1305) {
         auto chacha = ChachaPoly::create(key);
         if (!chacha) return fail(chacha.error());
-        return AeadContextBase(c, nullptr, std::move(*chacha), keys.implicit_iv.span());
+        return AeadContextBase(c, std::nullopt, std::move(*chacha), keys.implicit_iv.span());
     }
-    EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
-    if (ctx == nullptr) return fail("out of memory creating a cipher context");
-    const int enc = encrypt ? 1 : 0;
-    if (EVP_CipherInit_ex(ctx, evp_cipher(c), nullptr, nullptr, nullptr, enc) != 1 ||
-        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_IVLEN, 12, nullptr) != 1 ||
-        EVP_CipherInit_ex(ctx, nullptr, nullptr, key.data(), nullptr, enc) != 1) {
-        EVP_CIPHER_CTX_free(ctx);
-        return fail(std::string("cannot initialise ") + std::string(aead_cipher_name(c)));
-    }
-    return AeadContextBase(c, ctx, std::nullopt, keys.implicit_iv.span());
+    auto gcm = AesGcm::create(key, encrypt);
+    if (!gcm) return fail(gcm.error());
+    return AeadContextBase(c, std::move(*gcm), std::nullopt, keys.implicit_iv.span());
 }
 
 void AeadContextBase::nonce(uint32_t packet_id, uint8_t out[12]) const {
@@ -156,7 +135,6 @@ AeadStatus AeadEncryptor::seal(std::span<uint8_t> packet, std::size_t header_len
     if (header_len != kDataV1HeaderSize && header_len != kDataV2HeaderSize) return AeadStatus::BadHeader;
     if (packet.size() < header_len + kAeadOverhead) return AeadStatus::TooShort;
     if (packet.size() - header_len - kAeadOverhead > INT_MAX) return AeadStatus::TooShort;
-    EVP_CIPHER_CTX* ctx = ctx_of(ctx_);
 
     put_be32(packet.data() + header_len, packet_id);
     uint8_t iv[12];
@@ -165,31 +143,17 @@ AeadStatus AeadEncryptor::seal(std::span<uint8_t> packet, std::size_t header_len
     uint8_t* body = tag + kAeadTagSize;
     const int body_len = static_cast<int>(packet.size() - header_len - kAeadOverhead);
     auto aad = aad_of(packet, header_len);
-    if (chacha_)
-        return chacha_->seal(std::span<const uint8_t, 12>(iv, 12), aad, std::span<uint8_t>(body, static_cast<std::size_t>(body_len)),
-                             std::span<uint8_t, kAeadTagSize>(tag, kAeadTagSize))
-                   ? AeadStatus::Ok
-                   : AeadStatus::CryptoError;
-    int n = 0;
-    if (EVP_EncryptInit_ex(ctx, nullptr, nullptr, nullptr, iv) != 1 ||
-        EVP_EncryptUpdate(ctx, nullptr, &n, aad.data(), static_cast<int>(aad.size())) != 1)
-        return AeadStatus::CryptoError;
-    // GCM and ChaCha20-Poly1305 are stream modes: in == out is allowed and nothing is buffered.
-    if (body_len > 0 && EVP_EncryptUpdate(ctx, body, &n, body, body_len) != 1) return AeadStatus::CryptoError;
-    // The tag through the provider's parameters directly: EVP_CIPHER_CTX_ctrl would build the
-    // same OSSL_PARAM array after a switch over every legacy control.
-    OSSL_PARAM params[2] = {OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag, kAeadTagSize),
-                            OSSL_PARAM_construct_end()};
-    if (EVP_EncryptFinal_ex(ctx, body + body_len, &n) != 1 || EVP_CIPHER_CTX_get_params(ctx, params) != 1)
-        return AeadStatus::CryptoError;
-    return AeadStatus::Ok;
+    const std::span<const uint8_t, 12> n(iv, 12);
+    const std::span<uint8_t> b(body, static_cast<std::size_t>(body_len));
+    const std::span<uint8_t, kAeadTagSize> t(tag, kAeadTagSize);
+    const bool ok = chacha_ ? chacha_->seal(n, aad, b, t) : gcm_->seal(n, aad, b, t);
+    return ok ? AeadStatus::Ok : AeadStatus::CryptoError;
 }
 
 AeadStatus AeadDecryptor::open(std::span<uint8_t> packet, std::size_t header_len, AeadOpened& out) {
     if (header_len != kDataV1HeaderSize && header_len != kDataV2HeaderSize) return AeadStatus::BadHeader;
     if (packet.size() < header_len + kAeadOverhead) return AeadStatus::TooShort;
     if (packet.size() - header_len - kAeadOverhead > INT_MAX) return AeadStatus::TooShort;
-    EVP_CIPHER_CTX* ctx = ctx_of(ctx_);
 
     const uint32_t packet_id = get_be32(packet.data() + header_len);
     uint8_t iv[12];
@@ -198,25 +162,18 @@ AeadStatus AeadDecryptor::open(std::span<uint8_t> packet, std::size_t header_len
     uint8_t* body = tag + kAeadTagSize;
     const int body_len = static_cast<int>(packet.size() - header_len - kAeadOverhead);
     auto aad = aad_of(packet, header_len);
+    const std::span<const uint8_t, 12> n(iv, 12);
+    const std::span<uint8_t> b(body, static_cast<std::size_t>(body_len));
+    const std::span<const uint8_t, kAeadTagSize> t(tag, kAeadTagSize);
     if (chacha_) {
-        const auto opened = chacha_->open(std::span<const uint8_t, 12>(iv, 12), aad,
-                                          std::span<uint8_t>(body, static_cast<std::size_t>(body_len)),
-                                          std::span<const uint8_t, kAeadTagSize>(tag, kAeadTagSize));
+        const auto opened = chacha_->open(n, aad, b, t);
         if (opened == ChachaPoly::Opened::auth_failed) return AeadStatus::AuthFailed;
         if (opened != ChachaPoly::Opened::ok) return AeadStatus::CryptoError;
-        out.packet_id = packet_id;
-        out.payload = std::span<uint8_t>(body, static_cast<std::size_t>(body_len));
-        return AeadStatus::Ok;
+    } else {
+        const auto opened = gcm_->open(n, aad, b, t);
+        if (opened == AesGcm::Opened::auth_failed) return AeadStatus::AuthFailed;
+        if (opened != AesGcm::Opened::ok) return AeadStatus::CryptoError;
     }
-    int n = 0;
-    OSSL_PARAM params[2] = {OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag, kAeadTagSize),
-                            OSSL_PARAM_construct_end()};
-    if (EVP_DecryptInit_ex(ctx, nullptr, nullptr, nullptr, iv) != 1 || EVP_CIPHER_CTX_set_params(ctx, params) != 1 ||
-        EVP_DecryptUpdate(ctx, nullptr, &n, aad.data(), static_cast<int>(aad.size())) != 1)
-        return AeadStatus::CryptoError;
-    if (body_len > 0 && EVP_DecryptUpdate(ctx, body, &n, body, body_len) != 1) return AeadStatus::CryptoError;
-    // Final compares the tag (constant time inside OpenSSL).
-    if (EVP_DecryptFinal_ex(ctx, body + body_len, &n) != 1) return AeadStatus::AuthFailed;
     out.packet_id = packet_id;
     out.payload = std::span<uint8_t>(body, static_cast<std::size_t>(body_len));
     return AeadStatus::Ok;

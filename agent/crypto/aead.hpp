@@ -26,7 +26,8 @@
 //   s = dec->open(pkt, hdr, o);     // o.packet_id (replay check is the caller's), o.payload (in place)
 //
 // Neither call allocates, locks or throws; errors are a small enum (AeadStatus) that can index
-// counters. The tag is checked in constant time (by OpenSSL's GCM; for ChaCha20-Poly1305, built
+// counters. The tag is checked in constant time (by OpenSSL's GCM, called through its provider's
+// functions: aes_gcm.hpp; for ChaCha20-Poly1305, built
 // here from OpenSSL's primitives for speed, by CRYPTO_memcmp before anything is decrypted:
 // chacha20_poly1305.hpp). A context is NOT thread-safe: the
 // intended use is one context per key per worker thread (create() is cheap enough to do that).
@@ -41,6 +42,7 @@
 #include <utility>
 
 #include "common/result.hpp"
+#include "crypto/aes_gcm.hpp"
 #include "crypto/chacha20_poly1305.hpp"
 #include "crypto/role.hpp"
 #include "crypto/secure_bytes.hpp"
@@ -106,13 +108,14 @@ public:
     AeadCipher cipher() const { return cipher_; }
 
 protected:
-    AeadContextBase(AeadCipher c, void* ctx, std::optional<ChachaPoly> chacha, std::span<const uint8_t, kImplicitIvSize> iv);
-    // The keyed context of either kind: an EVP_CIPHER_CTX for AES-GCM, a ChachaPoly for ChaCha20.
+    AeadContextBase(AeadCipher c, std::optional<AesGcm> gcm, std::optional<ChachaPoly> chacha,
+                    std::span<const uint8_t, kImplicitIvSize> iv);
+    // The keyed context of either kind: an AesGcm for AES-GCM, a ChachaPoly for ChaCha20.
     static Result<AeadContextBase> make(AeadCipher c, const AeadKeys& keys, bool encrypt);
     void nonce(uint32_t packet_id, uint8_t out[12]) const;
 
     AeadCipher cipher_;
-    void* ctx_;                         // AES-GCM: EVP_CIPHER_CTX*, keyed once
+    std::optional<AesGcm> gcm_;         // AES-GCM, keyed once
     std::optional<ChachaPoly> chacha_;  // ChaCha20-Poly1305
     SecureArray<kImplicitIvSize> implicit_iv_;
 };
