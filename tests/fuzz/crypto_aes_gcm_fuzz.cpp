@@ -11,6 +11,7 @@
 #include <cstring>
 #include <vector>
 
+#include "aead_reference.hpp"
 #include "crypto/aes_gcm.hpp"
 
 using wirebridge::crypto::AesGcm;
@@ -52,24 +53,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::array<std::uint8_t, 16> tag{}, their_tag{};
     check(ctx.enc.seal(nonce, aad, ours, tag));
 
-    EVP_CIPHER_CTX* c = EVP_CIPHER_CTX_new();
-    int n = 0;
-    check(c != nullptr &&
-          EVP_EncryptInit_ex(c, aes256 ? EVP_aes_256_gcm() : EVP_aes_128_gcm(), nullptr, kKey.data(), nonce.data()) == 1);
-    check(aad.empty() || EVP_EncryptUpdate(c, nullptr, &n, aad.data(), static_cast<int>(aad.size())) == 1);
-    check(theirs.empty() || EVP_EncryptUpdate(c, theirs.data(), &n, theirs.data(), static_cast<int>(theirs.size())) == 1);
-    check(EVP_EncryptFinal_ex(c, theirs.data() + theirs.size(), &n) == 1);
-    check(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, 16, their_tag.data()) == 1);
-    EVP_CIPHER_CTX_free(c);
+    check(wirebridge::fuzz::evp_aead_seal(aes256 ? EVP_aes_256_gcm() : EVP_aes_128_gcm(), std::vector<std::uint8_t>{kKey.begin(), kKey.begin() + (aes256 ? 32 : 16)}, nonce, aad, theirs, their_tag));
     check(ours == theirs && tag == their_tag);
 
     // One flipped bit anywhere in ciphertext or tag: refused.
-    const std::size_t bits = (ours.size() + tag.size()) * 8;
-    const std::size_t bit = (static_cast<std::size_t>(data[size - 1]) * 131 + size) % bits;
     std::vector<std::uint8_t> forged = ours;
     std::array<std::uint8_t, 16> forged_tag = tag;
-    if (bit / 8 < forged.size()) forged[bit / 8] ^= static_cast<std::uint8_t>(1u << (bit % 8));
-    else forged_tag[bit / 8 - forged.size()] ^= static_cast<std::uint8_t>(1u << (bit % 8));
+    wirebridge::fuzz::flip_one_bit(data, size, forged, forged_tag);
     check(ctx.dec.open(nonce, aad, forged, forged_tag) == AesGcm::Opened::auth_failed);
 
     check(ctx.dec.open(nonce, aad, ours, tag) == AesGcm::Opened::ok);

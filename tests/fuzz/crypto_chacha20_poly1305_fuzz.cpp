@@ -10,6 +10,7 @@
 #include <cstring>
 #include <vector>
 
+#include "aead_reference.hpp"
 #include "crypto/chacha20_poly1305.hpp"
 
 using wirebridge::crypto::ChachaPoly;
@@ -42,23 +43,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::array<std::uint8_t, 16> tag{}, their_tag{};
     check(context().seal(nonce, aad, ours, tag));
 
-    EVP_CIPHER_CTX* c = EVP_CIPHER_CTX_new();
-    int n = 0;
-    check(c != nullptr && EVP_EncryptInit_ex(c, EVP_chacha20_poly1305(), nullptr, kKey.data(), nonce.data()) == 1);
-    check(aad.empty() || EVP_EncryptUpdate(c, nullptr, &n, aad.data(), static_cast<int>(aad.size())) == 1);
-    check(theirs.empty() || EVP_EncryptUpdate(c, theirs.data(), &n, theirs.data(), static_cast<int>(theirs.size())) == 1);
-    check(EVP_EncryptFinal_ex(c, theirs.data() + theirs.size(), &n) == 1);
-    check(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, 16, their_tag.data()) == 1);
-    EVP_CIPHER_CTX_free(c);
+    check(wirebridge::fuzz::evp_aead_seal(EVP_chacha20_poly1305(), std::vector<std::uint8_t>{kKey.begin(), kKey.end()}, nonce, aad, theirs, their_tag));
     check(ours == theirs && tag == their_tag);
 
     // One flipped bit anywhere in ciphertext or tag: refused, bytes untouched.
-    const std::size_t bits = (ours.size() + tag.size()) * 8;
-    const std::size_t bit = (static_cast<std::size_t>(data[size - 1]) * 131 + size) % bits;
     std::vector<std::uint8_t> forged = ours;
     std::array<std::uint8_t, 16> forged_tag = tag;
-    if (bit / 8 < forged.size()) forged[bit / 8] ^= static_cast<std::uint8_t>(1u << (bit % 8));
-    else forged_tag[bit / 8 - forged.size()] ^= static_cast<std::uint8_t>(1u << (bit % 8));
+    wirebridge::fuzz::flip_one_bit(data, size, forged, forged_tag);
     const std::vector<std::uint8_t> as_sent = forged;
     check(context().open(nonce, aad, forged, forged_tag) == ChachaPoly::Opened::auth_failed);
     check(forged == as_sent);

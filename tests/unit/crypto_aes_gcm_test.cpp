@@ -22,29 +22,12 @@ using test::to_hex;
 using Nonce = std::array<std::uint8_t, AesGcm::kNonceSize>;
 using Tag = std::array<std::uint8_t, AesGcm::kTagSize>;
 
-std::vector<std::uint8_t> pattern(std::size_t n, unsigned seed) {
-    std::vector<std::uint8_t> v(n);
-    for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<std::uint8_t>(i * 131 + seed * 17 + (i >> 8));
-    return v;
-}
+using test::pattern;
 
 // The reference: OpenSSL's EVP interface, one fresh context per call.
 void evp_seal(const std::vector<std::uint8_t>& key, const Nonce& nonce, const std::vector<std::uint8_t>& aad,
               std::vector<std::uint8_t>& body, Tag& tag) {
-    EVP_CIPHER_CTX* c = EVP_CIPHER_CTX_new();
-    ASSERT_NE(c, nullptr);
-    int n = 0;
-    const EVP_CIPHER* cipher = key.size() == 16 ? EVP_aes_128_gcm() : EVP_aes_256_gcm();
-    ASSERT_EQ(EVP_EncryptInit_ex(c, cipher, nullptr, key.data(), nonce.data()), 1);
-    if (!aad.empty()) {
-        ASSERT_EQ(EVP_EncryptUpdate(c, nullptr, &n, aad.data(), static_cast<int>(aad.size())), 1);
-    }
-    if (!body.empty()) {
-        ASSERT_EQ(EVP_EncryptUpdate(c, body.data(), &n, body.data(), static_cast<int>(body.size())), 1);
-    }
-    ASSERT_EQ(EVP_EncryptFinal_ex(c, body.data() + body.size(), &n), 1);
-    ASSERT_EQ(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, 16, tag.data()), 1);
-    EVP_CIPHER_CTX_free(c);
+    ASSERT_TRUE(test::evp_aead_seal(key.size() == 16 ? EVP_aes_128_gcm() : EVP_aes_256_gcm(), key, nonce, aad, body, tag));
 }
 
 struct Vector {
